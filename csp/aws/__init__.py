@@ -1,0 +1,1 @@
+"""AWS Direct Connect: constraints as data (constraints.yaml); the adapter comes with the CSP issue."""

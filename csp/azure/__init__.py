@@ -1,0 +1,1 @@
+"""Azure ExpressRoute: constraints as data (constraints.yaml); the adapter comes with the CSP issue."""

@@ -1,0 +1,259 @@
+"""`onramp`: the engineers' command line. Every command has --json; errors carry a code."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from onramp.errors import OnrampError
+from onramp.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="onramp: Connectors, Links and verified commits on the interconnect backbone.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+inventory_app = typer.Typer(help="Check and show the backbone inventory.", no_args_is_help=True)
+lab_app = typer.Typer(help="The FRR twin of the inventory: one router per network namespace.", no_args_is_help=True)
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(lab_app, name="lab")
+
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+_state: dict[str, Path | None] = {"config": None}
+
+
+@app.callback()
+def main(
+    config: Annotated[Path | None, typer.Option("--config", "-c", envvar="ONRAMP_CONFIG",
+                                                help="config.yaml to use.")] = None,
+) -> None:
+    _state["config"] = config
+
+
+def settings() -> Settings:
+    return load_settings(_state["config"])
+
+
+@contextmanager
+def errors(as_json: bool) -> Iterator[None]:
+    """Turn an OnrampError into its code, reason and hint, and exit 2."""
+    try:
+        yield
+    except OnrampError as exc:
+        if as_json:
+            print(json.dumps({"error": exc.as_dict()}))
+        else:
+            err.print(f"[bold red]{exc.code}[/]: {exc.reason}\n  [yellow]->[/] {exc.hint}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _dump(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+# ------------------------------------------------------------------ inventory
+
+
+@inventory_app.command("check")
+def inventory_check(
+    directory: Annotated[Path | None, typer.Argument(help="Inventory directory (default: from config.yaml).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate the inventory: schema, duplicates, both ends of every core link, on-ramp ports."""
+    from onramp.inventory import check
+
+    with errors(as_json):
+        path = directory or settings().inventory_dir
+        backbone, findings = check(path)
+    if as_json:
+        _dump({"inventory": str(path), "ok": not findings, "findings": [f.as_dict() for f in findings]})
+    elif not findings and backbone:
+        out.print(f"[green]OK[/] {path}: {len(backbone.routers)} routers, "
+                  f"{len(backbone.catalogue.pops)} PoPs, {len(backbone.catalogue.onramps)} on-ramps")
+    else:
+        table = Table("code", "host", "field", "problem", "what to do", title=f"{len(findings)} problem(s) in {path}")
+        for f in findings:
+            table.add_row(f.code, f.host, f.field, f.reason, f.hint)
+        out.print(table)
+    if findings:
+        raise typer.Exit(1)
+
+
+@inventory_app.command("show")
+def inventory_show(as_json: JsonOpt = False) -> None:
+    """The routers, their PoP, role, platform, addresses and on-ramp ports."""
+    from onramp.inventory import load
+
+    with errors(as_json):
+        bb = load(settings().inventory_dir)
+    if as_json:
+        _dump({"routers": [r.model_dump(mode="json") for r in bb.routers.values()],
+               **bb.catalogue.model_dump(mode="json")})
+        return
+    table = Table("router", "pop", "role", "platform", "mgmt", "loopback", "IS-IS NET", "core", "on-ramp ports")
+    for r in bb.routers.values():
+        ports = ", ".join(f"{p.name}:{p.onramp}" + (f"({p.redundancy_role})" if p.redundancy_role else "")
+                          for p in r.onramp_ports)
+        table.add_row(r.name, r.pop, r.role, r.platform, str(r.hostname), str(r.loopback.ip), r.isis_net,
+                      str(len(r.core_interfaces)), ports or "-")
+    out.print(table)
+
+
+@inventory_app.command("generate")
+def inventory_generate(
+    routers: Annotated[int, typer.Option(help="How many routers (PE + P).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the inventory into.")],
+    mgmt_subnet: Annotated[str, typer.Option(help="Management subnet for the routers' hostnames.")] = "172.20.20.0/24",
+    platforms: Annotated[str, typer.Option(help="Comma-separated platforms to cycle PEs through.")] = "frr",
+) -> None:
+    """Write a generated backbone (for scale tests and benchmarks)."""
+    from onramp.inventory.generate import generate, write
+
+    with errors(False):
+        write(generate(routers, mgmt_subnet, platforms.split(",")), out_dir)
+    out.print(f"wrote {routers} routers to {out_dir}")
+
+
+# ------------------------------------------------------------------ lab
+
+
+def _lab() -> Any:
+    from lab.run import Lab
+    from lab.topology import build
+    from onramp.inventory import load
+
+    s = settings()
+    return Lab(build(load(s.inventory_dir), s.lab), s.lab.state_dir), s
+
+
+def _progress(as_json: bool) -> Callable[[str], None]:
+    start = time.monotonic()
+    return lambda msg: None if as_json else err.print(f"[dim]{time.monotonic() - start:5.1f}s[/] {msg}")
+
+
+@lab_app.command("up")
+def lab_up(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the nodes and links; build nothing.")] = False,
+    wait: Annotated[bool, typer.Option(help="Wait until IS-IS and iBGP have converged.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the lab from the inventory and wait until the backbone has converged."""
+    with errors(as_json):
+        lab, s = _lab()
+        if dry_run:
+            _show_topology(lab.topo, as_json)
+            return
+        progress = _progress(as_json)
+        start = time.monotonic()
+        lab.up(progress)
+        if not wait:
+            progress("built; not waiting for convergence")
+            return
+        try:
+            status = lab.wait_converged(s.lab.converge_timeout_s, progress)
+        except OnrampError:
+            from lab.run import down
+
+            down(lab.topo.lab, s.lab.state_dir)  # a lab that never converged is a failed `up`
+            raise
+        elapsed = time.monotonic() - start
+    if as_json:
+        _dump({"converged_in_s": round(elapsed, 2), **status.as_dict()})
+        return
+    _status_table(status)
+    out.print(f"[green]converged in {elapsed:.1f}s[/]. SSH: ssh -i {lab.ssh_key} root@<mgmt>; "
+              "remove with: [bold]onramp lab down[/]")
+
+
+@lab_app.command("status")
+def lab_status(as_json: JsonOpt = False) -> None:
+    """Per router: daemons, IS-IS adjacencies and BGP sessions. Exit 1 unless converged."""
+    with errors(as_json):
+        lab, _ = _lab()
+        status = lab.status()
+    if as_json:
+        _dump(status.as_dict())
+    elif not status.running:
+        out.print(f"lab '{status.lab}' is not running (start it with: onramp lab up)")
+    else:
+        _status_table(status)
+    if not status.converged:
+        raise typer.Exit(1)
+
+
+@lab_app.command("down")
+def lab_down(as_json: JsonOpt = False) -> None:
+    """Remove every namespace, process, link and file of the lab. Safe to run twice."""
+    from lab.run import down
+
+    with errors(as_json):
+        s = settings()
+        report = down(s.lab.name, s.lab.state_dir)
+    if as_json:
+        _dump(vars(report))
+    elif report.nothing:
+        out.print(f"lab '{s.lab.name}': nothing to remove")
+    else:
+        out.print(f"lab '{s.lab.name}' removed: {report.namespaces} namespaces, {report.processes} processes, "
+                  f"{report.links} links, {report.dirs} directories")
+
+
+def _show_topology(topo: Any, as_json: bool) -> None:
+    if as_json:
+        _dump(topo.as_dict())
+        return
+    table = Table("node", "kind", "namespace", "mgmt", "ASN", title=f"lab '{topo.lab}' (dry run: nothing built)")
+    for n in topo.nodes.values():
+        table.add_row(n.name, n.kind, topo.namespace(n.name), n.mgmt or "-", str(n.asn or "-"))
+    out.print(table)
+    links = Table("kind", "a", "b")
+    for lk in topo.links:
+        links.add_row(lk.kind, f"{lk.a.node}:{lk.a.ifname}", f"{lk.b.node}:{lk.b.ifname}")
+    out.print(links)
+
+
+def _status_table(status: Any) -> None:
+    table = Table("node", "kind", "mgmt", "daemons", "IS-IS up", "BGP established", "state",
+                  title=f"lab '{status.lab}'")
+    for n in status.nodes:
+        up = sum(s == "up" for s in n.daemons.values())
+        isis = sum(a["state"] == "Up" for a in n.isis)
+        bgp = sum(s["state"] == "Established" for s in n.bgp)
+        state = "[green]ok[/]" if not n.problems else "[red]" + "; ".join(n.problems) + "[/]"
+        table.add_row(n.name, n.kind, (n.mgmt or "-").split("/")[0], f"{up}/{len(n.daemons)}",
+                      str(isis) if n.kind == "router" else "-",
+                      f"{bgp}/{len(n.bgp)}" if n.bgp else "-", state)
+    out.print(table)
+
+
+# ------------------------------------------------------------------ demo
+
+
+@app.command()
+def demo() -> None:
+    """The main job, as far as it goes today: bring the lab up and show the backbone converged."""
+    from lab.run import is_running
+
+    with errors(False):
+        s = settings()
+        if is_running(s.lab.name):
+            out.print(f"lab '{s.lab.name}' is already up; showing its state (onramp lab down to rebuild)")
+            lab_status(as_json=False)
+            return
+    lab_up(dry_run=False, wait=True, as_json=False)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

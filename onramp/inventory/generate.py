@@ -1,0 +1,98 @@
+"""Generate a valid backbone inventory of any size, for scale tests and benchmarks.
+
+Shape: one P router per PoP (at least two), P routers in a ring, every PE dual-homed
+to its PoP's P and the next one. Each PoP gets an enterprise on-ramp; the first PoPs
+get AWS, Azure (primary/secondary on two PEs) and Google when they have the PEs for it.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+INTERFACE = {"frr": "eth{}", "iosxr": "GigabitEthernet0/0/0/{}", "junos": "ge-0/0/{}"}
+
+
+def generate(count: int, mgmt_subnet: str = "172.20.20.0/24", platforms: list[str] | None = None) -> dict[str, Any]:
+    if count < 3:
+        raise ValueError("a backbone needs at least 3 routers (2 P + 1 PE)")
+    platforms = platforms or ["frr"]
+    n_p = max(2, count // 5)
+    pes = [f"pe{i + 1}" for i in range(count - n_p)]
+    ps = [f"p{i + 1}" for i in range(n_p)]
+    pops = [f"pop{i + 1}" for i in range(n_p)]
+    mgmt = list(IPv4Network(mgmt_subnet).hosts())[10:]
+    if len(mgmt) < count:
+        raise ValueError(f"{mgmt_subnet} is too small for {count} routers")
+    hosts: dict[str, dict[str, Any]] = {}
+    for i, name in enumerate(ps + pes):
+        role = "p" if name in ps else "pe"
+        pop = pops[i % n_p] if role == "p" else pops[pes.index(name) % n_p]
+        platform = "frr" if role == "p" else platforms[pes.index(name) % len(platforms)]
+        hosts[name] = {
+            "hostname": str(mgmt[i]),
+            "platform": platform,
+            "groups": [role],
+            "data": {
+                "pop": pop,
+                "loopback": f"{IPv4Address('10.255.0.1') + i}/32",
+                "isis_net": f"49.0001.0000.0000.{i + 1:04x}.00",
+                "core_interfaces": [],
+            },
+        }
+    links = [(pe, ps[pops.index(hosts[pe]["data"]["pop"])]) for pe in pes]
+    links += [(pe, ps[(pops.index(hosts[pe]["data"]["pop"]) + 1) % n_p]) for pe in pes]
+    links += [(ps[i], ps[(i + 1) % n_p]) for i in range(n_p if n_p > 2 else 1)]
+    core = IPv4Network("10.0.0.0/16").subnets(new_prefix=31)
+    for a, b in links:
+        net = next(core)
+        ia, ib = _next_if(hosts[a]), _next_if(hosts[b])
+        for (h, ifname, addr), (peer, peer_if) in (((a, ia, net[0]), (b, ib)), ((b, ib, net[1]), (a, ia))):
+            hosts[h]["data"]["core_interfaces"].append(
+                {"name": ifname, "ip": f"{addr}/31", "peer": {"host": peer, "interface": peer_if}})
+    onramps: dict[str, Any] = {}
+    for j, pop in enumerate(pops):
+        local = [h for h in pes if hosts[h]["data"]["pop"] == pop]
+        wanted = [("ent", "enterprise", local[:1], None)]
+        if j == 0:
+            wanted.append(("aws", "aws", local[:1], None))
+        if j == 1:
+            wanted.append(("gcp", "gcp", local[:1], None))
+        if len(local) >= 2 and not any(o["provider"] == "azure" for o in onramps.values()):
+            wanted.append(("azure", "azure", local[:2], ["primary", "secondary"]))
+        for prefix, provider, on, roles in wanted:
+            if not on:
+                continue
+            oid = f"{prefix}-{pop}"
+            onramps[oid] = {"provider": provider, "pop": pop, "description": f"{provider} on-ramp at {pop}"}
+            if roles:
+                onramps[oid]["redundant"] = True
+            for k, h in enumerate(on):
+                port = {"name": _next_if(hosts[h]), "onramp": oid, "vlan_range": [2, 4093], "speed_mbps": 10000}
+                if roles:
+                    port["redundancy_role"] = roles[k]
+                hosts[h]["data"].setdefault("onramp_ports", []).append(port)
+    return {
+        "hosts": hosts,
+        "groups": {"pe": {"data": {"role": "pe"}}, "p": {"data": {"role": "p"}}},
+        "defaults": {"username": "root", "data": {"asn": 65000}},
+        "backbone": {
+            "pops": {p: {"city": p.capitalize(), "country": "FR", "region": "eu"} for p in pops},
+            "onramps": onramps,
+        },
+    }
+
+
+def _next_if(host: dict[str, Any]) -> str:
+    data = host["data"]
+    used = len(data["core_interfaces"]) + len(data.get("onramp_ports", []))
+    return INTERFACE[host["platform"]].format(used + 1)
+
+
+def write(files: dict[str, Any], directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (directory / f"{name}.yaml").write_text(yaml.safe_dump(content, sort_keys=False))

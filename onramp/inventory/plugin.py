@@ -1,0 +1,23 @@
+"""Nornir inventory plugin: SimpleInventory's files, refused at load time when invalid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nornir.core.inventory import Inventory
+from nornir.plugins.inventory.simple import SimpleInventory
+
+from onramp.inventory.checks import load
+
+
+class OnrampInventory:
+    def __init__(self, directory: str = "inventory") -> None:
+        self.directory = Path(directory)
+
+    def load(self) -> Inventory:
+        load(self.directory)  # raises InventoryError listing what is wrong
+        return SimpleInventory(
+            host_file=str(self.directory / "hosts.yaml"),
+            group_file=str(self.directory / "groups.yaml"),
+            defaults_file=str(self.directory / "defaults.yaml"),
+        ).load()

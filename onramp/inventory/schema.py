@@ -1,0 +1,103 @@
+"""The inventory's schema: what a router, a PoP and an on-ramp must say.
+
+Field-level rules live here (pydantic); rules that span routers (duplicates, both
+ends of a link, redundancy) live in `checks.py`. VLAN ranges and platforms are plain
+types here on purpose: they get their own error codes from the checks.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# ISO NET for IS-IS: area 49.xxxx, 6-byte system-id in three groups, selector 00.
+NET_RE = r"^49(\.[0-9a-fA-F]{4})+\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.00$"
+NAME_RE = r"^[a-z][a-z0-9-]{0,30}$"
+ASN = Field(ge=1, le=4294967295)
+
+
+class Strict(BaseModel):
+    # typos in an inventory (`lopback:`) must be errors, not silently ignored data
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PeerRef(Strict):
+    host: str
+    interface: str
+
+
+class CoreInterface(Strict):
+    name: str
+    ip: IPv4Interface
+    peer: PeerRef
+    isis_metric: int = Field(default=10, ge=1, le=16777215)
+
+
+class OnrampPort(Strict):
+    name: str
+    onramp: str
+    vlan_range: tuple[int, int] = (2, 4094)
+    speed_mbps: int = Field(gt=0)
+    redundancy_role: Literal["primary", "secondary"] | None = None
+
+
+class Timers(Strict):
+    """Backbone protocol timers (seconds): fast enough to converge a PoP in seconds."""
+
+    isis_lsp_gen_interval: int = Field(default=1, ge=1, le=120)
+    isis_spf_interval: int = Field(default=1, ge=1, le=120)
+    bgp_keepalive: int = Field(default=10, ge=1, le=3600)
+    bgp_hold: int = Field(default=30, ge=3, le=65535)
+    bgp_connect_retry: int = Field(default=5, ge=1, le=65535)
+
+
+class Router(Strict):
+    """A backbone router as its resolved Nornir host (defaults <- groups <- host)."""
+
+    name: str = Field(pattern=NAME_RE)
+    hostname: IPv4Address  # management address
+    platform: str
+    role: Literal["pe", "p"]
+    pop: str
+    asn: int = ASN
+    loopback: IPv4Interface
+    isis_net: str = Field(pattern=NET_RE)
+    state: Literal["in-service", "drained"] = "in-service"
+    timers: Timers = Timers()
+    core_interfaces: list[CoreInterface] = []
+    onramp_ports: list[OnrampPort] = []
+
+    @field_validator("loopback")
+    @classmethod
+    def _host_route(cls, v: IPv4Interface) -> IPv4Interface:
+        if v.network.prefixlen != 32:
+            raise ValueError("loopback must be a /32")
+        return v
+
+    @property
+    def system_id(self) -> str:
+        return ".".join(self.isis_net.split(".")[-4:-1]).lower()
+
+
+class Pop(Strict):
+    city: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    region: str
+
+
+class Onramp(Strict):
+    """An attachment point customers can order on: a CSP on-ramp or an enterprise PoP."""
+
+    provider: Literal["aws", "azure", "gcp", "ibm", "alibaba", "enterprise"]
+    pop: str
+    description: str = Field(pattern=r"^[^\n\r]{1,120}$")
+    redundant: bool = False  # primary + secondary ports on two PEs (Azure ExpressRoute)
+
+
+class Catalogue(Strict):
+    """inventory/backbone.yaml: the PoPs and on-ramps the routers refer to."""
+
+    pops: dict[str, Pop]
+    onramps: dict[str, Onramp]

@@ -1,0 +1,27 @@
+"""Platforms as data: what onramp needs to know per network OS, never `if platform ==`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    napalm_driver: str  # name given to napalm.get_network_driver()
+    loopback: str  # name of the loopback interface carrying the router-id
+    interface_re: str  # what a physical interface name looks like on this OS
+
+    def valid_interface(self, name: str) -> bool:
+        return re.fullmatch(self.interface_re, name) is not None
+
+
+PLATFORMS: dict[str, Platform] = {
+    p.name: p
+    for p in (
+        Platform("frr", "frr", "lo", r"[a-z][a-z0-9]{0,9}(\.\d{1,4})?"),
+        Platform("iosxr", "iosxr", "Loopback0", r"(TenGig|Hundred|FortyGig|Gigabit|Bundle-)[A-Za-z]*[0-9/]+(\.\d{1,4})?"),
+        Platform("junos", "junos", "lo0", r"(ge|xe|et|ae)-?[0-9/]+(\.\d{1,4})?"),
+    )
+}

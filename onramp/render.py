@@ -1,0 +1,29 @@
+"""Render `templates/<feature>/<platform>.j2` from intent data. Nothing else renders config."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from onramp.settings import ROOT
+
+TEMPLATES = ROOT / "templates"
+
+
+@cache
+def _environment(root: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,  # a missing value is an error, never an empty line
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(feature: str, platform: str, data: dict[str, Any], root: Path = TEMPLATES) -> str:
+    return _environment(root).get_template(f"{feature}/{platform}.j2").render(**data)

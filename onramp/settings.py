@@ -1,0 +1,65 @@
+"""config.yaml: Nornir's settings plus onramp's own; environment variables override.
+
+Relative paths in the file are relative to the file, so commands work from any directory.
+"""
+
+from __future__ import annotations
+
+import os
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from onramp.errors import OnrampError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config.yaml"
+
+
+class LabSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="onr", pattern=r"^[a-z][a-z0-9]{0,7}$")  # prefix of every netns/link
+    mgmt_subnet: IPv4Network = IPv4Network("172.20.20.0/24")
+    cloud_pool: IPv4Network = IPv4Network("10.100.0.0/14")  # one /16 per on-ramp, in catalogue order
+    enterprise_asn: int = Field(default=65101, ge=64512, le=65534)  # the lab's customer CE
+    state_dir: Path = Path("/run/onramp/lab")
+    converge_timeout_s: float = 60.0
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    nornir: dict[str, Any]
+    lab: LabSettings = LabSettings()
+
+    @property
+    def inventory_dir(self) -> Path:
+        options = self.nornir.get("inventory", {}).get("options", {})
+        return (self.path.parent / options.get("directory", "inventory")).resolve()
+
+    def nornir_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for nornir.InitNornir, with the inventory path made absolute."""
+        kwargs = {k: dict(v) if isinstance(v, dict) else v for k, v in self.nornir.items()}
+        inventory = dict(kwargs.get("inventory", {}))
+        inventory["options"] = {**inventory.get("options", {}), "directory": str(self.inventory_dir)}
+        kwargs["inventory"] = inventory
+        return kwargs
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read config.yaml (or $ONRAMP_CONFIG); ONRAMP_INVENTORY overrides the inventory directory."""
+    path = (path or Path(os.environ.get("ONRAMP_CONFIG", DEFAULT_CONFIG))).resolve()
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        settings = Settings.model_validate({**data, "path": path})
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise OnrampError("ONR-CFG-001", f"{path}: {exc}".replace("\n", " ")) from exc
+    if inventory := os.environ.get("ONRAMP_INVENTORY"):
+        options = settings.nornir.setdefault("inventory", {}).setdefault("options", {})
+        options["directory"] = str(Path(inventory).resolve())
+    return settings
