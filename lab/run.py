@@ -15,7 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -41,7 +41,10 @@ def sh(*args: str, ns: str | None = None, stdin: str | None = None, check: bool 
     cmd = ["ip", "netns", "exec", ns, *args] if ns else list(args)
     proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=False)
     if check and proc.returncode != 0:
-        raise OnrampError("ONR-LAB-003", f"`{' '.join(cmd)}` exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()}")
+        raise OnrampError(
+            "ONR-LAB-003",
+            f"`{' '.join(cmd)}` exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()}",
+        )
     return proc.stdout
 
 
@@ -60,7 +63,11 @@ def namespaces(lab: str) -> list[str]:
 
 
 def root_links(lab: str) -> list[str]:
-    return sorted(link["ifname"] for link in json.loads(sh("ip", "-j", "link", "show")) if link["ifname"].startswith(f"{lab}-"))
+    return sorted(
+        link["ifname"]
+        for link in json.loads(sh("ip", "-j", "link", "show"))
+        if link["ifname"].startswith(f"{lab}-")
+    )
 
 
 def is_running(lab: str) -> bool:
@@ -77,12 +84,22 @@ def preflight(topo: Topology) -> None:
     if missing or shutil.which("ip") is None:
         raise OnrampError("ONR-LAB-002", f"missing: {', '.join(missing) or 'ip (iproute2)'}")
     if is_running(topo.lab):
-        raise OnrampError("ONR-LAB-005", f"lab '{topo.lab}' exists ({len(namespaces(topo.lab))} namespaces)")
+        raise OnrampError(
+            "ONR-LAB-005", f"lab '{topo.lab}' exists ({len(namespaces(topo.lab))} namespaces)"
+        )
     subnet = IPv4Network(topo.mgmt_subnet)
     for route in json.loads(sh("ip", "-j", "-4", "route", "show", "table", "all")):
         dst = route.get("dst", "")
-        if dst and dst != "default" and "/" in dst and IPv4Network(dst, strict=False).overlaps(subnet):
-            raise OnrampError("ONR-LAB-006", f"{subnet} overlaps the route {dst} dev {route.get('dev')} already on this machine")
+        if (
+            dst
+            and dst != "default"
+            and "/" in dst
+            and IPv4Network(dst, strict=False).overlaps(subnet)
+        ):
+            raise OnrampError(
+                "ONR-LAB-006",
+                f"{subnet} overlaps the route {dst} dev {route.get('dev')} already on this machine",
+            )
 
 
 class Lab:
@@ -103,19 +120,29 @@ class Lab:
         return self.topo.namespace(node)
 
     # build ---------------------------------------------------------------
-    def up(self, progress: Progress = _quiet) -> None:
-        """Build the whole lab; on any failure or interrupt remove everything it made."""
+    def up(
+        self, progress: Progress = _quiet, converge_timeout: float | None = None
+    ) -> LabStatus | None:
+        """Build the whole lab, and wait for convergence when given a timeout.
+
+        On any failure, a convergence timeout, Ctrl-C or SIGTERM, everything built is removed.
+        """
         preflight(self.topo)
         try:
             with _sigterm_as_interrupt():
                 self.dir.mkdir(parents=True, exist_ok=True)
                 (self.dir / "topology.json").write_text(json.dumps(self.topo.as_dict(), indent=1))
-                progress(f"namespaces and links: {len(self.topo.nodes)} nodes, {len(self.topo.links)} links")
+                progress(
+                    f"namespaces and links: {len(self.topo.nodes)} nodes, {len(self.topo.links)} links"
+                )
                 self._wire()
                 progress("ssh keys")
                 self._keys()
                 progress("FRR daemons and sshd")
                 _parallel(self._start, list(self.topo.nodes.values()))
+                if converge_timeout is None:
+                    return None
+                return self.wait_converged(converge_timeout, progress)
         except BaseException:
             down(self.topo.lab, self.dir.parent)
             raise
@@ -146,7 +173,11 @@ class Lab:
         for n in t.nodes.values():
             if n.kind == "host":
                 cmds = [f"link add {HOST_BRIDGE} type bridge", f"link set {HOST_BRIDGE} up"]
-                cmds += [f"link set {lk.b.ifname} master {HOST_BRIDGE}" for lk in t.links if lk.kind == "lan" and lk.b.node == n.name]
+                cmds += [
+                    f"link set {lk.b.ifname} master {HOST_BRIDGE}"
+                    for lk in t.links
+                    if lk.kind == "lan" and lk.b.node == n.name
+                ]
                 cmds += [f"addr add {addr} dev {dev}" for dev, addr in n.addresses]
                 per_ns[n.name] = per_ns[n.name][:1] + cmds + per_ns[n.name][1:]
                 per_ns[n.name] += [f"route add {r}" for r in n.routes]
@@ -155,7 +186,18 @@ class Lab:
 
     def _keys(self) -> None:
         if not self.ssh_key.exists():
-            sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"onramp-lab-{self.topo.lab}", "-f", str(self.ssh_key))
+            sh(
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                f"onramp-lab-{self.topo.lab}",
+                "-f",
+                str(self.ssh_key),
+            )
         (self.dir / "authorized_keys").write_text(self.ssh_key.with_suffix(".pub").read_text())
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
 
@@ -168,7 +210,10 @@ class Lab:
             shutil.chown(d, "frr", "frr")
         (FRR_ETC / ns / "vtysh.conf").write_text("service integrated-vtysh-config\n")
         (FRR_ETC / ns / "frr.conf").write_text(node.config)
-        steps = [f"hostname {node.name}", "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"]
+        steps = [
+            f"hostname {node.name}",
+            "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
+        ]
         steps += [f"{FRR_BIN / d} -d -N {ns} -i {FRR_RUN / ns / d}.pid" for d in node.daemons]
         steps.append(f"vtysh -N {ns} -b")
         if node.kind == "router":
@@ -188,20 +233,22 @@ class Lab:
             sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
         cfg = d / "sshd_config"
         cfg.write_text(
-            "\n".join([
-                f"ListenAddress {mgmt.split('/')[0]}",
-                f"HostKey {key}",
-                f"PidFile {d / 'sshd.pid'}",
-                f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
-                "PermitRootLogin prohibit-password",
-                "PasswordAuthentication no",
-                "KbdInteractiveAuthentication no",
-                "UsePAM no",
-                "StrictModes no",
-                "MaxStartups 100:30:200",
-                f"SetEnv PATH={d / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin",
-                "",
-            ])
+            "\n".join(
+                [
+                    f"ListenAddress {mgmt.split('/')[0]}",
+                    f"HostKey {key}",
+                    f"PidFile {d / 'sshd.pid'}",
+                    f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
+                    "PermitRootLogin prohibit-password",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "UsePAM no",
+                    "StrictModes no",
+                    "MaxStartups 100:30:200",
+                    f"SetEnv PATH={d / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "",
+                ]
+            )
         )
         return cfg
 
@@ -216,7 +263,10 @@ class Lab:
 
     def status(self) -> LabStatus:
         present = set(namespaces(self.topo.lab))
-        nodes = _parallel(lambda n: self._node_status(n, self.ns(n.name) in present), list(self.topo.nodes.values()))
+        nodes = _parallel(
+            lambda n: self._node_status(n, self.ns(n.name) in present),
+            list(self.topo.nodes.values()),
+        )
         return LabStatus(self.topo.lab, bool(present), nodes)
 
     def _node_status(self, node: Any, present: bool) -> NodeStatus:
@@ -238,7 +288,9 @@ class Lab:
         if st.daemons.get("bgpd") == "up":
             st.bgp = _bgp_sessions(self.vtysh_json(node.name, "show bgp vrf all summary json"))
             established = {s["neighbor"] for s in st.bgp if s["state"] == "Established"}
-            st.problems += [f"BGP {a} not Established" for a in node.expect_bgp if a not in established]
+            st.problems += [
+                f"BGP {a} not Established" for a in node.expect_bgp if a not in established
+            ]
         return st
 
     def wait_converged(self, timeout: float, progress: Progress = _quiet) -> LabStatus:
@@ -254,7 +306,9 @@ class Lab:
                 progress(f"converging: {pending} adjacencies/sessions still down")
                 last = f"{pending}"
             if time.monotonic() > deadline:
-                problems = "; ".join(f"{n.name}: {', '.join(n.problems)}" for n in status.nodes if n.problems)
+                problems = "; ".join(
+                    f"{n.name}: {', '.join(n.problems)}" for n in status.nodes if n.problems
+                )
                 raise OnrampError("ONR-LAB-004", f"not converged after {timeout:.0f}s: {problems}")
             time.sleep(0.2)
 
@@ -269,7 +323,12 @@ def _alive(pidfile: Path) -> bool:
 
 def _isis_adjacencies(data: Any) -> list[dict[str, Any]]:
     return [
-        {"interface": c["interface"], "neighbor": c["adj"], "level": c.get("level"), "state": c["state"]}
+        {
+            "interface": c["interface"],
+            "neighbor": c["adj"],
+            "level": c.get("level"),
+            "state": c["state"],
+        }
         for area in data.get("areas", [])
         for c in area.get("circuits", [])
         if "adj" in c
@@ -277,7 +336,12 @@ def _isis_adjacencies(data: Any) -> list[dict[str, Any]]:
 
 
 # FRR's address-family keys in `show bgp vrf all summary json`, in onramp's names
-_AFI = {"ipv4Unicast": "ipv4_unicast", "ipv4Vpn": "vpnv4", "ipv6Unicast": "ipv6_unicast", "l2VpnEvpn": "evpn"}
+_AFI = {
+    "ipv4Unicast": "ipv4_unicast",
+    "ipv4Vpn": "vpnv4",
+    "ipv6Unicast": "ipv6_unicast",
+    "l2VpnEvpn": "evpn",
+}
 
 
 def _bgp_sessions(data: Any) -> list[dict[str, Any]]:
@@ -287,11 +351,18 @@ def _bgp_sessions(data: Any) -> list[dict[str, Any]]:
             if afi not in _AFI or not isinstance(summary, dict):
                 continue
             for addr, peer in summary.get("peers", {}).items():
-                s = sessions.setdefault((vrf, addr), {
-                    "vrf": vrf, "neighbor": addr, "remote_as": peer.get("remoteAs"),
-                    "description": peer.get("desc", ""), "state": peer.get("state", "unknown"),
-                    "uptime": peer.get("peerUptime", ""), "prefixes_received": {},
-                })
+                s = sessions.setdefault(
+                    (vrf, addr),
+                    {
+                        "vrf": vrf,
+                        "neighbor": addr,
+                        "remote_as": peer.get("remoteAs"),
+                        "description": peer.get("desc", ""),
+                        "state": peer.get("state", "unknown"),
+                        "uptime": peer.get("peerUptime", ""),
+                        "prefixes_received": {},
+                    },
+                )
                 s["prefixes_received"][_AFI[afi]] = peer.get("pfxRcd", 0)
     return list(sessions.values())
 
@@ -366,10 +437,8 @@ def down(lab: str, state_dir: Path) -> DownReport:
 def _kill(pids: set[int], grace: float = 3.0) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             pids = {p for p in pids if Path(f"/proc/{p}").exists() and not _zombie(p)}
@@ -388,6 +457,7 @@ def _zombie(pid: int) -> bool:
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """A `kill` during `up` unwinds like Ctrl-C, so the cleanup in `up` runs."""
+
     def raise_interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
@@ -400,4 +470,3 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-

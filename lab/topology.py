@@ -125,16 +125,25 @@ def build(bb: Backbone, settings: LabSettings) -> Topology:
         ifn = _ifnames(bb, r.name)
         data = intent.backbone(bb, r.name, platform="frr", ifnames=ifn)
         nodes[r.name] = Node(
-            name=r.name, kind="router", daemons=ROUTER_DAEMONS,
-            config=render("backbone", "frr", data), mgmt=mgmt[r.name], platform=r.platform,
-            asn=r.asn, ifnames=ifn,
+            name=r.name,
+            kind="router",
+            daemons=ROUTER_DAEMONS,
+            config=render("backbone", "frr", data),
+            mgmt=mgmt[r.name],
+            platform=r.platform,
+            asn=r.asn,
+            ifnames=ifn,
             expect_isis=tuple(ifn[c.name] for c in r.core_interfaces),
-            expect_bgp=tuple(m["address"] for g in data["bgp"]["peer_groups"] for m in g["members"]),
+            expect_bgp=tuple(
+                m["address"] for g in data["bgp"]["peer_groups"] for m in g["members"]
+            ),
         )
         for c in r.core_interfaces:
             if (r.name, c.name) < (c.peer.host, c.peer.interface):  # one link per pair
                 far = _ifnames(bb, c.peer.host)[c.peer.interface]
-                links.append(Link("core", Endpoint(r.name, ifn[c.name]), Endpoint(c.peer.host, far)))
+                links.append(
+                    Link("core", Endpoint(r.name, ifn[c.name]), Endpoint(c.peer.host, far))
+                )
 
     lans = settings.cloud_pool.subnets(new_prefix=24)
     for oid, onramp in bb.catalogue.onramps.items():
@@ -143,7 +152,9 @@ def build(bb: Backbone, settings: LabSettings) -> Topology:
             continue  # nothing cabled: nothing to stand behind it
         lan = next(lans, None)
         if lan is None:
-            raise OnrampError("ONR-LAB-006", f"lab.cloud_pool {settings.cloud_pool} has no /24 left for {oid}")
+            raise OnrampError(
+                "ONR-LAB-006", f"lab.cloud_pool {settings.cloud_pool} has no /24 left for {oid}"
+            )
         asn = provider_asn(onramp.provider, settings)
         host = f"{oid}-host"
         gateways = []
@@ -152,18 +163,36 @@ def build(bb: Backbone, settings: LabSettings) -> Topology:
             address = IPv4Interface(f"{lan[k]}/{lan.prefixlen}")
             gateways.append(str(address.ip))
             nodes[edge] = Node(
-                name=edge, kind="edge", daemons=EDGE_DAEMONS, asn=asn,
-                config=render("cloud_edge", "frr", {
-                    "hostname": edge, "asn": asn, "router_id": str(address.ip),
-                    "lan": {"name": EDGE_LAN, "address": str(address)}, "prefix": str(lan),
-                    "description": onramp.description,
-                }, root=LAB_TEMPLATES),
+                name=edge,
+                kind="edge",
+                daemons=EDGE_DAEMONS,
+                asn=asn,
+                config=render(
+                    "cloud_edge",
+                    "frr",
+                    {
+                        "hostname": edge,
+                        "asn": asn,
+                        "router_id": str(address.ip),
+                        "lan": {"name": EDGE_LAN, "address": str(address)},
+                        "prefix": str(lan),
+                        "description": onramp.description,
+                    },
+                    root=LAB_TEMPLATES,
+                ),
             )
-            links.append(Link("port", Endpoint(router.name, _ifnames(bb, router.name)[port]), Endpoint(edge, EDGE_PORT)))
+            links.append(
+                Link(
+                    "port",
+                    Endpoint(router.name, _ifnames(bb, router.name)[port]),
+                    Endpoint(edge, EDGE_PORT),
+                )
+            )
             links.append(Link("lan", Endpoint(edge, EDGE_LAN), Endpoint(host, f"e{k}")))
         nexthops = " ".join(f"nexthop via {g}" for g in gateways)
         nodes[host] = Node(
-            name=host, kind="host",
+            name=host,
+            kind="host",
             addresses=((HOST_BRIDGE, f"{lan[HOST_OFFSET]}/{lan.prefixlen}"),),
             routes=(f"default {nexthops}",),
         )

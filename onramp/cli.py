@@ -24,7 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 inventory_app = typer.Typer(help="Check and show the backbone inventory.", no_args_is_help=True)
-lab_app = typer.Typer(help="The FRR twin of the inventory: one router per network namespace.", no_args_is_help=True)
+lab_app = typer.Typer(
+    help="The FRR twin of the inventory: one router per network namespace.", no_args_is_help=True
+)
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(lab_app, name="lab")
 
@@ -36,8 +38,10 @@ _state: dict[str, Path | None] = {"config": None}
 
 @app.callback()
 def main(
-    config: Annotated[Path | None, typer.Option("--config", "-c", envvar="ONRAMP_CONFIG",
-                                                help="config.yaml to use.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", envvar="ONRAMP_CONFIG", help="config.yaml to use."),
+    ] = None,
 ) -> None:
     _state["config"] = config
 
@@ -55,7 +59,10 @@ def errors(as_json: bool) -> Iterator[None]:
         if as_json:
             print(json.dumps({"error": exc.as_dict()}))
         else:
-            err.print(f"[bold red]{exc.code}[/]: {exc.reason}\n  [yellow]->[/] {exc.hint}", highlight=False)
+            err.print(
+                f"[bold red]{exc.code}[/]: {exc.reason}\n  [yellow]->[/] {exc.hint}",
+                highlight=False,
+            )
         raise typer.Exit(2) from None
 
 
@@ -68,7 +75,9 @@ def _dump(data: Any) -> None:
 
 @inventory_app.command("check")
 def inventory_check(
-    directory: Annotated[Path | None, typer.Argument(help="Inventory directory (default: from config.yaml).")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Inventory directory (default: from config.yaml).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate the inventory: schema, duplicates, both ends of every core link, on-ramp ports."""
@@ -78,12 +87,27 @@ def inventory_check(
         path = directory or settings().inventory_dir
         backbone, findings = check(path)
     if as_json:
-        _dump({"inventory": str(path), "ok": not findings, "findings": [f.as_dict() for f in findings]})
+        _dump(
+            {
+                "inventory": str(path),
+                "ok": not findings,
+                "findings": [f.as_dict() for f in findings],
+            }
+        )
     elif not findings and backbone:
-        out.print(f"[green]OK[/] {path}: {len(backbone.routers)} routers, "
-                  f"{len(backbone.catalogue.pops)} PoPs, {len(backbone.catalogue.onramps)} on-ramps")
+        out.print(
+            f"[green]OK[/] {path}: {len(backbone.routers)} routers, "
+            f"{len(backbone.catalogue.pops)} PoPs, {len(backbone.catalogue.onramps)} on-ramps"
+        )
     else:
-        table = Table("code", "host", "field", "problem", "what to do", title=f"{len(findings)} problem(s) in {path}")
+        table = Table(
+            "code",
+            "host",
+            "field",
+            "problem",
+            "what to do",
+            title=f"{len(findings)} problem(s) in {path}",
+        )
         for f in findings:
             table.add_row(f.code, f.host, f.field, f.reason, f.hint)
         out.print(table)
@@ -99,15 +123,40 @@ def inventory_show(as_json: JsonOpt = False) -> None:
     with errors(as_json):
         bb = load(settings().inventory_dir)
     if as_json:
-        _dump({"routers": [r.model_dump(mode="json") for r in bb.routers.values()],
-               **bb.catalogue.model_dump(mode="json")})
+        _dump(
+            {
+                "routers": [r.model_dump(mode="json") for r in bb.routers.values()],
+                **bb.catalogue.model_dump(mode="json"),
+            }
+        )
         return
-    table = Table("router", "pop", "role", "platform", "mgmt", "loopback", "IS-IS NET", "core", "on-ramp ports")
+    table = Table(
+        "router",
+        "pop",
+        "role",
+        "platform",
+        "mgmt",
+        "loopback",
+        "IS-IS NET",
+        "core",
+        "on-ramp ports",
+    )
     for r in bb.routers.values():
-        ports = ", ".join(f"{p.name}:{p.onramp}" + (f"({p.redundancy_role})" if p.redundancy_role else "")
-                          for p in r.onramp_ports)
-        table.add_row(r.name, r.pop, r.role, r.platform, str(r.hostname), str(r.loopback.ip), r.isis_net,
-                      str(len(r.core_interfaces)), ports or "-")
+        ports = ", ".join(
+            f"{p.name}:{p.onramp}" + (f"({p.redundancy_role})" if p.redundancy_role else "")
+            for p in r.onramp_ports
+        )
+        table.add_row(
+            r.name,
+            r.pop,
+            r.role,
+            r.platform,
+            str(r.hostname),
+            str(r.loopback.ip),
+            r.isis_net,
+            str(len(r.core_interfaces)),
+            ports or "-",
+        )
     out.print(table)
 
 
@@ -115,8 +164,12 @@ def inventory_show(as_json: JsonOpt = False) -> None:
 def inventory_generate(
     routers: Annotated[int, typer.Option(help="How many routers (PE + P).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the inventory into.")],
-    mgmt_subnet: Annotated[str, typer.Option(help="Management subnet for the routers' hostnames.")] = "172.20.20.0/24",
-    platforms: Annotated[str, typer.Option(help="Comma-separated platforms to cycle PEs through.")] = "frr",
+    mgmt_subnet: Annotated[
+        str, typer.Option(help="Management subnet for the routers' hostnames.")
+    ] = "172.20.20.0/24",
+    platforms: Annotated[
+        str, typer.Option(help="Comma-separated platforms to cycle PEs through.")
+    ] = "frr",
 ) -> None:
     """Write a generated backbone (for scale tests and benchmarks)."""
     from onramp.inventory.generate import generate, write
@@ -140,12 +193,16 @@ def _lab() -> Any:
 
 def _progress(as_json: bool) -> Callable[[str], None]:
     start = time.monotonic()
-    return lambda msg: None if as_json else err.print(f"[dim]{time.monotonic() - start:5.1f}s[/] {msg}")
+    return lambda msg: (
+        None if as_json else err.print(f"[dim]{time.monotonic() - start:5.1f}s[/] {msg}")
+    )
 
 
 @lab_app.command("up")
 def lab_up(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the nodes and links; build nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the nodes and links; build nothing.")
+    ] = False,
     wait: Annotated[bool, typer.Option(help="Wait until IS-IS and iBGP have converged.")] = True,
     as_json: JsonOpt = False,
 ) -> None:
@@ -157,24 +214,19 @@ def lab_up(
             return
         progress = _progress(as_json)
         start = time.monotonic()
-        lab.up(progress)
-        if not wait:
-            progress("built; not waiting for convergence")
-            return
-        try:
-            status = lab.wait_converged(s.lab.converge_timeout_s, progress)
-        except OnrampError:
-            from lab.run import down
-
-            down(lab.topo.lab, s.lab.state_dir)  # a lab that never converged is a failed `up`
-            raise
+        status = lab.up(progress, s.lab.converge_timeout_s if wait else None)
         elapsed = time.monotonic() - start
+    if status is None:
+        progress("built; not waiting for convergence (see: onramp lab status)")
+        return
     if as_json:
         _dump({"converged_in_s": round(elapsed, 2), **status.as_dict()})
         return
     _status_table(status)
-    out.print(f"[green]converged in {elapsed:.1f}s[/]. SSH: ssh -i {lab.ssh_key} root@<mgmt>; "
-              "remove with: [bold]onramp lab down[/]")
+    out.print(
+        f"[green]converged in {elapsed:.1f}s[/]. SSH: ssh -i {lab.ssh_key} root@<mgmt>; "
+        "remove with: [bold]onramp lab down[/]"
+    )
 
 
 @lab_app.command("status")
@@ -206,15 +258,24 @@ def lab_down(as_json: JsonOpt = False) -> None:
     elif report.nothing:
         out.print(f"lab '{s.lab.name}': nothing to remove")
     else:
-        out.print(f"lab '{s.lab.name}' removed: {report.namespaces} namespaces, {report.processes} processes, "
-                  f"{report.links} links, {report.dirs} directories")
+        out.print(
+            f"lab '{s.lab.name}' removed: {report.namespaces} namespaces, {report.processes} processes, "
+            f"{report.links} links, {report.dirs} directories"
+        )
 
 
 def _show_topology(topo: Any, as_json: bool) -> None:
     if as_json:
         _dump(topo.as_dict())
         return
-    table = Table("node", "kind", "namespace", "mgmt", "ASN", title=f"lab '{topo.lab}' (dry run: nothing built)")
+    table = Table(
+        "node",
+        "kind",
+        "namespace",
+        "mgmt",
+        "ASN",
+        title=f"lab '{topo.lab}' (dry run: nothing built)",
+    )
     for n in topo.nodes.values():
         table.add_row(n.name, n.kind, topo.namespace(n.name), n.mgmt or "-", str(n.asn or "-"))
     out.print(table)
@@ -225,16 +286,30 @@ def _show_topology(topo: Any, as_json: bool) -> None:
 
 
 def _status_table(status: Any) -> None:
-    table = Table("node", "kind", "mgmt", "daemons", "IS-IS up", "BGP established", "state",
-                  title=f"lab '{status.lab}'")
+    table = Table(
+        "node",
+        "kind",
+        "mgmt",
+        "daemons",
+        "IS-IS up",
+        "BGP established",
+        "state",
+        title=f"lab '{status.lab}'",
+    )
     for n in status.nodes:
         up = sum(s == "up" for s in n.daemons.values())
         isis = sum(a["state"] == "Up" for a in n.isis)
         bgp = sum(s["state"] == "Established" for s in n.bgp)
         state = "[green]ok[/]" if not n.problems else "[red]" + "; ".join(n.problems) + "[/]"
-        table.add_row(n.name, n.kind, (n.mgmt or "-").split("/")[0], f"{up}/{len(n.daemons)}",
-                      str(isis) if n.kind == "router" else "-",
-                      f"{bgp}/{len(n.bgp)}" if n.bgp else "-", state)
+        table.add_row(
+            n.name,
+            n.kind,
+            (n.mgmt or "-").split("/")[0],
+            f"{up}/{len(n.daemons)}",
+            str(isis) if n.kind == "router" else "-",
+            f"{bgp}/{len(n.bgp)}" if n.bgp else "-",
+            state,
+        )
     out.print(table)
 
 
@@ -249,7 +324,9 @@ def demo() -> None:
     with errors(False):
         s = settings()
         if is_running(s.lab.name):
-            out.print(f"lab '{s.lab.name}' is already up; showing its state (onramp lab down to rebuild)")
+            out.print(
+                f"lab '{s.lab.name}' is already up; showing its state (onramp lab down to rebuild)"
+            )
             lab_status(as_json=False)
             return
     lab_up(dry_run=False, wait=True, as_json=False)

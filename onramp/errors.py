@@ -17,27 +17,83 @@ class ErrorSpec:
 
 _SPECS = [
     # inventory
-    ErrorSpec("ONR-INV-000", "inventory file unreadable", "fix the YAML syntax or the path in config.yaml"),
+    ErrorSpec(
+        "ONR-INV-000", "inventory file unreadable", "fix the YAML syntax or the path in config.yaml"
+    ),
     ErrorSpec("ONR-INV-001", "field invalid or missing", "correct the field as the message says"),
     ErrorSpec("ONR-INV-002", "duplicate loopback", "give every router its own /32 loopback"),
-    ErrorSpec("ONR-INV-003", "duplicate IS-IS NET", "give every router its own system-id in its NET"),
-    ErrorSpec("ONR-INV-004", "core link ends disagree", "make both ends name each other and share one /31 or /30"),
-    ErrorSpec("ONR-INV-005", "port used twice", "use each interface once: a core link or one on-ramp port"),
+    ErrorSpec(
+        "ONR-INV-003", "duplicate IS-IS NET", "give every router its own system-id in its NET"
+    ),
+    ErrorSpec(
+        "ONR-INV-004",
+        "core link ends disagree",
+        "make both ends name each other and share one /31 or /30",
+    ),
+    ErrorSpec(
+        "ONR-INV-005", "port used twice", "use each interface once: a core link or one on-ramp port"
+    ),
     ErrorSpec("ONR-INV-006", "unknown platform", "use one of the supported platforms"),
-    ErrorSpec("ONR-INV-007", "VLAN range outside 1-4094", "set vlan_range to [low, high] with 1 <= low <= high <= 4094"),
-    ErrorSpec("ONR-INV-008", "unknown reference", "add the referenced PoP/on-ramp to backbone.yaml or fix the name"),
-    ErrorSpec("ONR-INV-009", "duplicate management address", "give every router its own management address"),
-    ErrorSpec("ONR-INV-010", "on-ramp redundancy broken", "put the primary and secondary ports of a redundant on-ramp on two different PEs"),
-    ErrorSpec("ONR-INV-011", "on-ramp port on a P router", "attach on-ramp ports to PE routers only"),
+    ErrorSpec(
+        "ONR-INV-007",
+        "VLAN range outside 1-4094",
+        "set vlan_range to [low, high] with 1 <= low <= high <= 4094",
+    ),
+    ErrorSpec(
+        "ONR-INV-008",
+        "unknown reference",
+        "add the referenced PoP/on-ramp to backbone.yaml or fix the name",
+    ),
+    ErrorSpec(
+        "ONR-INV-009",
+        "duplicate management address",
+        "give every router its own management address",
+    ),
+    ErrorSpec(
+        "ONR-INV-010",
+        "on-ramp redundancy broken",
+        "put the primary and secondary ports of a redundant on-ramp on two different PEs",
+    ),
+    ErrorSpec(
+        "ONR-INV-011", "on-ramp port on a P router", "attach on-ramp ports to PE routers only"
+    ),
     # lab
-    ErrorSpec("ONR-LAB-001", "lab needs root and network namespaces", "run as root on Linux (sudo), or use the offline checks"),
-    ErrorSpec("ONR-LAB-002", "FRR or sshd not installed", "run 'make deps' (installs frr, openssh-server, iproute2, nftables)"),
-    ErrorSpec("ONR-LAB-003", "lab build failed", "read the command and its error above; the lab was removed again"),
-    ErrorSpec("ONR-LAB-004", "lab did not converge in time", "check 'onramp lab status' for the adjacency or session that stays down"),
-    ErrorSpec("ONR-LAB-005", "lab already running", "run 'onramp lab down' first, or set another lab.name in config.yaml"),
-    ErrorSpec("ONR-LAB-006", "lab address plan clash", "use a management subnet that no other lab or interface on this machine uses"),
+    ErrorSpec(
+        "ONR-LAB-001",
+        "lab needs root and network namespaces",
+        "run as root on Linux (sudo), or use the offline checks",
+    ),
+    ErrorSpec(
+        "ONR-LAB-002",
+        "FRR or sshd not installed",
+        "run 'make deps' (installs frr, openssh-server, iproute2, nftables)",
+    ),
+    ErrorSpec(
+        "ONR-LAB-003",
+        "lab build failed",
+        "read the command and its error above; the lab was removed again",
+    ),
+    ErrorSpec(
+        "ONR-LAB-004",
+        "lab did not converge in time",
+        "check 'onramp lab status' for the adjacency or session that stays down",
+    ),
+    ErrorSpec(
+        "ONR-LAB-005",
+        "lab already running",
+        "run 'onramp lab down' first, or set another lab.name in config.yaml",
+    ),
+    ErrorSpec(
+        "ONR-LAB-006",
+        "lab address plan clash",
+        "use a management subnet that no other lab or interface on this machine uses",
+    ),
     # config
-    ErrorSpec("ONR-CFG-001", "config file unreadable", "fix config.yaml or point ONRAMP_CONFIG at a valid file"),
+    ErrorSpec(
+        "ONR-CFG-001",
+        "config file unreadable",
+        "fix config.yaml or point ONRAMP_CONFIG at a valid file",
+    ),
 ]
 
 CATALOGUE: dict[str, ErrorSpec] = {s.code: s for s in _SPECS}

@@ -15,8 +15,9 @@ from onramp.platforms import PLATFORMS
 ISIS_INSTANCE = "core"
 
 
-def backbone(bb: Backbone, name: str, platform: str | None = None,
-             ifnames: Mapping[str, str] | None = None) -> dict[str, Any]:
+def backbone(
+    bb: Backbone, name: str, platform: str | None = None, ifnames: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Interfaces, IS-IS and iBGP (IPv4 + VPNv4) for one router.
 
     P routers reflect routes for the PEs (their clients) and peer with each other as

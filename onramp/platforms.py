@@ -21,7 +21,12 @@ PLATFORMS: dict[str, Platform] = {
     p.name: p
     for p in (
         Platform("frr", "frr", "lo", r"[a-z][a-z0-9]{0,9}(\.\d{1,4})?"),
-        Platform("iosxr", "iosxr", "Loopback0", r"(TenGig|Hundred|FortyGig|Gigabit|Bundle-)[A-Za-z]*[0-9/]+(\.\d{1,4})?"),
+        Platform(
+            "iosxr",
+            "iosxr",
+            "Loopback0",
+            r"(TenGig|Hundred|FortyGig|Gigabit|Bundle-)[A-Za-z]*[0-9/]+(\.\d{1,4})?",
+        ),
         Platform("junos", "junos", "lo0", r"(ge|xe|et|ae)-?[0-9/]+(\.\d{1,4})?"),
     )
 }

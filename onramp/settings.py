@@ -24,7 +24,9 @@ class LabSettings(BaseModel):
 
     name: str = Field(default="onr", pattern=r"^[a-z][a-z0-9]{0,7}$")  # prefix of every netns/link
     mgmt_subnet: IPv4Network = IPv4Network("172.20.20.0/24")
-    cloud_pool: IPv4Network = IPv4Network("10.100.0.0/14")  # one /16 per on-ramp, in catalogue order
+    cloud_pool: IPv4Network = IPv4Network(
+        "10.100.0.0/14"
+    )  # one /16 per on-ramp, in catalogue order
     enterprise_asn: int = Field(default=65101, ge=64512, le=65534)  # the lab's customer CE
     state_dir: Path = Path("/run/onramp/lab")
     converge_timeout_s: float = 60.0
@@ -40,13 +42,16 @@ class Settings(BaseModel):
     @property
     def inventory_dir(self) -> Path:
         options = self.nornir.get("inventory", {}).get("options", {})
-        return (self.path.parent / options.get("directory", "inventory")).resolve()
+        return (self.path.parent / str(options.get("directory", "inventory"))).resolve()
 
     def nornir_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for nornir.InitNornir, with the inventory path made absolute."""
         kwargs = {k: dict(v) if isinstance(v, dict) else v for k, v in self.nornir.items()}
         inventory = dict(kwargs.get("inventory", {}))
-        inventory["options"] = {**inventory.get("options", {}), "directory": str(self.inventory_dir)}
+        inventory["options"] = {
+            **inventory.get("options", {}),
+            "directory": str(self.inventory_dir),
+        }
         kwargs["inventory"] = inventory
         return kwargs
 

@@ -48,8 +48,14 @@ class InventoryError(OnrampError):
     def __init__(self, findings: list[Finding]) -> None:
         self.findings = findings
         first = findings[0]
-        more = f" (and {len(findings) - 1} more: run 'onramp inventory check')" if len(findings) > 1 else ""
-        super().__init__(first.code, f"{first.host} {first.field}: {first.reason}{more}", first.hint)
+        more = (
+            f" (and {len(findings) - 1} more: run 'onramp inventory check')"
+            if len(findings) > 1
+            else ""
+        )
+        super().__init__(
+            first.code, f"{first.host} {first.field}: {first.reason}{more}", first.hint
+        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,9 @@ class Backbone:
         return next(iter(self.routers.values())).asn
 
     def ports_of(self, onramp: str) -> list[tuple[Router, str]]:
-        return [(r, p.name) for r in self.routers.values() for p in r.onramp_ports if p.onramp == onramp]
+        return [
+            (r, p.name) for r in self.routers.values() for p in r.onramp_ports if p.onramp == onramp
+        ]
 
 
 def read_files(directory: Path) -> tuple[dict[str, dict[str, Any]], list[Finding]]:
@@ -114,7 +122,9 @@ def _schema_findings(name: str, exc: ValidationError) -> list[Finding]:
     ]
 
 
-def _parse(raw: dict[str, dict[str, Any]]) -> tuple[dict[str, Router], Catalogue | None, list[Finding]]:
+def _parse(
+    raw: dict[str, dict[str, Any]],
+) -> tuple[dict[str, Router], Catalogue | None, list[Finding]]:
     findings: list[Finding] = []
     routers: dict[str, Router] = {}
     for name in raw["hosts"]:
@@ -146,22 +156,41 @@ def _duplicates(routers: dict[str, Router]) -> Iterator[Finding]:
 def _platform_and_ports(r: Router) -> Iterator[Finding]:
     platform = PLATFORMS.get(r.platform)
     if platform is None:
-        yield Finding("ONR-INV-006", r.name, "platform", f"'{r.platform}' is not one of {sorted(PLATFORMS)}")
+        yield Finding(
+            "ONR-INV-006", r.name, "platform", f"'{r.platform}' is not one of {sorted(PLATFORMS)}"
+        )
     used: dict[str, str] = {}
     named = [(f"core_interfaces.{i}", c.name) for i, c in enumerate(r.core_interfaces)]
     named += [(f"onramp_ports.{i}", p.name) for i, p in enumerate(r.onramp_ports)]
     for fld, ifname in named:
         if platform and not platform.valid_interface(ifname):
-            yield Finding("ONR-INV-001", r.name, f"{fld}.name", f"'{ifname}' is not a {r.platform} interface name")
+            yield Finding(
+                "ONR-INV-001",
+                r.name,
+                f"{fld}.name",
+                f"'{ifname}' is not a {r.platform} interface name",
+            )
         first = used.setdefault(ifname, fld)
         if first != fld:
-            yield Finding("ONR-INV-005", r.name, f"{fld}.name", f"{ifname} is already used by {first}")
+            yield Finding(
+                "ONR-INV-005", r.name, f"{fld}.name", f"{ifname} is already used by {first}"
+            )
     for i, p in enumerate(r.onramp_ports):
         low, high = p.vlan_range
         if not 1 <= low <= high <= 4094:
-            yield Finding("ONR-INV-007", r.name, f"onramp_ports.{i}.vlan_range", f"[{low}, {high}] on {p.name}")
+            yield Finding(
+                "ONR-INV-007",
+                r.name,
+                f"onramp_ports.{i}.vlan_range",
+                f"[{low}, {high}] on {p.name}",
+            )
         if r.role == "p":
-            yield Finding("ONR-INV-011", r.name, f"onramp_ports.{i}", f"{p.name} ({p.onramp}) is on a P router")
+            yield Finding(
+                "ONR-INV-011",
+                r.name,
+                f"onramp_ports.{i}",
+                f"{p.name} ({p.onramp}) is on a P router",
+            )
 
 
 def _core_links(routers: dict[str, Router]) -> Iterator[Finding]:
@@ -171,37 +200,75 @@ def _core_links(routers: dict[str, Router]) -> Iterator[Finding]:
             here = f"{r.name}:{c.name}"
             there = f"{c.peer.host}:{c.peer.interface}"
             peer = routers.get(c.peer.host)
-            far = next((x for x in peer.core_interfaces if x.name == c.peer.interface), None) if peer else None
+            far = (
+                next((x for x in peer.core_interfaces if x.name == c.peer.interface), None)
+                if peer
+                else None
+            )
             if far is None:
-                yield Finding("ONR-INV-004", r.name, f"{fld}.peer", f"{here} points at {there}, which is not a core interface")
+                yield Finding(
+                    "ONR-INV-004",
+                    r.name,
+                    f"{fld}.peer",
+                    f"{here} points at {there}, which is not a core interface",
+                )
                 continue
             if (far.peer.host, far.peer.interface) != (r.name, c.name):
-                yield Finding("ONR-INV-004", r.name, f"{fld}.peer", f"{here} points at {there}, which points at {far.peer.host}:{far.peer.interface}")
+                yield Finding(
+                    "ONR-INV-004",
+                    r.name,
+                    f"{fld}.peer",
+                    f"{here} points at {there}, which points at {far.peer.host}:{far.peer.interface}",
+                )
                 continue
             if here > there:
                 continue  # both ends agree on each other: judge the pair once
             if c.ip.network != far.ip.network or c.ip.ip == far.ip.ip:
-                yield Finding("ONR-INV-004", r.name, f"{fld}.ip", f"{here} has {c.ip} but {there} has {far.ip}")
+                yield Finding(
+                    "ONR-INV-004",
+                    r.name,
+                    f"{fld}.ip",
+                    f"{here} has {c.ip} but {there} has {far.ip}",
+                )
             elif c.ip.network.prefixlen not in (30, 31):
                 yield Finding("ONR-INV-004", r.name, f"{fld}.ip", f"{c.ip} is not a /30 or /31")
             elif c.isis_metric != far.isis_metric:
-                yield Finding("ONR-INV-004", r.name, f"{fld}.isis_metric", f"{here} has metric {c.isis_metric}, {there} has {far.isis_metric}")
+                yield Finding(
+                    "ONR-INV-004",
+                    r.name,
+                    f"{fld}.isis_metric",
+                    f"{here} has metric {c.isis_metric}, {there} has {far.isis_metric}",
+                )
 
 
 def _references(routers: dict[str, Router], cat: Catalogue) -> Iterator[Finding]:
     for oid, o in cat.onramps.items():
         if o.pop not in cat.pops:
-            yield Finding("ONR-INV-008", "backbone.yaml", f"onramps.{oid}.pop", f"unknown PoP '{o.pop}'")
+            yield Finding(
+                "ONR-INV-008", "backbone.yaml", f"onramps.{oid}.pop", f"unknown PoP '{o.pop}'"
+            )
     roles: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
     for r in routers.values():
         if r.pop not in cat.pops:
-            yield Finding("ONR-INV-008", r.name, "pop", f"unknown PoP '{r.pop}' (known: {sorted(cat.pops)})")
+            yield Finding(
+                "ONR-INV-008", r.name, "pop", f"unknown PoP '{r.pop}' (known: {sorted(cat.pops)})"
+            )
         for i, p in enumerate(r.onramp_ports):
             onramp = cat.onramps.get(p.onramp)
             if onramp is None:
-                yield Finding("ONR-INV-008", r.name, f"onramp_ports.{i}.onramp", f"unknown on-ramp '{p.onramp}'")
+                yield Finding(
+                    "ONR-INV-008",
+                    r.name,
+                    f"onramp_ports.{i}.onramp",
+                    f"unknown on-ramp '{p.onramp}'",
+                )
             elif onramp.pop != r.pop:
-                yield Finding("ONR-INV-008", r.name, f"onramp_ports.{i}.onramp", f"{p.onramp} is in {onramp.pop}, {r.name} in {r.pop}")
+                yield Finding(
+                    "ONR-INV-008",
+                    r.name,
+                    f"onramp_ports.{i}.onramp",
+                    f"{p.onramp} is in {onramp.pop}, {r.name} in {r.pop}",
+                )
             else:
                 roles[p.onramp].append((r.name, p.redundancy_role))
     for oid, o in cat.onramps.items():
@@ -209,11 +276,26 @@ def _references(routers: dict[str, Router], cat: Catalogue) -> Iterator[Finding]
         if o.redundant:
             by_role = {role: host for host, role in ports}
             if sorted(role or "-" for _, role in ports) != ["primary", "secondary"]:
-                yield Finding("ONR-INV-010", "backbone.yaml", f"onramps.{oid}", f"needs one primary and one secondary port, has {[r for _, r in ports]}")
+                yield Finding(
+                    "ONR-INV-010",
+                    "backbone.yaml",
+                    f"onramps.{oid}",
+                    f"needs one primary and one secondary port, has {[r for _, r in ports]}",
+                )
             elif by_role["primary"] == by_role["secondary"]:
-                yield Finding("ONR-INV-010", by_role["primary"], f"onramps.{oid}", "primary and secondary are on the same router")
+                yield Finding(
+                    "ONR-INV-010",
+                    by_role["primary"],
+                    f"onramps.{oid}",
+                    "primary and secondary are on the same router",
+                )
         elif any(role for _, role in ports):
-            yield Finding("ONR-INV-010", "backbone.yaml", f"onramps.{oid}", "redundancy_role set on a port of a non-redundant on-ramp")
+            yield Finding(
+                "ONR-INV-010",
+                "backbone.yaml",
+                f"onramps.{oid}",
+                "redundancy_role set on a port of a non-redundant on-ramp",
+            )
 
 
 def check(directory: Path) -> tuple[Backbone | None, list[Finding]]:

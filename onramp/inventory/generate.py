@@ -16,7 +16,9 @@ import yaml
 INTERFACE = {"frr": "eth{}", "iosxr": "GigabitEthernet0/0/0/{}", "junos": "ge-0/0/{}"}
 
 
-def generate(count: int, mgmt_subnet: str = "172.20.20.0/24", platforms: list[str] | None = None) -> dict[str, Any]:
+def generate(
+    count: int, mgmt_subnet: str = "172.20.20.0/24", platforms: list[str] | None = None
+) -> dict[str, Any]:
     if count < 3:
         raise ValueError("a backbone needs at least 3 routers (2 P + 1 PE)")
     platforms = platforms or ["frr"]
@@ -50,13 +52,19 @@ def generate(count: int, mgmt_subnet: str = "172.20.20.0/24", platforms: list[st
     for a, b in links:
         net = next(core)
         ia, ib = _next_if(hosts[a]), _next_if(hosts[b])
-        for (h, ifname, addr), (peer, peer_if) in (((a, ia, net[0]), (b, ib)), ((b, ib, net[1]), (a, ia))):
+        for (h, ifname, addr), (peer, peer_if) in (
+            ((a, ia, net[0]), (b, ib)),
+            ((b, ib, net[1]), (a, ia)),
+        ):
             hosts[h]["data"]["core_interfaces"].append(
-                {"name": ifname, "ip": f"{addr}/31", "peer": {"host": peer, "interface": peer_if}})
+                {"name": ifname, "ip": f"{addr}/31", "peer": {"host": peer, "interface": peer_if}}
+            )
     onramps: dict[str, Any] = {}
     for j, pop in enumerate(pops):
         local = [h for h in pes if hosts[h]["data"]["pop"] == pop]
-        wanted = [("ent", "enterprise", local[:1], None)]
+        wanted: list[tuple[str, str, list[str], list[str] | None]] = [
+            ("ent", "enterprise", local[:1], None)
+        ]
         if j == 0:
             wanted.append(("aws", "aws", local[:1], None))
         if j == 1:
@@ -67,11 +75,20 @@ def generate(count: int, mgmt_subnet: str = "172.20.20.0/24", platforms: list[st
             if not on:
                 continue
             oid = f"{prefix}-{pop}"
-            onramps[oid] = {"provider": provider, "pop": pop, "description": f"{provider} on-ramp at {pop}"}
+            onramps[oid] = {
+                "provider": provider,
+                "pop": pop,
+                "description": f"{provider} on-ramp at {pop}",
+            }
             if roles:
                 onramps[oid]["redundant"] = True
             for k, h in enumerate(on):
-                port = {"name": _next_if(hosts[h]), "onramp": oid, "vlan_range": [2, 4093], "speed_mbps": 10000}
+                port = {
+                    "name": _next_if(hosts[h]),
+                    "onramp": oid,
+                    "vlan_range": [2, 4093],
+                    "speed_mbps": 10000,
+                }
                 if roles:
                     port["redundancy_role"] = roles[k]
                 hosts[h]["data"].setdefault("onramp_ports", []).append(port)

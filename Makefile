@@ -1,0 +1,52 @@
+# Two entry points: `make demo` and `make test`. Both install what they need first:
+# Debian packages when a binary is missing (needs root), Python packages into .venv.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+# binary:package pairs; apt-get runs only when one of these binaries is missing
+SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/sbin/sshd:openssh-server /usr/bin/ssh:openssh-client \
+	/usr/sbin/ip:iproute2 /usr/sbin/nft:nftables /usr/bin/ping:iputils-ping /usr/bin/pgrep:procps \
+	/usr/bin/unshare:util-linux
+
+.PHONY: demo test deps venv lint unit bench clean
+
+demo: deps venv
+	$(BIN)/onramp demo
+
+test: deps venv lint unit
+
+deps:
+	@missing=""; for pair in $(SYSTEM_DEPS); do \
+	  [ -e "$${pair%%:*}" ] || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root for apt-get (or install:$$missing)"; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "onramp needs Python 3.11+"'
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@echo "installing Python packages into $(VENV) (log: $(VENV)/pip.log)"
+	@$(BIN)/pip install -q --upgrade pip >$(VENV)/pip.log 2>&1 || { tail -20 $(VENV)/pip.log; exit 1; }
+	@$(BIN)/pip install -e '.[dev]' >>$(VENV)/pip.log 2>&1 || { tail -40 $(VENV)/pip.log; exit 1; }
+	@touch $@
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+bench: deps venv
+	$(BIN)/python bench/lab_up.py
+
+clean:
+	-$(BIN)/onramp lab down
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,74 @@
+"""Lab fixtures: real FRR routers in network namespaces, removed again even on failure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from ipaddress import IPv4Network
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lab.run import FRR_ETC, FRR_RUN, NEEDED, Lab, down, namespaces, root_links
+from lab.topology import Topology, build
+from onramp.inventory import Backbone, load
+from onramp.settings import ROOT, LabSettings
+
+if os.geteuid() != 0:
+    pytest.skip("lab tests need root (network namespaces)", allow_module_level=True)
+if missing := [str(p) for p in NEEDED if not p.exists()]:
+    pytest.skip(
+        f"lab tests need FRR and sshd ({missing}): run `make deps`", allow_module_level=True
+    )
+
+
+def lab_settings(name: str, tmp: Path, third_octet: int) -> LabSettings:
+    """A lab of its own: its own name and management subnet, so labs can run side by side."""
+    return LabSettings(
+        name=name,
+        mgmt_subnet=IPv4Network(f"172.20.{third_octet}.0/24"),
+        state_dir=tmp / "state",
+        converge_timeout_s=30,
+    )
+
+
+def default_inventory_in(subnet_octet: int, directory: Path) -> Backbone:
+    """The default inventory, copied, with the routers' management addresses moved."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for f in (ROOT / "inventory").glob("*.yaml"):
+        shutil.copy(f, directory / f.name)
+    hosts = yaml.safe_load((directory / "hosts.yaml").read_text())
+    for h in hosts.values():
+        a, b, _, d = h["hostname"].split(".")
+        h["hostname"] = f"{a}.{b}.{subnet_octet}.{d}"
+    (directory / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    return load(directory)
+
+
+def leftovers(lab: str) -> list[str]:
+    """Everything a lab could leave behind, by name."""
+    left = namespaces(lab) + root_links(lab)
+    left += [str(p) for p in (*FRR_ETC.glob(f"{lab}-*"), *FRR_RUN.glob(f"{lab}-*"))]
+    procs = subprocess.run(["pgrep", "-af", f"-N {lab}-"], capture_output=True, text=True).stdout
+    return left + procs.splitlines()
+
+
+@pytest.fixture(scope="session")
+def shared_lab(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Lab, Topology, Backbone]]:
+    """One converged default lab shared by every test that only reads it."""
+    tmp = tmp_path_factory.mktemp("shared-lab")
+    settings = lab_settings("tshr", tmp, 41)
+    bb = default_inventory_in(41, tmp / "inventory")
+    topo = build(bb, settings)
+    lab = Lab(topo, settings.state_dir)
+    down(settings.name, settings.state_dir)  # a previous interrupted run
+    try:
+        lab.up(converge_timeout=settings.converge_timeout_s)
+        yield lab, topo, bb
+    finally:
+        down(settings.name, settings.state_dir)

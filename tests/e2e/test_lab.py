@@ -1,0 +1,208 @@
+"""End to end: the default inventory as real FRR routers, reached the way tools reach them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab.run import Lab, down, namespaces
+from lab.topology import Topology, build
+from onramp.errors import OnrampError
+from onramp.inventory import Backbone
+
+from .conftest import default_inventory_in, lab_settings, leftovers
+
+pytestmark = pytest.mark.xdist_group("lab")
+
+
+def test_every_router_converged(shared_lab: tuple[Lab, Topology, Backbone]) -> None:
+    lab, _, bb = shared_lab
+    status = lab.status()
+    assert status.converged, [n.problems for n in status.nodes]
+    routers = {n.name: n for n in status.nodes if n.kind == "router"}
+    assert set(routers) == set(bb.routers)
+    pe = routers["pe1-par"]
+    assert pe.daemons == {"zebra": "up", "isisd": "up", "bgpd": "up", "staticd": "up", "sshd": "up"}
+    assert {(a["interface"], a["neighbor"], a["state"]) for a in pe.isis} == {
+        ("eth1", "p1-par", "Up"),
+        ("eth2", "p1-fra", "Up"),
+    }
+    assert {(s["neighbor"], s["state"]) for s in pe.bgp} == {
+        ("10.255.0.11", "Established"),
+        ("10.255.0.12", "Established"),
+    }
+    # the reflectors carry both address families the design needs (IPv4 and VPNv4)
+    assert all(
+        set(s["prefixes_received"]) == {"ipv4_unicast", "vpnv4"} for s in routers["p1-par"].bgp
+    )
+
+
+def test_pe_loopbacks_reach_each_other(shared_lab: tuple[Lab, Topology, Backbone]) -> None:
+    _, topo, bb = shared_lab
+    src, dst = bb.routers["pe1-par"], bb.routers["pe1-fra"]
+    out = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            topo.namespace(src.name),
+            "ping",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "1",
+            "-I",
+            str(src.loopback.ip),
+            str(dst.loopback.ip),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert " 0% packet loss" in out.stdout
+
+
+def test_routers_answer_vtysh_over_ssh(shared_lab: tuple[Lab, Topology, Backbone]) -> None:
+    """Tools reach each router as they would a real one: SSH to its management address."""
+    lab, _, bb = shared_lab
+    r = bb.routers["pe1-lon"]
+    out = subprocess.run(
+        [
+            "ssh",
+            "-i",
+            str(lab.ssh_key),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+            f"root@{r.hostname}",
+            "hostname; vtysh -c 'show bgp summary json'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    hostname, _, body = out.partition("\n")
+    assert hostname == "pe1-lon"
+    summary = json.loads(body)
+    assert summary["ipv4Unicast"]["as"] == 65000
+    assert {p["state"] for p in summary["ipv4Unicast"]["peers"].values()} == {"Established"}
+
+
+def test_cloud_side_hosts_reach_their_edges(shared_lab: tuple[Lab, Topology, Backbone]) -> None:
+    _, topo, _ = shared_lab
+    host = topo.nodes["azure-er-lon-host"]
+    for edge in ("azure-er-lon-e1", "azure-er-lon-e2"):
+        gateway = topo.nodes[edge].config.split("ip address ")[1].split("/")[0]
+        out = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                topo.namespace(host.name),
+                "ping",
+                "-c",
+                "1",
+                "-W",
+                "1",
+                gateway,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert out.returncode == 0, f"{edge} {gateway}: {out.stdout}"
+
+
+def test_up_down_leaves_nothing(tmp_path: Path) -> None:
+    settings = lab_settings("tupd", tmp_path, 42)
+    lab = Lab(build(default_inventory_in(42, tmp_path / "inventory"), settings), settings.state_dir)
+    try:
+        status = lab.up(converge_timeout=30)
+        assert status is not None and status.converged
+        with pytest.raises(OnrampError) as again:
+            Lab(lab.topo, settings.state_dir).up()
+        assert again.value.code == "ONR-LAB-005"
+    finally:
+        first = down(settings.name, settings.state_dir)
+    assert first.namespaces == len(lab.topo.nodes)
+    assert leftovers(settings.name) == []
+    assert down(settings.name, settings.state_dir).nothing  # safe to run twice
+
+
+def test_failed_up_removes_what_it_built(tmp_path: Path) -> None:
+    """A router whose config FRR rejects fails `up` with the command's error, and nothing stays."""
+    settings = lab_settings("tbad", tmp_path, 43)
+    topo = build(default_inventory_in(43, tmp_path / "inventory"), settings)
+    broken = dataclasses.replace(
+        topo.nodes["pe1-par"], config="router bgp 65000\n no-such-command\n"
+    )
+    topo = dataclasses.replace(topo, nodes={**topo.nodes, "pe1-par": broken})
+    with pytest.raises(OnrampError) as exc:
+        Lab(topo, settings.state_dir).up()
+    assert exc.value.code == "ONR-LAB-003"
+    assert "vtysh" in exc.value.reason
+    assert leftovers(settings.name) == []
+    down(settings.name, settings.state_dir)
+
+
+def test_interrupted_up_removes_what_it_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = lab_settings("tint", tmp_path, 44)
+    lab = Lab(build(default_inventory_in(44, tmp_path / "inventory"), settings), settings.state_dir)
+    real_start = Lab._start
+
+    def start_then_interrupt(self: Lab, node: object) -> None:
+        real_start(self, node)
+        if getattr(node, "name", "") == "p1-fra":
+            raise KeyboardInterrupt  # Ctrl-C (or SIGTERM, turned into this) in the middle of `up`
+
+    monkeypatch.setattr(Lab, "_start", start_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        lab.up()
+    assert leftovers(settings.name) == []
+    down(settings.name, settings.state_dir)
+
+
+def test_sigterm_during_cli_up_removes_what_it_built(tmp_path: Path) -> None:
+    """`kill` of a running `onramp lab up` unwinds like Ctrl-C: the lab is removed."""
+    default_inventory_in(45, tmp_path / "inventory")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "nornir:\n  inventory:\n    plugin: OnrampInventory\n    options: {directory: inventory}\n"
+        f"lab:\n  name: tsig\n  mgmt_subnet: 172.20.45.0/24\n  state_dir: {tmp_path / 'state'}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "onramp.cli", "--config", str(config), "lab", "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not namespaces("tsig") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert namespaces("tsig"), "the lab never started building"
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+        assert proc.returncode != 0, output
+        assert leftovers("tsig") == []
+    finally:
+        proc.kill()
+        down("tsig", tmp_path / "state")
