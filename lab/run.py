@@ -270,7 +270,8 @@ class Lab:
         return LabStatus(self.topo.lab, bool(present), nodes)
 
     def _node_status(self, node: Any, present: bool) -> NodeStatus:
-        st = NodeStatus(node.name, node.kind, self.ns(node.name), node.mgmt, present)
+        st = NodeStatus(node.name, node.kind, self.ns(node.name), node.mgmt, present, node.asn)
+        st.expected = {"isis": len(node.expect_isis), "bgp": len(node.expect_bgp)}
         if not present:
             st.problems.append("namespace missing")
             return st
@@ -374,6 +375,8 @@ class NodeStatus:
     namespace: str
     mgmt: str | None
     present: bool
+    asn: int | None = None
+    expected: dict[str, int] = field(default_factory=dict)  # adjacencies/sessions that must be up
     daemons: dict[str, str] = field(default_factory=dict)
     isis: list[dict[str, Any]] = field(default_factory=list)
     bgp: list[dict[str, Any]] = field(default_factory=list)

@@ -289,25 +289,29 @@ def _status_table(status: Any) -> None:
     table = Table(
         "node",
         "kind",
+        "ASN",
         "mgmt",
         "daemons",
-        "IS-IS up",
-        "BGP established",
+        "IS-IS adjacencies",
+        "BGP sessions",
         "state",
         title=f"lab '{status.lab}'",
     )
     for n in status.nodes:
         up = sum(s == "up" for s in n.daemons.values())
-        isis = sum(a["state"] == "Up" for a in n.isis)
+        isis = [a["neighbor"] for a in n.isis if a["state"] == "Up"]
         bgp = sum(s["state"] == "Established" for s in n.bgp)
         state = "[green]ok[/]" if not n.problems else "[red]" + "; ".join(n.problems) + "[/]"
         table.add_row(
             n.name,
             n.kind,
+            str(n.asn or "-"),
             (n.mgmt or "-").split("/")[0],
             f"{up}/{len(n.daemons)}",
-            str(isis) if n.kind == "router" else "-",
-            f"{bgp}/{len(n.bgp)}" if n.bgp else "-",
+            f"{len(isis)}/{n.expected['isis']} {','.join(isis)}" if n.expected.get("isis") else "-",
+            f"{bgp}/{n.expected['bgp']} established"
+            if n.expected.get("bgp")
+            else (f"{bgp}/{len(n.bgp)}" if n.bgp else "-"),
             state,
         )
     out.print(table)

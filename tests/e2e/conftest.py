@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -48,6 +49,24 @@ def default_inventory_in(subnet_octet: int, directory: Path) -> Backbone:
     return load(directory)
 
 
+def write_config(path: Path, settings: LabSettings, inventory: Path) -> Path:
+    """A config.yaml for the CLI that points at this lab and inventory."""
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "nornir": {
+                    "inventory": {
+                        "plugin": "OnrampInventory",
+                        "options": {"directory": str(inventory)},
+                    }
+                },
+                "lab": {**settings.model_dump(mode="json"), "state_dir": str(settings.state_dir)},
+            }
+        )
+    )
+    return path
+
+
 def leftovers(lab: str) -> list[str]:
     """Everything a lab could leave behind, by name."""
     left = namespaces(lab) + root_links(lab)
@@ -56,10 +75,18 @@ def leftovers(lab: str) -> list[str]:
     return left + procs.splitlines()
 
 
+@dataclass(frozen=True)
+class SharedLab:
+    lab: Lab
+    topo: Topology
+    bb: Backbone
+    config: Path  # config.yaml for the CLI
+
+
 @pytest.fixture(scope="session")
 def shared_lab(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Lab, Topology, Backbone]]:
+) -> Iterator[SharedLab]:
     """One converged default lab shared by every test that only reads it."""
     tmp = tmp_path_factory.mktemp("shared-lab")
     settings = lab_settings("tshr", tmp, 41)
@@ -69,6 +96,8 @@ def shared_lab(
     down(settings.name, settings.state_dir)  # a previous interrupted run
     try:
         lab.up(converge_timeout=settings.converge_timeout_s)
-        yield lab, topo, bb
+        yield SharedLab(
+            lab, topo, bb, write_config(tmp / "config.yaml", settings, tmp / "inventory")
+        )
     finally:
         down(settings.name, settings.state_dir)

@@ -11,19 +11,20 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from lab.run import Lab, down, namespaces
-from lab.topology import Topology, build
+from lab.topology import build
+from onramp.cli import app
 from onramp.errors import OnrampError
-from onramp.inventory import Backbone
 
-from .conftest import default_inventory_in, lab_settings, leftovers
+from .conftest import SharedLab, default_inventory_in, lab_settings, leftovers
 
 pytestmark = pytest.mark.xdist_group("lab")
 
 
-def test_every_router_converged(shared_lab: tuple[Lab, Topology, Backbone]) -> None:
-    lab, _, bb = shared_lab
+def test_every_router_converged(shared_lab: SharedLab) -> None:
+    lab, bb = shared_lab.lab, shared_lab.bb
     status = lab.status()
     assert status.converged, [n.problems for n in status.nodes]
     routers = {n.name: n for n in status.nodes if n.kind == "router"}
@@ -44,8 +45,28 @@ def test_every_router_converged(shared_lab: tuple[Lab, Topology, Backbone]) -> N
     )
 
 
-def test_pe_loopbacks_reach_each_other(shared_lab: tuple[Lab, Topology, Backbone]) -> None:
-    _, topo, bb = shared_lab
+def test_cli_status_json_lists_daemons_adjacencies_and_sessions(shared_lab: SharedLab) -> None:
+    result = CliRunner().invoke(
+        app, ["--config", str(shared_lab.config), "lab", "status", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert status["converged"] is True
+    p1 = next(n for n in status["nodes"] if n["name"] == "p1-fra")
+    assert set(p1["daemons"].values()) == {"up"}
+    assert sorted(a["neighbor"] for a in p1["isis"]) == [
+        "p1-par",
+        "pe1-fra",
+        "pe1-lon",
+        "pe1-par",
+        "pe2-lon",
+    ]
+    assert len(p1["bgp"]) == 5 and {s["state"] for s in p1["bgp"]} == {"Established"}
+    assert p1["expected"] == {"isis": 5, "bgp": 5}
+
+
+def test_pe_loopbacks_reach_each_other(shared_lab: SharedLab) -> None:
+    topo, bb = shared_lab.topo, shared_lab.bb
     src, dst = bb.routers["pe1-par"], bb.routers["pe1-fra"]
     out = subprocess.run(
         [
@@ -72,9 +93,9 @@ def test_pe_loopbacks_reach_each_other(shared_lab: tuple[Lab, Topology, Backbone
     assert " 0% packet loss" in out.stdout
 
 
-def test_routers_answer_vtysh_over_ssh(shared_lab: tuple[Lab, Topology, Backbone]) -> None:
+def test_routers_answer_vtysh_over_ssh(shared_lab: SharedLab) -> None:
     """Tools reach each router as they would a real one: SSH to its management address."""
-    lab, _, bb = shared_lab
+    lab, bb = shared_lab.lab, shared_lab.bb
     r = bb.routers["pe1-lon"]
     out = subprocess.run(
         [
@@ -104,8 +125,8 @@ def test_routers_answer_vtysh_over_ssh(shared_lab: tuple[Lab, Topology, Backbone
     assert {p["state"] for p in summary["ipv4Unicast"]["peers"].values()} == {"Established"}
 
 
-def test_cloud_side_hosts_reach_their_edges(shared_lab: tuple[Lab, Topology, Backbone]) -> None:
-    _, topo, _ = shared_lab
+def test_cloud_side_hosts_reach_their_edges(shared_lab: SharedLab) -> None:
+    topo = shared_lab.topo
     host = topo.nodes["azure-er-lon-host"]
     for edge in ("azure-er-lon-e1", "azure-er-lon-e2"):
         gateway = topo.nodes[edge].config.split("ip address ")[1].split("/")[0]
