@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nornir import InitNornir
+from nornir.core import Nornir
 from nornir.core.inventory import Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
 
 from onramp.inventory.checks import load
+from onramp.settings import Settings, load_settings
 
 
 class OnrampInventory:
@@ -21,3 +24,8 @@ class OnrampInventory:
             group_file=str(self.directory / "groups.yaml"),
             defaults_file=str(self.directory / "defaults.yaml"),
         ).load()
+
+
+def init_nornir(settings: Settings | None = None) -> Nornir:
+    """Nornir from config.yaml's `nornir:` section, inventory path resolved against the file."""
+    return InitNornir(**(settings or load_settings()).nornir_kwargs())
