@@ -14,8 +14,7 @@ from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from csp import constraints
 from onramp import intent
 from onramp.errors import OnrampError
 from onramp.inventory import Backbone
@@ -23,7 +22,6 @@ from onramp.render import render
 from onramp.settings import LabSettings
 
 LAB_TEMPLATES = Path(__file__).resolve().parent / "templates"
-CSP_DIR = Path(__file__).resolve().parent.parent / "csp"
 ROUTER_DAEMONS = ("zebra", "isisd", "bgpd", "staticd")
 EDGE_DAEMONS = ("zebra", "bgpd", "staticd")
 EDGE_PORT = "eth0"  # the edge's side of an on-ramp port; VLAN subinterfaces hang off it
@@ -86,11 +84,10 @@ class Topology:
 
 
 def provider_asn(provider: str, settings: LabSettings) -> int:
-    """The ASN of a CSP's edge: a fact of the provider, kept with its adapter in csp/."""
-    if provider == "enterprise":
-        return settings.enterprise_asn  # the lab's own customer, not a CSP fact
-    data = yaml.safe_load((CSP_DIR / provider / "constraints.yaml").read_text())
-    return int(data["asn"])
+    """The ASN of a CSP's edge (a fact kept in csp/<provider>/constraints.yaml); a provider
+    without a fixed ASN (an enterprise CE, a ticketed provider) gets the lab's customer ASN."""
+    asn = constraints.for_provider(provider).asn
+    return settings.enterprise_asn if asn is None else asn
 
 
 def _ifnames(bb: Backbone, name: str) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Enterprise cross-connects: constraints as data (constraints.yaml)."""

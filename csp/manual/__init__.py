@@ -1,0 +1,1 @@
+"""Ticket-based providers (IBM, Alibaba until their adapters exist): constraints as data."""
