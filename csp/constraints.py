@@ -30,18 +30,24 @@ class VlanRule(Strict):
 
 
 class PeeringRule(Strict):
-    pool: IPv4Network  # where peering subnets come from
-    prefix_lengths: list[int]  # sizes the provider accepts
+    # One pool per subnet size, so that subnets of different sizes never overlap and each
+    # pool is a plain numbered sequence (subnet #n of the pool): see onramp.allocation.
+    pools: dict[int, IPv4Network]  # prefix length -> pool
     default_prefix_length: int
+    # router: a subnet is unique on its PE; global: unique across the backbone (Azure wants
+    # its primary and secondary /30s to differ, and they sit on two PEs)
+    scope: Literal["router", "global"] = "router"
     sessions: Literal[1, 2]  # 2: primary and secondary, each its own subnet and BGP session
     local_host: int = Field(ge=0)  # index in subnet.hosts() of our address (0 = first usable)
     peer_host: int = Field(ge=0)
 
     @model_validator(mode="after")
     def _sizes(self) -> PeeringRule:
-        if self.default_prefix_length not in self.prefix_lengths:
-            raise ValueError("default_prefix_length must be one of prefix_lengths")
-        for length in self.prefix_lengths:
+        if self.default_prefix_length not in self.pools:
+            raise ValueError("default_prefix_length must be one of the pools' prefix lengths")
+        for length, pool in self.pools.items():
+            if not 16 <= length <= 31 or pool.prefixlen > length:
+                raise ValueError(f"pool {pool} cannot hold /{length} subnets")
             hosts = 2 if length == 31 else 2 ** (32 - length) - 2
             if max(self.local_host, self.peer_host) >= hosts:
                 raise ValueError(f"a /{length} has no host #{max(self.local_host, self.peer_host)}")
@@ -89,6 +95,17 @@ def load(provider: str) -> Constraints:
 def for_provider(provider: str) -> Constraints:
     """A provider's constraints; providers without an adapter yet go through tickets (manual)."""
     return load(provider if (CSP_DIR / provider / "constraints.yaml").exists() else "manual")
+
+
+def check_pools() -> list[str]:
+    """Pools of different providers must be the same pool or not overlap at all."""
+    pools = {(length, pool) for p in providers() for length, pool in load(p).peering.pools.items()}
+    return [
+        f"/{la} pool {a} overlaps /{lb} pool {b}"
+        for la, a in pools
+        for lb, b in pools
+        if (la, a) < (lb, b) and a.overlaps(b)
+    ]
 
 
 def providers() -> list[str]:

@@ -102,12 +102,17 @@ CATALOGUE: dict[str, ErrorSpec] = {s.code: s for s in _SPECS}
 class OnrampError(Exception):
     """An error a user can act on: `ONR-XXX-NNN: reason -> what to do`."""
 
-    def __init__(self, code: str, reason: str, hint: str | None = None) -> None:
+    def __init__(
+        self, code: str, reason: str, hint: str | None = None, field: str | None = None
+    ) -> None:
         spec = CATALOGUE[code]
         self.code = code
         self.reason = reason
         self.hint = hint or spec.hint
-        super().__init__(f"{code}: {reason} -> {self.hint}")
+        self.field = field
+        where = f" [{field}]" if field else ""
+        super().__init__(f"{code}{where}: {reason} -> {self.hint}")
 
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "reason": self.reason, "hint": self.hint}
+        out = {"code": self.code, "reason": self.reason, "hint": self.hint}
+        return {**out, "field": self.field} if self.field else out

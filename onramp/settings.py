@@ -37,7 +37,21 @@ class Settings(BaseModel):
 
     path: Path
     nornir: dict[str, Any]
+    store_url: str = "sqlite:///var/onramp.db"  # a relative SQLite path is relative to this file
+    secret_key_file: Path = Path("var/secret.key")  # Fernet key for BGP keys at rest
     lab: LabSettings = LabSettings()
+
+    def resolved_store_url(self) -> str:
+        prefix = "sqlite:///"
+        if self.store_url.startswith(prefix) and not self.store_url.startswith(prefix + "/"):
+            db = self.path.parent / self.store_url.removeprefix(prefix)
+            db.parent.mkdir(parents=True, exist_ok=True)
+            return prefix + str(db)
+        return self.store_url
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.path.parent / self.secret_key_file
 
     @property
     def inventory_dir(self) -> Path:
@@ -57,13 +71,15 @@ class Settings(BaseModel):
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read config.yaml (or $ONRAMP_CONFIG); ONRAMP_INVENTORY overrides the inventory directory."""
+    """Read config.yaml (or $ONRAMP_CONFIG); ONRAMP_INVENTORY and ONRAMP_STORE_URL override."""
     path = (path or Path(os.environ.get("ONRAMP_CONFIG", DEFAULT_CONFIG))).resolve()
     try:
         data = yaml.safe_load(path.read_text()) or {}
         settings = Settings.model_validate({**data, "path": path})
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise OnrampError("ONR-CFG-001", f"{path}: {exc}".replace("\n", " ")) from exc
+    if url := os.environ.get("ONRAMP_STORE_URL"):
+        settings.store_url = url
     if inventory := os.environ.get("ONRAMP_INVENTORY"):
         options = settings.nornir.setdefault("inventory", {}).setdefault("options", {})
         options["directory"] = str(Path(inventory).resolve())

@@ -1,0 +1,223 @@
+"""The durable truth: SQLAlchemy 2 tables, the engine, and transactions that never collide.
+
+SQLite (the default, a file) and PostgreSQL run the same code and the same Alembic
+migrations (`onramp/migrations`). Uniqueness is the database's job: every allocated
+resource is a row of `allocations` whose primary key is (scope, value), so two
+transactions can never hold the same VLAN on a port, the same subnet on a router or the
+same number, whatever the code above does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+
+from onramp.errors import OnrampError
+
+T = TypeVar("T")
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    # 64-bit on PostgreSQL (4-byte ASNs); SQLite's INTEGER is 64-bit and autoincrements
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        int: BigInteger().with_variant(Integer(), "sqlite")
+    }
+
+
+class TenantRow(Base):
+    __tablename__ = "tenants"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class ConnectorRow(Base):
+    __tablename__ = "connectors"
+    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    onramp: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    bandwidth_mbps: Mapped[int]
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # the validated request, no secrets
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    number: Mapped[int | None]  # VRF number: vrf c<number>, RD <loopback>:<number>
+    local_asn: Mapped[int | None]
+    peer_asn: Mapped[int | None]
+    mtu: Mapped[int | None]
+    md5_key: Mapped[bytes | None] = mapped_column(LargeBinary)  # Fernet ciphertext
+    released: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what it held, kept for audit
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    attachments: Mapped[list[AttachmentRow]] = relationship(
+        back_populates="connector", cascade="all, delete-orphan", order_by="AttachmentRow.id"
+    )
+
+
+class AttachmentRow(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    connector_id: Mapped[str] = mapped_column(ForeignKey("connectors.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    router: Mapped[str] = mapped_column(String(64))
+    port: Mapped[str] = mapped_column(String(64))
+    vlan: Mapped[int]
+    inner_vlan: Mapped[int | None]
+    subnet: Mapped[str] = mapped_column(String(18))
+    local_address: Mapped[str] = mapped_column(String(18))
+    peer_address: Mapped[str] = mapped_column(String(18))
+    connector: Mapped[ConnectorRow] = relationship(back_populates="attachments")
+
+
+class LinkRow(Base):
+    __tablename__ = "links"
+    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    a_id: Mapped[str] = mapped_column(ForeignKey("connectors.id"))
+    b_id: Mapped[str] = mapped_column(ForeignKey("connectors.id"))
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    bandwidth_mbps: Mapped[int]
+    sla_class: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    number: Mapped[int | None]  # route target <asn>:<number>
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+
+class AllocationRow(Base):
+    """A held resource. The primary key is the no-collision guarantee."""
+
+    __tablename__ = "allocations"
+    scope: Mapped[str] = mapped_column(
+        String(160), primary_key=True
+    )  # "vlan:pe1-par:eth3", "vrf", ...
+    value: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(36), index=True)  # connector or link id
+
+
+class ReleasedRow(Base):
+    """Values given back, so the next allocation in the scope reuses them first."""
+
+    __tablename__ = "released"
+    scope: Mapped[str] = mapped_column(String(160), primary_key=True)
+    value: Mapped[int] = mapped_column(primary_key=True)
+
+
+class PortUsageRow(Base):
+    """Bandwidth and count committed per PE port, updated in the allocating transaction."""
+
+    __tablename__ = "port_usage"
+    router: Mapped[str] = mapped_column(String(64), primary_key=True)
+    port: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_mbps: Mapped[int] = mapped_column(default=0)
+    attachments: Mapped[int] = mapped_column(default=0)
+
+
+class RouterStateRow(Base):
+    """Engineers' and monitoring's view of a router beyond the inventory: drained, unhealthy."""
+
+    __tablename__ = "router_state"
+    router: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # in-service | drained | unhealthy
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+
+class Conflict(Exception):
+    """Another transaction took a resource this one wanted: retry on fresh data."""
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _: Any) -> None:
+            dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # writers queue at BEGIN instead of failing later on a lock upgrade
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection_url"] = self.url
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions() as s, s.begin():
+            yield s
+
+    def transact(self, fn: Callable[[Session], T], retries: int = 8) -> T:
+        """Run `fn` in one transaction; on a unique-key race, retry on fresh data."""
+        for attempt in range(retries):
+            try:
+                with self.session() as s:
+                    return fn(s)
+            except (Conflict, IntegrityError) as exc:
+                if attempt == retries - 1:
+                    raise OnrampError(
+                        "ONR-ALLOC-004",
+                        f"resources kept being taken by concurrent requests ({exc})",
+                    ) from exc
+            except OperationalError as exc:
+                raise OnrampError("ONR-STORE-001", str(exc).splitlines()[0]) from exc
+        raise AssertionError("unreachable")
