@@ -5,10 +5,10 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
-# binary:package pairs; apt-get runs only when one of these binaries is missing
+# binary:package pairs (globs allowed); apt-get runs only when one of these binaries is missing
 SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/sbin/sshd:openssh-server /usr/bin/ssh:openssh-client \
 	/usr/sbin/ip:iproute2 /usr/sbin/nft:nftables /usr/bin/ping:iputils-ping /usr/bin/pgrep:procps \
-	/usr/bin/unshare:util-linux
+	/usr/bin/unshare:util-linux /usr/lib/postgresql/*/bin/initdb:postgresql
 
 .PHONY: demo test deps venv lint unit bench clean
 
@@ -19,7 +19,7 @@ test: deps venv lint unit
 
 deps:
 	@missing=""; for pair in $(SYSTEM_DEPS); do \
-	  [ -e "$${pair%%:*}" ] || missing="$$missing $${pair##*:}"; done; \
+	  compgen -G "$${pair%%:*}" >/dev/null || missing="$$missing $${pair##*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "need root for apt-get (or install:$$missing)"; exit 1; fi; \

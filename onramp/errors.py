@@ -15,86 +15,49 @@ class ErrorSpec:
     hint: str
 
 
-_SPECS = [
-    # inventory
-    ErrorSpec(
-        "ONR-INV-000", "inventory file unreadable", "fix the YAML syntax or the path in config.yaml"
-    ),
+# fmt: off
+_SPECS = [  # code, title, what to do
+    ErrorSpec("ONR-INV-000", "inventory file unreadable", "fix the YAML syntax or the path in config.yaml"),
     ErrorSpec("ONR-INV-001", "field invalid or missing", "correct the field as the message says"),
     ErrorSpec("ONR-INV-002", "duplicate loopback", "give every router its own /32 loopback"),
-    ErrorSpec(
-        "ONR-INV-003", "duplicate IS-IS NET", "give every router its own system-id in its NET"
-    ),
-    ErrorSpec(
-        "ONR-INV-004",
-        "core link ends disagree",
-        "make both ends name each other and share one /31 or /30",
-    ),
-    ErrorSpec(
-        "ONR-INV-005", "port used twice", "use each interface once: a core link or one on-ramp port"
-    ),
+    ErrorSpec("ONR-INV-003", "duplicate IS-IS NET", "give every router its own system-id in its NET"),
+    ErrorSpec("ONR-INV-004", "core link ends disagree", "make both ends name each other and share one /31 or /30"),
+    ErrorSpec("ONR-INV-005", "port used twice", "use each interface once: a core link or one on-ramp port"),
     ErrorSpec("ONR-INV-006", "unknown platform", "use one of the supported platforms"),
-    ErrorSpec(
-        "ONR-INV-007",
-        "VLAN range outside 1-4094",
-        "set vlan_range to [low, high] with 1 <= low <= high <= 4094",
-    ),
-    ErrorSpec(
-        "ONR-INV-008",
-        "unknown reference",
-        "add the referenced PoP/on-ramp to backbone.yaml or fix the name",
-    ),
-    ErrorSpec(
-        "ONR-INV-009",
-        "duplicate management address",
-        "give every router its own management address",
-    ),
-    ErrorSpec(
-        "ONR-INV-010",
-        "on-ramp redundancy broken",
-        "put the primary and secondary ports of a redundant on-ramp on two different PEs",
-    ),
-    ErrorSpec(
-        "ONR-INV-011", "on-ramp port on a P router", "attach on-ramp ports to PE routers only"
-    ),
-    # lab
-    ErrorSpec(
-        "ONR-LAB-001",
-        "lab needs root and network namespaces",
-        "run as root on Linux (sudo), or use the offline checks",
-    ),
-    ErrorSpec(
-        "ONR-LAB-002",
-        "FRR or sshd not installed",
-        "run 'make deps' (installs frr, openssh-server, iproute2, nftables)",
-    ),
-    ErrorSpec(
-        "ONR-LAB-003",
-        "lab build failed",
-        "read the command and its error above; the lab was removed again",
-    ),
-    ErrorSpec(
-        "ONR-LAB-004",
-        "lab did not converge in time",
-        "check 'onramp lab status' for the adjacency or session that stays down",
-    ),
-    ErrorSpec(
-        "ONR-LAB-005",
-        "lab already running",
-        "run 'onramp lab down' first, or set another lab.name in config.yaml",
-    ),
-    ErrorSpec(
-        "ONR-LAB-006",
-        "lab address plan clash",
-        "use a management subnet that no other lab or interface on this machine uses",
-    ),
-    # config
-    ErrorSpec(
-        "ONR-CFG-001",
-        "config file unreadable",
-        "fix config.yaml or point ONRAMP_CONFIG at a valid file",
-    ),
+    ErrorSpec("ONR-INV-007", "VLAN range outside 1-4094", "set vlan_range to [low, high] with 1 <= low <= high <= 4094"),
+    ErrorSpec("ONR-INV-008", "unknown reference", "add the referenced PoP/on-ramp to backbone.yaml or fix the name"),
+    ErrorSpec("ONR-INV-009", "duplicate management address", "give every router its own management address"),
+    ErrorSpec("ONR-INV-010", "on-ramp redundancy broken", "put the primary and secondary ports of a redundant on-ramp on two different PEs"),
+    ErrorSpec("ONR-INV-011", "on-ramp port on a P router", "attach on-ramp ports to PE routers only"),
+    ErrorSpec("ONR-LAB-001", "lab needs root and network namespaces", "run as root on Linux (sudo), or use the offline checks"),
+    ErrorSpec("ONR-LAB-002", "FRR or sshd not installed", "run 'make deps' (installs frr, openssh-server, iproute2, nftables)"),
+    ErrorSpec("ONR-LAB-003", "lab build failed", "read the command and its error above; the lab was removed again"),
+    ErrorSpec("ONR-LAB-004", "lab did not converge in time", "check 'onramp lab status' for the adjacency or session that stays down"),
+    ErrorSpec("ONR-LAB-005", "lab already running", "run 'onramp lab down' first, or set another lab.name in config.yaml"),
+    ErrorSpec("ONR-LAB-006", "lab address plan clash", "use a management subnet that no other lab or interface on this machine uses"),
+    ErrorSpec("ONR-REQ-001", "unknown on-ramp", "pick an on-ramp from 'onramp catalogue'"),
+    ErrorSpec("ONR-REQ-002", "kind not offered at this on-ramp", "use a kind the on-ramp's provider offers"),
+    ErrorSpec("ONR-REQ-003", "missing customer information", "give the field the provider needs"),
+    ErrorSpec("ONR-REQ-004", "bandwidth not available", "use one of the provider's bandwidth steps that the on-ramp can carry"),
+    ErrorSpec("ONR-REQ-005", "customer ASN refused", "use your own public ASN or a private one (64512-65534, 4200000000-4294967294) that is not the provider's or ours"),
+    ErrorSpec("ONR-REQ-006", "VLAN out of range", "pick a VLAN inside the provider's and the port's range, or let onramp choose"),
+    ErrorSpec("ONR-REQ-007", "peering subnet size refused", "use a prefix length the provider accepts, or let onramp choose"),
+    ErrorSpec("ONR-REQ-008", "field invalid", "correct the field; text that reaches a router may hold letters, digits, spaces and _.,:/()+@=- only"),
+    ErrorSpec("ONR-REQ-009", "MTU refused", "use one of the provider's MTUs"),
+    ErrorSpec("ONR-REQ-010", "Connectors of another tenant", "link two Connectors of the same tenant"),
+    ErrorSpec("ONR-REQ-011", "unknown or unusable Connector or Link", "check the id ('onramp connector list', 'onramp link list') and that it is not deleted"),
+    ErrorSpec("ONR-REQ-012", "customer prefixes refused", "announce unicast IPv4 prefixes, not a default route or our peering space, within the provider's limit"),
+    ErrorSpec("ONR-REQ-013", "unknown tenant", "create it first: onramp tenant add ID NAME"),
+    ErrorSpec("ONR-ALLOC-001", "no usable port on the on-ramp", "undrain a router, free capacity, or add a port to the on-ramp"),
+    ErrorSpec("ONR-ALLOC-002", "no free VLAN on the port", "release a Connector on the port or add a port"),
+    ErrorSpec("ONR-ALLOC-003", "no free peering subnet", "release a Connector on the router or widen the provider's pool"),
+    ErrorSpec("ONR-ALLOC-004", "taken by a concurrent request", "retry: the next attempt sees what the other request took"),
+    ErrorSpec("ONR-ALLOC-005", "no free number in the pool", "release unused Connectors or Links, or widen the pool"),
+    ErrorSpec("ONR-ALLOC-006", "requested VLAN already taken", "pick another VLAN, or let onramp choose one"),
+    ErrorSpec("ONR-STORE-001", "database unavailable", "check store_url in config.yaml and that the database is running"),
+    ErrorSpec("ONR-CFG-001", "config file unreadable", "fix config.yaml or point ONRAMP_CONFIG at a valid file"),
 ]
+# fmt: on
 
 CATALOGUE: dict[str, ErrorSpec] = {s.code: s for s in _SPECS}
 

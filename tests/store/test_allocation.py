@@ -1,0 +1,355 @@
+"""Allocation on a real database (SQLite and PostgreSQL): what is chosen, what is refused,
+and that nothing is written when a request is refused."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from onramp import allocation as al
+from onramp.errors import OnrampError
+from onramp.inventory import Backbone, load
+from onramp.model import ConnectorRequest, LinkRequest
+from onramp.secrets import Vault
+from onramp.settings import ROOT
+from onramp.store import AllocationRow, ConnectorRow, LinkRow, PortUsageRow, RouterStateRow, Store
+
+AZURE_KEY = "9a0b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d"
+REQUESTS: dict[str, dict[str, Any]] = {
+    "aws": {
+        "onramp": "aws-dx-par",
+        "kind": "aws-hosted-vif",
+        "bandwidth_mbps": 1000,
+        "aws_account": "123456789012",
+    },
+    "azure": {
+        "onramp": "azure-er-lon",
+        "kind": "azure-expressroute",
+        "bandwidth_mbps": 1000,
+        "azure_service_key": AZURE_KEY,
+    },
+    "gcp": {
+        "onramp": "gcp-pi-fra",
+        "kind": "gcp-partner",
+        "bandwidth_mbps": 500,
+        "gcp_pairing_key": "7e51371e-72a3-40b5-b844-2e3efefaee59/europe-west3/1",
+    },
+    "ent": {
+        "onramp": "ent-par",
+        "kind": "enterprise",
+        "bandwidth_mbps": 100,
+        "customer_asn": 65201,
+        "prefixes": ["192.168.10.0/24"],
+    },
+}
+
+
+def req(name: str, tenant: str = "acme", **changes: Any) -> ConnectorRequest:
+    return ConnectorRequest.model_validate({"tenant": tenant, **REQUESTS[name], **changes})
+
+
+def counts(store: Store) -> tuple[int, int, int]:
+    with store.session() as s:
+        return (
+            s.scalar(select(func.count()).select_from(ConnectorRow)) or 0,
+            s.scalar(select(func.count()).select_from(AllocationRow)) or 0,
+            s.scalar(select(func.count()).select_from(LinkRow)) or 0,
+        )
+
+
+def backbone_with(tmp_path: Path, edit: Any) -> Backbone:
+    """The default inventory with `edit(hosts)` applied to hosts.yaml."""
+    for f in (ROOT / "inventory").glob("*.yaml"):
+        (tmp_path / f.name).write_text(f.read_text())
+    hosts = yaml.safe_load((tmp_path / "hosts.yaml").read_text())
+    edit(hosts)
+    (tmp_path / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    return load(tmp_path)
+
+
+def test_aws_hosted_vif(store: Store, backbone: Backbone, vault: Vault) -> None:
+    c = al.create_connector(store, backbone, req("aws"), vault)
+    (a,) = c["attachments"]
+    assert (a["router"], a["port"], a["role"]) == ("pe1-par", "eth3", "single")
+    assert 2 <= a["vlan"] <= 4094 and a["interface"] == f"eth3.{a['vlan']}"
+    subnet = IPv4Network(a["subnet"])
+    assert subnet.prefixlen == 30 and subnet.subnet_of(IPv4Network("169.254.64.0/18"))
+    hosts = list(subnet.hosts())
+    assert (
+        IPv4Interface(a["local_address"]).ip == hosts[0]
+        and IPv4Interface(a["peer_address"]).ip == hosts[1]
+    )
+    assert (c["local_asn"], c["peer_asn"], c["state"]) == (65000, 64512, "allocated")
+    assert a["rd"] == f"10.255.0.1:{c['vrf'].removeprefix('c')}"
+    with store.session() as s:
+        row = s.get(ConnectorRow, c["id"])
+        assert row is not None and row.md5_key is not None
+        key = vault.decrypt(row.md5_key)
+    assert 6 <= len(key) <= 80 and key.encode() not in row.md5_key  # encrypted at rest
+    assert c["md5_key"] == "set"  # never the key itself
+
+
+def test_azure_gets_primary_and_secondary_on_two_pes(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    c = al.create_connector(store, backbone, req("azure", vlan=300), vault)
+    primary, secondary = c["attachments"]
+    assert (primary["role"], primary["router"]) == ("primary", "pe1-lon")
+    assert (secondary["role"], secondary["router"]) == ("secondary", "pe2-lon")
+    assert (
+        primary["inner_vlan"] == secondary["inner_vlan"] == 300
+    )  # the peering's vlan_id, inside the S-tag
+    nets = [IPv4Network(x["subnet"]) for x in (primary, secondary)]
+    assert all(n.prefixlen == 30 and n.subnet_of(IPv4Network("169.254.192.0/18")) for n in nets)
+    assert not nets[0].overlaps(nets[1])
+    for x, n in zip((primary, secondary), nets, strict=True):
+        first, second = list(n.hosts())
+        assert (IPv4Interface(x["local_address"]).ip, IPv4Interface(x["peer_address"]).ip) == (
+            first,
+            second,
+        )
+    assert c["peer_asn"] == 12076
+
+
+def test_gcp_gets_a_29_with_cloud_router_first(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    (a,) = al.create_connector(store, backbone, req("gcp"), vault)["attachments"]
+    n = IPv4Network(a["subnet"])
+    assert n.prefixlen == 29
+    assert IPv4Interface(a["peer_address"]).ip == next(
+        n.hosts()
+    )  # Google's side is the first usable
+
+
+def test_plan_writes_nothing_and_matches_the_commit(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    plan = al.plan_connector(store, backbone, req("azure"), vault)
+    assert counts(store) == (0, 0, 0)
+    made = al.create_connector(store, backbone, req("azure"), vault)
+    strip = lambda c: [{k: v for k, v in a.items()} for a in c["attachments"]]  # noqa: E731
+    assert strip(plan) == strip(made) and plan["vrf"] == made["vrf"]
+
+
+def test_release_frees_everything_and_it_is_reused(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    first = al.create_connector(store, backbone, req("aws"), vault)
+    second = al.create_connector(store, backbone, req("aws"), vault)
+    released = al.release_connector(store, first["id"])
+    assert released["state"] == "deleted"
+    assert al.release_connector(store, first["id"])["state"] == "deleted"  # twice is fine
+    third = al.create_connector(store, backbone, req("aws"), vault)
+    assert third["attachments"][0]["vlan"] == first["attachments"][0]["vlan"]
+    assert third["attachments"][0]["subnet"] == first["attachments"][0]["subnet"]
+    assert third["vrf"] == first["vrf"]
+    assert second["attachments"][0]["vlan"] != third["attachments"][0]["vlan"]
+    with store.session() as s:
+        usage = s.get(PortUsageRow, ("pe1-par", "eth3"))
+        assert usage is not None and (usage.used_mbps, usage.attachments) == (2000, 2)
+
+
+def test_drained_router_is_skipped(store: Store, backbone: Backbone, vault: Vault) -> None:
+    with store.session() as s:
+        s.add(RouterStateRow(router="pe2-lon", state="drained", reason="maintenance"))
+    with pytest.raises(OnrampError) as exc:
+        al.create_connector(store, backbone, req("azure"), vault)
+    assert exc.value.code == "ONR-ALLOC-001" and "secondary" in exc.value.reason
+    assert counts(store) == (0, 0, 0)
+
+
+def test_inventory_drained_router_is_skipped(store: Store, tmp_path: Path, vault: Vault) -> None:
+    bb = backbone_with(tmp_path, lambda h: h["pe1-par"]["data"].update(state="drained"))
+    with pytest.raises(OnrampError) as exc:
+        al.create_connector(store, bb, req("aws"), vault)
+    assert exc.value.code == "ONR-ALLOC-001"
+
+
+def _second_aws_port(speed: int) -> Any:
+    def edit(hosts: dict[str, Any]) -> None:
+        hosts["pe1-par"]["data"]["onramp_ports"].append(
+            {"name": "eth5", "onramp": "aws-dx-par", "vlan_range": [2, 4094], "speed_mbps": speed}
+        )
+
+    return edit
+
+
+def test_load_is_balanced_and_full_ports_are_skipped(
+    store: Store, tmp_path: Path, vault: Vault
+) -> None:
+    bb = backbone_with(tmp_path, _second_aws_port(10000))
+    ports = [
+        al.create_connector(store, bb, req("aws", bandwidth_mbps=5000), vault)["attachments"][0][
+            "port"
+        ]
+        for _ in range(4)
+    ]
+    assert (
+        sorted(ports[:2]) == sorted(ports[2:]) == ["eth3", "eth5"]
+    )  # alternating: least utilised first
+    with pytest.raises(OnrampError) as exc:
+        al.create_connector(store, bb, req("aws", bandwidth_mbps=50), vault)  # both ports are full
+    assert exc.value.code == "ONR-ALLOC-001"
+
+
+def test_a_port_without_room_is_skipped(store: Store, tmp_path: Path, vault: Vault) -> None:
+    bb = backbone_with(tmp_path, _second_aws_port(1000))
+    first = [
+        al.create_connector(store, bb, req("aws", bandwidth_mbps=500), vault)["attachments"][0][
+            "port"
+        ]
+        for _ in range(2)
+    ]
+    assert sorted(first) == ["eth3", "eth5"]
+    # eth5 has 500 Mb/s left: a 1 Gb/s request fits only eth3
+    assert (
+        al.create_connector(store, bb, req("aws", bandwidth_mbps=1000), vault)["attachments"][0][
+            "port"
+        ]
+        == "eth3"
+    )
+
+
+def test_requested_vlan(store: Store, backbone: Backbone, vault: Vault) -> None:
+    c = al.create_connector(store, backbone, req("aws", vlan=777), vault)
+    assert c["attachments"][0]["vlan"] == 777
+    before = counts(store)
+    with pytest.raises(OnrampError) as exc:
+        al.create_connector(store, backbone, req("aws", vlan=777), vault)
+    assert (exc.value.code, exc.value.field) == ("ONR-ALLOC-006", "vlan")
+    assert counts(store) == before
+
+
+def test_vlan_exhaustion(store: Store, tmp_path: Path, vault: Vault) -> None:
+    bb = backbone_with(
+        tmp_path, lambda h: h["pe1-par"]["data"]["onramp_ports"][1].update(vlan_range=[100, 102])
+    )
+    vlans = [
+        al.create_connector(store, bb, req("ent"), vault)["attachments"][0]["vlan"]
+        for _ in range(3)
+    ]
+    assert vlans == [100, 101, 102]
+    before = counts(store)
+    with pytest.raises(OnrampError) as exc:
+        al.create_connector(store, bb, req("ent"), vault)
+    assert exc.value.code == "ONR-ALLOC-002"
+    assert counts(store) == before
+
+
+def test_same_idempotency_key_makes_one_connector(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    a = al.create_connector(store, backbone, req("aws", idempotency_key="order-42"), vault)
+    b = al.create_connector(store, backbone, req("aws", idempotency_key="order-42"), vault)
+    assert a["id"] == b["id"] and counts(store)[0] == 1
+
+
+BAD = [
+    ("unknown on-ramp", "aws", {"onramp": "aws-dx-nyc"}, "ONR-REQ-001", "onramp"),
+    ("kind elsewhere", "aws", {"onramp": "gcp-pi-fra"}, "ONR-REQ-002", "kind"),
+    ("no aws account", "aws", {"aws_account": None}, "ONR-REQ-003", "aws_account"),
+    ("no service key", "azure", {"azure_service_key": None}, "ONR-REQ-003", "azure_service_key"),
+    ("bandwidth step", "aws", {"bandwidth_mbps": 750}, "ONR-REQ-004", "bandwidth_mbps"),
+    ("bandwidth over port", "ent", {"bandwidth_mbps": 2000}, "ONR-REQ-004", "bandwidth_mbps"),
+    ("azure asn", "ent", {"customer_asn": 12076}, "ONR-REQ-005", "customer_asn"),
+    ("our asn", "ent", {"customer_asn": 65000}, "ONR-REQ-005", "customer_asn"),
+    ("as_trans", "ent", {"customer_asn": 23456}, "ONR-REQ-005", "customer_asn"),
+    ("asn to google", "gcp", {"customer_asn": 65001}, "ONR-REQ-005", "customer_asn"),
+    ("vlan range gcp", "gcp", {"vlan": 4094}, "ONR-REQ-006", "vlan"),
+    ("vlan outside port", "ent", {"vlan": 1500}, "ONR-REQ-006", "vlan"),
+    ("prefix length", "azure", {"prefix_length": 31}, "ONR-REQ-007", "prefix_length"),
+    ("mtu", "azure", {"mtu": 9000}, "ONR-REQ-009", "mtu"),
+    ("default route", "ent", {"prefixes": ["0.0.0.0/0"]}, "ONR-REQ-012", "prefixes.0"),
+    ("peering space", "ent", {"prefixes": ["100.64.0.0/24"]}, "ONR-REQ-012", "prefixes.0"),
+    ("unknown tenant", "aws", {"tenant": "nobody"}, "ONR-REQ-013", "tenant"),
+]
+
+
+@pytest.mark.parametrize(
+    ("base", "changes", "code", "field"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
+)
+def test_refusals_name_code_and_field_and_write_nothing(
+    store: Store,
+    backbone: Backbone,
+    vault: Vault,
+    base: str,
+    changes: dict[str, Any],
+    code: str,
+    field: str,
+) -> None:
+    with pytest.raises(OnrampError) as exc:
+        al.create_connector(store, backbone, req(base, **changes), vault)
+    assert (exc.value.code, exc.value.field) == (code, field)
+    assert exc.value.hint
+    assert counts(store) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["web\nrouter bgp 1", "a ! comment", 'quote"', "semi;colon", "x" * 65],
+    ids=["newline", "bang", "quote", "semicolon", "long"],
+)
+def test_descriptions_that_a_router_would_interpret_are_refused(description: str) -> None:
+    from onramp.validate import parse
+
+    with pytest.raises(OnrampError) as exc:
+        parse(ConnectorRequest, {"tenant": "acme", **REQUESTS["aws"], "description": description})
+    assert (exc.value.code, exc.value.field) == ("ONR-REQ-008", "description")
+
+
+def test_link_joins_two_connectors_of_one_tenant(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    a = al.create_connector(store, backbone, req("aws"), vault)
+    b = al.create_connector(store, backbone, req("azure"), vault)
+    plan = al.plan_link(
+        store, backbone, LinkRequest(tenant="acme", a=a["id"], b=b["id"], bandwidth_mbps=500)
+    )
+    assert counts(store)[2] == 0
+    link = al.create_link(
+        store,
+        backbone,
+        LinkRequest(tenant="acme", a=a["id"], b=b["id"], bandwidth_mbps=500, sla_class="gold"),
+    )
+    assert link["route_target"] == plan["route_target"] == "65000:1"
+    with pytest.raises(OnrampError) as exc:
+        al.release_connector(store, a["id"])
+    assert exc.value.code == "ONR-REQ-011"  # still in a live Link
+    al.release_link(store, link["id"])
+    assert al.release_connector(store, a["id"])["state"] == "deleted"
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "field"),
+    [
+        ("other tenant", "ONR-REQ-010", "b"),
+        ("same connector", "ONR-REQ-011", "b"),
+        ("too fast", "ONR-REQ-004", "bandwidth_mbps"),
+        ("deleted", "ONR-REQ-011", "a"),
+    ],
+)
+def test_link_refusals(
+    store: Store, backbone: Backbone, vault: Vault, case: str, code: str, field: str
+) -> None:
+    a = al.create_connector(store, backbone, req("aws"), vault)
+    other = al.create_connector(store, backbone, req("gcp", tenant="globex"), vault)
+    b = al.create_connector(store, backbone, req("azure"), vault)
+    body = {"tenant": "acme", "a": a["id"], "b": b["id"], "bandwidth_mbps": 500}
+    if case == "other tenant":
+        body["b"] = other["id"]
+    elif case == "same connector":
+        body["b"] = a["id"]
+    elif case == "too fast":
+        body["bandwidth_mbps"] = 5000
+    else:
+        al.release_connector(store, a["id"])
+    with pytest.raises(OnrampError) as exc:
+        al.create_link(store, backbone, LinkRequest.model_validate(body))
+    assert (exc.value.code, exc.value.field) == (code, field)
+    assert counts(store)[2] == 0
