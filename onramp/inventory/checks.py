@@ -301,6 +301,8 @@ def _references(routers: dict[str, Router], cat: Catalogue) -> Iterator[Finding]
 def check(directory: Path) -> tuple[Backbone | None, list[Finding]]:
     """Every problem in the inventory at `directory`, and the Backbone when there is none."""
     raw, findings = read_files(directory)
+    if findings:
+        return None, findings  # judging half-read files would only add noise
     routers, catalogue, schema = _parse(raw)
     findings += schema
     findings += _duplicates(routers)
