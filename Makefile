@@ -42,7 +42,7 @@ lint: venv
 	$(BIN)/mypy
 
 unit: venv
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2
 
 bench: deps venv
 	$(BIN)/python bench/lab_up.py

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from onramp.errors import OnrampError
-from onramp.settings import Settings, load_settings
+from onramp.cli_common import JsonOpt, _state, dump, err, errors, out, settings
+from onramp.cli_service import catalogue_app, connector_app, link_app, tenant_app
 
 app = typer.Typer(
     help="onramp: Connectors, Links and verified commits on the interconnect backbone.",
@@ -29,11 +26,10 @@ lab_app = typer.Typer(
 )
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(lab_app, name="lab")
-
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
-_state: dict[str, Path | None] = {"config": None}
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(connector_app, name="connector")
+app.add_typer(link_app, name="link")
+app.add_typer(catalogue_app, name="catalogue")
 
 
 @app.callback()
@@ -44,30 +40,6 @@ def main(
     ] = None,
 ) -> None:
     _state["config"] = config
-
-
-def settings() -> Settings:
-    return load_settings(_state["config"])
-
-
-@contextmanager
-def errors(as_json: bool) -> Iterator[None]:
-    """Turn an OnrampError into its code, reason and hint, and exit 2."""
-    try:
-        yield
-    except OnrampError as exc:
-        if as_json:
-            print(json.dumps({"error": exc.as_dict()}))
-        else:
-            err.print(
-                f"[bold red]{exc.code}[/]: {exc.reason}\n  [yellow]->[/] {exc.hint}",
-                highlight=False,
-            )
-        raise typer.Exit(2) from None
-
-
-def _dump(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
 
 
 # ------------------------------------------------------------------ inventory
@@ -87,7 +59,7 @@ def inventory_check(
         path = directory or settings().inventory_dir
         backbone, findings = check(path)
     if as_json:
-        _dump(
+        dump(
             {
                 "inventory": str(path),
                 "ok": not findings,
@@ -123,7 +95,7 @@ def inventory_show(as_json: JsonOpt = False) -> None:
     with errors(as_json):
         bb = load(settings().inventory_dir)
     if as_json:
-        _dump(
+        dump(
             {
                 "routers": [r.model_dump(mode="json") for r in bb.routers.values()],
                 **bb.catalogue.model_dump(mode="json"),
@@ -220,7 +192,7 @@ def lab_up(
         progress("built; not waiting for convergence (see: onramp lab status)")
         return
     if as_json:
-        _dump({"converged_in_s": round(elapsed, 2), **status.as_dict()})
+        dump({"converged_in_s": round(elapsed, 2), **status.as_dict()})
         return
     _status_table(status)
     out.print(
@@ -236,7 +208,7 @@ def lab_status(as_json: JsonOpt = False) -> None:
         lab, _ = _lab()
         status = lab.status()
     if as_json:
-        _dump(status.as_dict())
+        dump(status.as_dict())
     elif not status.running:
         out.print(f"lab '{status.lab}' is not running (start it with: onramp lab up)")
     else:
@@ -254,7 +226,7 @@ def lab_down(as_json: JsonOpt = False) -> None:
         s = settings()
         report = down(s.lab.name, s.lab.state_dir)
     if as_json:
-        _dump(vars(report))
+        dump(vars(report))
     elif report.nothing:
         out.print(f"lab '{s.lab.name}': nothing to remove")
     else:
@@ -266,7 +238,7 @@ def lab_down(as_json: JsonOpt = False) -> None:
 
 def _show_topology(topo: Any, as_json: bool) -> None:
     if as_json:
-        _dump(topo.as_dict())
+        dump(topo.as_dict())
         return
     table = Table(
         "node",

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from csp.constraints import Constraints, for_provider
 from onramp.errors import OnrampError
 from onramp.inventory import Backbone
-from onramp.model import ConnectorRequest, LinkRequest
+from onramp.model import SAFE_TEXT, ConnectorRequest, LinkRequest
 
 M = TypeVar("M", bound=BaseModel)
 # ASNs no BGP speaker may use (RFC 7300, RFC 6793 AS_TRANS, RFC 5398 documentation).
@@ -28,7 +28,12 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "-"
-        raise OnrampError("ONR-REQ-008", f"{field}: {first['msg']}", field=field) from exc
+        msg = first["msg"]
+        if first["type"] == "string_pattern_mismatch" and first["ctx"].get("pattern") == SAFE_TEXT:
+            msg = (
+                f"{first['input']!r} holds a newline or characters a router config would interpret"
+            )
+        raise OnrampError("ONR-REQ-008", f"{field}: {msg}", field=field) from exc
 
 
 def connector(req: ConnectorRequest, bb: Backbone) -> Constraints:

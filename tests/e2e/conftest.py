@@ -89,8 +89,10 @@ def shared_lab(
 ) -> Iterator[SharedLab]:
     """One converged default lab shared by every test that only reads it."""
     tmp = tmp_path_factory.mktemp("shared-lab")
-    settings = lab_settings("tshr", tmp, 41)
-    bb = default_inventory_in(41, tmp / "inventory")
+    # one shared lab per pytest-xdist worker (gw0, gw1, ...): its own name and subnet
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    settings = lab_settings(f"tsh{worker}", tmp, 60 + worker)
+    bb = default_inventory_in(60 + worker, tmp / "inventory")
     topo = build(bb, settings)
     lab = Lab(topo, settings.state_dir)
     down(settings.name, settings.state_dir)  # a previous interrupted run

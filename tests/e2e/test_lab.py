@@ -20,8 +20,6 @@ from onramp.errors import OnrampError
 
 from .conftest import SharedLab, default_inventory_in, lab_settings, leftovers
 
-pytestmark = pytest.mark.xdist_group("lab")
-
 
 def test_every_router_converged(shared_lab: SharedLab) -> None:
     lab, bb = shared_lab.lab, shared_lab.bb
