@@ -43,7 +43,8 @@ from onramp.store import (
 )
 
 T = TypeVar("T")
-NUMBERS = (1, 999_999)  # VRF numbers (RD <loopback>:n) and Link numbers (RT <asn>:n)
+NUMBERS = (1, 999_999)
+ATTEMPTS = 64  # values tried within one transaction before starting it again  # VRF numbers (RD <loopback>:n) and Link numbers (RT <asn>:n)
 
 
 class _Rollback(Exception):
@@ -66,15 +67,19 @@ def take(
                 "ONR-ALLOC-006", f"{want} in {scope} is held by another service", field="vlan"
             )
         return want
-    for candidate in (_released(s, scope, lo, hi), _past_highest(s, scope, lo, hi)):
-        if candidate is not None:
-            if not _insert(s, scope, candidate, owner):
-                raise Conflict(f"{scope}={candidate}")
+    for _ in range(ATTEMPTS):
+        # each statement sees what concurrent transactions committed meanwhile (READ
+        # COMMITTED; SQLite serializes writers), so a lost race moves on to the next value
+        candidate = _released(s, scope, lo, hi)
+        if candidate is None:
+            candidate = _past_highest(s, scope, lo, hi)
+        if candidate is None:
+            candidate = _lowest_gap(s, scope, lo, hi)
+        if candidate is None:
+            return None
+        if _insert(s, scope, candidate, owner):
             return candidate
-    gap = _lowest_gap(s, scope, lo, hi)
-    if gap is not None and not _insert(s, scope, gap, owner):
-        raise Conflict(f"{scope}={gap}")
-    return gap
+    raise Conflict(f"{scope}: {ATTEMPTS} values taken under us")
 
 
 def _insert(s: Session, scope: str, value: int, owner: str) -> bool:
@@ -279,6 +284,7 @@ def _new_connector(s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault
             return same  # the same request again: the Connector it made the first time
     c = validate.connector(req, bb)
     cid = str(uuid.uuid4())
+    attachments = _attachments(s, bb, req, c, cid)  # first: it locks the chosen port's usage row
     number = take(s, "vrf", *NUMBERS, cid)
     if number is None:
         raise OnrampError("ONR-ALLOC-005", "no VRF number left")
@@ -308,7 +314,7 @@ def _new_connector(s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault
         mtu=req.mtu or c.mtu[0],
         md5_key=vault.encrypt(new_bgp_key()) if c.key.md5 != "none" else None,
     )
-    row.attachments = _attachments(s, bb, req, c, cid)
+    row.attachments = attachments
     s.add(row)
     s.flush()
     return row

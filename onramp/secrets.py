@@ -18,10 +18,7 @@ class Vault:
         key = os.environ.get("ONRAMP_SECRET_KEY")
         if key is None:
             if not key_file.exists():
-                key_file.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(Fernet.generate_key())
+                _create_key(key_file)
             key = key_file.read_text().strip()
         self._fernet = Fernet(key.encode())
 
@@ -30,6 +27,22 @@ class Vault:
 
     def decrypt(self, token: bytes) -> str:
         return self._fernet.decrypt(token).decode()
+
+
+def _create_key(key_file: Path) -> None:
+    """Write a new key whole, or keep the one another process wrote first: readers never
+    see a half-written file (write aside, then hard-link into place)."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(Fernet.generate_key())
+    try:
+        os.link(tmp, key_file)
+    except FileExistsError:
+        pass  # another process won; use its key
+    finally:
+        tmp.unlink()
 
 
 def new_bgp_key(length: int = 24) -> str:

@@ -1,0 +1,87 @@
+"""Property: after any sequence of allocate/release, nothing is held twice and nothing
+released stays held."""
+
+from __future__ import annotations
+
+import itertools
+from ipaddress import IPv4Network
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from onramp import allocation as al
+from onramp.errors import OnrampError
+from onramp.inventory import Backbone
+from onramp.model import ConnectorRequest
+from onramp.secrets import Vault
+from onramp.store import AllocationRow, ConnectorRow, Store, TenantRow
+
+from .test_allocation import REQUESTS
+
+KINDS = ["aws", "azure", "gcp", "ent"]
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("alloc"), st.sampled_from(KINDS), st.sampled_from([None, 100, 101, 102])),
+        st.tuples(st.just("release"), st.integers(min_value=0, max_value=40), st.none()),
+    ),
+    min_size=1,
+    max_size=40,
+)
+_n = itertools.count()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(sequence=ops)
+def test_no_double_holding_after_any_sequence(
+    sequence: list[tuple[str, object, object]], tmp_path: Path, backbone: Backbone
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / f'p{next(_n)}.db'}")
+    store.migrate()
+    vault = Vault(tmp_path / "key")
+    with store.session() as s:
+        s.add(TenantRow(id="acme", name="ACME"))
+    live: list[str] = []
+    released: list[dict[str, object]] = []
+    for op, arg, vlan in sequence:
+        if op == "alloc":
+            body = {"tenant": "acme", **REQUESTS[str(arg)]}
+            if vlan is not None and arg in ("aws", "ent"):
+                body["vlan"] = vlan
+            try:
+                live.append(
+                    al.create_connector(
+                        store, backbone, ConnectorRequest.model_validate(body), vault
+                    )["id"]
+                )
+            except OnrampError as exc:
+                assert exc.code in ("ONR-ALLOC-006", "ONR-ALLOC-001"), (
+                    exc
+                )  # a taken VLAN, a full port
+        elif live:
+            cid = live.pop(int(str(arg)) % len(live))
+            released.append(al.release_connector(store, cid)["released"])  # type: ignore[arg-type]
+    with store.session() as s:
+        rows = [
+            al.connector_view(r, backbone)
+            for r in s.scalars(select(ConnectorRow).where(ConnectorRow.state == "allocated"))
+        ]
+        held = {(a.scope, a.value): a.owner for a in s.scalars(select(AllocationRow))}
+    assert sorted(r["id"] for r in rows) == sorted(live)
+    # no VLAN twice on a port, no overlapping subnets on a router (or anywhere, for global pools)
+    vlans = [(a["router"], a["port"], a["vlan"]) for r in rows for a in r["attachments"]]
+    assert len(vlans) == len(set(vlans))
+    subnets = [(a["router"], IPv4Network(a["subnet"])) for r in rows for a in r["attachments"]]
+    for (ra, na), (rb, nb) in itertools.combinations(subnets, 2):
+        assert not (
+            na.overlaps(nb) and (ra == rb or na.subnet_of(IPv4Network("169.254.192.0/18")))
+        ), (ra, na, rb, nb)
+    # exactly the live Connectors hold values; everything released is free again
+    assert set(held.values()) <= set(live)
+    for r in released:
+        for scope, value in r["values"]:  # type: ignore[index]
+            assert held.get((scope, value)) in (None, *live)
+    store.engine.dispose()
