@@ -312,7 +312,9 @@ def _new_connector(s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault
         local_asn=local_asn,
         peer_asn=peer_asn,
         mtu=req.mtu or c.mtu[0],
-        md5_key=vault.encrypt(new_bgp_key()) if c.key.md5 != "none" else None,
+        md5_key=vault.encrypt(new_bgp_key(min(max(24, c.key.min_length), c.key.max_length)))
+        if c.key.md5 != "none"
+        else None,
     )
     row.attachments = attachments
     s.add(row)

@@ -139,6 +139,10 @@ def _prefixes(prefixes: list[IPv4Network], c: Constraints) -> None:
         )
         if bad:
             raise OnrampError("ONR-REQ-012", f"{p} is {bad}", field=f"prefixes.{i}")
+        if clash := next((q for q in prefixes[:i] if q.overlaps(p)), None):
+            raise OnrampError(
+                "ONR-REQ-012", f"{p} overlaps {clash}, given before it", field=f"prefixes.{i}"
+            )
 
 
 def link(req: LinkRequest, a: dict[str, Any] | None, b: dict[str, Any] | None) -> None:

@@ -62,14 +62,14 @@ def counts(store: Store) -> tuple[int, int, int]:
         )
 
 
-def backbone_with(tmp_path: Path, edit: Any) -> Backbone:
+def backbone_with(tmp_path: Path, edit: Any, validate: bool = True) -> Backbone | None:
     """The default inventory with `edit(hosts)` applied to hosts.yaml."""
     for f in (ROOT / "inventory").glob("*.yaml"):
         (tmp_path / f.name).write_text(f.read_text())
     hosts = yaml.safe_load((tmp_path / "hosts.yaml").read_text())
     edit(hosts)
     (tmp_path / "hosts.yaml").write_text(yaml.safe_dump(hosts))
-    return load(tmp_path)
+    return load(tmp_path) if validate else None
 
 
 def test_aws_hosted_vif(store: Store, backbone: Backbone, vault: Vault) -> None:
@@ -267,6 +267,13 @@ BAD = [
     ("mtu", "azure", {"mtu": 9000}, "ONR-REQ-009", "mtu"),
     ("default route", "ent", {"prefixes": ["0.0.0.0/0"]}, "ONR-REQ-012", "prefixes.0"),
     ("peering space", "ent", {"prefixes": ["100.64.0.0/24"]}, "ONR-REQ-012", "prefixes.0"),
+    (
+        "overlapping prefixes",
+        "ent",
+        {"prefixes": ["10.0.0.0/16", "10.0.4.0/24"]},
+        "ONR-REQ-012",
+        "prefixes.1",
+    ),
     ("unknown tenant", "aws", {"tenant": "nobody"}, "ONR-REQ-013", "tenant"),
 ]
 
@@ -353,3 +360,37 @@ def test_link_refusals(
         al.create_link(store, backbone, LinkRequest.model_validate(body))
     assert (exc.value.code, exc.value.field) == (code, field)
     assert counts(store)[2] == 0
+
+
+def test_ticketed_provider_gets_a_private_asn_of_ours(
+    store: Store, tmp_path: Path, vault: Vault
+) -> None:
+    def edit(hosts: dict[str, Any]) -> None:
+        hosts["pe1-par"]["data"]["onramp_ports"].append(
+            {"name": "eth5", "onramp": "ibm-dl-par", "speed_mbps": 10000}
+        )
+
+    catalogue = yaml.safe_load((ROOT / "inventory" / "backbone.yaml").read_text())
+    catalogue["onramps"]["ibm-dl-par"] = {
+        "provider": "ibm",
+        "pop": "par",
+        "description": "IBM Direct Link Paris",
+    }
+    (tmp_path / "extra").mkdir()
+    backbone_with(tmp_path / "extra", edit, validate=False)
+    (tmp_path / "extra" / "backbone.yaml").write_text(yaml.safe_dump(catalogue))
+    bb = load(tmp_path / "extra")
+    body = {"onramp": "ibm-dl-par", "kind": "manual", "bandwidth_mbps": 1000, "customer_asn": 65300}
+    one = al.create_connector(
+        store, bb, ConnectorRequest.model_validate({"tenant": "acme", **body}), vault
+    )
+    two = al.create_connector(
+        store, bb, ConnectorRequest.model_validate({"tenant": "acme", **body}), vault
+    )
+    assert one["local_asn"] == 4200000000 and two["local_asn"] == 4200000001
+    assert one["peer_asn"] == 65300
+    al.release_connector(store, one["id"])
+    three = al.create_connector(
+        store, bb, ConnectorRequest.model_validate({"tenant": "acme", **body}), vault
+    )
+    assert three["local_asn"] == 4200000000  # released, then reused

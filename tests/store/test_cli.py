@@ -1,0 +1,129 @@
+"""`onramp tenant|catalogue|connector|link` on a SQLite store named in a config file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from onramp.cli import app
+from onramp.settings import ROOT
+
+AWS = [
+    "--tenant",
+    "acme",
+    "--onramp",
+    "aws-dx-par",
+    "--kind",
+    "aws-hosted-vif",
+    "--bandwidth",
+    "1000",
+    "--aws-account",
+    "123456789012",
+]
+AZURE = [
+    "--tenant",
+    "acme",
+    "--onramp",
+    "azure-er-lon",
+    "--kind",
+    "azure-expressroute",
+    "--bandwidth",
+    "1000",
+    "--azure-service-key",
+    "9a0b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d",
+]
+
+
+@pytest.fixture
+def onramp(tmp_path: Path) -> Any:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "nornir": {
+                    "inventory": {
+                        "plugin": "OnrampInventory",
+                        "options": {"directory": str(ROOT / "inventory")},
+                    }
+                },
+                "store_url": "sqlite:///store/onramp.db",
+                "secret_key_file": "store/secret.key",
+            }
+        )
+    )
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> Any:
+        result = runner.invoke(app, ["--config", str(config), *args])
+        assert result.exit_code == code, result.output
+        return json.loads(result.output) if "--json" in args else result.output
+
+    run("tenant", "add", "acme", "ACME Corp")
+    return run
+
+
+def test_plan_writes_nothing_then_create_list_show(onramp: Any) -> None:
+    plan = onramp("connector", "plan", *AWS, "--json")
+    assert plan["attachments"][0]["router"] == "pe1-par" and plan["md5_key"] == "set"
+    assert onramp("connector", "list", "--json") == []
+    made = onramp("connector", "create", *AWS, "--json")
+    assert made["attachments"] == plan["attachments"]
+    assert [c["id"] for c in onramp("connector", "list", "--json")] == [made["id"]]
+    shown = onramp("connector", "show", made["id"][:8], "--json")
+    assert shown["id"] == made["id"] and shown["request"]["aws_account"] == "123456789012"
+    text = onramp("connector", "show", made["id"][:8])
+    assert "pe1-par" in text and made["attachments"][0]["local_address"] in text
+    free = {o["id"]: o["free_mbps"] for o in onramp("catalogue", "--json")}
+    assert free["aws-dx-par"] == 9000
+
+
+def test_link_plan_create_show_delete(onramp: Any) -> None:
+    a = onramp("connector", "create", *AWS, "--json")["id"]
+    b = onramp("connector", "create", *AZURE, "--json")["id"]
+    plan = onramp(
+        "link",
+        "plan",
+        "--tenant",
+        "acme",
+        "--a",
+        a[:8],
+        "--b",
+        b[:8],
+        "--bandwidth",
+        "500",
+        "--json",
+    )
+    assert plan["route_target"] == "65000:1" and onramp("link", "list", "--json") == []
+    link = onramp(
+        "link",
+        "create",
+        "--tenant",
+        "acme",
+        "--a",
+        a,
+        "--b",
+        b,
+        "--bandwidth",
+        "500",
+        "--sla",
+        "gold",
+        "--json",
+    )
+    assert onramp("link", "show", link["id"], "--json")["sla_class"] == "gold"
+    refused = onramp("connector", "delete", a, "--json", code=2)
+    assert refused["error"]["code"] == "ONR-REQ-011"
+    assert onramp("link", "delete", link["id"], "--json")["state"] == "deleted"
+    assert onramp("connector", "delete", a, "--json")["state"] == "deleted"
+
+
+def test_refusal_shows_code_field_and_hint(onramp: Any) -> None:
+    out = onramp("connector", "create", *AWS, "--description", "web\nrouter bgp 1", code=2)
+    assert "ONR-REQ-008" in out and "[description]" in out and "->" in out
+    err = onramp("connector", "create", *AWS[:-2], "--json", code=2)["error"]
+    assert (err["code"], err["field"]) == ("ONR-REQ-003", "aws_account")
+    assert onramp("connector", "list", "--json") == []
