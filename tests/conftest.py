@@ -27,9 +27,13 @@ class InventoryCopy:
         return self.directory
 
 
+def copy_default_inventory(directory: Path) -> InventoryCopy:
+    """The default inventory, parsed, to be edited and written into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    data = {n: yaml.safe_load((ROOT / "inventory" / f"{n}.yaml").read_text()) for n in FILES}
+    return InventoryCopy(directory, data)
+
+
 @pytest.fixture
 def inventory_copy(tmp_path: Path) -> InventoryCopy:
-    data = {n: yaml.safe_load((ROOT / "inventory" / f"{n}.yaml").read_text()) for n in FILES}
-    directory = tmp_path / "inventory"
-    directory.mkdir()
-    return InventoryCopy(directory, data)
+    return copy_default_inventory(tmp_path / "inventory")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,9 @@ import yaml
 from lab.run import FRR_ETC, FRR_RUN, NEEDED, Lab, down, namespaces, root_links
 from lab.topology import Topology, build
 from onramp.inventory import Backbone, load
-from onramp.settings import ROOT, LabSettings
+from onramp.settings import LabSettings
+
+from ..conftest import copy_default_inventory
 
 if os.geteuid() != 0:
     pytest.skip("lab tests need root (network namespaces)", allow_module_level=True)
@@ -38,15 +39,11 @@ def lab_settings(name: str, tmp: Path, third_octet: int) -> LabSettings:
 
 def default_inventory_in(subnet_octet: int, directory: Path) -> Backbone:
     """The default inventory, copied, with the routers' management addresses moved."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for f in (ROOT / "inventory").glob("*.yaml"):
-        shutil.copy(f, directory / f.name)
-    hosts = yaml.safe_load((directory / "hosts.yaml").read_text())
-    for h in hosts.values():
+    inv = copy_default_inventory(directory)
+    for h in inv.data["hosts"].values():
         a, b, _, d = h["hostname"].split(".")
         h["hostname"] = f"{a}.{b}.{subnet_octet}.{d}"
-    (directory / "hosts.yaml").write_text(yaml.safe_dump(hosts))
-    return load(directory)
+    return load(inv.write())
 
 
 def write_config(path: Path, settings: LabSettings, inventory: Path) -> Path:

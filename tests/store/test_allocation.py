@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from onramp import allocation as al
@@ -16,8 +15,9 @@ from onramp.errors import OnrampError
 from onramp.inventory import Backbone, load
 from onramp.model import ConnectorRequest, LinkRequest
 from onramp.secrets import Vault
-from onramp.settings import ROOT
 from onramp.store import AllocationRow, ConnectorRow, LinkRow, PortUsageRow, RouterStateRow, Store
+
+from ..conftest import copy_default_inventory
 
 AZURE_KEY = "9a0b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d"
 REQUESTS: dict[str, dict[str, Any]] = {
@@ -62,14 +62,11 @@ def counts(store: Store) -> tuple[int, int, int]:
         )
 
 
-def backbone_with(tmp_path: Path, edit: Any, validate: bool = True) -> Backbone | None:
-    """The default inventory with `edit(hosts)` applied to hosts.yaml."""
-    for f in (ROOT / "inventory").glob("*.yaml"):
-        (tmp_path / f.name).write_text(f.read_text())
-    hosts = yaml.safe_load((tmp_path / "hosts.yaml").read_text())
-    edit(hosts)
-    (tmp_path / "hosts.yaml").write_text(yaml.safe_dump(hosts))
-    return load(tmp_path) if validate else None
+def backbone_with(tmp_path: Path, edit: Any) -> Backbone:
+    """The default inventory with `edit(hosts, catalogue)` applied."""
+    inv = copy_default_inventory(tmp_path / "inventory")
+    edit(inv.data["hosts"], inv.data["backbone"])
+    return load(inv.write())
 
 
 def test_aws_hosted_vif(store: Store, backbone: Backbone, vault: Vault) -> None:
@@ -165,14 +162,14 @@ def test_drained_router_is_skipped(store: Store, backbone: Backbone, vault: Vaul
 
 
 def test_inventory_drained_router_is_skipped(store: Store, tmp_path: Path, vault: Vault) -> None:
-    bb = backbone_with(tmp_path, lambda h: h["pe1-par"]["data"].update(state="drained"))
+    bb = backbone_with(tmp_path, lambda h, _: h["pe1-par"]["data"].update(state="drained"))
     with pytest.raises(OnrampError) as exc:
         al.create_connector(store, bb, req("aws"), vault)
     assert exc.value.code == "ONR-ALLOC-001"
 
 
 def _second_aws_port(speed: int) -> Any:
-    def edit(hosts: dict[str, Any]) -> None:
+    def edit(hosts: dict[str, Any], _: dict[str, Any]) -> None:
         hosts["pe1-par"]["data"]["onramp_ports"].append(
             {"name": "eth5", "onramp": "aws-dx-par", "vlan_range": [2, 4094], "speed_mbps": speed}
         )
@@ -228,7 +225,7 @@ def test_requested_vlan(store: Store, backbone: Backbone, vault: Vault) -> None:
 
 def test_vlan_exhaustion(store: Store, tmp_path: Path, vault: Vault) -> None:
     bb = backbone_with(
-        tmp_path, lambda h: h["pe1-par"]["data"]["onramp_ports"][1].update(vlan_range=[100, 102])
+        tmp_path, lambda h, _: h["pe1-par"]["data"]["onramp_ports"][1].update(vlan_range=[100, 102])
     )
     vlans = [
         al.create_connector(store, bb, req("ent"), vault)["attachments"][0]["vlan"]
@@ -365,21 +362,17 @@ def test_link_refusals(
 def test_ticketed_provider_gets_a_private_asn_of_ours(
     store: Store, tmp_path: Path, vault: Vault
 ) -> None:
-    def edit(hosts: dict[str, Any]) -> None:
+    def edit(hosts: dict[str, Any], catalogue: dict[str, Any]) -> None:
         hosts["pe1-par"]["data"]["onramp_ports"].append(
             {"name": "eth5", "onramp": "ibm-dl-par", "speed_mbps": 10000}
         )
+        catalogue["onramps"]["ibm-dl-par"] = {
+            "provider": "ibm",
+            "pop": "par",
+            "description": "IBM Direct Link Paris",
+        }
 
-    catalogue = yaml.safe_load((ROOT / "inventory" / "backbone.yaml").read_text())
-    catalogue["onramps"]["ibm-dl-par"] = {
-        "provider": "ibm",
-        "pop": "par",
-        "description": "IBM Direct Link Paris",
-    }
-    (tmp_path / "extra").mkdir()
-    backbone_with(tmp_path / "extra", edit, validate=False)
-    (tmp_path / "extra" / "backbone.yaml").write_text(yaml.safe_dump(catalogue))
-    bb = load(tmp_path / "extra")
+    bb = backbone_with(tmp_path, edit)
     body = {"onramp": "ibm-dl-par", "kind": "manual", "bandwidth_mbps": 1000, "customer_asn": 65300}
     one = al.create_connector(
         store, bb, ConnectorRequest.model_validate({"tenant": "acme", **body}), vault
