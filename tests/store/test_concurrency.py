@@ -55,8 +55,8 @@ def _check(results: list[tuple[str, Any]], store: Store, pin: bool) -> None:
         # everyone planned while the others planned: the losers are told it was taken
         assert won and set(lost) <= {"ONR-ALLOC-006"}, lost
     else:
-        assert set(lost) <= {"ONR-ALLOC-004"}, lost
-        assert len(won) >= N - len(lost) and len(won) > N // 2
+        # a lost race moves on to the next free value inside the transaction: nobody fails
+        assert lost == [], lost
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(AllocationRow)) == 3 * len(won)
 
