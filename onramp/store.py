@@ -172,9 +172,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute(
-                "PRAGMA cache_size=-65536"
-            )  # 64 MiB: indexes stay in memory as the store grows
+            # 64 MiB page cache: indexes stay in memory as the store grows
+            cur.execute("PRAGMA cache_size=-65536")
             cur.close()
 
         @event.listens_for(engine, "begin")
