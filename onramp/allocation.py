@@ -27,7 +27,15 @@ from csp.constraints import Constraints
 from onramp import validate
 from onramp.errors import OnrampError
 from onramp.inventory import Backbone
-from onramp.model import RELEASED_STATES, ConnectorRequest, LinkRequest, State
+from onramp.model import (
+    RELEASED_STATES,
+    Attachment,
+    Connector,
+    ConnectorRequest,
+    Link,
+    LinkRequest,
+    State,
+)
 from onramp.secrets import Vault, new_bgp_key
 from onramp.store import (
     AllocationRow,
@@ -376,39 +384,39 @@ def release_connector(
 
 
 def connector_view(row: ConnectorRow, bb: Backbone) -> dict[str, Any]:
-    """A Connector as users see it: no secrets, RD per PE, interface names."""
-    return {
-        "id": row.id,
-        "tenant": row.tenant_id,
-        "onramp": row.onramp,
-        "kind": row.kind,
-        "state": row.state,
-        "bandwidth_mbps": row.bandwidth_mbps,
-        "vrf": f"c{row.number}",
-        "local_asn": row.local_asn,
-        "peer_asn": row.peer_asn,
-        "mtu": row.mtu,
-        "md5_key": "set" if row.md5_key else None,
-        "attachments": [
-            {
-                "role": a.role,
-                "router": a.router,
-                "port": a.port,
-                "interface": f"{a.port}.{a.vlan}",
-                "vlan": a.vlan,
-                "inner_vlan": a.inner_vlan,
-                "rd": f"{bb.routers[a.router].loopback.ip}:{row.number}"
+    """A Connector as users see it (model.Connector): no secrets, RD per PE, interface names."""
+    return Connector(
+        id=row.id,
+        tenant=row.tenant_id,
+        onramp=row.onramp,
+        kind=row.kind,
+        state=row.state,
+        bandwidth_mbps=row.bandwidth_mbps,
+        vrf=f"c{row.number}",
+        local_asn=row.local_asn,
+        peer_asn=row.peer_asn,
+        mtu=row.mtu,
+        md5_key="set" if row.md5_key else None,
+        created_at=row.created_at,
+        request={k: v for k, v in row.request.items() if v not in (None, [], "")},
+        attachments=[
+            Attachment(
+                role=a.role,
+                router=a.router,
+                port=a.port,
+                interface=f"{a.port}.{a.vlan}",
+                vlan=a.vlan,
+                inner_vlan=a.inner_vlan,
+                subnet=a.subnet,
+                local_address=a.local_address,
+                peer_address=a.peer_address,
+                rd=f"{bb.routers[a.router].loopback.ip}:{row.number}"
                 if a.router in bb.routers
                 else None,
-                "subnet": a.subnet,
-                "local_address": a.local_address,
-                "peer_address": a.peer_address,
-            }
+            )
             for a in row.attachments
         ],
-        "request": {k: v for k, v in row.request.items() if v not in (None, [], "")},
-        "created_at": row.created_at.isoformat() if row.created_at else None,
-    }
+    ).model_dump(mode="json")
 
 
 # ------------------------------------------------------------------ links
@@ -459,17 +467,18 @@ def _new_link(s: Session, bb: Backbone, req: LinkRequest) -> LinkRow:
 
 
 def link_view(row: LinkRow, bb: Backbone) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "tenant": row.tenant_id,
-        "a": row.a_id,
-        "b": row.b_id,
-        "state": row.state,
-        "bandwidth_mbps": row.bandwidth_mbps,
-        "sla_class": row.sla_class,
-        "route_target": f"{bb.asn}:{row.number}",
-        "description": row.request.get("description", ""),
-    }
+    """A Link as users see it (model.Link)."""
+    return Link(
+        id=row.id,
+        tenant=row.tenant_id,
+        a=row.a_id,
+        b=row.b_id,
+        state=row.state,
+        bandwidth_mbps=row.bandwidth_mbps,
+        sla_class=row.sla_class,
+        route_target=f"{bb.asn}:{row.number}",
+        description=row.request.get("description", ""),
+    ).model_dump(mode="json")
 
 
 def create_link(store: Store, bb: Backbone, req: LinkRequest) -> dict[str, Any]:

@@ -7,9 +7,10 @@ what allocation chose (`onramp.allocation`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
-from ipaddress import IPv4Network
-from typing import Annotated, Literal
+from ipaddress import IPv4Interface, IPv4Network
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -109,28 +110,32 @@ class Attachment(Strict):
     role: Literal["primary", "secondary", "single"]
     router: str
     port: str
+    interface: str  # "<port>.<vlan>"
     vlan: int  # the (outer) VLAN on the port: the S-tag with QinQ
     inner_vlan: int | None  # the C-tag with QinQ
+    rd: str | None  # "<loopback>:<vrf number>", one per PE
     subnet: IPv4Network
-    local_address: str  # ours, with prefix length ("169.254.0.1/30")
-    peer_address: str
-
-    @property
-    def interface(self) -> str:
-        return f"{self.port}.{self.vlan}"
+    local_address: IPv4Interface  # ours
+    peer_address: IPv4Interface
 
 
 class Connector(Strict):
+    """A Connector as users see it (CLI, API): never a secret, only whether one is set."""
+
     id: UUID
-    request: ConnectorRequest
+    tenant: str
+    onramp: str
+    kind: ConnectorKind
     state: State
-    local_asn: int
-    peer_asn: int
+    bandwidth_mbps: int
     vrf: str
-    rd: str
+    local_asn: int
+    peer_asn: int | None
     mtu: int
+    md5_key: Literal["set"] | None
     attachments: list[Attachment]
-    has_md5_key: bool  # the key itself never leaves the store unencrypted except to a router
+    request: dict[str, Any]  # what the customer gave, as validated
+    created_at: datetime | None
 
 
 class LinkRequest(Strict):
@@ -145,6 +150,11 @@ class LinkRequest(Strict):
 
 class Link(Strict):
     id: UUID
-    request: LinkRequest
+    tenant: str
+    a: UUID
+    b: UUID
     state: State
+    bandwidth_mbps: int
+    sla_class: SlaClass
     route_target: str  # imported and exported by both Connectors' VRFs
+    description: str
