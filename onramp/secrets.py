@@ -49,7 +49,3 @@ def new_bgp_key(length: int = 24) -> str:
     """A random MD5 key of letters and digits only: every router CLI takes it unquoted."""
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
     return "".join(secrets.choice(alphabet) for _ in range(length))
-
-
-def mask(text: str, keep: int = 0) -> str:
-    return text[:keep] + "*" * 8

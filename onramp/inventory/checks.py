@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,6 @@ class Backbone:
     directory: Path
     routers: dict[str, Router]
     catalogue: Catalogue
-    raw: dict[str, dict[str, Any]] = field(repr=False, compare=False)
 
     @property
     def asn(self) -> int:
@@ -315,7 +314,7 @@ def check(directory: Path) -> tuple[Backbone | None, list[Finding]]:
         findings.append(Finding("ONR-INV-001", "hosts.yaml", "-", "no routers defined"))
     if findings or catalogue is None:
         return None, findings
-    return Backbone(directory, routers, catalogue, raw), []
+    return Backbone(directory, routers, catalogue), []
 
 
 def load(directory: Path) -> Backbone:
