@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from onramp.cli_common import JsonOpt, dump, errors, out, settings
-from onramp.service import Service
+
+if TYPE_CHECKING:
+    from onramp.service import Service
 
 tenant_app = typer.Typer(
     help="Customers: each owns its Connectors and Links.", no_args_is_help=True
@@ -28,6 +30,8 @@ link_app = typer.Typer(
 
 
 def service() -> Service:
+    from onramp.service import Service  # imported here: `onramp --help` stays fast
+
     return Service.open(settings())
 
 
