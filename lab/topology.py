@@ -103,7 +103,11 @@ def _mgmt(bb: Backbone, settings: LabSettings) -> dict[str, str]:
     gateway = next(subnet.hosts())
     out = {}
     for r in bb.routers.values():
-        if r.hostname not in subnet or r.hostname == gateway:
+        if r.hostname not in subnet or r.hostname in (
+            gateway,
+            subnet.network_address,
+            subnet.broadcast_address,
+        ):
             raise OnrampError(
                 "ONR-LAB-006",
                 f"{r.name} hostname {r.hostname} is not a usable address of the lab's {subnet} "
@@ -142,6 +146,12 @@ def build(bb: Backbone, settings: LabSettings) -> Topology:
                     Link("core", Endpoint(r.name, ifn[c.name]), Endpoint(c.peer.host, far))
                 )
 
+    if settings.cloud_pool.prefixlen > 24:
+        raise OnrampError(
+            "ONR-LAB-006",
+            f"lab.cloud_pool {settings.cloud_pool} is smaller than one /24",
+            "set lab.cloud_pool in config.yaml to a /24 per on-ramp or more (default 10.100.0.0/16)",
+        )
     lans = settings.cloud_pool.subnets(new_prefix=24)
     for oid, onramp in bb.catalogue.onramps.items():
         ports = sorted(bb.ports_of(oid), key=lambda rp: (_role_rank(rp[0], rp[1]), rp[0].name))
@@ -150,7 +160,9 @@ def build(bb: Backbone, settings: LabSettings) -> Topology:
         lan = next(lans, None)
         if lan is None:
             raise OnrampError(
-                "ONR-LAB-006", f"lab.cloud_pool {settings.cloud_pool} has no /24 left for {oid}"
+                "ONR-LAB-006",
+                f"lab.cloud_pool {settings.cloud_pool} has no /24 left for {oid}",
+                "widen lab.cloud_pool in config.yaml: one /24 per on-ramp",
             )
         asn = provider_asn(onramp.provider, settings)
         host = f"{oid}-host"

@@ -24,9 +24,8 @@ class LabSettings(BaseModel):
 
     name: str = Field(default="onr", pattern=r"^[a-z][a-z0-9]{0,7}$")  # prefix of every netns/link
     mgmt_subnet: IPv4Network = IPv4Network("172.20.20.0/24")
-    cloud_pool: IPv4Network = IPv4Network(
-        "10.100.0.0/14"
-    )  # one /16 per on-ramp, in catalogue order
+    # the clouds' LANs behind the on-ramps: one /24 per on-ramp, in catalogue order
+    cloud_pool: IPv4Network = IPv4Network("10.100.0.0/16")
     enterprise_asn: int = Field(default=65101, ge=64512, le=65534)  # the lab's customer CE
     state_dir: Path = Path("/run/onramp/lab")
     converge_timeout_s: float = 60.0

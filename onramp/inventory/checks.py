@@ -111,7 +111,41 @@ def resolve_host(name: str, raw: dict[str, dict[str, Any]]) -> dict[str, Any]:
         out.update(layer.get("data") or {})
     unknown = set(host) - {*HOST_ATTRS, "groups", "data"}
     out.update({k: host[k] for k in unknown})  # let the schema reject them by name
+    out["name"] = name  # the key in hosts.yaml is the name, whatever `data:` says
     return out
+
+
+def _shape(raw: dict[str, dict[str, Any]]) -> Iterator[Finding]:
+    """Mappings where Nornir expects mappings and group lists that name groups: what
+    resolve_host relies on. Reported alone, as a half-understood file would mislead."""
+    for file in ("hosts", "groups"):
+        for name, entry in raw[file].items():
+            where = name if file == "hosts" else f"groups.yaml:{name}"
+            if entry is None:
+                continue
+            if not isinstance(entry, dict):
+                yield Finding(
+                    "ONR-INV-001", where, "-", f"must be a mapping, not a {type(entry).__name__}"
+                )
+                continue
+            if not isinstance(entry.get("data") or {}, dict):
+                yield Finding("ONR-INV-001", where, "data", "must be a mapping of key: value")
+            groups = entry.get("groups") or []
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                yield Finding(
+                    "ONR-INV-001", where, "groups", f"must be a list of group names, not {groups!r}"
+                )
+            else:
+                for g in groups:
+                    if g not in raw["groups"]:
+                        yield Finding(
+                            "ONR-INV-008",
+                            where,
+                            "groups",
+                            f"unknown group '{g}' (known: {sorted(raw['groups'])})",
+                        )
+    if not isinstance(raw["defaults"].get("data") or {}, dict):
+        yield Finding("ONR-INV-001", "defaults.yaml", "data", "must be a mapping of key: value")
 
 
 def _schema_findings(name: str, exc: ValidationError) -> list[Finding]:
@@ -300,6 +334,7 @@ def _references(routers: dict[str, Router], cat: Catalogue) -> Iterator[Finding]
 def check(directory: Path) -> tuple[Backbone | None, list[Finding]]:
     """Every problem in the inventory at `directory`, and the Backbone when there is none."""
     raw, findings = read_files(directory)
+    findings = findings or list(_shape(raw))
     if findings:
         return None, findings  # judging half-read files would only add noise
     routers, catalogue, schema = _parse(raw)

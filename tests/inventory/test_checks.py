@@ -1,4 +1,4 @@
-"""`onramp inventory check`: every kind of bad data gets its code, host and field."""
+"""`onramp.inventory.check`: every kind of bad data gets its code, host and field."""
 
 from __future__ import annotations
 
@@ -9,248 +9,406 @@ from typing import Any
 
 import pytest
 from nornir import InitNornir
+from nornir.core import Nornir
 from typer.testing import CliRunner
 
 from onramp.cli import app
 from onramp.inventory import InventoryError, check, load
 from onramp.inventory.generate import generate, write
-from onramp.settings import ROOT
 
-from ..conftest import InventoryCopy
+from ..conftest import DEFAULT_INVENTORY, InventoryCopy
 
-
-def test_default_inventory_is_valid() -> None:
-    bb, findings = check(ROOT / "inventory")
-    assert findings == [] and bb is not None
-    roles = [r.role for r in bb.routers.values()]
-    assert (roles.count("pe"), roles.count("p")) == (4, 2)
-    assert set(bb.catalogue.pops) == {"par", "lon", "fra"}
-    azure = {r.name for r, _ in bb.ports_of("azure-er-lon")}
-    assert azure == {"pe1-lon", "pe2-lon"}
+Files = dict[str, Any]  # the four inventory files, parsed
+Edit = Callable[[Files], object]
+Where = tuple[str, str, str]  # (code, host, field) of a finding
 
 
-def core(h: dict[str, Any], host: str, i: int) -> dict[str, Any]:
-    return h[host]["data"]["core_interfaces"][i]  # type: ignore[no-any-return]
+def data(d: Files, host: str) -> dict[str, Any]:
+    return d["hosts"][host]["data"]  # type: ignore[no-any-return]
 
 
-def port(h: dict[str, Any], host: str, i: int) -> dict[str, Any]:
-    return h[host]["data"]["onramp_ports"][i]  # type: ignore[no-any-return]
+def core(d: Files, host: str, i: int) -> dict[str, Any]:
+    return data(d, host)["core_interfaces"][i]  # type: ignore[no-any-return]
 
 
-Edit = Callable[[dict[str, Any]], None]
-CASES: list[tuple[str, str, Edit, str, str, str]] = [
-    (
-        "duplicate loopback",
-        "hosts",
-        lambda h: h["pe1-lon"]["data"].update(loopback="10.255.0.1/32"),
-        "ONR-INV-002",
-        "pe1-lon",
-        "loopback",
+def port(d: Files, host: str, i: int) -> dict[str, Any]:
+    return data(d, host)["onramp_ports"][i]  # type: ignore[no-any-return]
+
+
+def where(findings: list[Any]) -> list[Where]:
+    return sorted((f.code, f.host, f.field) for f in findings)
+
+
+# ------------------------------------------------------------------ the default inventory
+
+
+def test_default_inventory_has_no_findings() -> None:
+    bb, findings = check(DEFAULT_INVENTORY)
+    assert findings == []
+    assert bb is not None
+
+
+def test_default_inventory_has_4_pe_and_2_p_in_3_pops() -> None:
+    bb, _ = check(DEFAULT_INVENTORY)
+    assert bb is not None
+    roles = sorted(r.role for r in bb.routers.values())
+    assert roles == ["p", "p", "pe", "pe", "pe", "pe"]
+    assert sorted(bb.catalogue.pops) == ["fra", "lon", "par"]
+
+
+def test_default_inventory_has_azure_ports_on_two_pes() -> None:
+    bb, _ = check(DEFAULT_INVENTORY)
+    assert bb is not None
+    ports = bb.ports_of("azure-er-lon")
+    assert sorted(r.name for r, _ in ports) == ["pe1-lon", "pe2-lon"]
+    assert {r.role for r, _ in ports} == {"pe"}
+    roles = {
+        r.name: p.redundancy_role for r, name in ports for p in r.onramp_ports if p.name == name
+    }
+    assert roles == {"pe1-lon": "primary", "pe2-lon": "secondary"}
+
+
+# ------------------------------------------------------------------ one bad thing at a time
+
+
+def azure_on_one_router(d: Files) -> None:
+    secondary = data(d, "pe2-lon").pop("onramp_ports")[0]
+    data(d, "pe1-lon")["onramp_ports"].append({**secondary, "name": "eth4"})
+
+
+def rename(mapping: dict[str, Any], old: str, new: str) -> None:
+    mapping[new] = mapping.pop(old)
+
+
+def del_(mapping: dict[str, Any], key: str) -> None:
+    del mapping[key]
+
+
+# A router that fails its schema is left out of the checks that follow, so the two
+# P routers' links to pe1-par point at an interface that is not there.
+PE1_PAR_LEFT_OUT: list[Where] = [
+    ("ONR-INV-004", "p1-fra", "core_interfaces.0.peer"),
+    ("ONR-INV-004", "p1-par", "core_interfaces.0.peer"),
+]
+
+BAD: list[Any] = [
+    pytest.param(
+        lambda d: data(d, "pe1-lon").update(loopback="10.255.0.1/32"),
+        [("ONR-INV-002", "pe1-lon", "loopback")],
+        id="002-duplicate-loopback",
     ),
-    (
-        "duplicate NET",
-        "hosts",
-        lambda h: h["pe2-lon"]["data"].update(isis_net="49.0002.0102.5500.0002.00"),
-        "ONR-INV-003",
-        "pe2-lon",
-        "isis_net",
+    pytest.param(
+        lambda d: data(d, "pe2-lon").update(isis_net="49.0001.0102.5500.0002.00"),
+        [("ONR-INV-003", "pe2-lon", "isis_net")],
+        id="003-duplicate-net",
     ),
-    (
-        "peer points elsewhere",
-        "hosts",
-        lambda h: core(h, "pe1-par", 0)["peer"].update(interface="eth2"),
-        "ONR-INV-004",
-        "pe1-par",
-        "core_interfaces.0.peer",
+    pytest.param(
+        lambda d: data(d, "pe2-lon").update(isis_net="49.0002.0102.5500.0002.00"),
+        [("ONR-INV-003", "pe2-lon", "isis_net")],
+        id="003-same-system-id-other-area",
     ),
-    (
-        "ends in two subnets",
-        "hosts",
-        lambda h: core(h, "p1-par", 0).update(ip="10.0.9.1/31"),
-        "ONR-INV-004",
-        "p1-par",
-        "core_interfaces.0.ip",
+    pytest.param(
+        # pe1-par:eth1 -> p1-par:eth2, which is pe1-lon's; p1-par:eth1 is left dangling
+        lambda d: core(d, "pe1-par", 0)["peer"].update(interface="eth2"),
+        [
+            ("ONR-INV-004", "p1-par", "core_interfaces.0.peer"),
+            ("ONR-INV-004", "pe1-par", "core_interfaces.0.peer"),
+        ],
+        id="004-peer-points-elsewhere",
     ),
-    (
-        "peer interface missing",
-        "hosts",
-        lambda h: core(h, "pe1-fra", 1)["peer"].update(interface="eth9"),
-        "ONR-INV-004",
-        "pe1-fra",
-        "core_interfaces.1.peer",
+    pytest.param(
+        # a pair whose ends agree is judged once, from its (host, interface)-smaller end
+        lambda d: core(d, "pe1-par", 0).update(ip="10.0.9.0/31"),
+        [("ONR-INV-004", "p1-par", "core_interfaces.0.ip")],
+        id="004-ends-in-two-subnets",
     ),
-    (
-        "metric differs",
-        "hosts",
-        lambda h: core(h, "p1-par", 0).update(isis_metric=99),
-        "ONR-INV-004",
-        "p1-par",
-        "core_interfaces.0.isis_metric",
+    pytest.param(
+        lambda d: core(d, "pe1-par", 0).update(ip="10.0.0.1/31"),
+        [("ONR-INV-004", "p1-par", "core_interfaces.0.ip")],
+        id="004-ends-same-address",
     ),
-    (
-        "core port reused as on-ramp port",
-        "hosts",
-        lambda h: port(h, "pe1-par", 1).update(name="eth1"),
-        "ONR-INV-005",
-        "pe1-par",
-        "onramp_ports.1.name",
+    pytest.param(
+        lambda d: core(d, "pe1-fra", 1)["peer"].update(interface="eth9"),
+        [
+            ("ONR-INV-004", "p1-fra", "core_interfaces.3.peer"),
+            ("ONR-INV-004", "pe1-fra", "core_interfaces.1.peer"),
+        ],
+        id="004-peer-interface-missing",
     ),
-    (
-        "two on-ramp ports one name",
-        "hosts",
-        lambda h: port(h, "pe1-fra", 1).update(name="eth3"),
-        "ONR-INV-005",
-        "pe1-fra",
-        "onramp_ports.1.name",
+    pytest.param(
+        lambda d: core(d, "pe1-par", 0)["peer"].update(host="pe9-par"),
+        [
+            ("ONR-INV-004", "p1-par", "core_interfaces.0.peer"),
+            ("ONR-INV-004", "pe1-par", "core_interfaces.0.peer"),
+        ],
+        id="004-peer-router-missing",
     ),
-    (
-        "unknown platform",
-        "hosts",
-        lambda h: h["p1-fra"].update(platform="nxos"),
-        "ONR-INV-006",
-        "p1-fra",
-        "platform",
-    ),
-    (
-        "vlan 0",
-        "hosts",
-        lambda h: port(h, "pe1-par", 0).update(vlan_range=[0, 100]),
-        "ONR-INV-007",
-        "pe1-par",
-        "onramp_ports.0.vlan_range",
-    ),
-    (
-        "vlan 5000",
-        "hosts",
-        lambda h: port(h, "pe1-par", 0).update(vlan_range=[100, 5000]),
-        "ONR-INV-007",
-        "pe1-par",
-        "onramp_ports.0.vlan_range",
-    ),
-    (
-        "vlan reversed",
-        "hosts",
-        lambda h: port(h, "pe1-fra", 0).update(vlan_range=[200, 100]),
-        "ONR-INV-007",
-        "pe1-fra",
-        "onramp_ports.0.vlan_range",
-    ),
-    (
-        "unknown pop",
-        "hosts",
-        lambda h: h["p1-fra"]["data"].update(pop="nyc"),
-        "ONR-INV-008",
-        "p1-fra",
-        "pop",
-    ),
-    (
-        "unknown on-ramp",
-        "hosts",
-        lambda h: port(h, "pe1-par", 0).update(onramp="aws-dx-nyc"),
-        "ONR-INV-008",
-        "pe1-par",
-        "onramp_ports.0.onramp",
-    ),
-    (
-        "duplicate mgmt address",
-        "hosts",
-        lambda h: h["p1-par"].update(hostname="172.20.20.11"),
-        "ONR-INV-009",
-        "p1-par",
-        "hostname",
-    ),
-    (
-        "azure on one router",
-        "hosts",
-        lambda h: (
-            h["pe1-lon"]["data"]["onramp_ports"].append({**port(h, "pe2-lon", 0), "name": "eth4"})
-            or h["pe2-lon"]["data"].pop("onramp_ports")
+    pytest.param(
+        lambda d: (
+            core(d, "pe1-par", 0).update(ip="10.0.0.2/29"),
+            core(d, "p1-par", 0).update(ip="10.0.0.1/29"),
         ),
-        "ONR-INV-010",
-        "pe1-lon",
-        "onramps.azure-er-lon",
+        [("ONR-INV-004", "p1-par", "core_interfaces.0.ip")],
+        id="004-not-a-30-or-31",
     ),
-    (
-        "on-ramp port on a P",
-        "hosts",
-        lambda h: h["p1-par"]["data"].update(
+    pytest.param(
+        lambda d: core(d, "p1-par", 0).update(isis_metric=99),
+        [("ONR-INV-004", "p1-par", "core_interfaces.0.isis_metric")],
+        id="004-metrics-differ",
+    ),
+    pytest.param(
+        lambda d: port(d, "pe1-par", 1).update(name="eth1"),
+        [("ONR-INV-005", "pe1-par", "onramp_ports.1.name")],
+        id="005-core-interface-reused-as-port",
+    ),
+    pytest.param(
+        lambda d: port(d, "pe1-fra", 1).update(name="eth3"),
+        [("ONR-INV-005", "pe1-fra", "onramp_ports.1.name")],
+        id="005-two-ports-one-name",
+    ),
+    pytest.param(
+        lambda d: d["hosts"]["p1-fra"].update(platform="nxos"),
+        [("ONR-INV-006", "p1-fra", "platform")],
+        id="006-unknown-platform",
+    ),
+    pytest.param(
+        lambda d: port(d, "pe1-par", 0).update(vlan_range=[0, 100]),
+        [("ONR-INV-007", "pe1-par", "onramp_ports.0.vlan_range")],
+        id="007-vlan-0",
+    ),
+    pytest.param(
+        lambda d: port(d, "pe1-par", 0).update(vlan_range=[100, 5000]),
+        [("ONR-INV-007", "pe1-par", "onramp_ports.0.vlan_range")],
+        id="007-vlan-5000",
+    ),
+    pytest.param(
+        lambda d: port(d, "pe1-fra", 0).update(vlan_range=[200, 100]),
+        [("ONR-INV-007", "pe1-fra", "onramp_ports.0.vlan_range")],
+        id="007-vlan-range-reversed",
+    ),
+    pytest.param(
+        lambda d: data(d, "p1-fra").update(pop="nyc"),
+        [("ONR-INV-008", "p1-fra", "pop")],
+        id="008-router-in-unknown-pop",
+    ),
+    pytest.param(
+        lambda d: port(d, "pe1-par", 0).update(onramp="aws-dx-nyc"),
+        [("ONR-INV-008", "pe1-par", "onramp_ports.0.onramp")],
+        id="008-unknown-onramp",
+    ),
+    pytest.param(
+        lambda d: port(d, "pe1-par", 0).update(onramp="gcp-pi-fra"),
+        [("ONR-INV-008", "pe1-par", "onramp_ports.0.onramp")],
+        id="008-onramp-of-another-pop",
+    ),
+    pytest.param(
+        lambda d: d["backbone"]["onramps"]["gcp-pi-fra"].update(pop="nyc"),
+        [
+            ("ONR-INV-008", "backbone.yaml", "onramps.gcp-pi-fra.pop"),
+            ("ONR-INV-008", "pe1-fra", "onramp_ports.0.onramp"),
+        ],
+        id="008-onramp-in-unknown-pop",
+    ),
+    pytest.param(
+        lambda d: d["hosts"]["p1-par"].update(hostname="172.20.20.11"),
+        [("ONR-INV-009", "p1-par", "hostname")],
+        id="009-duplicate-mgmt-address",
+    ),
+    pytest.param(
+        azure_on_one_router,
+        [("ONR-INV-010", "pe1-lon", "onramps.azure-er-lon")],
+        id="010-azure-primary-and-secondary-on-one-router",
+    ),
+    pytest.param(
+        lambda d: del_(data(d, "pe2-lon"), "onramp_ports"),
+        [("ONR-INV-010", "backbone.yaml", "onramps.azure-er-lon")],
+        id="010-azure-without-secondary",
+    ),
+    pytest.param(
+        lambda d: port(d, "pe1-par", 0).update(redundancy_role="primary"),
+        [("ONR-INV-010", "backbone.yaml", "onramps.aws-dx-par")],
+        id="010-role-on-non-redundant-onramp",
+    ),
+    pytest.param(
+        lambda d: data(d, "p1-par").update(
             onramp_ports=[{"name": "eth9", "onramp": "ent-par", "speed_mbps": 1000}]
         ),
-        "ONR-INV-011",
-        "p1-par",
-        "onramp_ports.0",
+        [("ONR-INV-011", "p1-par", "onramp_ports.0")],
+        id="011-onramp-port-on-a-p",
     ),
-    (
-        "typo in a field",
-        "hosts",
-        lambda h: h["pe1-par"]["data"].update(lopback="10.255.0.99/32"),
-        "ONR-INV-001",
-        "pe1-par",
-        "lopback",
+    pytest.param(
+        lambda d: rename(data(d, "pe1-par"), "loopback", "lopback"),
+        [
+            ("ONR-INV-001", "pe1-par", "loopback"),  # missing
+            ("ONR-INV-001", "pe1-par", "lopback"),  # not a field
+            *PE1_PAR_LEFT_OUT,
+        ],
+        id="001-typo-in-a-field-name",
     ),
-    (
-        "loopback not /32",
-        "hosts",
-        lambda h: h["pe1-par"]["data"].update(loopback="10.255.0.1/24"),
-        "ONR-INV-001",
-        "pe1-par",
-        "loopback",
+    pytest.param(
+        lambda d: rename(d["hosts"]["pe1-par"], "hostname", "hostnme"),
+        [
+            ("ONR-INV-001", "pe1-par", "hostname"),
+            ("ONR-INV-001", "pe1-par", "hostnme"),
+            *PE1_PAR_LEFT_OUT,
+        ],
+        id="001-typo-in-a-host-attribute",
     ),
-    (
-        "bad interface name",
-        "hosts",
-        lambda h: core(h, "pe1-par", 0).update(name="Gi0/0/0/1"),
-        "ONR-INV-001",
-        "pe1-par",
-        "core_interfaces.0.name",
+    pytest.param(
+        lambda d: data(d, "pe1-par").update(loopback="10.255.0.1/24"),
+        [("ONR-INV-001", "pe1-par", "loopback"), *PE1_PAR_LEFT_OUT],
+        id="001-loopback-not-32",
+    ),
+    pytest.param(
+        lambda d: port(d, "pe1-par", 1).update(name="Gi0/0/0/4"),
+        [("ONR-INV-001", "pe1-par", "onramp_ports.1.name")],
+        id="001-interface-name-not-of-the-platform",
+    ),
+    pytest.param(
+        lambda d: d["backbone"]["pops"]["par"].update(country="France"),
+        [("ONR-INV-001", "backbone.yaml", "pops.par.country")],
+        id="001-catalogue-field",
+    ),
+    pytest.param(
+        lambda d: d.update(groups="pe: [unclosed\n"),
+        [("ONR-INV-000", "groups.yaml", "-")],
+        id="000-unreadable-yaml",
+    ),
+    pytest.param(
+        lambda d: d.update(groups=["pe", "p"]),
+        [("ONR-INV-000", "groups.yaml", "-")],
+        id="000-not-a-mapping",
+    ),
+    pytest.param(
+        lambda d: d.pop("defaults"),
+        [("ONR-INV-000", "defaults.yaml", "-")],
+        id="000-file-missing",
     ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("file", "edit", "code", "host", "field"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_bad_inventory_is_reported(
-    inventory_copy: InventoryCopy, file: str, edit: Edit, code: str, host: str, field: str
+@pytest.mark.parametrize(("edit", "expected"), BAD)
+def test_bad_inventory_gets_exactly_its_findings(
+    inventory_copy: InventoryCopy, edit: Edit, expected: list[Where]
 ) -> None:
-    edit(inventory_copy.data[file])
+    edit(inventory_copy.data)
     bb, findings = check(inventory_copy.write())
     assert bb is None
-    assert (code, host, field) in [(f.code, f.host, f.field) for f in findings], [
-        str(f) for f in findings
-    ]
+    assert where(findings) == sorted(expected), [str(f) for f in findings]
+
+
+@pytest.mark.parametrize(("edit", "expected"), BAD)
+def test_every_finding_says_what_to_do(
+    inventory_copy: InventoryCopy, edit: Edit, expected: list[Where]
+) -> None:
+    edit(inventory_copy.data)
+    _, findings = check(inventory_copy.write())
+    assert findings
     for f in findings:
-        assert f.hint and str(f).startswith(f.code)
+        assert f.hint.strip()
+        assert str(f).startswith(f"{f.code} {f.host} {f.field}: ")
+        assert f.as_dict() == {
+            "code": f.code,
+            "host": f.host,
+            "field": f.field,
+            "reason": f.reason,
+            "hint": f.hint,
+        }
 
 
-def test_unreadable_yaml(inventory_copy: InventoryCopy) -> None:
-    path = inventory_copy.write()
-    (path / "groups.yaml").write_text("pe: [unclosed\n")
-    _, findings = check(path)
-    assert [(f.code, f.host) for f in findings] == [("ONR-INV-000", "groups.yaml")]
+def test_every_problem_is_listed_at_once(inventory_copy: InventoryCopy) -> None:
+    data(inventory_copy.data, "pe1-lon").update(loopback="10.255.0.1/32")
+    inventory_copy.hosts["p1-fra"]["platform"] = "nxos"
+    port(inventory_copy.data, "pe1-fra", 0).update(vlan_range=[200, 100])
+    _, findings = check(inventory_copy.write())
+    assert where(findings) == [
+        ("ONR-INV-002", "pe1-lon", "loopback"),
+        ("ONR-INV-006", "p1-fra", "platform"),
+        ("ONR-INV-007", "pe1-fra", "onramp_ports.0.vlan_range"),
+    ]
 
 
-def test_load_refuses_with_the_first_problem_and_a_count(inventory_copy: InventoryCopy) -> None:
-    inventory_copy.data["hosts"]["pe1-lon"]["data"]["loopback"] = "10.255.0.1/32"
-    inventory_copy.data["hosts"]["p1-fra"]["platform"] = "nxos"
+# ------------------------------------------------------------------ structure
+
+
+def test_groups_given_as_a_string_is_a_finding(inventory_copy: InventoryCopy) -> None:
+    inventory_copy.hosts["pe1-par"]["groups"] = "pe"
+    _, findings = check(inventory_copy.write())
+    assert [(f.code, f.host) for f in findings if f.field.startswith("groups")] == [
+        ("ONR-INV-001", "pe1-par")
+    ]
+
+
+# each a YAML list (`- key: value` lines) where a mapping belongs
+NOT_A_MAPPING: list[Any] = [
+    pytest.param(lambda d: d["hosts"].update({"pe1-par": [d["hosts"]["pe1-par"]]}), id="host"),
+    pytest.param(lambda d: d["hosts"]["pe1-par"].update(data=[{"pop": "par"}]), id="host-data"),
+    pytest.param(lambda d: d["groups"].update(pe=[{"data": {"role": "pe"}}]), id="group"),
+    pytest.param(lambda d: d["groups"]["pe"].update(data=[{"role": "pe"}]), id="group-data"),
+]
+
+
+@pytest.mark.parametrize("edit", NOT_A_MAPPING)
+def test_entry_that_is_not_a_mapping_is_a_finding(
+    inventory_copy: InventoryCopy, edit: Edit
+) -> None:
+    edit(inventory_copy.data)
+    bb, findings = check(inventory_copy.write())
+    assert bb is None
+    assert "ONR-INV-001" in {f.code for f in findings}
+
+
+# ------------------------------------------------------------------ load()
+
+
+def test_load_returns_the_backbone() -> None:
+    bb = load(DEFAULT_INVENTORY)
+    assert len(bb.routers) == 6
+    assert bb.asn == 65000
+
+
+def test_load_refuses_with_the_first_finding(inventory_copy: InventoryCopy) -> None:
+    inventory_copy.hosts["p1-fra"]["platform"] = "nxos"
     with pytest.raises(InventoryError) as exc:
         load(inventory_copy.write())
-    assert str(exc.value).startswith("ONR-INV-")
-    assert "and 1 more" in str(exc.value)
-    assert len(exc.value.findings) == 2
+    assert str(exc.value).startswith("ONR-INV-006: p1-fra platform: 'nxos' is not one of")
+    assert "more" not in str(exc.value)
+    assert exc.value.code == "ONR-INV-006"
+
+
+def test_load_counts_the_other_findings(inventory_copy: InventoryCopy) -> None:
+    data(inventory_copy.data, "pe1-lon").update(loopback="10.255.0.1/32")
+    inventory_copy.hosts["p1-fra"]["platform"] = "nxos"
+    port(inventory_copy.data, "pe1-fra", 0).update(vlan_range=[200, 100])
+    with pytest.raises(InventoryError) as exc:
+        load(inventory_copy.write())
+    assert str(exc.value).startswith("ONR-INV-002: pe1-lon loopback: ")
+    assert "and 2 more" in str(exc.value)
+    assert len(exc.value.findings) == 3
+
+
+# ------------------------------------------------------------------ generated inventories
 
 
 @pytest.mark.parametrize("count", [3, 10, 30])
-def test_generated_inventories_are_valid(tmp_path: Path, count: int) -> None:
+def test_generated_inventory_has_no_findings(tmp_path: Path, count: int) -> None:
     write(generate(count, platforms=["frr", "iosxr", "junos"]), tmp_path)
     bb, findings = check(tmp_path)
-    assert findings == [] and bb is not None and len(bb.routers) == count
-    assert {r.platform for r in bb.routers.values()} == (
-        {"frr"} if count == 3 else {"frr", "iosxr", "junos"}
-    )
+    assert [str(f) for f in findings] == []
+    assert bb is not None
+    assert len(bb.routers) == count
 
 
-def _nornir(directory: Path) -> Any:
+def test_generated_inventory_uses_every_platform(tmp_path: Path) -> None:
+    write(generate(10, platforms=["frr", "iosxr", "junos"]), tmp_path)
+    bb = load(tmp_path)
+    assert {r.platform for r in bb.routers.values()} == {"frr", "iosxr", "junos"}
+
+
+# ------------------------------------------------------------------ Nornir plugin
+
+
+def nornir(directory: Path) -> Nornir:
     return InitNornir(
         inventory={"plugin": "OnrampInventory", "options": {"directory": str(directory)}},
         runner={"plugin": "serial"},
@@ -258,34 +416,75 @@ def _nornir(directory: Path) -> Any:
     )
 
 
-def test_nornir_plugin_loads_the_inventory() -> None:
-    nr = _nornir(ROOT / "inventory")
-    assert len(nr.inventory.hosts) == 6
-    pe = nr.inventory.hosts["pe1-par"]
-    assert (pe.platform, pe["role"], pe["asn"], pe.hostname) == ("frr", "pe", 65000, "172.20.20.11")
+def test_nornir_plugin_loads_the_default_inventory() -> None:
+    nr = nornir(DEFAULT_INVENTORY)
+    assert sorted(nr.inventory.hosts) == [
+        "p1-fra",
+        "p1-par",
+        "pe1-fra",
+        "pe1-lon",
+        "pe1-par",
+        "pe2-lon",
+    ]
 
 
-def test_nornir_plugin_refuses_bad_data(inventory_copy: InventoryCopy) -> None:
-    inventory_copy.data["hosts"]["p1-fra"]["platform"] = "nxos"
-    with pytest.raises(InventoryError):
-        _nornir(inventory_copy.write())
+def test_nornir_host_resolves_groups_and_defaults() -> None:
+    pe = nornir(DEFAULT_INVENTORY).inventory.hosts["pe1-par"]
+    assert pe.platform == "frr"
+    assert pe.hostname == "172.20.20.11"
+    assert pe["role"] == "pe"  # from group pe
+    assert pe["asn"] == 65000  # from defaults
 
 
-def test_cli_check(inventory_copy: InventoryCopy) -> None:
-    runner = CliRunner()
-    ok = runner.invoke(app, ["inventory", "check", str(ROOT / "inventory"), "--json"])
-    assert ok.exit_code == 0 and json.loads(ok.output)["ok"] is True
-    inventory_copy.data["hosts"]["pe1-lon"]["data"]["loopback"] = "10.255.0.1/32"
-    path = inventory_copy.write()
-    bad = runner.invoke(app, ["inventory", "check", str(path), "--json"])
-    assert bad.exit_code == 1
-    (finding,) = json.loads(bad.output)["findings"]
-    assert finding == {
-        "code": "ONR-INV-002",
-        "host": "pe1-lon",
-        "field": "loopback",
-        "reason": "10.255.0.1 is already used by pe1-par",
-        "hint": "give every router its own /32 loopback",
-    }
-    text = runner.invoke(app, ["inventory", "check", str(path)])
-    assert text.exit_code == 1 and "ONR-INV-002" in text.output
+def test_nornir_plugin_refuses_a_bad_inventory(inventory_copy: InventoryCopy) -> None:
+    inventory_copy.hosts["p1-fra"]["platform"] = "nxos"
+    with pytest.raises(InventoryError) as exc:
+        nornir(inventory_copy.write())
+    assert [(f.code, f.host) for f in exc.value.findings] == [("ONR-INV-006", "p1-fra")]
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def cli(*args: str) -> Any:
+    return CliRunner().invoke(app, ["inventory", "check", *args])
+
+
+def test_cli_json_ok_on_the_default_inventory() -> None:
+    result = cli(str(DEFAULT_INVENTORY), "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["ok"] is True
+    assert out["findings"] == []
+
+
+def test_cli_json_lists_the_findings(inventory_copy: InventoryCopy) -> None:
+    data(inventory_copy.data, "pe1-lon").update(loopback="10.255.0.1/32")
+    result = cli(str(inventory_copy.write()), "--json")
+    assert result.exit_code == 1
+    out = json.loads(result.output)
+    assert out["ok"] is False
+    assert out["findings"] == [
+        {
+            "code": "ONR-INV-002",
+            "host": "pe1-lon",
+            "field": "loopback",
+            "reason": "10.255.0.1 is already used by pe1-par",
+            "hint": "give every router its own /32 loopback",
+        }
+    ]
+
+
+def test_cli_text_shows_the_code(inventory_copy: InventoryCopy) -> None:
+    data(inventory_copy.data, "pe1-lon").update(loopback="10.255.0.1/32")
+    result = cli(str(inventory_copy.write()))
+    assert result.exit_code == 1
+    assert "ONR-INV-002" in result.output
+    assert "pe1-lon" in result.output
+
+
+def test_cli_text_ok_on_the_default_inventory() -> None:
+    result = cli(str(DEFAULT_INVENTORY))
+    assert result.exit_code == 0
+    assert "OK" in result.output
+    assert "6 routers, 3 PoPs, 5 on-ramps" in result.output
