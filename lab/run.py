@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+from lab import netdev
 from lab.topology import HOST_BRIDGE, Topology
 from onramp.errors import OnrampError
 
@@ -28,6 +30,9 @@ FRR_BIN = Path("/usr/lib/frr")
 FRR_ETC = Path("/etc/frr")
 FRR_RUN = Path("/var/run/frr")
 SSHD = Path("/usr/sbin/sshd")
+NETNS_DIR = Path("/run/netns")
+NETDEV = Path(__file__).resolve().parent / "netdev.py"
+PORT_MTU = 9100  # on-ramp ports carry the VXLAN-emulated VLANs (lab/netdev.py) at full MTU
 NEEDED = (FRR_BIN / "zebra", FRR_BIN / "isisd", FRR_BIN / "bgpd", Path("/usr/bin/vtysh"), SSHD)
 Progress = Callable[[str], None]
 
@@ -167,7 +172,8 @@ class Lab:
         per_ns: dict[str, list[str]] = {n: ["link set lo up"] for n in t.nodes}
         for link in t.links:
             for end in (link.a, link.b):
-                per_ns[end.node].append(f"link set {end.ifname} up")
+                mtu = f" mtu {PORT_MTU}" if link.kind == "port" else ""
+                per_ns[end.node].append(f"link set {end.ifname}{mtu} up")
         for r in routers:
             per_ns[r.name] += [f"addr add {r.mgmt} dev mgmt0", "link set mgmt0 up"]
         for n in t.nodes.values():
@@ -214,20 +220,43 @@ class Lab:
             f"hostname {node.name}",
             "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
         ]
-        steps += [f"{FRR_BIN / d} -d -N {ns} -i {FRR_RUN / ns / d}.pid" for d in node.daemons]
+        router = node.kind == "router"
+        if router:
+            # the router's VRFs are namespaces under its own /run/netns (see lab/netdev.py);
+            # they vanish with its mount namespace when the lab goes down. Its own /var/tmp
+            # too: what a device keeps on its disk (the NAPALM driver's commit state)
+            disk = self.node_dir(node.name) / "var-tmp"
+            disk.mkdir(parents=True, exist_ok=True)
+            steps[:0] = [
+                f"mount -t tmpfs -o mode=755 onramp-vrfs {NETNS_DIR}",
+                f"mount --bind {disk} /var/tmp",
+            ]
+        steps += [
+            f"{FRR_BIN / d} -d -N {ns} -i {FRR_RUN / ns / d}.pid"
+            + (" -n" if router and d == "zebra" else "")
+            for d in node.daemons
+        ]
         steps.append(f"vtysh -N {ns} -b")
-        if node.kind == "router":
+        if router:
             steps.append(f"{SSHD} -f {self._sshd_config(node.name, node.mgmt)}")
-        # one UTS namespace per node: daemons and SSH sessions see the router's own hostname
-        sh("unshare", "--uts", "sh", "-ec", " && ".join(steps), ns=ns)
+        # one UTS namespace per node: daemons and SSH sessions see the router's own hostname;
+        # routers also get a private mount namespace for their VRF namespaces
+        unshare = ["unshare", "--uts"] + (["--mount", "--propagation", "private"] if router else [])
+        sh(*unshare, "sh", "-ec", " && ".join(steps), ns=ns)
 
     def _sshd_config(self, node: str, mgmt: str) -> Path:
         d = self.node_dir(node)
         (d / "bin").mkdir(parents=True, exist_ok=True)
-        # a plain `vtysh` over SSH reaches this router's FRR, as on a real FRR box
-        wrapper = d / "bin" / "vtysh"
-        wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/vtysh -N {self.ns(node)} "$@"\n')
-        wrapper.chmod(0o755)
+        # plain `vtysh` and `frr-reload.py` over SSH reach this router's FRR, as on a real FRR box
+        # and `frr-netdev` makes the kernel's subinterfaces and VRFs match FRR's config
+        for name, command in (
+            ("vtysh", f"/usr/bin/vtysh -N {self.ns(node)}"),
+            ("frr-reload.py", f"/usr/lib/frr/frr-reload.py -N {self.ns(node)}"),
+            ("frr-netdev", f"{sys.executable or 'python3'} {NETDEV}"),
+        ):
+            wrapper = d / "bin" / name
+            wrapper.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
+            wrapper.chmod(0o755)
         key = d / "ssh_host_ed25519_key"
         if not key.exists():
             sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
@@ -251,6 +280,45 @@ class Lab:
             )
         )
         return cfg
+
+    # the cloud side -------------------------------------------------------
+    def cloud_peering(
+        self,
+        edge: str,
+        *,
+        vlan: int,
+        inner_vlan: int | None,
+        address: str,
+        neighbor: str,
+        remote_as: int,
+        password: str | None,
+        remove: bool = False,
+    ) -> str:
+        """Configure (or remove) a CSP edge's side of one peering: the VLAN subinterface and
+        the BGP session, with exactly the parameters given (what the CSP was sent)."""
+        from lab.topology import EDGE_PORT, LAB_TEMPLATES
+        from onramp.render import render
+
+        ns = self.ns(edge)
+        subif = f"{EDGE_PORT}.{vlan}" + (f".{inner_vlan}" if inner_vlan else "")
+        data = {
+            "interface": subif,
+            "address": address,
+            "asn": self.topo.nodes[edge].asn,
+            "neighbor": neighbor,
+            "remote_as": remote_as,
+            "password": password,
+        }
+        config = render("cloud_peering", "frr", data, root=LAB_TEMPLATES, remove=remove)
+        if not remove:
+            netdev.ensure(subif, base=ns)
+        path = self.node_dir(edge) / "peering.conf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(config)
+        sh("vtysh", "-N", ns, "-f", str(path), ns=ns)
+        if remove:
+            netdev.ip("link", "del", subif, netns=ns, check=False)
+        return subif
 
     # inspect -------------------------------------------------------------
     def vtysh(self, node: str, command: str) -> str:

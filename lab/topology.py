@@ -76,6 +76,14 @@ class Topology:
     def bridge(self) -> str:
         return f"{self.lab}-mgmt"
 
+    def edge_of(self, router: str, port: str) -> str:
+        """The cloud-side edge cabled to a router's on-ramp port (inventory port name)."""
+        ifname = self.nodes[router].ifnames.get(port, port)
+        for link in self.links:
+            if link.kind == "port" and (link.a.node, link.a.ifname) == (router, ifname):
+                return link.b.node
+        raise KeyError(f"no edge behind {router} {port}")
+
     def routers(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.kind == "router"]
 

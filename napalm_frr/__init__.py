@@ -1,1 +1,5 @@
-"""NAPALM community driver for FRR (get_network_driver("frr")): to come (issue: templates and safe deploy)."""
+"""NAPALM community driver for FRR: `napalm.get_network_driver("frr")` finds FRRDriver here."""
+
+from napalm_frr.frr import FRRDriver
+
+__all__ = ["FRRDriver"]

@@ -7,9 +7,11 @@ feeds every platform's template and can be stored with a plan.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from ipaddress import IPv4Network
 from typing import Any
 
 from onramp.inventory import Backbone
+from onramp.model import Connector
 from onramp.platforms import PLATFORMS
 
 ISIS_INSTANCE = "core"
@@ -65,3 +67,94 @@ def backbone(
 
 def _member(x: Any) -> dict[str, str]:
     return {"address": str(x.loopback.ip), "description": f"ibgp: {x.name}"}
+
+
+# eBGP to a CSP: keepalive/hold short enough that a dead peer is noticed in 30 s without
+# BFD (not every CSP offers it on hosted connections)
+EBGP_KEEPALIVE = 10
+EBGP_HOLD = 30
+
+
+def connector(
+    bb: Backbone,
+    conn: Connector,
+    router: str,
+    *,
+    md5_key: str | None,
+    route_targets: list[str],
+    remote_prefixes: list[str],
+    max_prefixes: int,
+) -> dict[str, Any]:
+    """One Connector's share of one PE: its VRF, subinterface(s) and eBGP session(s).
+
+    `route_targets` are the Links' RTs (both imported and exported: each Link is one
+    segment shared by its Connectors); `remote_prefixes` what those Links bring from the
+    other clouds, the only routes we announce to this one. No prefixes allowed: deny all.
+    """
+    r = bb.routers[router]
+    plat = PLATFORMS[r.platform]
+    atts = [a for a in conn.attachments if a.router == router]
+    vrf = conn.vrf
+    label = f"onramp {conn.tenant} {conn.onramp} {str(conn.id)[:8]}"
+    interfaces = [
+        {
+            "name": plat.subinterface_name(a.port, a.vlan, a.inner_vlan),
+            "parent": a.port,
+            "vlan": a.vlan,
+            "inner_vlan": a.inner_vlan,
+            "address": str(a.local_address),
+            "mtu": conn.mtu,
+            "vrf": vrf,
+            "description": f"{label} {a.role}",
+        }
+        for a in atts
+    ]
+    allowed = [str(p) for p in conn.request.get("prefixes", [])]
+    return {
+        "vrf": {
+            "name": vrf,
+            "asn": bb.asn,
+            "router_id": str(r.loopback.ip),
+            "rd": atts[0].rd if atts else f"{r.loopback.ip}:{vrf[1:]}",
+            "route_targets": sorted(route_targets),
+            "description": label,
+        },
+        "interfaces": interfaces,
+        "neighbors": [
+            {
+                "address": str(a.peer_address.ip),
+                "remote_as": conn.peer_asn,
+                # a private ASN of ours for this Connector only (ticketed providers), else none
+                "local_as": conn.local_asn if conn.local_asn != bb.asn else None,
+                "description": f"{label} {a.role}",
+                "password": md5_key,
+                "keepalive": EBGP_KEEPALIVE,
+                "hold": EBGP_HOLD,
+                "max_prefix": max_prefixes,
+                "prefix_list_in": f"{vrf}-in",
+                "prefix_list_out": f"{vrf}-out",
+                "interface": i["name"],
+            }
+            for a, i in zip(atts, interfaces, strict=True)
+        ],
+        "prefix_lists": [
+            {"name": f"{vrf}-in", "entries": _prefix_entries(allowed)},
+            {"name": f"{vrf}-out", "entries": _prefix_entries(remote_prefixes)},
+        ],
+    }
+
+
+def _prefix_entries(prefixes: list[str]) -> list[dict[str, Any]]:
+    """Each allowed prefix and its more-specifics; nothing allowed: one deny-all entry."""
+    nets = sorted({IPv4Network(p) for p in prefixes})
+    if not nets:
+        return [{"seq": 10, "action": "deny", "prefix": "0.0.0.0/0", "le": 32}]
+    return [
+        {
+            "seq": 10 * k,
+            "action": "permit",
+            "prefix": str(n),
+            "le": 32 if n.prefixlen < 32 else None,
+        }
+        for k, n in enumerate(nets, start=1)
+    ]

@@ -12,6 +12,14 @@ class Platform:
     napalm_driver: str  # name given to napalm.get_network_driver()
     loopback: str  # name of the loopback interface carrying the router-id
     interface_re: str  # what a physical interface name looks like on this OS
+    # a VLAN subinterface's name; QinQ: Linux nests a C-tag device in the S-tag's,
+    # IOS-XR and Junos keep one subinterface/unit with both tags
+    subinterface: str = "{port}.{vlan}"
+    qinq_subinterface: str = "{port}.{vlan}"
+
+    def subinterface_name(self, port: str, vlan: int, inner_vlan: int | None) -> str:
+        fmt = self.subinterface if inner_vlan is None else self.qinq_subinterface
+        return fmt.format(port=port, vlan=vlan, inner=inner_vlan)
 
     def valid_interface(self, name: str) -> bool:
         return re.fullmatch(self.interface_re, name) is not None
@@ -20,7 +28,13 @@ class Platform:
 PLATFORMS: dict[str, Platform] = {
     p.name: p
     for p in (
-        Platform("frr", "frr", "lo", r"[a-z][a-z0-9]{0,9}(\.\d{1,4})?"),
+        Platform(
+            "frr",
+            "frr",
+            "lo",
+            r"[a-z][a-z0-9]{0,9}(\.\d{1,4})?",
+            qinq_subinterface="{port}.{vlan}.{inner}",
+        ),
         Platform(
             "iosxr",
             "iosxr",

@@ -25,5 +25,12 @@ def _environment(root: Path) -> jinja2.Environment:
     )
 
 
-def render(feature: str, platform: str, data: dict[str, Any], root: Path = TEMPLATES) -> str:
-    return _environment(root).get_template(f"{feature}/{platform}.j2").render(**data)
+def template_name(feature: str, platform: str, remove: bool = False) -> str:
+    """`<feature>/<platform>.j2`, and `<feature>/<platform>.remove.j2` for its removal."""
+    return f"{feature}/{platform}{'.remove' if remove else ''}.j2"
+
+
+def render(
+    feature: str, platform: str, data: dict[str, Any], root: Path = TEMPLATES, remove: bool = False
+) -> str:
+    return _environment(root).get_template(template_name(feature, platform, remove)).render(**data)

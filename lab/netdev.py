@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""The lab's stand-in for a router OS's VLAN subinterfaces and VRFs (stdlib only).
+
+The kernel here has no 802.1Q and no VRF device (../shared/design/LAB.md). So:
+
+- a VLAN subinterface `eth1.100` (QinQ: `eth1.100.7`) is a VXLAN device over the
+  port's veth, VNI = the tag (QinQ: S-tag * 4096 + C-tag), sent to a link-local
+  multicast group. Each side creates its own end; the two only talk when both chose
+  the same tags, exactly like a VLAN on a trunk: a wrong VLAN is a dead session.
+- a VRF is a network namespace under the router's private /run/netns, which FRR's
+  zebra (started with -n) turns into a netns-VRF.
+
+On a router, `frr-netdev prepare|finish CONFIG` (installed on its PATH by the lab) makes
+the kernel match the FRR config being loaded: what a real router's OS (or ifupdown) does for
+its subinterfaces. The NAPALM FRR driver runs it after every configuration change,
+including the revert timer's. The cloud-side edges use `ensure` from the lab code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+NETNS_DIR = Path("/run/netns")
+GROUP = "ff02::4242"  # link-local multicast: reaches exactly the other end of the port
+DSTPORT = "4789"
+DEFAULT_MTU = 1500
+# what onramp names a subinterface: <parent>.<vlan> or <parent>.<s-tag>.<c-tag>
+SUBIF = re.compile(r"^(?P<parent>[a-z][a-z0-9]*)\.(?P<s>\d{1,4})(?:\.(?P<c>\d{1,4}))?$")
+_VRF = re.compile(r"^vrf (\S+)$", re.M)
+_BGP_VRF = re.compile(r"^router bgp \d+ vrf (\S+)$", re.M)
+_IFACE = re.compile(r"^interface (\S+)(?: vrf (\S+))?$", re.M)
+
+
+def vni(name: str) -> int:
+    m = SUBIF.match(name)
+    if not m:
+        raise ValueError(f"{name} is not a subinterface name (<parent>.<vlan>[.<inner>])")
+    s, c = int(m["s"]), m["c"]
+    return s if c is None else s * 4096 + int(c)
+
+
+def ip(*args: str, netns: str | None = None, check: bool = True) -> str:
+    cmd = ["ip", *(["-n", netns] if netns else []), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def ensure(
+    name: str, netns: str | None = None, mtu: int = DEFAULT_MTU, base: str | None = None
+) -> bool:
+    """Create subinterface `name` beside its parent (in namespace `base`), moved into VRF
+    namespace `netns` if given, unless it is there already. True if it made one."""
+    m = SUBIF.match(name)
+    if not m:
+        raise ValueError(f"{name} is not a subinterface name")
+    where = netns or base
+    if ip("link", "show", name, netns=where, check=False):
+        return False
+    # the VXLAN socket stays in the parent's namespace when the device moves into the VRF
+    ip("link", "add", name, "type", "vxlan", "id", str(vni(name)), "group", GROUP,
+       "dev", m["parent"], "dstport", DSTPORT, netns=base)  # fmt: skip
+    if netns:
+        ip("link", "set", name, "netns", netns, netns=base)
+    ip("link", "set", name, "mtu", str(mtu), "up", netns=where)
+    return True
+
+
+def _subifs(netns: str | None) -> list[str]:
+    links = json.loads(ip("-j", "link", "show", "type", "vxlan", netns=netns) or "[]")
+    return [link["ifname"] for link in links if SUBIF.match(link["ifname"])]
+
+
+def _vrfs() -> set[str]:
+    return {p.name for p in NETNS_DIR.iterdir()} if NETNS_DIR.is_dir() else set()
+
+
+def _wanted(config: str) -> tuple[set[str], dict[str, str | None]]:
+    """The VRFs and subinterfaces an FRR config uses."""
+    subifs = {n: v or None for n, v in _IFACE.findall(config) if SUBIF.match(n)}
+    vrfs = set(_VRF.findall(config)) | set(_BGP_VRF.findall(config))
+    return vrfs | {v for v in subifs.values() if v}, subifs
+
+
+def prepare(config: str) -> list[str]:
+    """Before FRR loads `config`: its VRFs and subinterfaces exist, others' are gone.
+
+    VRFs first: bgpd sets a neighbor's MD5 key on the VRF's listening socket only if the
+    VRF is up when the neighbor is configured. Unused subinterfaces go before FRR drops
+    their stanzas: FRR deletes only interfaces the kernel no longer has.
+    """
+    vrfs, wanted = _wanted(config)
+    have = _vrfs()
+    done: list[str] = []
+    gone: list[tuple[str, str | None]] = []
+    for vrf in sorted(vrfs - have):
+        ip("netns", "add", vrf)
+        ip("link", "set", "lo", "up", netns=vrf)
+        done.append(f"+vrf {vrf}")
+    for ns in [None, *sorted(have)]:
+        for name in _subifs(ns):
+            if wanted.get(name, "-") != ns:
+                ip("link", "del", name, netns=ns)
+                gone.append((name, ns))
+                done.append(f"-{name}")
+    for name, vrf in sorted(wanted.items()):
+        if ensure(name, vrf):
+            done.append(f"+{name}" + (f" vrf {vrf}" if vrf else ""))
+    wait_zebra(vrfs, gone)
+    # FRR can neither drop the address of a device that is gone nor delete a device that
+    # is there: the stanza of a gone one goes whole, before frr-reload walks it line by line
+    for name, ns in gone:
+        vtysh("configure terminal", f"no interface {name}" + (f" vrf {ns}" if ns else ""))
+    return done
+
+
+def finish(config: str) -> list[str]:
+    """After FRR loaded `config`: VRF namespaces it no longer uses are removed (zebra then
+    forgets the VRF; removing a VRF FRR still has config for can crash zebra 8.4)."""
+    vrfs, _ = _wanted(config)
+    done = []
+    for vrf in sorted(_vrfs() - vrfs):
+        if not _subifs(vrf):
+            ip("netns", "del", vrf)
+            done.append(f"-vrf {vrf}")
+    return done
+
+
+def wait_zebra(vrfs: set[str], gone: list[tuple[str, str | None]], timeout: float = 10.0) -> None:
+    """Until zebra has seen the change: every VRF namespace picked up (it watches
+    /run/netns), every deleted subinterface down (FRR refuses to drop an up one)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        active = set(re.findall(r"^vrf (\S+) id \d+", vtysh("show vrf"), re.M))
+        down = all(
+            re.search(
+                r"is down|Can't find", vtysh(f"show interface {n}" + (f" vrf {v}" if v else ""))
+            )
+            for n, v in gone
+        )
+        if vrfs <= active and down:
+            return
+        time.sleep(0.1)
+
+
+def vtysh(*commands: str) -> str:
+    args = [x for c in commands for x in ("-c", c)]
+    return subprocess.run(["vtysh", *args], capture_output=True, text=True, check=False).stdout
+
+
+def main(argv: list[str]) -> int:
+    """`prepare FILE` before FRR loads FILE, `finish FILE` after (FILE: the whole config)."""
+    if len(argv) != 2 or argv[0] not in ("prepare", "finish"):
+        print("usage: frr-netdev prepare|finish CONFIG-FILE", file=sys.stderr)
+        return 2
+    config = Path(argv[1]).read_text()
+    changes = prepare(config) if argv[0] == "prepare" else finish(config)
+    for line in changes:
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

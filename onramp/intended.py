@@ -1,0 +1,116 @@
+"""The intended configuration of a router: the backbone plus every service it carries.
+
+One function reads the store (which Connectors and Links a router carries, their keys),
+the rest is `onramp.intent` (data) and `onramp.render` (templates). Plans, deploys and
+compliance all call this, so there is one intended config, not three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from csp import constraints
+from onramp import intent
+from onramp.allocation import connector_view, link_view
+from onramp.inventory import Backbone
+from onramp.model import Connector, State
+from onramp.render import render
+from onramp.secrets import Vault
+from onramp.store import AttachmentRow, ConnectorRow, LinkRow
+
+# Order of a Connector's features in a router's config: a VRF before what lives in it.
+SERVICE_FEATURES = ("vrf", "onramp_interface", "bgp_neighbor")
+# Services whose config is on the routers (or about to be, or still being removed).
+CONFIGURED = frozenset(
+    {State.CONFIGURING, State.VERIFYING, State.ACTIVE, State.ROLLING_BACK, State.DECOMMISSIONING}
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a plan changes relative to the store: services added to or taken off routers."""
+
+    add_connectors: frozenset[str] = frozenset()
+    remove_connectors: frozenset[str] = frozenset()
+    add_links: frozenset[str] = frozenset()
+    remove_links: frozenset[str] = frozenset()
+
+
+@dataclass
+class RouterServices:
+    router: str
+    connectors: list[dict[str, Any]] = field(default_factory=list)  # intent.connector() data
+    secrets: list[str] = field(default_factory=list)  # to mask wherever this config is shown
+
+
+def _on(state: str, ident: str, add: frozenset[str], remove: frozenset[str]) -> bool:
+    return ident not in remove and (ident in add or State(state) in CONFIGURED)
+
+
+def services(
+    s: Session, bb: Backbone, vault: Vault, routers: Iterable[str], change: Change = Change()
+) -> dict[str, RouterServices]:
+    """Per router, the intent data of every Connector it carries after `change`."""
+    wanted = set(routers)
+    out = {r: RouterServices(r) for r in wanted}
+    rows = s.scalars(
+        select(ConnectorRow)
+        .join(AttachmentRow)
+        .where(AttachmentRow.router.in_(wanted))
+        .where(
+            or_(
+                ConnectorRow.state.in_([x.value for x in CONFIGURED]),
+                ConnectorRow.id.in_(change.add_connectors),
+            )
+        )
+        .distinct()
+        .order_by(ConnectorRow.number)
+    ).all()
+    rows = [c for c in rows if _on(c.state, c.id, change.add_connectors, change.remove_connectors)]
+    ids = [c.id for c in rows]
+    links = s.scalars(
+        select(LinkRow).where(or_(LinkRow.a_id.in_(ids), LinkRow.b_id.in_(ids)))
+    ).all()
+    links = [lk for lk in links if _on(lk.state, lk.id, change.add_links, change.remove_links)]
+    for row in rows:
+        conn = Connector.model_validate(connector_view(row, bb))
+        mine = [lk for lk in links if row.id in (lk.a_id, lk.b_id)]
+        others = [s.get(ConnectorRow, lk.b_id if lk.a_id == row.id else lk.a_id) for lk in mine]
+        key = vault.decrypt(row.md5_key) if row.md5_key else None
+        data = None
+        for router in {a.router for a in conn.attachments} & wanted:
+            data = intent.connector(
+                bb,
+                conn,
+                router,
+                md5_key=key,
+                route_targets=[link_view(lk, bb)["route_target"] for lk in mine],
+                remote_prefixes=[p for o in others if o for p in o.request.get("prefixes", [])],
+                max_prefixes=constraints.for_provider(
+                    bb.catalogue.onramps[row.onramp].provider
+                ).max_prefixes,
+            )
+            out[router].connectors.append(data)
+            if key:
+                out[router].secrets.append(key)
+    return out
+
+
+def router_config(bb: Backbone, router: str, svc: RouterServices) -> str:
+    """The whole config of an FRR-style router (replace semantics): backbone + services."""
+    platform = bb.routers[router].platform
+    parts = [render("backbone", platform, intent.backbone(bb, router))]
+    for data in svc.connectors:
+        parts += [render(f, platform, data) for f in SERVICE_FEATURES]
+    return "".join(parts)
+
+
+def feature_config(platform: str, data: dict[str, Any], remove: bool = False) -> str:
+    """One Connector's config as a merge snippet (IOS-XR, Junos), or its removal."""
+    features = reversed(SERVICE_FEATURES) if remove else SERVICE_FEATURES
+    return "".join(render(f, platform, data, remove=remove) for f in features)
