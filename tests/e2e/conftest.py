@@ -88,8 +88,10 @@ def shared_lab(
     tmp = tmp_path_factory.mktemp("shared-lab")
     # one shared lab per pytest-xdist worker (gw0, gw1, ...): its own name and subnet
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
-    settings = lab_settings(f"tsh{worker}", tmp, 60 + worker)
-    bb = default_inventory_in(60 + worker, tmp / "inventory")
+    # ONRAMP_TEST_LAB / ONRAMP_TEST_OCTET: two test runs on one machine keep apart
+    octet = int(os.environ.get("ONRAMP_TEST_OCTET", "60")) + worker
+    settings = lab_settings(f"{os.environ.get('ONRAMP_TEST_LAB', 'tsh')}{worker}", tmp, octet)
+    bb = default_inventory_in(octet, tmp / "inventory")
     topo = build(bb, settings)
     lab = Lab(topo, settings.state_dir)
     down(settings.name, settings.state_dir)  # a previous interrupted run
