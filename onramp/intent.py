@@ -43,7 +43,7 @@ def backbone(
                 "name": rename.get(c.name, c.name),
                 "address": str(c.ip),
                 "description": f"core: {c.peer.host} {c.peer.interface}",
-                "isis_metric": c.isis_metric,
+                "isis_metric": plat.unless_default("isis_metric", c.isis_metric),
             }
             for c in r.core_interfaces
         ],
@@ -51,7 +51,10 @@ def backbone(
             "instance": ISIS_INSTANCE,
             "net": r.isis_net,
             "lsp_gen_interval": r.timers.isis_lsp_gen_interval,
-            "spf_interval": r.timers.isis_spf_interval,
+            "spf_interval": plat.unless_default("spf_interval", r.timers.isis_spf_interval),
+            # FRR's (and IOS-XR's) defaults, stated so every platform renders the same
+            "lsp_refresh_interval": 900,
+            "max_lsp_lifetime": 1200,
         },
         "bgp": {
             "asn": r.asn,

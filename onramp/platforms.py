@@ -16,6 +16,12 @@ class Platform:
     # IOS-XR and Junos keep one subinterface/unit with both tags
     subinterface: str = "{port}.{vlan}"
     qinq_subinterface: str = "{port}.{vlan}"
+    # settings the OS does not show in its running config when at their default value:
+    # intent leaves them out (None), so that an unchanged router diffs empty
+    hidden_defaults: tuple[tuple[str, int], ...] = ()
+
+    def unless_default(self, key: str, value: int) -> int | None:
+        return None if (key, value) in self.hidden_defaults else value
 
     def subinterface_name(self, port: str, vlan: int, inner_vlan: int | None) -> str:
         fmt = self.subinterface if inner_vlan is None else self.qinq_subinterface
@@ -34,6 +40,7 @@ PLATFORMS: dict[str, Platform] = {
             "lo",
             r"[a-z][a-z0-9]{0,9}(\.\d{1,4})?",
             qinq_subinterface="{port}.{vlan}.{inner}",
+            hidden_defaults=(("isis_metric", 10), ("spf_interval", 1)),
         ),
         Platform(
             "iosxr",
