@@ -472,14 +472,34 @@ def _read(filename: str | None, config: str | None, error: type[Exception]) -> s
 
 
 def _reload_diff(out: str) -> str:
-    """frr-reload's --test report as a diff: '-' lines to delete, '+' lines to add."""
+    """frr-reload's --test report as a diff: '-' lines to delete, '+' lines to add.
+
+    frr-reload repeats a line's whole context (`router bgp 65000 vrf c1`, ` address-family
+    ...`) before every line it lists; each context line is shown once per run of lines
+    sharing it, as a reader expects from a config diff. Context lines carry a space, not
+    a sign, unless they are themselves added or deleted."""
     lines: list[str] = []
     sign = ""
+    context: list[str] = []  # the lines seen at each indentation level
+    entry: list[str] = []
+
+    def flush() -> None:
+        for depth, text in enumerate(entry):
+            is_last = depth == len(entry) - 1
+            if not is_last and depth < len(context) and context[depth] == text:
+                continue
+            del context[depth:]
+            context.append(text)
+            lines.append(f"{sign if is_last else ' '} {text}")
+        entry.clear()
+
     for line in out.splitlines():
-        if line.startswith("Lines To Delete"):
-            sign = "-"
-        elif line.startswith("Lines To Add"):
-            sign = "+"
+        if line.startswith(("Lines To Delete", "Lines To Add")):
+            flush()
+            sign, context[:] = ("-" if "Delete" in line else "+"), []
         elif sign and line.strip() and not line.startswith("==="):
-            lines.append(f"{sign} {line}")
+            if not line.startswith(" "):
+                flush()
+            entry.append(line)
+    flush()
     return "\n".join(lines)

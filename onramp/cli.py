@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from onramp.cli_common import JsonOpt, _state, dump, err, errors, out, settings
+from onramp.cli_deploy import apply, plan_app
 from onramp.cli_service import catalogue_app, connector_app, link_app, tenant_app
 
 app = typer.Typer(
@@ -30,6 +31,8 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(connector_app, name="connector")
 app.add_typer(link_app, name="link")
 app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(plan_app, name="plan")
+app.command("apply")(apply)
 
 
 @app.callback()

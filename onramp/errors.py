@@ -56,6 +56,15 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-ALLOC-006", "requested VLAN already taken", "pick another VLAN, or let onramp choose one"),
     ErrorSpec("ONR-STORE-001", "database unavailable", "check store_url in config.yaml and that the database is running"),
     ErrorSpec("ONR-CFG-001", "config file unreadable", "fix config.yaml or point ONRAMP_CONFIG at a valid file"),
+    ErrorSpec("ONR-PLAN-001", "plan not found", "list plans with 'onramp plan list'"),
+    ErrorSpec("ONR-PLAN-002", "network changed since the plan was made", "make a new plan ('onramp plan connector|link ID') and review its diff"),
+    ErrorSpec("ONR-PLAN-003", "plan already applied or superseded", "make a new plan"),
+    ErrorSpec("ONR-PLAN-004", "nothing to plan", "the Connector or Link must be allocated (not failed or deleted)"),
+    ErrorSpec("ONR-PLAN-005", "confirm timer shorter than the check", "give --revert-in at least the check timeout + 10 s"),
+    ErrorSpec("ONR-DEPLOY-001", "device unreachable", "check the router's management address and SSH access ('onramp lab status' in the lab)"),
+    ErrorSpec("ONR-DEPLOY-002", "commit refused by the device; nothing changed", "read the device's message: fix the template or intent data"),
+    ErrorSpec("ONR-DEPLOY-003", "post-commit check failed; rolled back", "the router is as before: check the other side (CSP, customer) and apply a new plan"),
+    ErrorSpec("ONR-DEPLOY-004", "rollback did not restore the previous config", "compare the router with 'onramp plan' output and fix by hand: the router differs from both plan and backup"),
 ]
 # fmt: on
 

@@ -7,7 +7,9 @@ created (mode 0600) on first use. Losing the key loses the stored BGP keys: back
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -49,3 +51,21 @@ def new_bgp_key(length: int = 24) -> str:
     """A random MD5 key of letters and digits only: every router CLI takes it unquoted."""
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
     return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+MASK = "<masked>"
+# secrets in router config, whatever the platform: FRR/IOS-XR `password [clear] X`,
+# Junos `authentication-key "X"`, IS-IS `*-password X`
+_SECRET_LINE = re.compile(
+    r"(\b(?:password(?: clear| encrypted| 0| 7)?|authentication-key|area-password"
+    r"|domain-password|shared-key|md5_key|auth_key)\s+\"?)([^\s\"]+)",
+    re.IGNORECASE,
+)
+
+
+def mask(text: str, known: Iterable[str] = ()) -> str:
+    """Text safe to show: every known secret value, and whatever follows a password
+    keyword, replaced by <masked>. Applied to diffs, logs and results before users see them."""
+    for value in sorted({k for k in known if k}, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return _SECRET_LINE.sub(lambda m: m.group(1) + MASK, text)

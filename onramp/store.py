@@ -157,6 +157,29 @@ class RouterStateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
 
+class PlanRow(Base):
+    """A reviewed change: per router the diff, the running config's hash it was made
+    against, and the whole candidate (encrypted: it holds BGP keys). `apply` applies
+    exactly these candidates, or refuses when a router's running config has moved."""
+
+    __tablename__ = "plans"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(16))  # connector | link
+    target_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # deploy | remove
+    state: Mapped[str] = mapped_column(
+        String(16), index=True
+    )  # planned | applied | refused | failed
+    target: Mapped[dict[str, Any]] = mapped_column(
+        JSON
+    )  # the Connector/Link view: what was allocated
+    devices: Mapped[dict[str, Any]] = mapped_column(JSON)  # router -> diff (masked), running hash
+    candidates: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet(JSON router -> config)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Conflict(Exception):
     """Another transaction took a resource this one wanted: retry on fresh data."""
 

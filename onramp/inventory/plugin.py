@@ -27,5 +27,18 @@ class OnrampInventory:
 
 
 def init_nornir(settings: Settings | None = None) -> Nornir:
-    """Nornir from config.yaml's `nornir:` section, inventory path resolved against the file."""
-    return InitNornir(**(settings or load_settings()).nornir_kwargs())
+    """Nornir from config.yaml's `nornir:` section, inventory path resolved against the file.
+
+    Routers without an SSH key of their own get the lab's (the lab installs it on every
+    router it builds); a real network sets `key_file` in the inventory's connection options.
+    """
+    settings = settings or load_settings()
+    nr = InitNornir(**settings.nornir_kwargs())
+    napalm = nr.inventory.defaults.connection_options.get("napalm")
+    if napalm is not None:
+        extras = napalm.extras if napalm.extras is not None else {}
+        extras.setdefault("optional_args", {}).setdefault(
+            "key_file", str(settings.lab.state_dir / settings.lab.name / "id_ed25519")
+        )
+        napalm.extras = extras
+    return nr

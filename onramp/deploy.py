@@ -1,0 +1,242 @@
+"""Plans and their application: the safe path from an allocated service to routers.
+
+plan: the intended config of every router the service touches (onramp.intended), diffed
+on the routers in parallel (tasks.config.diff_config), stored with the running config's
+hash and the allocation it came from. apply: exactly those candidates, with
+commit-confirm and a post-commit check; refused when a router moved since the plan.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from nornir.core import Nornir
+from nornir.core.task import AggregatedResult
+
+from onramp import intended
+from onramp.errors import OnrampError
+from onramp.model import RELEASED_STATES, Connector, State
+from onramp.secrets import mask
+from onramp.service import Service, _find
+from onramp.store import ConnectorRow, LinkRow, PlanRow, now
+from tasks.config import bgp_established, deploy_config, diff_config
+
+DEFAULT_REVERT_S = 120  # the router reverts by itself if nobody confirms within this
+DEFAULT_CHECK_S = 60  # how long the post-commit check waits for BGP to come up
+NornirFactory = Callable[[], Nornir]
+
+
+def _nornir(svc: Service) -> Nornir:
+    from onramp.inventory.plugin import init_nornir
+
+    return init_nornir(svc.settings)
+
+
+def _change(kind: str, ident: str, action: str) -> intended.Change:
+    ids = frozenset({ident})
+    if kind == "connector":
+        return (
+            intended.Change(add_connectors=ids)
+            if action == "deploy"
+            else intended.Change(remove_connectors=ids)
+        )
+    return (
+        intended.Change(add_links=ids) if action == "deploy" else intended.Change(remove_links=ids)
+    )
+
+
+def _target(s: Any, svc: Service, kind: str, ident: str) -> tuple[Any, dict[str, Any], set[str]]:
+    """The row, its view, and the routers it touches (a Link: both Connectors' PEs)."""
+    from onramp.allocation import connector_view, link_view
+
+    if kind == "connector":
+        row = _find(s, ConnectorRow, ident, "connector")
+        view = connector_view(row, svc.backbone)
+        routers = {a.router for a in row.attachments}
+    else:
+        row = _find(s, LinkRow, ident, "link")
+        view = link_view(row, svc.backbone)
+        ends = [s.get(ConnectorRow, x) for x in (row.a_id, row.b_id)]
+        routers = {a.router for e in ends if e for a in e.attachments}
+    if State(row.state) in RELEASED_STATES:
+        raise OnrampError("ONR-PLAN-004", f"{kind} {row.id} is {row.state}")
+    return row, view, routers
+
+
+def make_plan(
+    svc: Service, kind: str, ident: str, action: str = "deploy", nornir: Nornir | None = None
+) -> dict[str, Any]:
+    """Render, diff on the routers (dry run: nothing changes), store. Returns the plan."""
+    with svc.store.session() as s:
+        row, view, routers = _target(s, svc, kind, ident)
+        change = _change(kind, row.id, action)
+        per_router = intended.services(s, svc.backbone, svc.vault, routers, change)
+    candidates = {
+        r: intended.router_config(svc.backbone, r, per_router[r]) for r in sorted(routers)
+    }
+    secrets = [k for r in per_router.values() for k in r.secrets]
+    nr = (nornir or _nornir(svc)).filter(filter_func=lambda h: h.name in candidates)
+    result = nr.run(task=diff_config, candidates=candidates, secrets=secrets)
+    _raise_failed(result, secrets)
+    devices = {
+        host: {
+            "platform": svc.backbone.routers[host].platform,
+            "diff": r[0].result["diff"],
+            "running_sha256": r[0].result["running_sha256"],
+        }
+        for host, r in result.items()
+    }
+    plan = PlanRow(
+        id=str(uuid.uuid4()),
+        target_kind=kind,
+        target_id=row.id,
+        action=action,
+        state="planned",
+        target=view,
+        devices=devices,
+        candidates=svc.vault.encrypt(json.dumps(candidates)),
+    )
+    svc.store.transact(lambda s: s.add(plan))
+    return show_plan(svc, plan.id)
+
+
+def show_plan(svc: Service, ident: str) -> dict[str, Any]:
+    with svc.store.session() as s:
+        p = _find(s, PlanRow, ident, "plan")
+        return _view(p)
+
+
+def list_plans(svc: Service, limit: int = 50) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    with svc.store.session() as s:
+        rows = s.scalars(select(PlanRow).order_by(PlanRow.created_at.desc()).limit(limit))
+        return [_view(p) for p in rows]
+
+
+def _view(p: PlanRow) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "target_kind": p.target_kind,
+        "target_id": p.target_id,
+        "action": p.action,
+        "state": p.state,
+        "created_at": p.created_at.isoformat() if p.created_at else None,
+        "applied_at": p.applied_at.isoformat() if p.applied_at else None,
+        "target": p.target,
+        "devices": p.devices,
+        "result": p.result,
+    }
+
+
+def apply_plan(
+    svc: Service,
+    ident: str,
+    revert_in: int = DEFAULT_REVERT_S,
+    check_timeout: float = DEFAULT_CHECK_S,
+    nornir: Nornir | None = None,
+) -> dict[str, Any]:
+    """Apply exactly the stored candidates on all the plan's routers in parallel.
+
+    Every router: refuse if its running config moved since the plan; commit with a
+    confirm timer; check (deploy: the service's BGP sessions Established); confirm, or
+    roll back and verify the router is as before. The service's state follows.
+    """
+    if revert_in <= check_timeout + 10:
+        raise OnrampError(
+            "ONR-PLAN-005",
+            f"revert_in {revert_in}s leaves no room after a {check_timeout:.0f}s check",
+            field="revert_in",
+        )
+    with svc.store.session() as s:
+        p = _find(s, PlanRow, ident, "plan")
+        if p.state != "planned":
+            raise OnrampError("ONR-PLAN-003", f"plan {p.id} is {p.state}")
+        plan = _view(p)
+        candidates: dict[str, str] = json.loads(svc.vault.decrypt(p.candidates))
+        _, _, _ = _target(s, svc, p.target_kind, p.target_id)  # still allocated
+        per_router = intended.services(
+            s, svc.backbone, svc.vault, candidates, _change(p.target_kind, p.target_id, p.action)
+        )
+    secrets = [k for r in per_router.values() for k in r.secrets]
+    expected = {h: d["running_sha256"] for h, d in plan["devices"].items()}
+    check = (
+        bgp_established(_sessions(plan["target"], per_router), check_timeout)
+        if plan["action"] == "deploy" and plan["target_kind"] == "connector"
+        else None
+    )
+    nr = (nornir or _nornir(svc)).filter(filter_func=lambda h: h.name in candidates)
+    result = nr.run(
+        task=deploy_config,
+        candidates=candidates,
+        expected_sha256=expected,
+        revert_in=revert_in,
+        check=check,
+        secrets=secrets,
+    )
+    outcome = {host: _outcome(r[0], secrets) for host, r in result.items()}
+    failed = {h: o for h, o in outcome.items() if o["state"] == "failed"}
+    refused = failed and all(o["code"] == "ONR-PLAN-002" for o in failed.values())
+    state = "refused" if refused else "failed" if failed else "applied"
+    if failed:
+        # the routers that did commit go back too: a service is all or nothing
+        _undo(nr, [h for h, o in outcome.items() if o["state"] == "committed"], outcome)
+
+    def record(s: Any) -> None:
+        row = s.get(PlanRow, plan["id"])
+        row.state, row.result, row.applied_at = state, {"devices": outcome}, now()
+        if state == "applied":
+            table = ConnectorRow if row.target_kind == "connector" else LinkRow
+            target = s.get(table, row.target_id)
+            target.state = (State.ACTIVE if row.action == "deploy" else State.ALLOCATED).value
+
+    svc.store.transact(record)
+    done = show_plan(svc, plan["id"])
+    if failed:
+        first = next(iter(failed.values()))
+        raise OnrampError(
+            first["code"],
+            f"plan {plan['id'][:8]} {state}: "
+            + "; ".join(f"{h}: {o['reason']}" for h, o in failed.items()),
+        )
+    return done
+
+
+def _sessions(
+    target: dict[str, Any], per_router: dict[str, Any]
+) -> dict[str, dict[str, list[str]]]:
+    conn = Connector.model_validate(target)
+    out: dict[str, dict[str, list[str]]] = {}
+    for a in conn.attachments:
+        out.setdefault(a.router, {}).setdefault(conn.vrf, []).append(str(a.peer_address.ip))
+    return out
+
+
+def _outcome(r: Any, secrets: list[str]) -> dict[str, Any]:
+    if not r.failed:
+        return {"state": r.result["state"], "diff": r.result["diff"]}
+    exc = r.exception
+    code = exc.code if isinstance(exc, OnrampError) else "ONR-DEPLOY-002"
+    reason = exc.reason if isinstance(exc, OnrampError) else str(exc)
+    return {"state": "failed", "code": code, "reason": mask(reason, secrets)}
+
+
+def _undo(nr: Nornir, hosts: list[str], outcome: dict[str, Any]) -> None:
+    from tasks.config import rollback
+
+    if not hosts:
+        return
+    res = nr.filter(filter_func=lambda h: h.name in hosts).run(task=rollback)
+    for host, r in res.items():
+        outcome[host]["state"] = "rolled_back" if not r.failed else "rollback_failed"
+
+
+def _raise_failed(result: AggregatedResult, secrets: list[str]) -> None:
+    failed = {h: _outcome(r[0], secrets) for h, r in result.items() if r.failed}
+    if failed:
+        first = next(iter(failed.values()))
+        code = first["code"] if first["code"] != "ONR-DEPLOY-002" else "ONR-DEPLOY-001"
+        raise OnrampError(code, "; ".join(f"{h}: {o['reason']}" for h, o in failed.items()))

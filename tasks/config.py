@@ -1,0 +1,156 @@
+"""Nornir tasks that change router configuration: diff (dry run), deploy with
+commit-confirm and a post-commit check, confirm, rollback.
+
+Each is `(task, ...) -> Result` and runs on every host in parallel under Nornir's
+threaded runner. Device access is NAPALM through nornir-napalm (FRR: napalm_frr).
+Results never carry a secret: diffs are masked with the keys the caller passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from napalm.base import NetworkDriver
+from nornir.core.task import Result, Task
+
+from onramp.errors import OnrampError
+from onramp.secrets import mask
+
+# A post-commit check: (task, driver) -> None when good, else the reason it is not.
+Check = Callable[[Task, NetworkDriver], str | None]
+
+
+def fingerprint(running: str) -> str:
+    """What a plan remembers of a router's running config: its SHA-256."""
+    return hashlib.sha256(running.encode()).hexdigest()
+
+
+def device(task: Task) -> NetworkDriver:
+    try:
+        return task.host.get_connection("napalm", task.nornir.config)
+    except Exception as exc:  # paramiko/napalm raise many kinds; all mean "cannot reach"
+        raise OnrampError("ONR-DEPLOY-001", f"{task.host.name}: {exc}") from exc
+
+
+def running_config(task: Task) -> Result:
+    running = device(task).get_config(retrieve="running")["running"]
+    return Result(host=task.host, result={"running": running, "sha256": fingerprint(running)})
+
+
+def diff_config(task: Task, candidates: dict[str, str], secrets: Iterable[str] = ()) -> Result:
+    """Dry run: the diff of this host's candidate (whole config) against its running config."""
+    dev = device(task)
+    running = dev.get_config(retrieve="running")["running"]
+    dev.load_replace_candidate(config=candidates[task.host.name])
+    try:
+        diff = dev.compare_config()
+    finally:
+        dev.discard_config()
+    return Result(
+        host=task.host,
+        changed=bool(diff.strip()),
+        diff=mask(diff, secrets),
+        result={"diff": mask(diff, secrets), "running_sha256": fingerprint(running)},
+    )
+
+
+def deploy_config(
+    task: Task,
+    candidates: dict[str, str],
+    expected_sha256: dict[str, str],
+    revert_in: int,
+    check: Check | None = None,
+    secrets: Iterable[str] = (),
+) -> Result:
+    """Replace the running config with the candidate under a confirm timer, check, confirm.
+
+    Refuses when the running config is not the one the plan was made against. If the
+    commit fails, the check fails, or this process dies, the router goes back to the
+    config it had (the device's own timer reverts an unconfirmed commit after revert_in).
+    """
+    host = task.host.name
+    dev = device(task)
+    before = dev.get_config(retrieve="running")["running"]
+    if fingerprint(before) != expected_sha256[host]:
+        raise OnrampError(
+            "ONR-PLAN-002",
+            f"{host}: running config changed since the plan was made "
+            f"(sha256 {expected_sha256[host][:12]} then, {fingerprint(before)[:12]} now)",
+        )
+    dev.load_replace_candidate(config=candidates[host])
+    diff = mask(dev.compare_config(), secrets)
+    if not diff.strip():
+        dev.discard_config()
+        return Result(host=task.host, changed=False, result={"diff": "", "state": "unchanged"})
+    try:
+        dev.commit_config(revert_in=revert_in)
+    except Exception as exc:
+        _restore(dev, before, host)
+        raise OnrampError("ONR-DEPLOY-002", f"{host}: {mask(str(exc), secrets)}") from exc
+    reason = check(task, dev) if check else None
+    if reason is not None:
+        dev.rollback()
+        _verify_restored(dev, before, host)
+        raise OnrampError("ONR-DEPLOY-003", f"{host}: {reason}")
+    dev.confirm_commit()
+    return Result(
+        host=task.host, changed=True, diff=diff, result={"diff": diff, "state": "committed"}
+    )
+
+
+def _restore(dev: NetworkDriver, before: str, host: str) -> None:
+    if dev.get_config(retrieve="running")["running"] != before:
+        dev.rollback()
+    _verify_restored(dev, before, host)
+
+
+def _verify_restored(dev: NetworkDriver, before: str, host: str) -> None:
+    after = dev.get_config(retrieve="running")["running"]
+    if after != before:
+        raise OnrampError(
+            "ONR-DEPLOY-004",
+            f"{host}: running config differs from the one before the commit "
+            f"(sha256 {fingerprint(before)[:12]} before, {fingerprint(after)[:12]} now)",
+        )
+
+
+def confirm(task: Task) -> Result:
+    device(task).confirm_commit()
+    return Result(host=task.host, changed=False, result="confirmed")
+
+
+def rollback(task: Task) -> Result:
+    """Back to the config before the last commit (confirmed or not)."""
+    dev = device(task)
+    before = dev.get_config(retrieve="running")["running"]
+    dev.rollback()
+    after = dev.get_config(retrieve="running")["running"]
+    return Result(host=task.host, changed=after != before, result={"sha256": fingerprint(after)})
+
+
+def bgp_established(
+    neighbors: dict[str, dict[str, list[str]]], timeout: float, interval: float = 1.0
+) -> Check:
+    """A check: the given sessions ({host: {vrf: [address]}}) reach Established in time."""
+
+    def run(task: Task, dev: NetworkDriver) -> str | None:
+        mine = neighbors.get(task.host.name, {})
+        deadline = time.monotonic() + timeout
+        while True:
+            state: dict[str, Any] = dev.get_bgp_neighbors()
+            down = [
+                f"{vrf} {addr}"
+                for vrf, addrs in mine.items()
+                for addr in addrs
+                if not state.get(vrf, {}).get("peers", {}).get(addr, {}).get("is_up")
+            ]
+            if not down:
+                return None
+            if time.monotonic() > deadline:
+                return f"BGP not Established after {timeout:.0f}s: {', '.join(down)}"
+            time.sleep(interval)
+
+    return run
