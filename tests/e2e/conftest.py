@@ -55,7 +55,8 @@ def write_config(path: Path, settings: LabSettings, inventory: Path) -> Path:
                     "inventory": {
                         "plugin": "OnrampInventory",
                         "options": {"directory": str(inventory)},
-                    }
+                    },
+                    "logging": {"enabled": False},
                 },
                 "lab": {**settings.model_dump(mode="json"), "state_dir": str(settings.state_dir)},
             }

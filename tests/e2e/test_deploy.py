@@ -1,0 +1,285 @@
+"""Plan -> apply on a real lab: BGP to the AWS-side peer Established inside the customer
+VRF; the safety net around it (confirm timer, post-commit check, rollback, drift).
+
+One lab for this module (it changes router configs, so it does not share the read-only
+lab); every test leaves the routers as it found them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import napalm
+import pytest
+import yaml
+
+from lab.run import Lab, down
+from lab.topology import build
+from onramp.deploy import apply_plan, make_plan, show_plan
+from onramp.errors import OnrampError
+from onramp.inventory.plugin import init_nornir
+from onramp.service import Service
+from onramp.settings import load_settings
+from tasks.config import rollback
+
+from .conftest import default_inventory_in, lab_settings, write_config
+
+OCTET = 46
+AWS = {
+    "tenant": "acme",
+    "onramp": "aws-dx-par",
+    "kind": "aws-hosted-vif",
+    "bandwidth_mbps": 100,
+    "aws_account": "123456789012",
+    "prefixes": ["10.100.0.0/24"],
+}
+
+
+@dataclass
+class Env:
+    lab: Lab
+    svc: Service
+    config: Path
+
+    def driver(self, router: str) -> Any:
+        """A NAPALM connection of our own, as any engineer's script would open."""
+        params = init_nornir(self.svc.settings).inventory.hosts[router]
+        extras = params.get_connection_parameters("napalm").extras or {}
+        dev = napalm.get_network_driver("frr")(
+            params.hostname, "root", "", optional_args=extras["optional_args"]
+        )
+        dev.open()
+        return dev
+
+    def running(self, router: str) -> str:
+        dev = self.driver(router)
+        try:
+            return str(dev.get_config(retrieve="running")["running"])
+        finally:
+            dev.close()
+
+    def cloud_side(self, connector: dict[str, Any], remove: bool = False, **override: Any) -> None:
+        """The CSP edge configured with what the CSP was sent (the simulator's job later)."""
+        row_key = self.md5_key(connector["id"])
+        for a in connector["attachments"]:
+            self.lab.cloud_peering(
+                self.lab.topo.edge_of(a["router"], a["port"]),
+                vlan=a["vlan"],
+                inner_vlan=a["inner_vlan"],
+                address=a["peer_address"],
+                neighbor=a["local_address"].split("/")[0],
+                remote_as=override.get("remote_as", connector["local_asn"]),
+                password=row_key,
+                remove=remove,
+            )
+
+    def md5_key(self, connector_id: str) -> str:
+        from onramp.store import ConnectorRow
+
+        with self.svc.store.session() as s:
+            row = s.get(ConnectorRow, connector_id)
+            assert row is not None and row.md5_key is not None
+            return self.svc.vault.decrypt(row.md5_key)
+
+    def bgp_state(self, router: str, vrf: str, peer: str) -> str:
+        out = self.lab.vtysh_json(router, f"show bgp vrf {vrf} neighbors {peer} json")
+        return str(out.get(peer, {}).get("bgpState", "absent"))
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    tmp = tmp_path_factory.mktemp("deploy")
+    settings = lab_settings("tdp", tmp, OCTET)
+    bb = default_inventory_in(OCTET, tmp / "inventory")
+    topo = build(bb, settings)
+    lab = Lab(topo, settings.state_dir)
+    down(settings.name, settings.state_dir)
+    config = write_config(tmp / "config.yaml", settings, tmp / "inventory")
+    data = yaml.safe_load(config.read_text())
+    data["store_url"] = f"sqlite:///{tmp / 'onramp.db'}"
+    data["secret_key_file"] = str(tmp / "secret.key")
+    config.write_text(yaml.safe_dump(data))
+    try:
+        lab.up(converge_timeout=settings.converge_timeout_s)
+        svc = Service.open(load_settings(config))
+        svc.add_tenant("acme", "Acme")
+        yield Env(lab, svc, config)
+    finally:
+        down(settings.name, settings.state_dir)
+
+
+def new_connector(env: Env, **extra: Any) -> dict[str, Any]:
+    return env.svc.create_connector(env.svc.connector_request({**AWS, **extra}))
+
+
+def take_off(env: Env, connector: dict[str, Any]) -> None:
+    """Leave the lab as found: the service off the routers and the cloud side."""
+    plan = make_plan(env.svc, "connector", connector["id"], "remove")
+    apply_plan(env.svc, plan["id"], revert_in=60, check_timeout=5)
+    env.cloud_side(connector, remove=True)
+    env.svc.delete_connector(connector["id"])
+
+
+def test_plan_apply_brings_bgp_up_in_the_customer_vrf(env: Env) -> None:
+    c = new_connector(env)
+    a = c["attachments"][0]
+    peer = a["peer_address"].split("/")[0]
+    key = env.md5_key(c["id"])
+    plan = make_plan(env.svc, "connector", c["id"])
+    diff = plan["devices"]["pe1-par"]["diff"]
+    assert f"+ router bgp 65000 vrf {c['vrf']}" in diff
+    assert f"+  neighbor {peer} password <masked>" in diff
+    assert key not in json.dumps(plan)  # not in the stored plan as users see it
+    assert env.bgp_state("pe1-par", c["vrf"], peer) == "absent"  # a plan changes nothing
+
+    env.cloud_side(c)
+    done = apply_plan(env.svc, plan["id"], revert_in=60, check_timeout=30)
+    assert done["state"] == "applied"
+    assert done["result"]["devices"]["pe1-par"]["state"] == "committed"
+    assert key not in json.dumps(done)
+    assert env.bgp_state("pe1-par", c["vrf"], peer) == "Established"
+    assert env.svc.connector(c["id"])["state"] == "active"
+    # the session runs inside the VRF: its address is not in the default table
+    default = env.lab.vtysh_json("pe1-par", "show bgp neighbors json")
+    assert peer not in default
+    # the same plan cannot be applied twice; a new plan finds nothing to change
+    with pytest.raises(OnrampError) as again:
+        apply_plan(env.svc, plan["id"], revert_in=60, check_timeout=30)
+    assert again.value.code == "ONR-PLAN-003"
+    assert make_plan(env.svc, "connector", c["id"])["devices"]["pe1-par"]["diff"] == ""
+    take_off(env, c)
+    assert env.bgp_state("pe1-par", c["vrf"], peer) == "absent"
+
+
+def test_unconfirmed_broken_commit_reverts_by_itself(env: Env) -> None:
+    """Wrong peer ASN committed with revert_in=30; the caller goes away without confirming:
+    the router returns to its previous config on its own."""
+    c = new_connector(env)
+    env.cloud_side(c)
+    apply_plan(env.svc, make_plan(env.svc, "connector", c["id"])["id"], 60, 30)
+    before = env.running("pe1-par")
+    dev = env.driver("pe1-par")
+    broken = before.replace(f"remote-as {c['peer_asn']}", "remote-as 64999")
+    assert broken != before
+    dev.load_replace_candidate(config=broken)
+    dev.commit_config(revert_in=30)
+    assert "remote-as 64999" in env.running("pe1-par")
+    dev.close()  # never confirmed
+    deadline = time.monotonic() + 45
+    while env.running("pe1-par") != before and time.monotonic() < deadline:
+        time.sleep(1)
+    assert env.running("pe1-par") == before
+    assert not env.driver("pe1-par").has_pending_commit()
+    take_off(env, c)
+
+
+def test_rollback_after_a_confirmed_commit_restores_the_previous_config(env: Env) -> None:
+    before = env.running("pe1-par")
+    c = new_connector(env)
+    env.cloud_side(c)
+    apply_plan(env.svc, make_plan(env.svc, "connector", c["id"])["id"], 60, 30)
+    assert env.running("pe1-par") != before
+    nr = init_nornir(env.svc.settings).filter(name="pe1-par")
+    result = nr.run(task=rollback)
+    assert not result.failed and result["pe1-par"][0].changed
+    assert env.running("pe1-par") == before
+    env.cloud_side(c, remove=True)
+    env.svc.delete_connector(c["id"])
+
+
+def test_failed_post_commit_check_leaves_the_router_as_before(env: Env) -> None:
+    """The cloud side answers with another ASN than we configured: BGP never comes up,
+    the check fails, the commit is rolled back and the router is as before."""
+    c = new_connector(env)
+    env.cloud_side(c, remote_as=65999)  # the CSP expects another ASN of us
+    before = env.running("pe1-par")
+    plan = make_plan(env.svc, "connector", c["id"])
+    with pytest.raises(OnrampError) as failed:
+        apply_plan(env.svc, plan["id"], revert_in=40, check_timeout=8)
+    assert failed.value.code == "ONR-DEPLOY-003"
+    assert "not Established" in failed.value.reason
+    assert env.running("pe1-par") == before
+    assert show_plan(env.svc, plan["id"])["state"] == "failed"
+    assert env.svc.connector(c["id"])["state"] == "allocated"
+    env.cloud_side(c, remove=True)
+    env.svc.delete_connector(c["id"])
+
+
+def test_apply_refuses_when_the_router_changed_since_the_plan(env: Env) -> None:
+    c = new_connector(env)
+    plan = make_plan(env.svc, "connector", c["id"])
+    sh = ["vtysh", "-N", env.lab.ns("pe1-par"), "-c", "configure terminal"]
+    subprocess.run(
+        ["ip", "netns", "exec", env.lab.ns("pe1-par"), *sh, "-c", "ip route 192.0.2.0/24 Null0"],
+        check=True,
+    )
+    moved = env.running("pe1-par")
+    try:
+        with pytest.raises(OnrampError) as refused:
+            apply_plan(env.svc, plan["id"], revert_in=60, check_timeout=30)
+        assert refused.value.code == "ONR-PLAN-002"
+        assert "pe1-par" in refused.value.reason
+        assert env.running("pe1-par") == moved  # nothing applied
+        assert show_plan(env.svc, plan["id"])["state"] == "refused"
+    finally:
+        subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                env.lab.ns("pe1-par"),
+                *sh,
+                "-c",
+                "no ip route 192.0.2.0/24 Null0",
+            ],
+            check=True,
+        )
+    env.svc.delete_connector(c["id"])
+
+
+def test_killed_apply_is_reverted_by_the_router(env: Env) -> None:
+    """`onramp apply` killed (SIGKILL) while its check waits: nothing confirms, the router
+    reverts by itself when the timer runs out."""
+    c = new_connector(env)  # no cloud side: the check waits for BGP in vain
+    before = env.running("pe1-par")
+    plan = make_plan(env.svc, "connector", c["id"])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "onramp.cli",
+            "--config",
+            str(env.config),
+            "apply",
+            plan["id"],
+            "--revert-in",
+            "25",
+            "--check-timeout",
+            "14",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while env.running("pe1-par") == before and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert env.running("pe1-par") != before, "apply never committed"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 40
+    while env.running("pe1-par") != before and time.monotonic() < deadline:
+        time.sleep(1)
+    assert env.running("pe1-par") == before
+    env.svc.delete_connector(c["id"])
