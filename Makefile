@@ -46,6 +46,9 @@ unit: venv
 
 bench: deps venv
 	$(BIN)/python bench/lab_up.py
+	$(BIN)/python bench/allocation.py
+	$(BIN)/python bench/render.py
+	$(BIN)/python bench/diff.py
 
 clean:
 	-$(BIN)/onramp lab down

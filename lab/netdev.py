@@ -109,9 +109,9 @@ def prepare(config: str) -> list[str]:
                 ip("link", "del", name, netns=ns)
                 gone.append((name, ns))
                 done.append(f"-{name}")
-    for name, vrf in sorted(wanted.items()):
-        if ensure(name, vrf):
-            done.append(f"+{name}" + (f" vrf {vrf}" if vrf else ""))
+    for name, in_vrf in sorted(wanted.items()):
+        if ensure(name, in_vrf):
+            done.append(f"+{name}" + (f" vrf {in_vrf}" if in_vrf else ""))
     wait_zebra(vrfs, gone)
     # FRR can neither drop the address of a device that is gone nor delete a device that
     # is there: the stanza of a gone one goes whole, before frr-reload walks it line by line

@@ -402,8 +402,15 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
     def compare_config(self) -> str:
         if self.candidate is None:
             return ""
-        make, load = self._loadable(self._stage("candidate.conf", self._target()))
-        out = self._run(f"{make} && {self.frr_reload} --test {load} 2>&1", check=False)
+        # one SSH round trip: stage, add the OS's VRF stanzas, frr-reload --test
+        path = f"{self._dir}/candidate.conf"
+        make, load = self._loadable(path)
+        out = self._run(
+            f"mkdir -p {self._dir} && umask 077 && cat > {path} && {make} "
+            f"&& {self.frr_reload} --test {load} 2>&1",
+            stdin=self._target(),
+            check=False,
+        )
         if self._last_status != 0:
             raise CommandErrorException(f"{self.hostname}: frr-reload --test: {out.strip()[-800:]}")
         return _reload_diff(out)

@@ -22,6 +22,7 @@ def _environment(root: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        auto_reload=False,  # a process renders the templates it started with: no stat per render
     )
 
 

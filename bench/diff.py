@@ -1,0 +1,143 @@
+"""Benchmark: dry-run diff on every lab PE in parallel vs on one PE alone.
+
+Builds its own lab (name `bdf`, 172.20.47.0/24; removed at the end, even on failure),
+allocates a Connector on every PE with an on-ramp (AWS Paris, Azure London x2, Google
+Frankfurt), renders each PE's intended config and runs `tasks.config.diff_config`
+through Nornir's threaded runner: on all PEs at once, and on pe1-par alone, interleaved,
+each run with fresh SSH connections (as `onramp plan` does). Prints the medians and the
+ratio all / one (target <= 2).
+
+    .venv/bin/python bench/diff.py [--runs 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+
+from lab.run import Lab, down
+from lab.topology import build
+from onramp import intended
+from onramp.inventory import load
+from onramp.inventory.plugin import init_nornir
+from onramp.service import Service
+from onramp.settings import ROOT, LabSettings, load_settings
+from onramp.store import ConnectorRow
+from tasks.config import diff_config
+
+LAB, OCTET = "bdf", 47
+REQUESTS: list[dict[str, Any]] = [
+    {"onramp": "aws-dx-par", "kind": "aws-hosted-vif", "aws_account": "123456789012"},
+    {
+        "onramp": "azure-er-lon",
+        "kind": "azure-expressroute",
+        "azure_service_key": "6f1c2b9e-8a4d-4f2e-9b7a-1c2d3e4f5a6b",
+    },
+    {
+        "onramp": "gcp-pi-fra",
+        "kind": "gcp-partner",
+        "gcp_pairing_key": "7e57d004-2b97-4c2d-9b8f-bada55c0ffee/europe-west3/1",
+    },
+]
+
+
+def setup(tmp: Path) -> tuple[Lab, Service]:
+    inv = tmp / "inventory"
+    inv.mkdir()
+    for f in (ROOT / "inventory").glob("*.yaml"):
+        text = f.read_text()
+        if f.name == "hosts.yaml":
+            text = text.replace("172.20.20.", f"172.20.{OCTET}.")
+        (inv / f.name).write_text(text)
+    settings = LabSettings(
+        name=LAB, mgmt_subnet=IPv4Network(f"172.20.{OCTET}.0/24"), state_dir=tmp / "state"
+    )
+    config = tmp / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "nornir": {
+                    "inventory": {"plugin": "OnrampInventory", "options": {"directory": str(inv)}},
+                    "runner": {"plugin": "threaded", "options": {"num_workers": 20}},
+                    "logging": {"enabled": False},
+                },
+                "store_url": f"sqlite:///{tmp / 'bench.db'}",
+                "secret_key_file": str(tmp / "secret.key"),
+                "lab": {**settings.model_dump(mode="json"), "state_dir": str(settings.state_dir)},
+            }
+        )
+    )
+    lab = Lab(build(load(inv), settings), settings.state_dir)
+    down(LAB, settings.state_dir)
+    lab.up(converge_timeout=60)
+    svc = Service.open(load_settings(config))
+    svc.add_tenant("bench", "Bench")
+    for r in REQUESTS:
+        svc.create_connector(
+            svc.connector_request(
+                {"tenant": "bench", "bandwidth_mbps": 100, "prefixes": ["10.1.0.0/16"], **r}
+            )
+        )
+    return lab, svc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        try:
+            _lab, svc = setup(tmp)
+            pes = sorted(r for r, x in svc.backbone.routers.items() if x.role == "pe")
+            with svc.store.session() as s:
+                ids = frozenset(s.scalars(select(ConnectorRow.id)))
+                per = intended.services(
+                    s, svc.backbone, svc.vault, pes, intended.Change(add_connectors=ids)
+                )
+            candidates = {r: intended.router_config(svc.backbone, r, per[r]) for r in pes}
+
+            def run(hosts: list[str]) -> float:
+                nr = init_nornir(svc.settings).filter(filter_func=lambda h: h.name in hosts)
+                t = time.perf_counter()
+                result = nr.run(task=diff_config, candidates=candidates)
+                elapsed = time.perf_counter() - t
+                nr.close_connections()
+                assert not result.failed, {h: r[0].exception for h, r in result.items()}
+                assert all(r[0].changed for r in result.values())  # a real diff everywhere
+                return elapsed
+
+            run(pes)  # warm-up: imports, first SSH host keys
+            all_s, one_s = [], []
+            for _ in range(args.runs):
+                all_s.append(run(pes))
+                one_s.append(run(["pe1-par"]))
+        finally:
+            down(LAB, tmp / "state")
+    figures = {
+        "pes": len(pes),
+        "runs": args.runs,
+        "all_pes_parallel_s": round(statistics.median(all_s), 3),
+        "one_pe_s": round(statistics.median(one_s), 3),
+        "ratio_all_over_one": round(statistics.median(all_s) / statistics.median(one_s), 3),
+        "target_ratio": 2.0,
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    for k, v in figures.items():
+        print(f"{k:22} {v}")
+
+
+if __name__ == "__main__":
+    main()
