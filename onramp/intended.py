@@ -60,15 +60,18 @@ def services(
     out = {r: RouterServices(r) for r in wanted}
     rows = s.scalars(
         select(ConnectorRow)
-        .join(AttachmentRow)
-        .where(AttachmentRow.router.in_(wanted))
+        # a subquery, not a join + DISTINCT: PostgreSQL cannot compare JSON columns
+        .where(
+            ConnectorRow.id.in_(
+                select(AttachmentRow.connector_id).where(AttachmentRow.router.in_(wanted))
+            )
+        )
         .where(
             or_(
                 ConnectorRow.state.in_([x.value for x in CONFIGURED]),
                 ConnectorRow.id.in_(change.add_connectors),
             )
         )
-        .distinct()
         .order_by(ConnectorRow.number)
     ).all()
     rows = [c for c in rows if _on(c.state, c.id, change.add_connectors, change.remove_connectors)]

@@ -57,8 +57,9 @@ MASK = "<masked>"
 # secrets in router config, whatever the platform: FRR/IOS-XR `password [clear] X`,
 # Junos `authentication-key "X"`, IS-IS `*-password X`
 _SECRET_LINE = re.compile(
-    r"(\b(?:password(?: clear| encrypted| 0| 7)?|authentication-key|area-password"
-    r"|domain-password|shared-key|md5_key|auth_key)\s+\"?)([^\s\"]+)",
+    r"(\b(?:password|authentication-key|area-password|domain-password|shared-key|md5_key"
+    r"|auth_key)\"?:?\s+(?:(?:clear|encrypted|md5|hmac-md5|0|7)\s+)?)"
+    r"(\"[^\"]*\"|\S+)",
     re.IGNORECASE,
 )
 
@@ -68,4 +69,6 @@ def mask(text: str, known: Iterable[str] = ()) -> str:
     keyword, replaced by <masked>. Applied to diffs, logs and results before users see them."""
     for value in sorted({k for k in known if k}, key=len, reverse=True):
         text = text.replace(value, MASK)
-    return _SECRET_LINE.sub(lambda m: m.group(1) + MASK, text)
+    return _SECRET_LINE.sub(
+        lambda m: m.group(1) + (f'"{MASK}"' if m.group(2).startswith('"') else MASK), text
+    )

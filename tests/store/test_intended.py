@@ -1,0 +1,131 @@
+"""The intended config of a router from the store: which services it carries, with which
+route targets, prefix filters and keys (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from onramp import allocation as al
+from onramp.intended import Change, router_config, services
+from onramp.inventory import Backbone
+from onramp.model import LinkRequest, State
+from onramp.secrets import MASK, Vault, mask
+from onramp.store import ConnectorRow, LinkRow, Store
+
+from .test_allocation import req
+
+
+def set_state(store: Store, table: Any, ident: str, state: State) -> None:
+    def run(s: Any) -> None:
+        s.get(table, ident).state = state.value
+
+    store.transact(run)
+
+
+def on(store: Store, bb: Backbone, vault: Vault, router: str, change: Change = Change()) -> Any:
+    with store.session() as s:
+        return services(s, bb, vault, [router], change)[router]
+
+
+def test_only_configured_or_planned_connectors_are_intended(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    c = al.create_connector(store, backbone, req("aws", prefixes=["10.1.0.0/16"]), vault)
+    assert on(store, backbone, vault, "pe1-par").connectors == []  # allocated: not on routers
+    added = on(store, backbone, vault, "pe1-par", Change(add_connectors=frozenset({c["id"]})))
+    assert [d["vrf"]["name"] for d in added.connectors] == [c["vrf"]]
+    set_state(store, ConnectorRow, c["id"], State.ACTIVE)
+    assert len(on(store, backbone, vault, "pe1-par").connectors) == 1
+    removed = on(store, backbone, vault, "pe1-par", Change(remove_connectors=frozenset({c["id"]})))
+    assert removed.connectors == []
+    assert on(store, backbone, vault, "pe1-lon").connectors == []  # not on other routers
+
+
+def test_connector_intent_on_its_pe(store: Store, backbone: Backbone, vault: Vault) -> None:
+    c = al.create_connector(store, backbone, req("aws", prefixes=["10.1.0.0/16"]), vault)
+    set_state(store, ConnectorRow, c["id"], State.ACTIVE)
+    svc = on(store, backbone, vault, "pe1-par")
+    (data,) = svc.connectors
+    a = c["attachments"][0]
+    assert data["vrf"] == {
+        "name": c["vrf"],
+        "asn": 65000,
+        "router_id": "10.255.0.1",
+        "rd": a["rd"],
+        "route_targets": [],
+        "description": f"onramp acme aws-dx-par {c['id'][:8]}",
+    }
+    (iface,) = data["interfaces"]
+    assert (iface["name"], iface["vlan"], iface["address"]) == (
+        f"eth3.{a['vlan']}",
+        a["vlan"],
+        a["local_address"],
+    )
+    (n,) = data["neighbors"]
+    assert (n["address"], n["remote_as"], n["max_prefix"]) == (
+        a["peer_address"].split("/")[0],
+        64512,
+        100,  # AWS: 100 prefixes per private VIF (csp/aws/constraints.yaml)
+    )
+    assert n["password"] and svc.secrets == [n["password"]]
+    pl = {p["name"]: p["entries"] for p in data["prefix_lists"]}
+    assert pl[f"{c['vrf']}-in"] == [
+        {"seq": 10, "action": "permit", "prefix": "10.1.0.0/16", "le": 32}
+    ]
+    # linked to nothing: nothing is announced to this cloud
+    assert pl[f"{c['vrf']}-out"] == [{"seq": 10, "action": "deny", "prefix": "0.0.0.0/0", "le": 32}]
+
+
+def test_azure_qinq_subinterfaces_on_both_pes(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    c = al.create_connector(store, backbone, req("azure"), vault)
+    change = Change(add_connectors=frozenset({c["id"]}))
+    with store.session() as s:
+        per = services(s, backbone, vault, ["pe1-lon", "pe2-lon"], change)
+    for a in c["attachments"]:
+        (data,) = per[a["router"]].connectors
+        (iface,) = data["interfaces"]
+        # FRR names a QinQ subinterface <port>.<s-tag>.<c-tag>, as Linux does
+        assert iface["name"] == f"{a['port']}.{a['vlan']}.{a['inner_vlan']}"
+        assert data["vrf"]["rd"] == a["rd"]
+        assert data["neighbors"][0]["remote_as"] == 12076
+
+
+def test_a_link_brings_its_route_target_and_the_other_sides_prefixes(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    aws = al.create_connector(store, backbone, req("aws", prefixes=["10.1.0.0/16"]), vault)
+    ent = al.create_connector(store, backbone, req("ent"), vault)  # 192.168.10.0/24
+    for c in (aws, ent):
+        set_state(store, ConnectorRow, c["id"], State.ACTIVE)
+    link = al.create_link(
+        store,
+        backbone,
+        LinkRequest(tenant="acme", a=aws["id"], b=ent["id"], bandwidth_mbps=100),
+    )
+    before = {d["vrf"]["name"]: d for d in on(store, backbone, vault, "pe1-par").connectors}
+    assert all(d["vrf"]["route_targets"] == [] for d in before.values())  # link only allocated
+    change = Change(add_links=frozenset({link["id"]}))
+    after = {d["vrf"]["name"]: d for d in on(store, backbone, vault, "pe1-par", change).connectors}
+    for c, other in ((aws, "192.168.10.0/24"), (ent, "10.1.0.0/16")):
+        d = after[c["vrf"]]
+        assert d["vrf"]["route_targets"] == [link["route_target"]]
+        out = next(p for p in d["prefix_lists"] if p["name"].endswith("-out"))
+        assert [e["prefix"] for e in out["entries"]] == [other]
+    set_state(store, LinkRow, link["id"], State.ACTIVE)
+    gone = on(store, backbone, vault, "pe1-par", Change(remove_links=frozenset({link["id"]})))
+    assert all(d["vrf"]["route_targets"] == [] for d in gone.connectors)
+
+
+def test_router_config_holds_the_key_and_masking_removes_it(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    c = al.create_connector(store, backbone, req("aws"), vault)
+    svc = on(store, backbone, vault, "pe1-par", Change(add_connectors=frozenset({c["id"]})))
+    config = router_config(backbone, "pe1-par", svc)
+    key = svc.secrets[0]
+    assert config.startswith("frr defaults traditional\nhostname pe1-par\n")
+    assert f"password {key}" in config
+    masked = mask(config, svc.secrets)
+    assert key not in masked and f"password {MASK}" in masked
