@@ -22,9 +22,9 @@ def set_state(store: Store, table: Any, ident: str, state: State) -> None:
     store.transact(run)
 
 
-def on(store: Store, bb: Backbone, vault: Vault, router: str, change: Change = Change()) -> Any:
+def on(store: Store, bb: Backbone, vault: Vault, router: str, change: Change | None = None) -> Any:
     with store.session() as s:
-        return services(s, bb, vault, [router], change)[router]
+        return services(s, bb, vault, [router], change or Change())[router]
 
 
 def test_only_configured_or_planned_connectors_are_intended(
