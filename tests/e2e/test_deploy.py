@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from lab.run import Lab, down
-from lab.topology import build
+from lab.topology import build, cloud_lans
 from onramp.deploy import apply_plan, make_plan, show_plan
 from onramp.errors import OnrampError
 from onramp.inventory.plugin import init_nornir
@@ -283,3 +283,51 @@ def test_killed_apply_is_reverted_by_the_router(env: Env) -> None:
         time.sleep(1)
     assert env.running("pe1-par") == before
     env.svc.delete_connector(c["id"])
+
+
+def test_link_plan_joins_two_vrfs_and_routes_cross(env: Env) -> None:
+    """AWS Paris and an enterprise site on pe1-par, linked: the Link's route target in both
+    VRFs, each side's prefixes let out to the other, the clouds' routes in each other's VRF."""
+    lans = cloud_lans(env.lab.topo)
+    aws = new_connector(env, prefixes=[str(lans["aws-dx-par"])])
+    ent = env.svc.create_connector(
+        env.svc.connector_request(
+            {
+                "tenant": "acme",
+                "onramp": "ent-par",
+                "kind": "enterprise",
+                "bandwidth_mbps": 100,
+                "customer_asn": 65101,  # the lab's customer edge
+                "prefixes": [str(lans["ent-par"])],
+            }
+        )
+    )
+    for c in (aws, ent):
+        env.cloud_side(c)
+        apply_plan(env.svc, make_plan(env.svc, "connector", c["id"])["id"], 60, 30)
+    link = env.svc.create_link(
+        env.svc.link_request(
+            {"tenant": "acme", "a": aws["id"], "b": ent["id"], "bandwidth_mbps": 100}
+        )
+    )
+    plan = make_plan(env.svc, "link", link["id"])
+    diff = plan["devices"]["pe1-par"]["diff"]
+    assert diff.count(f"rt vpn both {link['route_target']}") == 2
+    assert f"permit {lans['ent-par']} le 32" in diff  # what AWS may now receive
+    assert f"permit {lans['aws-dx-par']} le 32" in diff
+    apply_plan(env.svc, plan["id"], revert_in=60, check_timeout=30)
+    assert env.svc.link(link["id"])["state"] == "active"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        routes = env.lab.vtysh_json("pe1-par", f"show ip route vrf {aws['vrf']} json")
+        if str(lans["ent-par"]) in routes:
+            break
+        time.sleep(0.5)
+    assert str(lans["ent-par"]) in routes, sorted(routes)
+    back = env.lab.vtysh_json("pe1-par", f"show ip route vrf {ent['vrf']} json")
+    assert str(lans["aws-dx-par"]) in back
+    # take it all down again: the Link, then the Connectors
+    apply_plan(env.svc, make_plan(env.svc, "link", link["id"], "remove")["id"], 60, 5)
+    env.svc.delete_link(link["id"])
+    for c in (aws, ent):
+        take_off(env, c)
