@@ -23,6 +23,7 @@ from onramp.secrets import mask
 from onramp.service import Service, _find
 from onramp.store import ConnectorRow, LinkRow, PlanRow, now
 from tasks.config import bgp_established, deploy_config, diff_config
+from tasks.render import render_config
 
 DEFAULT_REVERT_S = 120  # the router reverts by itself if nobody confirms within this
 DEFAULT_CHECK_S = 60  # how long the post-commit check waits for BGP to come up
@@ -74,13 +75,13 @@ def make_plan(
         row, view, routers = _target(s, svc, kind, ident)
         change = _change(kind, row.id, action)
         per_router = intended.services(s, svc.backbone, svc.vault, routers, change)
-    candidates = {
-        r: intended.router_config(svc.backbone, r, per_router[r]) for r in sorted(routers)
-    }
     secrets = [k for r in per_router.values() for k in r.secrets]
-    nr = (nornir or _nornir(svc)).filter(filter_func=lambda h: h.name in candidates)
+    nr = (nornir or _nornir(svc)).filter(filter_func=lambda h: h.name in routers)
+    rendered = nr.run(task=render_config, backbone=svc.backbone, services=per_router)
+    _raise_failed(rendered, secrets, "ONR-TPL-001")
+    candidates = {host: r[0].result for host, r in rendered.items()}
     result = nr.run(task=diff_config, candidates=candidates, secrets=secrets)
-    _raise_failed(result, secrets)
+    _raise_failed(result, secrets, "ONR-DEPLOY-001")
     devices = {
         host: {
             "platform": svc.backbone.routers[host].platform,
@@ -215,11 +216,12 @@ def _sessions(
     return out
 
 
-def _outcome(r: Any, secrets: list[str]) -> dict[str, Any]:
+def _outcome(r: Any, secrets: list[str], default: str = "ONR-DEPLOY-002") -> dict[str, Any]:
+    """A host's result as stored and shown: its state, or the error's code and reason."""
     if not r.failed:
         return {"state": r.result["state"], "diff": r.result["diff"]}
     exc = r.exception
-    code = exc.code if isinstance(exc, OnrampError) else "ONR-DEPLOY-002"
+    code = exc.code if isinstance(exc, OnrampError) else default
     reason = exc.reason if isinstance(exc, OnrampError) else str(exc)
     return {"state": "failed", "code": code, "reason": mask(reason, secrets)}
 
@@ -234,9 +236,10 @@ def _undo(nr: Nornir, hosts: list[str], outcome: dict[str, Any]) -> None:
         outcome[host]["state"] = "rolled_back" if not r.failed else "rollback_failed"
 
 
-def _raise_failed(result: AggregatedResult, secrets: list[str]) -> None:
-    failed = {h: _outcome(r[0], secrets) for h, r in result.items() if r.failed}
+def _raise_failed(result: AggregatedResult, secrets: list[str], default: str) -> None:
+    failed = {h: _outcome(r[0], secrets, default) for h, r in result.items() if r.failed}
     if failed:
         first = next(iter(failed.values()))
-        code = first["code"] if first["code"] != "ONR-DEPLOY-002" else "ONR-DEPLOY-001"
-        raise OnrampError(code, "; ".join(f"{h}: {o['reason']}" for h, o in failed.items()))
+        raise OnrampError(
+            first["code"], "; ".join(f"{h}: {o['reason']}" for h, o in failed.items())
+        )

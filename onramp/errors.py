@@ -61,6 +61,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-PLAN-003", "plan already applied or superseded", "make a new plan"),
     ErrorSpec("ONR-PLAN-004", "nothing to plan", "the Connector or Link must be allocated (not failed or deleted)"),
     ErrorSpec("ONR-PLAN-005", "confirm timer shorter than the check", "give --revert-in at least the check timeout + 10 s"),
+    ErrorSpec("ONR-TPL-001", "template failed to render", "a template needs a value the intent does not give: fix templates/<feature>/<platform>.j2 or onramp/intent.py"),
     ErrorSpec("ONR-DEPLOY-001", "device unreachable", "check the router's management address and SSH access ('onramp lab status' in the lab)"),
     ErrorSpec("ONR-DEPLOY-002", "commit refused by the device; nothing changed", "read the device's message: fix the template or intent data"),
     ErrorSpec("ONR-DEPLOY-003", "post-commit check failed; rolled back", "the router is as before: check the other side (CSP, customer) and apply a new plan"),
