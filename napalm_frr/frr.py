@@ -172,7 +172,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             for a in link.get("addr_info", []):
                 family = {"inet": "ipv4", "inet6": "ipv6"}.get(a.get("family"))
                 if family:
-                    fam = out.setdefault(link["ifname"], {}).setdefault(family, {})  # type: ignore[misc]
+                    fam = out.setdefault(link["ifname"], {}).setdefault(family, {})
                     fam[a["local"]] = {"prefix_length": int(a["prefixlen"])}
         return out
 
@@ -337,7 +337,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
                 "rtt_stddev": mdev,
                 "results": results,
             }
-        }  # type: ignore[typeddict-item]
+        }
 
     # ------------------------------------------------------------ configuration
     def load_replace_candidate(
