@@ -331,3 +331,17 @@ def test_link_plan_joins_two_vrfs_and_routes_cross(env: Env) -> None:
     env.svc.delete_link(link["id"])
     for c in (aws, ent):
         take_off(env, c)
+
+
+def test_every_router_runs_its_rendered_backbone_verbatim(env: Env) -> None:
+    """The lab's routers were configured from templates/backbone/frr.j2; FRR kept every
+    line as rendered: each router's intended config diffs empty against its running one
+    (dry-run diff on all six routers in parallel)."""
+    from onramp.intended import RouterServices, router_config
+    from tasks.config import diff_config
+
+    bb = env.svc.backbone
+    candidates = {r: router_config(bb, r, RouterServices(r)) for r in bb.routers}
+    result = init_nornir(env.svc.settings).run(task=diff_config, candidates=candidates)
+    assert not result.failed
+    assert {h: r[0].result["diff"] for h, r in result.items()} == {r: "" for r in bb.routers}
