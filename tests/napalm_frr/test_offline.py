@@ -1,0 +1,131 @@
+"""napalm_frr offline, against outputs recorded from lab routers (mocked_data/<case>/):
+the getters' results equal the recorded expectations, follow NAPALM's own models, and
+say what a network engineer reads in them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, get_type_hints
+
+import napalm
+import pytest
+from napalm.base import models
+
+from napalm_frr import FRRDriver
+
+from .recorded import DATA, GETTERS, RecordedFRR
+
+CASES = sorted(p.name for p in DATA.iterdir() if (p / "expected_result.json").exists())
+MODELS: dict[str, Any] = {
+    "get_facts": models.FactsDict,
+    "get_interfaces": models.InterfaceDict,
+    "get_interfaces_ip": models.InterfacesIPDict,
+    "get_bgp_neighbors": models.BGPStateNeighborsPerVRFDict,
+    "get_lldp_neighbors": models.LLDPNeighborDict,
+    "get_config": models.ConfigDict,
+}
+
+
+def expected(case: str) -> dict[str, Any]:
+    return json.loads((DATA / case / "expected_result.json").read_text())  # type: ignore[no-any-return]
+
+
+def run(case: str, getter: str) -> Any:
+    method, kwargs = GETTERS[getter]
+    result = getattr(RecordedFRR(DATA / case), method)(**kwargs)
+    return json.loads(json.dumps(result))  # int keys of get_bgp_neighbors_detail as JSON has them
+
+
+def conforms(value: dict[str, Any], model: Any) -> None:
+    """Every key of the TypedDict present, with a value of its type (NAPALM's test_model)."""
+    hints = get_type_hints(model)
+    assert set(value) == set(hints), f"{model.__name__}: {set(value) ^ set(hints)}"
+    for key, kind in hints.items():
+        origin = getattr(kind, "__origin__", kind)
+        if origin in (int, float, str, bool, dict, list):
+            allowed = (int, float) if origin is float else origin
+            assert isinstance(value[key], allowed), f"{model.__name__}.{key}: {value[key]!r}"
+
+
+def test_napalm_finds_the_driver() -> None:
+    assert napalm.get_network_driver("frr") is FRRDriver
+
+
+@pytest.mark.parametrize(
+    ("case", "getter"), [(c, g) for c in CASES for g in expected(c)], ids=lambda x: str(x)
+)
+def test_getter_replays_the_recorded_result(case: str, getter: str) -> None:
+    assert run(case, getter) == expected(case)[getter]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_results_follow_napalms_models(case: str) -> None:
+    results = expected(case)
+    for getter, result in results.items():
+        model = MODELS.get(getter)
+        if getter == "get_facts" or getter == "get_config":
+            conforms(result, model)
+        elif getter == "get_interfaces":
+            for iface in result.values():
+                conforms(iface, model)
+        elif getter == "get_bgp_neighbors":
+            for vrf in result.values():
+                assert set(vrf) == {"router_id", "peers"}
+                for peer in vrf["peers"].values():
+                    conforms(peer, models.BGPStateNeighborDict)
+        elif getter == "get_bgp_neighbors_detail":
+            for per_as in result.values():
+                for peers in per_as.values():
+                    for peer in peers:
+                        conforms(peer, models.PeerDetailsDict)
+        elif getter.startswith("ping") and "success" in result:
+            conforms(result["success"], models.PingDict)
+            for probe in result["success"]["results"]:
+                conforms(probe, models.PingResultDictEntry)
+
+
+def test_established_ebgp_session_inside_the_customer_vrf() -> None:
+    bgp = run("pe-vrf-session-up", "get_bgp_neighbors")
+    peer = bgp["c1"]["peers"]["169.254.64.2"]
+    assert peer["is_up"] and peer["remote_as"] == 64512 and peer["local_as"] == 65000
+    assert peer["address_family"]["ipv4"]["received_prefixes"] == 1  # the cloud's LAN
+    assert set(bgp["global"]["peers"]) == {"10.255.0.11", "10.255.0.12"}  # the two RRs
+    assert all(p["is_up"] for p in bgp["global"]["peers"].values())
+    assert "169.254.64.2" not in bgp["global"]["peers"]
+
+
+def test_session_down_is_reported_down() -> None:
+    peer = run("pe-vrf-session-down", "get_bgp_neighbors")["c1"]["peers"]["169.254.64.2"]
+    assert not peer["is_up"] and peer["is_enabled"]
+    detail = run("pe-vrf-session-down", "get_bgp_neighbors_detail")["c1"]["64512"][0]
+    assert detail["connection_state"] in ("Active", "Connect", "Idle")
+    assert detail["routing_table"] == "c1"
+
+
+def test_sanitized_config_has_no_key() -> None:
+    running = run("pe-vrf-session-up", "get_config")["running"]
+    assert "neighbor 169.254.64.2 password <removed>" in running
+    assert "RecordedLabKey" not in running
+    assert not running.startswith("Building configuration")
+
+
+def test_ping_in_a_vrf_and_unreachable() -> None:
+    ok = run("pe-vrf-session-up", "ping_vrf")["success"]
+    assert ok["probes_sent"] == 3 and ok["packet_loss"] == 0 and len(ok["results"]) == 3
+    assert ok["rtt_min"] <= ok["rtt_avg"] <= ok["rtt_max"]
+    assert "error" in run("pe-vrf-session-down", "ping_unreachable")
+
+
+def test_unrecorded_command_fails_loudly() -> None:
+    with pytest.raises(AssertionError, match="no recorded output"):
+        RecordedFRR(DATA / "pe-vrf-session-down").get_facts()
+
+
+def test_interfaces_and_addresses() -> None:
+    ifaces = run("p-route-reflector", "get_interfaces")
+    assert ifaces["eth1"]["is_up"] and ifaces["eth1"]["description"].startswith("core: ")
+    ips = run("pe-vrf-session-up", "get_interfaces_ip")
+    assert ips["lo"]["ipv4"]["10.255.0.1"] == {"prefix_length": 32}
+    facts = run("p-route-reflector", "get_facts")
+    assert facts["hostname"] == "p1-par" and facts["vendor"] == "FRRouting"
+    assert facts["os_version"].startswith("8.")
