@@ -345,3 +345,37 @@ def test_every_router_runs_its_rendered_backbone_verbatim(env: Env) -> None:
     result = init_nornir(env.svc.settings).run(task=diff_config, candidates=candidates)
     assert not result.failed
     assert {h: r[0].result["diff"] for h, r in result.items()} == {r: "" for r in bb.routers}
+
+
+def test_driver_merge_diff_discard_and_refusals(env: Env) -> None:
+    """napalm_frr's config methods on a real router: a merge diffs as exactly its lines,
+    discard forgets it, a replace with the running config diffs empty, a second commit
+    while one waits is refused, and a candidate FRR rejects changes nothing."""
+    from napalm.base.exceptions import CommitError
+
+    dev = env.driver("pe1-fra")
+    before = dev.get_config(retrieve="running")["running"]
+    try:
+        dev.load_merge_candidate(config="ip route 192.0.2.0/24 Null0\n")
+        assert dev.compare_config() == "+ ip route 192.0.2.0/24 Null0"
+        dev.discard_config()
+        assert dev.compare_config() == ""
+        dev.load_replace_candidate(config=before)
+        assert dev.compare_config() == ""
+        dev.load_merge_candidate(config="ip route 192.0.2.0/24 Null0\n")
+        dev.commit_config(revert_in=60)
+        assert dev.has_pending_commit()
+        dev.load_merge_candidate(config="ip route 198.51.100.0/24 Null0\n")
+        with pytest.raises(CommitError, match="waits for confirmation"):
+            dev.commit_config(revert_in=60)
+        dev.rollback()
+        assert not dev.has_pending_commit()
+        assert dev.get_config(retrieve="running")["running"] == before
+        dev.load_replace_candidate(config=before + "router bgp 65000\n no-such-command 1\n")
+        with pytest.raises(CommitError, match="frr-reload failed"):
+            dev.commit_config()
+        assert dev.get_config(retrieve="running")["running"] == before
+    finally:
+        if dev.has_pending_commit():
+            dev.rollback()
+        dev.close()
