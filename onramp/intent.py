@@ -52,6 +52,9 @@ def backbone(
             "net": r.isis_net,
             "lsp_gen_interval": r.timers.isis_lsp_gen_interval,
             "spf_interval": plat.unless_default("spf_interval", r.timers.isis_spf_interval),
+            # IOS-XR and Junos take these in milliseconds
+            "lsp_gen_interval_ms": r.timers.isis_lsp_gen_interval * 1000,
+            "spf_interval_ms": r.timers.isis_spf_interval * 1000,
             # FRR's (and IOS-XR's) defaults, stated so every platform renders the same
             "lsp_refresh_interval": 900,
             "max_lsp_lifetime": 1200,
@@ -141,9 +144,21 @@ def connector(
             for a, i in zip(atts, interfaces, strict=True)
         ],
         "prefix_lists": [
-            {"name": f"{vrf}-in", "entries": _prefix_entries(allowed)},
-            {"name": f"{vrf}-out", "entries": _prefix_entries(remote_prefixes)},
+            _prefix_list(f"{vrf}-in", allowed),
+            _prefix_list(f"{vrf}-out", remote_prefixes),
         ],
+    }
+
+
+def _prefix_list(name: str, prefixes: list[str]) -> dict[str, Any]:
+    """FRR's prefix-list (entries, deny-all when empty); `permits` for the platforms that
+    match a set and decide in a policy (IOS-XR prefix-set + route-policy, Junos
+    route-filters): no permits there means drop everything."""
+    entries = _prefix_entries(prefixes)
+    return {
+        "name": name,
+        "entries": entries,
+        "permits": [e for e in entries if e["action"] == "permit"],
     }
 
 
