@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from ipaddress import IPv4Interface
 from typing import Any
 
 from ttp import ttp
@@ -31,6 +32,20 @@ def _raw(feature: str, platform: str, text: str) -> dict[str, Any]:
     parser.parse()
     result = parser.result()[0]
     return result[0] if isinstance(result, list) else result  # type: ignore[no-any-return]
+
+
+ENCRYPTED = "<encrypted>"  # a key the device shows only in its own encryption
+
+
+def _address(text: str) -> str:
+    """`a.b.c.d/len` from either `a.b.c.d/len` or `a.b.c.d m.m.m.m` (IOS-XR shows masks)."""
+    return IPv4Interface(text.strip().replace(" ", "/")).with_prefixlen
+
+
+def _password(n: dict[str, Any]) -> str | None:
+    if n.get("password_encrypted") or str(n.get("password", "")).startswith("$9$"):
+        return ENCRYPTED
+    return n.get("password")
 
 
 def _list(value: Any) -> list[Any]:
@@ -114,7 +129,11 @@ def project(feature: str, data: dict[str, Any]) -> Shape:
 def _backbone(raw: dict[str, Any]) -> Shape:
     return {
         "hostname": raw.get("system", {}).get("hostname"),
-        "interfaces": sorted((i["name"], i["address"]) for i in _list(raw.get("interfaces"))),
+        "interfaces": sorted(
+            (i["name"], _address(i["address"]))
+            for i in _list(raw.get("interfaces"))
+            if "address" in i  # a port without an address of its own
+        ),
         "net": raw.get("isis", {}).get("net"),
         "asn": raw.get("bgp", {}).get("asn"),
         "ibgp": sorted(n["address"] for n in _list(raw.get("ibgp"))),
@@ -175,7 +194,7 @@ def _iface_iosxr(raw: dict[str, Any]) -> Shape:
         {
             "vlan": i["vlan"],
             "inner_vlan": i.get("inner_vlan"),
-            "address": i["address"],
+            "address": _address(i["address"]),
             "vrf": i["vrf"],
             "description": i["description"],
         }
@@ -198,6 +217,7 @@ def _iface_junos(raw: dict[str, Any]) -> Shape:
             "description": u["description"],
         }
         for (_, vlan), u in units.items()
+        if "vrf" in u  # on-ramp units only: lo0, fxp0 and core units are not in a VRF
     ]
     return {"interfaces": sorted(out, key=lambda x: x["vlan"])}
 
@@ -207,7 +227,7 @@ def _neighbor(n: dict[str, Any]) -> dict[str, Any]:
         "address": n["address"],
         "remote_as": n["remote_as"],
         "description": n["description"],
-        "password": n.get("password"),
+        "password": _password(n),
         "hold": n["hold"],
         "max_prefix": n["max_prefix"],
     }

@@ -4,13 +4,15 @@ config recorded from a real FRR router gives back the Connector it carries."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from onramp import intent
 from onramp.intended import SERVICE_FEATURES
 from onramp.inventory import Backbone
 from onramp.render import render
-from validation.parse import parse, project
+from validation.parse import ENCRYPTED, parse, project
 
 from ..napalm_frr.recorded import DATA, file_name
 from ..templates.test_golden import PLATFORMS, ROUTER, bb, case  # noqa: F401  (fixture)
@@ -62,4 +64,32 @@ def test_recorded_frr_running_config_gives_back_the_connector() -> None:
     assert bgp["allowed"] == {"c1-in": [("10.100.0.0/24", 32)], "c1-out": []}
     backbone = parse("backbone", "frr", text)
     assert backbone["hostname"] == "pe1-par" and backbone["asn"] == 65000
+    assert backbone["ibgp"] == ["10.255.0.11", "10.255.0.12"]
+
+
+RECORDED = Path(__file__).parent / "recorded"
+
+
+@pytest.mark.parametrize(
+    ("platform", "text_file", "inner"),
+    [("iosxr", "iosxr-pe2.txt", None), ("junos", "junos-pe3.txt", 7)],
+)
+def test_device_shaped_outputs_give_back_the_connector(
+    bb: Backbone,  # noqa: F811
+    platform: str,
+    text_file: str,
+    inner: int | None,
+) -> None:
+    """Outputs in the devices' own shape (IOS-XR `show running-config` with masks and an
+    encrypted key; Junos `show configuration | display set` with its order, split
+    vlan-tags and a $9$ key), among unrelated config: the Connector's intent comes back."""
+    text = (RECORDED / text_file).read_text()
+    data = case(bb, platform, inner=inner)
+    for feature in SERVICE_FEATURES:
+        want = project(feature, data)
+        for n in want.get("neighbors", []):
+            n["password"] = ENCRYPTED
+        assert parse(feature, platform, text) == want, feature
+    backbone = parse("backbone", platform, text)
+    assert backbone["hostname"] == ROUTER[platform] and backbone["asn"] == 65000
     assert backbone["ibgp"] == ["10.255.0.11", "10.255.0.12"]
