@@ -106,7 +106,7 @@ def make_plan(
 
 def show_plan(svc: Service, ident: str) -> dict[str, Any]:
     with svc.store.session() as s:
-        p = _find(s, PlanRow, ident, "plan")
+        p = _find(s, PlanRow, ident, "plan", "ONR-PLAN-001")
         return _view(p)
 
 
@@ -153,7 +153,7 @@ def apply_plan(
             field="revert_in",
         )
     with svc.store.session() as s:
-        p = _find(s, PlanRow, ident, "plan")
+        p = _find(s, PlanRow, ident, "plan", "ONR-PLAN-001")
         if p.state != "planned":
             raise OnrampError("ONR-PLAN-003", f"plan {p.id} is {p.state}")
         plan = _view(p)

@@ -133,7 +133,7 @@ class Service:
         return allocation.release_link(self.store, self.link(ident)["id"])
 
 
-def _find(s: Any, table: Any, ident: str, what: str) -> Any:
+def _find(s: Any, table: Any, ident: str, what: str, code: str = "ONR-REQ-011") -> Any:
     """A row by its id or a unique prefix of it (as git does with commits)."""
     rows = (
         list(s.scalars(select(table).where(table.id.startswith(ident)).limit(2)))
@@ -142,5 +142,5 @@ def _find(s: Any, table: Any, ident: str, what: str) -> Any:
     )
     if len(rows) != 1:
         why = "is ambiguous" if rows else "matches nothing"
-        raise OnrampError("ONR-REQ-011", f"{what} '{ident}' {why}", field="id")
+        raise OnrampError(code, f"{what} '{ident}' {why}", field="id")
     return rows[0]

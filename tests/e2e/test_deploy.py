@@ -379,3 +379,29 @@ def test_driver_merge_diff_discard_and_refusals(env: Env) -> None:
         if dev.has_pending_commit():
             dev.rollback()
         dev.close()
+
+
+def test_cli_plan_apply_json_and_errors(env: Env) -> None:
+    """What an engineer runs: `onramp plan connector ID --json`, `onramp apply PLAN --json`;
+    a wrong plan id answers the error's code on stdout and exits 2."""
+    c = new_connector(env)
+    env.cloud_side(c)
+    cli = [sys.executable, "-m", "onramp.cli", "--config", str(env.config)]
+
+    def run(*args: str) -> tuple[int, Any]:
+        proc = subprocess.run([*cli, *args, "--json"], capture_output=True, text=True)
+        return proc.returncode, json.loads(proc.stdout)
+
+    rc, plan = run("plan", "connector", c["id"][:8])
+    assert rc == 0 and plan["state"] == "planned" and plan["target_id"] == c["id"]
+    assert env.md5_key(c["id"]) not in json.dumps(plan)
+    rc, done = run("apply", plan["id"][:8], "--revert-in", "60", "--check-timeout", "30")
+    assert rc == 0 and done["state"] == "applied"
+    assert done["result"]["devices"]["pe1-par"]["state"] == "committed"
+    rc, err = run("apply", plan["id"], "--revert-in", "60", "--check-timeout", "30")
+    assert rc == 2 and err["error"]["code"] == "ONR-PLAN-003"
+    rc, err = run("plan", "show", "ffffffff")
+    assert rc == 2 and err["error"]["code"] == "ONR-PLAN-001"
+    rc, err = run("apply", plan["id"], "--revert-in", "20", "--check-timeout", "30")
+    assert rc == 2 and err["error"]["code"] == "ONR-PLAN-005"
+    take_off(env, c)
