@@ -8,8 +8,8 @@ a message naming the protocol. State is in memory; the rules are AWS's (csp/aws/
 constraints.yaml, ../shared/design/CSP.md): VLAN 1-4094 unique per connection, MTU 1500
 or 8500, MD5 key 6-80 characters, VIF states confirming -> pending -> available.
 
-Issue 6 groundwork: partner operations and the customer's confirmation. Still to come:
-the adapter interface, hosted connections, customer behaviours, faults, lab attachment.
+Issue 6 groundwork: partner operations, the customer's confirmation, throttling / 5xx /
+lost-response faults. Still to come: hosted connections, customer behaviours, lab attachment.
 """
 
 from __future__ import annotations
@@ -38,6 +38,13 @@ class ClientError(Exception):
         self.kind = kind
 
 
+class ServerError(ClientError):
+    """An error AWS answers with HTTP 500."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "DirectConnectServerException")
+
+
 @dataclass
 class DirectConnect:
     """The service's state: our interconnects (connections) and the VIFs on them."""
@@ -46,6 +53,11 @@ class DirectConnect:
     connections: set[str] = field(default_factory=lambda: {"dxcon-onramp01"})
     vifs: dict[str, dict[str, Any]] = field(default_factory=dict)
     protocols: list[str] = field(default_factory=list)  # the wire protocol of each call
+    # faults, switchable per test: answer the next N calls with throttling / a 5xx, or do
+    # the next call's work and then answer 5xx (a response lost on the way back)
+    throttle_next: int = 0
+    fail_next: int = 0
+    lose_next_response: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def call(self, op: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +65,17 @@ class DirectConnect:
         if handler is None:
             raise ClientError(f"operation {op} is not simulated", "UnsupportedOperation")
         with self.lock:
-            return handler(body)
+            if self.throttle_next:
+                self.throttle_next -= 1
+                raise ClientError("Rate exceeded", "ThrottlingException")
+            if self.fail_next:
+                self.fail_next -= 1
+                raise ServerError("internal error")
+            out = handler(body)
+            if self.lose_next_response:
+                self.lose_next_response -= 1
+                raise ServerError("internal error after the work was done")
+            return out
 
     # partner operations -------------------------------------------------
     def op_AllocatePrivateVirtualInterface(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +190,8 @@ def _handler(service: DirectConnect) -> type[BaseHTTPRequestHandler]:
             try:
                 status, out = 200, service.call(op, body)
             except ClientError as exc:
-                status, out = 400, {"__type": exc.kind, "message": str(exc)}
+                status = 500 if isinstance(exc, ServerError) else 400
+                out = {"__type": exc.kind, "message": str(exc)}
             if cbor:
                 self._send(
                     status, cbor2.dumps(out), "application/cbor", {"smithy-protocol": "rpc-v2-cbor"}
@@ -198,7 +221,7 @@ def serve(
     """Run the simulator in this process on 127.0.0.1; yields (endpoint URL, state)."""
     service = service or DirectConnect()
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler(service))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", service
