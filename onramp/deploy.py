@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from nornir.core import Nornir
@@ -27,7 +26,6 @@ from tasks.render import render_config
 
 DEFAULT_REVERT_S = 120  # the router reverts by itself if nobody confirms within this
 DEFAULT_CHECK_S = 60  # how long the post-commit check waits for BGP to come up
-NornirFactory = Callable[[], Nornir]
 
 
 def _nornir(svc: Service) -> Nornir:
@@ -158,7 +156,7 @@ def apply_plan(
             raise OnrampError("ONR-PLAN-003", f"plan {p.id} is {p.state}")
         plan = _view(p)
         candidates: dict[str, str] = json.loads(svc.vault.decrypt(p.candidates))
-        _, _, _ = _target(s, svc, p.target_kind, p.target_id)  # still allocated
+        _target(s, svc, p.target_kind, p.target_id)  # raises unless still allocated
         per_router = intended.services(
             s, svc.backbone, svc.vault, candidates, _change(p.target_kind, p.target_id, p.action)
         )
