@@ -3,21 +3,26 @@ read its state, delete it. Every call is idempotent by a key per Connector and s
 retry finds and returns what an earlier attempt made instead of making a second one.
 Provider errors become onramp error codes (ONR-CSP-*).
 
-Issue 6 groundwork: the interface and the AWS hosted-VIF adapter; Azure, Google and the
-manual (ticket) adapters follow the same shape.
+`wait` is the one way to wait for the customer's (or the ticket's) part, for every
+provider: it polls `status` until the attachment is ready, refused, or the time is up.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
+
+from onramp.errors import OnrampError
 
 
 class CspState(StrEnum):
     """Provider states, normalized (each adapter maps its provider's own)."""
 
     AWAITING_CUSTOMER = "awaiting_customer"
+    AWAITING_TICKET = "awaiting_ticket"  # a provider that takes tickets: an engineer answers
     PROVISIONING = "provisioning"
     READY = "ready"
     DOWN = "down"
@@ -27,19 +32,29 @@ class CspState(StrEnum):
 
 
 @dataclass(frozen=True)
-class PeeringRequest:
-    """What a provider needs for one BGP peering of a Connector (one per attachment)."""
+class Session:
+    """One BGP session of an attachment: on which of our ports, which tags, which addresses."""
 
-    idempotency_key: str  # "<connector id>:<step>:<role>", also the resource's name
-    customer_account: str  # AWS account / Azure service key / GCP pairing key
-    port: str  # "<router>:<interface>": the provider's connection behind it is configuration
-    vlan: int
-    inner_vlan: int | None
+    port: str  # "<router>:<interface>"; the provider's name for that port is inventory data
+    vlan: int  # the 802.1Q tag, or the S-tag under QinQ
+    inner_vlan: int | None  # the C-tag under QinQ (Azure: the peering's vlan_id)
+    local_address: str  # ours (the partner's), with prefix length: "169.254.64.1/30"
+    peer_address: str  # the provider's, with prefix length
+
+
+@dataclass(frozen=True)
+class PeeringRequest:
+    """What a provider needs for one attachment of a Connector (AWS VIF, Azure private
+    peering with its primary and secondary sessions, GCP partner attachment, a ticket)."""
+
+    idempotency_key: str  # "<connector id>:<step>", also the resource's name at the provider
+    customer_account: str  # AWS account / Azure service key / GCP pairing key / ticket ref
+    sessions: tuple[Session, ...]  # one, or primary + secondary
     local_asn: int
-    local_address: str
-    peer_address: str
     md5_key: str | None
-    mtu: int
+    mtu: int = 1500
+    bandwidth_mbps: int = 100
+    peer_asn: int | None = None  # the provider's ASN where the request names it (tickets)
 
 
 @dataclass(frozen=True)
@@ -59,3 +74,37 @@ class Adapter(Protocol):
     def status(self, resource_id: str) -> CspResource: ...
 
     def delete(self, resource_id: str) -> CspResource: ...
+
+
+READY = frozenset({CspState.READY})
+FAILED = frozenset({CspState.REJECTED, CspState.DELETED, CspState.DELETING})
+
+
+def wait(
+    adapter: Adapter,
+    resource_id: str,
+    timeout_s: float,
+    poll_s: float = 2.0,
+    progress: Callable[[CspResource], None] | None = None,
+) -> CspResource:
+    """Poll until the attachment is ready. Rejected or deleted meanwhile: ONR-CSP-005; still
+    waiting when the time is up: ONR-CSP-004 naming the state it waits in."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        current = adapter.status(resource_id)
+        if progress is not None:
+            progress(current)
+        if current.state in READY:
+            return current
+        if current.state in FAILED:
+            raise OnrampError(
+                "ONR-CSP-005",
+                f"{adapter.provider} {resource_id} is {current.provider_state}",
+            )
+        if time.monotonic() >= deadline:
+            raise OnrampError(
+                "ONR-CSP-004",
+                f"{adapter.provider} {resource_id} still {current.provider_state} "
+                f"after {timeout_s:g} s",
+            )
+        time.sleep(poll_s)
