@@ -12,12 +12,11 @@ from typing import Any
 from sqlalchemy import select
 
 from onramp import allocation
-from onramp.errors import OnrampError
 from onramp.inventory import Backbone, load
 from onramp.model import ConnectorRequest, LinkRequest, Onramp
 from onramp.secrets import Vault
 from onramp.settings import Settings
-from onramp.store import ConnectorRow, LinkRow, PortUsageRow, Store, TenantRow
+from onramp.store import ConnectorRow, LinkRow, PortUsageRow, Store, TenantRow, by_prefix
 from onramp.validate import parse
 
 
@@ -134,13 +133,4 @@ class Service:
 
 
 def _find(s: Any, table: Any, ident: str, what: str, code: str = "ONR-REQ-011") -> Any:
-    """A row by its id or a unique prefix of it (as git does with commits)."""
-    rows = (
-        list(s.scalars(select(table).where(table.id.startswith(ident)).limit(2)))
-        if len(ident) >= 4
-        else []
-    )
-    if len(rows) != 1:
-        why = "is ambiguous" if rows else "matches nothing"
-        raise OnrampError(code, f"{what} '{ident}' {why}", field="id")
-    return rows[0]
+    return by_prefix(s, table, ident, what, code)

@@ -23,9 +23,11 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     create_engine,
     event,
+    select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -178,6 +180,38 @@ class PlanRow(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TicketRow(Base):
+    """A request to a provider that takes tickets (csp.manual): the exact data it needs,
+    rendered as text (BGP key masked; the key itself encrypted), and the engineer's
+    record of the provider's answer. One row per attachment, keyed like every CSP call."""
+
+    __tablename__ = "tickets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    # open -> ready | rejected; ready -> removal_open -> deleted; open -> deleted (withdrawn)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # no secrets
+    md5_key: Mapped[bytes | None] = mapped_column(LargeBinary)  # Fernet ciphertext
+    text: Mapped[str] = mapped_column(Text)  # what to send the provider, key masked
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # provider ref, note, by whom
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+
+def by_prefix(s: Session, table: Any, ident: str, what: str, code: str) -> Any:
+    """A row by its id or a unique prefix of it (4+ characters, as git does with commits)."""
+    rows = (
+        list(s.scalars(select(table).where(table.id.startswith(ident)).limit(2)))
+        if len(ident) >= 4
+        else []
+    )
+    if len(rows) != 1:
+        why = "is ambiguous" if rows else "matches nothing"
+        raise OnrampError(code, f"{what} '{ident}' {why}", field="id")
+    return rows[0]
 
 
 class Conflict(Exception):
