@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -150,6 +150,26 @@ def customer_timeline(
 
 class Ticking(Protocol):
     clock: Clock
+
+
+class Steerable(Protocol):
+    clock: Clock
+    behaviour: Behaviour
+    faults: Faults
+
+
+def steer(service: Steerable, what: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The admin routes every simulator has, for a simulator in another process:
+    POST /_sim/behaviour (the customer, delays) and /_sim/faults; None for another route."""
+    with service.clock.lock:
+        if what == "behaviour":
+            data = data | {"customer": Customer(data.get("customer", "accept"))}
+            service.behaviour = Behaviour(**data)
+            return asdict(service.behaviour)
+        if what == "faults":
+            service.faults = Faults(**data)
+            return asdict(service.faults)
+    return None
 
 
 @contextmanager

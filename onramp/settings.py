@@ -31,6 +31,17 @@ class LabSettings(BaseModel):
     converge_timeout_s: float = 60.0
 
 
+class CspSettings(BaseModel):
+    """Where one provider's API is. Credentials are not here: each SDK reads its own
+    environment (AWS_*, AZURE_*, GOOGLE_APPLICATION_CREDENTIALS)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint_url: str | None = None  # a simulator (`onramp sim <provider>`); unset: the real API
+    region: str = ""  # AWS region
+    account: str = ""  # our Azure subscription id / our GCP project
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -39,6 +50,7 @@ class Settings(BaseModel):
     store_url: str = "sqlite:///var/onramp.db"  # a relative SQLite path is relative to this file
     secret_key_file: Path = Path("var/secret.key")  # Fernet key for BGP keys at rest
     lab: LabSettings = LabSettings()
+    csp: dict[str, CspSettings] = {}  # provider -> where its API is
 
     def resolved_store_url(self) -> str:
         prefix = "sqlite:///"

@@ -21,7 +21,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv4Network
 from typing import Any
 
@@ -31,12 +31,12 @@ from csp.simulator import (
     Behaviour,
     Clock,
     CloudPeer,
-    Customer,
     Faults,
     LabHook,
     QuietHandler,
     customer_timeline,
     serve_http,
+    steer,
 )
 
 CBOR_PREFIX = "/service/OvertureService/operation/"
@@ -446,19 +446,12 @@ def _handler(service: DirectConnect) -> type[QuietHandler]:
         def _admin(self, what: str, data: dict[str, Any]) -> None:
             """Drive a simulator in another process: the customer's behaviour, faults, and
             customer accounts (POST /_sim/customers {"account"} -> {"access_key"})."""
-            with service.clock.lock:
-                if what == "behaviour":
-                    data["customer"] = Customer(data.get("customer", "accept"))
-                    service.behaviour = Behaviour(**data)
-                    out: dict[str, Any] = asdict(service.behaviour)
-                elif what == "faults":
-                    service.faults = Faults(**data)
-                    out = asdict(service.faults)
-                elif what == "customers":
-                    out = {"access_key": service.customer(str(data["account"]))}
-                else:
-                    self.send(404, b"unknown admin route", "text/plain")
-                    return
+            out = steer(service, what, data)
+            if out is None and what == "customers":
+                out = {"access_key": service.customer(str(data["account"]))}
+            if out is None:
+                self.send(404, b"unknown admin route", "text/plain")
+                return
             self.send(200, json.dumps(out).encode(), "application/json")
 
     return Handler

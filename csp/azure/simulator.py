@@ -27,12 +27,21 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from csp.simulator import Behaviour, Clock, CloudPeer, Faults, LabHook, QuietHandler, serve_http
+from csp.simulator import (
+    Behaviour,
+    Clock,
+    CloudPeer,
+    Faults,
+    LabHook,
+    QuietHandler,
+    serve_http,
+    steer,
+)
 
 PARTNER_SUBSCRIPTION = "5c0a1b7e-0000-4000-8000-0000000a2b1e"  # onramp's provider subscription
 LOCATION = "uksouth"
@@ -401,22 +410,16 @@ def _handler(service: ExpressRoute) -> type[QuietHandler]:
         def do_POST(self) -> None:
             url = urlsplit(self.path)
             data = json.loads(self.body() or b"{}")
-            with service.clock.lock:
-                if url.path == "/_sim/behaviour":
-                    service.behaviour = Behaviour(**data)
-                    out: dict[str, Any] = asdict(service.behaviour)
-                elif url.path == "/_sim/faults":
-                    service.faults = Faults(**data)
-                    out = asdict(service.faults)
-                elif url.path == "/_sim/circuits":
-                    try:
-                        out = {"service_key": service.create_circuit(**data)}
-                    except ArmError as exc:
-                        self._error(exc)
-                        return
-                else:
-                    self.send(404, b"unknown route", "text/plain")
+            out = steer(service, url.path.removeprefix("/_sim/"), data)
+            if out is None and url.path == "/_sim/circuits":
+                try:
+                    out = {"service_key": service.create_circuit(**data)}
+                except ArmError as exc:
+                    self._error(exc)
                     return
+            if out is None:
+                self.send(404, b"unknown route", "text/plain")
+                return
             self.send(200, json.dumps(out).encode(), "application/json")
 
         def _arm(self, method: str) -> None:

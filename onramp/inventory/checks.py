@@ -184,6 +184,14 @@ def _duplicates(routers: dict[str, Router]) -> Iterator[Finding]:
             other = seen.setdefault((fld, value), r.name)
             if other != r.name:
                 yield Finding(code, r.name, fld, f"{value} is already used by {other}")
+        for i, p in enumerate(r.onramp_ports):  # a CSP adapter finds our port by this name
+            if p.csp_connection is None:
+                continue
+            where = f"{r.name} {p.name}"
+            other = seen.setdefault(("csp_connection", p.csp_connection), where)
+            if other != where:
+                yield Finding("ONR-INV-005", r.name, f"onramp_ports.{i}.csp_connection",
+                              f"{p.csp_connection} is already used by {other}")  # fmt: skip
 
 
 def _platform_and_ports(r: Router) -> Iterator[Finding]:

@@ -41,6 +41,9 @@ class OnrampPort(Strict):
     vlan_range: tuple[int, int] = (2, 4094)
     speed_mbps: int = Field(gt=0)
     redundancy_role: Literal["primary", "secondary"] | None = None
+    # the provider's name for this port: AWS interconnect id, ExpressRoute port, GCP
+    # interconnect, a ticketed provider's port; CSP adapters address the port by it
+    csp_connection: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class Timers(Strict):

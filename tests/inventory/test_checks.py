@@ -210,6 +210,11 @@ BAD: list[Any] = [
         id="008-onramp-in-unknown-pop",
     ),
     pytest.param(
+        lambda d: port(d, "pe1-fra", 0).update(csp_connection="dxcon-onramp01"),
+        [("ONR-INV-005", "pe1-fra", "onramp_ports.0.csp_connection")],
+        id="005-provider-port-name-twice",
+    ),
+    pytest.param(
         lambda d: d["hosts"]["p1-par"].update(hostname="172.20.20.11"),
         [("ONR-INV-009", "p1-par", "hostname")],
         id="009-duplicate-mgmt-address",

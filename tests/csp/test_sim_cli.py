@@ -1,0 +1,70 @@
+"""`onramp sim <provider>` as an engineer runs it: a process of its own, driven over HTTP
+by the SDKs and by its admin routes, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from csp.adapter import CspState, PeeringRequest, Session
+from csp.aws.adapter import AwsAdapter, client
+from csp.aws.simulator import PARTNER_KEY
+from csp.azure.adapter import AzureAdapter, network
+from csp.azure.simulator import PARTNER_SUBSCRIPTION
+
+
+@pytest.fixture
+def simulator(request: pytest.FixtureRequest) -> Iterator[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "onramp.cli", "sim", request.param, "--json",
+         "--accept-after", "0", "--provisioning", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        assert ready["provider"] == request.param
+        yield str(ready["url"])
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0  # SIGTERM is a clean stop
+
+
+def post(url: str, data: dict[str, Any]) -> dict[str, Any]:
+    asked = urllib.request.Request(url, data=json.dumps(data).encode(), method="POST")
+    with urllib.request.urlopen(asked) as answer:
+        return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("simulator", ["aws"], indirect=True)
+def test_aws_simulator_process(simulator: str) -> None:
+    assert post(simulator + "/_sim/behaviour", {"customer": "never"})["customer"] == "never"
+    dx = client(simulator, region_name="eu-west-3", aws_access_key_id=PARTNER_KEY,
+                aws_secret_access_key="-")  # fmt: skip
+    adapter = AwsAdapter(dx, {"pe1-par:eth3": "dxcon-onramp01"})
+    req = PeeringRequest("cafe0001:csp", "123456789012",
+                         (Session("pe1-par:eth3", 77, None, "169.254.9.1/30", "169.254.9.2/30"),),
+                         65000, "Abcdef123456")  # fmt: skip
+    assert adapter.request(req).state == CspState.AWAITING_CUSTOMER  # the customer never answers
+    key = post(simulator + "/_sim/customers", {"account": "123456789012"})["access_key"]
+    assert key.startswith("cust-")
+
+
+@pytest.mark.parametrize("simulator", ["azure"], indirect=True)
+def test_azure_simulator_process(simulator: str) -> None:
+    service_key = post(simulator + "/_sim/circuits", {"bandwidth_mbps": 1000})["service_key"]
+    ports = {"pe1-lon:eth3": "onramp-lon-er-pri", "pe2-lon:eth3": "onramp-lon-er-sec"}
+    adapter = AzureAdapter(network(PARTNER_SUBSCRIPTION, simulator, polling_interval_s=0.05), ports)
+    with urllib.request.urlopen(simulator + "/_sim/state") as answer:
+        s_tag = json.loads(answer.read())["cross_connections"][service_key]["properties"]["sTag"]
+    req = PeeringRequest("cafe0002:csp", service_key, (
+        Session("pe1-lon:eth3", s_tag, 5, "169.254.200.1/30", "169.254.200.2/30"),
+        Session("pe2-lon:eth3", s_tag, 5, "169.254.200.5/30", "169.254.200.6/30"),
+    ), 65000, None)  # fmt: skip
+    assert adapter.request(req).state == CspState.READY
