@@ -68,3 +68,18 @@ def test_azure_simulator_process(simulator: str) -> None:
         Session("pe2-lon:eth3", s_tag, 5, "169.254.200.5/30", "169.254.200.6/30"),
     ), 65000, None)  # fmt: skip
     assert adapter.request(req).state == CspState.READY
+
+
+@pytest.mark.parametrize("simulator", ["gcp"], indirect=True)
+def test_gcp_simulator_process(simulator: str) -> None:
+    from csp.gcp.adapter import GcpAdapter, client, retrying
+    from csp.gcp.simulator import PARTNER_PROJECT
+
+    key = post(simulator + "/_sim/pairing-keys", {"region": "europe-west3"})["pairing_key"]
+    adapter = GcpAdapter(client(simulator), PARTNER_PROJECT, {"pe1-fra:eth3": "onramp-fra-ic1"},
+                         retry=retrying(0.01, 0.05, 5))  # fmt: skip
+    req = PeeringRequest("cafe0003:csp", key, (
+        Session("pe1-fra:eth3", 300, None, "169.254.130.2/29", "169.254.130.1/29"),
+    ), 65000, None)  # fmt: skip
+    made = adapter.request(req)
+    assert made.details["customer_router_ip"].startswith("169.254.130.2")
