@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 # binary:package pairs (globs allowed); apt-get runs only when one of these binaries is missing
-SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/sbin/sshd:openssh-server /usr/bin/ssh:openssh-client \
+SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/lib/frr/frr-reload.py:frr-pythontools /usr/sbin/sshd:openssh-server /usr/bin/ssh:openssh-client \
 	/usr/sbin/ip:iproute2 /usr/sbin/nft:nftables /usr/bin/ping:iputils-ping /usr/bin/pgrep:procps \
 	/usr/bin/unshare:util-linux /usr/lib/postgresql/*/bin/initdb:postgresql
 
@@ -42,7 +42,7 @@ lint: venv
 	$(BIN)/mypy
 
 unit: venv
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadgroup  # a module's own lab stays on one worker
 
 bench: deps venv
 	$(BIN)/python bench/lab_up.py

@@ -239,12 +239,12 @@ def _attachments(
                 f"no {role} port of {req.onramp} in service with {req.bandwidth_mbps} Mb/s free",
             )
         lo, hi = max(c.vlan.min, chosen.vlan_lo), min(c.vlan.max, chosen.vlan_hi)
-        want = None if c.vlan.qinq else req.vlan
+        want = req.s_tag if c.vlan.qinq else req.vlan
         if want is not None and not lo <= want <= hi:
             raise OnrampError(
                 "ONR-REQ-006",
                 f"VLAN {want} outside {lo}-{hi} on {chosen.router} {chosen.port}",
-                field="vlan",
+                field="s_tag" if c.vlan.qinq else "vlan",
             )
         vlan = take(s, f"vlan:{chosen.router}:{chosen.port}", lo, hi, owner, want)
         if vlan is None:

@@ -125,6 +125,9 @@ def connector_order(
         int | None,
         Opt(help="Ask for this VLAN (the C-tag with QinQ) instead of the next free one."),
     ] = None,
+    s_tag: Annotated[
+        int | None, Opt(help="QinQ: the S-tag the provider assigned (Azure: the circuit's).")
+    ] = None,
     idempotency_key: Annotated[
         str | None, Opt(help="The same key twice makes one Connector.")
     ] = None,
@@ -149,6 +152,7 @@ def connector_order(
                 "mtu": mtu,
                 "prefix_length": prefix_length,
                 "vlan": vlan,
+                "s_tag": s_tag,
                 "idempotency_key": idempotency_key,
             }
         )

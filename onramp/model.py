@@ -100,7 +100,10 @@ class ConnectorRequest(Strict):
     prefixes: list[IPv4Network] = []  # what the customer may announce to us
     mtu: int | None = None  # default: the provider's first MTU
     prefix_length: int | None = None  # peering subnet size; default: the provider's
-    vlan: int | None = Field(default=None, ge=1, le=4094)  # ask for a given VLAN (S-tag with QinQ)
+    vlan: int | None = Field(default=None, ge=1, le=4094)  # ask for a VLAN (the C-tag with QinQ)
+    # with QinQ, the S-tag the provider assigned (Azure: the circuit's sTag, read from the
+    # service key): taken as is on the port, refused when another Connector holds it
+    s_tag: int | None = Field(default=None, ge=1, le=4094)
     idempotency_key: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 

@@ -113,6 +113,17 @@ def test_azure_gets_primary_and_secondary_on_two_pes(
     assert c["peer_asn"] == 12076
 
 
+def test_azure_takes_the_s_tag_microsoft_assigned(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    c = al.create_connector(store, backbone, req("azure", s_tag=321, vlan=7), vault)
+    assert [(a["vlan"], a["inner_vlan"]) for a in c["attachments"]] == [(321, 7), (321, 7)]
+    other = req("azure", s_tag=321, azure_service_key="0d5f2c9e-1111-4a2b-9c3d-4e5f60718293")
+    with pytest.raises(OnrampError) as taken:  # one circuit per S-tag on a port pair
+        al.create_connector(store, backbone, other, vault)
+    assert taken.value.code == "ONR-ALLOC-006"
+
+
 def test_gcp_gets_a_29_with_cloud_router_first(
     store: Store, backbone: Backbone, vault: Vault
 ) -> None:
