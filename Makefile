@@ -42,7 +42,7 @@ lint: venv
 	$(BIN)/mypy
 
 unit: venv
-	$(BIN)/pytest -n 2 --dist loadgroup  # a module's own lab stays on one worker
+	$(BIN)/pytest -n 2 --dist loadfile  # a module and its lab stay on one worker
 
 bench: deps venv
 	$(BIN)/python bench/lab_up.py

@@ -36,7 +36,6 @@ from onramp.store import ConnectorRow
 
 from .conftest import default_inventory_in, lab_settings, write_config
 
-pytestmark = pytest.mark.xdist_group("csp-lab")  # one worker owns this module's lab
 OCTET = 47
 SLOW = Behaviour(accept_after_s=0.3, provisioning_s=0.3)  # the customer takes a moment
 

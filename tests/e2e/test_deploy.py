@@ -33,7 +33,6 @@ from tasks.config import rollback
 
 from .conftest import default_inventory_in, lab_settings, write_config
 
-pytestmark = pytest.mark.xdist_group("deploy-lab")  # one worker owns this module's lab
 OCTET = 46
 AWS = {
     "tenant": "acme",
