@@ -72,6 +72,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-DEPLOY-001", "device unreachable", "check the router's management address and SSH access ('onramp lab status' in the lab)"),
     ErrorSpec("ONR-DEPLOY-002", "commit refused by the device; nothing changed", "read the device's message: fix the template or intent data"),
     ErrorSpec("ONR-DEPLOY-003", "post-commit check failed; rolled back", "the router is as before: check the other side (CSP, customer) and apply a new plan"),
+    ErrorSpec("ONR-DEPLOY-005", "no BGP parser for this platform: the gate cannot judge it", "add a parser in validation/parsers/<platform>.py (Genie's shape) or use Genie's own"),
     ErrorSpec("ONR-DEPLOY-004", "rollback did not restore the previous config", "compare the router with 'onramp plan' output and fix by hand: the router differs from both plan and backup"),
 ]
 # fmt: on

@@ -1,0 +1,120 @@
+"""The FRR parsers (Genie's shape) on outputs recorded from lab routers, and the pyATS gate
+judging them: passes what is right, fails with a readable finding for each thing wrong,
+and as a standalone testscript exits non-zero when a test fails."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from validation.bgp_gate import Evidence, run
+from validation.parsers.frr import ShowBgpVrfAllSummary, ShowBgpVrfRoutes
+
+RECORDED = Path(__file__).parent / "recorded" / "bgp"
+PEER = "169.254.64.2"
+
+
+def summary(case: str) -> dict[str, Any]:
+    text = (RECORDED / case / "pe1-par" / "show_bgp_vrf_all_summary_json.txt").read_text()
+    return ShowBgpVrfAllSummary(device=None).parse(output=text)  # type: ignore[no-any-return]
+
+
+def accepted(case: str) -> dict[str, Any]:
+    name = f"show_bgp_vrf_c1_ipv4_unicast_neighbors_{PEER}_routes_json.txt"
+    text = (RECORDED / case / "pe1-par" / name).read_text()
+    return ShowBgpVrfRoutes(device=None).parse(vrf="c1", neighbor=PEER, output=text)["vrf"]["c1"][  # type: ignore[no-any-return]
+        "routes"
+    ]
+
+
+def test_summary_parser_normalizes_every_vrf_and_family() -> None:
+    up, down = summary("established"), summary("peer_down")
+    assert set(up["vrf"]) == {"default", "c1"}
+    session = up["vrf"]["c1"]["neighbor"][PEER]
+    assert (session["state"], session["remote_as"], session["connections_dropped"]) == (
+        "Established", 64512, 0)  # fmt: skip
+    assert session["address_family"]["ipv4 unicast"]["prefixes_received"] == 1
+    ibgp = up["vrf"]["default"]["neighbor"]["10.255.0.11"]
+    assert set(ibgp["address_family"]) == {"ipv4 unicast", "vpnv4 unicast"}
+    lost = down["vrf"]["c1"]["neighbor"][PEER]
+    assert (lost["state"], lost["connections_dropped"]) == ("Connect", 1)
+    assert lost["address_family"]["ipv4 unicast"]["prefixes_received"] == 0
+
+
+def test_routes_parser_and_schema() -> None:
+    assert accepted("established") == {
+        "10.100.0.0/24": {"best": True, "as_path": "64512", "next_hop": PEER, "origin": "IGP",
+                          "from": PEER},
+    }  # fmt: skip
+    assert accepted("peer_down") == {}
+    broken = '{"default": {"ipv4Unicast": {"routerId": "1.1.1.1", "as": "x", "peers": {}}}}'
+    with pytest.raises(Exception, match="schema"):  # Genie's schema check: 'as' is no int
+        ShowBgpVrfAllSummary(device=None).parse(output=broken)
+
+
+def evidence(after: str, allowed: list[str], **changes: Any) -> Evidence:
+    """The change that added c1's session on pe1-par, judged on a recorded after-state."""
+    before = copy.deepcopy(summary("established"))
+    del before["vrf"]["c1"]  # before the change the VRF did not exist
+    ev = Evidence(
+        expected={
+            "pe1-par": {"c1": {PEER: {"min_prefixes": 1, "max_prefixes": 100, "allowed": allowed}}}
+        },
+        before={"pe1-par": before},
+        after={"pe1-par": summary(after)},
+        accepted={"pe1-par": {"c1": {PEER: accepted(after)}}},
+    )
+    for key, value in changes.items():
+        setattr(ev, key, value)
+    return ev
+
+
+def test_gate_passes_the_established_session() -> None:
+    verdict = run(evidence("established", ["10.100.0.0/16"]))
+    assert verdict.passed and verdict.findings == [] and verdict.result == "passed"
+
+
+def test_gate_fails_a_session_that_is_down() -> None:
+    verdict = run(evidence("peer_down", ["10.100.0.0/16"]))
+    assert not verdict.passed
+    assert verdict.findings == [
+        f"pe1-par vrf c1 {PEER} is Connect, not Established",
+        f"pe1-par vrf c1 {PEER}: 0 prefixes, expected 1-100",
+    ]
+
+
+def test_gate_fails_prefixes_outside_the_allowed_ones() -> None:
+    verdict = run(evidence("established", ["10.200.0.0/16"]))
+    assert verdict.findings == [
+        f"pe1-par vrf c1 {PEER}: ['10.100.0.0/24'] not in ['10.200.0.0/16']"
+    ]
+
+
+def test_gate_fails_when_another_session_changed_state() -> None:
+    """The change was meant for another neighbor; c1's session went down meanwhile."""
+    ev = evidence("peer_down", [], before={"pe1-par": summary("established")})
+    ev.expected = {"pe1-par": {"default": {}}}
+    verdict = run(ev)
+    assert verdict.findings == [f"pe1-par vrf c1 {PEER}: Established -> Connect"]
+
+
+def test_gate_fails_a_missing_route_of_a_link() -> None:
+    ev = evidence("established", [], present={"pe1-par": {"c1": ["10.100.1.0/24"]}},
+                  tables={"pe1-par": {"c1": {"10.100.0.0/24": {}}}})  # fmt: skip
+    assert run(ev).findings == ["pe1-par vrf c1: no route to 10.100.1.0/24"]
+
+
+@pytest.mark.parametrize(("after", "status"), [("established", 0), ("peer_down", 1)])
+def test_standalone_testscript_exit_status(tmp_path: Path, after: str, status: int) -> None:
+    data = tmp_path / "evidence.json"
+    data.write_text(json.dumps(evidence(after, ["10.100.0.0/16"]).as_dict()))
+    done = subprocess.run([sys.executable, "-m", "validation.bgp_gate", str(data)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == status, done.stdout + done.stderr
+    assert ("FAILED: pe1-par vrf c1" in done.stdout) == bool(status)

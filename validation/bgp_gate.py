@@ -1,0 +1,203 @@
+"""The pyATS gate between a commit and its confirmation: an aetest testscript over
+parsed, normalized BGP state (validation/parsers) of the routers a change touched.
+
+Checks, each a pair (collect -> assert):
+- the new sessions are Established;
+- the prefixes accepted from each are within its bounds and inside its allowed prefixes;
+- routes that must be in a VRF are there (a Link: each cloud's routes in the other's VRF);
+- no other BGP session on the touched routers changed state or dropped meanwhile.
+
+In the deploy (`onramp.deploy`) `run()` is called with a collector that polls the routers
+until the new sessions are up (or the time is up). Standalone, on data collected before
+(the same JSON shape `Evidence.as_dict()` writes), it is a CI check with an exit status:
+
+    python -m validation.bgp_gate evidence.json     # 0: passed, 1: a test failed
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+from pyats import aetest
+
+# expected: {router: {vrf: {neighbor: {"min_prefixes", "max_prefixes", "allowed": [..]}}}}
+Expected = dict[str, dict[str, dict[str, dict[str, Any]]]]
+# routes that must be present: {router: {vrf: [prefix, ...]}}
+Present = dict[str, dict[str, list[str]]]
+
+
+@dataclass
+class Evidence:
+    """What the gate judges: the sessions before the change, and after it."""
+
+    expected: Expected
+    before: dict[str, Any]  # router -> ShowBgpVrfAllSummary
+    after: dict[str, Any] = field(default_factory=dict)  # router -> same
+    accepted: dict[str, Any] = field(default_factory=dict)  # router -> vrf -> nbr -> routes
+    tables: dict[str, Any] = field(default_factory=dict)  # router -> vrf -> routes
+    present: Present = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def _session(summary: dict[str, Any], vrf: str, neighbor: str) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = (
+        summary.get("vrf", {}).get(vrf, {}).get("neighbor", {}).get(neighbor)
+    )
+    return found
+
+
+def _received(session: dict[str, Any]) -> int:
+    return int(session["address_family"].get("ipv4 unicast", {}).get("prefixes_received", 0))
+
+
+class CommonSetup(aetest.CommonSetup):
+    @aetest.subsection
+    def collect(self, evidence: Evidence, collector: Callable[[Evidence], None] | None) -> None:
+        """Fill in the after-state: polled from the routers, or given (standalone)."""
+        if collector is not None:
+            collector(evidence)
+        if not evidence.after:
+            self.failed("no after-state collected")
+
+
+class NewSessionsEstablished(aetest.Testcase):
+    @aetest.test
+    def established(self, evidence: Evidence, findings: list[str]) -> None:
+        bad = [
+            f"{router} vrf {vrf} {nbr} is {(s or {}).get('state', 'absent')}, not Established"
+            for router, vrfs in evidence.expected.items()
+            for vrf, nbrs in vrfs.items()
+            for nbr in nbrs
+            if ((s := _session(evidence.after.get(router, {}), vrf, nbr)) or {}).get("state")
+            != "Established"
+        ]
+        _verdict(self, bad, findings)
+
+
+class PrefixesReceived(aetest.Testcase):
+    @aetest.test
+    def within_bounds(self, evidence: Evidence, findings: list[str]) -> None:
+        bad = []
+        for router, vrfs in evidence.expected.items():
+            for vrf, nbrs in vrfs.items():
+                for nbr, want in nbrs.items():
+                    s = _session(evidence.after.get(router, {}), vrf, nbr)
+                    n = _received(s) if s else 0
+                    lo, hi = want.get("min_prefixes", 1), want.get("max_prefixes", 1_000_000)
+                    if not lo <= n <= hi:
+                        bad.append(f"{router} vrf {vrf} {nbr}: {n} prefixes, expected {lo}-{hi}")
+        _verdict(self, bad, findings)
+
+    @aetest.test
+    def allowed_only(self, evidence: Evidence, findings: list[str]) -> None:
+        bad = []
+        for router, vrfs in evidence.expected.items():
+            for vrf, nbrs in vrfs.items():
+                for nbr, want in nbrs.items():
+                    allowed = [IPv4Network(p) for p in want.get("allowed", [])]
+                    if not allowed:
+                        continue  # the customer named none: bounds only
+                    got = evidence.accepted.get(router, {}).get(vrf, {}).get(nbr, {})
+                    outside = [
+                        p for p in got if not any(IPv4Network(p).subnet_of(a) for a in allowed)
+                    ]
+                    if outside:
+                        bad.append(f"{router} vrf {vrf} {nbr}: {outside} not in {want['allowed']}")
+        _verdict(self, bad, findings)
+
+
+class RoutesPresent(aetest.Testcase):
+    @aetest.test
+    def in_vrf(self, evidence: Evidence, findings: list[str]) -> None:
+        bad = [
+            f"{router} vrf {vrf}: no route to {prefix}"
+            for router, vrfs in evidence.present.items()
+            for vrf, prefixes in vrfs.items()
+            for prefix in prefixes
+            if prefix not in evidence.tables.get(router, {}).get(vrf, {})
+        ]
+        _verdict(self, bad, findings)
+
+
+class OtherSessionsUndisturbed(aetest.Testcase):
+    @aetest.test
+    def unchanged(self, evidence: Evidence, findings: list[str]) -> None:
+        bad = []
+        for router, summary in evidence.before.items():
+            mine = evidence.expected.get(router, {})
+            for vrf, table in summary.get("vrf", {}).items():
+                for nbr, was in table.get("neighbor", {}).items():
+                    if nbr in mine.get(vrf, {}):
+                        continue
+                    now = _session(evidence.after.get(router, {}), vrf, nbr) or {}
+                    if now.get("state") != was["state"]:
+                        bad.append(
+                            f"{router} vrf {vrf} {nbr}: {was['state']} -> "
+                            f"{now.get('state', 'absent')}"
+                        )
+                    elif now.get("connections_dropped", 0) > was["connections_dropped"]:
+                        bad.append(f"{router} vrf {vrf} {nbr}: flapped during the change")
+        _verdict(self, bad, findings)
+
+
+def _verdict(section: aetest.Testcase, bad: list[str], findings: list[str]) -> None:
+    if bad:
+        findings.extend(bad)
+        section.failed("; ".join(bad))
+    else:
+        section.passed()
+
+
+_ONE_AT_A_TIME = threading.Lock()  # aetest keeps its runtime in module globals
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    findings: list[str]
+    result: str  # aetest's word: passed, failed, errored, ...
+
+
+def run(evidence: Evidence, collector: Callable[[Evidence], None] | None = None) -> Verdict:
+    """Run this testscript in-process; the findings say what failed, in words."""
+    findings: list[str] = []
+    with _ONE_AT_A_TIME:
+        quiet = logging.getLogger("pyats")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)  # the deploy reports the verdict, not aetest's log
+        try:
+            result = aetest.main(
+                testable=sys.modules[__name__],
+                evidence=evidence,
+                collector=collector,
+                findings=findings,
+            )
+        finally:
+            quiet.setLevel(level)
+    return Verdict(str(result) == "passed", findings, str(result))
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m validation.bgp_gate EVIDENCE.json", file=sys.stderr)
+        return 2
+    evidence = Evidence(**json.loads(Path(argv[1]).read_text()))
+    verdict = run(evidence)
+    for finding in verdict.findings:
+        print(f"FAILED: {finding}")
+    print(f"gate {verdict.result}")
+    return 0 if verdict.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

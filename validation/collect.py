@@ -1,0 +1,118 @@
+"""Collecting the gate's evidence from routers: Nornir tasks that run the parsers on every
+touched router in parallel, and a collector that polls until the new sessions are up
+(or the time is up), so the gate then judges one consistent picture."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from napalm.base import NetworkDriver
+from nornir.core import Nornir
+from nornir.core.task import Result, Task
+
+from onramp.errors import OnrampError
+from tasks.config import device
+from validation.bgp_gate import Evidence, _received, _session
+from validation.parsers import frr
+
+PARSERS = {"frr": (frr.ShowBgpVrfAllSummary, frr.ShowBgpVrfRoutes)}
+
+
+class NapalmDevice:
+    """What a Genie parser calls: `execute(command)` -> text, over a NAPALM driver."""
+
+    def __init__(self, driver: NetworkDriver) -> None:
+        self.driver = driver
+
+    def execute(self, command: str) -> str:
+        return str(self.driver.cli([command])[command])
+
+
+def _parsers(task: Task) -> tuple[Any, Any]:
+    try:
+        return PARSERS[str(task.host.platform)]
+    except KeyError:
+        raise OnrampError(
+            "ONR-DEPLOY-005", f"{task.host.name}: no BGP parser for {task.host.platform}"
+        ) from None
+
+
+def bgp_summary(task: Task) -> Result:
+    summary, _ = _parsers(task)
+    return Result(host=task.host, result=summary(device=NapalmDevice(device(task))).parse())
+
+
+def bgp_routes(task: Task, accepted: dict[str, list[str]], tables: list[str]) -> Result:
+    """Routes accepted per neighbor ({vrf: [neighbor]}) and whole VRF tables ([vrf])."""
+    _, routes = _parsers(task)
+    dev = NapalmDevice(device(task))
+    per_neighbor = {
+        vrf: {n: routes(device=dev).parse(vrf=vrf, neighbor=n)["vrf"][vrf]["routes"] for n in nbrs}
+        for vrf, nbrs in accepted.items()
+    }
+    table = {vrf: routes(device=dev).parse(vrf=vrf)["vrf"][vrf]["routes"] for vrf in tables}
+    return Result(host=task.host, result={"accepted": per_neighbor, "tables": table})
+
+
+def snapshot(nr: Nornir) -> dict[str, Any]:
+    """Every session on these routers, now (the gate's before-state)."""
+    return _gather(nr.run(task=bgp_summary))
+
+
+def poller(nr: Nornir, timeout: float, interval: float = 1.0) -> Callable[[Evidence], None]:
+    """A collector: poll until every new session is Established with at least its minimum
+    of prefixes and every route that must be present is there, or `timeout` passes."""
+
+    def collect(ev: Evidence) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            ev.after = _gather(nr.run(task=bgp_summary))
+            _routes(nr, ev)
+            if _settled(ev) or time.monotonic() > deadline:
+                return
+            time.sleep(interval)
+
+    return collect
+
+
+def _routes(nr: Nornir, ev: Evidence) -> None:
+    routers = set(ev.expected) | set(ev.present)
+    result = nr.filter(filter_func=lambda h: h.name in routers).run(
+        task=lambda task: bgp_routes(
+            task,
+            {vrf: list(nbrs) for vrf, nbrs in ev.expected.get(task.host.name, {}).items()},
+            list(ev.present.get(task.host.name, {})),
+        )
+    )
+    gathered = _gather(result)
+    ev.accepted = {h: r["accepted"] for h, r in gathered.items()}
+    ev.tables = {h: r["tables"] for h, r in gathered.items()}
+
+
+def _settled(ev: Evidence) -> bool:
+    for router, vrfs in ev.expected.items():
+        for vrf, nbrs in vrfs.items():
+            for nbr, want in nbrs.items():
+                s = _session(ev.after.get(router, {}), vrf, nbr)
+                if not s or s["state"] != "Established":
+                    return False
+                if _received(s) < want.get("min_prefixes", 1):
+                    return False
+    return all(
+        prefix in ev.tables.get(router, {}).get(vrf, {})
+        for router, vrfs in ev.present.items()
+        for vrf, prefixes in vrfs.items()
+        for prefix in prefixes
+    )
+
+
+def _gather(result: Any) -> dict[str, Any]:
+    failed = {h: r[0].exception for h, r in result.items() if r.failed}
+    if failed:
+        host, exc = next(iter(failed.items()))
+        if isinstance(exc, OnrampError):
+            raise exc
+        raise OnrampError("ONR-DEPLOY-001", f"{host}: collecting BGP state: {exc}")
+    return {h: r[0].result for h, r in result.items()}
