@@ -15,14 +15,18 @@ from typing import Any
 from nornir.core import Nornir
 from nornir.core.task import AggregatedResult
 
+from csp import constraints
 from onramp import intended
 from onramp.errors import OnrampError
 from onramp.model import RELEASED_STATES, Connector, State
 from onramp.secrets import mask
 from onramp.service import Service, _find
 from onramp.store import ConnectorRow, LinkRow, PlanRow, now
-from tasks.config import bgp_established, deploy_config, diff_config
+from tasks.config import confirm, deploy_config, diff_config
 from tasks.render import render_config
+from validation import bgp_gate
+from validation.bgp_gate import Evidence
+from validation.collect import poller, snapshot
 
 DEFAULT_REVERT_S = 120  # the router reverts by itself if nobody confirms within this
 DEFAULT_CHECK_S = 60  # how long the post-commit check waits for BGP to come up
@@ -141,8 +145,10 @@ def apply_plan(
     """Apply exactly the stored candidates on all the plan's routers in parallel.
 
     Every router: refuse if its running config moved since the plan; commit with a
-    confirm timer; check (deploy: the service's BGP sessions Established); confirm, or
-    roll back and verify the router is as before. The service's state follows.
+    confirm timer. Then the pyATS gate (validation/bgp_gate) judges all of them at once:
+    the new sessions Established with their prefixes, a Link's routes present, no other
+    session disturbed. Pass: confirm everywhere; fail: roll every router back and check
+    it is as before. The service's state follows.
     """
     if revert_in <= check_timeout + 10:
         raise OnrampError(
@@ -162,27 +168,37 @@ def apply_plan(
         )
     secrets = [k for r in per_router.values() for k in r.secrets]
     expected = {h: d["running_sha256"] for h, d in plan["devices"].items()}
-    check = (
-        bgp_established(_sessions(plan["target"], per_router), check_timeout)
-        if plan["action"] == "deploy" and plan["target_kind"] == "connector"
-        else None
-    )
     nr = (nornir or _nornir(svc)).filter(filter_func=lambda h: h.name in candidates)
+    evidence = Evidence(before=snapshot(nr), **_expectations(svc, plan))
     result = nr.run(
         task=deploy_config,
         candidates=candidates,
         expected_sha256=expected,
         revert_in=revert_in,
-        check=check,
         secrets=secrets,
     )
     outcome = {host: _outcome(r[0], secrets) for host, r in result.items()}
+    committed = [h for h, o in outcome.items() if o["state"] == "pending"]
     failed = {h: o for h, o in outcome.items() if o["state"] == "failed"}
+    if not failed and committed:
+        # the gate judges every touched router at once; only a pass confirms
+        verdict = bgp_gate.run(evidence, collector=poller(nr, check_timeout))
+        if verdict.passed:
+            on = nr.filter(filter_func=lambda h: h.name in committed)
+            _raise_failed(on.run(task=confirm), secrets, "ONR-DEPLOY-001")
+            for h in committed:
+                outcome[h]["state"] = "committed"
+        else:
+            why = "; ".join(verdict.findings) or "see the gate's log (a section errored)"
+            reason = f"pyATS gate {verdict.result}: {why}"
+            for h in committed:
+                outcome[h] |= {"state": "failed", "code": "ONR-DEPLOY-003", "reason": reason}
+            failed = {h: outcome[h] for h in committed}
     refused = failed and all(o["code"] == "ONR-PLAN-002" for o in failed.values())
     state = "refused" if refused else "failed" if failed else "applied"
     if failed:
         # the routers that did commit go back too: a service is all or nothing
-        _undo(nr, [h for h, o in outcome.items() if o["state"] == "committed"], outcome)
+        _undo(nr, committed, outcome, expected)
 
     def record(s: Any) -> None:
         row = s.get(PlanRow, plan["id"])
@@ -204,14 +220,39 @@ def apply_plan(
     return done
 
 
-def _sessions(
-    target: dict[str, Any], per_router: dict[str, Any]
-) -> dict[str, dict[str, list[str]]]:
-    conn = Connector.model_validate(target)
-    out: dict[str, dict[str, list[str]]] = {}
-    for a in conn.attachments:
-        out.setdefault(a.router, {}).setdefault(conn.vrf, []).append(str(a.peer_address.ip))
-    return out
+def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
+    """What the gate must see after this plan: a Connector deployed, its sessions up with
+    its prefixes; a Link deployed, each end's prefixes in the other end's VRF; removed,
+    its sessions gone (and, always, every other session as it was)."""
+    from onramp.allocation import connector_view
+
+    sessions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    present: dict[str, dict[str, list[str]]] = {}
+    with svc.store.session() as s:
+        if plan["target_kind"] == "connector":
+            ends = [s.get(ConnectorRow, plan["target_id"])]
+        else:
+            link = _find(s, LinkRow, plan["target_id"], "link")
+            ends = [s.get(ConnectorRow, link.a_id), s.get(ConnectorRow, link.b_id)]
+        views = [Connector.model_validate(connector_view(e, svc.backbone)) for e in ends if e]
+    for c in views:
+        limit = constraints.for_provider(svc.backbone.catalogue.onramps[c.onramp].provider)
+        for a in c.attachments:
+            sessions.setdefault(a.router, {}).setdefault(c.vrf, {})[str(a.peer_address.ip)] = {
+                "min_prefixes": 1,
+                "max_prefixes": limit.max_prefixes,
+                "allowed": [str(p) for p in c.request.get("prefixes", [])],
+            }
+    if plan["target_kind"] == "link" and plan["action"] == "deploy":
+        for c, other in ((views[0], views[1]), (views[1], views[0])):
+            for a in c.attachments:
+                present.setdefault(a.router, {})[c.vrf] = [
+                    str(p) for p in other.request.get("prefixes", [])
+                ]
+        return {"expected": {}, "present": present}
+    if plan["action"] == "deploy":
+        return {"expected": sessions}
+    return {"expected": {}, "removing": sessions}
 
 
 def _outcome(r: Any, secrets: list[str], default: str = "ONR-DEPLOY-002") -> dict[str, Any]:
@@ -224,14 +265,18 @@ def _outcome(r: Any, secrets: list[str], default: str = "ONR-DEPLOY-002") -> dic
     return {"state": "failed", "code": code, "reason": mask(reason, secrets)}
 
 
-def _undo(nr: Nornir, hosts: list[str], outcome: dict[str, Any]) -> None:
+def _undo(nr: Nornir, hosts: list[str], outcome: dict[str, Any], before: dict[str, str]) -> None:
+    """Roll the committed routers back and check each is exactly as before (its hash)."""
     from tasks.config import rollback
 
     if not hosts:
         return
     res = nr.filter(filter_func=lambda h: h.name in hosts).run(task=rollback)
     for host, r in res.items():
-        outcome[host]["state"] = "rolled_back" if not r.failed else "rollback_failed"
+        back = not r.failed and r[0].result["sha256"] == before[host]
+        outcome[host]["state"] = "rolled_back" if back else "rollback_failed"
+        if not back:
+            outcome[host] |= {"code": "ONR-DEPLOY-004", "reason": "rollback did not restore it"}
 
 
 def _raise_failed(result: AggregatedResult, secrets: list[str], default: str) -> None:

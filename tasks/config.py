@@ -1,5 +1,6 @@
-"""Nornir tasks that change router configuration: diff (dry run), deploy with
-commit-confirm and a post-commit check, confirm, rollback.
+"""Nornir tasks that change router configuration: diff (dry run), deploy under a
+commit-confirm timer, confirm, rollback. The check between commit and confirm is the
+caller's (onramp.deploy runs the pyATS gate of validation/).
 
 Each is `(task, ...) -> Result` and runs on every host in parallel under Nornir's
 threaded runner. Device access is NAPALM through nornir-napalm (FRR: napalm_frr).
@@ -9,18 +10,13 @@ Results never carry a secret: diffs are masked with the keys the caller passes.
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from napalm.base import NetworkDriver
 from nornir.core.task import Result, Task
 
 from onramp.errors import OnrampError
 from onramp.secrets import mask
-
-# A post-commit check: (task, driver) -> None when good, else the reason it is not.
-Check = Callable[[Task, NetworkDriver], str | None]
 
 
 def fingerprint(running: str) -> str:
@@ -62,14 +58,14 @@ def deploy_config(
     candidates: dict[str, str],
     expected_sha256: dict[str, str],
     revert_in: int,
-    check: Check | None = None,
     secrets: Iterable[str] = (),
 ) -> Result:
-    """Replace the running config with the candidate under a confirm timer, check, confirm.
+    """Replace the running config with the candidate under a confirm timer, unconfirmed:
+    the caller confirms (`confirm`) once its checks pass, or rolls back (`rollback`).
 
     Refuses when the running config is not the one the plan was made against. If the
-    commit fails, the check fails, or this process dies, the router goes back to the
-    config it had (the device's own timer reverts an unconfirmed commit after revert_in).
+    commit fails the router is put back; if nobody confirms (the caller died), the
+    device's own timer reverts the commit after revert_in.
     """
     host = task.host.name
     dev = device(task)
@@ -90,14 +86,8 @@ def deploy_config(
     except Exception as exc:
         _restore(dev, before, host)
         raise OnrampError("ONR-DEPLOY-002", f"{host}: {mask(str(exc), secrets)}") from exc
-    reason = check(task, dev) if check else None
-    if reason is not None:
-        dev.rollback()
-        _verify_restored(dev, before, host)
-        raise OnrampError("ONR-DEPLOY-003", f"{host}: {reason}")
-    dev.confirm_commit()
     return Result(
-        host=task.host, changed=True, diff=diff, result={"diff": diff, "state": "committed"}
+        host=task.host, changed=True, diff=diff, result={"diff": diff, "state": "pending"}
     )
 
 
@@ -129,28 +119,3 @@ def rollback(task: Task) -> Result:
     dev.rollback()
     after = dev.get_config(retrieve="running")["running"]
     return Result(host=task.host, changed=after != before, result={"sha256": fingerprint(after)})
-
-
-def bgp_established(
-    neighbors: dict[str, dict[str, list[str]]], timeout: float, interval: float = 1.0
-) -> Check:
-    """A check: the given sessions ({host: {vrf: [address]}}) reach Established in time."""
-
-    def run(task: Task, dev: NetworkDriver) -> str | None:
-        mine = neighbors.get(task.host.name, {})
-        deadline = time.monotonic() + timeout
-        while True:
-            state: dict[str, Any] = dev.get_bgp_neighbors()
-            down = [
-                f"{vrf} {addr}"
-                for vrf, addrs in mine.items()
-                for addr in addrs
-                if not state.get(vrf, {}).get("peers", {}).get(addr, {}).get("is_up")
-            ]
-            if not down:
-                return None
-            if time.monotonic() > deadline:
-                return f"BGP not Established after {timeout:.0f}s: {', '.join(down)}"
-            time.sleep(interval)
-
-    return run

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pyats import aetest
+from pyats.log import managed_handlers
 
 # expected: {router: {vrf: {neighbor: {"min_prefixes", "max_prefixes", "allowed": [..]}}}}
 Expected = dict[str, dict[str, dict[str, dict[str, Any]]]]
@@ -44,6 +45,7 @@ class Evidence:
     accepted: dict[str, Any] = field(default_factory=dict)  # router -> vrf -> nbr -> routes
     tables: dict[str, Any] = field(default_factory=dict)  # router -> vrf -> routes
     present: Present = field(default_factory=dict)
+    removing: Expected = field(default_factory=dict)  # sessions the change takes away
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -62,10 +64,8 @@ def _received(session: dict[str, Any]) -> int:
 
 class CommonSetup(aetest.CommonSetup):
     @aetest.subsection
-    def collect(self, evidence: Evidence, collector: Callable[[Evidence], None] | None) -> None:
-        """Fill in the after-state: polled from the routers, or given (standalone)."""
-        if collector is not None:
-            collector(evidence)
+    def collected(self, evidence: Evidence) -> None:
+        """The after-state is there: polled from the routers by `run`, or given."""
         if not evidence.after:
             self.failed("no after-state collected")
 
@@ -134,10 +134,10 @@ class OtherSessionsUndisturbed(aetest.Testcase):
     def unchanged(self, evidence: Evidence, findings: list[str]) -> None:
         bad = []
         for router, summary in evidence.before.items():
-            mine = evidence.expected.get(router, {})
+            mine = [evidence.expected.get(router, {}), evidence.removing.get(router, {})]
             for vrf, table in summary.get("vrf", {}).items():
                 for nbr, was in table.get("neighbor", {}).items():
-                    if nbr in mine.get(vrf, {}):
+                    if any(nbr in m.get(vrf, {}) for m in mine):
                         continue
                     now = _session(evidence.after.get(router, {}), vrf, nbr) or {}
                     if now.get("state") != was["state"]:
@@ -168,22 +168,28 @@ class Verdict:
     result: str  # aetest's word: passed, failed, errored, ...
 
 
-def run(evidence: Evidence, collector: Callable[[Evidence], None] | None = None) -> Verdict:
-    """Run this testscript in-process; the findings say what failed, in words."""
+def run(
+    evidence: Evidence, collector: Callable[[Evidence], None] | None = None, quiet: bool = True
+) -> Verdict:
+    """Collect (when a collector is given), then run this testscript in-process; the
+    findings say what failed, in words. (aetest would call a callable parameter itself,
+    so collection happens here, before it.)"""
     findings: list[str] = []
+    if collector is not None:
+        collector(evidence)
     with _ONE_AT_A_TIME:
-        quiet = logging.getLogger("pyats")
-        level = quiet.level
-        quiet.setLevel(logging.WARNING)  # the deploy reports the verdict, not aetest's log
+        # in-process the caller reports the verdict; aetest's report would go to stdout
+        screen = managed_handlers.screen
+        level = screen.level
+        screen.setLevel(logging.CRITICAL + 1 if quiet else level)
         try:
             result = aetest.main(
                 testable=sys.modules[__name__],
                 evidence=evidence,
-                collector=collector,
                 findings=findings,
             )
         finally:
-            quiet.setLevel(level)
+            screen.setLevel(level)
     return Verdict(str(result) == "passed", findings, str(result))
 
 
@@ -192,7 +198,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m validation.bgp_gate EVIDENCE.json", file=sys.stderr)
         return 2
     evidence = Evidence(**json.loads(Path(argv[1]).read_text()))
-    verdict = run(evidence)
+    verdict = run(evidence, quiet=False)
     for finding in verdict.findings:
         print(f"FAILED: {finding}")
     print(f"gate {verdict.result}")
