@@ -48,6 +48,8 @@ from onramp.store import (
     RouterStateRow,
     Store,
     TenantRow,
+    TransitionRow,
+    move,
 )
 
 T = TypeVar("T")
@@ -278,7 +280,9 @@ def _attachments(
     return rows
 
 
-def _new_connector(s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault) -> ConnectorRow:
+def _new_connector(
+    s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault, actor: str = "onramp"
+) -> ConnectorRow:
     if s.get(TenantRow, req.tenant) is None:
         raise OnrampError("ONR-REQ-013", f"tenant '{req.tenant}'", field="tenant")
     if req.idempotency_key:
@@ -312,7 +316,7 @@ def _new_connector(s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault
         tenant_id=req.tenant,
         onramp=req.onramp,
         kind=req.kind,
-        state=State.ALLOCATED.value,
+        state=State.REQUESTED.value,
         bandwidth_mbps=req.bandwidth_mbps,
         request=req.model_dump(mode="json"),
         idempotency_key=req.idempotency_key,
@@ -327,13 +331,22 @@ def _new_connector(s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault
     row.attachments = attachments
     s.add(row)
     s.flush()
+    _created(s, row, actor)
     return row
 
 
+def _created(s: Session, row: ConnectorRow | LinkRow, actor: str) -> None:
+    """Requested, validated and allocated happen in one transaction: three rows."""
+    s.add(TransitionRow(kind="connector" if isinstance(row, ConnectorRow) else "link",
+                        target_id=row.id, from_state=None, to_state=row.state, actor=actor))  # fmt: skip
+    move(s, row, State.VALIDATED.value, actor)
+    move(s, row, State.ALLOCATED.value, actor)
+
+
 def create_connector(
-    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault
+    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, actor: str = "onramp"
 ) -> dict[str, Any]:
-    return store.transact(lambda s: connector_view(_new_connector(s, bb, req, vault), bb))
+    return store.transact(lambda s: connector_view(_new_connector(s, bb, req, vault, actor), bb))
 
 
 def plan_connector(
@@ -344,7 +357,11 @@ def plan_connector(
 
 
 def release_connector(
-    store: Store, connector_id: str, state: State = State.DELETED
+    store: Store,
+    connector_id: str,
+    state: State = State.DELETED,
+    actor: str = "onramp",
+    reason: str = "",
 ) -> dict[str, Any]:
     def run(s: Session) -> dict[str, Any]:
         row = s.get(ConnectorRow, connector_id)
@@ -377,7 +394,7 @@ def release_connector(
                 )
             )
         row.released = {"values": [list(v) for v in release_owner(s, row.id)]}
-        row.state = state.value
+        move(s, row, state.value, actor, reason)
         return {"id": row.id, "state": row.state, "released": row.released}
 
     return store.transact(run)
@@ -398,6 +415,8 @@ def connector_view(row: ConnectorRow, bb: Backbone) -> dict[str, Any]:
         mtu=row.mtu,
         md5_key="set" if row.md5_key else None,
         created_at=row.created_at,
+        csp_resource=row.csp_resource,
+        reason=row.reason,
         request={k: v for k, v in row.request.items() if v not in (None, [], "")},
         attachments=[
             Attachment(
@@ -422,7 +441,7 @@ def connector_view(row: ConnectorRow, bb: Backbone) -> dict[str, Any]:
 # ------------------------------------------------------------------ links
 
 
-def _new_link(s: Session, bb: Backbone, req: LinkRequest) -> LinkRow:
+def _new_link(s: Session, bb: Backbone, req: LinkRequest, actor: str = "onramp") -> LinkRow:
     if req.idempotency_key:
         same = s.scalar(
             select(LinkRow).where(
@@ -454,7 +473,7 @@ def _new_link(s: Session, bb: Backbone, req: LinkRequest) -> LinkRow:
         tenant_id=req.tenant,
         a_id=str(req.a),
         b_id=str(req.b),
-        state=State.ALLOCATED.value,
+        state=State.REQUESTED.value,
         bandwidth_mbps=req.bandwidth_mbps,
         sla_class=req.sla_class,
         request=req.model_dump(mode="json"),
@@ -463,6 +482,7 @@ def _new_link(s: Session, bb: Backbone, req: LinkRequest) -> LinkRow:
     )
     s.add(row)
     s.flush()
+    _created(s, row, actor)
     return row
 
 
@@ -481,15 +501,23 @@ def link_view(row: LinkRow, bb: Backbone) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def create_link(store: Store, bb: Backbone, req: LinkRequest) -> dict[str, Any]:
-    return store.transact(lambda s: link_view(_new_link(s, bb, req), bb))
+def create_link(
+    store: Store, bb: Backbone, req: LinkRequest, actor: str = "onramp"
+) -> dict[str, Any]:
+    return store.transact(lambda s: link_view(_new_link(s, bb, req, actor), bb))
 
 
 def plan_link(store: Store, bb: Backbone, req: LinkRequest) -> dict[str, Any]:
     return _dry(store, lambda s: link_view(_new_link(s, bb, req), bb))
 
 
-def release_link(store: Store, link_id: str) -> dict[str, Any]:
+def release_link(
+    store: Store,
+    link_id: str,
+    state: State = State.DELETED,
+    actor: str = "onramp",
+    reason: str = "",
+) -> dict[str, Any]:
     def run(s: Session) -> dict[str, Any]:
         row = s.get(LinkRow, link_id)
         if row is None:
@@ -498,7 +526,7 @@ def release_link(store: Store, link_id: str) -> dict[str, Any]:
             )
         if State(row.state) not in RELEASED_STATES:
             release_owner(s, row.id)
-            row.state = State.DELETED.value
+            move(s, row, state.value, actor, reason)
         return {"id": row.id, "state": row.state}
 
     return store.transact(run)

@@ -21,7 +21,7 @@ from onramp.errors import OnrampError
 from onramp.model import RELEASED_STATES, Connector, State
 from onramp.secrets import mask
 from onramp.service import Service, _find
-from onramp.store import ConnectorRow, LinkRow, PlanRow, now
+from onramp.store import ConnectorRow, LinkRow, PlanRow, move, now
 from tasks.config import confirm, deploy_config, diff_config
 from tasks.render import render_config
 from validation import bgp_gate
@@ -141,6 +141,8 @@ def apply_plan(
     revert_in: int = DEFAULT_REVERT_S,
     check_timeout: float = DEFAULT_CHECK_S,
     nornir: Nornir | None = None,
+    actor: str = "onramp",
+    success_state: State | None = None,
 ) -> dict[str, Any]:
     """Apply exactly the stored candidates on all the plan's routers in parallel.
 
@@ -206,7 +208,9 @@ def apply_plan(
         if state == "applied":
             table = ConnectorRow if row.target_kind == "connector" else LinkRow
             target = s.get(table, row.target_id)
-            target.state = (State.ACTIVE if row.action == "deploy" else State.ALLOCATED).value
+            to = success_state or (State.ACTIVE if row.action == "deploy" else State.ALLOCATED)
+            if target.state != to.value:
+                move(s, target, to.value, actor, f"plan {row.id[:8]} applied")
 
     svc.store.transact(record)
     done = show_plan(svc, plan["id"])

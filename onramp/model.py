@@ -139,6 +139,8 @@ class Connector(Strict):
     attachments: list[Attachment]
     request: dict[str, Any]  # what the customer gave, as validated
     created_at: datetime | None
+    csp_resource: str | None = None  # the provider's id for it (VIF, cross-connection, ...)
+    reason: str | None = None  # why it failed, or what it is retrying
 
 
 class LinkRequest(Strict):

@@ -81,6 +81,10 @@ class ConnectorRow(Base):
     mtu: Mapped[int | None]
     md5_key: Mapped[bytes | None] = mapped_column(LargeBinary)  # Fernet ciphertext
     released: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what it held, kept for audit
+    csp_resource: Mapped[str | None] = mapped_column(String(300))  # the provider's id for it
+    reason: Mapped[str | None] = mapped_column(String(1000))  # why it failed / is retrying
+    lease_owner: Mapped[str | None] = mapped_column(String(80))  # the worker advancing it
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
     attachments: Mapped[list[AttachmentRow]] = relationship(
@@ -116,6 +120,9 @@ class LinkRow(Base):
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     number: Mapped[int | None]  # route target <asn>:<number>
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
@@ -199,6 +206,30 @@ class TicketRow(Base):
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # provider ref, note, by whom
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+
+class TransitionRow(Base):
+    """Every state change of a Connector or Link, committed with the change itself: when,
+    by whom (cli:<user>, worker:<host>:<pid>, api:<tenant>) and why."""
+
+    __tablename__ = "transitions"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # connector | link
+    target_id: Mapped[str] = mapped_column(String(36), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+
+
+def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: str = "") -> None:
+    """The one way a Connector or Link changes state: the row and its transition, in the
+    caller's transaction."""
+    kind = "connector" if isinstance(row, ConnectorRow) else "link"
+    s.add(TransitionRow(kind=kind, target_id=row.id, from_state=row.state, to_state=to,
+                        actor=actor[:80], reason=reason[:1000]))  # fmt: skip
+    row.state = to
 
 
 def by_prefix(s: Session, table: Any, ident: str, what: str, code: str) -> Any:

@@ -119,3 +119,13 @@ def rollback(task: Task) -> Result:
     dev.rollback()
     after = dev.get_config(retrieve="running")["running"]
     return Result(host=task.host, changed=after != before, result={"sha256": fingerprint(after)})
+
+
+def discard_unconfirmed(task: Task) -> Result:
+    """Roll back a commit still waiting for confirmation (left by a worker that died
+    between commit and confirm) instead of waiting for the router's own timer."""
+    dev = device(task)
+    if not dev.has_pending_commit():
+        return Result(host=task.host, changed=False, result="none pending")
+    dev.rollback()
+    return Result(host=task.host, changed=True, result="rolled back an unconfirmed commit")

@@ -1,0 +1,150 @@
+"""The state machine on a real lab, with the simulators as the providers: a Connector from
+request to active and back to deleted; a failing pyATS gate ending in rolled-back routers,
+the provider's side undone and the allocation released; a customer who never answers.
+
+One lab for this module; every test leaves routers, simulator and store clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from csp.aws.adapter import AwsAdapter, client
+from csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
+from csp.registry import connections
+from csp.simulator import Behaviour, CloudPeer, Customer
+from lab.attach import LabAttachment
+from lab.run import Lab, down
+from lab.topology import build
+from onramp.orchestrate import Orchestrator, Timings
+from onramp.service import Service
+from onramp.settings import load_settings
+from onramp.store import AllocationRow
+
+from .conftest import default_inventory_in, lab_settings, write_config
+
+OCTET = 48
+AWS = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
+       "bandwidth_mbps": 100, "aws_account": "123456789012", "prefixes": ["10.100.0.0/24"]}  # fmt: skip
+
+
+@dataclass
+class Env:
+    lab: Lab
+    svc: Service
+    attach: LabAttachment
+
+    def running(self, router: str) -> str:
+        return self.lab.vtysh(router, "show running-config")
+
+    def held(self, owner: str) -> int:
+        with self.svc.store.session() as s:
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(AllocationRow)
+                    .where(AllocationRow.owner == owner)
+                )
+                or 0
+            )
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    tmp = tmp_path_factory.mktemp("orchestrate")
+    settings = lab_settings("tor", tmp, OCTET)
+    bb = default_inventory_in(OCTET, tmp / "inventory")
+    lab = Lab(build(bb, settings), settings.state_dir)
+    down(settings.name, settings.state_dir)
+    config = write_config(tmp / "config.yaml", settings, tmp / "inventory")
+    data = yaml.safe_load(config.read_text())
+    data |= {"store_url": f"sqlite:///{tmp / 'onramp.db'}", "secret_key_file": str(tmp / "k")}
+    config.write_text(yaml.safe_dump(data))
+    try:
+        lab.up(converge_timeout=settings.converge_timeout_s)
+        svc = Service.open(load_settings(Path(config)))
+        svc.add_tenant("acme", "Acme")
+        yield Env(lab, svc, LabAttachment(lab, svc.backbone))
+    finally:
+        down(settings.name, settings.state_dir)
+
+
+@dataclass
+class WrongAsn:
+    """The cloud side configured with another ASN for us than the one we use."""
+
+    inner: LabAttachment
+
+    def up(self, peer: CloudPeer) -> None:
+        self.inner.up(replace(peer, remote_as=peer.remote_as + 1))
+
+    def down(self, peer: CloudPeer) -> None:
+        self.inner.down(replace(peer, remote_as=peer.remote_as + 1))
+
+
+def orchestrator(
+    env: Env, hook: Any, behaviour: Behaviour, **timings: Any
+) -> Iterator[tuple[Orchestrator, DirectConnect]]:
+    with serve(DirectConnect(hook=hook, behaviour=behaviour)) as (url, state):
+        dx = client(url, region_name="eu-west-3", aws_access_key_id=PARTNER_KEY,
+                    aws_secret_access_key="-")  # fmt: skip
+        adapters: dict[str, Any] = {"aws": AwsAdapter(dx, connections(env.svc.backbone, "aws"))}
+        t = Timings(revert_in_s=60, check_timeout_s=15, **timings)
+        yield Orchestrator(env.svc, adapters, actor="test", timings=t), state
+
+
+def states(orch: Orchestrator, ident: str) -> list[str]:
+    return [h["to"] for h in orch.history("connector", ident)]
+
+
+def test_connector_request_to_active_and_decommission(env: Env) -> None:
+    before = env.running("pe1-par")
+    for orch, state in orchestrator(env, env.attach, Behaviour(accept_after_s=0.3)):
+        c = env.svc.create_connector(env.svc.connector_request(AWS))
+        assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
+        assert states(orch, c["id"]) == [
+            "requested", "validated", "allocated", "csp_requested", "awaiting_customer",
+            "configuring", "verifying", "active"]  # fmt: skip
+        (vif,) = state.vifs.values()
+        assert vif["virtualInterfaceState"] == "available"
+        assert f"vrf {c['vrf']}" in env.running("pe1-par")
+        assert orch.decommission("connector", c["id"]) == "decommissioning"
+        assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "deleted"
+        assert vif["virtualInterfaceState"] == "deleted"
+    assert env.running("pe1-par") == before
+    assert env.held(c["id"]) == 0
+    assert env.attach.failed == []
+
+
+def test_failing_gate_rolls_back_everything(env: Env) -> None:
+    before = env.running("pe1-par")
+    for orch, state in orchestrator(env, WrongAsn(env.attach), Behaviour()):
+        c = env.svc.create_connector(env.svc.connector_request(AWS))
+        assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "failed"
+        history = orch.history("connector", c["id"])
+        assert [h["to"] for h in history][-3:] == ["verifying", "rolling_back", "failed"]
+        reason = env.svc.connector(c["id"])["reason"]
+        assert reason == history[-1]["reason"]
+        assert "ONR-DEPLOY-003" in reason and "not Established" in reason
+        (vif,) = state.vifs.values()
+        assert vif["virtualInterfaceState"] == "deleted"  # the provider's side undone
+    assert env.running("pe1-par") == before
+    assert env.held(c["id"]) == 0
+
+
+def test_customer_who_never_answers_times_out_cleanly(env: Env) -> None:
+    for orch, state in orchestrator(env, env.attach, Behaviour(customer=Customer.NEVER),
+                                    awaiting_s=0.5):  # fmt: skip
+        c = env.svc.create_connector(env.svc.connector_request(AWS))
+        assert orch.drive("connector", c["id"], poll_s=0.2, timeout_s=60) == "failed"
+        assert "awaiting_customer" in states(orch, c["id"])
+        assert "ONR-CSP-004" in orch.history("connector", c["id"])[-1]["reason"]
+        assert [v["virtualInterfaceState"] for v in state.vifs.values()] == ["deleted"]
+    assert env.held(c["id"]) == 0
