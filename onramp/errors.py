@@ -73,6 +73,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-DEPLOY-002", "commit refused by the device; nothing changed", "read the device's message: fix the template or intent data"),
     ErrorSpec("ONR-DEPLOY-003", "post-commit check failed; rolled back", "the router is as before: check the other side (CSP, customer) and apply a new plan"),
     ErrorSpec("ONR-DEPLOY-005", "no BGP parser for this platform: the gate cannot judge it", "add a parser in validation/parsers/<platform>.py (Genie's shape) or use Genie's own"),
+    ErrorSpec("ONR-DEPLOY-006", "a router is busy with another change", "nothing to do: the change goes on when the router is free (or when the other change's lease runs out)"),
     ErrorSpec("ONR-DEPLOY-004", "rollback did not restore the previous config", "compare the router with 'onramp plan' output and fix by hand: the router differs from both plan and backup"),
 ]
 # fmt: on
@@ -93,6 +94,10 @@ class OnrampError(Exception):
         self.field = field
         where = f" [{field}]" if field else ""
         super().__init__(f"{code}{where}: {reason} -> {self.hint}")
+
+    def __reduce__(self) -> tuple[type[OnrampError], tuple[str, str, str, str | None]]:
+        # picklable, so it crosses process boundaries (Celery) as itself
+        return (OnrampError, (self.code, self.reason, self.hint, self.field))
 
     def as_dict(self) -> dict[str, str]:
         out = {"code": self.code, "reason": self.reason, "hint": self.hint}

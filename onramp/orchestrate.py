@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session as Db
 
 from csp.adapter import Adapter, CspState
@@ -34,13 +35,23 @@ from onramp import allocation
 from onramp.errors import OnrampError
 from onramp.model import State
 from onramp.service import Service
-from onramp.store import ConnectorRow, LinkRow, PlanRow, TransitionRow, move, now
+from onramp.store import (
+    ConnectorRow,
+    LinkRow,
+    PlanRow,
+    RouterLockRow,
+    TransitionRow,
+    move,
+    now,
+)
 
 S = State
 WAITING = frozenset({S.CSP_REQUESTED, S.AWAITING_CUSTOMER, S.AWAITING_TICKET})
 SETTLED = frozenset({S.ACTIVE, S.FAILED, S.DELETED})
 # errors worth another try later: the provider or a router was unreachable
-TRANSIENT = frozenset({"ONR-CSP-002", "ONR-DEPLOY-001", "ONR-ALLOC-004", "ONR-STORE-001"})
+TRANSIENT = frozenset(
+    {"ONR-CSP-002", "ONR-DEPLOY-001", "ONR-DEPLOY-006", "ONR-ALLOC-004", "ONR-STORE-001"}
+)
 CSP_STATE = {
     CspState.AWAITING_CUSTOMER: S.AWAITING_CUSTOMER,
     CspState.AWAITING_TICKET: S.AWAITING_TICKET,
@@ -103,6 +114,30 @@ class Orchestrator:
             if state == last or S(state) in WAITING:
                 time.sleep(poll_s)
             last = state
+
+    def watch(
+        self,
+        kind: str,
+        ident: str,
+        poll_s: float = 0.5,
+        timeout_s: float = 600,
+        progress: Callable[[str], None] | None = None,
+    ) -> str:
+        """Wait, without advancing anything, until the workers have settled it."""
+        deadline = time.monotonic() + timeout_s
+        last = ""
+        while True:
+            state = self.state(kind, ident)
+            if progress is not None and state != last:
+                progress(state)
+            if S(state) in SETTLED:
+                return state
+            if time.monotonic() > deadline:
+                raise OnrampError(
+                    "ONR-CSP-004", f"{kind} {ident} still {state} after {timeout_s:g} s"
+                )
+            last = state
+            time.sleep(poll_s)
 
     def decommission(self, kind: str, ident: str) -> str:
         """Mark for decommissioning (the steps that follow do the work)."""
@@ -207,8 +242,11 @@ class Orchestrator:
         self._go(kind, ident, S.CONFIGURING, "ends are active")
 
     def _configure(self, kind: str, ident: str) -> None:
+        """Plan under the routers' lock, which stays held until `_verify` has applied it:
+        no other change can move those routers in between."""
         from onramp.deploy import make_plan
 
+        self._lock_routers(kind, ident)
         plan = make_plan(self.svc, kind, ident)
         self._go(kind, ident, S.VERIFYING, f"plan {plan['id']}")
 
@@ -219,8 +257,9 @@ class Orchestrator:
         if plan_id is None:  # the plan was applied or refused before a crash: plan again
             self._go(kind, ident, S.CONFIGURING, "no plan left to apply")
             return
-        self._discard_unconfirmed(kind, ident)
+        self._lock_routers(kind, ident)
         try:
+            self._discard_unconfirmed(kind, ident)
             apply_plan(self.svc, plan_id, self.timings.revert_in_s, self.timings.check_timeout_s,
                        actor=self.actor)  # fmt: skip
         except OnrampError as exc:
@@ -228,6 +267,8 @@ class Orchestrator:
                 self._go(kind, ident, S.CONFIGURING, f"{exc.code}: {exc.reason}")
                 return
             raise
+        finally:
+            self._unlock_routers(kind, ident)
 
     def _roll_back(self, kind: str, ident: str) -> None:
         """Saga compensation, each part idempotent: the service off the routers, the
@@ -248,13 +289,17 @@ class Orchestrator:
     def _off_routers(self, kind: str, ident: str) -> None:
         from onramp.deploy import apply_plan, make_plan
 
-        self._discard_unconfirmed(kind, ident)
-        plan = make_plan(self.svc, kind, ident, "remove")
-        if any(d["diff"].strip() for d in plan["devices"].values()):
-            state = self.state(kind, ident)
-            apply_plan(self.svc, plan["id"], self.timings.revert_in_s,
-                       self.timings.check_timeout_s, actor=self.actor,
-                       success_state=S(state))  # fmt: skip
+        self._lock_routers(kind, ident)
+        try:
+            self._discard_unconfirmed(kind, ident)
+            plan = make_plan(self.svc, kind, ident, "remove")
+            if any(d["diff"].strip() for d in plan["devices"].values()):
+                state = self.state(kind, ident)
+                apply_plan(self.svc, plan["id"], self.timings.revert_in_s,
+                           self.timings.check_timeout_s, actor=self.actor,
+                           success_state=S(state))  # fmt: skip
+        finally:
+            self._unlock_routers(kind, ident)
 
     def _delete_at_provider(self, kind: str, ident: str) -> None:
         if kind != "connector":
@@ -269,6 +314,7 @@ class Orchestrator:
                                   f"{gone.provider_state}")  # fmt: skip
 
     def _finish(self, kind: str, ident: str, to: State, reason: str) -> None:
+        self._unlock_routers(kind, ident)
         if kind == "connector":
             allocation.release_connector(self.svc.store, ident, to, self.actor, reason)
         else:
@@ -280,7 +326,7 @@ class Orchestrator:
         def run(s: Db) -> None:
             s.execute(
                 update(table)
-                .where(table.id == ident, table.lease_owner == self.actor)
+                .where(table.id == ident, table.lease_owner == self._me())
                 .values(lease_owner=None, lease_until=None)
             )
 
@@ -299,14 +345,48 @@ class Orchestrator:
                     or_(
                         table.lease_until.is_(None),
                         table.lease_until < now(),
-                        table.lease_owner == self.actor,
+                        table.lease_owner == self._me(),
                     ),
                 )
-                .values(lease_owner=self.actor, lease_until=until)
+                .values(lease_owner=self._me(), lease_until=until)
             )
             return bool(got.rowcount)  # type: ignore[attr-defined]
 
         return self.svc.store.transact(take)
+
+    def _me(self) -> str:
+        """The lease holder: this worker and thread (a process runs several)."""
+        return f"{self.actor}/{threading.get_ident()}"[:80]
+
+    def _touched(self, kind: str, ident: str) -> list[str]:
+        from onramp.deploy import _target
+
+        with self.svc.store.session() as s:
+            _, _, routers = _target(s, self.svc, kind, ident)
+        return sorted(routers)
+
+    def _lock_routers(self, kind: str, ident: str) -> None:
+        """Hold every router this change touches, or none (ONR-DEPLOY-006: try later)."""
+        owner, until = f"{kind}:{ident}", now() + timedelta(seconds=self.timings.lease_s)
+        routers = self._touched(kind, ident)
+
+        def take(s: Db) -> None:
+            for router in routers:
+                held = s.get(RouterLockRow, router)
+                if held is None:
+                    s.add(RouterLockRow(router=router, owner=owner, until=until))
+                elif held.owner == owner or _aware(held.until) < now():
+                    held.owner, held.until = owner, until
+                else:
+                    raise OnrampError("ONR-DEPLOY-006", f"{router} is busy with {held.owner}")
+
+        self.svc.store.transact(take)
+
+    def _unlock_routers(self, kind: str, ident: str) -> None:
+        owner = f"{kind}:{ident}"
+        self.svc.store.transact(
+            lambda s: s.execute(delete(RouterLockRow).where(RouterLockRow.owner == owner))
+        )
 
     def _go(
         self, kind: str, ident: str, to: State, reason: str, keep: bool = False, **values: Any
@@ -337,9 +417,7 @@ class Orchestrator:
             )
         if since is None:
             return False
-        if since.tzinfo is None:  # SQLite hands back naive UTC
-            since = since.replace(tzinfo=now().tzinfo)
-        return (now() - since).total_seconds() > self.timings.awaiting_s
+        return (now() - _aware(since)).total_seconds() > self.timings.awaiting_s
 
     def _planned(self, kind: str, ident: str) -> str | None:
         with self.svc.store.session() as s:
@@ -359,11 +437,10 @@ class Orchestrator:
     def _discard_unconfirmed(self, kind: str, ident: str) -> None:
         """A commit a dead worker left unconfirmed on a touched router: roll it back now
         rather than wait for the router's timer (nobody else commits unconfirmed here)."""
-        from onramp.deploy import _nornir, _target
+        from onramp.deploy import _nornir
         from tasks.config import discard_unconfirmed
 
-        with self.svc.store.session() as s:
-            _, _, routers = _target(s, self.svc, kind, ident)
+        routers = self._touched(kind, ident)
         nr = _nornir(self.svc).filter(filter_func=lambda h: h.name in routers)
         result = nr.run(task=discard_unconfirmed)
         failed = [h for h, r in result.items() if r.failed]
@@ -383,6 +460,11 @@ class Orchestrator:
         with self.svc.store.session() as s:
             row = _row(s, "connector", ident)
             return self.svc.vault.decrypt(row.md5_key) if row.md5_key else None
+
+
+def _aware(when: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _row(s: Db, kind: str, ident: str) -> Any:

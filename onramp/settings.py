@@ -42,6 +42,21 @@ class CspSettings(BaseModel):
     account: str = ""  # our Azure subscription id / our GCP project
 
 
+class WorkerSettings(BaseModel):
+    """The workers that advance Connectors and Links (onramp.worker, Celery)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # the embedded default needs no server: a SQLite file; scale-out: amqp://.../ (RabbitMQ)
+    broker_url: str = "sqla+sqlite:///var/broker.db"  # relative SQLite paths: to this file
+    poll_s: float = 2.0  # how often a waiting Connector asks its provider again
+    sweep_s: float = 30.0  # beat: how often unfinished work without a live lease is resumed
+    lease_s: float = 600.0  # a dead worker's Connector is resumed after this
+    awaiting_s: float = 7 * 24 * 3600.0  # the customer's (or the ticket's) time to answer
+    revert_in_s: int = 120  # the routers' confirm timer
+    check_timeout_s: float = 60.0  # how long the pyATS gate waits for BGP
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -51,14 +66,21 @@ class Settings(BaseModel):
     secret_key_file: Path = Path("var/secret.key")  # Fernet key for BGP keys at rest
     lab: LabSettings = LabSettings()
     csp: dict[str, CspSettings] = {}  # provider -> where its API is
+    worker: WorkerSettings = WorkerSettings()
 
     def resolved_store_url(self) -> str:
-        prefix = "sqlite:///"
-        if self.store_url.startswith(prefix) and not self.store_url.startswith(prefix + "/"):
-            db = self.path.parent / self.store_url.removeprefix(prefix)
+        return self._beside(self.store_url, "sqlite:///")
+
+    def resolved_broker_url(self) -> str:
+        return self._beside(self.worker.broker_url, "sqla+sqlite:///")
+
+    def _beside(self, url: str, prefix: str) -> str:
+        """A relative SQLite path is relative to this file (its directory is made)."""
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            db = self.path.parent / url.removeprefix(prefix)
             db.parent.mkdir(parents=True, exist_ok=True)
             return prefix + str(db)
-        return self.store_url
+        return url
 
     @property
     def secret_key_path(self) -> Path:

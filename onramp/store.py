@@ -223,6 +223,17 @@ class TransitionRow(Base):
     reason: Mapped[str] = mapped_column(String(1000), default="")
 
 
+class RouterLockRow(Base):
+    """A router held by one change (a Connector's or Link's plan and apply) so that two
+    changes never plan and commit on the same router at once. Held by the work item, not
+    the worker: whoever resumes the item holds it; a dead holder's lock runs out."""
+
+    __tablename__ = "router_locks"
+    router: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(80))  # "<kind>:<id>"
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: str = "") -> None:
     """The one way a Connector or Link changes state: the row and its transition, in the
     caller's transaction."""

@@ -148,3 +148,29 @@ def test_customer_who_never_answers_times_out_cleanly(env: Env) -> None:
         assert "ONR-CSP-004" in orch.history("connector", c["id"])[-1]["reason"]
         assert [v["virtualInterfaceState"] for v in state.vifs.values()] == ["deleted"]
     assert env.held(c["id"]) == 0
+
+
+def test_embedded_celery_worker_takes_connectors_to_active(env: Env, tmp_path: Path) -> None:
+    """The embedded default: a SQLite broker file, a worker thread in this process;
+    messages only say "advance X"."""
+    from onramp import worker
+
+    settings = env.svc.settings.model_copy(deep=True)
+    settings.worker.broker_url = f"sqla+sqlite:///{tmp_path / 'broker.db'}"
+    settings.worker.poll_s, settings.worker.sweep_s = 0.2, 1.0
+    settings.worker.revert_in_s, settings.worker.check_timeout_s = 60, 15
+    for orch, state in orchestrator(env, env.attach, Behaviour(accept_after_s=0.2)):
+        with worker.embedded(settings, adapters=orch.adapters):
+            made = [env.svc.create_connector(env.svc.connector_request(AWS)) for _ in range(2)]
+            for c in made:
+                worker.submit("connector", c["id"])
+            for c in made:  # the test only watches: the worker does every step
+                assert orch.watch("connector", c["id"], poll_s=0.2, timeout_s=120) == "active"
+                actors = {h["actor"] for h in orch.history("connector", c["id"])[3:]}
+                assert all(a.startswith("worker:") for a in actors), actors
+            for c in made:
+                orch.decommission("connector", c["id"])
+                worker.submit("connector", c["id"])
+            for c in made:
+                assert orch.watch("connector", c["id"], poll_s=0.2, timeout_s=120) == "deleted"
+        assert sorted(v["virtualInterfaceState"] for v in state.vifs.values()) == ["deleted"] * 2

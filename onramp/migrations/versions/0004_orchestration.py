@@ -1,4 +1,5 @@
-"""orchestration: state transitions, provider resource ids, failure reasons, worker leases
+"""orchestration: state transitions, provider resource ids, failure reasons, worker leases,
+router locks
 
 Revision ID: 0004
 Revises: 0003
@@ -30,6 +31,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("transitions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_transitions_target_id"), ["target_id"], unique=False)
+    op.create_table(
+        "router_locks",
+        sa.Column("router", sa.String(length=64), nullable=False),
+        sa.Column("owner", sa.String(length=80), nullable=False),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("router"),
+    )
     with op.batch_alter_table("connectors", schema=None) as batch_op:
         batch_op.add_column(sa.Column("csp_resource", sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column("reason", sa.String(length=1000), nullable=True))
@@ -48,6 +56,7 @@ def downgrade() -> None:
     with op.batch_alter_table("connectors", schema=None) as batch_op:
         for column in ("lease_until", "lease_owner", "reason", "csp_resource"):
             batch_op.drop_column(column)
+    op.drop_table("router_locks")
     with op.batch_alter_table("transitions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_transitions_target_id"))
     op.drop_table("transitions")

@@ -1,0 +1,146 @@
+"""Workers: Celery tasks that advance Connectors and Links, one step per message.
+
+A message only says "advance <kind> <id>"; the database is the truth (onramp.orchestrate).
+A step that changed the state queues the next at once; a waiting one asks again after
+`worker.poll_s`; `sweep` (Celery beat, or the embedded runner's timer) re-queues whatever
+is unfinished and not leased, so work a dead worker held resumes after its lease ends.
+
+Embedded default: a SQLite broker file and an in-process worker thread (`embedded()`),
+no server. Scale-out: `worker.broker_url: amqp://...` (RabbitMQ), `onramp worker` on as
+many machines as wanted, `celery -A onramp.worker beat` once, PostgreSQL as the store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+from celery import Celery
+from sqlalchemy import or_, select
+
+from onramp.model import State
+from onramp.orchestrate import SETTLED, WAITING, Orchestrator, Timings
+from onramp.service import Service
+from onramp.settings import Settings, load_settings
+from onramp.store import ConnectorRow, LinkRow, now
+
+app = Celery("onramp")
+app.conf.update(
+    task_acks_late=True,  # a worker that dies mid-step leaves the message for another
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+_current: dict[str, Any] = {}  # the settings and adapters this process's tasks use
+
+
+def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Celery:
+    """Point the app at this config's broker; adapters default to config.yaml's `csp:`."""
+    _current.update(settings=settings, adapters=adapters)
+    _orchestrator.cache_clear()
+    app.conf.broker_url = settings.resolved_broker_url()
+    if app.conf.broker_url.startswith("sqla+"):
+        from kombu.transport import sqlalchemy as sqla
+
+        # the SQLite broker polls its table, once a second by default: a second per step.
+        # (kombu hands this transport's options to create_engine, so not via the options)
+        sqla.Transport.polling_interval = 0.1
+    app.conf.beat_schedule = {
+        "sweep": {"task": "onramp.sweep", "schedule": settings.worker.sweep_s}
+    }
+    return app
+
+
+@app.on_after_configure.connect
+def _from_config(**_: Any) -> None:
+    """`celery -A onramp.worker ...` and `onramp worker` start here: config.yaml decides."""
+    if "settings" not in _current:
+        configure(load_settings())
+
+
+@cache
+def _orchestrator() -> Orchestrator:
+    settings: Settings = _current["settings"]
+    svc = Service.open(settings)
+    adapters = _current.get("adapters")
+    if adapters is None:
+        from csp.registry import adapter
+
+        adapters = {
+            p: adapter(p, cfg, svc.backbone, svc.store, svc.vault)
+            for p, cfg in settings.csp.items()
+        }
+    w = settings.worker
+    timings = Timings(lease_s=w.lease_s, awaiting_s=w.awaiting_s, revert_in_s=w.revert_in_s,
+                      check_timeout_s=w.check_timeout_s)  # fmt: skip
+    return Orchestrator(svc, adapters, timings=timings)
+
+
+@app.task(name="onramp.advance")
+def advance(kind: str, ident: str) -> str | None:
+    orch = _orchestrator()
+    before = orch.state(kind, ident)
+    state = orch.advance(kind, ident)
+    if state is None or State(state) in SETTLED:
+        return state  # another worker has it, or it is done
+    waiting = state == before or State(state) in WAITING
+    poll = _current["settings"].worker.poll_s
+    advance.apply_async((kind, ident), countdown=poll if waiting else 0)
+    return state
+
+
+@app.task(name="onramp.sweep")
+def sweep() -> int:
+    """Queue every unfinished Connector and Link that no live worker holds."""
+    orch = _orchestrator()
+    unfinished = [s.value for s in State if s not in SETTLED]
+    queued = 0
+    with orch.svc.store.session() as s:
+        for kind, table in (("connector", ConnectorRow), ("link", LinkRow)):
+            rows = s.scalars(
+                select(table.id).where(
+                    table.state.in_(unfinished),
+                    table.state != State.REQUESTED.value,
+                    or_(table.lease_until.is_(None), table.lease_until < now()),
+                )
+            )
+            for ident in rows:
+                advance.delay(kind, ident)
+                queued += 1
+    return queued
+
+
+def submit(kind: str, ident: str) -> None:
+    """Ask the workers to take it from here."""
+    advance.delay(kind, ident)
+
+
+@contextmanager
+def embedded(
+    settings: Settings, adapters: dict[str, Any] | None = None, concurrency: int = 2
+) -> Iterator[Celery]:
+    """A worker (and the sweep timer) in this process, on the SQLite broker: the embedded
+    default, for `make demo` and for tests. Stops both on exit."""
+    from celery.contrib.testing.worker import start_worker
+
+    configure(settings, adapters)
+    stop = threading.Event()
+
+    def sweeper() -> None:
+        while not stop.wait(settings.worker.sweep_s):
+            sweep.delay()
+
+    timer = threading.Thread(target=sweeper, daemon=True)
+    with start_worker(app, pool="threads", concurrency=concurrency, perform_ping_check=False,
+                      loglevel="WARNING", shutdown_timeout=30):  # fmt: skip
+        timer.start()
+        try:
+            yield app
+        finally:
+            stop.set()
+            timer.join(timeout=5)
