@@ -301,18 +301,11 @@ def _status_table(status: Any) -> None:
 
 @app.command()
 def demo() -> None:
-    """The main job, as far as it goes today: bring the lab up and show the backbone converged."""
-    from lab.run import is_running
+    """The seed's story: lab, simulators, an AWS and an Azure Connector, a Link, verified."""
+    from onramp.demo import main
 
     with errors(False):
-        s = settings()
-        if is_running(s.lab.name):
-            out.print(
-                f"lab '{s.lab.name}' is already up; showing its state (onramp lab down to rebuild)"
-            )
-            lab_status(as_json=False)
-            return
-    lab_up(dry_run=False, wait=True, as_json=False)
+        raise typer.Exit(main(settings()))
 
 
 if __name__ == "__main__":

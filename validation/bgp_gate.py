@@ -20,7 +20,8 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -168,6 +169,29 @@ class Verdict:
     result: str  # aetest's word: passed, failed, errored, ...
 
 
+@contextmanager
+def _quiet(quiet: bool) -> Iterator[None]:
+    """In-process the caller reports the verdict: aetest's report (stdout, and whatever
+    handlers the host process put on the root logger, e.g. a Celery worker's) stays out."""
+    if not quiet:
+        yield
+        return
+    loggers = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict)
+               if n.startswith("pyats")] + [logging.getLogger("pyats")]  # fmt: skip
+    levels = [(lg, lg.level) for lg in loggers]
+    screen = managed_handlers.screen
+    screen_level = screen.level
+    screen.setLevel(logging.CRITICAL + 1)
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        screen.setLevel(screen_level)
+        for lg, level in levels:
+            lg.setLevel(level)
+
+
 def run(
     evidence: Evidence, collector: Callable[[Evidence], None] | None = None, quiet: bool = True
 ) -> Verdict:
@@ -177,19 +201,8 @@ def run(
     findings: list[str] = []
     if collector is not None:
         collector(evidence)
-    with _ONE_AT_A_TIME:
-        # in-process the caller reports the verdict; aetest's report would go to stdout
-        screen = managed_handlers.screen
-        level = screen.level
-        screen.setLevel(logging.CRITICAL + 1 if quiet else level)
-        try:
-            result = aetest.main(
-                testable=sys.modules[__name__],
-                evidence=evidence,
-                findings=findings,
-            )
-        finally:
-            screen.setLevel(level)
+    with _ONE_AT_A_TIME, _quiet(quiet):
+        result = aetest.main(testable=sys.modules[__name__], evidence=evidence, findings=findings)
     return Verdict(str(result) == "passed", findings, str(result))
 
 

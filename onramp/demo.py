@@ -1,0 +1,209 @@
+"""`make demo`: the seed's story on the embedded default.
+
+The lab is built fresh; the AWS and Azure simulators run in this process and bring their
+cloud-side peers up in the lab with what they were sent; a Celery worker runs in this
+process on a SQLite broker. Tenant "acme" orders an AWS Paris hosted VIF Connector and an
+Azure London ExpressRoute Connector (primary and secondary), the workers take both to
+active through the pyATS gate, a Link joins them (gate: each cloud's routes in the
+other's VRF), then the VPC host pings the VNet host. A summary of what was made; the lab
+stays up (`onramp lab down` removes it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from onramp.settings import Settings
+
+AWS_ACCOUNT = "123456789012"
+
+
+@dataclass
+class Story:
+    settings: Settings
+    console: Console
+    steps: list[tuple[str, float]] = field(default_factory=list)  # (what, seconds)
+
+    @contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        start = time.monotonic()
+        with self.console.status(what):
+            yield
+        took = time.monotonic() - start
+        self.steps.append((what, took))
+        self.console.print(f"[green]ok[/] {what} [dim]{took:.1f}s[/]")
+
+
+def run(settings: Settings, console: Console) -> dict[str, Any]:
+    """The whole story; returns what was made (also printed as tables)."""
+    from csp.aws.adapter import AwsAdapter, client
+    from csp.aws.simulator import PARTNER_KEY, DirectConnect
+    from csp.aws.simulator import serve as serve_aws
+    from csp.azure.adapter import AzureAdapter, network
+    from csp.azure.simulator import PARTNER_SUBSCRIPTION, ExpressRoute
+    from csp.azure.simulator import serve as serve_azure
+    from csp.registry import connections
+    from csp.simulator import Behaviour
+    from lab.attach import LabAttachment
+    from lab.run import Lab, down
+    from lab.topology import build, cloud_lans
+    from onramp import worker
+    from onramp.orchestrate import Orchestrator
+    from onramp.service import Service
+
+    story = Story(settings, console)
+    demo_db = settings.path.parent / "var" / "demo.db"
+    demo_db.unlink(missing_ok=True)  # every run tells the story from the start
+    settings = settings.model_copy(deep=True)
+    settings.store_url = f"sqlite:///{demo_db}"
+    settings.worker.broker_url = f"sqla+sqlite:///{demo_db.with_name('demo-broker.db')}"
+    demo_db.with_name("demo-broker.db").unlink(missing_ok=True)
+    settings.worker.poll_s, settings.worker.sweep_s = 0.3, 5.0
+    settings.worker.revert_in_s, settings.worker.check_timeout_s = 90, 30
+
+    svc = Service.open(settings)
+    topo = build(svc.backbone, settings.lab)
+    lab = Lab(topo, settings.lab.state_dir)
+    with story.step("lab: the FRR twin of the backbone, converged"):
+        down(settings.lab.name, settings.lab.state_dir)
+        lab.up(converge_timeout=settings.lab.converge_timeout_s)
+    lans = cloud_lans(topo)
+    hook = LabAttachment(lab, svc.backbone)
+    customer = Behaviour(accept_after_s=1.0, provisioning_s=0.5)  # the customer clicks "accept"
+
+    with ExitStack() as stack:
+        aws_url, aws_state = stack.enter_context(
+            serve_aws(DirectConnect(hook=hook, behaviour=customer))
+        )
+        azure_url, azure_state = stack.enter_context(
+            serve_azure(ExpressRoute(hook=hook, behaviour=customer))
+        )
+        dx = client(aws_url, region_name="eu-west-3", aws_access_key_id=PARTNER_KEY,
+                    aws_secret_access_key="-")  # fmt: skip
+        adapters: dict[str, Any] = {
+            "aws": AwsAdapter(dx, connections(svc.backbone, "aws")),
+            "azure": AzureAdapter(
+                network(PARTNER_SUBSCRIPTION, azure_url, polling_interval_s=0.2),
+                connections(svc.backbone, "azure"),
+            ),
+        }
+        console.print(f"simulators: AWS Direct Connect {aws_url}, Azure ARM {azure_url}")
+        stack.enter_context(worker.embedded(settings, adapters=adapters))
+        orch = Orchestrator(svc, adapters, actor="demo")
+        svc.add_tenant("acme", "ACME Corp")
+
+        # the customer's side first: an ExpressRoute circuit, its service key and S-tag
+        service_key = azure_state.create_circuit(bandwidth_mbps=1000)
+        s_tag = azure_state.cross_connections[service_key]["properties"]["sTag"]
+        orders = {
+            "aws": {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
+                    "bandwidth_mbps": 500, "aws_account": AWS_ACCOUNT,
+                    "prefixes": [str(lans["aws-dx-par"])], "idempotency_key": "demo-aws"},
+            "azure": {"tenant": "acme", "onramp": "azure-er-lon", "kind": "azure-expressroute",
+                      "bandwidth_mbps": 1000, "azure_service_key": service_key, "s_tag": s_tag,
+                      "prefixes": [str(lans["azure-er-lon"])], "idempotency_key": "demo-azure"},
+        }  # fmt: skip
+        made: dict[str, dict[str, Any]] = {}
+        for name, order in orders.items():
+            made[name] = svc.create_connector(svc.connector_request(order))
+            worker.submit("connector", made[name]["id"])
+        for name, c in made.items():
+            with story.step(f"{name} Connector {c['id'][:8]}: request -> active"):
+                _settle(orch, "connector", c["id"], console)
+        from onramp.model import LinkRequest
+
+        link = svc.create_link(
+            LinkRequest.model_validate(
+                {
+                    "tenant": "acme",
+                    "a": made["aws"]["id"],
+                    "b": made["azure"]["id"],
+                    "bandwidth_mbps": 500,
+                    "idempotency_key": "demo-link",
+                }
+            )
+        )
+        worker.submit("link", link["id"])
+        with story.step(f"Link {link['id'][:8]} AWS <-> Azure: request -> active"):
+            _settle(orch, "link", link["id"], console)
+        ping = _ping(lab, "aws-dx-par-host", lans["azure-er-lon"])
+        story.steps.append((f"VPC host -> VNet host ping: {ping}", 0.0))
+        result = {
+            "connectors": {n: svc.connector(c["id"]) for n, c in made.items()},
+            "link": svc.link(link["id"]),
+            "aws_vifs": list(aws_state.vifs.values()),
+            "azure_peerings": azure_state.cross_connections[service_key]["properties"]["peerings"],
+            "ping": ping,
+            "history": {n: orch.history("connector", c["id"]) for n, c in made.items()},
+        }
+    _summary(console, story, result)
+    return result
+
+
+def _settle(orch: Any, kind: str, ident: str, console: Console) -> None:
+    from onramp.errors import OnrampError
+
+    def show(state: str) -> None:
+        console.print(f"  [dim]{kind} {ident[:8]}[/] {state}")
+
+    state = orch.watch(kind, ident, poll_s=0.2, timeout_s=300, progress=show)
+    if state != "active":
+        with orch.svc.store.session() as s:
+            from onramp.orchestrate import _row
+
+            reason = _row(s, kind, ident).reason
+        raise OnrampError("ONR-DEPLOY-003", f"{kind} {ident} ended {state}: {reason}")
+
+
+def _ping(lab: Any, host: str, lan: Any) -> str:
+    """Ping the other cloud's host from this one: loss and round trip, in words."""
+    import re
+    import subprocess
+
+    from lab.topology import HOST_OFFSET
+
+    target = str(lan.network_address + HOST_OFFSET)
+    done = subprocess.run(
+        ["ip", "netns", "exec", lab.ns(host), "ping", "-q", "-c", "5", "-i", "0.2", "-W", "1",
+         target],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    loss = re.search(r"(\d+)% packet loss", done.stdout)
+    rtt = re.search(r"= [\d.]+/([\d.]+)/", done.stdout)
+    return f"{target}: {loss.group(1) if loss else '?'}% loss" + (
+        f", {rtt.group(1)} ms average" if rtt else ""
+    )
+
+
+def _summary(console: Console, story: Story, result: dict[str, Any]) -> None:
+    table = Table("Connector", "on-ramp", "state", "PE port / VLAN", "BGP peer", "at the provider",
+                  title="what acme got")  # fmt: skip
+    for c in result["connectors"].values():
+        legs = ", ".join(f"{a['router']} {a['interface']}" + (f".{a['inner_vlan']}" if a["inner_vlan"] else "")
+                         for a in c["attachments"])  # fmt: skip
+        peers = ", ".join(a["peer_address"] for a in c["attachments"])
+        resource = (c["csp_resource"] or "-").rsplit("/", 1)[-1]  # Azure: the service key
+        table.add_row(c["id"][:8], c["onramp"], c["state"], legs, peers, resource)
+    console.print(table)
+    link = result["link"]
+    console.print(f"Link {link['id'][:8]}: {link['state']}, route target {link['route_target']}")
+    steps = Table("step", "seconds", title="how long")
+    for what, took in story.steps:
+        steps.add_row(what, f"{took:.1f}" if took else "")
+    console.print(steps)
+
+
+def main(settings: Settings) -> int:
+    from onramp.cli_common import out
+
+    run(settings, out)
+    console = out
+    console.print("done: the lab stays up (onramp lab down removes it)")
+    return 0
