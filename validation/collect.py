@@ -61,7 +61,7 @@ def snapshot(nr: Nornir) -> dict[str, Any]:
     return _gather(nr.run(task=bgp_summary))
 
 
-def poller(nr: Nornir, timeout: float, interval: float = 1.0) -> Callable[[Evidence], None]:
+def poller(nr: Nornir, timeout: float, interval: float = 0.3) -> Callable[[Evidence], None]:
     """A collector: poll until every new session is Established with at least its minimum
     of prefixes and every route that must be present is there, or `timeout` passes."""
 
@@ -79,6 +79,9 @@ def poller(nr: Nornir, timeout: float, interval: float = 1.0) -> Callable[[Evide
 
 def _routes(nr: Nornir, ev: Evidence) -> None:
     routers = set(ev.expected) | set(ev.present)
+    if not routers:  # a removal: only the other sessions are judged
+        ev.accepted, ev.tables = {}, {}
+        return
     result = nr.filter(filter_func=lambda h: h.name in routers).run(
         task=lambda task: bgp_routes(
             task,
