@@ -300,6 +300,27 @@ def _status_table(status: Any) -> None:
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Threads advancing work in parallel.")] = 2,
+    beat: Annotated[
+        bool, typer.Option("--beat", help="Also run the schedule (the sweep) in this worker.")
+    ] = False,
+) -> None:
+    """A worker that advances Connectors and Links (Celery; broker from config.yaml)."""
+    from onramp import worker as w
+
+    s = settings()
+    w.configure(s)
+    args = ["worker", "--pool", "threads", "--concurrency", str(concurrency), "--loglevel",
+            "WARNING", "--without-gossip", "--without-mingle"]  # fmt: skip
+    if beat:
+        schedule = s.path.parent / "var" / "beat-schedule"
+        schedule.parent.mkdir(parents=True, exist_ok=True)
+        args += ["--beat", "--schedule", str(schedule)]
+    w.app.worker_main(args)
+
+
+@app.command()
 def demo() -> None:
     """The seed's story: lab, simulators, an AWS and an Azure Connector, a Link, verified."""
     from onramp.demo import main
