@@ -276,7 +276,20 @@ class Orchestrator:
         self._off_routers(kind, ident)
         self._delete_at_provider(kind, ident)
         with self.svc.store.session() as s:
-            reason = _row(s, kind, ident).reason or "rolled back"
+            # why it is rolling back (row.reason may since hold a retry note)
+            reason = (
+                s.scalar(
+                    select(TransitionRow.reason)
+                    .where(
+                        TransitionRow.kind == kind,
+                        TransitionRow.target_id == ident,
+                        TransitionRow.to_state == S.ROLLING_BACK.value,
+                    )
+                    .order_by(TransitionRow.id.desc())
+                    .limit(1)
+                )
+                or "rolled back"
+            )
         self._finish(kind, ident, S.FAILED, reason)
 
     def _decommission(self, kind: str, ident: str) -> None:
@@ -315,6 +328,7 @@ class Orchestrator:
 
     def _finish(self, kind: str, ident: str, to: State, reason: str) -> None:
         self._unlock_routers(kind, ident)
+        self._note(kind, ident, reason)
         if kind == "connector":
             allocation.release_connector(self.svc.store, ident, to, self.actor, reason)
         else:

@@ -92,17 +92,22 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=10)
 
 
-def catch(env: Env, ident: str, wanted: str, timeout: float = 60) -> str:
-    """Poll fast until the Connector is in `wanted` (or past it); returns what it was in."""
-    order = ["allocated", "csp_requested", "awaiting_customer", "configuring", "verifying",
-             "active"]  # fmt: skip
+# the AWS flow: allocated -> csp_requested (asked) -> awaiting_customer -> csp_requested
+# (accepted, AWS provisioning) -> configuring -> verifying -> active
+FLOW = ["allocated", "csp_requested", "awaiting_customer", "csp_requested", "configuring",
+        "verifying", "active"]  # fmt: skip
+
+
+def catch(env: Env, ident: str, wanted: int, timeout: float = 60) -> int:
+    """Poll fast until the Connector is at step `wanted` of FLOW (or past it); returns the
+    step it was at."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = env.orch.state("connector", ident)
-        if state in order and order.index(state) >= order.index(wanted):
-            return state
+        seen = [h["to"] for h in env.orch.history("connector", ident)][2:]  # from allocated
+        if len(seen) - 1 >= wanted:
+            return len(seen) - 1
         time.sleep(0.01)
-    raise AssertionError(f"never reached {wanted}: {env.orch.state('connector', ident)}")
+    raise AssertionError(f"never reached {FLOW[wanted]}: {env.orch.state('connector', ident)}")
 
 
 def held(env: Env, owner: str) -> int:
@@ -115,10 +120,8 @@ def held(env: Env, owner: str) -> int:
         )
 
 
-@pytest.mark.parametrize(
-    "at", ["allocated", "awaiting_customer", "csp_requested", "configuring", "verifying"]
-)
-def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: str) -> None:
+@pytest.mark.parametrize("at", [0, 1, 2, 3, 4, 5], ids=lambda i: f"{i}-{FLOW[i]}")
+def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: int) -> None:
     before = env.lab.vtysh("pe1-par", "show running-config")
     c = env.svc.create_connector(env.svc.connector_request(AWS))
     allocated = held(env, c["id"])
@@ -136,10 +139,12 @@ def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: str) -> Non
         assert env.orch.watch("connector", c["id"], poll_s=0.2, timeout_s=150) == "active", (
             env.svc.connector(c["id"])["reason"]
         )
-        # killed where meant (configuring lasts ~0.3 s: the poll may first see verifying)
-        assert killed_in == at or (at, killed_in) == ("configuring", "verifying"), killed_in
+        # killed where meant; the first csp_requested and configuring last well under a
+        # second, so the poll may first see the next state
+        brief = {1, 4}
+        assert killed_in == at or (at in brief and killed_in == at + 1), FLOW[killed_in]
         history = [h["to"] for h in env.orch.history("connector", c["id"])]
-        assert history[-1] == "active" and killed_in in history
+        assert history[-1] == "active" and FLOW[killed_in] in history
         live = [v for v in env.sim.vifs.values()
                 if v["virtualInterfaceName"] == f"{c['id']}:csp"
                 and v["virtualInterfaceState"] != "deleted"]  # fmt: skip

@@ -75,7 +75,7 @@ def test_threads_on_sqlite(tmp_path: Path, pin: bool) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("pin", [False, True], ids=["next-free", "planned-vlan"])
 def test_processes_on_postgresql(postgres: str, tmp_path: Path, pin: bool) -> None:
-    from .conftest import new_postgres_db
+    from ..conftest import new_postgres_db
 
     url = new_postgres_db(postgres)
     _prepare(url)
