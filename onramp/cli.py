@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -311,8 +312,10 @@ def worker(
 
     s = settings()
     w.configure(s)
+    # a node name of its own: several workers on one machine share a broker
     args = ["worker", "--pool", "threads", "--concurrency", str(concurrency), "--loglevel",
-            "WARNING", "--without-gossip", "--without-mingle"]  # fmt: skip
+            "WARNING", "--without-gossip", "--without-mingle", "--hostname",
+            f"onramp{os.getpid()}@%h"]  # fmt: skip
     if beat:
         schedule = s.path.parent / "var" / "beat-schedule"
         schedule.parent.mkdir(parents=True, exist_ok=True)

@@ -386,7 +386,8 @@ class Orchestrator:
 
         def take(s: Db) -> None:
             for router in routers:
-                held = s.get(RouterLockRow, router)
+                # FOR UPDATE: two workers seeing the same expired lock must not both take it
+                held = s.get(RouterLockRow, router, with_for_update=True)
                 if held is None:
                     s.add(RouterLockRow(router=router, owner=owner, until=until))
                 elif held.owner == owner or _aware(held.until) < now():

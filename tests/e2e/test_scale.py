@@ -86,10 +86,12 @@ def env(tmp_path_factory: pytest.TempPathFactory, rabbitmq: str, postgres: str) 
 @pytest.fixture
 def workers(env: Env) -> Iterator[list[subprocess.Popen[bytes]]]:
     run = {**os.environ, "ONRAMP_CONFIG": str(env.config)}
+    logs = env.config.parent
     procs = [
         subprocess.Popen([sys.executable, "-m", "onramp.cli", "worker", "--concurrency", "1",
                           *(["--beat"] if i == 0 else [])],
-                         env=run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         env=run, stdout=subprocess.DEVNULL,
+                         stderr=(logs / f"worker{i}.log").open("wb"))
         for i in range(WORKERS)
     ]  # fmt: skip
     worker.configure(env.svc.settings)
@@ -119,7 +121,7 @@ def test_twenty_connectors_at_once_through_four_workers(
             for n in range(2 * EACH)]  # fmt: skip
     for c in made:
         worker.submit("connector", c["id"])
-    ends = {c["id"]: env.orch.watch("connector", c["id"], poll_s=0.5, timeout_s=900)
+    ends = {c["id"]: env.orch.watch("connector", c["id"], poll_s=0.5, timeout_s=300)
             for c in made}  # fmt: skip
     reasons = {i: env.svc.connector(i)["reason"] for i, s in ends.items() if s != "active"}
     assert reasons == {}
@@ -141,7 +143,7 @@ def test_twenty_connectors_at_once_through_four_workers(
         env.orch.decommission("connector", c["id"])
         worker.submit("connector", c["id"])
     for c in made:
-        assert env.orch.watch("connector", c["id"], poll_s=0.5, timeout_s=900) == "deleted"
+        assert env.orch.watch("connector", c["id"], poll_s=0.5, timeout_s=300) == "deleted"
     with env.svc.store.session() as s:
         assert s.scalar(select(func.count()).select_from(AllocationRow)) == 0
     assert all(v["virtualInterfaceState"] == "deleted" for v in env.aws.vifs.values())

@@ -104,6 +104,14 @@ def test_gate_fails_when_another_session_changed_state() -> None:
     assert verdict.findings == [f"pe1-par vrf c1 {PEER}: Established -> Connect"]
 
 
+def test_a_session_that_comes_up_meanwhile_is_no_disturbance() -> None:
+    """Another Connector's session was still coming up before the change: up after it is
+    fine (only an Established session that goes down, or flaps, is a disturbance)."""
+    ev = evidence("established", [], before={"pe1-par": summary("peer_down")})
+    ev.expected = {"pe1-par": {"default": {}}}
+    assert run(ev).findings == []
+
+
 def test_gate_fails_a_missing_route_of_a_link() -> None:
     ev = evidence("established", [], present={"pe1-par": {"c1": ["10.100.1.0/24"]}},
                   tables={"pe1-par": {"c1": {"10.100.0.0/24": {}}}})  # fmt: skip
