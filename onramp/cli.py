@@ -14,6 +14,7 @@ from rich.table import Table
 
 from onramp.cli_common import JsonOpt, _state, dump, err, errors, out, settings
 from onramp.cli_deploy import apply, plan_app
+from onramp.cli_runbook import runbook_app
 from onramp.cli_service import catalogue_app, connector_app, link_app, tenant_app
 from onramp.cli_sim import sim
 from onramp.cli_ticket import ticket_app
@@ -36,6 +37,7 @@ app.add_typer(link_app, name="link")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(plan_app, name="plan")
 app.add_typer(ticket_app, name="ticket")
+app.add_typer(runbook_app, name="runbook")
 app.command("apply")(apply)
 app.command("sim")(sim)
 

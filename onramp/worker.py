@@ -43,7 +43,15 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
     """Point the app at this config's broker; adapters default to config.yaml's `csp:`."""
     _current.update(settings=settings, adapters=adapters)
     _orchestrator.cache_clear()
-    app.conf.broker_url = settings.resolved_broker_url()
+    url = settings.resolved_broker_url()
+    if app.conf.broker_url not in (None, url):
+        # another broker than before (tests, the demo): connections made for the old one
+        # must not be reused. The app has no public reset, so drop its pools.
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+    app.conf.broker_url = url
     if app.conf.broker_url.startswith("sqla+"):
         from kombu.transport import sqlalchemy as sqla
 

@@ -174,3 +174,45 @@ def test_embedded_celery_worker_takes_connectors_to_active(env: Env, tmp_path: P
             for c in made:
                 assert orch.watch("connector", c["id"], poll_s=0.2, timeout_s=120) == "deleted"
         assert sorted(v["virtualInterfaceState"] for v in state.vifs.values()) == ["deleted"] * 2
+
+
+def test_runbooks_dry_run_then_apply(env: Env, tmp_path: Path) -> None:
+    """`onramp runbook`: a dry run changes nothing anywhere; --apply provisions to active
+    and decommissions to deleted, with the history in --json."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from onramp.cli import app
+
+    with serve(DirectConnect(hook=env.attach, behaviour=Behaviour(accept_after_s=0.2))) as (
+        url, sim):  # fmt: skip
+        data = yaml.safe_load(env.svc.settings.path.read_text())
+        data["csp"] = {"aws": {"endpoint_url": url, "region": "eu-west-3"}}
+        data["worker"] = {"revert_in_s": 60, "check_timeout_s": 15}
+        config = tmp_path / "config.yaml"
+        config.write_text(yaml.safe_dump(data))
+
+        def run(*args: str) -> dict[str, Any]:
+            done = CliRunner().invoke(app, ["--config", str(config), "runbook", *args, "--json"])
+            assert done.exit_code == 0, done.output
+            return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+        order = ["provision-connector", "--tenant", "acme", "--onramp", "aws-dx-par", "--kind",
+                 "aws-hosted-vif", "--bandwidth", "100", "--aws-account", "123456789012",
+                 "--prefix", "10.100.0.0/24"]  # fmt: skip
+        before = len(env.svc.connectors(None, None))
+        dry = run(*order)
+        assert dry["dry_run"] and dry["provider_request"]["md5_key"] == "<masked>"
+        assert sim.vifs == {} and len(env.svc.connectors(None, None)) == before
+        done = run(*order, "--apply")
+        assert done["state"] == "active" and done["history"][-1]["actor"].startswith("runbook:")
+        ident = done["connector"]["id"]
+        plan = run("decommission", "connector", ident[:8])
+        assert (
+            plan["dry_run"] and f"vrf {done['connector']['vrf']}" in plan["router_diffs"]["pe1-par"]
+        )
+        assert env.svc.connector(ident)["state"] == "active"  # the dry run changed nothing
+        gone = run("decommission", "connector", ident[:8], "--apply")
+        assert gone["state"] == "deleted"
+        assert [v["virtualInterfaceState"] for v in sim.vifs.values()] == ["deleted"]

@@ -1,0 +1,1 @@
+"""Runbooks: what engineers run, dry-run by default (`onramp runbook --help`)."""

@@ -1,0 +1,83 @@
+"""Provision a Connector, create a Link, decommission either: dry-run by default.
+
+A dry run writes nothing at the providers or on the routers and shows what would happen
+(the allocation, the request a provider would get with the key masked, the routers'
+diffs for a removal). With `apply=True` the runbook runs the state machine's steps in this
+process (onramp.orchestrate, the same steps a worker runs), reporting each state as it is
+reached, and returns the result with its history.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from csp.adapter import Adapter
+from csp.registry import adapter as build_adapter
+from csp.registry import peering_request
+from onramp.orchestrate import Orchestrator
+from onramp.service import Service
+
+Progress = Callable[[str], None]
+
+
+def orchestrator(svc: Service, adapters: dict[str, Adapter] | None = None) -> Orchestrator:
+    """The engineer's own hands: actor runbook:<user>; adapters from config.yaml's csp:."""
+    if adapters is None:
+        adapters = {
+            p: build_adapter(p, cfg, svc.backbone, svc.store, svc.vault)
+            for p, cfg in svc.settings.csp.items()
+        }
+    w = svc.settings.worker
+    orch = Orchestrator(svc, adapters, actor=f"runbook:{getpass.getuser()}")
+    orch.timings.revert_in_s, orch.timings.check_timeout_s = w.revert_in_s, w.check_timeout_s
+    orch.timings.awaiting_s = w.awaiting_s
+    return orch
+
+
+def provision_connector(
+    svc: Service, order: dict[str, Any], apply: bool, orch: Orchestrator, progress: Progress
+) -> dict[str, Any]:
+    req = svc.connector_request(order)
+    if not apply:
+        plan = svc.plan_connector(req)
+        asked = asdict(peering_request(plan, "<masked>" if plan["md5_key"] else None))
+        return {"dry_run": True, "connector": plan, "provider_request": asked}
+    c = svc.create_connector(req)
+    progress(f"connector {c['id'][:8]} allocated")
+    return _drive(orch, "connector", c["id"], progress)
+
+
+def create_link(
+    svc: Service, order: dict[str, Any], apply: bool, orch: Orchestrator, progress: Progress
+) -> dict[str, Any]:
+    req = svc.link_request(order)
+    if not apply:
+        return {"dry_run": True, "link": svc.plan_link(req)}
+    link = svc.create_link(req)
+    progress(f"link {link['id'][:8]} allocated")
+    return _drive(orch, "link", link["id"], progress)
+
+
+def decommission(
+    svc: Service, kind: str, ident: str, apply: bool, orch: Orchestrator, progress: Progress
+) -> dict[str, Any]:
+    from onramp.deploy import make_plan
+
+    full = (svc.connector(ident) if kind == "connector" else svc.link(ident))["id"]
+    if not apply:
+        plan = make_plan(svc, kind, full, "remove")
+        diffs = {r: d["diff"] for r, d in plan["devices"].items()}
+        return {"dry_run": True, "kind": kind, "id": full, "router_diffs": diffs}
+    orch.decommission(kind, full)
+    return _drive(orch, kind, full, progress)
+
+
+def _drive(orch: Orchestrator, kind: str, ident: str, progress: Progress) -> dict[str, Any]:
+    state = orch.drive(
+        kind, ident, poll_s=0.5, progress=lambda s: progress(f"{kind} {ident[:8]} {s}")
+    )
+    view = orch.svc.connector(ident) if kind == "connector" else orch.svc.link(ident)
+    return {"dry_run": False, "state": state, kind: view, "history": orch.history(kind, ident)}
