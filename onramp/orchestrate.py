@@ -99,21 +99,8 @@ class Orchestrator:
         progress: Callable[[str], None] | None = None,
     ) -> str:
         """Advance until settled (active, failed, deleted), polling while it waits."""
-        deadline = time.monotonic() + timeout_s
-        last = ""
-        while True:
-            state = self.advance(kind, ident) or self.state(kind, ident)
-            if progress is not None and state != last:
-                progress(state)
-            if S(state) in SETTLED:
-                return state
-            if time.monotonic() > deadline:
-                raise OnrampError(
-                    "ONR-CSP-004", f"{kind} {ident} still {state} after {timeout_s:g} s"
-                )
-            if state == last or S(state) in WAITING:
-                time.sleep(poll_s)
-            last = state
+        step = lambda: self.advance(kind, ident) or self.state(kind, ident)  # noqa: E731
+        return self._until_settled(kind, ident, step, poll_s, timeout_s, progress, advancing=True)
 
     def watch(
         self,
@@ -124,10 +111,23 @@ class Orchestrator:
         progress: Callable[[str], None] | None = None,
     ) -> str:
         """Wait, without advancing anything, until the workers have settled it."""
+        read = lambda: self.state(kind, ident)  # noqa: E731
+        return self._until_settled(kind, ident, read, poll_s, timeout_s, progress, advancing=False)
+
+    def _until_settled(
+        self,
+        kind: str,
+        ident: str,
+        next_state: Callable[[], str],
+        poll_s: float,
+        timeout_s: float,
+        progress: Callable[[str], None] | None,
+        advancing: bool,
+    ) -> str:
         deadline = time.monotonic() + timeout_s
         last = ""
         while True:
-            state = self.state(kind, ident)
+            state = next_state()
             if progress is not None and state != last:
                 progress(state)
             if S(state) in SETTLED:
@@ -136,8 +136,10 @@ class Orchestrator:
                 raise OnrampError(
                     "ONR-CSP-004", f"{kind} {ident} still {state} after {timeout_s:g} s"
                 )
+            # advancing, a step that moved on goes straight to the next one
+            if not advancing or state == last or S(state) in WAITING:
+                time.sleep(poll_s)
             last = state
-            time.sleep(poll_s)
 
     def decommission(self, kind: str, ident: str) -> str:
         """Mark for decommissioning (the steps that follow do the work)."""

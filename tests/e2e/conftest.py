@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,7 +17,8 @@ import yaml
 from lab.run import FRR_ETC, FRR_RUN, NEEDED, Lab, down, namespaces, root_links
 from lab.topology import Topology, build
 from onramp.inventory import Backbone, load
-from onramp.settings import LabSettings
+from onramp.service import Service
+from onramp.settings import LabSettings, load_settings
 
 from ..conftest import copy_default_inventory
 
@@ -101,5 +104,29 @@ def shared_lab(
         yield SharedLab(
             lab, topo, bb, write_config(tmp / "config.yaml", settings, tmp / "inventory")
         )
+    finally:
+        down(settings.name, settings.state_dir)
+
+
+@contextmanager
+def module_lab(
+    tmp: Path, name: str, octet: int, **config: Any
+) -> Iterator[tuple[Lab, Service, Topology]]:
+    """A lab of a test module's own, up, with a Service on its own SQLite store (or what
+    `config` says: csp endpoints, worker settings, another store) and tenant acme; the
+    lab is removed again even on failure."""
+    settings = lab_settings(name, tmp, octet)
+    topo = build(default_inventory_in(octet, tmp / "inventory"), settings)
+    lab = Lab(topo, settings.state_dir)
+    down(settings.name, settings.state_dir)
+    try:
+        lab.up(converge_timeout=settings.converge_timeout_s)
+        path = write_config(tmp / "config.yaml", settings, tmp / "inventory")
+        data = yaml.safe_load(path.read_text())
+        data |= {"store_url": f"sqlite:///{tmp / 'onramp.db'}", "secret_key_file": str(tmp / "k")}
+        path.write_text(yaml.safe_dump(data | config))
+        svc = Service.open(load_settings(path))
+        svc.add_tenant("acme", "Acme")
+        yield lab, svc, topo
     finally:
         down(settings.name, settings.state_dir)

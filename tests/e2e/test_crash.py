@@ -19,21 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from csp.aws.simulator import DirectConnect, serve
 from csp.simulator import Behaviour
 from lab.attach import LabAttachment
-from lab.run import Lab, down
-from lab.topology import build
+from lab.run import Lab
 from onramp.deploy import make_plan
 from onramp.orchestrate import Orchestrator
 from onramp.service import Service
-from onramp.settings import load_settings
 from onramp.store import AllocationRow
 
-from .conftest import default_inventory_in, lab_settings, write_config
+from .conftest import module_lab
 
 OCTET = 50
 AWS = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
@@ -59,32 +56,17 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("crash")
-    settings = lab_settings("tcr", tmp, OCTET)
-    bb = default_inventory_in(OCTET, tmp / "inventory")
-    lab = Lab(build(bb, settings), settings.state_dir)
-    down(settings.name, settings.state_dir)
     # slow enough to be caught in each state, fast enough to finish
-    behaviour = Behaviour(accept_after_s=2.0, provisioning_s=1.5)
-    try:
-        lab.up(converge_timeout=settings.converge_timeout_s)
-        with serve(DirectConnect(behaviour=behaviour)) as (url, sim):
-            config = write_config(tmp / "config.yaml", settings, tmp / "inventory")
-            data = yaml.safe_load(config.read_text())
-            data |= {
-                "store_url": f"sqlite:///{tmp / 'onramp.db'}",
-                "secret_key_file": str(tmp / "k"),
-                "csp": {"aws": {"endpoint_url": url, "region": "eu-west-3"}},
-                "worker": {"broker_url": f"sqla+sqlite:///{tmp / 'broker.db'}", "poll_s": 0.2,
-                           "sweep_s": 1.0, "lease_s": 6.0, "revert_in_s": 40,
-                           "check_timeout_s": 15},
-            }  # fmt: skip
-            config.write_text(yaml.safe_dump(data))
-            svc = Service.open(load_settings(config))
+    with serve(DirectConnect(behaviour=Behaviour(accept_after_s=2.0, provisioning_s=1.5))) as (
+        url, sim):  # fmt: skip
+        config = {
+            "csp": {"aws": {"endpoint_url": url, "region": "eu-west-3"}},
+            "worker": {"broker_url": f"sqla+sqlite:///{tmp / 'broker.db'}", "poll_s": 0.2,
+                       "sweep_s": 1.0, "lease_s": 6.0, "revert_in_s": 40, "check_timeout_s": 15},
+        }  # fmt: skip
+        with module_lab(tmp, "tcr", OCTET, **config) as (lab, svc, _):
             sim.hook = LabAttachment(lab, svc.backbone)
-            svc.add_tenant("acme", "Acme")
-            yield Env(lab, svc, config, sim, Orchestrator(svc, {}, actor="test"))
-    finally:
-        down(settings.name, settings.state_dir)
+            yield Env(lab, svc, svc.settings.path, sim, Orchestrator(svc, {}, actor="test"))
 
 
 def kill(proc: subprocess.Popen[bytes]) -> None:

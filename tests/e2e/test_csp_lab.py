@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from csp.adapter import CspState, wait
 from csp.aws.adapter import AwsAdapter, client
@@ -26,15 +24,13 @@ from csp.azure.simulator import serve as serve_azure
 from csp.registry import connections, peering_request
 from csp.simulator import Behaviour
 from lab.attach import LabAttachment
-from lab.run import Lab, down
-from lab.topology import build
+from lab.run import Lab
 from onramp.deploy import apply_plan, make_plan
 from onramp.errors import OnrampError
 from onramp.service import Service
-from onramp.settings import load_settings
 from onramp.store import ConnectorRow
 
-from .conftest import default_inventory_in, lab_settings, write_config
+from .conftest import module_lab
 
 OCTET = 47
 SLOW = Behaviour(accept_after_s=0.3, provisioning_s=0.3)  # the customer takes a moment
@@ -72,22 +68,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    tmp = tmp_path_factory.mktemp("csp-lab")
-    settings = lab_settings("tcs", tmp, OCTET)
-    bb = default_inventory_in(OCTET, tmp / "inventory")
-    lab = Lab(build(bb, settings), settings.state_dir)
-    down(settings.name, settings.state_dir)
-    config = write_config(tmp / "config.yaml", settings, tmp / "inventory")
-    data = yaml.safe_load(config.read_text())
-    data |= {"store_url": f"sqlite:///{tmp / 'onramp.db'}", "secret_key_file": str(tmp / "k")}
-    config.write_text(yaml.safe_dump(data))
-    try:
-        lab.up(converge_timeout=settings.converge_timeout_s)
-        svc = Service.open(load_settings(Path(config)))
-        svc.add_tenant("acme", "Acme")
+    with module_lab(tmp_path_factory.mktemp("csp-lab"), "tcs", OCTET) as (lab, svc, _):
         yield Env(lab, svc, LabAttachment(lab, svc.backbone))
-    finally:
-        down(settings.name, settings.state_dir)
 
 
 def aws_connector(env: Env) -> dict[str, Any]:

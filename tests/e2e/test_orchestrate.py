@@ -21,14 +21,12 @@ from csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
 from csp.registry import connections
 from csp.simulator import Behaviour, CloudPeer, Customer
 from lab.attach import LabAttachment
-from lab.run import Lab, down
-from lab.topology import build
+from lab.run import Lab
 from onramp.orchestrate import Orchestrator, Timings
 from onramp.service import Service
-from onramp.settings import load_settings
 from onramp.store import AllocationRow
 
-from .conftest import default_inventory_in, lab_settings, write_config
+from .conftest import module_lab
 
 OCTET = 48
 AWS = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
@@ -58,22 +56,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    tmp = tmp_path_factory.mktemp("orchestrate")
-    settings = lab_settings("tor", tmp, OCTET)
-    bb = default_inventory_in(OCTET, tmp / "inventory")
-    lab = Lab(build(bb, settings), settings.state_dir)
-    down(settings.name, settings.state_dir)
-    config = write_config(tmp / "config.yaml", settings, tmp / "inventory")
-    data = yaml.safe_load(config.read_text())
-    data |= {"store_url": f"sqlite:///{tmp / 'onramp.db'}", "secret_key_file": str(tmp / "k")}
-    config.write_text(yaml.safe_dump(data))
-    try:
-        lab.up(converge_timeout=settings.converge_timeout_s)
-        svc = Service.open(load_settings(Path(config)))
-        svc.add_tenant("acme", "Acme")
+    with module_lab(tmp_path_factory.mktemp("orchestrate"), "tor", OCTET) as (lab, svc, _):
         yield Env(lab, svc, LabAttachment(lab, svc.backbone))
-    finally:
-        down(settings.name, settings.state_dir)
 
 
 @dataclass

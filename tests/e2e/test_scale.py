@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from csp.aws.simulator import DirectConnect
@@ -24,16 +23,14 @@ from csp.gcp.simulator import PARTNER_PROJECT, Compute
 from csp.gcp.simulator import serve as serve_gcp
 from csp.simulator import Behaviour
 from lab.attach import LabAttachment
-from lab.run import Lab, down
-from lab.topology import build, cloud_lans
+from lab.topology import cloud_lans
 from onramp import worker
 from onramp.orchestrate import Orchestrator
 from onramp.service import Service
-from onramp.settings import load_settings
 from onramp.store import AllocationRow
 
 from ..conftest import new_postgres_db
-from .conftest import default_inventory_in, lab_settings, write_config
+from .conftest import module_lab
 
 OCTET, WORKERS, EACH = 51, 4, 10
 
@@ -51,36 +48,22 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, rabbitmq: str, postgres: str) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("scale")
-    settings = lab_settings("tsc", tmp, OCTET)
-    bb = default_inventory_in(OCTET, tmp / "inventory")
-    topo = build(bb, settings)
-    lab = Lab(topo, settings.state_dir)
-    down(settings.name, settings.state_dir)
     customer = Behaviour(accept_after_s=0.5, provisioning_s=0.5)
-    try:
-        lab.up(converge_timeout=settings.converge_timeout_s)
-        with (
-            serve_aws(DirectConnect(behaviour=customer)) as (aws_url, aws),
-            serve_gcp(Compute(behaviour=customer)) as (gcp_url, gcp),
-        ):
-            config = write_config(tmp / "config.yaml", settings, tmp / "inventory")
-            data = yaml.safe_load(config.read_text())
-            data |= {
-                "store_url": new_postgres_db(postgres),
-                "secret_key_file": str(tmp / "k"),
-                "csp": {"aws": {"endpoint_url": aws_url, "region": "eu-west-3"},
-                        "gcp": {"endpoint_url": gcp_url, "account": PARTNER_PROJECT}},
-                "worker": {"broker_url": rabbitmq, "poll_s": 0.3, "sweep_s": 5.0,
-                           "lease_s": 120.0, "revert_in_s": 60, "check_timeout_s": 20},
-            }  # fmt: skip
-            config.write_text(yaml.safe_dump(data))
-            svc = Service.open(load_settings(config))
-            hook = LabAttachment(lab, svc.backbone)
-            aws.hook = gcp.hook = hook
-            svc.add_tenant("acme", "Acme")
-            yield Env(svc, config, aws, gcp, cloud_lans(topo), Orchestrator(svc, {}, "test"))
-    finally:
-        down(settings.name, settings.state_dir)
+    with (
+        serve_aws(DirectConnect(behaviour=customer)) as (aws_url, aws),
+        serve_gcp(Compute(behaviour=customer)) as (gcp_url, gcp),
+    ):
+        config = {
+            "store_url": new_postgres_db(postgres),
+            "csp": {"aws": {"endpoint_url": aws_url, "region": "eu-west-3"},
+                    "gcp": {"endpoint_url": gcp_url, "account": PARTNER_PROJECT}},
+            "worker": {"broker_url": rabbitmq, "poll_s": 0.3, "sweep_s": 5.0,
+                       "lease_s": 120.0, "revert_in_s": 60, "check_timeout_s": 20},
+        }  # fmt: skip
+        with module_lab(tmp, "tsc", OCTET, **config) as (lab, svc, topo):
+            aws.hook = gcp.hook = LabAttachment(lab, svc.backbone)
+            yield Env(svc, svc.settings.path, aws, gcp, cloud_lans(topo),
+                      Orchestrator(svc, {}, "test"))  # fmt: skip
 
 
 @pytest.fixture
