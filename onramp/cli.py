@@ -319,9 +319,9 @@ def worker(
             "WARNING", "--without-gossip", "--without-mingle", "--hostname",
             f"onramp{os.getpid()}@%h"]  # fmt: skip
     if beat:
-        schedule = s.path.parent / "var" / "beat-schedule"
-        schedule.parent.mkdir(parents=True, exist_ok=True)
-        args += ["--beat", "--schedule", str(schedule)]
+        # the in-memory scheduler: the sweep needs no state kept across restarts, and a
+        # schedule file left half-written by a killed worker would stop the next one's beat
+        args += ["--beat", "--scheduler", "celery.beat:Scheduler"]
     w.app.worker_main(args)
 
 

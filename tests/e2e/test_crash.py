@@ -49,7 +49,8 @@ class Env:
         env = {**os.environ, "ONRAMP_CONFIG": str(self.config)}
         return subprocess.Popen(
             [sys.executable, "-m", "onramp.cli", "worker", "--concurrency", "1", "--beat"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, stdout=subprocess.DEVNULL,
+            stderr=(self.config.parent / f"worker-{time.time_ns()}.log").open("wb"),
         )  # fmt: skip
 
 
