@@ -17,20 +17,16 @@ import json
 import statistics
 import tempfile
 import time
-from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
-import yaml
+from labkit import lab_service
 from sqlalchemy import select
 
 from lab.run import Lab, down
-from lab.topology import build
 from onramp import intended
-from onramp.inventory import load
 from onramp.inventory.plugin import init_nornir
 from onramp.service import Service
-from onramp.settings import ROOT, LabSettings, load_settings
 from onramp.store import ConnectorRow
 from tasks.config import diff_config
 
@@ -51,36 +47,7 @@ REQUESTS: list[dict[str, Any]] = [
 
 
 def setup(tmp: Path) -> tuple[Lab, Service]:
-    inv = tmp / "inventory"
-    inv.mkdir()
-    for f in (ROOT / "inventory").glob("*.yaml"):
-        text = f.read_text()
-        if f.name == "hosts.yaml":
-            text = text.replace("172.20.20.", f"172.20.{OCTET}.")
-        (inv / f.name).write_text(text)
-    settings = LabSettings(
-        name=LAB, mgmt_subnet=IPv4Network(f"172.20.{OCTET}.0/24"), state_dir=tmp / "state"
-    )
-    config = tmp / "config.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "nornir": {
-                    "inventory": {"plugin": "OnrampInventory", "options": {"directory": str(inv)}},
-                    "runner": {"plugin": "threaded", "options": {"num_workers": 20}},
-                    "logging": {"enabled": False},
-                },
-                "store_url": f"sqlite:///{tmp / 'bench.db'}",
-                "secret_key_file": str(tmp / "secret.key"),
-                "lab": {**settings.model_dump(mode="json"), "state_dir": str(settings.state_dir)},
-            }
-        )
-    )
-    lab = Lab(build(load(inv), settings), settings.state_dir)
-    down(LAB, settings.state_dir)
-    lab.up(converge_timeout=60)
-    svc = Service.open(load_settings(config))
-    svc.add_tenant("bench", "Bench")
+    lab, svc = lab_service(tmp, LAB, OCTET)
     for r in REQUESTS:
         svc.create_connector(
             svc.connector_request(

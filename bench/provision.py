@@ -23,11 +23,10 @@ import json
 import statistics
 import tempfile
 import time
-from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
-import yaml
+from labkit import lab_service
 
 from csp.adapter import wait
 from csp.aws.adapter import AwsAdapter, client
@@ -36,13 +35,10 @@ from csp.registry import connections, peering_request
 from csp.simulator import Behaviour
 from lab.attach import LabAttachment
 from lab.run import Lab, down
-from lab.topology import build
 from onramp import worker
 from onramp.deploy import apply_plan, make_plan
-from onramp.inventory import load
 from onramp.orchestrate import Orchestrator, Timings
 from onramp.service import Service
-from onramp.settings import ROOT, LabSettings, load_settings
 from onramp.store import ConnectorRow
 
 LAB, OCTET = "bpv", 49
@@ -51,32 +47,11 @@ ORDER = {"tenant": "bench", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
 
 
 def setup(tmp: Path) -> tuple[Lab, Service]:
-    inv = tmp / "inventory"
-    inv.mkdir()
-    for f in (ROOT / "inventory").glob("*.yaml"):
-        text = f.read_text()
-        if f.name == "hosts.yaml":
-            text = text.replace("172.20.20.", f"172.20.{OCTET}.")
-        (inv / f.name).write_text(text)
-    settings = LabSettings(
-        name=LAB, mgmt_subnet=IPv4Network(f"172.20.{OCTET}.0/24"), state_dir=tmp / "state"
-    )
-    config = tmp / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "nornir": {"inventory": {"plugin": "OnrampInventory", "options": {"directory": str(inv)}},
-                   "logging": {"enabled": False}},
-        "store_url": f"sqlite:///{tmp / 'bench.db'}",
-        "secret_key_file": str(tmp / "secret.key"),
-        "lab": {**settings.model_dump(mode="json"), "state_dir": str(settings.state_dir)},
-        "worker": {"broker_url": f"sqla+sqlite:///{tmp / 'broker.db'}", "poll_s": 0.05,
-                   "sweep_s": 30, "revert_in_s": 60, "check_timeout_s": 20},
-    }))  # fmt: skip
-    lab = Lab(build(load(inv), settings), settings.state_dir)
-    down(LAB, settings.state_dir)
-    lab.up(converge_timeout=60)
-    svc = Service.open(load_settings(config))
-    svc.add_tenant("bench", "Bench")
-    return lab, svc
+    return lab_service(
+        tmp, LAB, OCTET,
+        worker={"broker_url": f"sqla+sqlite:///{tmp / 'broker.db'}", "poll_s": 0.05,
+                "sweep_s": 30, "revert_in_s": 60, "check_timeout_s": 20},
+    )  # fmt: skip
 
 
 def split(orch: Orchestrator, ident: str) -> dict[str, float]:

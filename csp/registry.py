@@ -64,6 +64,13 @@ def peering_request(
     )
 
 
+def adapters(
+    csp: dict[str, CspSettings], bb: Backbone, store: Store, vault: Vault
+) -> dict[str, Adapter]:
+    """One adapter per provider config.yaml's `csp:` section names."""
+    return {p: adapter(p, cfg, bb, store, vault) for p, cfg in csp.items()}
+
+
 def adapter(
     provider: str, settings: CspSettings, bb: Backbone, store: Store, vault: Vault
 ) -> Adapter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +14,13 @@ from onramp.cli_service import service
 runbook_app = typer.Typer(
     help="Runbooks: provision, link, decommission. Dry-run unless --apply.", no_args_is_help=True
 )
+
+
+class Kind(StrEnum):
+    connector = "connector"
+    link = "link"
+
+
 Apply = Annotated[bool, typer.Option("--apply", help="Do it (default: show what would happen).")]
 
 
@@ -94,7 +102,7 @@ def create_link(
 
 @runbook_app.command("decommission")
 def decommission(
-    kind: Annotated[str, typer.Argument(help="connector or link")],
+    kind: Annotated[Kind, typer.Argument(help="What to take away.")],
     ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
     apply: Apply = False,
     as_json: JsonOpt = False,
@@ -105,6 +113,6 @@ def decommission(
     with errors(as_json):
         svc = service()
         result = lifecycle.decommission(
-            svc, kind, ident, apply, lifecycle.orchestrator(svc), _progress(as_json)
+            svc, kind.value, ident, apply, lifecycle.orchestrator(svc), _progress(as_json)
         )
     _show(result, as_json)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from csp.simulator import Customer
 from onramp.cli_common import errors, out
 
 ADMIN = {
@@ -35,8 +36,8 @@ def sim(
         bool, typer.Option("--lab", help="Bring provisioned peerings up in the running lab.")
     ] = False,
     customer: Annotated[
-        str, typer.Option(help="What the simulated customer does: accept, reject, never.")
-    ] = "accept",
+        Customer, typer.Option(help="What the simulated customer does.")
+    ] = Customer.ACCEPT,
     accept_after: Annotated[float, typer.Option(help="Seconds before the customer answers.")] = 5,
     provisioning: Annotated[
         float, typer.Option(help="Seconds the provider spends in its transient states.")
@@ -46,13 +47,13 @@ def sim(
     ] = False,
 ) -> None:
     """Run a provider simulator in the foreground (Ctrl-C stops it)."""
-    from csp.simulator import Behaviour, Customer
+    from csp.simulator import Behaviour
 
     module: Any = importlib.import_module(f"csp.{provider.value}.simulator")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with errors(as_json), module.serve(port=port) as (url, state):
-        state.behaviour = Behaviour(Customer(customer), accept_after, provisioning)
+        state.behaviour = Behaviour(customer, accept_after, provisioning)
         if lab:
             state.hook = _lab_hook()
         if as_json:

@@ -27,7 +27,6 @@ AWS_ACCOUNT = "123456789012"
 
 @dataclass
 class Story:
-    settings: Settings
     console: Console
     steps: list[tuple[str, float]] = field(default_factory=list)  # (what, seconds)
 
@@ -58,7 +57,7 @@ def run(settings: Settings, console: Console) -> dict[str, Any]:
     from onramp.orchestrate import Orchestrator
     from onramp.service import Service
 
-    story = Story(settings, console)
+    story = Story(console)
     demo_db = settings.path.parent / "var" / "demo.db"
     demo_db.unlink(missing_ok=True)  # every run tells the story from the start
     settings = settings.model_copy(deep=True)
@@ -155,10 +154,7 @@ def _settle(orch: Any, kind: str, ident: str, console: Console) -> None:
 
     state = orch.watch(kind, ident, poll_s=0.2, timeout_s=300, progress=show)
     if state != "active":
-        with orch.svc.store.session() as s:
-            from onramp.orchestrate import _row
-
-            reason = _row(s, kind, ident).reason
+        reason = orch.history(kind, ident)[-1]["reason"]
         raise OnrampError("ONR-DEPLOY-003", f"{kind} {ident} ended {state}: {reason}")
 
 

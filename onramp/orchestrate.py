@@ -26,15 +26,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from nornir.core import Nornir
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session as Db
 
+from csp import registry
 from csp.adapter import Adapter, CspState
 from csp.registry import peering_request
 from onramp import allocation
 from onramp.errors import OnrampError
 from onramp.model import State
 from onramp.service import Service
+from onramp.settings import WorkerSettings
 from onramp.store import (
     ConnectorRow,
     LinkRow,
@@ -71,6 +74,10 @@ class Timings:
     revert_in_s: int = 120  # the routers' confirm timer
     check_timeout_s: float = 60  # how long the gate waits for BGP
 
+    @classmethod
+    def of(cls, w: WorkerSettings) -> Timings:
+        return cls(w.lease_s, w.awaiting_s, w.revert_in_s, w.check_timeout_s)
+
 
 @dataclass
 class Orchestrator:
@@ -78,6 +85,15 @@ class Orchestrator:
     adapters: dict[str, Adapter]  # provider -> its adapter (csp.registry builds them)
     actor: str = field(default_factory=worker_name)
     timings: Timings = field(default_factory=Timings)
+
+    @classmethod
+    def from_settings(
+        cls, svc: Service, actor: str | None = None, adapters: dict[str, Adapter] | None = None
+    ) -> Orchestrator:
+        """Adapters from config.yaml's `csp:` (unless given), timings from its `worker:`."""
+        if adapters is None:
+            adapters = registry.adapters(svc.settings.csp, svc.backbone, svc.store, svc.vault)
+        return cls(svc, adapters, actor or worker_name(), Timings.of(svc.settings.worker))
 
     # ------------------------------------------------------------ entry points
     def advance(self, kind: str, ident: str) -> str | None:
@@ -261,9 +277,9 @@ class Orchestrator:
             return
         self._lock_routers(kind, ident)
         try:
-            self._discard_unconfirmed(kind, ident)
+            nr = self._discard_unconfirmed(kind, ident)
             apply_plan(self.svc, plan_id, self.timings.revert_in_s, self.timings.check_timeout_s,
-                       actor=self.actor)  # fmt: skip
+                       nornir=nr, actor=self.actor)  # fmt: skip
         except OnrampError as exc:
             if exc.code == "ONR-PLAN-002":  # the routers moved since the plan: plan again
                 self._go(kind, ident, S.CONFIGURING, f"{exc.code}: {exc.reason}")
@@ -277,21 +293,9 @@ class Orchestrator:
         provider's side deleted, the allocation released; then failed, with the reason."""
         self._off_routers(kind, ident)
         self._delete_at_provider(kind, ident)
-        with self.svc.store.session() as s:
-            # why it is rolling back (row.reason may since hold a retry note)
-            reason = (
-                s.scalar(
-                    select(TransitionRow.reason)
-                    .where(
-                        TransitionRow.kind == kind,
-                        TransitionRow.target_id == ident,
-                        TransitionRow.to_state == S.ROLLING_BACK.value,
-                    )
-                    .order_by(TransitionRow.id.desc())
-                    .limit(1)
-                )
-                or "rolled back"
-            )
+        # why it is rolling back (row.reason may since hold a retry note)
+        why = self._last(kind, ident, S.ROLLING_BACK)
+        reason = why.reason if why is not None else "rolled back"
         self._finish(kind, ident, S.FAILED, reason)
 
     def _decommission(self, kind: str, ident: str) -> None:
@@ -306,12 +310,12 @@ class Orchestrator:
 
         self._lock_routers(kind, ident)
         try:
-            self._discard_unconfirmed(kind, ident)
-            plan = make_plan(self.svc, kind, ident, "remove")
+            nr = self._discard_unconfirmed(kind, ident)
+            plan = make_plan(self.svc, kind, ident, "remove", nornir=nr)
             if any(d["diff"].strip() for d in plan["devices"].values()):
                 state = self.state(kind, ident)
                 apply_plan(self.svc, plan["id"], self.timings.revert_in_s,
-                           self.timings.check_timeout_s, actor=self.actor,
+                           self.timings.check_timeout_s, nornir=nr, actor=self.actor,
                            success_state=S(state))  # fmt: skip
         finally:
             self._unlock_routers(kind, ident)
@@ -424,17 +428,22 @@ class Orchestrator:
 
         self.svc.store.transact(run)
 
-    def _waited(self, kind: str, ident: str) -> bool:
+    def _last(self, kind: str, ident: str, to: State | None = None) -> TransitionRow | None:
+        """The latest transition (into `to`, if given)."""
+        query = select(TransitionRow).where(
+            TransitionRow.kind == kind, TransitionRow.target_id == ident
+        )
+        if to is not None:
+            query = query.where(TransitionRow.to_state == to.value)
         with self.svc.store.session() as s:
-            since = s.scalar(
-                select(TransitionRow.at)
-                .where(TransitionRow.kind == kind, TransitionRow.target_id == ident)
-                .order_by(TransitionRow.id.desc())
-                .limit(1)
-            )
-        if since is None:
-            return False
-        return (now() - _aware(since)).total_seconds() > self.timings.awaiting_s
+            found: TransitionRow | None = s.scalar(query.order_by(TransitionRow.id.desc()).limit(1))
+            return found
+
+    def _waited(self, kind: str, ident: str) -> bool:
+        last = self._last(kind, ident)
+        return last is not None and (
+            (now() - _aware(last.at)).total_seconds() > self.timings.awaiting_s
+        )
 
     def _planned(self, kind: str, ident: str) -> str | None:
         with self.svc.store.session() as s:
@@ -451,9 +460,10 @@ class Orchestrator:
             )
             return found
 
-    def _discard_unconfirmed(self, kind: str, ident: str) -> None:
+    def _discard_unconfirmed(self, kind: str, ident: str) -> Nornir:
         """A commit a dead worker left unconfirmed on a touched router: roll it back now
-        rather than wait for the router's timer (nobody else commits unconfirmed here)."""
+        rather than wait for the router's timer (nobody else commits unconfirmed here).
+        Returns the Nornir on those routers, connected, for the plan and apply that follow."""
         from onramp.deploy import _nornir
         from tasks.config import discard_unconfirmed
 
@@ -463,6 +473,7 @@ class Orchestrator:
         failed = [h for h, r in result.items() if r.failed]
         if failed:
             raise OnrampError("ONR-DEPLOY-001", f"cannot check {failed} for unconfirmed commits")
+        return nr
 
     def _adapter(self, c: dict[str, Any]) -> Adapter | None:
         provider = self.svc.backbone.catalogue.onramps[c["onramp"]].provider

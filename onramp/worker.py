@@ -22,7 +22,7 @@ from celery import Celery
 from sqlalchemy import or_, select
 
 from onramp.model import State
-from onramp.orchestrate import SETTLED, WAITING, Orchestrator, Timings
+from onramp.orchestrate import SETTLED, WAITING, Orchestrator
 from onramp.service import Service
 from onramp.settings import Settings, load_settings
 from onramp.store import ConnectorRow, LinkRow, now
@@ -73,20 +73,8 @@ def _from_config(**_: Any) -> None:
 
 @cache
 def _orchestrator() -> Orchestrator:
-    settings: Settings = _current["settings"]
-    svc = Service.open(settings)
-    adapters = _current.get("adapters")
-    if adapters is None:
-        from csp.registry import adapter
-
-        adapters = {
-            p: adapter(p, cfg, svc.backbone, svc.store, svc.vault)
-            for p, cfg in settings.csp.items()
-        }
-    w = settings.worker
-    timings = Timings(lease_s=w.lease_s, awaiting_s=w.awaiting_s, revert_in_s=w.revert_in_s,
-                      check_timeout_s=w.check_timeout_s)  # fmt: skip
-    return Orchestrator(svc, adapters, timings=timings)
+    svc = Service.open(_current["settings"])
+    return Orchestrator.from_settings(svc, adapters=_current.get("adapters"))
 
 
 @app.task(name="onramp.advance")

@@ -15,7 +15,6 @@ from dataclasses import asdict
 from typing import Any
 
 from csp.adapter import Adapter
-from csp.registry import adapter as build_adapter
 from csp.registry import peering_request
 from onramp.orchestrate import Orchestrator
 from onramp.service import Service
@@ -25,16 +24,7 @@ Progress = Callable[[str], None]
 
 def orchestrator(svc: Service, adapters: dict[str, Adapter] | None = None) -> Orchestrator:
     """The engineer's own hands: actor runbook:<user>; adapters from config.yaml's csp:."""
-    if adapters is None:
-        adapters = {
-            p: build_adapter(p, cfg, svc.backbone, svc.store, svc.vault)
-            for p, cfg in svc.settings.csp.items()
-        }
-    w = svc.settings.worker
-    orch = Orchestrator(svc, adapters, actor=f"runbook:{getpass.getuser()}")
-    orch.timings.revert_in_s, orch.timings.check_timeout_s = w.revert_in_s, w.check_timeout_s
-    orch.timings.awaiting_s = w.awaiting_s
-    return orch
+    return Orchestrator.from_settings(svc, f"runbook:{getpass.getuser()}", adapters)
 
 
 def provision_connector(

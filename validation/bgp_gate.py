@@ -52,15 +52,15 @@ class Evidence:
         return self.__dict__.copy()
 
 
-def _session(summary: dict[str, Any], vrf: str, neighbor: str) -> dict[str, Any] | None:
+def session(summary: dict[str, Any], vrf: str, neighbor: str) -> dict[str, Any] | None:
     found: dict[str, Any] | None = (
         summary.get("vrf", {}).get(vrf, {}).get("neighbor", {}).get(neighbor)
     )
     return found
 
 
-def _received(session: dict[str, Any]) -> int:
-    return int(session["address_family"].get("ipv4 unicast", {}).get("prefixes_received", 0))
+def received(s: dict[str, Any]) -> int:
+    return int(s["address_family"].get("ipv4 unicast", {}).get("prefixes_received", 0))
 
 
 class CommonSetup(aetest.CommonSetup):
@@ -79,7 +79,7 @@ class NewSessionsEstablished(aetest.Testcase):
             for router, vrfs in evidence.expected.items()
             for vrf, nbrs in vrfs.items()
             for nbr in nbrs
-            if ((s := _session(evidence.after.get(router, {}), vrf, nbr)) or {}).get("state")
+            if ((s := session(evidence.after.get(router, {}), vrf, nbr)) or {}).get("state")
             != "Established"
         ]
         _verdict(self, bad, findings)
@@ -92,8 +92,8 @@ class PrefixesReceived(aetest.Testcase):
         for router, vrfs in evidence.expected.items():
             for vrf, nbrs in vrfs.items():
                 for nbr, want in nbrs.items():
-                    s = _session(evidence.after.get(router, {}), vrf, nbr)
-                    n = _received(s) if s else 0
+                    s = session(evidence.after.get(router, {}), vrf, nbr)
+                    n = received(s) if s else 0
                     lo, hi = want.get("min_prefixes", 1), want.get("max_prefixes", 1_000_000)
                     if not lo <= n <= hi:
                         bad.append(f"{router} vrf {vrf} {nbr}: {n} prefixes, expected {lo}-{hi}")
@@ -142,7 +142,7 @@ class OtherSessionsUndisturbed(aetest.Testcase):
                         continue
                     # a session that was up must still be up and must not have dropped; one
                     # that was down may stay down, come up, or go (stale config cleaned up)
-                    now = _session(evidence.after.get(router, {}), vrf, nbr) or {}
+                    now = session(evidence.after.get(router, {}), vrf, nbr) or {}
                     if was["state"] == "Established" and now.get("state") != "Established":
                         bad.append(
                             f"{router} vrf {vrf} {nbr}: Established -> {now.get('state', 'absent')}"

@@ -14,7 +14,7 @@ from nornir.core.task import Result, Task
 
 from onramp.errors import OnrampError
 from tasks.config import device
-from validation.bgp_gate import Evidence, _received, _session
+from validation.bgp_gate import Evidence, received, session
 from validation.parsers import frr
 
 PARSERS = {"frr": (frr.ShowBgpVrfAllSummary, frr.ShowBgpVrfRoutes)}
@@ -98,10 +98,10 @@ def _settled(ev: Evidence) -> bool:
     for router, vrfs in ev.expected.items():
         for vrf, nbrs in vrfs.items():
             for nbr, want in nbrs.items():
-                s = _session(ev.after.get(router, {}), vrf, nbr)
+                s = session(ev.after.get(router, {}), vrf, nbr)
                 if not s or s["state"] != "Established":
                     return False
-                if _received(s) < want.get("min_prefixes", 1):
+                if received(s) < want.get("min_prefixes", 1):
                     return False
     return all(
         prefix in ev.tables.get(router, {}).get(vrf, {})
