@@ -8,7 +8,12 @@ The kernel here has no 802.1Q and no VRF device (../shared/design/LAB.md). So:
   multicast group. Each side creates its own end; the two only talk when both chose
   the same tags, exactly like a VLAN on a trunk: a wrong VLAN is a dead session.
 - a VRF is a network namespace under the router's private /run/netns, which FRR's
-  zebra (started with -n) turns into a netns-VRF.
+  zebra (started with -n) turns into a netns-VRF, forwarding on.
+- no MPLS either, so VPN routes imported into a VRF never resolve. A Link's segment
+  `vpn<N>` (onramp renders one per Link on the `frr` platform) stands in for the label
+  path: a veth in each VRF on the Link, bridged in the router's namespace with a VXLAN
+  device `vxs<N>` (VNI N, UDP 4790) that floods to the other routers' loopbacks named in
+  the interface's description (`... vtep 10.255.0.3 10.255.0.4`), across the IS-IS core.
 
 On a router, `frr-netdev prepare|finish CONFIG` (installed on its PATH by the lab) makes
 the kernel match the FRR config being loaded: what a real router's OS (or ifupdown) does for
@@ -29,11 +34,17 @@ NETNS_DIR = Path("/run/netns")
 GROUP = "ff02::4242"  # link-local multicast: reaches exactly the other end of the port
 DSTPORT = "4789"
 DEFAULT_MTU = 1500
+SEGMENT_PORT = "4790"
+SEGMENT_MTU = 1500  # the lab's core links are jumbo: room for VXLAN's 50 bytes
+SEGMENT = re.compile(r"^vpn(?P<n>\d{1,7})$")
+ANY_MAC = "00:00:00:00:00:00"  # a VXLAN fdb entry for it floods: head-end replication
 # what onramp names a subinterface: <parent>.<vlan> or <parent>.<s-tag>.<c-tag>
 SUBIF = re.compile(r"^(?P<parent>[a-z][a-z0-9]*)\.(?P<s>\d{1,4})(?:\.(?P<c>\d{1,4}))?$")
 _VRF = re.compile(r"^vrf (\S+)$", re.M)
 _BGP_VRF = re.compile(r"^router bgp \d+ vrf (\S+)$", re.M)
 _IFACE = re.compile(r"^interface (\S+)(?: vrf (\S+))?$", re.M)
+_STANZA = re.compile(r"^interface (vpn\d+) vrf (\S+)\n((?: .*\n)*?)exit$", re.M)
+_VTEPS = re.compile(r"^ description .* vtep((?: [\d.]+)*)$", re.M)
 
 
 def vni(name: str) -> int:
@@ -72,9 +83,60 @@ def ensure(
     return True
 
 
+def _links(kind: str, netns: str | None = None) -> list[str]:
+    links = json.loads(ip("-j", "link", "show", "type", kind, netns=netns) or "[]")
+    return [link["ifname"] for link in links]
+
+
 def _subifs(netns: str | None) -> list[str]:
-    links = json.loads(ip("-j", "link", "show", "type", "vxlan", netns=netns) or "[]")
-    return [link["ifname"] for link in links if SUBIF.match(link["ifname"])]
+    return [n for n in _links("vxlan", netns) if SUBIF.match(n)]
+
+
+def _segments(config: str) -> dict[tuple[str, str], list[str]]:
+    """(segment interface, VRF) -> the other routers' loopbacks it floods to."""
+    out = {}
+    for name, vrf, body in _STANZA.findall(config):
+        m = _VTEPS.search(body)
+        out[(name, vrf)] = m[1].split() if m else []
+    return out
+
+
+def _root_end(name: str, vrf: str) -> str:
+    """The router-side end of VRF `vrf`'s veth on segment `name`: c12-s7 for vpn7 in c12."""
+    return f"{vrf}-s{name[3:]}"
+
+
+def ensure_segment(name: str, vrf: str, vteps: list[str]) -> list[str]:
+    """Segment `name` (vpn<N>) reaches into VRF `vrf` and floods to `vteps`."""
+    n = name[3:]
+    bridge, vxlan, end = f"seg{n}", f"vxs{n}", _root_end(name, vrf)
+    done = []
+    if not ip("link", "show", bridge, check=False):
+        ip("link", "add", bridge, "mtu", str(SEGMENT_MTU), "type", "bridge")
+        ip("link", "set", bridge, "up")
+        done.append(f"+{bridge}")
+    if not ip("link", "show", vxlan, check=False):
+        ip("link", "add", vxlan, "mtu", str(SEGMENT_MTU), "type", "vxlan", "id", n,
+           "dstport", SEGMENT_PORT)  # fmt: skip
+        ip("link", "set", vxlan, "master", bridge, "up")
+    fdb = subprocess.run(["bridge", "-j", "fdb", "show", "dev", vxlan],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    have = {e["dst"] for e in json.loads(fdb or "[]") if e.get("mac") == ANY_MAC and "dst" in e}
+    for dst in sorted(set(vteps) - have):
+        _bridge("fdb", "append", ANY_MAC, "dev", vxlan, "dst", dst)
+    for dst in sorted(have - set(vteps)):
+        _bridge("fdb", "del", ANY_MAC, "dev", vxlan, "dst", dst)
+    if not ip("link", "show", name, netns=vrf, check=False):
+        ip("link", "add", end, "mtu", str(SEGMENT_MTU), "type", "veth", "peer", "name", name,
+           "netns", vrf, "mtu", str(SEGMENT_MTU))  # fmt: skip
+        ip("link", "set", end, "master", bridge, "up")
+        ip("link", "set", name, "up", netns=vrf)
+        done.append(f"+{name} vrf {vrf}")
+    return done
+
+
+def _bridge(*args: str) -> None:
+    subprocess.run(["bridge", *args], capture_output=True, text=True, check=True)
 
 
 def _vrfs() -> set[str]:
@@ -96,12 +158,16 @@ def prepare(config: str) -> list[str]:
     their stanzas: FRR deletes only interfaces the kernel no longer has.
     """
     vrfs, wanted = _wanted(config)
+    segments = _segments(config)
     have = _vrfs()
     done: list[str] = []
     gone: list[tuple[str, str | None]] = []
     for vrf in sorted(vrfs - have):
         ip("netns", "add", vrf)
         ip("link", "set", "lo", "up", netns=vrf)
+        # a new namespace does not forward: a VRF must, between its cloud and its segments
+        subprocess.run(["ip", "netns", "exec", vrf, "sysctl", "-qw", "net.ipv4.ip_forward=1"],
+                       check=True)  # fmt: skip
         done.append(f"+vrf {vrf}")
     for ns in [None, *sorted(have)]:
         for name in _subifs(ns):
@@ -109,9 +175,23 @@ def prepare(config: str) -> list[str]:
                 ip("link", "del", name, netns=ns)
                 gone.append((name, ns))
                 done.append(f"-{name}")
+    for ns in sorted(have):
+        for name in _links("veth", ns):
+            if SEGMENT.match(name) and (name, ns) not in segments:
+                ip("link", "del", name, netns=ns)  # takes its router-side end with it
+                gone.append((name, ns))
+                done.append(f"-{name} vrf {ns}")
+    used = {name[3:] for name, _ in segments}
+    for bridge in _links("bridge"):
+        if bridge.startswith("seg") and bridge[3:] not in used:
+            ip("link", "del", f"vxs{bridge[3:]}", check=False)
+            ip("link", "del", bridge)
+            done.append(f"-{bridge}")
     for name, in_vrf in sorted(wanted.items()):
         if ensure(name, in_vrf):
             done.append(f"+{name}" + (f" vrf {in_vrf}" if in_vrf else ""))
+    for (name, vrf), vteps in sorted(segments.items()):
+        done += ensure_segment(name, vrf, vteps)
     wait_zebra(vrfs, gone)
     # FRR can neither drop the address of a device that is gone nor delete a device that
     # is there: the stanza of a gone one goes whole, before frr-reload walks it line by line

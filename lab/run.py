@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -32,7 +33,9 @@ FRR_RUN = Path("/var/run/frr")
 SSHD = Path("/usr/sbin/sshd")
 NETNS_DIR = Path("/run/netns")
 NETDEV = Path(__file__).resolve().parent / "netdev.py"
-PORT_MTU = 9100  # on-ramp ports carry the VXLAN-emulated VLANs (lab/netdev.py) at full MTU
+# on-ramp ports carry the VXLAN-emulated VLANs, core links the Links' VXLAN segments
+# (lab/netdev.py): jumbo, as a backbone's are, so both carry 1500-byte packets whole
+PORT_MTU = 9100
 NEEDED = (FRR_BIN / "zebra", FRR_BIN / "isisd", FRR_BIN / "bgpd", Path("/usr/bin/vtysh"), SSHD)
 Progress = Callable[[str], None]
 
@@ -172,7 +175,7 @@ class Lab:
         per_ns: dict[str, list[str]] = {n: ["link set lo up"] for n in t.nodes}
         for link in t.links:
             for end in (link.a, link.b):
-                mtu = f" mtu {PORT_MTU}" if link.kind == "port" else ""
+                mtu = f" mtu {PORT_MTU}" if link.kind in ("port", "core") else ""
                 per_ns[end.node].append(f"link set {end.ifname}{mtu} up")
         for r in routers:
             per_ns[r.name] += [f"addr add {r.mgmt} dev mgmt0", "link set mgmt0 up"]
@@ -331,6 +334,20 @@ class Lab:
         out = self.vtysh(node, command).strip()
         return json.loads(out) if out else {}
 
+    def ping(self, node: str, target: str, count: int = 5, size: int = 56) -> Ping:
+        """`count` pings of `size` bytes from `node` to `target`, 0.2 s apart, never
+        fragmented (a path with a smaller MTU answers nothing)."""
+        out = sh("ping", "-q", "-n", "-c", str(count), "-i", "0.2", "-W", "1", "-M", "do",
+                 "-s", str(size), target, ns=self.ns(node), check=False)  # fmt: skip
+        counts = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+        rtt = re.search(r"= [\d.]+/([\d.]+)/", out)
+        return Ping(
+            target,
+            int(counts[1]) if counts else count,
+            int(counts[2]) if counts else 0,
+            float(rtt[1]) if rtt else None,
+        )
+
     def status(self) -> LabStatus:
         present = set(namespaces(self.topo.lab))
         nodes = _parallel(
@@ -436,6 +453,19 @@ def _bgp_sessions(data: Any) -> list[dict[str, Any]]:
                 )
                 s["prefixes_received"][_AFI[afi]] = peer.get("pfxRcd", 0)
     return list(sessions.values())
+
+
+@dataclass(frozen=True)
+class Ping:
+    target: str
+    sent: int
+    received: int
+    avg_ms: float | None
+
+    @property
+    def text(self) -> str:
+        rtt = f", {self.avg_ms} ms average" if self.avg_ms is not None else ""
+        return f"{self.target}: {self.received}/{self.sent} replies{rtt}"
 
 
 @dataclass

@@ -409,7 +409,7 @@ def connector_view(row: ConnectorRow, bb: Backbone) -> dict[str, Any]:
         kind=row.kind,
         state=row.state,
         bandwidth_mbps=row.bandwidth_mbps,
-        vrf=f"c{row.number}",
+        vrf=vrf_name(row),
         local_asn=row.local_asn,
         peer_asn=row.peer_asn,
         mtu=row.mtu,
@@ -484,6 +484,11 @@ def _new_link(s: Session, bb: Backbone, req: LinkRequest, actor: str = "onramp")
     s.flush()
     _created(s, row, actor)
     return row
+
+
+def vrf_name(row: ConnectorRow) -> str:
+    """A Connector's VRF: one per Connector, named by its number."""
+    return f"c{row.number}"
 
 
 def link_view(row: LinkRow, bb: Backbone) -> dict[str, Any]:

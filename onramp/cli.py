@@ -326,12 +326,12 @@ def worker(
 
 
 @app.command()
-def demo() -> None:
+def demo(as_json: JsonOpt = False) -> None:
     """The seed's story: lab, simulators, an AWS and an Azure Connector, a Link, verified."""
     from onramp.demo import main
 
-    with errors(False):
-        raise typer.Exit(main(settings()))
+    with errors(as_json):
+        raise typer.Exit(main(settings(), as_json))
 
 
 if __name__ == "__main__":

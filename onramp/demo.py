@@ -14,12 +14,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from onramp.errors import OnrampError
 from onramp.settings import Settings
 
 AWS_ACCOUNT = "123456789012"
@@ -52,13 +53,14 @@ def run(settings: Settings, console: Console) -> dict[str, Any]:
     from csp.simulator import Behaviour
     from lab.attach import LabAttachment
     from lab.run import Lab, down
-    from lab.topology import build, cloud_lans
+    from lab.topology import HOST_OFFSET, build, cloud_lans
     from onramp import worker
     from onramp.orchestrate import Orchestrator
     from onramp.service import Service
 
     story = Story(console)
     demo_db = settings.path.parent / "var" / "demo.db"
+    demo_db.parent.mkdir(parents=True, exist_ok=True)
     demo_db.unlink(missing_ok=True)  # every run tells the story from the start
     settings = settings.model_copy(deep=True)
     settings.store_url = f"sqlite:///{demo_db}"
@@ -132,14 +134,17 @@ def run(settings: Settings, console: Console) -> dict[str, Any]:
         worker.submit("link", link["id"])
         with story.step(f"Link {link['id'][:8]} AWS <-> Azure: request -> active"):
             _settle(orch, "link", link["id"], console)
-        ping = _ping(lab, "aws-dx-par-host", lans["azure-er-lon"])
-        story.steps.append((f"VPC host -> VNet host ping: {ping}", 0.0))
+        # full-size packets: the path carries 1500 bytes unfragmented
+        ping = lab.ping("aws-dx-par-host", str(lans["azure-er-lon"][HOST_OFFSET]), size=1472)
+        story.steps.append((f"VPC host -> VNet host ping: {ping.text}", 0.0))
+        if ping.received == 0:
+            raise OnrampError("ONR-LAB-007", f"VPC host -> VNet host: {ping.text}")
         result = {
             "connectors": {n: svc.connector(c["id"]) for n, c in made.items()},
             "link": svc.link(link["id"]),
             "aws_vifs": list(aws_state.vifs.values()),
             "azure_peerings": azure_state.cross_connections[service_key]["properties"]["peerings"],
-            "ping": ping,
+            "ping": asdict(ping),
             "history": {n: orch.history("connector", c["id"]) for n, c in made.items()},
         }
     _summary(console, story, result)
@@ -147,8 +152,6 @@ def run(settings: Settings, console: Console) -> dict[str, Any]:
 
 
 def _settle(orch: Any, kind: str, ident: str, console: Console) -> None:
-    from onramp.errors import OnrampError
-
     def show(state: str) -> None:
         console.print(f"  [dim]{kind} {ident[:8]}[/] {state}")
 
@@ -156,26 +159,6 @@ def _settle(orch: Any, kind: str, ident: str, console: Console) -> None:
     if state != "active":
         reason = orch.history(kind, ident)[-1]["reason"]
         raise OnrampError("ONR-DEPLOY-003", f"{kind} {ident} ended {state}: {reason}")
-
-
-def _ping(lab: Any, host: str, lan: Any) -> str:
-    """Ping the other cloud's host from this one: loss and round trip, in words."""
-    import re
-    import subprocess
-
-    from lab.topology import HOST_OFFSET
-
-    target = str(lan.network_address + HOST_OFFSET)
-    done = subprocess.run(
-        ["ip", "netns", "exec", lab.ns(host), "ping", "-q", "-c", "5", "-i", "0.2", "-W", "1",
-         target],
-        capture_output=True, text=True, check=False, timeout=30,
-    )  # fmt: skip
-    loss = re.search(r"(\d+)% packet loss", done.stdout)
-    rtt = re.search(r"= [\d.]+/([\d.]+)/", done.stdout)
-    return f"{target}: {loss.group(1) if loss else '?'}% loss" + (
-        f", {rtt.group(1)} ms average" if rtt else ""
-    )
 
 
 def _summary(console: Console, story: Story, result: dict[str, Any]) -> None:
@@ -196,10 +179,14 @@ def _summary(console: Console, story: Story, result: dict[str, Any]) -> None:
     console.print(steps)
 
 
-def main(settings: Settings) -> int:
-    from onramp.cli_common import out
+def main(settings: Settings, as_json: bool = False) -> int:
+    """The story on the console; with `as_json` the progress goes to stderr and what was
+    made (Connectors, Link, provider resources, ping, histories) to stdout as JSON."""
+    from onramp.cli_common import dump, err, out
 
-    run(settings, out)
-    console = out
-    console.print("done: the lab stays up (onramp lab down removes it)")
+    result = run(settings, err if as_json else out)
+    if as_json:
+        dump(result)
+    else:
+        out.print("done: the lab stays up (onramp lab down removes it)")
     return 0

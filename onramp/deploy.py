@@ -226,19 +226,27 @@ def apply_plan(
 
 def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
     """What the gate must see after this plan: a Connector deployed, its sessions up with
-    its prefixes; a Link deployed, each end's prefixes in the other end's VRF; removed,
-    its sessions gone (and, always, every other session as it was)."""
+    its prefixes; a Link deployed, each end's prefixes in the other end's VRF with a valid
+    best path; removed, its sessions gone (and, always, every other session as it was)."""
     from onramp.allocation import connector_view
 
     sessions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     present: dict[str, dict[str, list[str]]] = {}
+    segments: dict[str, dict[str, list[str]]] = {}
     with svc.store.session() as s:
         if plan["target_kind"] == "connector":
             ends = [s.get(ConnectorRow, plan["target_id"])]
         else:
             link = _find(s, LinkRow, plan["target_id"], "link")
             ends = [s.get(ConnectorRow, link.a_id), s.get(ConnectorRow, link.b_id)]
+            segments = intended.segment_sessions(s, svc.backbone, link)
         views = [Connector.model_validate(connector_view(e, svc.backbone)) for e in ends if e]
+    if plan["target_kind"] == "link" and plan["action"] != "deploy":
+        # a Link taken away takes its segment sessions (if any); the clouds' stay up
+        gone: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
+            r: {v: {p: {} for p in ps} for v, ps in vrfs.items()} for r, vrfs in segments.items()
+        }
+        return {"expected": {}, "removing": gone}
     for c in views:
         limit = constraints.for_provider(svc.backbone.catalogue.onramps[c.onramp].provider)
         for a in c.attachments:

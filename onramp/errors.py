@@ -74,6 +74,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-DEPLOY-003", "post-commit check failed; rolled back", "the router is as before: check the other side (CSP, customer) and apply a new plan"),
     ErrorSpec("ONR-DEPLOY-005", "no BGP parser for this platform: the gate cannot judge it", "add a parser in validation/parsers/<platform>.py (Genie's shape) or use Genie's own"),
     ErrorSpec("ONR-DEPLOY-006", "a router is busy with another change", "nothing to do: the change goes on when the router is free (or when the other change's lease runs out)"),
+    ErrorSpec("ONR-LAB-007", "no traffic between the clouds' hosts", "check the Link's routes ('show bgp vrf all' on its PEs) and the lab ('onramp lab status')"),
     ErrorSpec("ONR-DEPLOY-004", "rollback did not restore the previous config", "compare the router with 'onramp plan' output and fix by hand: the router differs from both plan and backup"),
 ]
 # fmt: on

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from csp import constraints
 from onramp import intent
-from onramp.allocation import connector_view, link_view
+from onramp.allocation import connector_view, link_view, vrf_name
 from onramp.inventory import Backbone
 from onramp.model import Connector, State
+from onramp.platforms import PLATFORMS
 from onramp.render import render
 from onramp.secrets import Vault
 from onramp.store import AttachmentRow, ConnectorRow, LinkRow
@@ -87,6 +88,11 @@ def services(
         key = vault.decrypt(row.md5_key) if row.md5_key else None
         data = None
         for router in {a.router for a in conn.attachments} & wanted:
+            segments = (
+                [_segment(s, bb, lk, (conn.vrf, router)) for lk in mine]
+                if PLATFORMS[bb.routers[router].platform].vpn_segments
+                else []
+            )
             data = intent.connector(
                 bb,
                 conn,
@@ -97,11 +103,42 @@ def services(
                 max_prefixes=constraints.for_provider(
                     bb.catalogue.onramps[row.onramp].provider
                 ).max_prefixes,
+                segments=segments,
             )
             out[router].connectors.append(data)
             if key:
                 out[router].secrets.append(key)
     return out
+
+
+def _members(s: Session, link: LinkRow) -> list[tuple[str, str]]:
+    """A Link's VRF instances (vrf, router) in Connector number order, then router name:
+    the same order on every router."""
+    ends = sorted(
+        (c for c in (s.get(ConnectorRow, link.a_id), s.get(ConnectorRow, link.b_id)) if c),
+        key=lambda c: c.number or 0,
+    )
+    return [(vrf_name(c), a.router) for c in ends for a in sorted(c.attachments, key=_by_router)]
+
+
+def _segment(s: Session, bb: Backbone, link: LinkRow, me: tuple[str, str]) -> dict[str, Any]:
+    return intent.segment(bb, link.id, link.number or 0, _members(s, link), me)
+
+
+def segment_sessions(s: Session, bb: Backbone, link: LinkRow) -> dict[str, dict[str, list[str]]]:
+    """{router: {vrf: [peer]}}: the BGP sessions a Link's segments add (none where the
+    platform forwards MPLS)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    members = _members(s, link)
+    for vrf, router in members:
+        if PLATFORMS[bb.routers[router].platform].vpn_segments:
+            seg = intent.segment(bb, link.id, link.number or 0, members, (vrf, router))
+            out.setdefault(router, {})[vrf] = [p["address"] for p in seg["peers"]]
+    return out
+
+
+def _by_router(a: AttachmentRow) -> str:
+    return a.router
 
 
 def router_config(bb: Backbone, router: str, svc: RouterServices) -> str:

@@ -6,10 +6,11 @@ feeds every platform's template and can be stored with a plan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Network
 from typing import Any
 
+from onramp.errors import OnrampError
 from onramp.inventory import Backbone
 from onramp.model import Connector
 from onramp.platforms import PLATFORMS
@@ -90,12 +91,14 @@ def connector(
     route_targets: list[str],
     remote_prefixes: list[str],
     max_prefixes: int,
+    segments: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """One Connector's share of one PE: its VRF, subinterface(s) and eBGP session(s).
 
     `route_targets` are the Links' RTs (both imported and exported: each Link is one
     segment shared by its Connectors); `remote_prefixes` what those Links bring from the
     other clouds, the only routes we announce to this one. No prefixes allowed: deny all.
+    `segments`: `segment()` of each Link, on platforms with `vpn_segments` only.
     """
     r = bb.routers[router]
     plat = PLATFORMS[r.platform]
@@ -120,10 +123,19 @@ def connector(
         "vrf": {
             "name": vrf,
             "asn": bb.asn,
-            "router_id": str(r.loopback.ip),
+            # two VRFs of one router may meet on a segment: iBGP needs them to differ, so
+            # there each takes its own peering address on this router
+            "router_id": str(
+                atts[0].local_address.ip if plat.vpn_segments and atts else r.loopback.ip
+            ),
             "rd": atts[0].rd if atts else f"{r.loopback.ip}:{vrf[1:]}",
             "route_targets": sorted(route_targets),
             "description": label,
+            # with segments, a VRF's own cloud routes only go to the VPN: not the routes it
+            # learned on a segment (they would come back to the other VRFs twice); and it
+            # imports none (unlabelled, they could not forward; the segment brings them)
+            "export_map": f"{vrf}-vpn-export" if plat.vpn_segments else None,
+            "import_vpn": not plat.vpn_segments,
         },
         "interfaces": interfaces,
         "neighbors": [
@@ -146,6 +158,51 @@ def connector(
         "prefix_lists": [
             _prefix_list(f"{vrf}-in", allowed),
             _prefix_list(f"{vrf}-out", remote_prefixes),
+        ],
+        "segments": list(segments),
+    }
+
+
+# A Link's segment (platforms with `vpn_segments`): a /29 per Link number, enough for its
+# at most four VRF instances (two Connectors, two attachments each). The top half of the
+# shared address space (RFC 6598; enterprise peerings take the bottom), never announced:
+# it stays inside the VRFs, and customers may not announce it (onramp.validate).
+SEGMENT_POOL = IPv4Network("100.96.0.0/11")
+SEGMENT_PREFIX = 29
+
+
+def segment(
+    bb: Backbone, link: str, number: int, members: Sequence[tuple[str, str]], me: tuple[str, str]
+) -> dict[str, Any]:
+    """Link `number`'s segment as the VRF instance `me` = (vrf, router) sees it.
+
+    `members` are all its (vrf, router) instances in one order every router agrees on: the
+    n-th gets the n-th address. `vteps` are the loopbacks of the other VRFs' routers, where
+    the segment's VXLAN floods (the interface description carries them to the lab's
+    `frr-netdev`).
+    """
+    size = 2 ** (32 - SEGMENT_PREFIX)
+    if number >= SEGMENT_POOL.num_addresses // size:
+        raise OnrampError("ONR-ALLOC-005", f"Link number {number} beyond the segment pool")
+    net = IPv4Network((int(SEGMENT_POOL.network_address) + number * size, SEGMENT_PREFIX))
+    hosts = list(net.hosts())
+    address = {m: hosts[n] for n, m in enumerate(members)}
+    vrf, router = me
+    # its own VRF's other instance (a redundant Connector's second PE) has nothing for it:
+    # each instance only takes the other clouds' routes
+    others = [m for m in members if m[0] != vrf]
+    vteps = sorted({bb.routers[r].loopback.ip for _, r in others if r != router})
+    label = f"onramp link {link[:8]}"
+    timers = bb.routers[router].timers
+    return {
+        "name": f"vpn{number}",
+        "vrf": vrf,
+        "address": f"{address[me]}/{SEGMENT_PREFIX}",
+        "description": " ".join([label, "vtep", *map(str, vteps)]),
+        "keepalive": timers.bgp_keepalive,
+        "hold": timers.bgp_hold,
+        "peers": [
+            {"address": str(address[m]), "description": f"{label} {m[0]} {m[1]}"} for m in others
         ],
     }
 

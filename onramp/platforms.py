@@ -19,6 +19,9 @@ class Platform:
     # settings the OS does not show in its running config when at their default value:
     # intent leaves them out (None), so that an unchanged router diffs empty
     hidden_defaults: tuple[tuple[str, int], ...] = ()
+    # no MPLS forwarding under this OS (the lab's FRR, ../shared/design/LAB.md): a Link's
+    # VRFs also meet on a VXLAN segment and swap their clouds' routes in iBGP (VRF-lite)
+    vpn_segments: bool = False
 
     def unless_default(self, key: str, value: int) -> int | None:
         return None if (key, value) in self.hidden_defaults else value
@@ -41,6 +44,7 @@ PLATFORMS: dict[str, Platform] = {
             r"[a-z][a-z0-9]{0,9}(\.\d{1,4})?",
             qinq_subinterface="{port}.{vlan}.{inner}",
             hidden_defaults=(("isis_metric", 10), ("spf_interval", 1)),
+            vpn_segments=True,
         ),
         Platform(
             "iosxr",

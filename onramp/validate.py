@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from csp.constraints import Constraints, for_provider
 from onramp.errors import OnrampError
+from onramp.intent import SEGMENT_POOL
 from onramp.inventory import Backbone
 from onramp.model import SAFE_TEXT, ConnectorRequest, LinkRequest
 
@@ -135,6 +136,8 @@ def _prefixes(prefixes: list[IPv4Network], c: Constraints) -> None:
             if p.is_multicast or p.is_reserved or p.is_loopback or p.is_link_local
             else "inside our peering space"
             if any(p.overlaps(pool) for pool in c.peering.pools.values())
+            else f"inside the Links' segment space {SEGMENT_POOL}"
+            if p.overlaps(SEGMENT_POOL)
             else None
         )
         if bad:

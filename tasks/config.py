@@ -19,9 +19,26 @@ from onramp.errors import OnrampError
 from onramp.secrets import mask
 
 
+def canonical(config: str) -> str:
+    """A config with its top-level stanzas (a line at column 0 with its indented lines and
+    closing `exit`) sorted; `!` separators dropped. Two configs that differ only in stanza
+    order are the same config: FRR, for one, lists a prefix-list that a rollback re-created
+    after the others. Order inside a stanza is kept: there it can matter."""
+    stanzas: list[list[str]] = []
+    for line in config.splitlines():
+        if line.strip() == "!":
+            continue
+        if not stanzas or (line[:1].strip() and line != "exit"):
+            stanzas.append([line])
+        else:
+            stanzas[-1].append(line)
+    return "\n".join(sorted("\n".join(st) for st in stanzas)) + "\n"
+
+
 def fingerprint(running: str) -> str:
-    """What a plan remembers of a router's running config: its SHA-256."""
-    return hashlib.sha256(running.encode()).hexdigest()
+    """What a plan remembers of a router's running config: the SHA-256 of its canonical
+    form (stanza order is no change)."""
+    return hashlib.sha256(canonical(running).encode()).hexdigest()
 
 
 def device(task: Task) -> NetworkDriver:
@@ -92,14 +109,14 @@ def deploy_config(
 
 
 def _restore(dev: NetworkDriver, before: str, host: str) -> None:
-    if dev.get_config(retrieve="running")["running"] != before:
+    if fingerprint(dev.get_config(retrieve="running")["running"]) != fingerprint(before):
         dev.rollback()
     _verify_restored(dev, before, host)
 
 
 def _verify_restored(dev: NetworkDriver, before: str, host: str) -> None:
     after = dev.get_config(retrieve="running")["running"]
-    if after != before:
+    if fingerprint(after) != fingerprint(before):
         raise OnrampError(
             "ONR-DEPLOY-004",
             f"{host}: running config differs from the one before the commit "
@@ -118,7 +135,11 @@ def rollback(task: Task) -> Result:
     before = dev.get_config(retrieve="running")["running"]
     dev.rollback()
     after = dev.get_config(retrieve="running")["running"]
-    return Result(host=task.host, changed=after != before, result={"sha256": fingerprint(after)})
+    return Result(
+        host=task.host,
+        changed=fingerprint(after) != fingerprint(before),
+        result={"sha256": fingerprint(after)},
+    )
 
 
 def discard_unconfirmed(task: Task) -> Result:

@@ -120,13 +120,16 @@ class PrefixesReceived(aetest.Testcase):
 class RoutesPresent(aetest.Testcase):
     @aetest.test
     def in_vrf(self, evidence: Evidence, findings: list[str]) -> None:
-        bad = [
-            f"{router} vrf {vrf}: no route to {prefix}"
-            for router, vrfs in evidence.present.items()
-            for vrf, prefixes in vrfs.items()
-            for prefix in prefixes
-            if prefix not in evidence.tables.get(router, {}).get(vrf, {})
-        ]
+        bad = []
+        for router, vrfs in evidence.present.items():
+            for vrf, prefixes in vrfs.items():
+                table = evidence.tables.get(router, {}).get(vrf, {})
+                for prefix in prefixes:
+                    if prefix not in table:
+                        bad.append(f"{router} vrf {vrf}: no route to {prefix}")
+                    elif not table[prefix]["best"]:
+                        # in the table but unusable: no valid path (next hop unresolved)
+                        bad.append(f"{router} vrf {vrf}: {prefix} present, no valid best path")
         _verdict(self, bad, findings)
 
 

@@ -63,7 +63,7 @@ def snapshot(nr: Nornir) -> dict[str, Any]:
 
 def poller(nr: Nornir, timeout: float, interval: float = 0.3) -> Callable[[Evidence], None]:
     """A collector: poll until every new session is Established with at least its minimum
-    of prefixes and every route that must be present is there, or `timeout` passes."""
+    of prefixes and every route that must be present has a valid best path, or `timeout` passes."""
 
     def collect(ev: Evidence) -> None:
         deadline = time.monotonic() + timeout
@@ -104,7 +104,7 @@ def _settled(ev: Evidence) -> bool:
                 if received(s) < want.get("min_prefixes", 1):
                     return False
     return all(
-        prefix in ev.tables.get(router, {}).get(vrf, {})
+        ev.tables.get(router, {}).get(vrf, {}).get(prefix, {}).get("best", False)
         for router, vrfs in ev.present.items()
         for vrf, prefixes in vrfs.items()
         for prefix in prefixes

@@ -237,6 +237,8 @@ def _bgp_frr(raw: dict[str, Any]) -> Shape:
     merged: list[dict[str, Any]] = []
     for group in ("neighbors", "descriptions", "passwords", "timers", "limits"):
         merged += _list(raw.get(group))
+    # a Link segment's peers (`remote-as internal`, the lab's stand-in for the label
+    # path) match no numeric remote-as: they are not the Connector's neighbors
     neighbors = [n for n in _by(merged, "address").values() if "remote_as" in n]
     allowed: dict[str, list[tuple[str, int | None]]] = {}
     for e in _list(raw.get("prefix_lists")):

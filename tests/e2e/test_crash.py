@@ -29,6 +29,7 @@ from onramp.deploy import make_plan
 from onramp.orchestrate import Orchestrator
 from onramp.service import Service
 from onramp.store import AllocationRow
+from tasks.config import canonical
 
 from .conftest import module_lab
 
@@ -93,6 +94,10 @@ def catch(env: Env, ident: str, wanted: int, timeout: float = 60) -> int:
     raise AssertionError(f"never reached {FLOW[wanted]}: {env.orch.state('connector', ident)}")
 
 
+def running(env: Env) -> str:
+    return canonical(env.lab.vtysh("pe1-par", "show running-config"))
+
+
 def held(env: Env, owner: str) -> int:
     with env.svc.store.session() as s:
         return (
@@ -105,7 +110,7 @@ def held(env: Env, owner: str) -> int:
 
 @pytest.mark.parametrize("at", [0, 1, 2, 3, 4, 5], ids=lambda i: f"{i}-{FLOW[i]}")
 def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: int) -> None:
-    before = env.lab.vtysh("pe1-par", "show running-config")
+    before = running(env)
     c = env.svc.create_connector(env.svc.connector_request(AWS))
     allocated = held(env, c["id"])
     first = env.start_worker()
@@ -135,14 +140,14 @@ def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: int) -> Non
         assert held(env, c["id"]) == allocated  # nothing leaked, nothing taken twice
         again = make_plan(env.svc, "connector", c["id"])  # nothing half-configured
         assert all(d["diff"] == "" for d in again["devices"].values())
-        assert env.lab.vtysh("pe1-par", "show running-config") != before  # it is there
+        assert running(env) != before  # it is there
         env.orch.decommission("connector", c["id"])
         assert env.orch.watch("connector", c["id"], poll_s=0.2, timeout_s=120) == "deleted"
     finally:
         kill(second)
     assert held(env, c["id"]) == 0
     assert live[0]["virtualInterfaceState"] == "deleted"
-    assert env.lab.vtysh("pe1-par", "show running-config") == before
+    assert running(env) == before
 
 
 def test_nothing_is_left_pending(env: Env) -> None:

@@ -23,13 +23,13 @@ import pytest
 import yaml
 
 from lab.run import Lab, down
-from lab.topology import build, cloud_lans
+from lab.topology import HOST_OFFSET, build, cloud_lans
 from onramp.deploy import apply_plan, make_plan, show_plan
 from onramp.errors import OnrampError
 from onramp.inventory.plugin import init_nornir
 from onramp.service import Service
 from onramp.settings import load_settings
-from tasks.config import rollback
+from tasks.config import canonical, rollback
 
 from .conftest import default_inventory_in, lab_settings, write_config
 
@@ -61,9 +61,10 @@ class Env:
         return dev
 
     def running(self, router: str) -> str:
+        """The running config, canonical: equal when the config is (stanza order aside)."""
         dev = self.driver(router)
         try:
-            return str(dev.get_config(retrieve="running")["running"])
+            return canonical(str(dev.get_config(retrieve="running")["running"]))
         finally:
             dev.close()
 
@@ -310,6 +311,11 @@ def test_link_plan_joins_two_vrfs_and_routes_cross(env: Env) -> None:
             {"tenant": "acme", "a": aws["id"], "b": ent["id"], "bandwidth_mbps": 100}
         )
     )
+    # a check that gives up before the segment's sessions are up: rolled back, as before
+    before = env.running("pe1-par")
+    with pytest.raises(OnrampError, match="no route to"):
+        apply_plan(env.svc, make_plan(env.svc, "link", link["id"])["id"], 60, check_timeout=0)
+    assert env.running("pe1-par") == before
     plan = make_plan(env.svc, "link", link["id"])
     diff = plan["devices"]["pe1-par"]["diff"]
     assert diff.count(f"rt vpn both {link['route_target']}") == 2
@@ -326,6 +332,9 @@ def test_link_plan_joins_two_vrfs_and_routes_cross(env: Env) -> None:
     assert str(lans["ent-par"]) in routes, sorted(routes)
     back = env.lab.vtysh_json("pe1-par", f"show ip route vrf {ent['vrf']} json")
     assert str(lans["aws-dx-par"]) in back
+    # both VRFs on one PE: their segment is a bridge on the router, no VXLAN between PEs
+    ping = env.lab.ping("aws-dx-par-host", str(lans["ent-par"][HOST_OFFSET]), size=1472)
+    assert ping.received >= 4, ping.text
     # take it all down again: the Link, then the Connectors
     apply_plan(env.svc, make_plan(env.svc, "link", link["id"], "remove")["id"], 60, 5)
     env.svc.delete_link(link["id"])

@@ -21,10 +21,12 @@ from csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
 from csp.registry import connections
 from csp.simulator import Behaviour, CloudPeer, Customer
 from lab.attach import LabAttachment
-from lab.run import Lab
+from lab.run import Lab, sh
+from lab.topology import HOST_OFFSET, cloud_lans
 from onramp.orchestrate import Orchestrator, Timings
 from onramp.service import Service
 from onramp.store import AllocationRow
+from tasks.config import canonical
 
 from .conftest import module_lab
 
@@ -40,7 +42,8 @@ class Env:
     attach: LabAttachment
 
     def running(self, router: str) -> str:
-        return self.lab.vtysh(router, "show running-config")
+        """The running config, canonical: equal when the config is (stanza order aside)."""
+        return canonical(self.lab.vtysh(router, "show running-config"))
 
     def held(self, owner: str) -> int:
         with self.svc.store.session() as s:
@@ -132,6 +135,101 @@ def test_customer_who_never_answers_times_out_cleanly(env: Env) -> None:
         assert "ONR-CSP-004" in orch.history("connector", c["id"])[-1]["reason"]
         assert [v["virtualInterfaceState"] for v in state.vifs.values()] == ["deleted"]
     assert env.held(c["id"]) == 0
+
+
+ENT_FRA = {"tenant": "acme", "onramp": "ent-fra", "kind": "enterprise", "bandwidth_mbps": 100,
+           "customer_asn": 65101}  # fmt: skip
+
+
+def ce_side(env: Env, c: dict[str, Any], remove: bool = False) -> None:
+    """An enterprise site's CE, configured as the customer would (no provider API)."""
+    from onramp.store import ConnectorRow
+
+    with env.svc.store.session() as s:
+        row = s.get(ConnectorRow, c["id"])
+        assert row is not None
+        key = env.svc.vault.decrypt(row.md5_key) if row.md5_key else None
+    (a,) = c["attachments"]
+    env.lab.cloud_peering(env.lab.topo.edge_of(a["router"], a["port"]), vlan=a["vlan"],
+                          inner_vlan=None, address=a["peer_address"],
+                          neighbor=a["local_address"].split("/")[0], remote_as=c["local_asn"],
+                          password=key, remove=remove)  # fmt: skip
+
+
+def segments(env: Env, router: str) -> list[str]:
+    """The Links' stand-in devices on a lab router: VXLAN segments and their bridges."""
+    out = sh("ip", "-br", "link", ns=env.lab.ns(router))
+    return [ln.split()[0] for ln in out.splitlines() if ln.startswith(("seg", "vxs"))]
+
+
+def test_link_between_two_pes_to_active_and_decommissioned(env: Env) -> None:
+    """AWS Paris (pe1-par) and an enterprise site in Frankfurt (pe1-fra), linked by the
+    state machine: the gate passes only with each side's routes usable in the other's VRF;
+    the VPC host then reaches the site's host across the core; decommissioned, the Link
+    leaves no segment, no route and no session behind."""
+    lans = cloud_lans(env.lab.topo)
+    before = {r: env.running(r) for r in ("pe1-par", "pe1-fra")}
+    for orch, _ in orchestrator(env, env.attach, Behaviour(accept_after_s=0.2)):
+        aws = env.svc.create_connector(env.svc.connector_request(
+            {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
+        ent = env.svc.create_connector(env.svc.connector_request(
+            {**ENT_FRA, "prefixes": [str(lans["ent-fra"])]}))  # fmt: skip
+        ce_side(env, ent)
+        for c in (aws, ent):
+            assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
+        link = env.svc.create_link(env.svc.link_request(
+            {"tenant": "acme", "a": aws["id"], "b": ent["id"], "bandwidth_mbps": 100}))  # fmt: skip
+        assert orch.drive("link", link["id"], poll_s=0.1, timeout_s=120) == "active"
+        assert [h["to"] for h in orch.history("link", link["id"])][-3:] == [
+            "configuring", "verifying", "active"]  # fmt: skip
+        site = str(lans["ent-fra"][HOST_OFFSET])
+        ping = env.lab.ping("aws-dx-par-host", site, size=1472)
+        assert ping.received >= 4, ping.text
+        assert segments(env, "pe1-par") and segments(env, "pe1-fra")
+
+        assert orch.decommission("link", link["id"]) == "decommissioning"
+        assert orch.drive("link", link["id"], poll_s=0.1, timeout_s=120) == "deleted"
+        assert env.lab.ping("aws-dx-par-host", site, count=2).received == 0
+        assert segments(env, "pe1-par") == [] and segments(env, "pe1-fra") == []
+        assert "interface vpn" not in env.running("pe1-par")
+        for c in (aws, ent):
+            orch.decommission("connector", c["id"])
+            assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "deleted"
+        ce_side(env, ent, remove=True)
+    assert {r: env.running(r) for r in before} == before
+    assert env.held(link["id"]) == 0
+
+
+def test_link_whose_routes_never_arrive_rolls_back(env: Env) -> None:
+    """The site was ordered for two prefixes, its CE announces one: the Connector is up (it
+    has a route), the Link's gate finds no route to the other in the cloud's VRF; the
+    routers go back to before the Link, which ends failed with the reason, its route
+    target released."""
+    lans = cloud_lans(env.lab.topo)
+    for orch, _ in orchestrator(env, env.attach, Behaviour(accept_after_s=0.2)):
+        aws = env.svc.create_connector(env.svc.connector_request(
+            {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
+        ent = env.svc.create_connector(env.svc.connector_request(
+            {**ENT_FRA, "prefixes": [str(lans["ent-fra"]), "192.168.77.0/24"]}))  # fmt: skip
+        ce_side(env, ent)
+        try:
+            for c in (aws, ent):
+                assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
+            before = {r: env.running(r) for r in ("pe1-par", "pe1-fra")}
+            link = env.svc.create_link(env.svc.link_request(
+                {"tenant": "acme", "a": aws["id"], "b": ent["id"], "bandwidth_mbps": 100}))  # fmt: skip
+            assert orch.drive("link", link["id"], poll_s=0.1, timeout_s=120) == "failed"
+            reason = orch.history("link", link["id"])[-1]["reason"]
+            assert "ONR-DEPLOY-003" in reason and "no route to 192.168.77.0/24" in reason, reason
+            assert {r: env.running(r) for r in before} == before
+            assert segments(env, "pe1-par") == [] and segments(env, "pe1-fra") == []
+            assert env.held(link["id"]) == 0
+        finally:
+            for c in (aws, ent):
+                if orch.state("connector", c["id"]) == "active":
+                    orch.decommission("connector", c["id"])
+                    orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120)
+            ce_side(env, ent, remove=True)
 
 
 def test_embedded_celery_worker_takes_connectors_to_active(env: Env, tmp_path: Path) -> None:

@@ -275,6 +275,7 @@ BAD = [
     ("mtu", "azure", {"mtu": 9000}, "ONR-REQ-009", "mtu"),
     ("default route", "ent", {"prefixes": ["0.0.0.0/0"]}, "ONR-REQ-012", "prefixes.0"),
     ("peering space", "ent", {"prefixes": ["100.64.0.0/24"]}, "ONR-REQ-012", "prefixes.0"),
+    ("segment space", "aws", {"prefixes": ["100.100.0.0/16"]}, "ONR-REQ-012", "prefixes.0"),
     (
         "overlapping prefixes",
         "ent",

@@ -47,14 +47,19 @@ def test_connector_intent_on_its_pe(store: Store, backbone: Backbone, vault: Vau
     svc = on(store, backbone, vault, "pe1-par")
     (data,) = svc.connectors
     a = c["attachments"][0]
-    assert data["vrf"] == {
-        "name": c["vrf"],
-        "asn": 65000,
-        "router_id": "10.255.0.1",
-        "rd": a["rd"],
-        "route_targets": [],
-        "description": f"onramp acme aws-dx-par {c['id'][:8]}",
-    }
+    assert (
+        data["vrf"]
+        == {
+            "name": c["vrf"],
+            "asn": 65000,
+            "router_id": a["local_address"].split("/")[0],  # the lab's FRR: unique per VRF
+            "rd": a["rd"],
+            "route_targets": [],
+            "description": f"onramp acme aws-dx-par {c['id'][:8]}",
+            "export_map": "c1-vpn-export",  # the lab's FRR: segments stand in for the labels
+            "import_vpn": False,
+        }
+    )
     (iface,) = data["interfaces"]
     assert (iface["name"], iface["vlan"], iface["address"]) == (
         f"eth3.{a['vlan']}",
@@ -108,14 +113,21 @@ def test_a_link_brings_its_route_target_and_the_other_sides_prefixes(
     assert all(d["vrf"]["route_targets"] == [] for d in before.values())  # link only allocated
     change = Change(add_links=frozenset({link["id"]}))
     after = {d["vrf"]["name"]: d for d in on(store, backbone, vault, "pe1-par", change).connectors}
+    other_vrf = {aws["id"]: ent["vrf"], ent["id"]: aws["vrf"]}
     for c, other in ((aws, "192.168.10.0/24"), (ent, "10.1.0.0/16")):
         d = after[c["vrf"]]
         assert d["vrf"]["route_targets"] == [link["route_target"]]
         out = next(p for p in d["prefix_lists"] if p["name"].endswith("-out"))
         assert [e["prefix"] for e in out["entries"]] == [other]
+        # both ends on pe1-par: one segment, each VRF peering with the other's address on it
+        (seg,) = d["segments"]
+        assert seg["name"] == f"vpn{link['route_target'].split(':')[1]}"
+        assert seg["description"].endswith("vtep")  # nothing to flood to: no other PE
+        (peer,) = seg["peers"]
+        assert peer["address"] == after[other_vrf[c["id"]]]["segments"][0]["address"].split("/")[0]
     set_state(store, LinkRow, link["id"], State.ACTIVE)
     gone = on(store, backbone, vault, "pe1-par", Change(remove_links=frozenset({link["id"]})))
-    assert all(d["vrf"]["route_targets"] == [] for d in gone.connectors)
+    assert all(d["vrf"]["route_targets"] == [] and d["segments"] == [] for d in gone.connectors)
 
 
 def test_router_config_holds_the_key_and_masking_removes_it(

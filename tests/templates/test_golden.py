@@ -21,6 +21,7 @@ from onramp.intended import SERVICE_FEATURES
 from onramp.inventory import Backbone, load
 from onramp.inventory.generate import generate, write
 from onramp.model import Attachment, Connector
+from onramp.platforms import PLATFORMS
 from onramp.render import render
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -67,6 +68,10 @@ def case(bb: Backbone, platform: str, inner: int | None = None) -> dict[str, Any
             )
         ],
     )
+    # Link 7 joins c42 here to c43 on two other PEs (a redundant on-ramp); segments are
+    # rendered on the platforms without MPLS forwarding only
+    members = [("c42", router.name), ("c43", "pe2"), ("c43", "pe4")]
+    segments = [intent.segment(bb, "00000000-0000-4000-8000-0000000011c7", 7, members, members[0])]
     return intent.connector(
         bb,
         conn,
@@ -75,6 +80,7 @@ def case(bb: Backbone, platform: str, inner: int | None = None) -> dict[str, Any
         route_targets=["65000:7", "65000:9"],
         remote_prefixes=["172.16.0.0/12"],
         max_prefixes=100,
+        segments=segments if PLATFORMS[platform].vpn_segments else [],
     )
 
 
@@ -87,16 +93,16 @@ def compare(rendered: str, name: str) -> None:
     assert rendered == path.read_text(), f"{name} changed: review, then UPDATE_GOLDEN=1"
 
 
-PLATFORMS = ["frr", "iosxr", "junos"]
+PLATFORM_NAMES = ["frr", "iosxr", "junos"]
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_backbone(bb: Backbone, platform: str) -> None:
     data = intent.backbone(bb, ROUTER[platform])
     compare(render("backbone", platform, data), f"backbone/{platform}.txt")
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 @pytest.mark.parametrize("feature", SERVICE_FEATURES)
 @pytest.mark.parametrize("remove", [False, True], ids=["add", "remove"])
 def test_service_feature(bb: Backbone, platform: str, feature: str, remove: bool) -> None:
@@ -104,14 +110,14 @@ def test_service_feature(bb: Backbone, platform: str, feature: str, remove: bool
     compare(rendered, f"{feature}/{platform}{'.remove' if remove else ''}.txt")
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_qinq_subinterface(bb: Backbone, platform: str) -> None:
     rendered = render("onramp_interface", platform, case(bb, platform, inner=7))
     compare(rendered, f"onramp_interface/{platform}.qinq.txt")
     assert "7" in rendered.split("120", 1)[1]  # the C-tag follows the S-tag
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 @pytest.mark.parametrize("feature", ["backbone", *SERVICE_FEATURES])
 def test_a_missing_value_is_an_error_not_an_empty_line(
     bb: Backbone, platform: str, feature: str

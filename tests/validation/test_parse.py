@@ -15,10 +15,10 @@ from onramp.render import render
 from validation.parse import ENCRYPTED, parse, project
 
 from ..napalm_frr.recorded import DATA, file_name
-from ..templates.test_golden import PLATFORMS, ROUTER, bb, case  # noqa: F401  (fixture)
+from ..templates.test_golden import PLATFORM_NAMES, ROUTER, bb, case  # noqa: F401  (fixture)
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_backbone_round_trip(bb: Backbone, platform: str) -> None:  # noqa: F811
     data = intent.backbone(bb, ROUTER[platform])
     parsed = parse("backbone", platform, render("backbone", platform, data))
@@ -26,7 +26,7 @@ def test_backbone_round_trip(bb: Backbone, platform: str) -> None:  # noqa: F811
     assert parsed["ibgp"] and parsed["interfaces"]  # not an empty match
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 @pytest.mark.parametrize("feature", SERVICE_FEATURES)
 @pytest.mark.parametrize("inner", [None, 7], ids=["vlan", "qinq"])
 def test_service_round_trip(bb: Backbone, platform: str, feature: str, inner: int | None) -> None:  # noqa: F811
