@@ -174,11 +174,13 @@ def build(bb: Backbone, settings: LabSettings) -> Topology:
             )
         asn = provider_asn(onramp.provider, settings)
         host = f"{oid}-host"
-        gateways = []
+        # the host's gateways: every edge. The edges also swap, in iBGP on their LAN, what
+        # each learned from us (the cloud's routers behind one VIF share its routes): a
+        # packet the host hands to an edge without a session of its own still gets out
+        gateways = [str(lan[k]) for k in range(1, len(ports) + 1)]
         for k, (router, port) in enumerate(ports, start=1):
             edge = f"{oid}-e{k}"
             address = IPv4Interface(f"{lan[k]}/{lan.prefixlen}")
-            gateways.append(str(address.ip))
             nodes[edge] = Node(
                 name=edge,
                 kind="edge",
@@ -194,6 +196,7 @@ def build(bb: Backbone, settings: LabSettings) -> Topology:
                         "lan": {"name": EDGE_LAN, "address": str(address)},
                         "prefix": str(lan),
                         "description": onramp.description,
+                        "lan_peers": [g for g in gateways if g != str(address.ip)],
                     },
                     root=LAB_TEMPLATES,
                 ),

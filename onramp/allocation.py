@@ -356,6 +356,20 @@ def plan_connector(
     return _dry(store, lambda s: connector_view(_new_connector(s, bb, req, vault), bb))
 
 
+def plan_connector_off(
+    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, router: str
+) -> dict[str, Any]:
+    """What create_connector would allocate with `router` drained (a drain's dry run);
+    nothing is written."""
+
+    def off(s: Session) -> dict[str, Any]:
+        s.merge(RouterStateRow(router=router, state="drained", reason="dry run"))
+        s.flush()
+        return connector_view(_new_connector(s, bb, req, vault), bb)
+
+    return _dry(store, off)
+
+
 def release_connector(
     store: Store,
     connector_id: str,

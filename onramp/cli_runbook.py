@@ -12,7 +12,8 @@ from onramp.cli_common import JsonOpt, dump, err, errors, out
 from onramp.cli_service import service
 
 runbook_app = typer.Typer(
-    help="Runbooks: provision, link, decommission. Dry-run unless --apply.", no_args_is_help=True
+    help="Runbooks: provision, link, decommission, drain a PE. Dry-run unless --apply.",
+    no_args_is_help=True,
 )
 
 
@@ -116,3 +117,45 @@ def decommission(
             svc, kind.value, ident, apply, lifecycle.orchestrator(svc), _progress(as_json)
         )
     _show(result, as_json)
+
+
+@runbook_app.command("drain-pe")
+def drain_pe(
+    router: Annotated[str, typer.Argument(help="The PE to empty.")],
+    reason: Annotated[str, typer.Option(help="Why (kept with the router's state).")] = "drained",
+    undrain: Annotated[
+        bool, typer.Option("--undrain", help="Put it back in service instead.")
+    ] = False,
+    apply: Apply = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move every Connector off a PE, make before break; or put the PE back in service."""
+    from runbooks import drain, lifecycle
+
+    with errors(as_json):
+        svc = service()
+        if undrain:
+            result = drain.undrain_pe(svc, router, apply)
+        else:
+            result = drain.drain_pe(
+                svc, router, apply, lifecycle.orchestrator(svc), _progress(as_json), reason
+            )
+    if as_json:
+        dump(result)
+        return
+    if result["dry_run"]:
+        out.print("[bold]dry run[/]: nothing was changed (add --apply to do it)")
+    if undrain:
+        out.print(f"{router}: {result['state']}")
+        return
+    table = Table("Connector", "on-ramp", "from", "to", "links", "result",
+                  title=f"drain {router}")  # fmt: skip
+    for m in result["moves"]:
+        to = ", ".join(m["to"] or []) or "-"
+        what = m.get("result") or (f"blocked: {m['blocked']}" if m["blocked"] else "would move")
+        table.add_row(m["connector"][:8], m["onramp"], ", ".join(m["from"]), to,
+                      str(len(m["links"])), what)  # fmt: skip
+    out.print(table)
+    if not result["dry_run"] and result["left"]:
+        out.print(f"[yellow]{len(result['left'])} Connector(s) still on {router}[/]")
+        raise typer.Exit(1)

@@ -40,6 +40,8 @@ def _nornir(svc: Service) -> Nornir:
 
 def _change(kind: str, ident: str, action: str) -> intended.Change:
     ids = frozenset({ident})
+    if action == "quiesce":
+        return intended.Change(quiesce_connectors=ids)
     if kind == "connector":
         return (
             intended.Change(add_connectors=ids)
@@ -208,7 +210,7 @@ def apply_plan(
         if state == "applied":
             table = ConnectorRow if row.target_kind == "connector" else LinkRow
             target = s.get(table, row.target_id)
-            to = success_state or (State.ACTIVE if row.action == "deploy" else State.ALLOCATED)
+            to = success_state or (State.ALLOCATED if row.action == "remove" else State.ACTIVE)
             if target.state != to.value:
                 move(s, target, to.value, actor, f"plan {row.id[:8]} applied")
 
@@ -227,7 +229,8 @@ def apply_plan(
 def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
     """What the gate must see after this plan: a Connector deployed, its sessions up with
     its prefixes; a Link deployed, each end's prefixes in the other end's VRF with a valid
-    best path; removed, its sessions gone (and, always, every other session as it was)."""
+    best path; removed, its sessions gone; quiesced, nothing new (and, always, every other
+    session as it was)."""
     from onramp.allocation import connector_view
 
     sessions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
@@ -241,6 +244,8 @@ def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
             ends = [s.get(ConnectorRow, link.a_id), s.get(ConnectorRow, link.b_id)]
             segments = intended.segment_sessions(s, svc.backbone, link)
         views = [Connector.model_validate(connector_view(e, svc.backbone)) for e in ends if e]
+    if plan["action"] == "quiesce":
+        return {"expected": {}}  # every session, its own included, stays as it was
     if plan["target_kind"] == "link" and plan["action"] != "deploy":
         # a Link taken away takes its segment sessions (if any); the clouds' stay up
         gone: dict[str, dict[str, dict[str, dict[str, Any]]]] = {

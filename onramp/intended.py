@@ -40,6 +40,9 @@ class Change:
     remove_connectors: frozenset[str] = frozenset()
     add_links: frozenset[str] = frozenset()
     remove_links: frozenset[str] = frozenset()
+    # Connectors kept up but announcing nothing either way (a drain's last step before
+    # the break: traffic leaves them while their sessions and segments still forward)
+    quiesce_connectors: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -85,6 +88,8 @@ def services(
         conn = Connector.model_validate(connector_view(row, bb))
         mine = [lk for lk in links if row.id in (lk.a_id, lk.b_id)]
         others = [s.get(ConnectorRow, lk.b_id if lk.a_id == row.id else lk.a_id) for lk in mine]
+        if quiet := row.id in change.quiesce_connectors:
+            conn = conn.model_copy(update={"request": {**conn.request, "prefixes": []}})
         key = vault.decrypt(row.md5_key) if row.md5_key else None
         data = None
         for router in {a.router for a in conn.attachments} & wanted:
@@ -99,7 +104,9 @@ def services(
                 router,
                 md5_key=key,
                 route_targets=[link_view(lk, bb)["route_target"] for lk in mine],
-                remote_prefixes=[p for o in others if o for p in o.request.get("prefixes", [])],
+                remote_prefixes=[]
+                if quiet
+                else [p for o in others if o for p in o.request.get("prefixes", [])],
                 max_prefixes=constraints.for_provider(
                     bb.catalogue.onramps[row.onramp].provider
                 ).max_prefixes,

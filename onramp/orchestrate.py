@@ -171,6 +171,30 @@ class Orchestrator:
 
         return self.svc.store.transact(mark)
 
+    def quiesce(self, ident: str, timeout_s: float = 30) -> None:
+        """A Connector keeps its sessions but announces nothing either way; returns once its
+        PEs send none of its routes, so traffic has left it for other paths: a drain's step
+        between make and break. Undone by any later plan of its routers."""
+        from onramp.deploy import apply_plan, make_plan
+        from validation.collect import snapshot
+
+        self._lock_routers("connector", ident)
+        try:
+            nr = self._discard_unconfirmed("connector", ident)
+            plan = make_plan(self.svc, "connector", ident, "quiesce", nornir=nr)
+            if any(d["diff"].strip() for d in plan["devices"].values()):
+                apply_plan(self.svc, plan["id"], self.timings.revert_in_s,
+                           self.timings.check_timeout_s, nornir=nr, actor=self.actor,
+                           success_state=S(self.state("connector", ident)))  # fmt: skip
+            vrf = self.svc.connector(ident)["vrf"]
+            deadline = time.monotonic() + timeout_s
+            while (sent := _sent(snapshot(nr), vrf)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if sent:
+                raise OnrampError("ONR-DEPLOY-003", f"vrf {vrf} still sends {sent} routes")
+        finally:
+            self._unlock_routers("connector", ident)
+
     def state(self, kind: str, ident: str) -> str:
         with self.svc.store.session() as s:
             return str(_row(s, kind, ident).state)
@@ -501,3 +525,13 @@ def _row(s: Db, kind: str, ident: str) -> Any:
     if row is None:
         raise OnrampError("ONR-REQ-011", f"{kind} {ident} not found", field="id")
     return row
+
+
+def _sent(summaries: dict[str, Any], vrf: str) -> int:
+    """Routes a VRF's sessions send, over all its routers (parsed BGP summaries)."""
+    return sum(
+        af.get("prefixes_sent", 0)
+        for summary in summaries.values()
+        for n in summary.get("vrf", {}).get(vrf, {}).get("neighbor", {}).values()
+        for af in n.get("address_family", {}).values()
+    )

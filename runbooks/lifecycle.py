@@ -37,7 +37,7 @@ def provision_connector(
         return {"dry_run": True, "connector": plan, "provider_request": asked}
     c = svc.create_connector(req)
     progress(f"connector {c['id'][:8]} allocated")
-    return _drive(orch, "connector", c["id"], progress)
+    return drive(orch, "connector", c["id"], progress)
 
 
 def create_link(
@@ -48,7 +48,7 @@ def create_link(
         return {"dry_run": True, "link": svc.plan_link(req)}
     link = svc.create_link(req)
     progress(f"link {link['id'][:8]} allocated")
-    return _drive(orch, "link", link["id"], progress)
+    return drive(orch, "link", link["id"], progress)
 
 
 def decommission(
@@ -62,10 +62,11 @@ def decommission(
         diffs = {r: d["diff"] for r, d in plan["devices"].items()}
         return {"dry_run": True, "kind": kind, "id": full, "router_diffs": diffs}
     orch.decommission(kind, full)
-    return _drive(orch, kind, full, progress)
+    return drive(orch, kind, full, progress)
 
 
-def _drive(orch: Orchestrator, kind: str, ident: str, progress: Progress) -> dict[str, Any]:
+def drive(orch: Orchestrator, kind: str, ident: str, progress: Progress) -> dict[str, Any]:
+    """Run the state machine's steps for one Connector or Link until it settles."""
     state = orch.drive(
         kind, ident, poll_s=0.5, progress=lambda s: progress(f"{kind} {ident[:8]} {s}")
     )

@@ -7,6 +7,10 @@ One lab for this module; every test leaves routers, simulator and store clean.
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -230,6 +234,91 @@ def test_link_whose_routes_never_arrive_rolls_back(env: Env) -> None:
                     orch.decommission("connector", c["id"])
                     orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120)
             ce_side(env, ent, remove=True)
+
+
+def patch_ce_when_made(env: Env, old: str, made: list[dict[str, Any]]) -> None:
+    """The customer: configures the CE on the replacement's port as soon as it exists."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for state in ("allocated", "configuring", "verifying"):
+            for c in env.svc.connectors("acme", state):
+                if c["request"].get("idempotency_key") == f"drain:{old}":
+                    ce_side(env, c)
+                    made.append(c)
+                    return
+        time.sleep(0.1)
+
+
+def test_drain_pe_moves_a_linked_connector_make_before_break(env: Env) -> None:
+    """A London site (pe1-lon) linked to AWS Paris; pe1-lon drained: the runbook's dry run
+    says where the site's Connector would go; applied, a replacement comes up on pe2-lon
+    (the customer patches the CE to the new cross-connect), is linked, and only then are
+    the old Link and Connector removed. A ping from the site's host to the VPC host, every
+    50 ms for the whole drain, loses nothing."""
+    import threading
+
+    from runbooks import drain
+
+    lans = cloud_lans(env.lab.topo)
+    target = str(lans["aws-dx-par"][HOST_OFFSET])
+    for orch, _ in orchestrator(env, env.attach, Behaviour(accept_after_s=0.2)):
+        aws = env.svc.create_connector(env.svc.connector_request(
+            {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
+        site = env.svc.create_connector(env.svc.connector_request(
+            {**ENT_FRA, "onramp": "ent-lon", "prefixes": [str(lans["ent-lon"])]}))  # fmt: skip
+        assert [a["router"] for a in site["attachments"]] == ["pe1-lon"]
+        ce_side(env, site)
+        for c in (aws, site):
+            assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
+        link = env.svc.create_link(env.svc.link_request(
+            {"tenant": "acme", "a": site["id"], "b": aws["id"], "bandwidth_mbps": 100}))  # fmt: skip
+        assert orch.drive("link", link["id"], poll_s=0.1, timeout_s=120) == "active"
+        assert env.lab.ping("ent-lon-host", target).received >= 4  # the first may meet ARP
+
+        dry = drain.drain_pe(env.svc, "pe1-lon", False, orch, lambda _: None)
+        (planned,) = dry["moves"]
+        assert planned["connector"] == site["id"] and planned["blocked"] is None
+        assert planned["to"] == [planned["to"][0]] and planned["to"][0].startswith("pe2-lon eth4.")
+        assert env.svc.connector(site["id"])["state"] == "active"  # the dry run changed nothing
+
+        replaced: list[dict[str, Any]] = []
+
+        patcher = threading.Thread(target=patch_ce_when_made, args=(env, site["id"], replaced))
+        patcher.start()
+        pinger = subprocess.Popen(
+            ["ip", "netns", "exec", env.lab.ns("ent-lon-host"), "ping", "-q", "-n", "-i",
+             "0.05", target], stdout=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            time.sleep(1)
+            done = drain.drain_pe(env.svc, "pe1-lon", True, orch, lambda _: None)
+            time.sleep(1)
+        finally:
+            pinger.send_signal(signal.SIGINT)
+            report = pinger.communicate(timeout=10)[0]
+            patcher.join(timeout=5)
+        (moved,) = done["moves"]
+        assert moved["result"] == "moved" and done["left"] == [], done
+        counts = re.search(r"(\d+) packets transmitted, (\d+) received", report)
+        assert counts, report
+        sent, received = int(counts[1]), int(counts[2])
+        assert sent > 100 and received == sent, f"{sent - received} of {sent} lost"
+        new = env.svc.connector(moved["replacement"])
+        assert new["state"] == "active" and [a["router"] for a in new["attachments"]] == ["pe2-lon"]
+        assert env.svc.connector(site["id"])["state"] == "deleted"
+        assert env.svc.link(link["id"])["state"] == "deleted"
+        (new_link,) = [lk for lk in env.svc.links("acme") if lk["state"] == "active"]
+        assert {new_link["a"], new_link["b"]} == {new["id"], aws["id"]}
+        assert "vrf c" not in env.running("pe1-lon")
+        assert drain.drain_pe(env.svc, "pe1-lon", False, orch, lambda _: None)["moves"] == []
+
+        drain.undrain_pe(env.svc, "pe1-lon", True)
+        orch.decommission("link", new_link["id"])
+        assert orch.drive("link", new_link["id"], poll_s=0.1, timeout_s=120) == "deleted"
+        for c in (new, aws):
+            orch.decommission("connector", c["id"])
+            assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "deleted"
+        for c in (site, *replaced):
+            ce_side(env, c, remove=True)
 
 
 def test_embedded_celery_worker_takes_connectors_to_active(env: Env, tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def test_default_inventory_has_azure_ports_on_two_pes() -> None:
 
 def azure_on_one_router(d: Files) -> None:
     secondary = data(d, "pe2-lon").pop("onramp_ports")[0]
-    data(d, "pe1-lon")["onramp_ports"].append({**secondary, "name": "eth4"})
+    data(d, "pe1-lon")["onramp_ports"].append({**secondary, "name": "eth5"})
 
 
 def rename(mapping: dict[str, Any], old: str, new: str) -> None:
@@ -492,4 +492,4 @@ def test_cli_text_ok_on_the_default_inventory() -> None:
     result = cli(str(DEFAULT_INVENTORY))
     assert result.exit_code == 0
     assert "OK" in result.output
-    assert "6 routers, 3 PoPs, 5 on-ramps" in result.output
+    assert "6 routers, 3 PoPs, 6 on-ramps" in result.output

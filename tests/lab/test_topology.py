@@ -126,8 +126,10 @@ EDGES = {  # edge: (asn, router, port), in the order the inventory cables them
     "gcp-pi-fra-e1": (16550, "pe1-fra", "eth3"),
     "ent-par-e1": (LabSettings().enterprise_asn, "pe1-par", "eth4"),
     "ent-fra-e1": (LabSettings().enterprise_asn, "pe1-fra", "eth4"),
+    "ent-lon-e1": (LabSettings().enterprise_asn, "pe1-lon", "eth4"),
+    "ent-lon-e2": (LabSettings().enterprise_asn, "pe2-lon", "eth4"),
 }
-ONRAMPS = ["aws-dx-par", "azure-er-lon", "gcp-pi-fra", "ent-par", "ent-fra"]
+ONRAMPS = ["aws-dx-par", "azure-er-lon", "gcp-pi-fra", "ent-par", "ent-fra", "ent-lon"]
 
 
 def test_one_edge_per_onramp_port(topo: Topology) -> None:
@@ -157,6 +159,19 @@ def test_host_default_route_goes_via_its_edges(topo: Topology, onramp: str) -> N
     edges = sorted(e for e in EDGES if e.startswith(f"{onramp}-e"))
     nexthops = " ".join(f"nexthop via {edge_address(topo.nodes[e]).ip}" for e in edges)
     assert topo.nodes[f"{onramp}-host"].routes == (f"default {nexthops}",)
+
+
+@pytest.mark.parametrize("onramp", ["azure-er-lon", "ent-lon"])
+def test_edges_of_one_onramp_swap_routes_on_their_lan(topo: Topology, onramp: str) -> None:
+    """Each edge peers (iBGP) with the on-ramp's other edges: what one learned from us,
+    the others can forward to, whichever edge the host hands a packet to."""
+    edges = [e for e in EDGES if e.startswith(f"{onramp}-e")]
+    for e in edges:
+        others = [str(edge_address(topo.nodes[o]).ip) for o in edges if o != e]
+        config = topo.nodes[e].config
+        assert [f" neighbor {o} remote-as internal" in config for o in others] == [True]
+        assert all(f"  neighbor {o} next-hop-self" in config for o in others)
+    assert "remote-as internal" not in topo.nodes["aws-dx-par-e1"].config  # alone
 
 
 @pytest.mark.parametrize("onramp", ONRAMPS)
