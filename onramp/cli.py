@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -318,10 +319,8 @@ def worker(
     args = ["worker", "--pool", "threads", "--concurrency", str(concurrency), "--loglevel",
             "WARNING", "--without-gossip", "--without-mingle", "--hostname",
             f"onramp{os.getpid()}@%h"]  # fmt: skip
-    if beat:
-        # the in-memory scheduler: the sweep needs no state kept across restarts, and a
-        # schedule file left half-written by a killed worker would stop the next one's beat
-        args += ["--beat", "--scheduler", "celery.beat:Scheduler"]
+    if beat:  # a thread of this process (w.sweeper says why not Celery's beat)
+        w.sweeper(s, threading.Event())
     w.app.worker_main(args)
 
 

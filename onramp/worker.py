@@ -2,12 +2,13 @@
 
 A message only says "advance <kind> <id>"; the database is the truth (onramp.orchestrate).
 A step that changed the state queues the next at once; a waiting one asks again after
-`worker.poll_s`; `sweep` (Celery beat, or the embedded runner's timer) re-queues whatever
+`worker.poll_s`; `sweep` (a `sweeper` thread: `onramp worker --beat`, the embedded runner;
+or `celery -A onramp.worker beat`) re-queues whatever
 is unfinished and not leased, so work a dead worker held resumes after its lease ends.
 
 Embedded default: a SQLite broker file and an in-process worker thread (`embedded()`),
 no server. Scale-out: `worker.broker_url: amqp://...` (RabbitMQ), `onramp worker` on as
-many machines as wanted, `celery -A onramp.worker beat` once, PostgreSQL as the store.
+many machines as wanted, one of them with `--beat`, PostgreSQL as the store.
 """
 
 from __future__ import annotations
@@ -126,17 +127,26 @@ def embedded(
 
     configure(settings, adapters)
     stop = threading.Event()
-
-    def sweeper() -> None:
-        while not stop.wait(settings.worker.sweep_s):
-            sweep.delay()
-
-    timer = threading.Thread(target=sweeper, daemon=True)
     with start_worker(app, pool="threads", concurrency=concurrency, perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=30):  # fmt: skip
-        timer.start()
+        timer = sweeper(settings, stop)
         try:
             yield app
         finally:
             stop.set()
             timer.join(timeout=5)
+
+
+def sweeper(settings: Settings, stop: threading.Event) -> threading.Thread:
+    """The schedule: a `sweep` every `worker.sweep_s` until `stop`, from a thread of this
+    process. Not Celery's beat: `worker --beat` runs beat as a child process, which a
+    SIGKILLed worker (the OOM killer, a crash test) leaves behind, still queueing sweeps
+    for ever; a thread dies with its worker."""
+
+    def run() -> None:
+        while not stop.wait(settings.worker.sweep_s):
+            sweep.delay()
+
+    timer = threading.Thread(target=run, name="onramp-sweep", daemon=True)
+    timer.start()
+    return timer

@@ -130,3 +130,18 @@ def module_lab(
         yield lab, svc, topo
     finally:
         down(settings.name, settings.state_dir)
+
+
+def ce_side(lab: Lab, svc: Service, c: dict[str, Any], remove: bool = False) -> None:
+    """An enterprise site's CE (the lab's edge at the Connector's port), configured as the
+    customer would: there is no provider API to do it."""
+    from onramp.store import ConnectorRow
+
+    with svc.store.session() as s:
+        row = s.get(ConnectorRow, c["id"])
+        assert row is not None
+        key = svc.vault.decrypt(row.md5_key) if row.md5_key else None
+    (a,) = c["attachments"]
+    lab.cloud_peering(lab.topo.edge_of(a["router"], a["port"]), vlan=a["vlan"], inner_vlan=None,
+                      address=a["peer_address"], neighbor=a["local_address"].split("/")[0],
+                      remote_as=c["local_asn"], password=key, remove=remove)  # fmt: skip

@@ -25,13 +25,14 @@ from csp.aws.simulator import DirectConnect, serve
 from csp.simulator import Behaviour
 from lab.attach import LabAttachment
 from lab.run import Lab
+from lab.topology import HOST_OFFSET, cloud_lans
 from onramp.deploy import make_plan
 from onramp.orchestrate import Orchestrator
 from onramp.service import Service
 from onramp.store import AllocationRow
 from tasks.config import canonical
 
-from .conftest import module_lab
+from .conftest import ce_side, module_lab
 
 OCTET = 50
 AWS = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
@@ -150,8 +151,85 @@ def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: int) -> Non
     assert running(env) == before
 
 
+LINK_FLOW = ["allocated", "configuring", "verifying", "active"]
+
+
+@pytest.mark.parametrize("at", [1, 2], ids=["configuring", "verifying"])
+def test_worker_killed_while_linking_resumes_to_active(env: Env, at: int) -> None:
+    """A Link between AWS Paris and a Frankfurt site; the worker killed while the Link is
+    configuring (plan made) or verifying (commits unconfirmed on two PEs): the next worker
+    ends it active, nothing pending or left to change, the clouds reaching each other."""
+    from onramp import worker
+
+    lans = cloud_lans(env.lab.topo)
+    before = {r: canonical(env.lab.vtysh(r, "show running-config")) for r in ("pe1-par", "pe1-fra")}
+    aws = env.svc.create_connector(env.svc.connector_request(
+        {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
+    site = env.svc.create_connector(env.svc.connector_request(
+        {"tenant": "acme", "onramp": "ent-fra", "kind": "enterprise", "bandwidth_mbps": 100,
+         "customer_asn": 65101, "prefixes": [str(lans["ent-fra"])]}))  # fmt: skip
+    ce_side(env.lab, env.svc, site)
+    worker.configure(env.svc.settings)
+    first = env.start_worker()
+    try:
+        for c in (aws, site):
+            worker.submit("connector", c["id"])
+        for c in (aws, site):
+            assert env.orch.watch("connector", c["id"], poll_s=0.2, timeout_s=120) == "active"
+        link = env.svc.create_link(env.svc.link_request(
+            {"tenant": "acme", "a": aws["id"], "b": site["id"], "bandwidth_mbps": 100}))  # fmt: skip
+        worker.submit("link", link["id"])
+        deadline = time.monotonic() + 60
+        while (
+            (seen := [h["to"] for h in env.orch.history("link", link["id"])][2:])
+            and len(seen) - 1 < at
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.01)
+    finally:
+        kill(first)
+    assert seen[-1] in LINK_FLOW[at:], seen
+    second = env.start_worker()
+    try:
+        assert env.orch.watch("link", link["id"], poll_s=0.2, timeout_s=150) == "active", (
+            env.svc.link(link["id"])
+        )
+        again = make_plan(env.svc, "link", link["id"])  # nothing half-configured
+        assert all(d["diff"] == "" for d in again["devices"].values())
+        ping = env.lab.ping("aws-dx-par-host", str(lans["ent-fra"][HOST_OFFSET]))
+        assert ping.received >= 4, ping.text
+        env.orch.decommission("link", link["id"])
+        assert env.orch.watch("link", link["id"], poll_s=0.2, timeout_s=120) == "deleted"
+        for c in (aws, site):
+            env.orch.decommission("connector", c["id"])
+            worker.submit("connector", c["id"])
+        for c in (aws, site):
+            assert env.orch.watch("connector", c["id"], poll_s=0.2, timeout_s=120) == "deleted"
+    finally:
+        kill(second)
+        ce_side(env.lab, env.svc, site, remove=True)
+    assert held(env, link["id"]) == 0
+    after = {r: canonical(env.lab.vtysh(r, "show running-config")) for r in before}
+    assert after == before
+
+
+def processes_of(config: Path) -> list[int]:
+    """Processes started for this config (ONRAMP_CONFIG in their environment)."""
+    mine = f"ONRAMP_CONFIG={config}".encode()
+    found = []
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and mine in (p / "environ").read_bytes().split(b"\0"):
+                found.append(int(p.name))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
 def test_nothing_is_left_pending(env: Env) -> None:
-    """After all the crashes, no router holds an unconfirmed commit."""
+    """After all the crashes, no router holds an unconfirmed commit and no process of a
+    killed worker lives on (Celery's own beat, a child process, did: queueing sweeps)."""
+    assert processes_of(env.config) == []
     from onramp.deploy import _nornir
 
     nr = _nornir(env.svc)

@@ -32,7 +32,7 @@ from onramp.service import Service
 from onramp.store import AllocationRow
 from tasks.config import canonical
 
-from .conftest import module_lab
+from .conftest import ce_side, module_lab
 
 OCTET = 48
 AWS = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
@@ -145,21 +145,6 @@ ENT_FRA = {"tenant": "acme", "onramp": "ent-fra", "kind": "enterprise", "bandwid
            "customer_asn": 65101}  # fmt: skip
 
 
-def ce_side(env: Env, c: dict[str, Any], remove: bool = False) -> None:
-    """An enterprise site's CE, configured as the customer would (no provider API)."""
-    from onramp.store import ConnectorRow
-
-    with env.svc.store.session() as s:
-        row = s.get(ConnectorRow, c["id"])
-        assert row is not None
-        key = env.svc.vault.decrypt(row.md5_key) if row.md5_key else None
-    (a,) = c["attachments"]
-    env.lab.cloud_peering(env.lab.topo.edge_of(a["router"], a["port"]), vlan=a["vlan"],
-                          inner_vlan=None, address=a["peer_address"],
-                          neighbor=a["local_address"].split("/")[0], remote_as=c["local_asn"],
-                          password=key, remove=remove)  # fmt: skip
-
-
 def segments(env: Env, router: str) -> list[str]:
     """The Links' stand-in devices on a lab router: VXLAN segments and their bridges."""
     out = sh("ip", "-br", "link", ns=env.lab.ns(router))
@@ -178,7 +163,7 @@ def test_link_between_two_pes_to_active_and_decommissioned(env: Env) -> None:
             {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
         ent = env.svc.create_connector(env.svc.connector_request(
             {**ENT_FRA, "prefixes": [str(lans["ent-fra"])]}))  # fmt: skip
-        ce_side(env, ent)
+        ce_side(env.lab, env.svc, ent)
         for c in (aws, ent):
             assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
         link = env.svc.create_link(env.svc.link_request(
@@ -199,7 +184,7 @@ def test_link_between_two_pes_to_active_and_decommissioned(env: Env) -> None:
         for c in (aws, ent):
             orch.decommission("connector", c["id"])
             assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "deleted"
-        ce_side(env, ent, remove=True)
+        ce_side(env.lab, env.svc, ent, remove=True)
     assert {r: env.running(r) for r in before} == before
     assert env.held(link["id"]) == 0
 
@@ -215,7 +200,7 @@ def test_link_whose_routes_never_arrive_rolls_back(env: Env) -> None:
             {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
         ent = env.svc.create_connector(env.svc.connector_request(
             {**ENT_FRA, "prefixes": [str(lans["ent-fra"]), "192.168.77.0/24"]}))  # fmt: skip
-        ce_side(env, ent)
+        ce_side(env.lab, env.svc, ent)
         try:
             for c in (aws, ent):
                 assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
@@ -233,7 +218,7 @@ def test_link_whose_routes_never_arrive_rolls_back(env: Env) -> None:
                 if orch.state("connector", c["id"]) == "active":
                     orch.decommission("connector", c["id"])
                     orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120)
-            ce_side(env, ent, remove=True)
+            ce_side(env.lab, env.svc, ent, remove=True)
 
 
 def patch_ce_when_made(env: Env, old: str, made: list[dict[str, Any]]) -> None:
@@ -243,7 +228,7 @@ def patch_ce_when_made(env: Env, old: str, made: list[dict[str, Any]]) -> None:
         for state in ("allocated", "configuring", "verifying"):
             for c in env.svc.connectors("acme", state):
                 if c["request"].get("idempotency_key") == f"drain:{old}":
-                    ce_side(env, c)
+                    ce_side(env.lab, env.svc, c)
                     made.append(c)
                     return
         time.sleep(0.1)
@@ -267,7 +252,7 @@ def test_drain_pe_moves_a_linked_connector_make_before_break(env: Env) -> None:
         site = env.svc.create_connector(env.svc.connector_request(
             {**ENT_FRA, "onramp": "ent-lon", "prefixes": [str(lans["ent-lon"])]}))  # fmt: skip
         assert [a["router"] for a in site["attachments"]] == ["pe1-lon"]
-        ce_side(env, site)
+        ce_side(env.lab, env.svc, site)
         for c in (aws, site):
             assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
         link = env.svc.create_link(env.svc.link_request(
@@ -318,7 +303,7 @@ def test_drain_pe_moves_a_linked_connector_make_before_break(env: Env) -> None:
             orch.decommission("connector", c["id"])
             assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "deleted"
         for c in (site, *replaced):
-            ce_side(env, c, remove=True)
+            ce_side(env.lab, env.svc, c, remove=True)
 
 
 def test_embedded_celery_worker_takes_connectors_to_active(env: Env, tmp_path: Path) -> None:
