@@ -145,6 +145,24 @@ ENT_FRA = {"tenant": "acme", "onramp": "ent-fra", "kind": "enterprise", "bandwid
            "customer_asn": 65101}  # fmt: skip
 
 
+def linked_to_aws(
+    env: Env, orch: Orchestrator, site_order: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """AWS Paris (its LAN's prefix) and an enterprise site (its CE configured), both
+    driven to active, then linked, the Link driven to active."""
+    lans = cloud_lans(env.lab.topo)
+    aws = env.svc.create_connector(env.svc.connector_request(
+        {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
+    site = env.svc.create_connector(env.svc.connector_request(site_order))
+    ce_side(env.lab, env.svc, site)
+    for c in (aws, site):
+        assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
+    link = env.svc.create_link(env.svc.link_request(
+        {"tenant": "acme", "a": aws["id"], "b": site["id"], "bandwidth_mbps": 100}))  # fmt: skip
+    assert orch.drive("link", link["id"], poll_s=0.1, timeout_s=120) == "active"
+    return aws, site, link
+
+
 def segments(env: Env, router: str) -> list[str]:
     """The Links' stand-in devices on a lab router: VXLAN segments and their bridges."""
     out = sh("ip", "-br", "link", ns=env.lab.ns(router))
@@ -159,16 +177,7 @@ def test_link_between_two_pes_to_active_and_decommissioned(env: Env) -> None:
     lans = cloud_lans(env.lab.topo)
     before = {r: env.running(r) for r in ("pe1-par", "pe1-fra")}
     for orch, _ in orchestrator(env, env.attach, Behaviour(accept_after_s=0.2)):
-        aws = env.svc.create_connector(env.svc.connector_request(
-            {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
-        ent = env.svc.create_connector(env.svc.connector_request(
-            {**ENT_FRA, "prefixes": [str(lans["ent-fra"])]}))  # fmt: skip
-        ce_side(env.lab, env.svc, ent)
-        for c in (aws, ent):
-            assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
-        link = env.svc.create_link(env.svc.link_request(
-            {"tenant": "acme", "a": aws["id"], "b": ent["id"], "bandwidth_mbps": 100}))  # fmt: skip
-        assert orch.drive("link", link["id"], poll_s=0.1, timeout_s=120) == "active"
+        aws, ent, link = linked_to_aws(env, orch, {**ENT_FRA, "prefixes": [str(lans["ent-fra"])]})
         assert [h["to"] for h in orch.history("link", link["id"])][-3:] == [
             "configuring", "verifying", "active"]  # fmt: skip
         site = str(lans["ent-fra"][HOST_OFFSET])
@@ -247,17 +256,10 @@ def test_drain_pe_moves_a_linked_connector_make_before_break(env: Env) -> None:
     lans = cloud_lans(env.lab.topo)
     target = str(lans["aws-dx-par"][HOST_OFFSET])
     for orch, _ in orchestrator(env, env.attach, Behaviour(accept_after_s=0.2)):
-        aws = env.svc.create_connector(env.svc.connector_request(
-            {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
-        site = env.svc.create_connector(env.svc.connector_request(
-            {**ENT_FRA, "onramp": "ent-lon", "prefixes": [str(lans["ent-lon"])]}))  # fmt: skip
+        aws, site, link = linked_to_aws(
+            env, orch, {**ENT_FRA, "onramp": "ent-lon", "prefixes": [str(lans["ent-lon"])]}
+        )
         assert [a["router"] for a in site["attachments"]] == ["pe1-lon"]
-        ce_side(env.lab, env.svc, site)
-        for c in (aws, site):
-            assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
-        link = env.svc.create_link(env.svc.link_request(
-            {"tenant": "acme", "a": site["id"], "b": aws["id"], "bandwidth_mbps": 100}))  # fmt: skip
-        assert orch.drive("link", link["id"], poll_s=0.1, timeout_s=120) == "active"
         assert env.lab.ping("ent-lon-host", target).received >= 4  # the first may meet ARP
 
         dry = drain.drain_pe(env.svc, "pe1-lon", False, orch, lambda _: None)
