@@ -178,6 +178,7 @@ def apply_plan(
         task=deploy_config,
         candidates=candidates,
         expected_sha256=expected,
+        diffs={h: d["diff"] for h, d in plan["devices"].items()},
         revert_in=revert_in,
         secrets=secrets,
     )

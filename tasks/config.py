@@ -74,14 +74,16 @@ def deploy_config(
     task: Task,
     candidates: dict[str, str],
     expected_sha256: dict[str, str],
+    diffs: dict[str, str],
     revert_in: int,
     secrets: Iterable[str] = (),
 ) -> Result:
     """Replace the running config with the candidate under a confirm timer, unconfirmed:
     the caller confirms (`confirm`) once its checks pass, or rolls back (`rollback`).
 
-    Refuses when the running config is not the one the plan was made against. If the
-    commit fails the router is put back; if nobody confirms (the caller died), the
+    Refuses when the running config is not the one the plan was made against; so the
+    plan's (masked) diff in `diffs` is this commit's diff, and is not computed again. If
+    the commit fails the router is put back; if nobody confirms (the caller died), the
     device's own timer reverts the commit after revert_in.
     """
     host = task.host.name
@@ -93,11 +95,10 @@ def deploy_config(
             f"{host}: running config changed since the plan was made "
             f"(sha256 {expected_sha256[host][:12]} then, {fingerprint(before)[:12]} now)",
         )
-    dev.load_replace_candidate(config=candidates[host])
-    diff = mask(dev.compare_config(), secrets)
+    diff = diffs[host]
     if not diff.strip():
-        dev.discard_config()
         return Result(host=task.host, changed=False, result={"diff": "", "state": "unchanged"})
+    dev.load_replace_candidate(config=candidates[host])
     try:
         dev.commit_config(revert_in=revert_in)
     except Exception as exc:
