@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from onramp.cli_api import api_app, apikey_app
 from onramp.cli_common import JsonOpt, _state, dump, err, errors, out, settings
 from onramp.cli_deploy import apply, plan_app
 from onramp.cli_runbook import runbook_app
@@ -39,6 +40,8 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(plan_app, name="plan")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(runbook_app, name="runbook")
+app.add_typer(api_app, name="api")
+app.add_typer(apikey_app, name="apikey")
 app.command("apply")(apply)
 app.command("sim")(sim)
 

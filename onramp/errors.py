@@ -54,6 +54,8 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-ALLOC-004", "taken by a concurrent request", "retry: the next attempt sees what the other request took"),
     ErrorSpec("ONR-ALLOC-005", "no free number in the pool", "release unused Connectors or Links, or widen the pool"),
     ErrorSpec("ONR-ALLOC-006", "requested VLAN already taken", "pick another VLAN, or let onramp choose one"),
+    ErrorSpec("ONR-API-001", "missing or unknown API key", "send 'Authorization: Bearer <key>' with a key from 'onramp apikey create'"),
+    ErrorSpec("ONR-API-002", "not allowed with this key", "use a key of the tenant that owns the resource"),
     ErrorSpec("ONR-STORE-001", "database unavailable", "check store_url in config.yaml and that the database is running"),
     ErrorSpec("ONR-CFG-001", "config file unreadable", "fix config.yaml or point ONRAMP_CONFIG at a valid file"),
     ErrorSpec("ONR-PLAN-001", "plan not found", "list plans with 'onramp plan list'"),

@@ -234,6 +234,19 @@ class RouterLockRow(Base):
     until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ApiKeyRow(Base):
+    """An API key: only its SHA-256 is kept (the key is 32 random bytes: a fast hash is
+    enough, and the key is shown once, when issued). No tenant: an engineers' admin key."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # the key's public part
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: str = "") -> None:
     """The one way a Connector or Link changes state: the row and its transition, in the
     caller's transaction."""

@@ -1,0 +1,175 @@
+"""The REST API (`/v1`, FastAPI; `onramp api serve`): what customers and the Portal use.
+
+A key (`Authorization: Bearer onr_...` or `X-API-Key`) belongs to a tenant, who sees and
+changes only its own Connectors and Links (another tenant's answer 404, as if absent), or
+is an admin key (engineers: every tenant). Creating and deleting are asynchronous: `202`
+with the resource in its state, and a message to the workers; `Idempotency-Key` makes a
+retried create return what the first made. Every error has one shape:
+`{"error": {"code", "reason", "hint", "field"?}}` with onramp's error code.
+
+No `from __future__ import annotations` here: FastAPI reads the routes' annotations at
+run time, and those defined in `create_app` would be unresolvable strings.
+"""
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, create_model
+
+from onramp import apikeys
+from onramp.apikeys import Principal
+from onramp.errors import OnrampError
+from onramp.model import ConnectorRequest, LinkRequest
+from onramp.orchestrate import Orchestrator
+from onramp.service import Service
+
+Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
+
+
+def _order_model(name: str, request: type[BaseModel]) -> type[BaseModel]:
+    """The request as a customer sends it: no tenant (the key says whose it is; an admin
+    key names one), no idempotency key (a header)."""
+    fields: dict[str, Any] = {
+        n: (f.annotation, f)
+        for n, f in request.model_fields.items()
+        if n not in ("tenant", "idempotency_key")
+    }
+    fields["tenant"] = (str | None, None)
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+ConnectorOrder = _order_model("ConnectorOrder", ConnectorRequest)
+LinkOrder = _order_model("LinkOrder", LinkRequest)
+
+_STATUS = {"ONR-REQ-011": 404, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
+           "ONR-STORE-001": 503}  # fmt: skip
+_BY_FAMILY = {"ONR-REQ": 422, "ONR-ALLOC": 409, "ONR-PLAN": 409, "ONR-CSP": 502}
+
+
+def status_of(code: str) -> int:
+    return _STATUS.get(code) or _BY_FAMILY.get(code.rsplit("-", 1)[0], 500)
+
+
+def create_app(svc: Service, submit: Submit) -> FastAPI:
+    app = FastAPI(title="onramp", version="1", docs_url="/v1/docs",
+                  openapi_url="/v1/openapi.json")  # fmt: skip
+    orch = Orchestrator(svc, {}, actor="api")  # marks decommissioning; workers do the rest
+
+    @app.exception_handler(OnrampError)
+    async def onramp_error(_: Request, exc: OnrampError) -> JSONResponse:
+        return JSONResponse({"error": exc.as_dict()}, status_code=status_of(exc.code))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ())[1:])
+        err = OnrampError("ONR-REQ-008", str(first.get("msg", "invalid request")),
+                          field=where or None)  # fmt: skip
+        return JSONResponse({"error": err.as_dict()}, status_code=422)
+
+    def caller(
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> Principal:
+        key = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
+        who = apikeys.principal(svc.store, key) if key else None
+        if who is None:
+            raise OnrampError("ONR-API-001", "no valid API key in the request")
+        return who
+
+    Caller = Annotated[Principal, Depends(caller)]
+
+    def tenant_of(who: Principal, named: str | None) -> str:
+        if who.admin:
+            if not named:
+                raise OnrampError("ONR-REQ-003", "an admin key must name the tenant",
+                                  field="tenant")  # fmt: skip
+            return named
+        if named not in (None, who.tenant):
+            raise OnrampError("ONR-API-002", f"this key belongs to tenant {who.tenant}")
+        return str(who.tenant)
+
+    def visible(who: Principal, item: dict[str, Any], what: str) -> dict[str, Any]:
+        if not who.admin and item["tenant"] != who.tenant:
+            raise OnrampError("ONR-REQ-011", f"{what} {item['id']}")  # as if absent
+        return item
+
+    def page(items: list[dict[str, Any]], limit: int, after: str | None) -> dict[str, Any]:
+        ids = [i["id"] for i in items]
+        start = ids.index(after) + 1 if after in ids else 0
+        chunk = items[start : start + limit]
+        more = start + limit < len(items)
+        return {"items": chunk, "next": chunk[-1]["id"] if more and chunk else None}
+
+    Limit = Annotated[int, Query(ge=1, le=500)]
+
+    @app.get("/v1/onramps")
+    def onramps(who: Caller) -> list[dict[str, Any]]:
+        """What can be ordered where, with the capacity left."""
+        return [o.model_dump(mode="json") for o in svc.catalogue()]
+
+    @app.get("/v1/connectors")
+    def connectors(who: Caller, limit: Limit = 50, after: str | None = None,
+                   state: str | None = None) -> dict[str, Any]:  # fmt: skip
+        return page(svc.connectors(who.tenant, state), limit, after)
+
+    @app.post("/v1/connectors", status_code=202)
+    def order_connector(
+        body: ConnectorOrder,  # type: ignore[valid-type]
+        who: Caller,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        data = body.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
+        data["tenant"] = tenant_of(who, data.get("tenant"))
+        data["idempotency_key"] = idempotency_key
+        made = svc.create_connector(svc.connector_request(data))
+        submit("connector", made["id"])
+        return made
+
+    @app.get("/v1/connectors/{ident}")
+    def connector(ident: str, who: Caller) -> dict[str, Any]:
+        c = visible(who, svc.connector(ident), "connector")
+        return {**c, "history": orch.history("connector", c["id"])}
+
+    @app.delete("/v1/connectors/{ident}", status_code=202)
+    def delete_connector(ident: str, who: Caller) -> dict[str, Any]:
+        c = visible(who, svc.connector(ident), "connector")
+        orch.decommission("connector", c["id"])
+        submit("connector", c["id"])
+        return svc.connector(c["id"])
+
+    @app.get("/v1/links")
+    def links(who: Caller, limit: Limit = 50, after: str | None = None) -> dict[str, Any]:
+        return page(svc.links(who.tenant), limit, after)
+
+    @app.post("/v1/links", status_code=202)
+    def order_link(
+        body: LinkOrder,  # type: ignore[valid-type]
+        who: Caller,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        data = body.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
+        data["tenant"] = tenant_of(who, data.get("tenant"))
+        data["idempotency_key"] = idempotency_key
+        for end in ("a", "b"):  # another tenant's Connector is as absent as any
+            visible(who, svc.connector(data[end]), "connector")
+        made = svc.create_link(svc.link_request(data))
+        submit("link", made["id"])
+        return made
+
+    @app.get("/v1/links/{ident}")
+    def link(ident: str, who: Caller) -> dict[str, Any]:
+        lk = visible(who, svc.link(ident), "link")
+        return {**lk, "history": orch.history("link", lk["id"])}
+
+    @app.delete("/v1/links/{ident}", status_code=202)
+    def delete_link(ident: str, who: Caller) -> dict[str, Any]:
+        lk = visible(who, svc.link(ident), "link")
+        orch.decommission("link", lk["id"])
+        submit("link", lk["id"])
+        return svc.link(lk["id"])
+
+    return app

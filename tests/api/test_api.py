@@ -1,0 +1,161 @@
+"""The REST API on a real uvicorn server (a thread of this process, a free port on
+loopback), a real store (SQLite), real HTTP (requests): keys, tenant isolation, the
+asynchronous create with Idempotency-Key, the one error shape, pagination."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+import uvicorn
+import yaml
+
+from onramp import apikeys
+from onramp.api import create_app
+from onramp.service import Service
+from onramp.settings import load_settings
+
+from ..conftest import copy_default_inventory
+
+AWS = {"onramp": "aws-dx-par", "kind": "aws-hosted-vif", "bandwidth_mbps": 100,
+       "aws_account": "123456789012", "prefixes": ["10.100.0.0/24"]}  # fmt: skip
+
+
+@dataclass
+class Api:
+    url: str
+    svc: Service
+    keys: dict[str, str]  # acme, globex, admin
+    submitted: list[tuple[str, str]] = field(default_factory=list)
+
+    def call(self, method: str, path: str, who: str = "acme", **kw: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.keys[who]}", **kw.pop("headers", {})}
+        return requests.request(method, self.url + path, headers=headers, timeout=10, **kw)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    tmp = tmp_path_factory.mktemp("api")
+    inventory = copy_default_inventory(tmp / "inventory").write()
+    config = tmp / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "nornir": {"inventory": {"plugin": "OnrampInventory",
+                                 "options": {"directory": str(inventory)}}},
+        "store_url": f"sqlite:///{tmp / 'onramp.db'}", "secret_key_file": str(tmp / "k")}))  # fmt: skip
+    svc = Service.open(load_settings(config))
+    for t in ("acme", "globex"):
+        svc.add_tenant(t, t.title())
+    keys = {t: apikeys.issue(svc.store, t) for t in ("acme", "globex")}
+    keys["admin"] = apikeys.issue(svc.store, None, "engineers")
+    submitted: list[tuple[str, str]] = []
+    app = create_app(svc, lambda kind, ident: submitted.append((kind, ident)))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield Api(f"http://127.0.0.1:{port}", svc, keys, submitted)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_no_key_or_a_wrong_one_is_401_in_the_error_shape(api: Api) -> None:
+    for headers in ({}, {"Authorization": "Bearer onr_nothere_x"}, {"X-API-Key": "junk"}):
+        r = requests.get(api.url + "/v1/connectors", headers=headers, timeout=10)
+        assert r.status_code == 401
+        assert r.json()["error"]["code"] == "ONR-API-001"
+
+
+def test_create_is_asynchronous_and_idempotent(api: Api) -> None:
+    r = api.call("POST", "/v1/connectors", json=AWS, headers={"Idempotency-Key": "order-1"})
+    assert r.status_code == 202, r.text
+    made = r.json()
+    assert made["tenant"] == "acme" and made["state"] == "allocated"
+    assert ("connector", made["id"]) in api.submitted  # the workers were asked
+    assert made["md5_key"] == "set"  # never the key itself
+    again = api.call("POST", "/v1/connectors", json=AWS, headers={"Idempotency-Key": "order-1"})
+    assert again.status_code == 202 and again.json()["id"] == made["id"]
+    shown = api.call("GET", f"/v1/connectors/{made['id']}").json()
+    assert [h["to"] for h in shown["history"]] == ["requested", "validated", "allocated"]
+
+
+def test_a_tenant_sees_and_changes_only_its_own(api: Api) -> None:
+    mine = api.call("POST", "/v1/connectors", json=AWS).json()
+    for method in ("GET", "DELETE"):
+        r = api.call(method, f"/v1/connectors/{mine['id']}", who="globex")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "ONR-REQ-011"
+    assert mine["id"] not in [c["id"] for c in api.call("GET", "/v1/connectors", who="globex")
+                              .json()["items"]]  # fmt: skip
+    r = api.call("POST", "/v1/connectors", who="globex", json={**AWS, "tenant": "acme"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "ONR-API-002"
+    r = api.call("POST", "/v1/links", who="globex",
+                 json={"a": mine["id"], "b": mine["id"], "bandwidth_mbps": 100})  # fmt: skip
+    assert r.status_code == 404  # another tenant's Connector cannot be linked either
+    assert api.call("GET", f"/v1/connectors/{mine['id']}", who="admin").status_code == 200
+
+
+def test_refusals_carry_code_and_field(api: Api) -> None:
+    r = api.call("POST", "/v1/connectors", json={**AWS, "onramp": "nowhere"})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "ONR-REQ-001"
+    r = api.call("POST", "/v1/connectors", json={**AWS, "bandwidth_mbps": "lots"})
+    assert r.status_code == 422
+    assert r.json()["error"] | {"reason": ""} == {
+        "code": "ONR-REQ-008", "reason": "", "hint": r.json()["error"]["hint"],
+        "field": "bandwidth_mbps"}  # fmt: skip
+    r = requests.post(api.url + "/v1/connectors", data="{not json", timeout=10,
+                      headers={"Authorization": f"Bearer {api.keys['acme']}",
+                               "Content-Type": "application/json"})  # fmt: skip
+    assert r.status_code == 422 and r.json()["error"]["code"] == "ONR-REQ-008"
+    r = api.call("POST", "/v1/connectors", who="admin", json=AWS)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "tenant"
+
+
+def test_delete_marks_decommissioning_and_asks_the_workers(api: Api) -> None:
+    c = api.call("POST", "/v1/connectors", json=AWS).json()
+    r = api.call("DELETE", f"/v1/connectors/{c['id']}")
+    assert r.status_code == 202 and r.json()["state"] == "decommissioning"
+    assert api.submitted[-1] == ("connector", c["id"])
+
+
+def test_lists_page_with_a_cursor(api: Api) -> None:
+    for _ in range(3):
+        api.call("POST", "/v1/connectors", who="globex", json=AWS)
+    seen: list[str] = []
+    after = None
+    while True:
+        params = {"limit": 2, **({"after": after} if after else {})}
+        body = api.call("GET", "/v1/connectors", who="globex", params=params).json()
+        seen += [c["id"] for c in body["items"]]
+        assert len(body["items"]) <= 2
+        if not (after := body["next"]):
+            break
+    everything = [c["id"] for c in api.svc.connectors("globex")]
+    assert seen == everything and len(everything) >= 3
+
+
+def test_catalogue_and_openapi(api: Api) -> None:
+    onramps = api.call("GET", "/v1/onramps").json()
+    assert {"aws-dx-par", "azure-er-lon", "ent-lon"} <= {o["id"] for o in onramps}
+    spec = requests.get(api.url + "/v1/openapi.json", timeout=10).json()
+    assert {"/v1/connectors", "/v1/connectors/{ident}", "/v1/links", "/v1/onramps"} <= set(
+        spec["paths"]
+    )
+
+
+def test_a_revoked_key_stops_at_once(api: Api) -> None:
+    key = apikeys.issue(api.svc.store, "acme", "temporary")
+    ok = requests.get(api.url + "/v1/links", headers={"X-API-Key": key}, timeout=10)
+    assert ok.status_code == 200
+    assert apikeys.revoke(api.svc.store, key.split("_")[1])
+    gone = requests.get(api.url + "/v1/links", headers={"X-API-Key": key}, timeout=10)
+    assert gone.status_code == 401
