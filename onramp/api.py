@@ -11,12 +11,14 @@ No `from __future__ import annotations` here: FastAPI reads the routes' annotati
 run time, and those defined in `create_app` would be unresolvable strings.
 """
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, create_model
 
 from onramp import apikeys
@@ -45,7 +47,31 @@ ConnectorOrder = _order_model("ConnectorOrder", ConnectorRequest)
 LinkOrder = _order_model("LinkOrder", LinkRequest)
 
 _STATUS = {"ONR-REQ-011": 404, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
-           "ONR-STORE-001": 503}  # fmt: skip
+           "ONR-API-003": 429, "ONR-API-004": 413, "ONR-STORE-001": 503}  # fmt: skip
+MAX_BODY = 64 * 1024  # an order is a few hundred bytes
+
+
+class RateLimit:
+    """A token bucket per key: `rate` requests a second on average, bursts of `burst`."""
+
+    def __init__(self, rate: float = 20.0, burst: int = 40) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, key_id: str) -> float:
+        """0 if the request may go; else the seconds until it may."""
+        with self._lock:
+            tokens, at = self._buckets.get(key_id, (float(self.burst), time.monotonic()))
+            t = time.monotonic()
+            tokens = min(float(self.burst), tokens + (t - at) * self.rate)
+            if tokens < 1:
+                self._buckets[key_id] = (tokens, t)
+                return (1 - tokens) / self.rate
+            self._buckets[key_id] = (tokens - 1, t)
+            return 0.0
+
+
 _BY_FAMILY = {"ONR-REQ": 422, "ONR-ALLOC": 409, "ONR-PLAN": 409, "ONR-CSP": 502}
 
 
@@ -53,14 +79,27 @@ def status_of(code: str) -> int:
     return _STATUS.get(code) or _BY_FAMILY.get(code.rsplit("-", 1)[0], 500)
 
 
-def create_app(svc: Service, submit: Submit) -> FastAPI:
+def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> FastAPI:
     app = FastAPI(title="onramp", version="1", docs_url="/v1/docs",
                   openapi_url="/v1/openapi.json")  # fmt: skip
     orch = Orchestrator(svc, {}, actor="api")  # marks decommissioning; workers do the rest
+    bucket = limit or RateLimit()
+
+    @app.middleware("http")
+    async def body_limit(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        size = request.headers.get("content-length")
+        if size and (not size.isdigit() or int(size) > MAX_BODY):
+            err = OnrampError("ONR-API-004", f"{size} bytes; at most {MAX_BODY}")
+            return JSONResponse({"error": err.as_dict()}, status_code=413)
+        return await call_next(request)
 
     @app.exception_handler(OnrampError)
     async def onramp_error(_: Request, exc: OnrampError) -> JSONResponse:
-        return JSONResponse({"error": exc.as_dict()}, status_code=status_of(exc.code))
+        status = status_of(exc.code)
+        headers = {"Retry-After": "1"} if status == 429 else None
+        return JSONResponse({"error": exc.as_dict()}, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -78,6 +117,8 @@ def create_app(svc: Service, submit: Submit) -> FastAPI:
         who = apikeys.principal(svc.store, key) if key else None
         if who is None:
             raise OnrampError("ONR-API-001", "no valid API key in the request")
+        if wait := bucket.take(who.key_id):
+            raise OnrampError("ONR-API-003", f"key {who.key_id}: retry in {wait:.1f} s")
         return who
 
     Caller = Annotated[Principal, Depends(caller)]

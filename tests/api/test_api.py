@@ -4,68 +4,11 @@ asynchronous create with Idempotency-Key, the one error shape, pagination."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
-
-import pytest
 import requests
-import uvicorn
-import yaml
 
 from onramp import apikeys
-from onramp.api import create_app
-from onramp.service import Service
-from onramp.settings import load_settings
 
-from ..conftest import copy_default_inventory
-
-AWS = {"onramp": "aws-dx-par", "kind": "aws-hosted-vif", "bandwidth_mbps": 100,
-       "aws_account": "123456789012", "prefixes": ["10.100.0.0/24"]}  # fmt: skip
-
-
-@dataclass
-class Api:
-    url: str
-    svc: Service
-    keys: dict[str, str]  # acme, globex, admin
-    submitted: list[tuple[str, str]] = field(default_factory=list)
-
-    def call(self, method: str, path: str, who: str = "acme", **kw: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.keys[who]}", **kw.pop("headers", {})}
-        return requests.request(method, self.url + path, headers=headers, timeout=10, **kw)
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    tmp = tmp_path_factory.mktemp("api")
-    inventory = copy_default_inventory(tmp / "inventory").write()
-    config = tmp / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "nornir": {"inventory": {"plugin": "OnrampInventory",
-                                 "options": {"directory": str(inventory)}}},
-        "store_url": f"sqlite:///{tmp / 'onramp.db'}", "secret_key_file": str(tmp / "k")}))  # fmt: skip
-    svc = Service.open(load_settings(config))
-    for t in ("acme", "globex"):
-        svc.add_tenant(t, t.title())
-    keys = {t: apikeys.issue(svc.store, t) for t in ("acme", "globex")}
-    keys["admin"] = apikeys.issue(svc.store, None, "engineers")
-    submitted: list[tuple[str, str]] = []
-    app = create_app(svc, lambda kind, ident: submitted.append((kind, ident)))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield Api(f"http://127.0.0.1:{port}", svc, keys, submitted)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+from .conftest import AWS, Api
 
 
 def test_no_key_or_a_wrong_one_is_401_in_the_error_shape(api: Api) -> None:
@@ -159,3 +102,22 @@ def test_a_revoked_key_stops_at_once(api: Api) -> None:
     assert apikeys.revoke(api.svc.store, key.split("_")[1])
     gone = requests.get(api.url + "/v1/links", headers={"X-API-Key": key}, timeout=10)
     assert gone.status_code == 401
+
+
+def test_a_key_that_floods_is_slowed_with_429(api: Api) -> None:
+    key = apikeys.issue(api.svc.store, "globex", "flood")
+    codes = [
+        requests.get(api.url + "/v1/onramps", headers={"X-API-Key": key}, timeout=10)
+        for _ in range(60)
+    ]
+    limited = [r for r in codes if r.status_code == 429]
+    assert limited and len(limited) < 60 - 30  # a burst of 40 goes through, then it limits
+    assert limited[0].json()["error"]["code"] == "ONR-API-003"
+    assert limited[0].headers["Retry-After"] == "1"
+    # other keys are not slowed by this one
+    assert api.call("GET", "/v1/onramps", who="globex").status_code == 200
+
+
+def test_a_body_over_the_limit_is_refused_unread(api: Api) -> None:
+    r = api.call("POST", "/v1/connectors", json={**AWS, "description": "x" * 70_000})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "ONR-API-004"
