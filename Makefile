@@ -13,8 +13,10 @@ SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/lib/frr/frr-reload.py:frr-pythontools
 
 .PHONY: demo test deps venv lint unit bench clean
 
+# make demo VIA=api: the same story ordered through the REST API with onramp.client
+VIA ?= cli
 demo: deps venv
-	$(BIN)/onramp demo
+	$(BIN)/onramp demo --via $(VIA)
 
 test: deps venv lint unit
 

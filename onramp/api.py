@@ -13,7 +13,8 @@ run time, and those defined in `create_app` would be unresolvable strings.
 
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -214,3 +215,24 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return svc.link(lk["id"])
 
     return app
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
+    """`app` on uvicorn in a thread of this process, on a free port; yields its URL and
+    stops the server on exit (the demo, the tests)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="onramp-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not server.started:
+        raise OnrampError("ONR-API-005", f"the API did not start on {host}")
+    try:
+        yield f"http://{host}:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -327,13 +328,23 @@ def worker(
     w.app.worker_main(args)
 
 
+class Via(StrEnum):
+    cli = "cli"
+    api = "api"
+
+
 @app.command()
-def demo(as_json: JsonOpt = False) -> None:
+def demo(
+    via: Annotated[
+        Via, typer.Option(help="Order through the service core (cli) or the REST API (api).")
+    ] = Via.cli,
+    as_json: JsonOpt = False,
+) -> None:
     """The seed's story: lab, simulators, an AWS and an Azure Connector, a Link, verified."""
     from onramp.demo import main
 
     with errors(as_json):
-        raise typer.Exit(main(settings(), as_json))
+        raise typer.Exit(main(settings(), as_json, via.value))
 
 
 if __name__ == "__main__":

@@ -41,8 +41,9 @@ class Story:
         self.console.print(f"[green]ok[/] {what} [dim]{took:.1f}s[/]")
 
 
-def run(settings: Settings, console: Console) -> dict[str, Any]:
-    """The whole story; returns what was made (also printed as tables)."""
+def run(settings: Settings, console: Console, via: str = "cli") -> dict[str, Any]:
+    """The whole story; returns what was made (also printed as tables). `via="api"`: the
+    orders go through the public REST API with onramp.client, as a customer's script."""
     from csp.aws.adapter import AwsAdapter, client
     from csp.aws.simulator import PARTNER_KEY, DirectConnect
     from csp.aws.simulator import serve as serve_aws
@@ -111,29 +112,10 @@ def run(settings: Settings, console: Console) -> dict[str, Any]:
                       "bandwidth_mbps": 1000, "azure_service_key": service_key, "s_tag": s_tag,
                       "prefixes": [str(lans["azure-er-lon"])], "idempotency_key": "demo-azure"},
         }  # fmt: skip
-        made: dict[str, dict[str, Any]] = {}
-        for name, order in orders.items():
-            made[name] = svc.create_connector(svc.connector_request(order))
-            worker.submit("connector", made[name]["id"])
-        for name, c in made.items():
-            with story.step(f"{name} Connector {c['id'][:8]}: request -> active"):
-                _settle(orch, "connector", c["id"], console)
-        from onramp.model import LinkRequest
-
-        link = svc.create_link(
-            LinkRequest.model_validate(
-                {
-                    "tenant": "acme",
-                    "a": made["aws"]["id"],
-                    "b": made["azure"]["id"],
-                    "bandwidth_mbps": 500,
-                    "idempotency_key": "demo-link",
-                }
-            )
-        )
-        worker.submit("link", link["id"])
-        with story.step(f"Link {link['id'][:8]} AWS <-> Azure: request -> active"):
-            _settle(orch, "link", link["id"], console)
+        if via == "api":
+            made, link = _through_api(stack, svc, orders, story)
+        else:
+            made, link = _through_cli(orch, svc, orders, story)
         # full-size packets: the path carries 1500 bytes unfragmented
         ping = lab.ping("aws-dx-par-host", str(lans["azure-er-lon"][HOST_OFFSET]), size=1472)
         story.steps.append((f"VPC host -> VNet host ping: {ping.text}", 0.0))
@@ -149,6 +131,57 @@ def run(settings: Settings, console: Console) -> dict[str, Any]:
         }
     _summary(console, story, result)
     return result
+
+
+Orders = dict[str, dict[str, Any]]
+
+
+def _through_cli(
+    orch: Any, svc: Any, orders: Orders, story: Story
+) -> tuple[Orders, dict[str, Any]]:
+    """What an engineer's tools do: the service core, then the workers."""
+    from onramp import worker
+
+    made: Orders = {}
+    for name, order in orders.items():
+        made[name] = svc.create_connector(svc.connector_request(order))
+        worker.submit("connector", made[name]["id"])
+    for name, c in made.items():
+        with story.step(f"{name} Connector {c['id'][:8]}: request -> active"):
+            _settle(orch, "connector", c["id"], story.console)
+    link = svc.create_link(svc.link_request({"tenant": "acme", "a": made["aws"]["id"],
+                                             "b": made["azure"]["id"], "bandwidth_mbps": 500,
+                                             "idempotency_key": "demo-link"}))  # fmt: skip
+    worker.submit("link", link["id"])
+    with story.step(f"Link {link['id'][:8]} AWS <-> Azure: request -> active"):
+        _settle(orch, "link", link["id"], story.console)
+    return made, link
+
+
+def _through_api(
+    stack: ExitStack, svc: Any, orders: Orders, story: Story
+) -> tuple[Orders, dict[str, Any]]:
+    """What a customer's script does: onramp.client against `/v1` served on loopback,
+    with acme's own key; the API hands the orders to the same workers."""
+    from onramp import apikeys, worker
+    from onramp.api import create_app, serve_in_thread
+    from onramp.client import Client
+
+    url = stack.enter_context(serve_in_thread(create_app(svc, worker.submit)))
+    api = Client(url, apikeys.issue(svc.store, "acme", "demo"))
+    story.console.print(f"API: {url}/v1 (acme's key)")
+    made: Orders = {}
+    for name, order in orders.items():
+        body = {k: v for k, v in order.items() if k not in ("tenant", "idempotency_key")}
+        made[name] = api.order_connector(idempotency_key=order["idempotency_key"], **body)
+    for name, c in made.items():
+        with story.step(f"{name} Connector {c['id'][:8]}: request -> active (API)"):
+            api.wait("connector", c["id"], timeout=300, poll=0.3)
+    link = api.link(made["aws"]["id"], made["azure"]["id"], bandwidth_mbps=500,
+                    idempotency_key="demo-link")  # fmt: skip
+    with story.step(f"Link {link['id'][:8]} AWS <-> Azure: request -> active (API)"):
+        api.wait("link", link["id"], timeout=300, poll=0.3)
+    return made, link
 
 
 def _settle(orch: Any, kind: str, ident: str, console: Console) -> None:
@@ -179,12 +212,12 @@ def _summary(console: Console, story: Story, result: dict[str, Any]) -> None:
     console.print(steps)
 
 
-def main(settings: Settings, as_json: bool = False) -> int:
+def main(settings: Settings, as_json: bool = False, via: str = "cli") -> int:
     """The story on the console; with `as_json` the progress goes to stderr and what was
     made (Connectors, Link, provider resources, ping, histories) to stdout as JSON."""
     from onramp.cli_common import dump, err, out
 
-    result = run(settings, err if as_json else out)
+    result = run(settings, err if as_json else out, via)
     if as_json:
         dump(result)
     else:

@@ -58,6 +58,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-API-002", "not allowed with this key", "use a key of the tenant that owns the resource"),
     ErrorSpec("ONR-API-003", "too many requests with this key", "slow down: retry after the seconds in Retry-After"),
     ErrorSpec("ONR-API-004", "request body too large", "send at most the size the message names"),
+    ErrorSpec("ONR-API-005", "the API server did not start", "read the log above; another process may hold the port"),
     ErrorSpec("ONR-STORE-001", "database unavailable", "check store_url in config.yaml and that the database is running"),
     ErrorSpec("ONR-CFG-001", "config file unreadable", "fix config.yaml or point ONRAMP_CONFIG at a valid file"),
     ErrorSpec("ONR-PLAN-001", "plan not found", "list plans with 'onramp plan list'"),

@@ -4,19 +4,16 @@ what would go to the workers is recorded."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import requests
-import uvicorn
 import yaml
 
 from onramp import apikeys
-from onramp.api import create_app
+from onramp.api import create_app, serve_in_thread
 from onramp.service import Service
 from onramp.settings import load_settings
 
@@ -54,15 +51,5 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     keys["admin"] = apikeys.issue(svc.store, None, "engineers")
     submitted: list[tuple[str, str]] = []
     app = create_app(svc, lambda kind, ident: submitted.append((kind, ident)))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield Api(f"http://127.0.0.1:{port}", svc, keys, submitted)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(app) as url:
+        yield Api(url, svc, keys, submitted)
