@@ -121,3 +121,29 @@ def test_a_key_that_floods_is_slowed_with_429(api: Api) -> None:
 def test_a_body_over_the_limit_is_refused_unread(api: Api) -> None:
     r = api.call("POST", "/v1/connectors", json={**AWS, "description": "x" * 70_000})
     assert r.status_code == 413 and r.json()["error"]["code"] == "ONR-API-004"
+
+
+def test_every_route_keeps_tenants_apart(api: Api) -> None:
+    """Each route that names a resource, called with another tenant's key: 404, and the
+    resource is unchanged; lists never show another tenant's."""
+    from onramp.store import ConnectorRow, move
+
+    a, b = (api.call("POST", "/v1/connectors", json=AWS).json() for _ in range(2))
+    for c in (a, b):  # a Link needs active ends: the workers' part, by hand
+        api.svc.store.transact(
+            lambda s, i=c["id"]: move(s, s.get(ConnectorRow, i), "active", "test", "made")
+        )
+    link = api.call("POST", "/v1/links", json={"a": a["id"], "b": b["id"], "bandwidth_mbps": 100})
+    assert link.status_code == 202, link.text
+    lid = link.json()["id"]
+    for method, path in (("GET", f"/v1/connectors/{a['id']}"),
+                         ("DELETE", f"/v1/connectors/{a['id']}"),
+                         ("GET", f"/v1/links/{lid}"), ("DELETE", f"/v1/links/{lid}")):  # fmt: skip
+        r = api.call(method, path, who="globex")
+        assert r.status_code == 404, (method, path, r.text)
+    assert api.svc.link(lid)["state"] == "allocated"
+    assert api.svc.connector(a["id"])["state"] == "active"
+    for path in ("/v1/connectors", "/v1/links"):
+        items = api.call("GET", path, who="globex", params={"limit": 500}).json()["items"]
+        assert all(i["tenant"] == "globex" for i in items)
+    assert api.call("GET", f"/v1/links/{lid}").json()["history"][-1]["to"] == "allocated"
