@@ -139,12 +139,10 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
             raise OnrampError("ONR-REQ-011", f"{what} {item['id']}")  # as if absent
         return item
 
-    def page(items: list[dict[str, Any]], limit: int, after: str | None) -> dict[str, Any]:
-        ids = [i["id"] for i in items]
-        start = ids.index(after) + 1 if after in ids else 0
-        chunk = items[start : start + limit]
-        more = start + limit < len(items)
-        return {"items": chunk, "next": chunk[-1]["id"] if more and chunk else None}
+    def page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+        """`items`: up to limit + 1 rows; the one over says there is a next page."""
+        chunk = items[:limit]
+        return {"items": chunk, "next": chunk[-1]["id"] if len(items) > limit else None}
 
     Limit = Annotated[int, Query(ge=1, le=500)]
 
@@ -156,7 +154,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
     @app.get("/v1/connectors")
     def connectors(who: Caller, limit: Limit = 50, after: str | None = None,
                    state: str | None = None) -> dict[str, Any]:  # fmt: skip
-        return page(svc.connectors(who.tenant, state), limit, after)
+        return page(svc.connectors(who.tenant, state, limit + 1, after), limit)
 
     @app.post("/v1/connectors", status_code=202)
     def order_connector(
@@ -185,7 +183,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
 
     @app.get("/v1/links")
     def links(who: Caller, limit: Limit = 50, after: str | None = None) -> dict[str, Any]:
-        return page(svc.links(who.tenant), limit, after)
+        return page(svc.links(who.tenant, limit + 1, after), limit)
 
     @app.post("/v1/links", status_code=202)
     def order_link(

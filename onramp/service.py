@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from onramp import allocation
 from onramp.inventory import Backbone, load
@@ -87,15 +88,21 @@ class Service:
         return allocation.create_connector(self.store, self.backbone, req, self.vault)
 
     def connectors(
-        self, tenant: str | None = None, state: str | None = None
+        self,
+        tenant: str | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Oldest first; `limit` and `after` (the last id of the previous page) page them."""
         with self.store.session() as s:
-            q = select(ConnectorRow).order_by(ConnectorRow.created_at)
+            q = select(ConnectorRow).options(selectinload(ConnectorRow.attachments))
             if tenant:
                 q = q.where(ConnectorRow.tenant_id == tenant)
             if state:
                 q = q.where(ConnectorRow.state == state)
-            return [allocation.connector_view(r, self.backbone) for r in s.scalars(q)]
+            rows = s.scalars(_page(s, q, ConnectorRow, limit, after))
+            return [allocation.connector_view(r, self.backbone) for r in rows]
 
     def connector(self, ident: str) -> dict[str, Any]:
         with self.store.session() as s:
@@ -117,12 +124,15 @@ class Service:
     def create_link(self, req: LinkRequest) -> dict[str, Any]:
         return allocation.create_link(self.store, self.backbone, req)
 
-    def links(self, tenant: str | None = None) -> list[dict[str, Any]]:
+    def links(
+        self, tenant: str | None = None, limit: int | None = None, after: str | None = None
+    ) -> list[dict[str, Any]]:
         with self.store.session() as s:
-            q = select(LinkRow).order_by(LinkRow.created_at)
+            q = select(LinkRow)
             if tenant:
                 q = q.where(LinkRow.tenant_id == tenant)
-            return [allocation.link_view(r, self.backbone) for r in s.scalars(q)]
+            rows = s.scalars(_page(s, q, LinkRow, limit, after))
+            return [allocation.link_view(r, self.backbone) for r in rows]
 
     def link(self, ident: str) -> dict[str, Any]:
         with self.store.session() as s:
@@ -130,6 +140,22 @@ class Service:
 
     def delete_link(self, ident: str) -> dict[str, Any]:
         return allocation.release_link(self.store, self.link(ident)["id"])
+
+
+def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> Any:
+    """Keyset paging: oldest first by (created_at, id), from just after row `after`; the
+    database does the work (an offset would read every row before the page)."""
+    if after is not None:
+        last = s.get(table, after)
+        if last is not None:
+            q = q.where(
+                or_(
+                    table.created_at > last.created_at,
+                    and_(table.created_at == last.created_at, table.id > last.id),
+                )
+            )
+    q = q.order_by(table.created_at, table.id)
+    return q.limit(limit) if limit else q
 
 
 def _find(s: Any, table: Any, ident: str, what: str, code: str = "ONR-REQ-011") -> Any:

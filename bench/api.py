@@ -1,0 +1,153 @@
+"""Benchmark: the REST API against a bare FastAPI endpoint returning the same JSON.
+
+A SQLite store with 10,000 Connectors of one tenant (one made by allocation, the rest
+copies of its rows with their own ids and numbers); both apps on uvicorn in this
+process, called over loopback with one HTTP session:
+- `GET /v1/connectors?limit=50`: the first page and a page deep in the list (keyset);
+  p50 and p99 of each, against the bare endpoint (same JSON, no auth, no store);
+- create: `POST /v1/connectors` (enterprise orders: allocation, store, a message to the
+  workers, here recorded) per second, against the bare endpoint's POST.
+Prints the figures and the ratios API / bare.
+
+    .venv/bin/python bench/api.py [--connectors 10000] [--requests 300] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+from fastapi import FastAPI
+
+from onramp import apikeys
+from onramp.api import create_app, serve_in_thread
+from onramp.service import Service
+from onramp.settings import ROOT, load_settings
+from onramp.store import AttachmentRow, ConnectorRow, TransitionRow
+
+ORDER = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10, "customer_asn": 65201,
+         "prefixes": ["192.168.10.0/24"]}  # fmt: skip
+
+
+def service(tmp: Path) -> Service:
+    config = tmp / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "nornir": {"inventory": {"plugin": "OnrampInventory",
+                                 "options": {"directory": str(ROOT / "inventory")}}},
+        "store_url": f"sqlite:///{tmp / 'onramp.db'}", "secret_key_file": str(tmp / "k")}))  # fmt: skip
+    svc = Service.open(load_settings(config))
+    svc.add_tenant("acme", "Acme")
+    return svc
+
+
+def fill(svc: Service, n: int) -> None:
+    """n Connectors: one allocated for real, n - 1 copies of its rows."""
+    first = svc.create_connector(svc.connector_request({**ORDER, "tenant": "acme"}))
+
+    def copy(s: Any) -> None:
+        row = s.get(ConnectorRow, first["id"])
+        cols = {c.key: getattr(row, c.key) for c in ConnectorRow.__table__.columns}
+        att = row.attachments[0]
+        acols = {c.key: getattr(att, c.key) for c in AttachmentRow.__table__.columns}
+        for k in range(1, n):
+            cid = str(uuid.uuid4())
+            s.add(ConnectorRow(**{**cols, "id": cid, "number": 100_000 + k, "idempotency_key": None,
+                                  "created_at": cols["created_at"] + timedelta(milliseconds=k)}))  # fmt: skip
+            s.add(AttachmentRow(**{**acols, "id": None, "connector_id": cid}))
+            s.add(TransitionRow(kind="connector", target_id=cid, from_state=None,
+                                to_state=row.state, actor="bench", reason=""))  # fmt: skip
+
+    svc.store.transact(copy)
+
+
+def bare(page: dict[str, Any], made: dict[str, Any]) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/v1/connectors")
+    def listing() -> dict[str, Any]:
+        return page
+
+    @app.post("/v1/connectors", status_code=202)
+    def create(body: dict[str, Any]) -> dict[str, Any]:
+        return made
+
+    return app
+
+
+def timed(fn: Any, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def pct(xs: list[float], p: float) -> float:
+    return sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--connectors", type=int, default=10_000)
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--creates", type=int, default=60)  # two 1 Gb/s ports: 200 orders of 10 Mb/s
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        svc = service(Path(d))
+        fill(svc, a.connectors)
+        key = apikeys.issue(svc.store, "acme")
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {key}"
+        from onramp.api import RateLimit
+
+        app = create_app(svc, lambda kind, ident: None, RateLimit(rate=1e9, burst=10**9))
+        with serve_in_thread(app) as url:
+            first = http.get(f"{url}/v1/connectors", params={"limit": 50}).json()
+            ids = [c["id"] for c in svc.connectors("acme")]
+            deep = ids[len(ids) * 9 // 10]
+            made = http.post(f"{url}/v1/connectors", json=ORDER).json()
+            with serve_in_thread(bare(first, made)) as bare_url:
+                figures: dict[str, Any] = {"connectors": len(ids)}
+                for name, params in (("first page", {"limit": 50}),
+                                     ("page at 90 %", {"limit": 50, "after": deep})):  # fmt: skip
+                    api_t = timed(lambda p=params: http.get(f"{url}/v1/connectors", params=p)
+                                  .raise_for_status(), a.requests)  # fmt: skip
+                    bare_t = timed(lambda p=params: http.get(f"{bare_url}/v1/connectors",
+                                   params=p).raise_for_status(), a.requests)  # fmt: skip
+                    figures[f"GET {name} p50/p99 ms"] = (
+                        f"{statistics.median(api_t) * 1000:.1f}/{pct(api_t, 0.99) * 1000:.1f}"
+                    )
+                    figures[f"GET {name} bare p50/p99 ms"] = (
+                        f"{statistics.median(bare_t) * 1000:.1f}/{pct(bare_t, 0.99) * 1000:.1f}"
+                    )
+                    figures[f"GET {name} ratio p99"] = round(
+                        pct(api_t, 0.99) / pct(bare_t, 0.99), 1
+                    )
+                api_c = timed(lambda: http.post(f"{url}/v1/connectors", json=ORDER)
+                              .raise_for_status(), a.creates)  # fmt: skip
+                bare_c = timed(lambda: http.post(f"{bare_url}/v1/connectors", json=ORDER)
+                               .raise_for_status(), a.creates)  # fmt: skip
+                figures["create per s"] = round(len(api_c) / sum(api_c), 1)
+                figures["create bare per s"] = round(len(bare_c) / sum(bare_c), 1)
+                figures["create ratio (bare / api time)"] = round(sum(api_c) / sum(bare_c), 1)
+    if a.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        for k, v in figures.items():
+            print(f"{k:36} {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
