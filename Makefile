@@ -9,7 +9,8 @@ PYTHON ?= python3
 SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/lib/frr/frr-reload.py:frr-pythontools /usr/sbin/sshd:openssh-server /usr/bin/ssh:openssh-client \
 	/usr/sbin/ip:iproute2 /usr/sbin/nft:nftables /usr/bin/ping:iputils-ping /usr/bin/pgrep:procps \
 	/usr/bin/unshare:util-linux /usr/lib/postgresql/*/bin/initdb:postgresql \
-	/usr/lib/rabbitmq/bin/rabbitmq-server:rabbitmq-server
+	/usr/lib/rabbitmq/bin/rabbitmq-server:rabbitmq-server \
+	/usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver
 
 .PHONY: demo test deps venv lint unit bench clean
 

@@ -15,11 +15,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, create_model
 
 from onramp import apikeys
@@ -30,6 +31,7 @@ from onramp.orchestrate import Orchestrator
 from onramp.service import Service
 
 Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
+PORTAL = Path(__file__).parent / "portal" / "index.html"
 
 
 def _order_model(name: str, request: type[BaseModel]) -> type[BaseModel]:
@@ -145,6 +147,11 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return {"items": chunk, "next": chunk[-1]["id"] if len(items) > limit else None}
 
     Limit = Annotated[int, Query(ge=1, le=500)]
+
+    @app.get("/", include_in_schema=False)
+    def portal() -> HTMLResponse:
+        """The customer Portal: one static page that only calls /v1 with the user's key."""
+        return HTMLResponse(PORTAL.read_text())
 
     @app.get("/v1/onramps")
     def onramps(who: Caller) -> list[dict[str, Any]]:
