@@ -169,24 +169,17 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         who: Caller,
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        data = body.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
-        data["tenant"] = tenant_of(who, data.get("tenant"))
-        data["idempotency_key"] = idempotency_key
-        made = svc.create_connector(svc.connector_request(data))
+        made = svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
         submit("connector", made["id"])
         return made
 
     @app.get("/v1/connectors/{ident}")
     def connector(ident: str, who: Caller) -> dict[str, Any]:
-        c = visible(who, svc.connector(ident), "connector")
-        return {**c, "history": orch.history("connector", c["id"])}
+        return shown("connector", ident, who)
 
     @app.delete("/v1/connectors/{ident}", status_code=202)
     def delete_connector(ident: str, who: Caller) -> dict[str, Any]:
-        c = visible(who, svc.connector(ident), "connector")
-        orch.decommission("connector", c["id"])
-        submit("connector", c["id"])
-        return svc.connector(c["id"])
+        return taken_away("connector", ident, who)
 
     @app.get("/v1/links")
     def links(who: Caller, limit: Limit = 50, after: str | None = None) -> dict[str, Any]:
@@ -198,26 +191,39 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         who: Caller,
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        data = body.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
-        data["tenant"] = tenant_of(who, data.get("tenant"))
-        data["idempotency_key"] = idempotency_key
+        data = order(body, who, idempotency_key)
         for end in ("a", "b"):  # another tenant's Connector is as absent as any
-            visible(who, svc.connector(data[end]), "connector")
+            find("connector", data[end], who)
         made = svc.create_link(svc.link_request(data))
         submit("link", made["id"])
         return made
 
     @app.get("/v1/links/{ident}")
     def link(ident: str, who: Caller) -> dict[str, Any]:
-        lk = visible(who, svc.link(ident), "link")
-        return {**lk, "history": orch.history("link", lk["id"])}
+        return shown("link", ident, who)
 
     @app.delete("/v1/links/{ident}", status_code=202)
     def delete_link(ident: str, who: Caller) -> dict[str, Any]:
-        lk = visible(who, svc.link(ident), "link")
-        orch.decommission("link", lk["id"])
-        submit("link", lk["id"])
-        return svc.link(lk["id"])
+        return taken_away("link", ident, who)
+
+    def order(body: Any, who: Principal, idempotency_key: str | None) -> dict[str, Any]:
+        data: dict[str, Any] = body.model_dump(mode="json", exclude_none=True)
+        data["tenant"] = tenant_of(who, data.get("tenant"))
+        data["idempotency_key"] = idempotency_key
+        return data
+
+    def find(kind: str, ident: str, who: Principal) -> dict[str, Any]:
+        return visible(who, svc.connector(ident) if kind == "connector" else svc.link(ident), kind)
+
+    def shown(kind: str, ident: str, who: Principal) -> dict[str, Any]:
+        item = find(kind, ident, who)
+        return {**item, "history": orch.history(kind, item["id"])}
+
+    def taken_away(kind: str, ident: str, who: Principal) -> dict[str, Any]:
+        item = find(kind, ident, who)
+        orch.decommission(kind, item["id"])
+        submit(kind, item["id"])
+        return find(kind, item["id"], who)
 
     return app
 

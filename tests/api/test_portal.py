@@ -42,7 +42,7 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
-def until(check: Callable[[], Any], timeout: float = 10) -> Any:
+def until(check: Callable[[], Any], timeout: float = 30) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if got := check():
