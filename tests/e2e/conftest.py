@@ -19,6 +19,7 @@ from lab.topology import Topology, build
 from onramp.inventory import Backbone, load
 from onramp.service import Service
 from onramp.settings import LabSettings, load_settings
+from tasks.config import canonical
 
 from ..conftest import copy_default_inventory
 
@@ -28,6 +29,17 @@ if missing := [str(p) for p in NEEDED if not p.exists()]:
     pytest.skip(
         f"lab tests need FRR and sshd ({missing}): run `make deps`", allow_module_level=True
     )
+
+
+# an AWS Paris hosted VIF for acme: the order most lab tests start from
+AWS_ORDER = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
+             "bandwidth_mbps": 100, "aws_account": "123456789012",
+             "prefixes": ["10.100.0.0/24"]}  # fmt: skip
+
+
+def running(lab: Lab, router: str) -> str:
+    """A router's running config, canonical: equal when the config is (stanza order aside)."""
+    return canonical(lab.vtysh(router, "show running-config"))
 
 
 def lab_settings(name: str, tmp: Path, third_octet: int) -> LabSettings:

@@ -30,13 +30,11 @@ from onramp.deploy import make_plan
 from onramp.orchestrate import Orchestrator
 from onramp.service import Service
 from onramp.store import AllocationRow
-from tasks.config import canonical
 
-from .conftest import ce_side, module_lab
+from .conftest import AWS_ORDER as AWS
+from .conftest import ce_side, module_lab, running
 
 OCTET = 50
-AWS = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
-       "bandwidth_mbps": 100, "aws_account": "123456789012", "prefixes": ["10.100.0.0/24"]}  # fmt: skip
 
 
 @dataclass
@@ -95,10 +93,6 @@ def catch(env: Env, ident: str, wanted: int, timeout: float = 60) -> int:
     raise AssertionError(f"never reached {FLOW[wanted]}: {env.orch.state('connector', ident)}")
 
 
-def running(env: Env) -> str:
-    return canonical(env.lab.vtysh("pe1-par", "show running-config"))
-
-
 def held(env: Env, owner: str) -> int:
     with env.svc.store.session() as s:
         return (
@@ -111,7 +105,7 @@ def held(env: Env, owner: str) -> int:
 
 @pytest.mark.parametrize("at", [0, 1, 2, 3, 4, 5], ids=lambda i: f"{i}-{FLOW[i]}")
 def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: int) -> None:
-    before = running(env)
+    before = running(env.lab, "pe1-par")
     c = env.svc.create_connector(env.svc.connector_request(AWS))
     allocated = held(env, c["id"])
     first = env.start_worker()
@@ -141,14 +135,14 @@ def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: int) -> Non
         assert held(env, c["id"]) == allocated  # nothing leaked, nothing taken twice
         again = make_plan(env.svc, "connector", c["id"])  # nothing half-configured
         assert all(d["diff"] == "" for d in again["devices"].values())
-        assert running(env) != before  # it is there
+        assert running(env.lab, "pe1-par") != before  # it is there
         env.orch.decommission("connector", c["id"])
         assert env.orch.watch("connector", c["id"], poll_s=0.2, timeout_s=120) == "deleted"
     finally:
         kill(second)
     assert held(env, c["id"]) == 0
     assert live[0]["virtualInterfaceState"] == "deleted"
-    assert running(env) == before
+    assert running(env.lab, "pe1-par") == before
 
 
 LINK_FLOW = ["allocated", "configuring", "verifying", "active"]
@@ -162,7 +156,7 @@ def test_worker_killed_while_linking_resumes_to_active(env: Env, at: int) -> Non
     from onramp import worker
 
     lans = cloud_lans(env.lab.topo)
-    before = {r: canonical(env.lab.vtysh(r, "show running-config")) for r in ("pe1-par", "pe1-fra")}
+    before = {r: running(env.lab, r) for r in ("pe1-par", "pe1-fra")}
     aws = env.svc.create_connector(env.svc.connector_request(
         {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
     site = env.svc.create_connector(env.svc.connector_request(
@@ -209,7 +203,7 @@ def test_worker_killed_while_linking_resumes_to_active(env: Env, at: int) -> Non
         kill(second)
         ce_side(env.lab, env.svc, site, remove=True)
     assert held(env, link["id"]) == 0
-    after = {r: canonical(env.lab.vtysh(r, "show running-config")) for r in before}
+    after = {r: running(env.lab, r) for r in before}
     assert after == before
 
 

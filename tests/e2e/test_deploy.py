@@ -31,17 +31,10 @@ from onramp.service import Service
 from onramp.settings import load_settings
 from tasks.config import canonical, rollback
 
+from .conftest import AWS_ORDER as AWS
 from .conftest import default_inventory_in, lab_settings, write_config
 
 OCTET = 46
-AWS = {
-    "tenant": "acme",
-    "onramp": "aws-dx-par",
-    "kind": "aws-hosted-vif",
-    "bandwidth_mbps": 100,
-    "aws_account": "123456789012",
-    "prefixes": ["10.100.0.0/24"],
-}
 
 
 @dataclass

@@ -30,13 +30,11 @@ from lab.topology import HOST_OFFSET, cloud_lans
 from onramp.orchestrate import Orchestrator, Timings
 from onramp.service import Service
 from onramp.store import AllocationRow
-from tasks.config import canonical
 
-from .conftest import ce_side, module_lab
+from .conftest import AWS_ORDER as AWS
+from .conftest import ce_side, module_lab, running
 
 OCTET = 48
-AWS = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
-       "bandwidth_mbps": 100, "aws_account": "123456789012", "prefixes": ["10.100.0.0/24"]}  # fmt: skip
 
 
 @dataclass
@@ -46,8 +44,7 @@ class Env:
     attach: LabAttachment
 
     def running(self, router: str) -> str:
-        """The running config, canonical: equal when the config is (stanza order aside)."""
-        return canonical(self.lab.vtysh(router, "show running-config"))
+        return running(self.lab, router)
 
     def held(self, owner: str) -> int:
         with self.svc.store.session() as s:
