@@ -11,6 +11,7 @@ No `from __future__ import annotations` here: FastAPI reads the routes' annotati
 run time, and those defined in `create_app` would be unresolvable strings.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -22,6 +23,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, create_model
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onramp import apikeys
 from onramp.apikeys import Principal
@@ -32,6 +34,7 @@ from onramp.service import Service
 
 Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
 PORTAL = Path(__file__).parent / "portal" / "index.html"
+log = logging.getLogger(__name__)
 
 
 def _order_model(name: str, request: type[BaseModel]) -> type[BaseModel]:
@@ -103,6 +106,18 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         status = status_of(exc.code)
         headers = {"Retry-After": "1"} if status == 429 else None
         return JSONResponse({"error": exc.as_dict()}, status_code=status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's own answers (unknown route, wrong method) in the one error shape."""
+        err = OnrampError("ONR-API-006", str(exc.detail))
+        return JSONResponse({"error": err.as_dict()}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error in the API")
+        err = OnrampError("ONR-API-007", type(exc).__name__)  # never the message: it may hold data
+        return JSONResponse({"error": err.as_dict()}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

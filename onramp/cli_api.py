@@ -9,6 +9,7 @@ from rich.table import Table
 
 from onramp.cli_common import JsonOpt, dump, errors, out
 from onramp.cli_service import service
+from onramp.errors import OnrampError
 
 api_app = typer.Typer(help="The REST API (/v1) the Portal and customers use.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys: one per tenant user, or admin.", no_args_is_help=True)
@@ -43,9 +44,9 @@ def create(
     """Issue a key. It is shown this once: onramp keeps only its hash."""
     from onramp import apikeys
 
-    if (tenant is None) == (not admin):
-        raise typer.BadParameter("give either --tenant T or --admin")
     with errors(as_json):
+        if (tenant is None) == (not admin):
+            raise OnrampError("ONR-REQ-003", "give either --tenant T or --admin", field="tenant")
         key = apikeys.issue(service().store, tenant, name)
     if as_json:
         dump({"key": key, "tenant": tenant})

@@ -147,3 +147,26 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
         items = api.call("GET", path, who="globex", params={"limit": 500}).json()["items"]
         assert all(i["tenant"] == "globex" for i in items)
     assert api.call("GET", f"/v1/links/{lid}").json()["history"][-1]["to"] == "allocated"
+
+
+def test_unknown_routes_and_methods_answer_in_the_error_shape(api: Api) -> None:
+    r = api.call("GET", "/v1/nothing-here")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "ONR-API-006"
+    r = api.call("PUT", "/v1/connectors")
+    assert r.status_code == 405 and r.json()["error"]["code"] == "ONR-API-006"
+
+
+def test_apikey_create_needs_exactly_one_of_tenant_or_admin(api: Api) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from onramp.cli import app
+
+    config = str(api.svc.settings.path)
+    for args in ([], ["--tenant", "acme", "--admin"]):
+        done = CliRunner().invoke(app, ["--config", config, "apikey", "create", *args, "--json"])
+        assert done.exit_code == 2
+        assert json.loads(done.stdout)["error"]["code"] == "ONR-REQ-003"
+    done = CliRunner().invoke(app, ["--config", config, "apikey", "create", "--tenant", "nobody"])
+    assert done.exit_code == 2 and "ONR-REQ-013" in done.output
