@@ -119,9 +119,8 @@ def ensure_segment(name: str, vrf: str, vteps: list[str]) -> list[str]:
         ip("link", "add", vxlan, "mtu", str(SEGMENT_MTU), "type", "vxlan", "id", n,
            "dstport", SEGMENT_PORT)  # fmt: skip
         ip("link", "set", vxlan, "master", bridge, "up")
-    fdb = subprocess.run(["bridge", "-j", "fdb", "show", "dev", vxlan],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
-    have = {e["dst"] for e in json.loads(fdb or "[]") if e.get("mac") == ANY_MAC and "dst" in e}
+    fdb = json.loads(_bridge("-j", "fdb", "show", "dev", vxlan) or "[]")
+    have = {e["dst"] for e in fdb if e.get("mac") == ANY_MAC and "dst" in e}
     for dst in sorted(set(vteps) - have):
         _bridge("fdb", "append", ANY_MAC, "dev", vxlan, "dst", dst)
     for dst in sorted(have - set(vteps)):
@@ -135,8 +134,8 @@ def ensure_segment(name: str, vrf: str, vteps: list[str]) -> list[str]:
     return done
 
 
-def _bridge(*args: str) -> None:
-    subprocess.run(["bridge", *args], capture_output=True, text=True, check=True)
+def _bridge(*args: str) -> str:
+    return subprocess.run(["bridge", *args], capture_output=True, text=True, check=True).stdout
 
 
 def _vrfs() -> set[str]:

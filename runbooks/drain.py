@@ -53,7 +53,7 @@ def drain_pe(
     _set_state(svc, router, "drained", reason)
     progress(f"{router} drained: no new Connector lands there")
     for move in moves:
-        if move["blocked"] is None and move["state"] == MOVABLE:
+        if move["blocked"] is None:  # an inactive one is blocked by _plan
             _move(svc, orch, move, progress)
     return {"dry_run": False, "router": router, "moves": moves,
             "left": [c["id"] for c in _on(svc, router)]}  # fmt: skip
@@ -165,11 +165,4 @@ def _move(svc: Service, orch: Orchestrator, move: dict[str, Any], progress: Prog
 
 
 def _set_state(svc: Service, router: str, state: str, reason: str) -> None:
-    def put(s: Any) -> None:
-        row = s.get(RouterStateRow, router)
-        if row is None:
-            s.add(RouterStateRow(router=router, state=state, reason=reason))
-        else:
-            row.state, row.reason = state, reason
-
-    svc.store.transact(put)
+    svc.store.transact(lambda s: s.merge(RouterStateRow(router=router, state=state, reason=reason)))
