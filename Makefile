@@ -14,10 +14,12 @@ SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/lib/frr/frr-reload.py:frr-pythontools
 
 .PHONY: demo test deps venv lint unit bench clean
 
-# make demo VIA=api: the same story ordered through the REST API with onramp.client
+# make demo VIA=api: the same story ordered through the REST API with onramp.client;
+# make demo SERVE=1: then the API, the Portal and the workers stay up (Ctrl-C stops)
 VIA ?= cli
+SERVE ?=
 demo: deps venv
-	$(BIN)/onramp demo --via $(VIA)
+	$(BIN)/onramp demo --via $(VIA) $(if $(SERVE),--serve)
 
 test: deps venv lint unit
 

@@ -16,19 +16,21 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onramp import apikeys
 from onramp.apikeys import Principal
 from onramp.errors import OnrampError
-from onramp.model import ConnectorRequest, LinkRequest
+from onramp.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
 from onramp.orchestrate import Orchestrator
 from onramp.service import Service
 
@@ -51,6 +53,55 @@ def _order_model(name: str, request: type[BaseModel]) -> type[BaseModel]:
 
 ConnectorOrder = _order_model("ConnectorOrder", ConnectorRequest)
 LinkOrder = _order_model("LinkOrder", LinkRequest)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["ONR-REQ-008"])
+    reason: str
+    hint: str  # what to do about it
+    field: str | None = None  # the request field at fault, when one is
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Transition(BaseModel):
+    """One step of a resource's state history."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: State | None = Field(alias="from")
+    to: State
+    at: datetime
+    actor: str
+    reason: str
+
+
+class ConnectorShown(Connector):
+    history: list[Transition]
+
+
+class LinkShown(Link):
+    history: list[Transition]
+
+
+class ConnectorPage(BaseModel):
+    items: list[Connector]
+    next: UUID | None  # pass as `after` for the next page; null on the last
+
+
+class LinkPage(BaseModel):
+    items: list[Link]
+    next: UUID | None
+
+
+# Every /v1 route may answer these (the document lists them; the schema test holds us to it).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in [(400, "body unreadable"), (401, "no valid API key"), (403, "not allowed with this key"),
+                         (404, "no such resource for this key"), (413, "body too large"),
+                         (422, "invalid request"), (429, "rate limited: see Retry-After")]
+}  # fmt: skip
 
 _STATUS = {"ONR-REQ-011": 404, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
            "ONR-API-003": 429, "ONR-API-004": 413, "ONR-STORE-001": 503}  # fmt: skip
@@ -109,8 +160,10 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        """FastAPI's own answers (unknown route, wrong method) in the one error shape."""
-        err = OnrampError("ONR-API-006", str(exc.detail))
+        """FastAPI's own answers (unknown route, wrong method, a body it cannot decode) in
+        the one error shape."""
+        code = "ONR-API-006" if exc.status_code in (404, 405) else "ONR-API-008"
+        err = OnrampError(code, str(exc.detail))
         return JSONResponse({"error": err.as_dict()}, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
@@ -162,49 +215,56 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return {"items": chunk, "next": chunk[-1]["id"] if len(items) > limit else None}
 
     Limit = Annotated[int, Query(ge=1, le=500)]
+    IdempotencyKey = Annotated[str | None, Header(max_length=128)]
 
     @app.get("/", include_in_schema=False)
     def portal() -> HTMLResponse:
         """The customer Portal: one static page that only calls /v1 with the user's key."""
         return HTMLResponse(PORTAL.read_text())
 
-    @app.get("/v1/onramps")
-    def onramps(who: Caller) -> list[dict[str, Any]]:
+    v1 = APIRouter(prefix="/v1", responses=ERRORS)
+    CONFLICT: dict[int | str, dict[str, Any]] = {
+        409: {"model": ErrorBody, "description": "refused by allocation or the state"}}  # fmt: skip
+
+    @v1.get("/onramps")
+    def onramps(who: Caller) -> list[Onramp]:
         """What can be ordered where, with the capacity left."""
-        return [o.model_dump(mode="json") for o in svc.catalogue()]
+        return svc.catalogue()
 
-    @app.get("/v1/connectors")
-    def connectors(who: Caller, limit: Limit = 50, after: str | None = None,
-                   state: str | None = None) -> dict[str, Any]:  # fmt: skip
-        return page(svc.connectors(who.tenant, state, limit + 1, after), limit)
+    @v1.get("/connectors", response_model=ConnectorPage)
+    def connectors(who: Caller, limit: Limit = 50, after: UUID | None = None,
+                   state: State | None = None) -> dict[str, Any]:  # fmt: skip
+        return page(svc.connectors(who.tenant, state, limit + 1, _s(after)), limit)
 
-    @app.post("/v1/connectors", status_code=202)
+    @v1.post("/connectors", status_code=202, response_model=Connector, responses=CONFLICT)
     def order_connector(
         body: ConnectorOrder,  # type: ignore[valid-type]
         who: Caller,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         made = svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
         submit("connector", made["id"])
         return made
 
-    @app.get("/v1/connectors/{ident}")
+    @v1.get("/connectors/{ident}", response_model=ConnectorShown)
     def connector(ident: str, who: Caller) -> dict[str, Any]:
+        """`ident`: the id or a unique prefix of it (8 characters, as the CLI shows)."""
         return shown("connector", ident, who)
 
-    @app.delete("/v1/connectors/{ident}", status_code=202)
+    @v1.delete("/connectors/{ident}", status_code=202, response_model=Connector,
+               responses=CONFLICT)  # fmt: skip
     def delete_connector(ident: str, who: Caller) -> dict[str, Any]:
         return taken_away("connector", ident, who)
 
-    @app.get("/v1/links")
-    def links(who: Caller, limit: Limit = 50, after: str | None = None) -> dict[str, Any]:
-        return page(svc.links(who.tenant, limit + 1, after), limit)
+    @v1.get("/links", response_model=LinkPage)
+    def links(who: Caller, limit: Limit = 50, after: UUID | None = None) -> dict[str, Any]:
+        return page(svc.links(who.tenant, limit + 1, _s(after)), limit)
 
-    @app.post("/v1/links", status_code=202)
+    @v1.post("/links", status_code=202, response_model=Link, responses=CONFLICT)
     def order_link(
         body: LinkOrder,  # type: ignore[valid-type]
         who: Caller,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         data = order(body, who, idempotency_key)
         for end in ("a", "b"):  # another tenant's Connector is as absent as any
@@ -213,11 +273,11 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         submit("link", made["id"])
         return made
 
-    @app.get("/v1/links/{ident}")
+    @v1.get("/links/{ident}", response_model=LinkShown)
     def link(ident: str, who: Caller) -> dict[str, Any]:
         return shown("link", ident, who)
 
-    @app.delete("/v1/links/{ident}", status_code=202)
+    @v1.delete("/links/{ident}", status_code=202, response_model=Link, responses=CONFLICT)
     def delete_link(ident: str, who: Caller) -> dict[str, Any]:
         return taken_away("link", ident, who)
 
@@ -240,7 +300,12 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         submit(kind, item["id"])
         return find(kind, item["id"], who)
 
+    app.include_router(v1)
     return app
+
+
+def _s(x: UUID | None) -> str | None:
+    return None if x is None else str(x)
 
 
 @contextmanager

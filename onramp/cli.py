@@ -338,13 +338,17 @@ def demo(
     via: Annotated[
         Via, typer.Option(help="Order through the service core (cli) or the REST API (api).")
     ] = Via.cli,
+    serve: Annotated[
+        bool,
+        typer.Option(help="Then keep the API, Portal, workers and simulators up (Ctrl-C stops)."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The seed's story: lab, simulators, an AWS and an Azure Connector, a Link, verified."""
     from onramp.demo import main
 
     with errors(as_json):
-        raise typer.Exit(main(settings(), as_json, via.value))
+        raise typer.Exit(main(settings(), as_json, via.value, serve))
 
 
 if __name__ == "__main__":

@@ -6,14 +6,18 @@ process on a SQLite broker. Tenant "acme" orders an AWS Paris hosted VIF Connect
 Azure London ExpressRoute Connector (primary and secondary), the workers take both to
 active through the pyATS gate, a Link joins them (gate: each cloud's routes in the
 other's VRF), then the VPC host pings the VNet host. A summary of what was made; the lab
-stays up (`onramp lab down` removes it).
+stays up (`onramp lab down` removes it). With `serve`, the API, the Portal, the workers
+and the simulators stay up too, until Ctrl-C or SIGTERM: order more in the Portal.
 """
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,9 +45,16 @@ class Story:
         self.console.print(f"[green]ok[/] {what} [dim]{took:.1f}s[/]")
 
 
-def run(settings: Settings, console: Console, via: str = "cli") -> dict[str, Any]:
+def run(
+    settings: Settings,
+    console: Console,
+    via: str = "cli",
+    serve: Callable[[dict[str, Any], str, str], None] | None = None,
+) -> dict[str, Any]:
     """The whole story; returns what was made (also printed as tables). `via="api"`: the
-    orders go through the public REST API with onramp.client, as a customer's script."""
+    orders go through the public REST API with onramp.client, as a customer's script.
+    `serve(result, api_url, acme_key)`: called when the story is told, everything still
+    running (it returns when the user wants it all stopped)."""
     from csp.aws.adapter import AwsAdapter, client
     from csp.aws.simulator import PARTNER_KEY, DirectConnect
     from csp.aws.simulator import serve as serve_aws
@@ -55,7 +66,8 @@ def run(settings: Settings, console: Console, via: str = "cli") -> dict[str, Any
     from lab.attach import LabAttachment
     from lab.run import Lab, down
     from lab.topology import HOST_OFFSET, build, cloud_lans
-    from onramp import worker
+    from onramp import apikeys, worker
+    from onramp.api import create_app, serve_in_thread
     from onramp.orchestrate import Orchestrator
     from onramp.service import Service
 
@@ -112,8 +124,10 @@ def run(settings: Settings, console: Console, via: str = "cli") -> dict[str, Any
                       "bandwidth_mbps": 1000, "azure_service_key": service_key, "s_tag": s_tag,
                       "prefixes": [str(lans["azure-er-lon"])], "idempotency_key": "demo-azure"},
         }  # fmt: skip
+        url = stack.enter_context(serve_in_thread(create_app(svc, worker.submit)))
+        key = apikeys.issue(svc.store, "acme", "demo")
         if via == "api":
-            made, link = _through_api(stack, svc, orders, story)
+            made, link = _through_api(url, key, orders, story)
         else:
             made, link = _through_cli(orch, svc, orders, story)
         # full-size packets: the path carries 1500 bytes unfragmented
@@ -129,7 +143,9 @@ def run(settings: Settings, console: Console, via: str = "cli") -> dict[str, Any
             "ping": asdict(ping),
             "history": {n: orch.history("connector", c["id"]) for n, c in made.items()},
         }
-    _summary(console, story, result)
+        _summary(console, story, result)
+        if serve:
+            serve(result, url, key)
     return result
 
 
@@ -158,17 +174,12 @@ def _through_cli(
     return made, link
 
 
-def _through_api(
-    stack: ExitStack, svc: Any, orders: Orders, story: Story
-) -> tuple[Orders, dict[str, Any]]:
+def _through_api(url: str, key: str, orders: Orders, story: Story) -> tuple[Orders, dict[str, Any]]:
     """What a customer's script does: onramp.client against `/v1` served on loopback,
     with acme's own key; the API hands the orders to the same workers."""
-    from onramp import apikeys, worker
-    from onramp.api import create_app, serve_in_thread
     from onramp.client import Client
 
-    url = stack.enter_context(serve_in_thread(create_app(svc, worker.submit)))
-    api = Client(url, apikeys.issue(svc.store, "acme", "demo"))
+    api = Client(url, key)
     story.console.print(f"API: {url}/v1 (acme's key)")
     made: Orders = {}
     for name, order in orders.items():
@@ -212,14 +223,29 @@ def _summary(console: Console, story: Story, result: dict[str, Any]) -> None:
     console.print(steps)
 
 
-def main(settings: Settings, as_json: bool = False, via: str = "cli") -> int:
+def main(settings: Settings, as_json: bool = False, via: str = "cli", serve: bool = False) -> int:
     """The story on the console; with `as_json` the progress goes to stderr and what was
     made (Connectors, Link, provider resources, ping, histories) to stdout as JSON."""
     from onramp.cli_common import dump, err, out
 
-    result = run(settings, err if as_json else out, via)
-    if as_json:
-        dump(result)
-    else:
+    def publish(result: dict[str, Any]) -> None:
+        if as_json:
+            dump(result)
+            sys.stdout.flush()  # a reader waiting for the JSON gets it now, not at exit
+
+    def serving(result: dict[str, Any], url: str, key: str) -> None:
+        publish(result)
+        # the demo tenant's key, shown once like `onramp apikey create` shows one
+        err.print(f"serving: Portal {url}/ API {url}/v1 key {key} (Ctrl-C or SIGTERM stops)",
+                  soft_wrap=True)  # fmt: skip
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with suppress(KeyboardInterrupt):
+            stop.wait()
+
+    result = run(settings, err if as_json else out, via, serving if serve else None)
+    if not serve:
+        publish(result)
+    if not as_json:
         out.print("done: the lab stays up (onramp lab down removes it)")
     return 0

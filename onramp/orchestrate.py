@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from nornir.core import Nornir
@@ -420,7 +420,7 @@ class Orchestrator:
                 held = s.get(RouterLockRow, router, with_for_update=True)
                 if held is None:
                     s.add(RouterLockRow(router=router, owner=owner, until=until))
-                elif held.owner == owner or _aware(held.until) < now():
+                elif held.owner == owner or held.until < now():
                     held.owner, held.until = owner, until
                 else:
                     raise OnrampError("ONR-DEPLOY-006", f"{router} is busy with {held.owner}")
@@ -465,9 +465,7 @@ class Orchestrator:
 
     def _waited(self, kind: str, ident: str) -> bool:
         last = self._last(kind, ident)
-        return last is not None and (
-            (now() - _aware(last.at)).total_seconds() > self.timings.awaiting_s
-        )
+        return last is not None and ((now() - last.at).total_seconds() > self.timings.awaiting_s)
 
     def _planned(self, kind: str, ident: str) -> str | None:
         with self.svc.store.session() as s:
@@ -512,11 +510,6 @@ class Orchestrator:
         with self.svc.store.session() as s:
             row = _row(s, "connector", ident)
             return self.svc.vault.decrypt(row.md5_key) if row.md5_key else None
-
-
-def _aware(when: datetime) -> datetime:
-    """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones."""
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _row(s: Db, kind: str, ident: str) -> Any:

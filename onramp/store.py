@@ -20,10 +20,12 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
@@ -50,6 +52,22 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, always aware and in UTC when read: SQLite keeps no offset and hands
+    back naive datetimes, which the API would publish without a zone (not RFC 3339)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.astimezone(UTC) if value is not None and value.tzinfo else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     # 64-bit on PostgreSQL (4-byte ASNs); SQLite's INTEGER is 64-bit and autoincrements
     type_annotation_map: ClassVar[dict[Any, Any]] = {
@@ -61,12 +79,15 @@ class TenantRow(Base):
     __tablename__ = "tenants"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
 
 
 class ConnectorRow(Base):
     __tablename__ = "connectors"
-    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_connectors_page", "tenant_id", "created_at", "id"),  # keyset pages
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     onramp: Mapped[str] = mapped_column(String(64), index=True)
@@ -84,9 +105,9 @@ class ConnectorRow(Base):
     csp_resource: Mapped[str | None] = mapped_column(String(300))  # the provider's id for it
     reason: Mapped[str | None] = mapped_column(String(1000))  # why it failed / is retrying
     lease_owner: Mapped[str | None] = mapped_column(String(80))  # the worker advancing it
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
     attachments: Mapped[list[AttachmentRow]] = relationship(
         back_populates="connector", cascade="all, delete-orphan", order_by="AttachmentRow.id"
     )
@@ -109,7 +130,10 @@ class AttachmentRow(Base):
 
 class LinkRow(Base):
     __tablename__ = "links"
-    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_links_page", "tenant_id", "created_at", "id"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     a_id: Mapped[str] = mapped_column(ForeignKey("connectors.id"))
@@ -122,9 +146,9 @@ class LinkRow(Base):
     number: Mapped[int | None]  # route target <asn>:<number>
     reason: Mapped[str | None] = mapped_column(String(1000))
     lease_owner: Mapped[str | None] = mapped_column(String(80))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
 
 class AllocationRow(Base):
@@ -163,7 +187,7 @@ class RouterStateRow(Base):
     router: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))  # in-service | drained | unhealthy
     reason: Mapped[str] = mapped_column(String(200), default="")
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
 
 class PlanRow(Base):
@@ -185,8 +209,8 @@ class PlanRow(Base):
     devices: Mapped[dict[str, Any]] = mapped_column(JSON)  # router -> diff (masked), running hash
     candidates: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet(JSON router -> config)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class TicketRow(Base):
@@ -204,8 +228,8 @@ class TicketRow(Base):
     md5_key: Mapped[bytes | None] = mapped_column(LargeBinary)  # Fernet ciphertext
     text: Mapped[str] = mapped_column(Text)  # what to send the provider, key masked
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # provider ref, note, by whom
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
 
 class TransitionRow(Base):
@@ -218,7 +242,7 @@ class TransitionRow(Base):
     target_id: Mapped[str] = mapped_column(String(36), index=True)
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str] = mapped_column(String(24))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
     actor: Mapped[str] = mapped_column(String(80))
     reason: Mapped[str] = mapped_column(String(1000), default="")
 
@@ -231,7 +255,7 @@ class RouterLockRow(Base):
     __tablename__ = "router_locks"
     router: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(80))  # "<kind>:<id>"
-    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ApiKeyRow(Base):
@@ -243,8 +267,8 @@ class ApiKeyRow(Base):
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
     sha256: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(80), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: str = "") -> None:

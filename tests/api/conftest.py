@@ -5,7 +5,9 @@ what would go to the workers is recorded."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ import requests
 import yaml
 
 from onramp import apikeys
-from onramp.api import create_app, serve_in_thread
+from onramp.api import RateLimit, create_app, serve_in_thread
 from onramp.service import Service
 from onramp.settings import load_settings
 
@@ -35,9 +37,8 @@ class Api:
         return requests.request(method, self.url + path, headers=headers, timeout=10, **kw)
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    tmp = tmp_path_factory.mktemp("api")
+@contextmanager
+def running_api(tmp: Path, limit: RateLimit | None = None) -> Iterator[Api]:
     inventory = copy_default_inventory(tmp / "inventory").write()
     config = tmp / "config.yaml"
     config.write_text(yaml.safe_dump({
@@ -50,6 +51,12 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     keys = {t: apikeys.issue(svc.store, t) for t in ("acme", "globex")}
     keys["admin"] = apikeys.issue(svc.store, None, "engineers")
     submitted: list[tuple[str, str]] = []
-    app = create_app(svc, lambda kind, ident: submitted.append((kind, ident)))
+    app = create_app(svc, lambda kind, ident: submitted.append((kind, ident)), limit)
     with serve_in_thread(app) as url:
         yield Api(url, svc, keys, submitted)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    with running_api(tmp_path_factory.mktemp("api")) as running:
+        yield running

@@ -5,72 +5,33 @@ main page goes to tests/api/screenshots/ (not kept in git)."""
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from onramp.store import ConnectorRow, move
 
+from ..browser import HAVE_BROWSER, browser, rows, shot, sign_in, until
 from .conftest import Api
 
-if not (shutil.which("chromium") and shutil.which("chromedriver")):
+if not HAVE_BROWSER:
     pytest.skip("needs chromium and chromium-driver: run `make deps`", allow_module_level=True)
 
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-SHOTS = Path(__file__).parent / "screenshots"
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or ""
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--window-size=1280,900"):  # fmt: skip
-        options.add_argument(arg)
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver") or "")
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def until(check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if got := check():
-            return got
-        time.sleep(0.1)
-    raise AssertionError("the page never showed it")
-
-
-def sign_in(browser: Any, api: Api, who: str) -> None:
-    browser.get(api.url + "/")
-    browser.find_element(By.ID, "key").send_keys(api.keys[who])
-    browser.find_element(By.ID, "signin").click()
-    until(lambda: browser.find_element(By.ID, "connectors").is_displayed())
-
-
-def rows(browser: Any) -> list[str]:
-    return [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#connector-rows tr")]
+__all__ = ["browser"]  # the fixture, used by name
 
 
 def test_order_a_connector_and_watch_it_in_the_portal(browser: Any, api: Api) -> None:
-    SHOTS.mkdir(exist_ok=True)
     browser.get(api.url + "/")
-    browser.save_screenshot(str(SHOTS / "1-sign-in.png"))
+    shot(browser, "1-sign-in")
     browser.find_element(By.ID, "key").send_keys("onr_nothere_x")
     browser.find_element(By.ID, "signin").click()
     assert "ONR-API-001" in until(lambda: browser.find_element(By.ID, "login-error").text)
     browser.find_element(By.ID, "key").clear()
-    sign_in(browser, api, "acme")
+    sign_in(browser, api.url, api.keys["acme"])
 
     Select(browser.find_element(By.ID, "onramp")).select_by_value("aws-dx-par")
     Select(browser.find_element(By.ID, "kind")).select_by_value("aws-hosted-vif")
@@ -93,18 +54,18 @@ def test_order_a_connector_and_watch_it_in_the_portal(browser: Any, api: Api) ->
         lambda s: move(s, s.get(ConnectorRow, made["id"]), "active", "test", "made")
     )
     until(lambda: any(r.startswith(made["id"][:8]) and "active" in r for r in rows(browser)))
-    browser.save_screenshot(str(SHOTS / "2-connectors.png"))
+    shot(browser, "2-connectors")
     button = browser.find_element(
         By.CSS_SELECTOR, f"#connector-rows tr[data-id='{made['id']}'] button"
     )
     button.click()
     text = until(lambda: browser.find_element(By.ID, "history").text)
     assert "requested" in text and "active" in text
-    browser.save_screenshot(str(SHOTS / "3-history.png"))
+    shot(browser, "3-history")
 
 
 def test_another_tenant_sees_none_of_it(browser: Any, api: Api) -> None:
     mine = {c["id"][:8] for c in api.svc.connectors("acme")}
-    sign_in(browser, api, "globex")
+    sign_in(browser, api.url, api.keys["globex"])
     time.sleep(0.5)  # the first refresh has run
     assert not [r for r in rows(browser) if r[:8] in mine]

@@ -1,0 +1,89 @@
+"""The Portal on the lab-backed demo: `onramp demo --via api --serve` tells the story (its
+own lab, simulators, workers), then stays up; a customer signs in to the Portal in headless
+Chromium with acme's key, sees the demo's Connectors and Link active, orders one more AWS
+Connector in the page and watches it reach active through the real workers, the AWS
+simulator and the pyATS gate on the lab's routers. Screenshots: tests/api/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from lab.run import down
+from lab.topology import build, cloud_lans
+
+from ..browser import HAVE_BROWSER, browser, rows, shot, sign_in, until
+from .conftest import default_inventory_in, lab_settings, leftovers, write_config
+
+if not HAVE_BROWSER:
+    pytest.skip("needs chromium and chromium-driver: run `make deps`", allow_module_level=True)
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+__all__ = ["browser"]  # the fixture, used by name
+LAB, OCTET = "tpl", 55
+SERVING = re.compile(r"serving: Portal (\S+)/ API \S+ key (onr_\S+)")
+
+
+def test_order_in_the_portal_and_watch_it_become_active(browser: Any, tmp_path: Path) -> None:
+    settings = lab_settings(LAB, tmp_path, OCTET)
+    bb = default_inventory_in(OCTET, tmp_path / "inventory")
+    config = write_config(tmp_path / "config.yaml", settings, tmp_path / "inventory")
+    aws_lan = cloud_lans(build(bb, settings))["aws-dx-par"]
+    log = tmp_path / "demo.log"
+    with log.open("w") as sink:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "onramp.cli", "--config", str(config), "demo", "--via",
+             "api", "--serve", "--json"],
+            stdout=subprocess.DEVNULL, stderr=sink, env={**os.environ, "COLUMNS": "200"},
+        )  # fmt: skip
+    try:
+        serving = until(lambda: SERVING.search(log.read_text()) or demo.poll() is not None, 600)
+        assert demo.poll() is None, log.read_text()[-3000:]
+        url, key = serving.group(1), serving.group(2)
+        sign_in(browser, url, key)
+        # the demo's story, as the customer sees it
+        until(lambda: len([r for r in rows(browser) if " active" in r]) == 2)
+        until(lambda: [r for r in rows(browser, "link-rows") if "active" in r])
+        Select(browser.find_element(By.ID, "onramp")).select_by_value("aws-dx-par")
+        Select(browser.find_element(By.ID, "kind")).select_by_value("aws-hosted-vif")
+        browser.find_element(By.ID, "prefixes").send_keys(str(aws_lan))
+        browser.find_element(By.ID, "fact-aws_account").send_keys("210987654321")
+        before = {r[:8] for r in rows(browser)}
+        browser.find_element(By.ID, "order-button").click()
+        start = time.monotonic()
+        (row,) = until(lambda: [r for r in rows(browser) if r[:8] not in before])
+        assert " active" not in row, row  # just ordered: the workers have it now
+        shot(browser, "lab-1-ordered")
+        until(lambda: all(" active" in r for r in rows(browser)), 180)
+        took = time.monotonic() - start
+        shot(browser, "lab-2-active")
+        (made,) = [c for c in requests.get(f"{url}/v1/connectors", timeout=10,
+                                           headers={"X-API-Key": key}).json()["items"]
+                   if c["id"][:8] not in before]  # fmt: skip
+        shown = requests.get(f"{url}/v1/connectors/{made['id']}", timeout=10,
+                             headers={"X-API-Key": key}).json()  # fmt: skip
+        steps = [(h["to"], h["actor"].split(":")[0]) for h in shown["history"]]
+        assert steps[-3:] == [("configuring", "worker"), ("verifying", "worker"),
+                              ("active", "worker")], steps  # fmt: skip
+        assert made["request"]["aws_account"] == "210987654321"
+        print(f"ordered in the Portal -> shown active: {took:.1f} s")
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        try:
+            demo.wait(60)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+        down(settings.name, settings.state_dir)
+    assert demo.returncode == 0, log.read_text()[-3000:]
+    assert leftovers(settings.name) == []
