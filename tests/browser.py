@@ -53,9 +53,11 @@ def sign_in(browser: Any, url: str, key: str) -> None:
 
 
 def rows(browser: Any, table: str = "connector-rows") -> list[str]:
-    from selenium.webdriver.common.by import By
-
-    return [r.text for r in browser.find_elements(By.CSS_SELECTOR, f"#{table} tr")]
+    """The rows' text, read in one script: the page redraws its tables every 2 s, and an
+    element found before a redraw is stale after it."""
+    script = "return [...document.querySelectorAll(arguments[0])].map(r => r.innerText);"
+    texts: list[str] = browser.execute_script(script, f"#{table} tr")
+    return [" ".join(t.split()) for t in texts]
 
 
 def shot(browser: Any, name: str) -> None:

@@ -55,10 +55,9 @@ def test_order_a_connector_and_watch_it_in_the_portal(browser: Any, api: Api) ->
     )
     until(lambda: any(r.startswith(made["id"][:8]) and "active" in r for r in rows(browser)))
     shot(browser, "2-connectors")
-    button = browser.find_element(
-        By.CSS_SELECTOR, f"#connector-rows tr[data-id='{made['id']}'] button"
-    )
-    button.click()
+    # found and clicked in one script: a redraw between the two would leave it stale
+    browser.execute_script("document.querySelector(arguments[0]).click();",
+                           f"#connector-rows tr[data-id='{made['id']}'] button")  # fmt: skip
     text = until(lambda: browser.find_element(By.ID, "history").text)
     assert "requested" in text and "active" in text
     shot(browser, "3-history")
