@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import selectinload
 
 from onramp import allocation
@@ -148,12 +148,8 @@ def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> A
     if after is not None:
         last = s.get(table, after)
         if last is not None:
-            q = q.where(
-                or_(
-                    table.created_at > last.created_at,
-                    and_(table.created_at == last.created_at, table.id > last.id),
-                )
-            )
+            # a row value: both SQLite and PostgreSQL walk the page index from there
+            q = q.where(tuple_(table.created_at, table.id) > tuple_(last.created_at, last.id))
     q = q.order_by(table.created_at, table.id)
     return q.limit(limit) if limit else q
 
