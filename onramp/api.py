@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from csp.manual import adapter as manual
 from onramp import apikeys
 from onramp.apikeys import Principal
 from onramp.errors import OnrampError
@@ -85,6 +86,34 @@ class LinkShown(Link):
     history: list[Transition]
 
 
+class TicketAnswer(BaseModel):
+    """What the provider answered, as the engineer recorded it."""
+
+    model_config = ConfigDict(extra="forbid")
+    accepted: bool
+    provider_ref: str = Field("", max_length=128)
+    note: str = Field("", max_length=1000)
+
+
+class AnswerShown(TicketAnswer):
+    model_config = ConfigDict(extra="ignore")  # the engineer's name and the history stay in
+    at: datetime
+
+
+class Ticket(BaseModel):
+    """A request to a provider that takes tickets (`manual`), made for a Connector; the text
+    is what was sent, the BGP key masked."""
+
+    id: UUID
+    provider: str
+    connector: UUID
+    state: Literal["open", "ready", "rejected", "removal_open", "deleted"]
+    text: str
+    answer: AnswerShown | None
+    created_at: datetime
+    updated_at: datetime
+
+
 class ConnectorPage(BaseModel):
     items: list[Connector]
     next: UUID | None  # pass as `after` for the next page; null on the last
@@ -103,7 +132,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                          (422, "invalid request"), (429, "rate limited: see Retry-After")]
 }  # fmt: skip
 
-_STATUS = {"ONR-REQ-011": 404, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
+_STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
            "ONR-API-003": 429, "ONR-API-004": 413, "ONR-STORE-001": 503}  # fmt: skip
 MAX_BODY = 64 * 1024  # an order is a few hundred bytes
 
@@ -280,6 +309,33 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
     @v1.delete("/links/{ident}", status_code=202, response_model=Link, responses=CONFLICT)
     def delete_link(ident: str, who: Caller) -> dict[str, Any]:
         return taken_away("link", ident, who)
+
+    @v1.get("/tickets", response_model=list[Ticket])
+    def tickets(who: Caller, everything: Annotated[bool, Query(alias="all")] = False
+                ) -> list[dict[str, Any]]:  # fmt: skip
+        """Requests to providers that take tickets, waiting for their answer (all: answered
+        ones too); a tenant's key sees those made for its Connectors."""
+        return manual.tickets(svc.store, open_only=not everything, tenant=who.tenant)
+
+    @v1.get("/tickets/{ident}", response_model=Ticket)
+    def ticket(ident: str, who: Caller) -> dict[str, Any]:
+        return ticket_of(ident, who)
+
+    @v1.post("/tickets/{ident}/answer", response_model=Ticket, responses=CONFLICT)
+    def answer(ident: str, body: TicketAnswer, who: Caller) -> dict[str, Any]:
+        """Engineers (admin keys) record the provider's answer; the Connector goes on."""
+        if not who.admin:
+            raise OnrampError("ONR-API-002", "only an admin key records a provider's answer")
+        found = ticket_of(ident, who)
+        return manual.answer(svc.store, found["id"], body.accepted, body.provider_ref,
+                             body.note, by=f"api:{who.key_id}")  # fmt: skip
+
+    def ticket_of(ident: str, who: Principal) -> dict[str, Any]:
+        found = [t for t in manual.tickets(svc.store, open_only=False, tenant=who.tenant)
+                 if len(ident) >= 4 and t["id"].startswith(ident)]  # fmt: skip
+        if len(found) != 1:  # another tenant's is as absent as any
+            raise OnrampError("ONR-REQ-011", f"ticket {ident}")
+        return found[0]
 
     def order(body: Any, who: Principal, idempotency_key: str | None) -> dict[str, Any]:
         data: dict[str, Any] = body.model_dump(mode="json", exclude_none=True)

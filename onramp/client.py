@@ -74,6 +74,11 @@ class Client:
             if not (after := body["next"]):
                 return
 
+    def tickets(self, everything: bool = False) -> list[dict[str, Any]]:
+        """Requests to providers that take tickets for the key's Connectors: those waiting
+        for the provider (`everything`: answered ones too)."""
+        return list(self._call("GET", "/v1/tickets", params={"all": everything}))
+
     # ------------------------------------------------------------------ changing
     def order_connector(self, idempotency_key: str | None = None, **order: Any) -> dict[str, Any]:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}

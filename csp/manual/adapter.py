@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session as Db
 from csp.adapter import CspResource, CspState, PeeringRequest
 from onramp.errors import OnrampError
 from onramp.secrets import Vault
-from onramp.store import Store, TicketRow, by_prefix, now
+from onramp.store import ConnectorRow, Store, TicketRow, by_prefix, now
 
 STATES = {
     "open": CspState.AWAITING_TICKET,
@@ -121,11 +121,18 @@ def answer(
     return store.transact(record)
 
 
-def tickets(store: Store, open_only: bool = True) -> list[dict[str, Any]]:
+def tickets(
+    store: Store, open_only: bool = True, tenant: str | None = None
+) -> list[dict[str, Any]]:
+    """Oldest first; `tenant`: only those for its Connectors (the key names the Connector)."""
     with store.session() as db:
         query = select(TicketRow).order_by(TicketRow.created_at)
         if open_only:
             query = query.where(TicketRow.state.in_(("open", "removal_open")))
+        if tenant is not None:
+            query = query.join(
+                ConnectorRow, TicketRow.idempotency_key.like(ConnectorRow.id + ":%")
+            ).where(ConnectorRow.tenant_id == tenant)
         return [view(t) for t in db.scalars(query)]
 
 
@@ -146,6 +153,7 @@ def view(ticket: TicketRow) -> dict[str, Any]:
         "id": ticket.id,
         "provider": ticket.provider,
         "idempotency_key": ticket.idempotency_key,
+        "connector": ticket.idempotency_key.split(":", 1)[0],  # "<connector id>:<step>"
         "state": ticket.state,
         "request": ticket.request,
         "text": ticket.text,

@@ -147,6 +147,17 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
         items = api.call("GET", path, who="globex", params={"limit": 500}).json()["items"]
         assert all(i["tenant"] == "globex" for i in items)
     assert api.call("GET", f"/v1/links/{lid}").json()["history"][-1]["to"] == "allocated"
+    # every route that names a resource is covered here or by the tickets' test
+    paths = requests.get(api.url + "/v1/openapi.json", timeout=10).json()["paths"]
+    named = {(m.upper(), p) for p, ops in paths.items() if "{ident}" in p for m in ops}
+    assert named == {
+        ("GET", "/v1/connectors/{ident}"),
+        ("DELETE", "/v1/connectors/{ident}"),
+        ("GET", "/v1/links/{ident}"),
+        ("DELETE", "/v1/links/{ident}"),
+        ("GET", "/v1/tickets/{ident}"),
+        ("POST", "/v1/tickets/{ident}/answer"),
+    }
 
 
 def test_unknown_routes_and_methods_answer_in_the_error_shape(api: Api) -> None:
@@ -170,3 +181,39 @@ def test_apikey_create_needs_exactly_one_of_tenant_or_admin(api: Api) -> None:
         assert json.loads(done.stdout)["error"]["code"] == "ONR-REQ-003"
     done = CliRunner().invoke(app, ["--config", config, "apikey", "create", "--tenant", "nobody"])
     assert done.exit_code == 2 and "ONR-REQ-013" in done.output
+
+
+def test_tickets_are_seen_by_their_tenant_and_answered_by_engineers(api: Api) -> None:
+    """A ticket opened for acme's Connector (by the ticket adapter, as the workers' CSP
+    step does for a provider that takes tickets): acme reads it, globex cannot, only an
+    admin key records the provider's answer, and only once."""
+    from csp.adapter import PeeringRequest, Session
+    from csp.manual.adapter import ManualAdapter
+
+    mine = api.call("POST", "/v1/connectors", json=AWS).json()
+    adapter = ManualAdapter("ibm", api.svc.store, api.svc.vault)
+    opened = adapter.request(PeeringRequest(
+        idempotency_key=f"{mine['id']}:csp", customer_account="ibm-4411", local_asn=65000,
+        sessions=(Session("pe1-par:eth3", 812, None, "169.254.64.1/30", "169.254.64.2/30"),),
+        md5_key="Tq7kPz2mWc9xRb4n", bandwidth_mbps=100, peer_asn=64999,
+    )).resource_id  # fmt: skip
+    listed = api.call("GET", "/v1/tickets").json()
+    assert [(t["id"], t["connector"], t["state"]) for t in listed] == [
+        (opened, mine["id"], "open")]  # fmt: skip
+    shown = api.call("GET", f"/v1/tickets/{opened[:8]}").json()
+    assert "Tq7kPz2mWc9xRb4n" not in str(shown) and "812" in shown["text"]
+    assert api.call("GET", "/v1/tickets", who="globex").json() == []
+    assert api.call("GET", f"/v1/tickets/{opened}", who="globex").status_code == 404
+    body = {"accepted": True, "provider_ref": "IBM-991"}
+    refused = api.call("POST", f"/v1/tickets/{opened}/answer", json=body)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "ONR-API-002"
+    done = api.call("POST", f"/v1/tickets/{opened}/answer", who="admin", json=body)
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "ready" and done.json()["answer"]["provider_ref"] == "IBM-991"
+    assert "by" not in done.json()["answer"]  # the engineer's name stays in
+    again = api.call("POST", f"/v1/tickets/{opened}/answer", who="admin", json=body)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "ONR-CSP-007"
+    assert api.call("GET", "/v1/tickets").json() == []  # answered: not waiting any more
+    from onramp.client import Client
+
+    assert [t["id"] for t in Client(api.url, api.keys["acme"]).tickets(everything=True)] == [opened]
