@@ -38,7 +38,8 @@ _RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms")
 
 
 class FRRDriver(NetworkDriver):  # type: ignore[misc]
-    """optional_args: port, key_file, state_dir (on the router), frr_reload, vrf_exec."""
+    """optional_args: port, key_file, state_dir (on the router), frr_reload, vrf_exec,
+    netdev, ping_interval (seconds between a ping's probes; below 0.2 needs root)."""
 
     platform = "frr"
 
@@ -65,6 +66,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             "frr_reload", "$(command -v frr-reload.py || echo /usr/lib/frr/frr-reload.py)"
         )
         self.vrf_exec = args.get("vrf_exec", "ip vrf exec {vrf}")
+        self.ping_interval = float(args.get("ping_interval", 0.2))
         # the router's tool that makes the OS follow FRR's config (subinterfaces, VRFs):
         # `<netdev> prepare FILE` before a config is loaded, `<netdev> finish FILE` after. The lab's
         # routers have `frr-netdev` (lab/netdev.py); a real box its own, or none
@@ -310,7 +312,8 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         vrf: str = "",
         source_interface: str = "",
     ) -> models.PingResultDict:
-        cmd = f"ping -n -c {int(count)} -W {int(timeout)} -s {int(size)} -t {int(ttl)} -i 0.2"
+        cmd = (f"ping -n -c {int(count)} -W {int(timeout)} -s {int(size)} -t {int(ttl)}"
+               f" -i {self.ping_interval:g}")  # fmt: skip
         if source or source_interface:
             cmd += f" -I {shlex.quote(source or source_interface)}"
         cmd += f" {shlex.quote(destination)}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from ipaddress import IPv4Interface
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from csp import constraints
 from onramp import intent
 from onramp.allocation import connector_view, link_view, vrf_name
+from onramp.errors import OnrampError
 from onramp.inventory import Backbone
 from onramp.model import Connector, State
 from onramp.platforms import PLATFORMS
@@ -142,6 +144,26 @@ def segment_sessions(s: Session, bb: Backbone, link: LinkRow) -> dict[str, dict[
             seg = intent.segment(bb, link.id, link.number or 0, members, (vrf, router))
             out.setdefault(router, {})[vrf] = [p["address"] for p in seg["peers"]]
     return out
+
+
+def probe_path(s: Session, bb: Backbone, link: LinkRow) -> tuple[str, str, str, str]:
+    """(router, vrf, source, destination): how a Link is measured from inside the
+    customer's VRF, from its A end's first PE to its B end. Over a segment (FRR without
+    MPLS) between the two VRF instances' segment addresses; over MPLS from A's attachment
+    address to B's, which B's VRF exports."""
+    a, b = s.get(ConnectorRow, link.a_id), s.get(ConnectorRow, link.b_id)
+    if a is None or b is None or not a.attachments or not b.attachments:
+        raise OnrampError("ONR-REQ-011", f"link {link.id}: an end has no attachment")
+    first = {c.id: min(c.attachments, key=_by_router) for c in (a, b)}
+    near, far = (vrf_name(a), first[a.id].router), (vrf_name(b), first[b.id].router)
+    if PLATFORMS[bb.routers[near[1]].platform].vpn_segments:
+        members = _members(s, link)
+        at = {m: intent.segment(bb, link.id, link.number or 0, members, m)["address"]
+              for m in (near, far)}  # fmt: skip
+        source, destination = (str(IPv4Interface(at[m]).ip) for m in (near, far))
+    else:
+        source, destination = (str(IPv4Interface(first[c.id].local_address).ip) for c in (a, b))
+    return near[1], near[0], source, destination
 
 
 def _by_router(a: AttachmentRow) -> str:

@@ -57,6 +57,12 @@ class WorkerSettings(BaseModel):
     check_timeout_s: float = 60.0  # how long the pyATS gate waits for BGP
 
 
+class MonitorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    interval_s: float = 60.0  # one KPI window per Link per interval; 0: not scheduled
+    probes: int = Field(default=20, ge=2, le=1000)  # pings per Link per window
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -67,6 +73,7 @@ class Settings(BaseModel):
     lab: LabSettings = LabSettings()
     csp: dict[str, CspSettings] = {}  # provider -> where its API is
     worker: WorkerSettings = WorkerSettings()
+    monitor: MonitorSettings = MonitorSettings()
 
     def resolved_store_url(self) -> str:
         return self._beside(self.store_url, "sqlite:///")

@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -269,6 +270,42 @@ class ApiKeyRow(Base):
     name: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class KpiSampleRow(Base):
+    """One measuring window of one Link (onramp.monitor): probes sent and answered, round
+    trips, and the SLA metrics it broke. Keyed by (link, time) and stored in that order
+    (no rowid on SQLite), so a Link's last day is one contiguous range read."""
+
+    __tablename__ = "kpi_samples"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy's declaration)
+    link_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    sent: Mapped[int]
+    received: Mapped[int]
+    latency_avg_ms: Mapped[float | None] = mapped_column(Float)  # None: nothing came back
+    latency_p95_ms: Mapped[float | None] = mapped_column(Float)
+    jitter_ms: Mapped[float | None] = mapped_column(
+        Float
+    )  # mean |rtt[i] - rtt[i-1]| over the replies, in order
+    breaches: Mapped[str] = mapped_column(String(40), default="")  # "loss,latency,jitter" broken
+
+
+class EventRow(Base):
+    """Something monitoring saw that has a start and maybe an end: an SLA breach of a Link
+    (kind "sla", what = the metric, worst = its worst value) or a BGP session's state change
+    (kind "bgp", what = "<router> <vrf> <neighbor>", detail = from and to states)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_target", "target_id", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    target_id: Mapped[str] = mapped_column(String(36))  # a Link or a Connector
+    what: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    worst: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: str = "") -> None:

@@ -14,6 +14,7 @@ many machines as wanted, one of them with `--beat`, PostgreSQL as the store.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -60,7 +61,8 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
         # (kombu hands this transport's options to create_engine, so not via the options)
         sqla.Transport.polling_interval = 0.1
     app.conf.beat_schedule = {
-        "sweep": {"task": "onramp.sweep", "schedule": settings.worker.sweep_s}
+        "sweep": {"task": "onramp.sweep", "schedule": settings.worker.sweep_s},
+        "kpis": {"task": "onramp.kpis", "schedule": settings.monitor.interval_s},
     }
     return app
 
@@ -112,6 +114,18 @@ def sweep() -> int:
     return queued
 
 
+@app.task(name="onramp.kpis", expires=60)
+def kpis() -> int:
+    """One monitoring round (onramp.monitor.poll); a round older than a minute is dropped
+    (`expires`): the next one measures the same Links."""
+    from onramp import monitor
+    from onramp.inventory.plugin import init_nornir
+
+    settings: Settings = _current["settings"]
+    orch = _orchestrator()
+    return len(monitor.poll(orch.svc, init_nornir(settings), settings.monitor.probes))
+
+
 def submit(kind: str, ident: str) -> None:
     """Ask the workers to take it from here."""
     advance.delay(kind, ident)
@@ -143,9 +157,16 @@ def sweeper(settings: Settings, stop: threading.Event) -> threading.Thread:
     SIGKILLed worker (the OOM killer, a crash test) leaves behind, still queueing sweeps
     for ever; a thread dies with its worker."""
 
+    every = {sweep: settings.worker.sweep_s, kpis: settings.monitor.interval_s}
+    every = {task: s for task, s in every.items() if s > 0}
+    due = {task: time.monotonic() + s for task, s in every.items()}
+
     def run() -> None:
-        while not stop.wait(settings.worker.sweep_s):
-            sweep.delay()
+        while not stop.wait(max(0.0, min(due.values()) - time.monotonic())):
+            for task, at in due.items():
+                if time.monotonic() >= at:
+                    task.delay()
+                    due[task] = at + every[task]
 
     timer = threading.Thread(target=run, name="onramp-sweep", daemon=True)
     timer.start()

@@ -196,6 +196,15 @@ def _quiet(quiet: bool) -> Iterator[None]:
             lg.setLevel(level)
 
 
+@contextmanager
+def _own_argv() -> Iterator[None]:
+    saved, sys.argv = sys.argv, sys.argv[:1]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
 def run(
     evidence: Evidence, collector: Callable[[Evidence], None] | None = None, quiet: bool = True
 ) -> Verdict:
@@ -205,7 +214,9 @@ def run(
     findings: list[str] = []
     if collector is not None:
         collector(evidence)
-    with _ONE_AT_A_TIME, _quiet(quiet):
+    # aetest parses sys.argv as its own command line: a host process's options (pytest's
+    # `-s`, `-p ...`, a CLI's) would be read as aetest's and end the process
+    with _ONE_AT_A_TIME, _quiet(quiet), _own_argv():
         result = aetest.main(testable=sys.modules[__name__], evidence=evidence, findings=findings)
     return Verdict(str(result) == "passed", findings, str(result))
 

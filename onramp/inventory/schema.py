@@ -99,8 +99,34 @@ class Onramp(Strict):
     redundant: bool = False  # primary + secondary ports on two PEs (Azure ExpressRoute)
 
 
+class Sla(Strict):
+    """What a Link of one class promises, per measuring window: at most this loss, this
+    jitter, and this average latency between the regions of its two ends ("a/b" in either
+    order; "*" for any pair not named)."""
+
+    loss_pct: float = Field(ge=0, le=100)
+    jitter_ms: float = Field(gt=0)
+    latency_ms: dict[str, float]
+
+    @field_validator("latency_ms")
+    @classmethod
+    def _has_default(cls, v: dict[str, float]) -> dict[str, float]:
+        if "*" not in v:
+            raise ValueError("latency_ms needs a '*' entry for region pairs not named")
+        return v
+
+    def latency_for(self, a: str, b: str) -> float:
+        return (
+            self.latency_ms.get(f"{a}/{b}")
+            or self.latency_ms.get(f"{b}/{a}")
+            or self.latency_ms["*"]
+        )
+
+
 class Catalogue(Strict):
-    """inventory/backbone.yaml: the PoPs and on-ramps the routers refer to."""
+    """inventory/backbone.yaml: the PoPs and on-ramps the routers refer to, and the SLA of
+    each Link class."""
 
     pops: dict[str, Pop]
     onramps: dict[str, Onramp]
+    slas: dict[Literal["gold", "silver", "bronze"], Sla] = {}

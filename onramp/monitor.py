@@ -1,0 +1,250 @@
+"""Monitoring: Link KPIs measured from inside the customer's VRF, judged against the SLA of
+the Link's class, stored as a time series; breaches as events with a start, an end and
+the worst value.
+
+A poll (`onramp kpi poll`, or the workers' schedule every `monitor.interval_s`) sends each
+active Link's probes (`monitor.probes` pings, NAPALM `ping` with `vrf` through
+nornir-napalm) from its A end's PE to its B end (`intended.probe_path`), one Nornir task
+per PE, the PEs in parallel. Per window:
+
+- loss: the share of probes without a reply, in %;
+- latency: the replies' average round trip and its 95th percentile (nearest rank), ms;
+- jitter: the mean absolute difference of successive round trips (RFC 3550's idea, not
+  ping's mdev, which is the spread around the mean and grows with any latency change).
+
+The SLA (inventory/backbone.yaml `slas`, per class; latency per region pair of the ends)
+is checked per window: a metric over its limit opens an event ("sla", the metric), the
+next window within it closes it; the event keeps the worst value. Availability of a Link
+over a period: the share of its windows in which any probe came back; SLA met: the share
+without a breach.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from nornir.core import Nornir
+from nornir.core.task import Result, Task
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onramp import intended
+from onramp.errors import OnrampError
+from onramp.inventory import Backbone
+from onramp.inventory.schema import Sla
+from onramp.model import State
+from onramp.service import Service
+from onramp.store import ConnectorRow, EventRow, KpiSampleRow, LinkRow, now
+from tasks.config import device
+
+METRICS = ("loss", "latency", "jitter")
+
+
+@dataclass(frozen=True)
+class Probe:
+    link: str
+    router: str
+    vrf: str
+    source: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class Window:
+    """One Link's measurement in one poll."""
+
+    link: str
+    sent: int
+    received: int
+    latency_avg_ms: float | None
+    latency_p95_ms: float | None
+    jitter_ms: float | None
+    error: str = ""  # the probe could not run at all (router unreachable, ...)
+
+    @property
+    def loss_pct(self) -> float:
+        return 100.0 * (self.sent - self.received) / self.sent if self.sent else 100.0
+
+    def value(self, metric: str) -> float | None:
+        return {"loss": self.loss_pct, "latency": self.latency_avg_ms,
+                "jitter": self.jitter_ms}[metric]  # fmt: skip
+
+
+def measure(link: str, ping: dict[str, Any]) -> Window:
+    """A window from NAPALM's ping result; the replies' round trips in the order they came."""
+    if "success" not in ping:
+        return Window(link, 0, 0, None, None, None, str(ping.get("error", "no answer"))[:200])
+    ok = ping["success"]
+    rtts = [float(r["rtt"]) for r in ok.get("results", [])]
+    sent = int(ok["probes_sent"])
+    received = sent - int(ok["packet_loss"])
+    if not rtts:
+        return Window(link, sent, received, None, None, None)
+    ranked = sorted(rtts)
+    p95 = ranked[max(0, math.ceil(0.95 * len(ranked)) - 1)]
+    jitter = sum(abs(b - a) for a, b in pairwise(rtts)) / (len(rtts) - 1) if len(rtts) > 1 else 0.0
+    return Window(link, sent, received, round(sum(rtts) / len(rtts), 3), p95, round(jitter, 3))
+
+
+def broken(w: Window, sla: Sla | None, regions: tuple[str, str]) -> dict[str, float]:
+    """{metric: value} for each SLA limit this window is over."""
+    if sla is None or w.error:
+        return {"loss": 100.0} if w.error else {}
+    limits = {"loss": sla.loss_pct, "latency": sla.latency_for(*regions), "jitter": sla.jitter_ms}
+    out: dict[str, float] = {}
+    for metric, limit in limits.items():
+        v = w.value(metric)
+        if v is not None and v > limit:
+            out[metric] = v
+    return out
+
+
+# ------------------------------------------------------------------ probing
+def ping_links(task: Task, probes: list[Probe], count: int) -> Result:
+    """This PE's probes, one after another (one SSH session); PEs run in parallel."""
+    dev = device(task)
+    mine = [p for p in probes if p.router == task.host.name]
+    out = {}
+    for p in mine:
+        ping = dev.ping(p.destination, source=p.source, vrf=p.vrf, count=count, timeout=1)
+        out[p.link] = asdict(measure(p.link, ping))
+    return Result(host=task.host, result=out)
+
+
+def probes(svc: Service) -> list[Probe]:
+    """Every active Link's probe."""
+    with svc.store.session() as s:
+        links = s.scalars(select(LinkRow).where(LinkRow.state == State.ACTIVE.value))
+        return [Probe(lk.id, *intended.probe_path(s, svc.backbone, lk)) for lk in links]
+
+
+def poll(svc: Service, nr: Nornir, count: int, at: datetime | None = None) -> list[dict[str, Any]]:
+    """One round: probe every active Link, store the windows, open and close breaches.
+    Returns what each Link measured with the SLA metrics it broke."""
+    todo = probes(svc)
+    if not todo:
+        return []
+    routers = {p.router for p in todo}
+    results = nr.filter(filter_func=lambda h: h.name in routers).run(
+        task=ping_links, probes=todo, count=count
+    )
+    windows: list[Window] = []
+    for p in todo:
+        host = results.get(p.router)
+        if host is None or host.failed:
+            why = str(host[0].exception if host else "not in the inventory")[:200]
+            windows.append(Window(p.link, 0, 0, None, None, None, why))
+        else:
+            windows.append(Window(**host[0].result[p.link]))
+    return record(svc, windows, at or now())
+
+
+def record(svc: Service, windows: Iterable[Window], at: datetime) -> list[dict[str, Any]]:
+    """Store the windows; an SLA metric over its limit opens an event (or makes the open
+    one's worst value worse), one back within it closes the open one."""
+
+    def run(s: Session) -> list[dict[str, Any]]:
+        out = []
+        for w in windows:
+            link = s.get(LinkRow, w.link)
+            if link is None:
+                continue
+            over = broken(w, sla_of(svc.backbone, link), regions(s, svc.backbone, link))
+            s.merge(KpiSampleRow(link_id=w.link, at=at, sent=w.sent, received=w.received,
+                                 latency_avg_ms=w.latency_avg_ms,
+                                 latency_p95_ms=w.latency_p95_ms, jitter_ms=w.jitter_ms,
+                                 breaches=",".join(sorted(over))))  # fmt: skip
+            open_ = {e.what: e for e in s.scalars(select(EventRow).where(
+                EventRow.kind == "sla", EventRow.target_id == w.link,
+                EventRow.ended_at.is_(None)))}  # fmt: skip
+            for metric in METRICS:
+                event, value = open_.get(metric), over.get(metric)
+                if value is not None and event is None:
+                    s.add(EventRow(kind="sla", target_id=w.link, what=metric, started_at=at,
+                                   worst=value, detail={"error": w.error} if w.error else {}))  # fmt: skip
+                elif value is not None and event is not None:
+                    event.worst = max(event.worst or 0.0, value)
+                elif event is not None:
+                    event.ended_at = at
+            out.append({**asdict(w), "loss_pct": round(w.loss_pct, 2), "breaches": sorted(over)})
+        return out
+
+    return svc.store.transact(run)
+
+
+# ------------------------------------------------------------------ reading
+def sla_of(bb: Backbone, link: LinkRow) -> Sla | None:
+    return next((sla for cls, sla in bb.catalogue.slas.items() if cls == link.sla_class), None)
+
+
+def regions(s: Session, bb: Backbone, link: LinkRow) -> tuple[str, str]:
+    def region(cid: str) -> str:
+        c = s.get(ConnectorRow, cid)
+        return bb.catalogue.pops[bb.catalogue.onramps[c.onramp].pop].region if c else "?"
+
+    return region(link.a_id), region(link.b_id)
+
+
+def kpis(
+    svc: Service, link_id: str, since: datetime, until: datetime | None = None
+) -> dict[str, Any]:
+    """A Link's windows and SLA events from `since`, its SLA, availability and SLA met."""
+    until = until or now()
+    with svc.store.session() as s:
+        link = s.get(LinkRow, link_id)
+        if link is None:
+            raise OnrampError("ONR-REQ-011", f"link {link_id}")
+        rows = list(s.scalars(select(KpiSampleRow).where(
+            KpiSampleRow.link_id == link_id, KpiSampleRow.at >= since, KpiSampleRow.at <= until,
+        ).order_by(KpiSampleRow.at)))  # fmt: skip
+        events = list(s.scalars(select(EventRow).where(
+            EventRow.kind == "sla", EventRow.target_id == link_id,
+            (EventRow.ended_at.is_(None)) | (EventRow.ended_at >= since),
+        ).order_by(EventRow.started_at)))  # fmt: skip
+        sla = sla_of(svc.backbone, link)
+        pair = regions(s, svc.backbone, link)
+    answered = sum(1 for r in rows if r.received > 0)
+    clean = sum(1 for r in rows if not r.breaches)
+    limits = None
+    if sla is not None:
+        limits = {"loss_pct": sla.loss_pct, "jitter_ms": sla.jitter_ms,
+                  "latency_ms": sla.latency_for(*pair)}  # fmt: skip
+    return {
+        "link": link_id,
+        "sla_class": link.sla_class,
+        "sla": limits,
+        "since": since,
+        "until": until,
+        "windows": len(rows),
+        "availability_pct": round(100.0 * answered / len(rows), 3) if rows else None,
+        "sla_met_pct": round(100.0 * clean / len(rows), 3) if rows else None,
+        "samples": [_sample(r) for r in rows],
+        "breaches": [_breach(e) for e in events],
+    }
+
+
+def _sample(r: KpiSampleRow) -> dict[str, Any]:
+    loss = 100.0 * (r.sent - r.received) / r.sent if r.sent else 100.0
+    return {"at": r.at, "sent": r.sent, "loss_pct": round(loss, 2),
+            "latency_avg_ms": r.latency_avg_ms, "latency_p95_ms": r.latency_p95_ms,
+            "jitter_ms": r.jitter_ms, "breaches": r.breaches.split(",") if r.breaches else []}  # fmt: skip
+
+
+def _breach(e: EventRow) -> dict[str, Any]:
+    return {"metric": e.what, "started_at": e.started_at, "ended_at": e.ended_at,
+            "worst": e.worst}  # fmt: skip
+
+
+def month(svc: Service, link_id: str, year: int, mon: int) -> dict[str, Any]:
+    """Availability and SLA met of a Link over one calendar month (UTC)."""
+    from datetime import UTC
+
+    start = datetime(year, mon, 1, tzinfo=UTC)
+    end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=UTC) - timedelta(microseconds=1)
+    got = kpis(svc, link_id, start, end)
+    return {k: got[k] for k in ("link", "windows", "availability_pct", "sla_met_pct")}
