@@ -168,6 +168,39 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             }
         return out
 
+    def get_interfaces_counters(self) -> dict[str, models.InterfaceCounterDict]:
+        """The kernel's counters of every interface, those in VRFs too (with netns-based
+        VRFs each VRF's interfaces live in its own namespace: one `ip -s -j link` each,
+        in one SSH command)."""
+        vrfs = re.findall(r"^vrf (\S+)", self._vtysh("show vrf"), re.M)
+        parts = ["ip -s -j link show"] + [
+            f"{self.vrf_exec.format(vrf=shlex.quote(v))} ip -s -j link show" for v in vrfs
+        ]
+        text = self._run(" ; echo ',' ; ".join(parts))
+        out: dict[str, models.InterfaceCounterDict] = {}
+        for link in json.loads(f"[{text}]") if text.strip() else []:
+            for one in link:
+                if one["ifname"] in out:
+                    continue  # each VRF namespace has its own `lo`: the router's is the one
+                stats = one.get("stats64") or one.get("stats") or {}
+                rx, tx = stats.get("rx", {}), stats.get("tx", {})
+                out[one["ifname"]] = {
+                    "tx_errors": int(tx.get("errors", 0)),
+                    "rx_errors": int(rx.get("errors", 0)),
+                    "tx_discards": int(tx.get("dropped", 0)),
+                    "rx_discards": int(rx.get("dropped", 0)),
+                    "tx_octets": int(tx.get("bytes", 0)),
+                    "rx_octets": int(rx.get("bytes", 0)),
+                    # the kernel counts multicast received only; unicast is the rest
+                    "tx_unicast_packets": int(tx.get("packets", 0)),
+                    "rx_unicast_packets": int(rx.get("packets", 0)) - int(rx.get("multicast", 0)),
+                    "tx_multicast_packets": 0,
+                    "rx_multicast_packets": int(rx.get("multicast", 0)),
+                    "tx_broadcast_packets": 0,
+                    "rx_broadcast_packets": 0,
+                }
+        return out
+
     def get_interfaces_ip(self) -> dict[str, models.InterfacesIPDict]:
         out: dict[str, models.InterfacesIPDict] = {}
         for link in self._json("ip -j addr show"):

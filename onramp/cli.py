@@ -17,6 +17,7 @@ from rich.table import Table
 from onramp.cli_api import api_app, apikey_app
 from onramp.cli_common import JsonOpt, _state, dump, err, errors, out, settings
 from onramp.cli_deploy import apply, plan_app
+from onramp.cli_kpi import kpi_app
 from onramp.cli_runbook import runbook_app
 from onramp.cli_service import catalogue_app, connector_app, link_app, tenant_app
 from onramp.cli_sim import sim
@@ -43,6 +44,7 @@ app.add_typer(ticket_app, name="ticket")
 app.add_typer(runbook_app, name="runbook")
 app.add_typer(api_app, name="api")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(kpi_app, name="kpi")
 app.command("apply")(apply)
 app.command("sim")(sim)
 

@@ -21,6 +21,7 @@ GETTERS: dict[str, tuple[str, dict[str, Any]]] = {
     "get_facts": ("get_facts", {}),
     "get_interfaces": ("get_interfaces", {}),
     "get_interfaces_ip": ("get_interfaces_ip", {}),
+    "get_interfaces_counters": ("get_interfaces_counters", {}),
     "get_bgp_neighbors": ("get_bgp_neighbors", {}),
     "get_bgp_neighbors_detail": ("get_bgp_neighbors_detail", {}),
     "get_config": ("get_config", {"sanitized": True}),

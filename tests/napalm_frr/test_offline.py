@@ -20,6 +20,7 @@ MODELS: dict[str, Any] = {
     "get_facts": models.FactsDict,
     "get_interfaces": models.InterfaceDict,
     "get_interfaces_ip": models.InterfacesIPDict,
+    "get_interfaces_counters": models.InterfaceCounterDict,
     "get_bgp_neighbors": models.BGPStateNeighborsPerVRFDict,
     "get_lldp_neighbors": models.LLDPNeighborDict,
     "get_config": models.ConfigDict,
@@ -65,7 +66,7 @@ def test_results_follow_napalms_models(case: str) -> None:
         model = MODELS.get(getter)
         if getter == "get_facts" or getter == "get_config":
             conforms(result, model)
-        elif getter == "get_interfaces":
+        elif getter in ("get_interfaces", "get_interfaces_counters"):
             for iface in result.values():
                 conforms(iface, model)
         elif getter == "get_bgp_neighbors":
@@ -129,3 +130,14 @@ def test_interfaces_and_addresses() -> None:
     facts = run("p-route-reflector", "get_facts")
     assert facts["hostname"] == "p1-par" and facts["vendor"] == "FRRouting"
     assert facts["os_version"].startswith("8.")
+
+
+def test_counters_include_the_interfaces_inside_vrfs() -> None:
+    """pe1-par with an AWS Connector (VRF c1, eth3.2) linked across the core (vpn1): the
+    attachment's counters come from the VRF's namespace; `lo` once."""
+    counters = run("pe-linked-traffic", "get_interfaces_counters")
+    assert {"eth1", "eth3", "eth3.2", "vpn1", "lo"} <= set(counters)
+    vif = counters["eth3.2"]
+    assert vif["rx_octets"] > 0 and vif["tx_octets"] > 0 and vif["rx_unicast_packets"] > 0
+    state = run("pe-linked-traffic", "get_bgp_neighbors_detail")["c1"]["64512"][0]
+    assert state["connection_state"] == "Established"
