@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -28,12 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from csp.manual import adapter as manual
-from onramp import apikeys
+from onramp import apikeys, monitor
 from onramp.apikeys import Principal
 from onramp.errors import OnrampError
 from onramp.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
 from onramp.orchestrate import Orchestrator
 from onramp.service import Service
+from onramp.store import now
 
 Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
 PORTAL = Path(__file__).parent / "portal" / "index.html"
@@ -112,6 +113,81 @@ class Ticket(BaseModel):
     answer: AnswerShown | None
     created_at: datetime
     updated_at: datetime
+
+
+class KpiSample(BaseModel):
+    at: datetime
+    sent: int
+    loss_pct: float
+    latency_avg_ms: float | None  # null: nothing came back
+    latency_p95_ms: float | None
+    jitter_ms: float | None  # mean |difference| of successive round trips
+    breaches: list[Literal["loss", "latency", "jitter"]]
+
+
+class Breach(BaseModel):
+    metric: Literal["loss", "latency", "jitter"]
+    started_at: datetime
+    ended_at: datetime | None  # null: still on
+    worst: float | None
+
+
+class SlaLimits(BaseModel):
+    loss_pct: float
+    latency_ms: float  # for this Link's pair of regions
+    jitter_ms: float
+
+
+class LinkKpis(BaseModel):
+    """A Link's measured windows (one per monitoring interval) against its SLA."""
+
+    link: UUID
+    sla_class: str
+    sla: SlaLimits | None
+    since: datetime
+    until: datetime
+    windows: int
+    availability_pct: float | None  # windows in which any probe came back
+    sla_met_pct: float | None  # windows without a breach
+    samples: list[KpiSample]
+    breaches: list[Breach]
+
+
+class Rate(BaseModel):
+    at: datetime
+    router: str
+    interface: str
+    in_bps: float
+    out_bps: float
+
+
+class BgpSession(BaseModel):
+    router: str
+    vrf: str
+    neighbor: str
+    state: str  # Established, Active, Connect, Idle, ..., absent
+    since: datetime
+    checked_at: datetime
+
+
+class BgpEvent(BaseModel):
+    session: str  # "<router> <vrf> <neighbor>"
+    started_at: datetime  # left Established
+    ended_at: datetime | None  # back; null: still down
+    from_: str | None = Field(alias="from")
+    to: str | None
+
+
+class ConnectorTraffic(BaseModel):
+    """A Connector's bitrates per attachment and its BGP sessions, from the monitoring."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    connector: UUID
+    since: datetime
+    until: datetime
+    rates: list[Rate]
+    bgp: list[BgpSession]
+    events: list[BgpEvent]
 
 
 class ConnectorPage(BaseModel):
@@ -309,6 +385,28 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
     @v1.delete("/links/{ident}", status_code=202, response_model=Link, responses=CONFLICT)
     def delete_link(ident: str, who: Caller) -> dict[str, Any]:
         return taken_away("link", ident, who)
+
+    Hours = Annotated[float, Query(gt=0, le=24 * 93)]  # up to a quarter
+
+    @v1.get("/links/{ident}/kpis", response_model=LinkKpis)
+    def link_kpis(ident: str, who: Caller, hours: Hours = 24.0) -> dict[str, Any]:
+        """Loss, latency and jitter per window over the last `hours`, the SLA, breaches."""
+        found = find("link", ident, who)
+        return monitor.kpis(svc, found["id"], now() - timedelta(hours=hours))
+
+    @v1.get("/connectors/{ident}/traffic", response_model=ConnectorTraffic)
+    def connector_traffic(ident: str, who: Caller, hours: Hours = 24.0) -> dict[str, Any]:
+        """Bitrates in and out per attachment over the last `hours`; BGP sessions' state."""
+        found = find("connector", ident, who)
+        return monitor.traffic(svc, found["id"], now() - timedelta(hours=hours))
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(who: Caller) -> Response:
+        """Prometheus exposition (an admin key: every tenant's, labelled by tenant)."""
+        if not who.admin:
+            raise OnrampError("ONR-API-002", "metrics cover every tenant: use an admin key")
+        body, kind = monitor.exposition(svc)
+        return Response(body, media_type=kind)
 
     @v1.get("/tickets", response_model=list[Ticket])
     def tickets(who: Caller, everything: Annotated[bool, Query(alias="all")] = False

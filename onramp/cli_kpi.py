@@ -82,19 +82,27 @@ def kpi_poll(
     count: Annotated[int | None, typer.Option(help="Pings per Link (monitor.probes).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Measure every active Link now (one window each) and judge it against its SLA."""
+    """One monitoring round now: every active Link measured (one window each, judged
+    against its SLA), every active Connector's counters and BGP sessions read."""
     from onramp import monitor
     from onramp.inventory.plugin import init_nornir
 
     with errors(as_json):
         svc = service()
-        got = monitor.poll(svc, init_nornir(svc.settings), count or svc.settings.monitor.probes)
+        nr = init_nornir(svc.settings)
+        try:
+            done = monitor.round_(svc, nr, count or svc.settings.monitor.probes)
+        finally:
+            nr.close_connections()
     if as_json:
-        dump(got)
+        dump(done)
         return
+    got = done["links"]
     table = Table("link", "sent", "loss %", "avg ms", "p95 ms", "jitter ms", "breaches", "error")
     for w in got:
         table.add_row(w["link"][:8], str(w["sent"]), f"{w['loss_pct']:g}",
                       _ms(w["latency_avg_ms"]), _ms(w["latency_p95_ms"]), _ms(w["jitter_ms"]),
                       ",".join(w["breaches"]) or "-", w["error"] or "")  # fmt: skip
     out.print(table if got else "no active Link to measure")
+    for c in done["bgp_changes"]:
+        out.print(f"BGP {c['session']} (connector {c['connector'][:8]}): {c['from']} -> {c['to']}")

@@ -25,24 +25,35 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from ipaddress import IPv4Interface
 from itertools import pairwise
 from typing import Any
 
 from nornir.core import Nornir
 from nornir.core.task import Result, Task
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onramp import intended
+from onramp.allocation import vrf_name
 from onramp.errors import OnrampError
 from onramp.inventory import Backbone
 from onramp.inventory.schema import Sla
 from onramp.model import State
 from onramp.service import Service
-from onramp.store import ConnectorRow, EventRow, KpiSampleRow, LinkRow, now
+from onramp.store import (
+    BgpSessionRow,
+    ConnectorRow,
+    EventRow,
+    KpiSampleRow,
+    LinkRow,
+    TrafficSampleRow,
+    now,
+)
 from tasks.config import device
 
 METRICS = ("loss", "latency", "jitter")
+ESTABLISHED = "Established"
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,162 @@ def record(svc: Service, windows: Iterable[Window], at: datetime) -> list[dict[s
     return svc.store.transact(run)
 
 
+# ------------------------------------------------------------------ Connectors
+@dataclass(frozen=True)
+class Leg:
+    """One attachment of an active Connector: where its traffic and BGP session are."""
+
+    connector: str
+    router: str
+    vrf: str
+    interface: str
+    neighbor: str
+
+
+def legs(svc: Service) -> list[Leg]:
+    with svc.store.session() as s:
+        rows = s.scalars(select(ConnectorRow).where(ConnectorRow.state == State.ACTIVE.value))
+        return [
+            Leg(
+                c.id,
+                a.router,
+                vrf_name(c),
+                f"{a.port}.{a.vlan}",
+                str(IPv4Interface(a.peer_address).ip),
+            )
+            for c in rows
+            for a in c.attachments
+        ]
+
+
+def edge_state(task: Task) -> Result:
+    """This PE's interface counters and its BGP sessions' states ({vrf: {neighbor: state}})."""
+    dev = device(task)
+    states: dict[str, dict[str, str]] = {}
+    for vrf, per_as in dev.get_bgp_neighbors_detail().items():
+        for peers in per_as.values():
+            for p in peers:
+                states.setdefault(vrf, {})[p["remote_address"]] = p["connection_state"]
+    return Result(host=task.host, result={"counters": dev.get_interfaces_counters(),
+                                          "bgp": states})  # fmt: skip
+
+
+def poll_connectors(svc: Service, nr: Nornir, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Every active Connector's counters and BGP session states, stored; a session that
+    leaves Established opens a "bgp" event, its return closes it. Returns what changed."""
+    todo = legs(svc)
+    at = at or now()
+    routers = {leg.router for leg in todo}
+    if not todo:
+        return []
+    results = nr.filter(filter_func=lambda h: h.name in routers).run(task=edge_state)
+
+    def run(s: Session) -> list[dict[str, Any]]:
+        changes = []
+        for leg in todo:
+            host = results.get(leg.router)
+            if host is None or host.failed:
+                continue  # unreachable this round: no sample (a gap), no invented state
+            got = host[0].result
+            counters = got["counters"].get(leg.interface)
+            if counters is not None:
+                s.merge(TrafficSampleRow(connector_id=leg.connector, at=at, router=leg.router,
+                                         interface=leg.interface, rx_octets=counters["rx_octets"],
+                                         tx_octets=counters["tx_octets"]))  # fmt: skip
+            state = got["bgp"].get(leg.vrf, {}).get(leg.neighbor, "absent")
+            if change := _bgp_state(s, leg, state, at):
+                changes.append(change)
+        return changes
+
+    return svc.store.transact(run)
+
+
+def _bgp_state(s: Session, leg: Leg, state: str, at: datetime) -> dict[str, Any] | None:
+    row = s.get(BgpSessionRow, (leg.router, leg.vrf, leg.neighbor))
+    before = row.state if row else None
+    if row is None:
+        row = BgpSessionRow(router=leg.router, vrf=leg.vrf, neighbor=leg.neighbor,
+                            connector_id=leg.connector, state=state, since=at, checked_at=at)  # fmt: skip
+        s.add(row)
+    row.checked_at = at
+    if before == state:
+        return None
+    row.state, row.since, row.connector_id = state, at, leg.connector
+    what = f"{leg.router} {leg.vrf} {leg.neighbor}"
+    open_ = s.scalars(select(EventRow).where(
+        EventRow.kind == "bgp", EventRow.target_id == leg.connector, EventRow.what == what,
+        EventRow.ended_at.is_(None))).first()  # fmt: skip
+    if state == ESTABLISHED and open_ is not None:
+        open_.ended_at = at
+        open_.detail = {**open_.detail, "back": at.isoformat()}
+    elif state != ESTABLISHED and open_ is None:
+        s.add(EventRow(kind="bgp", target_id=leg.connector, what=what, started_at=at,
+                       detail={"from": before, "to": state}))  # fmt: skip
+    elif state != ESTABLISHED and open_ is not None:
+        open_.detail = {**open_.detail, "to": state}
+    return {"connector": leg.connector, "session": what, "from": before, "to": state}
+
+
+def traffic(
+    svc: Service, connector_id: str, since: datetime, until: datetime | None = None
+) -> dict[str, Any]:
+    """A Connector's bitrates in and out per attachment (from successive counter samples;
+    a counter that went back, a reset, gives no rate), its BGP sessions and their events."""
+    until = until or now()
+    with svc.store.session() as s:
+        rows = list(s.scalars(select(TrafficSampleRow).where(
+            TrafficSampleRow.connector_id == connector_id, TrafficSampleRow.at >= since,
+            TrafficSampleRow.at <= until,
+        ).order_by(TrafficSampleRow.router, TrafficSampleRow.interface, TrafficSampleRow.at)))  # fmt: skip
+        sessions = list(s.scalars(select(BgpSessionRow).where(
+            BgpSessionRow.connector_id == connector_id)))  # fmt: skip
+        events = list(s.scalars(select(EventRow).where(
+            EventRow.kind == "bgp", EventRow.target_id == connector_id,
+            (EventRow.ended_at.is_(None)) | (EventRow.ended_at >= since),
+        ).order_by(EventRow.started_at)))  # fmt: skip
+    rates = []
+    for prev, cur in pairwise(rows):
+        same = (prev.router, prev.interface) == (cur.router, cur.interface)
+        dt = (cur.at - prev.at).total_seconds()
+        drx, dtx = cur.rx_octets - prev.rx_octets, cur.tx_octets - prev.tx_octets
+        if same and dt > 0 and drx >= 0 and dtx >= 0:
+            rates.append({"at": cur.at, "router": cur.router, "interface": cur.interface,
+                          "in_bps": round(drx * 8 / dt, 1), "out_bps": round(dtx * 8 / dt, 1)})  # fmt: skip
+    return {
+        "connector": connector_id,
+        "since": since,
+        "until": until,
+        "rates": sorted(rates, key=lambda r: r["at"]),
+        "bgp": [
+            {
+                "router": b.router,
+                "vrf": b.vrf,
+                "neighbor": b.neighbor,
+                "state": b.state,
+                "since": b.since,
+                "checked_at": b.checked_at,
+            }
+            for b in sessions
+        ],
+        "events": [
+            {
+                "session": e.what,
+                "started_at": e.started_at,
+                "ended_at": e.ended_at,
+                "from": e.detail.get("from"),
+                "to": e.detail.get("to"),
+            }
+            for e in events
+        ],
+    }
+
+
+def round_(svc: Service, nr: Nornir, count: int) -> dict[str, Any]:
+    """One monitoring round: the Links' windows and the Connectors' traffic and sessions."""
+    at = now()
+    return {"links": poll(svc, nr, count, at), "bgp_changes": poll_connectors(svc, nr, at)}
+
+
 # ------------------------------------------------------------------ reading
 def sla_of(bb: Backbone, link: LinkRow) -> Sla | None:
     return next((sla for cls, sla in bb.catalogue.slas.items() if cls == link.sla_class), None)
@@ -248,3 +415,114 @@ def month(svc: Service, link_id: str, year: int, mon: int) -> dict[str, Any]:
     end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=UTC) - timedelta(microseconds=1)
     got = kpis(svc, link_id, start, end)
     return {k: got[k] for k in ("link", "windows", "availability_pct", "sla_met_pct")}
+
+
+# ------------------------------------------------------------------ Prometheus
+def exposition(svc: Service) -> tuple[bytes, str]:
+    """The latest figures in Prometheus' text format: per Link its last window (loss as a
+    ratio, latency and jitter in seconds) and open breaches; per Connector attachment its
+    interface octet counters (Prometheus' rate() makes the bitrates) and BGP session up."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
+
+    link_labels = ["link", "tenant", "sla_class"]
+    loss = GaugeMetricFamily(
+        "onramp_link_loss_ratio", "Share of probes lost in the last window", labels=link_labels
+    )
+    latency = GaugeMetricFamily(
+        "onramp_link_latency_seconds",
+        "Round trip in the last window",
+        labels=[*link_labels, "stat"],
+    )
+    jitter = GaugeMetricFamily(
+        "onramp_link_jitter_seconds",
+        "Mean difference of successive round trips in the last window",
+        labels=link_labels,
+    )
+    breached = GaugeMetricFamily(
+        "onramp_link_sla_breached",
+        "1 while the Link breaks this SLA metric",
+        labels=[*link_labels, "metric"],
+    )
+    leg_labels = ["connector", "tenant", "router", "interface"]
+    octets = CounterMetricFamily(
+        "onramp_connector_octets",
+        "Octets through the attachment",
+        labels=[*leg_labels, "direction"],
+    )
+    bgp_up = GaugeMetricFamily(
+        "onramp_connector_bgp_up",
+        "1 when the Connector's BGP session is Established",
+        labels=["connector", "tenant", "router", "vrf", "neighbor"],
+    )
+
+    with svc.store.session() as s:
+        last = (
+            select(KpiSampleRow.link_id, func.max(KpiSampleRow.at).label("at"))
+            .group_by(KpiSampleRow.link_id)
+            .subquery()
+        )
+        for k, link in s.execute(
+            select(KpiSampleRow, LinkRow)
+            .join(last, (KpiSampleRow.link_id == last.c.link_id) & (KpiSampleRow.at == last.c.at))
+            .join(LinkRow, LinkRow.id == KpiSampleRow.link_id)
+        ).all():
+            labels = [k.link_id, link.tenant_id, link.sla_class]
+            if k.sent:
+                loss.add_metric(labels, (k.sent - k.received) / k.sent)
+            for stat, v in (("avg", k.latency_avg_ms), ("p95", k.latency_p95_ms)):
+                if v is not None:
+                    latency.add_metric([*labels, stat], v / 1000)
+            if k.jitter_ms is not None:
+                jitter.add_metric(labels, k.jitter_ms / 1000)
+            open_ = set(
+                s.scalars(
+                    select(EventRow.what).where(
+                        EventRow.kind == "sla",
+                        EventRow.target_id == k.link_id,
+                        EventRow.ended_at.is_(None),
+                    )
+                )
+            )
+            for metric in METRICS:
+                breached.add_metric([*labels, metric], 1.0 if metric in open_ else 0.0)
+        tenants = dict(s.execute(select(ConnectorRow.id, ConnectorRow.tenant_id)).tuples().all())
+        lastt = (
+            select(
+                TrafficSampleRow.connector_id,
+                TrafficSampleRow.router,
+                TrafficSampleRow.interface,
+                func.max(TrafficSampleRow.at).label("at"),
+            )
+            .group_by(
+                TrafficSampleRow.connector_id, TrafficSampleRow.router, TrafficSampleRow.interface
+            )
+            .subquery()
+        )
+        for t in s.scalars(
+            select(TrafficSampleRow).join(
+                lastt,
+                (TrafficSampleRow.connector_id == lastt.c.connector_id)
+                & (TrafficSampleRow.router == lastt.c.router)
+                & (TrafficSampleRow.interface == lastt.c.interface)
+                & (TrafficSampleRow.at == lastt.c.at),
+            )
+        ):
+            labels = [t.connector_id, tenants.get(t.connector_id, ""), t.router, t.interface]
+            octets.add_metric([*labels, "in"], t.rx_octets)
+            octets.add_metric([*labels, "out"], t.tx_octets)
+        for b in s.scalars(select(BgpSessionRow)):
+            bgp_up.add_metric(
+                [b.connector_id, tenants.get(b.connector_id, ""), b.router, b.vrf, b.neighbor],
+                1.0 if b.state == ESTABLISHED else 0.0,
+            )
+
+    families = [loss, latency, jitter, breached, octets, bgp_up]
+
+    class Snapshot:
+        def collect(self) -> Iterable[Any]:
+            return families
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Snapshot())
+    return generate_latest(registry), CONTENT_TYPE_LATEST

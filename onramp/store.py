@@ -291,6 +291,33 @@ class KpiSampleRow(Base):
     breaches: Mapped[str] = mapped_column(String(40), default="")  # "loss,latency,jitter" broken
 
 
+class TrafficSampleRow(Base):
+    """A Connector attachment's interface counters at one poll; rates are the differences
+    of successive samples (onramp.monitor.traffic)."""
+
+    __tablename__ = "traffic_samples"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy's declaration)
+    connector_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    router: Mapped[str] = mapped_column(String(64), primary_key=True)
+    interface: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rx_octets: Mapped[int]
+    tx_octets: Mapped[int]
+
+
+class BgpSessionRow(Base):
+    """The last seen state of a Connector's BGP session (one per attachment)."""
+
+    __tablename__ = "bgp_sessions"
+    router: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vrf: Mapped[str] = mapped_column(String(32), primary_key=True)
+    neighbor: Mapped[str] = mapped_column(String(45), primary_key=True)
+    connector_id: Mapped[str] = mapped_column(String(36), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # FRR's words: Established, Active, ...
+    since: Mapped[datetime] = mapped_column(UtcDateTime())  # when we first saw this state
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class EventRow(Base):
     """Something monitoring saw that has a start and maybe an end: an SLA breach of a Link
     (kind "sla", what = the metric, worst = its worst value) or a BGP session's state change

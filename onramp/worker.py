@@ -123,7 +123,12 @@ def kpis() -> int:
 
     settings: Settings = _current["settings"]
     orch = _orchestrator()
-    return len(monitor.poll(orch.svc, init_nornir(settings), settings.monitor.probes))
+    nr = init_nornir(settings)
+    try:
+        done = monitor.round_(orch.svc, nr, settings.monitor.probes)
+    finally:
+        nr.close_connections()
+    return len(done["links"])
 
 
 def submit(kind: str, ident: str) -> None:

@@ -1,5 +1,5 @@
-"""monitoring: KPI samples of Links (one row per Link and window) and events (SLA
-breaches, BGP session state changes)
+"""monitoring: KPI samples of Links (one row per Link and window), Connectors' traffic
+counters, their BGP sessions' last state, and events (SLA breaches, BGP state changes)
 
 Revision ID: 0007
 Revises: 0006
@@ -35,6 +35,29 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_table(
+        "traffic_samples",
+        sa.Column("connector_id", sa.String(length=36), nullable=False),
+        sa.Column("at", UtcDateTime(), nullable=False),
+        sa.Column("router", sa.String(length=64), nullable=False),
+        sa.Column("interface", sa.String(length=64), nullable=False),
+        sa.Column("rx_octets", COUNT, nullable=False),
+        sa.Column("tx_octets", COUNT, nullable=False),
+        sa.PrimaryKeyConstraint("connector_id", "at", "router", "interface"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "bgp_sessions",
+        sa.Column("router", sa.String(length=64), nullable=False),
+        sa.Column("vrf", sa.String(length=32), nullable=False),
+        sa.Column("neighbor", sa.String(length=45), nullable=False),
+        sa.Column("connector_id", sa.String(length=36), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("since", UtcDateTime(), nullable=False),
+        sa.Column("checked_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("router", "vrf", "neighbor"),
+    )
+    op.create_index("ix_bgp_sessions_connector_id", "bgp_sessions", ["connector_id"])
+    op.create_table(
         "events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
@@ -52,4 +75,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_events_target", table_name="events")
     op.drop_table("events")
+    op.drop_index("ix_bgp_sessions_connector_id", table_name="bgp_sessions")
+    op.drop_table("bgp_sessions")
+    op.drop_table("traffic_samples")
     op.drop_table("kpi_samples")
