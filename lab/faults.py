@@ -58,3 +58,15 @@ def loss(lab: Lab, router: str, pct: float, interfaces: Sequence[str] = ()) -> I
         yield add_loss(lab, router, pct, interfaces)
     finally:
         clear(lab, router)
+
+
+def bgp_shutdown(lab: Lab, node: str, neighbor: str, shut: bool = True) -> None:
+    """Tear down (or bring back) one BGP session from `node`'s side: a cloud edge's
+    `neighbor X shutdown`, as a provider's maintenance would."""
+    ns = lab.ns(node)
+    asn = lab.topo.nodes[node].asn
+    if asn is None:
+        raise OnrampError("ONR-LAB-003", f"{node} runs no BGP in this lab")
+    line = f"neighbor {neighbor} shutdown"
+    sh("vtysh", "-N", ns, "-c", "configure terminal", "-c", f"router bgp {asn}",
+       "-c", line if shut else f"no {line}", ns=ns)  # fmt: skip

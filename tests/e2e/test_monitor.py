@@ -1,18 +1,23 @@
 """Monitoring on the lab: an AWS Paris Connector linked to an enterprise site in Frankfurt
 (pe1-par to pe1-fra across the core), measured from inside the customer's VRF with
 NAPALM's ping through nornir-napalm; loss injected on pe1-par's core links (nftables)
-shows in the next window and opens an SLA breach, removing it closes the breach."""
+shows in the next window and opens an SLA breach, removing it closes the breach; the
+cloud side shutting its BGP session shows as an event at the next poll; the workers'
+schedule measures by itself."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from csp.simulator import Behaviour
 from lab.attach import LabAttachment
-from lab.faults import loss
+from lab.faults import bgp_shutdown, loss
 from lab.topology import cloud_lans
 from onramp import monitor
 from onramp.inventory.plugin import init_nornir
@@ -30,30 +35,90 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         yield Env(lab, svc, LabAttachment(lab, svc.backbone))
 
 
-def test_injected_loss_is_measured_and_breaches_the_sla(env: Env) -> None:
+@pytest.fixture(scope="module")
+def linked(env: Env) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(AWS Connector, Link), active, for the module; the simulator stays up."""
     lans = cloud_lans(env.lab.topo)
-    nr = init_nornir(env.svc.settings)
     for orch, _ in orchestrator(env, env.attach, Behaviour(accept_after_s=0.2)):
-        _, _, link = linked_to_aws(env, orch, {**ENT_FRA, "prefixes": [str(lans["ent-fra"])]})
-        start = now()
-        (clean,) = monitor.poll(env.svc, nr, count=20)
-        assert (clean["sent"], clean["received"], clean["breaches"]) == (20, 20, [])
-        assert 0 < clean["latency_avg_ms"] < 5 and clean["jitter_ms"] is not None
+        aws, _, link = linked_to_aws(env, orch, {**ENT_FRA, "prefixes": [str(lans["ent-fra"])]})
+        yield aws, link
 
-        with loss(env.lab, "pe1-par", 5.0):
-            (lossy,) = monitor.poll(env.svc, nr, count=400)
-        print(f"5 % injected on pe1-par's core links: {lossy['loss_pct']} % lost of 400")
-        assert 3.0 <= lossy["loss_pct"] <= 7.0, lossy
-        assert lossy["breaches"] == ["loss"]  # silver: at most 0.5 %
 
-        (after,) = monitor.poll(env.svc, nr, count=20)
-        assert after["loss_pct"] == 0 and after["breaches"] == []
+def test_injected_loss_is_measured_and_breaches_the_sla(
+    env: Env, linked: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    _, link = linked
+    nr = init_nornir(env.svc.settings)
+    start = now()
+    (clean,) = monitor.poll(env.svc, nr, count=20)
+    assert (clean["sent"], clean["received"], clean["breaches"]) == (20, 20, [])
+    assert 0 < clean["latency_avg_ms"] < 5 and clean["jitter_ms"] is not None
 
-        seen = monitor.kpis(env.svc, link["id"], start - timedelta(seconds=1))
-        assert [s["breaches"] for s in seen["samples"]] == [[], ["loss"], []]
-        (breach,) = seen["breaches"]
-        assert breach["metric"] == "loss" and breach["worst"] == lossy["loss_pct"]
-        assert breach["started_at"] == seen["samples"][1]["at"]
-        assert breach["ended_at"] == seen["samples"][2]["at"]  # the next clean window ends it
-        assert seen["availability_pct"] == 100.0 and seen["sla_met_pct"] == pytest.approx(66.667)
-        assert seen["sla"]["loss_pct"] == 0.5
+    with loss(env.lab, "pe1-par", 5.0):
+        (lossy,) = monitor.poll(env.svc, nr, count=400)
+    print(f"5 % injected on pe1-par's core links: {lossy['loss_pct']} % lost of 400")
+    assert 3.0 <= lossy["loss_pct"] <= 7.0, lossy
+    assert lossy["breaches"] == ["loss"]  # silver: at most 0.5 %
+
+    (after,) = monitor.poll(env.svc, nr, count=20)
+    assert after["loss_pct"] == 0 and after["breaches"] == []
+
+    seen = monitor.kpis(env.svc, link["id"], start - timedelta(seconds=1))
+    assert [s["breaches"] for s in seen["samples"]] == [[], ["loss"], []]
+    (breach,) = seen["breaches"]
+    assert breach["metric"] == "loss" and breach["worst"] == lossy["loss_pct"]
+    assert breach["started_at"] == seen["samples"][1]["at"]
+    assert breach["ended_at"] == seen["samples"][2]["at"]  # the next clean window ends it
+    assert seen["availability_pct"] == 100.0 and seen["sla_met_pct"] == pytest.approx(66.667)
+    assert seen["sla"]["loss_pct"] == 0.5
+
+
+def test_cloud_side_bgp_teardown_is_an_event_at_the_next_poll(
+    env: Env, linked: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    aws, _ = linked
+    (leg,) = aws["attachments"]
+    edge = env.lab.topo.edge_of(leg["router"], leg["port"])
+    ours = leg["local_address"].split("/")[0]
+    nr = init_nornir(env.svc.settings)
+    monitor.poll_connectors(env.svc, nr)  # the state before
+    start = now()
+    try:
+        bgp_shutdown(env.lab, edge, ours)
+        time.sleep(1)  # the NOTIFICATION's way back: well inside any polling interval
+        (down,) = [c for c in monitor.poll_connectors(env.svc, nr) if c["connector"] == aws["id"]]
+        assert down["from"] == "Established" and down["to"] != "Established", down
+    finally:
+        bgp_shutdown(env.lab, edge, ours, shut=False)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(c["to"] == "Established" for c in monitor.poll_connectors(env.svc, nr)):
+            break
+        time.sleep(0.5)
+    seen = monitor.traffic(env.svc, aws["id"], start)
+    (event,) = seen["events"]
+    assert event["from"] == "Established" and event["ended_at"] is not None
+    assert event["session"] == f"{leg['router']} {aws['vrf']} {leg['peer_address'].split('/')[0]}"
+    assert [b["state"] for b in seen["bgp"]] == ["Established"]
+
+
+def test_the_workers_schedule_measures_by_itself(
+    env: Env, linked: tuple[dict[str, Any], dict[str, Any]], tmp_path: Path
+) -> None:
+    """`monitor.interval_s` on the embedded worker: windows and traffic samples appear
+    without anyone polling."""
+    from onramp import worker
+
+    _, link = linked
+    settings = env.svc.settings.model_copy(deep=True)
+    settings.worker.broker_url = f"sqla+sqlite:///{tmp_path / 'broker.db'}"
+    settings.worker.sweep_s, settings.monitor.interval_s, settings.monitor.probes = 30, 2, 5
+    start = now()
+    with worker.embedded(settings):
+        deadline = time.monotonic() + 30
+        while (
+            time.monotonic() < deadline and monitor.kpis(env.svc, link["id"], start)["windows"] < 2
+        ):
+            time.sleep(0.5)
+    got = monitor.kpis(env.svc, link["id"], start)
+    assert got["windows"] >= 2 and all(s["sent"] == 5 for s in got["samples"]), got
