@@ -81,6 +81,7 @@ def run(
     demo_db.with_name("demo-broker.db").unlink(missing_ok=True)
     settings.worker.poll_s, settings.worker.sweep_s = 0.3, 5.0
     settings.worker.revert_in_s, settings.worker.check_timeout_s = 90, 30
+    settings.monitor.interval_s = 10.0  # the Link's quality shows within seconds
 
     svc = Service.open(settings)
     topo = build(svc.backbone, settings.lab)

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from onramp.store import ConnectorRow, move
+from onramp.store import ConnectorRow, move, now
 
 from ..browser import HAVE_BROWSER, browser, rows, shot, sign_in, until
+from .conftest import AWS as AWS_ORDER
 from .conftest import Api
 
 if not HAVE_BROWSER:
@@ -68,3 +69,39 @@ def test_another_tenant_sees_none_of_it(browser: Any, api: Api) -> None:
     sign_in(browser, api.url, api.keys["globex"])
     time.sleep(0.5)  # the first refresh has run
     assert not [r for r in rows(browser) if r[:8] in mine]
+
+
+def test_a_links_kpis_are_plotted_against_its_sla(browser: Any, api: Api) -> None:
+    """Windows stored the way a monitoring round stores them (monitor.record: the SLA
+    judged, a breach opened and closed); the Portal plots latency, jitter and loss with the
+    SLA line and the breach shaded."""
+    from datetime import timedelta
+
+    from onramp import monitor
+
+    a, b = (api.call("POST", "/v1/connectors", json=AWS_ORDER).json() for _ in range(2))
+    for c in (a, b):
+        api.svc.store.transact(
+            lambda s, i=c["id"]: move(s, s.get(ConnectorRow, i), "active", "test", "made")
+        )
+    link = api.call("POST", "/v1/links", json={"a": a["id"], "b": b["id"], "bandwidth_mbps": 100})
+    lid = link.json()["id"]
+    start = now() - timedelta(minutes=10)
+    for n, lost in enumerate([0, 0, 30, 25, 0, 0]):  # windows a minute apart; 2 over the SLA
+        w = monitor.Window(lid, 100, 100 - lost, 0.2 + n / 10, 0.3 + n / 10, 0.05)
+        monitor.record(api.svc, [w], start + timedelta(minutes=n))
+    sign_in(browser, api.url, api.keys["acme"])
+    browser.execute_script("document.querySelector(arguments[0]).click();",
+                           f"#link-rows tr[data-id='{lid}'] button")  # fmt: skip
+    until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#charts svg")) == 3)
+    titles = [
+        e.get_attribute("data-title") for e in browser.find_elements(By.CSS_SELECTOR, "#charts svg")
+    ]
+    assert titles == ["latency", "jitter", "loss"]
+    loss_chart = browser.find_element(By.CSS_SELECTOR, "#charts svg[data-title='loss']")
+    assert len(loss_chart.find_elements(By.CSS_SELECTOR, "rect.breach")) == 1
+    assert loss_chart.find_elements(By.CSS_SELECTOR, "line.sla")  # silver: 0.5 %
+    facts = browser.find_element(By.ID, "monitor-facts").text
+    assert "6 windows" in facts and "SLA met 66.667 %" in facts
+    assert "breach loss" in browser.find_element(By.ID, "monitor-events").text
+    shot(browser, "4-link-kpis")
