@@ -1,7 +1,11 @@
-"""Faults on the lab's core links, to prove monitoring sees them: random loss with an
-nftables table in the router's namespace (the kernel here has no netem; see
-../shared/design/LAB.md). A fault is one table named `onramp_fault`: adding one replaces
-the previous, clearing removes it; nothing else in the namespace is touched.
+"""Faults on the lab's core links, to prove monitoring sees them (the kernel here has no
+netem; see ../shared/design/LAB.md):
+
+- loss: random drop with an nftables table in the router's namespace, one table named
+  `onramp_fault` (adding one replaces the previous, clearing removes it);
+- delay: the link's veth pair replaced by two TAPs joined by a userspace relay
+  (lab/relay.py) that holds one direction's frames; the veth pair comes back after;
+- a BGP session shut from one side.
 
 Loss applies to every IP packet leaving the router on the named core interfaces
 (forwarded or its own, so the VXLAN segments between PEs too); IS-IS is not IP and
@@ -10,10 +14,12 @@ keeps its adjacencies.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from lab.run import Lab, sh
+from lab.run import PORT_MTU, Lab, sh
 from onramp.errors import OnrampError
 
 TABLE = "onramp_fault"
@@ -70,3 +76,55 @@ def bgp_shutdown(lab: Lab, node: str, neighbor: str, shut: bool = True) -> None:
     line = f"neighbor {neighbor} shutdown"
     sh("vtysh", "-N", ns, "-c", "configure terminal", "-c", f"router bgp {asn}",
        "-c", line if shut else f"no {line}", ns=ns)  # fmt: skip
+
+
+def core_link(lab: Lab, router: str, interface: str | None = None) -> tuple[str, str, str, str]:
+    """(router, its interface, peer, the peer's interface) of one of `router`'s core links."""
+    if interface is not None and "." in interface and not interface.startswith("eth"):
+        # an address: the core interface `router` sends it out of now
+        out = sh("ip", "-n", lab.ns(router), "-o", "route", "get", interface).split()
+        interface = out[out.index("dev") + 1]
+    for link in lab.topo.links:
+        if link.kind != "core":
+            continue
+        for near, far in ((link.a, link.b), (link.b, link.a)):
+            if near.node == router and interface in (None, near.ifname):
+                return near.node, near.ifname, far.node, far.ifname
+    raise OnrampError("ONR-LAB-003", f"{router} has no core link {interface or ''}".strip())
+
+
+@contextmanager
+def delay(
+    lab: Lab, router: str, ms: float, interface: str | None = None, converge_s: float = 60.0
+) -> Iterator[tuple[str, str, str, str]]:
+    """Frames `router` sends on one core link (`interface`, or the one toward an address,
+    or its first) arrive `ms` later: a round trip across it grows by `ms`. The lab is
+    converged again before the block runs and after it ends. Yields the link (router,
+    interface, peer, peer interface)."""
+    a, if_a, b, if_b = core_link(lab, router, interface)
+    ns_a, ns_b = lab.ns(a), lab.ns(b)
+    sh("ip", "-n", ns_a, "link", "del", if_a)  # both ends of the veth pair
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "lab.relay", ns_a, if_a, ns_b, if_b, str(ms)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        if relay.stdout is None or relay.stdout.readline().strip() != "ready":
+            raise OnrampError("ONR-LAB-003", f"the delaying relay on {a} {if_a} did not start")
+        for ns, name in ((ns_a, if_a), (ns_b, if_b)):
+            sh("ip", "-n", ns, "link", "set", name, "mtu", str(PORT_MTU), "up")
+        lab.wait_converged(converge_s)
+        yield a, if_a, b, if_b
+    finally:
+        relay.terminate()
+        try:
+            relay.wait(10)
+        except subprocess.TimeoutExpired:
+            relay.kill()
+            relay.wait()
+        # the TAPs went with the relay: the veth pair again, as the lab built it
+        sh("ip", "link", "add", if_a, "netns", ns_a, "type", "veth", "peer", "name", if_b,
+           "netns", ns_b)  # fmt: skip
+        for ns, name in ((ns_a, if_a), (ns_b, if_b)):
+            sh("ip", "-n", ns, "link", "set", name, "mtu", str(PORT_MTU), "up")
+        lab.wait_converged(converge_s)

@@ -17,7 +17,7 @@ import pytest
 
 from csp.simulator import Behaviour
 from lab.attach import LabAttachment
-from lab.faults import bgp_shutdown, loss
+from lab.faults import bgp_shutdown, delay, loss
 from lab.topology import cloud_lans
 from onramp import monitor
 from onramp.inventory.plugin import init_nornir
@@ -71,6 +71,31 @@ def test_injected_loss_is_measured_and_breaches_the_sla(
     assert breach["ended_at"] == seen["samples"][2]["at"]  # the next clean window ends it
     assert seen["availability_pct"] == 100.0 and seen["sla_met_pct"] == pytest.approx(66.667)
     assert seen["sla"]["loss_pct"] == 0.5
+
+
+def test_injected_delay_is_measured_and_breaches_the_sla(
+    env: Env, linked: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """40 ms held on the core link pe1-par sends the Link's traffic on (a relay): the next
+    window's average round trip is 40 ms more (within 20 %), over silver's 30 ms for
+    eu-west/eu-central; the link restored, the breach ends."""
+    _, link = linked
+    nr = init_nornir(env.svc.settings)
+    far = str(env.svc.backbone.routers["pe1-fra"].loopback.ip)
+    start = now()
+    (before,) = monitor.poll(env.svc, nr, count=20)
+    with delay(env.lab, "pe1-par", 40.0, far) as (_, interface, peer, _):
+        (slow,) = monitor.poll(env.svc, nr, count=40)
+    print(f"40 ms held on pe1-par {interface} -> {peer}: average round trip "
+          f"{slow['latency_avg_ms']} ms (p95 {slow['latency_p95_ms']}, jitter {slow['jitter_ms']})")  # fmt: skip
+    added = slow["latency_avg_ms"] - before["latency_avg_ms"]
+    assert 32.0 <= added <= 48.0, slow
+    assert "latency" in slow["breaches"]
+    (after,) = monitor.poll(env.svc, nr, count=20)
+    assert after["latency_avg_ms"] < 5 and "latency" not in after["breaches"], after
+    (breach,) = [b for b in monitor.kpis(env.svc, link["id"], start)["breaches"]
+                 if b["metric"] == "latency"]  # fmt: skip
+    assert breach["ended_at"] is not None and breach["worst"] == slow["latency_avg_ms"]
 
 
 def test_cloud_side_bgp_teardown_is_an_event_at_the_next_poll(
