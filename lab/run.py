@@ -277,6 +277,9 @@ class Lab:
                     "UsePAM no",
                     "StrictModes no",
                     "MaxStartups 100:30:200",
+                    # the monitor runs 8 pings at a time on one connection (default 10;
+                    # sessions just closed still count for a moment)
+                    "MaxSessions 32",
                     # a router's own HOME: bash started by sshd sources ~/.bashrc, and this
                     # machine's root .bashrc (pyenv init) costs ~0.15 s of CPU per command
                     f"SetEnv PATH={d / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin HOME={d}",

@@ -112,9 +112,14 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         if stdin is not None:
             chan_in.write(stdin)
             chan_in.channel.shutdown_write()
-        out = chan_out.read().decode()
-        err = chan_err.read().decode()
-        self._last_status = chan_out.channel.recv_exit_status()
+        try:
+            out = chan_out.read().decode()
+            err = chan_err.read().decode()
+            self._last_status = chan_out.channel.recv_exit_status()
+        finally:
+            # at once, not when collected: sshd allows 10 open sessions per connection
+            # and the monitor runs several commands at a time on one
+            chan_out.channel.close()
         if check and self._last_status != 0:
             raise CommandErrorException(f"{command!r} on {self.hostname}: {(err or out).strip()}")
         return out

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from ipaddress import IPv4Interface
@@ -116,15 +117,21 @@ def broken(w: Window, sla: Sla | None, regions: tuple[str, str]) -> dict[str, fl
 
 
 # ------------------------------------------------------------------ probing
-def ping_links(task: Task, probes: list[Probe], count: int) -> Result:
-    """This PE's probes, one after another (one SSH session); PEs run in parallel."""
+def ping_links(task: Task, probes: list[Probe], count: int, parallel: int = 8) -> Result:
+    """This PE's probes, `parallel` at a time over its one SSH connection (a channel each:
+    sshd's MaxSessions must allow it, 10 by default); PEs run in parallel too."""
     dev = device(task)
     mine = [p for p in probes if p.router == task.host.name]
-    out = {}
-    for p in mine:
-        ping = dev.ping(p.destination, source=p.source, vrf=p.vrf, count=count, timeout=1)
-        out[p.link] = asdict(measure(p.link, ping))
-    return Result(host=task.host, result=out)
+
+    def one(p: Probe) -> tuple[str, dict[str, Any]]:
+        try:
+            ping = dev.ping(p.destination, source=p.source, vrf=p.vrf, count=count, timeout=1)
+        except Exception as exc:  # one probe that could not run is that Link's window only
+            ping = {"error": f"{type(exc).__name__}: {exc}"}
+        return p.link, asdict(measure(p.link, ping))
+
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(mine)))) as pool:
+        return Result(host=task.host, result=dict(pool.map(one, mine)))
 
 
 def probes(svc: Service) -> list[Probe]:
@@ -134,7 +141,9 @@ def probes(svc: Service) -> list[Probe]:
         return [Probe(lk.id, *intended.probe_path(s, svc.backbone, lk)) for lk in links]
 
 
-def poll(svc: Service, nr: Nornir, count: int, at: datetime | None = None) -> list[dict[str, Any]]:
+def poll(
+    svc: Service, nr: Nornir, count: int, at: datetime | None = None, parallel: int = 8
+) -> list[dict[str, Any]]:
     """One round: probe every active Link, store the windows, open and close breaches.
     Returns what each Link measured with the SLA metrics it broke."""
     todo = probes(svc)
@@ -142,7 +151,7 @@ def poll(svc: Service, nr: Nornir, count: int, at: datetime | None = None) -> li
         return []
     routers = {p.router for p in todo}
     results = nr.filter(filter_func=lambda h: h.name in routers).run(
-        task=ping_links, probes=todo, count=count
+        task=ping_links, probes=todo, count=count, parallel=parallel, on_failed=True
     )
     windows: list[Window] = []
     for p in todo:
@@ -236,7 +245,10 @@ def poll_connectors(svc: Service, nr: Nornir, at: datetime | None = None) -> lis
     routers = {leg.router for leg in todo}
     if not todo:
         return []
-    results = nr.filter(filter_func=lambda h: h.name in routers).run(task=edge_state)
+    results = nr.filter(filter_func=lambda h: h.name in routers).run(
+        task=edge_state,
+        on_failed=True,  # a router that failed last round is asked again
+    )
 
     def run(s: Session) -> list[dict[str, Any]]:
         changes = []
