@@ -15,6 +15,7 @@ Prints the figures and the ratios API / bare.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import tempfile
@@ -112,6 +113,7 @@ def main() -> int:
         from onramp.api import RateLimit
 
         app = create_app(svc, lambda kind, ident: None, RateLimit(rate=1e9, burst=10**9))
+        gc.freeze()  # as `onramp api serve` does before serving
         with serve_in_thread(app) as url:
             first = http.get(f"{url}/v1/connectors", params={"limit": 50}).json()
             ids = [c["id"] for c in svc.connectors("acme")]

@@ -12,6 +12,7 @@ ratio; the target is <= 100 ms for `kpis`.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import sqlite3
@@ -80,7 +81,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--links", type=int, default=1000)
     ap.add_argument("--days", type=int, default=30)
-    ap.add_argument("--reads", type=int, default=50)
+    ap.add_argument("--reads", type=int, default=100)
     ap.add_argument("--keep", type=Path, help="a directory to fill once and reuse")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
@@ -100,18 +101,34 @@ def main() -> int:
     rnd = random.Random(2)
     picks = [rnd.choice(ids) for _ in range(a.reads)]
     since = now() - timedelta(hours=24)
-    api_t, raw_t, sizes = [], [], []
+    sizes = []
     for link in picks[:3]:  # warm up: the ORM compiles its statements on first use
         monitor.kpis(svc, link, since)
-    for link in picks:
+    gc.freeze()  # as `onramp api serve` does once loaded (full collections: ~100 ms here)
+    # A Link's first read finds its rows on disk (4+ GB do not stay in the page cache), the
+    # next in memory: half the picks are read by kpis() first, half by the bare query
+    # first, so each is timed cold and warm.
+    times: dict[str, list[float]] = {"kpis cold": [], "kpis warm": [], "sql cold": [],
+                                      "sql warm": []}  # fmt: skip
+
+    def api(link: str) -> float:
         t = time.perf_counter()
-        got = monitor.kpis(svc, link, since)
-        api_t.append(time.perf_counter() - t)
-        sizes.append(got["windows"])
+        sizes.append(monitor.kpis(svc, link, since)["windows"])
+        return time.perf_counter() - t
+
+    def sql(link: str) -> float:
         t = time.perf_counter()
         con.execute("SELECT * FROM kpi_samples WHERE link_id = ? AND at >= ? ORDER BY at",
                     (link, since.astimezone(UTC).strftime(FMT))).fetchall()  # fmt: skip
-        raw_t.append(time.perf_counter() - t)
+        return time.perf_counter() - t
+
+    for n, link in enumerate(picks[3:]):
+        if n % 2:
+            times["kpis cold"].append(api(link))
+            times["sql warm"].append(sql(link))
+        else:
+            times["sql cold"].append(sql(link))
+            times["kpis warm"].append(api(link))
 
     def p95(xs: list[float]) -> float:
         return sorted(xs)[int(0.95 * (len(xs) - 1))]
@@ -122,10 +139,17 @@ def main() -> int:
         "store size GB": round(sum(f.stat().st_size for f in tmp.glob("kpi.db*")) / 1e9, 2),
         "fill s": round(filled_s, 1) if fresh else "reused",
         "windows per 24 h read": statistics.median(sizes),
-        "kpis() median/p95 ms": f"{statistics.median(api_t) * 1000:.1f}/{p95(api_t) * 1000:.1f}",
-        "bare SQL median/p95 ms": f"{statistics.median(raw_t) * 1000:.1f}/{p95(raw_t) * 1000:.1f}",
-        "ratio (median)": round(statistics.median(api_t) / statistics.median(raw_t), 1),
-        "target kpis() <= 100 ms": p95(api_t) <= 0.1,
+        **{
+            f"{k} median/p95 ms": f"{statistics.median(v) * 1000:.1f}/{p95(v) * 1000:.1f}"
+            for k, v in times.items()
+        },
+        "ratio kpis/sql warm (median)": round(
+            statistics.median(times["kpis warm"]) / statistics.median(times["sql warm"]), 1
+        ),
+        "ratio kpis/sql cold (median)": round(
+            statistics.median(times["kpis cold"]) / statistics.median(times["sql cold"]), 1
+        ),
+        "target: kpis() p95 <= 100 ms cold": p95(times["kpis cold"]) <= 0.1,
         "store": str(tmp),
     }
     if a.json:

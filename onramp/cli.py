@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -327,6 +328,7 @@ def worker(
             f"onramp{os.getpid()}@%h"]  # fmt: skip
     if beat:  # a thread of this process (w.sweeper says why not Celery's beat)
         w.sweeper(s, threading.Event())
+    gc.freeze()  # as `onramp api serve`: the loaded modules stay out of full collections
     w.app.worker_main(args)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -29,7 +30,11 @@ def serve(
     with errors(False):
         svc = service()
         worker.configure(svc.settings)
-        uvicorn.run(create_app(svc, worker.submit), host=host, port=port, log_level="warning")
+        app = create_app(svc, worker.submit)
+        # what is loaded by now lives as long as the server: out of the collector's sight,
+        # a full collection scans the requests' objects only (~100 ms pauses otherwise)
+        gc.freeze()
+        uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @apikey_app.command("create")
