@@ -500,7 +500,7 @@ def exposition(svc: Service) -> tuple[bytes, str]:
             )
             for metric in METRICS:
                 breached.add_metric([*labels, metric], 1.0 if metric in open_ else 0.0)
-        tenants = dict(s.execute(select(ConnectorRow.id, ConnectorRow.tenant_id)).tuples().all())
+        tenants = {i: t for i, t in s.execute(select(ConnectorRow.id, ConnectorRow.tenant_id))}
         lastt = (
             select(
                 TrafficSampleRow.connector_id,

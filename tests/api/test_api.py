@@ -4,6 +4,8 @@ asynchronous create with Idempotency-Key, the one error shape, pagination."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from onramp import apikeys
@@ -137,8 +139,10 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
     assert link.status_code == 202, link.text
     lid = link.json()["id"]
     for method, path in (("GET", f"/v1/connectors/{a['id']}"),
+                         ("GET", f"/v1/connectors/{a['id']}/traffic"),
                          ("DELETE", f"/v1/connectors/{a['id']}"),
-                         ("GET", f"/v1/links/{lid}"), ("DELETE", f"/v1/links/{lid}")):  # fmt: skip
+                         ("GET", f"/v1/links/{lid}"), ("GET", f"/v1/links/{lid}/kpis"),
+                         ("DELETE", f"/v1/links/{lid}")):  # fmt: skip
         r = api.call(method, path, who="globex")
         assert r.status_code == 404, (method, path, r.text)
     assert api.svc.link(lid)["state"] == "allocated"
@@ -152,8 +156,10 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
     named = {(m.upper(), p) for p, ops in paths.items() if "{ident}" in p for m in ops}
     assert named == {
         ("GET", "/v1/connectors/{ident}"),
+        ("GET", "/v1/connectors/{ident}/traffic"),
         ("DELETE", "/v1/connectors/{ident}"),
         ("GET", "/v1/links/{ident}"),
+        ("GET", "/v1/links/{ident}/kpis"),
         ("DELETE", "/v1/links/{ident}"),
         ("GET", "/v1/tickets/{ident}"),
         ("POST", "/v1/tickets/{ident}/answer"),
@@ -217,3 +223,46 @@ def test_tickets_are_seen_by_their_tenant_and_answered_by_engineers(api: Api) ->
     from onramp.client import Client
 
     assert [t["id"] for t in Client(api.url, api.keys["acme"]).tickets(everything=True)] == [opened]
+
+
+def test_kpis_traffic_and_metrics(api: Api) -> None:
+    """What monitoring stored, as the Link's and Connector's owner and Prometheus see it."""
+    from datetime import timedelta
+
+    from onramp import monitor
+    from onramp.store import ConnectorRow, LinkRow, TrafficSampleRow, move, now
+
+    a, b = (api.call("POST", "/v1/connectors", json=AWS).json() for _ in range(2))
+    for c in (a, b):
+        api.svc.store.transact(lambda s, i=c["id"]: move(s, s.get(ConnectorRow, i), "active", "t"))
+    lid = api.call("POST", "/v1/links", json={"a": a["id"], "b": b["id"], "bandwidth_mbps": 100,
+                                               "sla_class": "gold"}).json()["id"]  # fmt: skip
+    api.svc.store.transact(lambda s: move(s, s.get(LinkRow, lid), "active", "t"))
+    t0 = now() - timedelta(minutes=5)
+    monitor.record(api.svc, [monitor.Window(lid, 20, 20, 0.3, 0.4, 0.05)], t0)
+    monitor.record(
+        api.svc, [monitor.Window(lid, 20, 19, 0.3, 0.4, 0.05)], t0 + timedelta(minutes=1)
+    )
+
+    def counters(s: Any, at: Any, rx: int, tx: int) -> None:
+        s.add(TrafficSampleRow(connector_id=a["id"], at=at, router="pe1-par", interface="eth3.2",
+                               rx_octets=rx, tx_octets=tx))  # fmt: skip
+
+    api.svc.store.transact(lambda s: counters(s, t0, 1_000, 2_000))
+    api.svc.store.transact(lambda s: counters(s, t0 + timedelta(seconds=60), 751_000, 2_000))
+
+    kpis = api.call("GET", f"/v1/links/{lid}/kpis?hours=1").json()
+    assert [s["loss_pct"] for s in kpis["samples"]] == [0.0, 5.0]
+    assert kpis["breaches"][0]["metric"] == "loss" and kpis["sla"]["loss_pct"] == 0.1
+    traffic = api.call("GET", f"/v1/connectors/{a['id']}/traffic").json()
+    assert [(r["in_bps"], r["out_bps"]) for r in traffic["rates"]] == [(100_000.0, 0.0)]
+    assert api.call("GET", f"/v1/links/{lid}/kpis?hours=0").status_code == 422
+
+    assert api.call("GET", "/metrics").status_code == 403  # a tenant's key: not everyone's figures
+    text = api.call("GET", "/metrics", who="admin").text
+    assert f'onramp_link_loss_ratio{{link="{lid}",sla_class="gold",tenant="acme"}} 0.05' in text
+    assert (
+        f'onramp_link_sla_breached{{link="{lid}",metric="loss",sla_class="gold",tenant="acme"}} 1.0'
+        in text
+    )
+    assert 'direction="in",interface="eth3.2",router="pe1-par",tenant="acme"} 751000.0' in text
