@@ -389,9 +389,18 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
     Hours = Annotated[float, Query(gt=0, le=24 * 93)]  # up to a quarter
 
     @v1.get("/links/{ident}/kpis", response_model=LinkKpis)
-    def link_kpis(ident: str, who: Caller, hours: Hours = 24.0) -> dict[str, Any]:
-        """Loss, latency and jitter per window over the last `hours`, the SLA, breaches."""
+    def link_kpis(
+        ident: str,
+        who: Caller,
+        hours: Hours = 24.0,
+        month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    ) -> dict[str, Any]:
+        """Loss, latency and jitter per window over the last `hours` (or a calendar month,
+        `YYYY-MM`, UTC: its availability), the SLA, breaches."""
         found = find("link", ident, who)
+        if month is not None:
+            start, end = monitor.month_bounds(*(int(x) for x in month.split("-")))
+            return monitor.kpis(svc, found["id"], start, end)
         return monitor.kpis(svc, found["id"], now() - timedelta(hours=hours))
 
     @v1.get("/connectors/{ident}/traffic", response_model=ConnectorTraffic)

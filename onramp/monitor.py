@@ -25,7 +25,7 @@ import math
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Interface
 from itertools import pairwise
 from typing import Any
@@ -421,13 +421,16 @@ def _breach(e: EventRow) -> dict[str, Any]:
             "worst": e.worst}  # fmt: skip
 
 
-def month(svc: Service, link_id: str, year: int, mon: int) -> dict[str, Any]:
-    """Availability and SLA met of a Link over one calendar month (UTC)."""
-    from datetime import UTC
-
+def month_bounds(year: int, mon: int) -> tuple[datetime, datetime]:
+    """The first and the last instant of a calendar month, UTC."""
     start = datetime(year, mon, 1, tzinfo=UTC)
     end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=UTC) - timedelta(microseconds=1)
-    got = kpis(svc, link_id, start, end)
+    return start, end
+
+
+def month(svc: Service, link_id: str, year: int, mon: int) -> dict[str, Any]:
+    """Availability and SLA met of a Link over one calendar month (UTC)."""
+    got = kpis(svc, link_id, *month_bounds(year, mon))
     return {k: got[k] for k in ("link", "windows", "availability_pct", "sla_met_pct")}
 
 

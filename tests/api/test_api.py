@@ -257,6 +257,9 @@ def test_kpis_traffic_and_metrics(api: Api) -> None:
     traffic = api.call("GET", f"/v1/connectors/{a['id']}/traffic").json()
     assert [(r["in_bps"], r["out_bps"]) for r in traffic["rates"]] == [(100_000.0, 0.0)]
     assert api.call("GET", f"/v1/links/{lid}/kpis?hours=0").status_code == 422
+    month = api.call("GET", f"/v1/links/{lid}/kpis?month={t0:%Y-%m}").json()
+    assert month["windows"] == 2 and month["sla_met_pct"] == 50.0
+    assert api.call("GET", f"/v1/links/{lid}/kpis?month=2026-13").status_code == 422
 
     assert api.call("GET", "/metrics").status_code == 403  # a tenant's key: not everyone's figures
     text = api.call("GET", "/metrics", who="admin").text
