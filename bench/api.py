@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import statistics
 import tempfile
 import time
@@ -28,6 +27,7 @@ from typing import Any
 import requests
 import yaml
 from fastapi import FastAPI
+from report import report
 
 from onramp import apikeys
 from onramp.api import create_app, serve_in_thread
@@ -144,11 +144,7 @@ def main() -> int:
                 figures["create per s"] = round(len(api_c) / sum(api_c), 1)
                 figures["create bare per s"] = round(len(bare_c) / sum(bare_c), 1)
                 figures["create ratio (bare / api time)"] = round(sum(api_c) / sum(bare_c), 1)
-    if a.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        for k, v in figures.items():
-            print(f"{k:36} {v}")
+    report(figures, a.json)
     return 0
 
 

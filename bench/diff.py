@@ -13,7 +13,6 @@ ratio all / one (target <= 2).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit import lab_service
+from report import report
 from sqlalchemy import select
 
 from lab.run import Lab, down
@@ -99,11 +99,7 @@ def main() -> None:
         "ratio_all_over_one": round(statistics.median(all_s) / statistics.median(one_s), 3),
         "target_ratio": 2.0,
     }
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return
-    for k, v in figures.items():
-        print(f"{k:22} {v}")
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

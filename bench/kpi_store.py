@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import random
 import sqlite3
 import statistics
@@ -25,6 +24,7 @@ from datetime import UTC, timedelta
 from pathlib import Path
 
 import yaml
+from report import report
 
 from onramp import monitor
 from onramp.service import Service
@@ -152,11 +152,7 @@ def main() -> int:
         "target: kpis() p95 <= 100 ms cold": p95(times["kpis cold"]) <= 0.1,
         "store": str(tmp),
     }
-    if a.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        for k, v in figures.items():
-            print(f"{k:28} {v}")
+    report(figures, a.json)
     return 0
 
 

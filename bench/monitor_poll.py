@@ -19,7 +19,6 @@ round's time, the time per Link, and the ratio.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 from labkit import lab_service
 from nornir.core.task import Result, Task
+from report import report
 
 from lab.run import down
 from onramp import intended, monitor
@@ -115,11 +115,7 @@ def main() -> None:
             nr.close_connections()
         finally:
             down(LAB, tmp / "state")
-    if a.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        for k, v in figures.items():
-            print(f"{k:44} {v}")
+    report(figures, a.json)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import statistics
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit import lab_service
+from report import report
 
 from csp.adapter import wait
 from csp.aws.adapter import AwsAdapter, client
@@ -144,11 +144,7 @@ def main() -> None:
         "ratio_worker_over_baseline": round(medians["worker"] / medians["baseline"], 2),
         "target_s": 5.0,
     }
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return
-    for k, v in figures.items():
-        print(f"{k:36} {v}")
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

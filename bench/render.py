@@ -12,7 +12,6 @@ Prints time per config and the ratio onramp / plain (target <= 1.5), median of r
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 import uuid
@@ -20,6 +19,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 import jinja2
+from report import report
 
 from onramp import intent
 from onramp.intended import SERVICE_FEATURES
@@ -142,11 +142,7 @@ def main() -> None:
         ),
         "target_ratio": 1.5,
     }
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return
-    for k, v in figures.items():
-        print(f"{k:30} {v}")
+    report(figures, args.json)
 
 
 if __name__ == "__main__":
