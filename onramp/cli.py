@@ -17,6 +17,7 @@ from rich.table import Table
 
 from onramp.cli_api import api_app, apikey_app
 from onramp.cli_common import JsonOpt, _state, dump, err, errors, out, settings
+from onramp.cli_compliance import compliance_app
 from onramp.cli_deploy import apply, plan_app
 from onramp.cli_kpi import kpi_app
 from onramp.cli_runbook import runbook_app
@@ -46,6 +47,7 @@ app.add_typer(runbook_app, name="runbook")
 app.add_typer(api_app, name="api")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(kpi_app, name="kpi")
+app.add_typer(compliance_app, name="compliance")
 app.command("apply")(apply)
 app.command("sim")(sim)
 

@@ -17,7 +17,7 @@ from onramp.cli_common import JsonOpt, dump, errors, out
 from onramp.cli_service import service
 
 plan_app = typer.Typer(
-    help="Plans: per-router diffs of a Connector or Link, stored for review and apply.",
+    help="Plans: per-router diffs of a Connector, a Link or a router's remediation, stored for review and apply.",
     no_args_is_help=True,
 )
 RemoveOpt = Annotated[
@@ -43,6 +43,17 @@ def plan_connector(ident: str, remove: RemoveOpt = False, as_json: JsonOpt = Fal
 def plan_link(ident: str, remove: RemoveOpt = False, as_json: JsonOpt = False) -> None:
     """Plan a Link's route targets on its Connectors' PEs (dry run: diffs only)."""
     _plan("link", ident, remove, as_json)
+
+
+@plan_app.command("router")
+def plan_router(name: str, as_json: JsonOpt = False) -> None:
+    """Plan a router's remediation: its whole intended config (inventory + the store's
+    active Connectors and Links) against what it runs (dry run: the diff only)."""
+    from onramp.deploy import make_plan
+
+    with errors(as_json):
+        plan = make_plan(service(), "router", name, "remediate")
+    dump(plan) if as_json else _print(plan)
 
 
 @plan_app.command("show")

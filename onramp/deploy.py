@@ -14,6 +14,7 @@ from typing import Any
 
 from nornir.core import Nornir
 from nornir.core.task import AggregatedResult
+from sqlalchemy import select
 
 from csp import constraints
 from onramp import intended
@@ -21,7 +22,7 @@ from onramp.errors import OnrampError
 from onramp.model import RELEASED_STATES, Connector, State
 from onramp.secrets import mask
 from onramp.service import Service, _find
-from onramp.store import ConnectorRow, LinkRow, PlanRow, move, now
+from onramp.store import AttachmentRow, ConnectorRow, LinkRow, PlanRow, move, now
 from tasks.config import confirm, deploy_config, diff_config
 from tasks.render import render_config
 from validation import bgp_gate
@@ -40,6 +41,8 @@ def _nornir(svc: Service) -> Nornir:
 
 def _change(kind: str, ident: str, action: str) -> intended.Change:
     ids = frozenset({ident})
+    if kind == "router":  # remediation: the router as the store says it should be
+        return intended.Change()
     if action == "quiesce":
         return intended.Change(quiesce_connectors=ids)
     if kind == "connector":
@@ -54,9 +57,14 @@ def _change(kind: str, ident: str, action: str) -> intended.Change:
 
 
 def _target(s: Any, svc: Service, kind: str, ident: str) -> tuple[Any, dict[str, Any], set[str]]:
-    """The row, its view, and the routers it touches (a Link: both Connectors' PEs)."""
+    """The row, its view, and the routers it touches (a Link: both Connectors' PEs; a
+    router's remediation: that router)."""
     from onramp.allocation import connector_view, link_view
 
+    if kind == "router":
+        if ident not in svc.backbone.routers:
+            raise OnrampError("ONR-PLAN-001", f"router {ident} is not in the inventory")
+        return None, {"router": ident}, {ident}
     if kind == "connector":
         row = _find(s, ConnectorRow, ident, "connector")
         view = connector_view(row, svc.backbone)
@@ -77,7 +85,8 @@ def make_plan(
     """Render, diff on the routers (dry run: nothing changes), store. Returns the plan."""
     with svc.store.session() as s:
         row, view, routers = _target(s, svc, kind, ident)
-        change = _change(kind, row.id, action)
+        target_id = ident if row is None else row.id
+        change = _change(kind, target_id, action)
         per_router = intended.services(s, svc.backbone, svc.vault, routers, change)
     secrets = [k for r in per_router.values() for k in r.secrets]
     nr = (nornir or _nornir(svc)).filter(filter_func=lambda h: h.name in routers)
@@ -97,7 +106,7 @@ def make_plan(
     plan = PlanRow(
         id=str(uuid.uuid4()),
         target_kind=kind,
-        target_id=row.id,
+        target_id=target_id,
         action=action,
         state="planned",
         target=view,
@@ -115,8 +124,6 @@ def show_plan(svc: Service, ident: str) -> dict[str, Any]:
 
 
 def list_plans(svc: Service, limit: int = 50) -> list[dict[str, Any]]:
-    from sqlalchemy import select
-
     with svc.store.session() as s:
         rows = s.scalars(select(PlanRow).order_by(PlanRow.created_at.desc()).limit(limit))
         return [_view(p) for p in rows]
@@ -208,7 +215,7 @@ def apply_plan(
     def record(s: Any) -> None:
         row = s.get(PlanRow, plan["id"])
         row.state, row.result, row.applied_at = state, {"devices": outcome}, now()
-        if state == "applied":
+        if state == "applied" and row.target_kind != "router":
             table = ConnectorRow if row.target_kind == "connector" else LinkRow
             target = s.get(table, row.target_id)
             to = success_state or (State.ALLOCATED if row.action == "remove" else State.ACTIVE)
@@ -216,6 +223,8 @@ def apply_plan(
                 move(s, target, to.value, actor, f"plan {row.id[:8]} applied")
 
     svc.store.transact(record)
+    if state == "applied":
+        _check_compliance(svc, nr, plan)
     done = show_plan(svc, plan["id"])
     if failed:
         first = next(iter(failed.values()))
@@ -225,6 +234,25 @@ def apply_plan(
             + "; ".join(f"{h}: {o['reason']}" for h, o in failed.items()),
         )
     return done
+
+
+def _check_compliance(svc: Service, nr: Nornir, plan: dict[str, Any]) -> None:
+    """Compliance again on the routers a deploy changed; the plan keeps each one's score
+    (a failing check is recorded, it does not undo a confirmed commit)."""
+    from onramp import compliance
+
+    try:
+        change = _change(plan["target_kind"], plan["target_id"], plan["action"])
+        report = compliance.run(svc, nr, sorted(nr.inventory.hosts), change)
+        scores = {r: d.get("score") for r, d in report["routers"].items()}
+    except Exception as exc:  # the commit stands; say why the check could not run
+        scores = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+    def keep(s: Any) -> None:
+        row = s.get(PlanRow, plan["id"])
+        row.result = {**row.result, "compliance": scores}
+
+    svc.store.transact(keep)
 
 
 def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
@@ -238,7 +266,14 @@ def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
     present: dict[str, dict[str, list[str]]] = {}
     segments: dict[str, dict[str, list[str]]] = {}
     with svc.store.session() as s:
-        if plan["target_kind"] == "connector":
+        if plan["target_kind"] == "router":  # every Connector it carries: up, as intended
+            carried = select(AttachmentRow.connector_id).where(
+                AttachmentRow.router == plan["target_id"]
+            )
+            ends: list[ConnectorRow | None] = list(s.scalars(select(ConnectorRow).where(
+                ConnectorRow.id.in_(carried),
+                ConnectorRow.state.in_([x.value for x in intended.CONFIGURED]))))  # fmt: skip
+        elif plan["target_kind"] == "connector":
             ends = [s.get(ConnectorRow, plan["target_id"])]
         else:
             link = _find(s, LinkRow, plan["target_id"], "link")
@@ -256,6 +291,8 @@ def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
     for c in views:
         limit = constraints.for_provider(svc.backbone.catalogue.onramps[c.onramp].provider)
         for a in c.attachments:
+            if plan["target_kind"] == "router" and a.router != plan["target_id"]:
+                continue  # a remediation judges the router it changes
             sessions.setdefault(a.router, {}).setdefault(c.vrf, {})[str(a.peer_address.ip)] = {
                 "min_prefixes": 1,
                 "max_prefixes": limit.max_prefixes,

@@ -318,6 +318,30 @@ class BgpSessionRow(Base):
     checked_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class ConfigBackupRow(Base):
+    """A router's running config at one time (onramp.compliance.backup), encrypted (it
+    holds BGP keys); only when it changed since the router's previous backup."""
+
+    __tablename__ = "config_backups"
+    __table_args__ = (Index("ix_config_backups_router", "router", "taken_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    router: Mapped[str] = mapped_column(String(64))
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sha256: Mapped[str] = mapped_column(String(64))  # of the canonical form
+    config: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet ciphertext
+
+
+class ComplianceReportRow(Base):
+    """One compliance run's report (secrets already masked), for the API and the Portal."""
+
+    __tablename__ = "compliance_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    compliant: Mapped[bool]
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class EventRow(Base):
     """Something monitoring saw that has a start and maybe an end: an SLA breach of a Link
     (kind "sla", what = the metric, worst = its worst value) or a BGP session's state change
