@@ -1,0 +1,88 @@
+"""Compliance without routers: the golden FRR configs as intended, edited copies as
+running; each difference lands in its feature, nothing else is reported, keys never."""
+
+from __future__ import annotations
+
+import re
+
+from onramp import compliance
+from onramp.settings import ROOT
+
+GOLDEN = ROOT / "tests" / "templates" / "golden"
+KEY = "GoldenCaseKey23456789abc"  # the key the golden bgp_neighbor config carries
+INTENDED = "".join((GOLDEN / f / "frr.txt").read_text()
+                   for f in ("backbone", "vrf", "onramp_interface", "bgp_neighbor"))  # fmt: skip
+
+
+def as_frr_shows_it(text: str) -> str:
+    return "\n".join(compliance.tree("frr", text).lines()) + "\n"
+
+
+def bad(report: dict[str, object]) -> dict[str, dict[str, list[str]]]:
+    features = report["features"]
+    assert isinstance(features, dict)
+    return {f: {k: e[k] for k in ("missing", "extra") if e[k]} for f, e in features.items()
+            if not e["compliant"]}  # fmt: skip
+
+
+def test_the_rendered_config_and_frrs_merged_form_are_the_same_config() -> None:
+    """The templates open `router bgp 65000 vrf c42` twice; FRR shows it once."""
+    running = "frr version 8.4.4\n" + as_frr_shows_it(INTENDED)  # and a line FRR adds
+    assert INTENDED.count("router bgp 65000 vrf c42\n") == 2
+    got = compliance.compare("frr", INTENDED, running, [KEY])
+    assert got["score"] == 100.0 and bad(got) == {}
+
+
+def test_each_difference_lands_in_its_feature() -> None:
+    running = as_frr_shows_it(INTENDED)
+    running = running.replace("  neighbor 169.254.64.2 timers 10 30\n", "")
+    running = running.replace("  ip router isis core\n", "", 1)  # on lo, the first interface
+    running += "ip route 10.99.0.0/24 Null0\nip prefix-list c42-in seq 30 permit 0.0.0.0/0\n"
+    running = running.replace("\n    neighbor 100.96.0.58 next-hop-self\n", "\n")
+    running = running.replace("  description onramp acme ent-pop1 00000000 single\n",
+                              "  description hand-made\n", 1)  # fmt: skip
+    got = bad(compliance.compare("frr", INTENDED, running, [KEY]))
+    assert got == {
+        "isis": {"missing": ["interface lo / ip router isis core"]},
+        "onramp_interface": {
+            "missing": ["interface eth3.120 vrf c42 / description onramp acme ent-pop1 00000000 single"],
+            "extra": ["interface eth3.120 vrf c42 / description hand-made"]},
+        "static": {"extra": ["ip route 10.99.0.0/24 Null0"]},
+        "link": {"missing": ["router bgp 65000 vrf c42 / address-family ipv4 unicast / neighbor 100.96.0.58 next-hop-self"]},
+        "bgp_neighbor": {
+            "missing": ["router bgp 65000 vrf c42 / neighbor 169.254.64.2 timers 10 30"],
+            "extra": ["ip prefix-list c42-in seq 30 permit 0.0.0.0/0"]},
+    }  # fmt: skip
+
+
+def test_a_removed_neighbor_shows_its_key_masked() -> None:
+    running = "".join(x + "\n" for x in as_frr_shows_it(INTENDED).splitlines()
+                      if "169.254.64.2" not in x)  # fmt: skip
+    got = compliance.compare("frr", INTENDED, running, [KEY])
+    missing = got["features"]["bgp_neighbor"]["missing"]
+    assert "router bgp 65000 vrf c42 / neighbor 169.254.64.2 password <removed>" in missing
+    assert KEY not in str(got)
+    # masked by the word too, when the key is not known
+    assert KEY not in str(compliance.compare("frr", INTENDED, running))
+    assert compliance.html({"at": "now", "score": got["score"], "compliant": False,
+                            "routers": {"pe1": got}}).count("password &lt;removed&gt;") == 1  # fmt: skip
+
+
+def test_an_ordered_feature_also_compares_the_order() -> None:
+    rules = compliance.Rules("frr", (compliance.Feature(
+        "route_map", (re.compile("route-map "),), ordered=True),), ())  # fmt: skip
+    want = "route-map rm permit 10\n match ip address prefix-list a\n set metric 10\n"
+    swapped = "route-map rm permit 10\n set metric 10\n match ip address prefix-list a\n"
+    got = compliance.compare("frr", want, swapped, by=rules)
+    assert got["features"]["route_map"]["order"] == ["route-map rm permit 10"]
+    assert got["score"] == 0.0
+    assert compliance.compare("frr", want, want, by=rules)["score"] == 100.0
+
+
+def test_lines_no_feature_claims_are_reported_as_other() -> None:
+    got = compliance.compare("frr", INTENDED, as_frr_shows_it(INTENDED) + "snmp-server x\n")
+    assert got["features"]["other"] == {
+        "compliant": False,
+        "missing": [],
+        "extra": ["snmp-server x"],
+    }
