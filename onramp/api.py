@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from csp.manual import adapter as manual
-from onramp import apikeys, monitor
+from onramp import apikeys, compliance, monitor
 from onramp.apikeys import Principal
 from onramp.errors import OnrampError
 from onramp.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
@@ -190,6 +190,31 @@ class ConnectorTraffic(BaseModel):
     events: list[BgpEvent]
 
 
+class FeatureCompliance(BaseModel):
+    compliant: bool
+    missing: list[str]  # intended lines the router lacks ("parent / child" paths)
+    extra: list[str]  # lines the router has beyond its intended config
+    order: list[str] = []  # sections of an ordered feature whose order differs
+
+
+class RouterCompliance(BaseModel):
+    platform: str | None = None
+    score: float | None = None  # % of features compliant
+    backup_sha256: str | None = None
+    running_matches_intended: bool | None = None
+    error: str | None = None  # the router could not be read
+    features: dict[str, FeatureCompliance] = {}
+
+
+class ComplianceReport(BaseModel):
+    """The newest compliance run: per router and feature, secrets masked."""
+
+    at: datetime
+    score: float | None
+    compliant: bool
+    routers: dict[str, RouterCompliance]
+
+
 class ConnectorPage(BaseModel):
     items: list[Connector]
     next: UUID | None  # pass as `after` for the next page; null on the last
@@ -208,7 +233,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                          (422, "invalid request"), (429, "rate limited: see Retry-After")]
 }  # fmt: skip
 
-_STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
+_STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
            "ONR-API-003": 429, "ONR-API-004": 413, "ONR-STORE-001": 503}  # fmt: skip
 MAX_BODY = 64 * 1024  # an order is a few hundred bytes
 
@@ -416,6 +441,31 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
             raise OnrampError("ONR-API-002", "metrics cover every tenant: use an admin key")
         body, kind = monitor.exposition(svc)
         return Response(body, media_type=kind)
+
+    def engineers(who: Principal) -> None:
+        if not who.admin:
+            raise OnrampError("ONR-API-002", "compliance covers every router: use an admin key")
+
+    def newest() -> dict[str, Any]:
+        report = compliance.latest(svc)
+        if report is None:
+            raise OnrampError("ONR-COMP-002", "no run stored")
+        return report
+
+    @v1.get("/compliance", response_model=ComplianceReport)
+    def compliance_report(who: Caller) -> dict[str, Any]:
+        """The newest compliance run (engineers: an admin key)."""
+        engineers(who)
+        return newest()
+
+    # a page, but its refusals are JSON like every other: the 200 is declared by hand
+    @v1.get("/compliance/report.html", response_class=Response, responses={200: {
+        "description": "the report as HTML",
+        "content": {"text/html": {"schema": {"type": "string"}}}}})  # fmt: skip
+    def compliance_page(who: Caller) -> HTMLResponse:
+        """The newest compliance run as a page: per router and feature, with the lines."""
+        engineers(who)
+        return HTMLResponse(compliance.html(newest()))
 
     @v1.get("/tickets", response_model=list[Ticket])
     def tickets(who: Caller, everything: Annotated[bool, Query(alias="all")] = False

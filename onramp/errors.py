@@ -61,6 +61,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-API-005", "the API server did not start", "read the log above; another process may hold the port"),
     ErrorSpec("ONR-API-006", "no such route or method", "see the API's routes at /v1/docs"),
     ErrorSpec("ONR-API-008", "request unreadable", "send the body as UTF-8 JSON with 'Content-Type: application/json'"),
+    ErrorSpec("ONR-COMP-002", "no compliance report yet", "run 'onramp compliance run' (the workers run one every compliance.interval_s)"),
     ErrorSpec("ONR-COMP-001", "no compliance rules for the platform", "add validation/compliance/<platform>.yaml (features and their line patterns)"),
     ErrorSpec("ONR-API-007", "internal error", "retry (a create with the same Idempotency-Key makes nothing twice); if it persists, tell the operators the time and the route"),
     ErrorSpec("ONR-STORE-001", "database unavailable", "check store_url in config.yaml and that the database is running"),

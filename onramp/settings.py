@@ -63,6 +63,11 @@ class MonitorSettings(BaseModel):
     probes: int = Field(default=20, ge=2, le=1000)  # pings per Link per window
 
 
+class ComplianceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    interval_s: float = 3600.0  # the workers' schedule: a compliance run; 0: not scheduled
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -74,6 +79,7 @@ class Settings(BaseModel):
     csp: dict[str, CspSettings] = {}  # provider -> where its API is
     worker: WorkerSettings = WorkerSettings()
     monitor: MonitorSettings = MonitorSettings()
+    compliance: ComplianceSettings = ComplianceSettings()
 
     def resolved_store_url(self) -> str:
         return self._beside(self.store_url, "sqlite:///")

@@ -63,6 +63,7 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
     app.conf.beat_schedule = {
         "sweep": {"task": "onramp.sweep", "schedule": settings.worker.sweep_s},
         "kpis": {"task": "onramp.kpis", "schedule": settings.monitor.interval_s},
+        "compliance": {"task": "onramp.compliance", "schedule": settings.compliance.interval_s},
     }
     return app
 
@@ -131,6 +132,20 @@ def kpis() -> int:
     return len(done["links"])
 
 
+@app.task(name="onramp.compliance", expires=3600)
+def compliance_run() -> float | None:
+    """Every router's running config against its intended one; the report is stored
+    (`GET /v1/compliance`, `onramp compliance run` by hand). Returns the score."""
+    from onramp import compliance
+    from onramp.inventory.plugin import init_nornir
+
+    nr = init_nornir(_current["settings"])
+    try:
+        return compliance.run(_orchestrator().svc, nr)["score"]  # type: ignore[no-any-return]
+    finally:
+        nr.close_connections()
+
+
 def submit(kind: str, ident: str) -> None:
     """Ask the workers to take it from here."""
     advance.delay(kind, ident)
@@ -157,12 +172,14 @@ def embedded(
 
 
 def sweeper(settings: Settings, stop: threading.Event) -> threading.Thread:
-    """The schedule: a `sweep` every `worker.sweep_s` until `stop`, from a thread of this
-    process. Not Celery's beat: `worker --beat` runs beat as a child process, which a
+    """The schedule: a `sweep` every `worker.sweep_s`, a monitoring round every
+    `monitor.interval_s`, a compliance run every `compliance.interval_s`, until `stop`,
+    from a thread of this process. Not Celery's beat: `worker --beat` runs beat as a child process, which a
     SIGKILLed worker (the OOM killer, a crash test) leaves behind, still queueing sweeps
     for ever; a thread dies with its worker."""
 
-    every = {sweep: settings.worker.sweep_s, kpis: settings.monitor.interval_s}
+    every = {sweep: settings.worker.sweep_s, kpis: settings.monitor.interval_s,
+             compliance_run: settings.compliance.interval_s}  # fmt: skip
     every = {task: s for task, s in every.items() if s > 0}
     due = {task: time.monotonic() + s for task, s in every.items()}
 

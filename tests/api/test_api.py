@@ -269,3 +269,27 @@ def test_kpis_traffic_and_metrics(api: Api) -> None:
         in text
     )
     assert 'direction="in",interface="eth3.2",router="pe1-par",tenant="acme"} 751000.0' in text
+
+
+def test_compliance_for_engineers_only(api: Api) -> None:
+    """The newest stored run (here one made by compliance.compare on the golden configs)."""
+    from onramp import compliance
+    from onramp.settings import ROOT
+    from onramp.store import ComplianceReportRow, now
+
+    assert api.call("GET", "/v1/compliance", who="admin").json()["error"]["code"] == "ONR-COMP-002"
+    golden = ROOT / "tests" / "templates" / "golden" / "backbone" / "frr.txt"
+    got = compliance.compare(
+        "frr", golden.read_text(), golden.read_text() + "ip route 10.9.0.0/16 Null0\n"
+    )
+    report = {"at": now().isoformat(), "score": got["score"], "compliant": False,
+              "routers": {"pe1": {"platform": "frr", **got}, "p9": {"error": "unreachable"}}}  # fmt: skip
+    api.svc.store.transact(lambda s: s.add(ComplianceReportRow(
+        at=now(), score=got["score"], compliant=False, report=report)))  # fmt: skip
+    assert api.call("GET", "/v1/compliance").status_code == 403  # a tenant's key
+    shown = api.call("GET", "/v1/compliance", who="admin").json()
+    assert shown["routers"]["pe1"]["features"]["static"]["extra"] == ["ip route 10.9.0.0/16 Null0"]
+    assert shown["routers"]["p9"]["error"] == "unreachable"
+    page = api.call("GET", "/v1/compliance/report.html", who="admin")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "- ip route 10.9.0.0/16 Null0" in page.text

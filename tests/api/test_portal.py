@@ -105,3 +105,25 @@ def test_a_links_kpis_are_plotted_against_its_sla(browser: Any, api: Api) -> Non
     assert "6 windows" in facts and "SLA met 66.667 %" in facts
     assert "breach loss" in browser.find_element(By.ID, "monitor-events").text
     shot(browser, "4-link-kpis")
+
+
+def test_engineers_see_compliance_tenants_do_not(browser: Any, api: Api) -> None:
+    from onramp.store import ComplianceReportRow
+
+    report = {"at": now().isoformat(), "score": 50.0, "compliant": False, "routers": {
+        "pe1-par": {"platform": "frr", "score": 88.9, "features": {
+            "static": {"compliant": False, "missing": [], "extra": ["ip route 10.9.0.0/16 Null0"]},
+            "bgp_core": {"compliant": True, "missing": [], "extra": []}}},
+        "p1-par": {"error": "unreachable"}}}  # fmt: skip
+    api.svc.store.transact(lambda s: s.add(ComplianceReportRow(
+        at=now(), score=50.0, compliant=False, report=report)))  # fmt: skip
+    sign_in(browser, api.url, api.keys["admin"])
+    until(lambda: browser.find_element(By.ID, "compliance").is_displayed())
+    assert "NOT compliant" in browser.find_element(By.ID, "compliance-summary").text
+    assert rows(browser, "compliance-rows") == ["pe1-par 88.9 % static", "p1-par - unreachable"]
+    browser.execute_script("document.getElementById('compliance').scrollIntoView();")
+    shot(browser, "5-compliance")
+    browser.find_element(By.ID, "logout").click()
+    sign_in(browser, api.url, api.keys["acme"])
+    time.sleep(0.5)
+    assert not browser.find_element(By.ID, "compliance").is_displayed()
