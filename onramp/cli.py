@@ -21,7 +21,7 @@ from onramp.cli_compliance import compliance_app
 from onramp.cli_deploy import apply, plan_app
 from onramp.cli_kpi import kpi_app
 from onramp.cli_runbook import runbook_app
-from onramp.cli_service import catalogue_app, connector_app, link_app, tenant_app
+from onramp.cli_service import catalogue_app, connector_app, link_app, service, tenant_app
 from onramp.cli_sim import sim
 from onramp.cli_ticket import ticket_app
 
@@ -332,6 +332,36 @@ def worker(
         w.sweeper(s, threading.Event())
     gc.freeze()  # as `onramp api serve`: the loaded modules stay out of full collections
     w.app.worker_main(args)
+
+
+@app.command("validate")
+def validate_offline(
+    inventory: Annotated[
+        Path | None, typer.Option(help="Inventory directory (default: from config.yaml).")
+    ] = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Without the store's services (a fresh CI checkout).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """CI without routers: inventory, every template for every host, FRR's own parser,
+    TTP parse-back, CSP constraints of stored services, golden files. Exit 1 on a finding."""
+    from validation import offline
+
+    with errors(as_json):
+        s = settings()
+        svc = None if no_store else service()
+        report = offline.run(inventory or s.inventory_dir, svc,
+                             (lambda _: None) if as_json else lambda m: err.print(m))  # fmt: skip
+    if as_json:
+        dump(report)
+    else:
+        for f in report["findings"]:
+            out.print(f"[red]{f['code']}[/] {f['check']} {f['target']}: {f['reason']}",
+                      highlight=False)  # fmt: skip
+        verdict = "[green]OK[/]" if report["ok"] else f"[red]{len(report['findings'])} findings[/]"
+        out.print(f"{verdict}: {report['routers']} routers, checks {report['checks']}")
+    raise typer.Exit(0 if report["ok"] else 1)
 
 
 class Via(StrEnum):

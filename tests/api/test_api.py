@@ -278,9 +278,9 @@ def test_compliance_for_engineers_only(api: Api) -> None:
     from onramp.store import ComplianceReportRow, now
 
     assert api.call("GET", "/v1/compliance", who="admin").json()["error"]["code"] == "ONR-COMP-002"
-    golden = ROOT / "tests" / "templates" / "golden" / "backbone" / "frr.txt"
+    kept = ROOT / "validation" / "golden" / "backbone" / "frr.txt"
     got = compliance.compare(
-        "frr", golden.read_text(), golden.read_text() + "ip route 10.9.0.0/16 Null0\n"
+        "frr", kept.read_text(), kept.read_text() + "ip route 10.9.0.0/16 Null0\n"
     )
     report = {"at": now().isoformat(), "score": got["score"], "compliant": False,
               "routers": {"pe1": {"platform": "frr", **got}, "p9": {"error": "unreachable"}}}  # fmt: skip

@@ -8,7 +8,7 @@ import re
 from onramp import compliance
 from onramp.settings import ROOT
 
-GOLDEN = ROOT / "tests" / "templates" / "golden"
+GOLDEN = ROOT / "validation" / "golden"
 KEY = "GoldenCaseKey23456789abc"  # the key the golden bgp_neighbor config carries
 INTENDED = "".join((GOLDEN / f / "frr.txt").read_text()
                    for f in ("backbone", "vrf", "onramp_interface", "bgp_neighbor"))  # fmt: skip

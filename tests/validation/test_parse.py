@@ -12,10 +12,11 @@ from onramp import intent
 from onramp.intended import SERVICE_FEATURES
 from onramp.inventory import Backbone
 from onramp.render import render
+from validation.golden import PLATFORM_NAMES, ROUTER, case
 from validation.parse import ENCRYPTED, parse, project
 
 from ..napalm_frr.recorded import DATA, file_name
-from ..templates.test_golden import PLATFORM_NAMES, ROUTER, bb, case  # noqa: F401  (fixture)
+from ..templates.test_golden import bb  # noqa: F401  (fixture)
 
 
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)

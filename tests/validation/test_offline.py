@@ -1,0 +1,95 @@
+"""`onramp validate`, the CI gate without routers: passes on the repository as it is,
+and each check finds what it is there to find."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from onramp.cli import app
+from onramp.intended import RouterServices
+from onramp.inventory import load
+from onramp.service import Service
+from onramp.settings import ROOT, load_settings
+from onramp.store import ConnectorRow
+from validation import offline
+
+from ..conftest import copy_default_inventory
+
+
+def validate(*args: str, code: int = 0) -> Any:
+    result = CliRunner().invoke(app, ["validate", *args, "--json"])
+    assert result.exit_code == code, result.output
+    return json.loads(result.output)
+
+
+def test_the_repository_passes_every_check() -> None:
+    report = validate("--no-store")
+    assert report["ok"] and report["routers"] == len(load(ROOT / "inventory").routers)
+    assert set(report["checks"]) == {"inventory", "render", "frr-syntax", "parse-back",
+                                     "csp-constraints", "golden"}  # fmt: skip
+
+
+def test_a_broken_inventory_fails_with_its_finding(tmp_path: Path) -> None:
+    inv = copy_default_inventory(tmp_path / "inventory").write()
+    hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
+    first, second = list(hosts)[:2]
+    hosts[second]["data"]["loopback"] = hosts[first]["data"]["loopback"]
+    (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    report = validate("--no-store", "--inventory", str(inv), code=1)
+    assert [f["code"] for f in report["findings"]] == ["ONR-INV-002"]
+
+
+@pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR not installed")
+def test_frr_refuses_a_line_it_does_not_know() -> None:
+    bb = load(ROOT / "inventory")
+    (f,) = offline.frr_syntax(bb, {"pe1-par": "hostname x\nrouter bgp 65000\n bgp nonsense\n"})
+    assert f["code"] == "ONR-VAL-002" and f["target"] == "pe1-par"
+
+
+def test_a_feature_that_parses_back_to_other_intent(monkeypatch: pytest.MonkeyPatch) -> None:
+    bb = load(ROOT / "inventory")
+    real = offline.render
+    monkeypatch.setattr(offline, "render", lambda f, p, d, **kw: real(f, p, d, **kw)
+                        .replace("net 49.", "net 39."))  # fmt: skip
+    found = offline.parse_back(bb, {"pe1-par": RouterServices("pe1-par")})
+    assert [(f["target"], f["code"]) for f in found] == [("pe1-par backbone", "ONR-VAL-003")]
+
+
+def test_a_stored_connector_the_provider_no_longer_allows(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "nornir": {"inventory": {"plugin": "OnrampInventory",
+                                 "options": {"directory": str(ROOT / "inventory")}}},
+        "store_url": f"sqlite:///{tmp_path / 'onramp.db'}", "secret_key_file": str(tmp_path / "k")}))  # fmt: skip
+    svc = Service.open(load_settings(config))
+    svc.add_tenant("acme", "ACME")
+    made = svc.create_connector(svc.connector_request({
+        "tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
+        "bandwidth_mbps": 100, "aws_account": "123456789012"}))  # fmt: skip
+
+    def shrink(s: Any) -> None:  # as if the provider dropped the 100 Mb/s step since
+        row = s.get(ConnectorRow, made["id"])
+        row.request = {**row.request, "bandwidth_mbps": 7}
+
+    svc.store.transact(shrink)
+    (f,) = offline.constraints(svc, svc.backbone)
+    assert f["code"] == "ONR-REQ-004" and f["target"] == f"connector {made['id'][:8]}"
+    result = CliRunner().invoke(app, ["--config", str(config), "validate", "--json"])
+    assert result.exit_code == 1 and json.loads(result.output)["checks"]["csp-constraints"] == 1
+
+
+def test_the_pre_commit_hook_runs_the_gate() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
+    (gate,) = [h for h in hooks if h["id"] == "onramp-validate"]
+    done = subprocess.run(gate["entry"].split(), cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK:" in done.stdout
