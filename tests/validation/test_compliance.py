@@ -86,3 +86,40 @@ def test_lines_no_feature_claims_are_reported_as_other() -> None:
         "missing": [],
         "extra": ["snmp-server x"],
     }
+
+
+def golden_router(platform: str) -> str:
+    return "".join((GOLDEN / f / f"{platform}.txt").read_text()
+                   for f in ("backbone", "onramp_interface", "bgp_neighbor"))  # fmt: skip
+
+
+def test_iosxr_features_and_the_order_of_a_route_policy() -> None:
+    """IOS-XR's backbone and neighbor features both open `router bgp 65000`: one section."""
+    want = golden_router("iosxr")
+    assert compliance.compare("iosxr", want, want)["score"] == 100.0
+    statements = "  if destination in c42-in then\n    pass\n  else\n    drop\n  endif\n"
+    swapped = "  else\n    drop\n  if destination in c42-in then\n    pass\n  endif\n"
+    running = want.replace(statements, swapped, 1).replace("timers 10 30", "timers 10 60")
+    running += "router static\n address-family ipv4 unicast\n  10.9.0.0/16 Null0\n"
+    got = compliance.compare("iosxr", want, running, [KEY])
+    assert bad(got) == {
+        "static": {"extra": ["router static / address-family ipv4 unicast / 10.9.0.0/16 Null0"]},
+        "bgp_neighbor": {"missing": ["router bgp 65000 / vrf c42 / neighbor 169.254.64.2 / timers 10 30"],
+                         "extra": ["router bgp 65000 / vrf c42 / neighbor 169.254.64.2 / timers 10 60"]},
+        "route_policy": {},  # the same statements, in another order
+    }  # fmt: skip
+    assert got["features"]["route_policy"]["order"] == ["route-policy c42-in"]
+    assert KEY not in str(got)
+
+
+def test_junos_set_lines() -> None:
+    want = golden_router("junos")
+    assert compliance.compare("junos", want, want)["score"] == 100.0
+    running = "\n".join(x for x in want.splitlines() if "authentication-key" not in x)
+    running += "\nset routing-options static route 10.9.0.0/16 discard\n"
+    got = bad(compliance.compare("junos", want, running, [KEY]))
+    assert got == {
+        "static": {"extra": ["set routing-options static route 10.9.0.0/16 discard"]},
+        "bgp_neighbor": {"missing": ['set routing-instances c42 protocols bgp group c42-csp neighbor '
+                                    "169.254.64.2 authentication-key <removed>"]},
+    }  # fmt: skip
