@@ -201,6 +201,7 @@ class RouterCompliance(BaseModel):
     platform: str | None = None
     score: float | None = None  # % of features compliant
     backup_sha256: str | None = None
+    backup_stored: bool | None = None  # changed since the router's last backup
     running_matches_intended: bool | None = None
     error: str | None = None  # the router could not be read
     features: dict[str, FeatureCompliance] = {}

@@ -248,6 +248,7 @@ def run(
             continue
         report["routers"][router] = {"platform": platform,
                                      "backup_sha256": taken["routers"][router]["sha256"],
+                                     "backup_stored": taken["routers"][router]["stored"],
                                      "running_matches_intended": fingerprint(configs[router])
                                      == taken["routers"][router]["sha256"], **got}  # fmt: skip
     scores = [r["score"] for r in report["routers"].values() if "score" in r]

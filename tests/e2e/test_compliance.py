@@ -66,6 +66,7 @@ def test_drift_is_found_in_its_feature_and_remediated(env: Env) -> None:
         assert not bad["bgp_neighbor"]["extra"]
         others = {r for r, d in drift["routers"].items() if d["score"] != 100.0}
         assert others == {"pe1-par"}  # nothing reported elsewhere
+        assert {r for r, d in drift["routers"].items() if d["backup_stored"]} == {"pe1-par"}
         with env.svc.store.session() as s:
             key = env.svc.vault.decrypt(s.get(ConnectorRow, aws["id"]).md5_key)
         assert key not in str(drift) and key not in compliance.html(drift)
