@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import yaml
 from fastapi import FastAPI
 from report import report
 
 from onramp import apikeys
 from onramp.api import create_app, serve_in_thread
 from onramp.service import Service
-from onramp.settings import ROOT, load_settings
+from onramp.settings import load_settings, local_config
 from onramp.store import AttachmentRow, ConnectorRow, TransitionRow
 
 ORDER = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10, "customer_asn": 65201,
@@ -40,12 +39,7 @@ ORDER = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10, "custo
 
 
 def service(tmp: Path) -> Service:
-    config = tmp / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "nornir": {"inventory": {"plugin": "OnrampInventory",
-                                 "options": {"directory": str(ROOT / "inventory")}}},
-        "store_url": f"sqlite:///{tmp / 'onramp.db'}", "secret_key_file": str(tmp / "k")}))  # fmt: skip
-    svc = Service.open(load_settings(config))
+    svc = Service.open(load_settings(local_config(tmp)))
     svc.add_tenant("acme", "Acme")
     return svc
 

@@ -23,24 +23,18 @@ import uuid
 from datetime import UTC, timedelta
 from pathlib import Path
 
-import yaml
 from report import report
 
 from onramp import monitor
 from onramp.service import Service
-from onramp.settings import ROOT, load_settings
+from onramp.settings import load_settings, local_config
 from onramp.store import now
 
 FMT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a datetime in SQLite
 
 
 def service(tmp: Path) -> Service:
-    config = tmp / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "nornir": {"inventory": {"plugin": "OnrampInventory",
-                                 "options": {"directory": str(ROOT / "inventory")}}},
-        "store_url": f"sqlite:///{tmp / 'kpi.db'}", "secret_key_file": str(tmp / "k")}))  # fmt: skip
-    return Service.open(load_settings(config))
+    return Service.open(load_settings(local_config(tmp, db="kpi.db")))
 
 
 def fill(svc: Service, db: Path, links: int, days: int) -> list[str]:

@@ -116,6 +116,20 @@ class Settings(BaseModel):
         return kwargs
 
 
+def local_config(
+    directory: Path, inventory: Path = ROOT / "inventory", db: str = "onramp.db", **more: Any
+) -> Path:
+    """A config.yaml in `directory` for a SQLite store and a key file there, and an
+    inventory (tests, benchmarks, a scratch store); `more`: further top-level keys."""
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump({
+        "nornir": {"inventory": {"plugin": "OnrampInventory",
+                                 "options": {"directory": str(inventory)}}},
+        "store_url": f"sqlite:///{directory / db}", "secret_key_file": str(directory / "k"),
+        **more}))  # fmt: skip
+    return path
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Read config.yaml (or $ONRAMP_CONFIG); ONRAMP_INVENTORY and ONRAMP_STORE_URL override."""
     path = (path or Path(os.environ.get("ONRAMP_CONFIG", DEFAULT_CONFIG))).resolve()

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 
 from onramp import apikeys
 from onramp.api import RateLimit, create_app, serve_in_thread
 from onramp.service import Service
-from onramp.settings import load_settings
+from onramp.settings import load_settings, local_config
 
 from ..conftest import copy_default_inventory
 
@@ -40,12 +39,7 @@ class Api:
 @contextmanager
 def running_api(tmp: Path, limit: RateLimit | None = None) -> Iterator[Api]:
     inventory = copy_default_inventory(tmp / "inventory").write()
-    config = tmp / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "nornir": {"inventory": {"plugin": "OnrampInventory",
-                                 "options": {"directory": str(inventory)}}},
-        "store_url": f"sqlite:///{tmp / 'onramp.db'}", "secret_key_file": str(tmp / "k")}))  # fmt: skip
-    svc = Service.open(load_settings(config))
+    svc = Service.open(load_settings(local_config(tmp, inventory)))
     for t in ("acme", "globex"):
         svc.add_tenant(t, t.title())
     keys = {t: apikeys.issue(svc.store, t) for t in ("acme", "globex")}

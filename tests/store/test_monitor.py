@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from onramp import monitor
 from onramp.cli import app
 from onramp.service import Service
-from onramp.settings import ROOT, load_settings
+from onramp.settings import ROOT, load_settings, local_config
 from onramp.store import ConnectorRow, LinkRow, move
 
 RECORDED = ROOT / "tests" / "napalm_frr" / "mocked_data"
@@ -36,13 +35,7 @@ def recorded(case: str, getter: str) -> dict[str, Any]:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump({
-        "nornir": {"inventory": {"plugin": "OnrampInventory",
-                                 "options": {"directory": str(ROOT / "inventory")}}},
-        "store_url": f"sqlite:///{tmp_path / 'onramp.db'}",
-        "secret_key_file": str(tmp_path / "k")}))  # fmt: skip
-    return path
+    return local_config(tmp_path)
 
 
 @pytest.fixture

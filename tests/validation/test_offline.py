@@ -17,7 +17,7 @@ from onramp.cli import app
 from onramp.intended import RouterServices
 from onramp.inventory import load
 from onramp.service import Service
-from onramp.settings import ROOT, load_settings
+from onramp.settings import ROOT, load_settings, local_config
 from onramp.store import ConnectorRow
 from validation import offline
 
@@ -64,11 +64,7 @@ def test_a_feature_that_parses_back_to_other_intent(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_stored_connector_the_provider_no_longer_allows(tmp_path: Path) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "nornir": {"inventory": {"plugin": "OnrampInventory",
-                                 "options": {"directory": str(ROOT / "inventory")}}},
-        "store_url": f"sqlite:///{tmp_path / 'onramp.db'}", "secret_key_file": str(tmp_path / "k")}))  # fmt: skip
+    config = local_config(tmp_path)
     svc = Service.open(load_settings(config))
     svc.add_tenant("acme", "ACME")
     made = svc.create_connector(svc.connector_request({
