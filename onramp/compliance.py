@@ -32,9 +32,10 @@ from sqlalchemy import select
 
 from onramp import intended
 from onramp.errors import OnrampError
+from onramp.model import State
 from onramp.secrets import mask
 from onramp.service import Service
-from onramp.store import ComplianceReportRow, ConfigBackupRow, now
+from onramp.store import ComplianceReportRow, ConfigBackupRow, ConnectorRow, LinkRow, now
 from tasks.config import fingerprint, running_config
 
 RULES = Path(__file__).resolve().parent.parent / "validation" / "compliance"
@@ -222,20 +223,51 @@ def backup(svc: Service, nr: Nornir, at: datetime | None = None) -> dict[str, An
     return {"routers": out, "texts": texts}
 
 
+def changing(
+    svc: Service, routers: list[str], exclude: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """{router: what is changing it}: routers a Connector or Link is being configured on,
+    verified, rolled back or taken off (its config is in flight: comparing now would
+    report the change as drift). `exclude`: ids whose change is over (a plan just applied)."""
+    moving = [x.value for x in (State.CONFIGURING, State.VERIFYING, State.ROLLING_BACK,
+                                State.DECOMMISSIONING)]  # fmt: skip
+    out: dict[str, str] = {}
+    with svc.store.session() as s:
+        rows = s.scalars(select(ConnectorRow).where(ConnectorRow.state.in_(moving)))
+        for c in rows:
+            for a in c.attachments if c.id not in exclude else []:
+                out.setdefault(a.router, f"connector {c.id[:8]} {c.state}")
+        for lk in s.scalars(select(LinkRow).where(LinkRow.state.in_(moving))):
+            if lk.id in exclude:
+                continue
+            for cid in (lk.a_id, lk.b_id):
+                end = s.get(ConnectorRow, cid)
+                for a in end.attachments if end else []:
+                    out.setdefault(a.router, f"link {lk.id[:8]} {lk.state}")
+    return {r: why for r, why in out.items() if r in routers}
+
+
 def run(
     svc: Service,
     nr: Nornir,
     routers: list[str] | None = None,
     change: intended.Change = NO_CHANGE,
 ) -> dict[str, Any]:
-    """Back up, render intended, compare: the report (JSON-ready, secrets masked), stored."""
+    """Back up, render intended, compare: the report (JSON-ready, secrets masked), stored.
+    A router with a change in flight is reported busy, not judged."""
     wanted = routers or sorted(svc.backbone.routers)
+    touched = (change.add_connectors | change.remove_connectors | change.add_links
+               | change.remove_links | change.quiesce_connectors)  # fmt: skip
+    busy = changing(svc, wanted, touched)
     nr = nr.filter(filter_func=lambda h: h.name in wanted)
     at = now()
     taken = backup(svc, nr, at)
     configs, secrets = intended_configs(svc, [r for r in wanted if r in taken["texts"]], change)
     report: dict[str, Any] = {"at": at, "routers": {}}
     for router in wanted:
+        if router in busy:
+            report["routers"][router] = {"busy": busy[router]}
+            continue
         if router not in taken["texts"]:
             report["routers"][router] = {"error": taken["routers"].get(router, {}).get(
                 "error", "not in the inventory")}  # fmt: skip
@@ -254,7 +286,7 @@ def run(
     scores = [r["score"] for r in report["routers"].values() if "score" in r]
     report["score"] = round(sum(scores) / len(scores), 1) if scores else None
     report["compliant"] = all(
-        "score" in r and r["score"] == 100.0 for r in report["routers"].values()
+        "busy" in r or ("score" in r and r["score"] == 100.0) for r in report["routers"].values()
     )
     svc.store.transact(lambda s: s.add(ComplianceReportRow(
         at=at, score=report["score"], compliant=report["compliant"],

@@ -152,6 +152,7 @@ def apply_plan(
     nornir: Nornir | None = None,
     actor: str = "onramp",
     success_state: State | None = None,
+    recheck: bool = True,
 ) -> dict[str, Any]:
     """Apply exactly the stored candidates on all the plan's routers in parallel.
 
@@ -223,7 +224,7 @@ def apply_plan(
                 move(s, target, to.value, actor, f"plan {row.id[:8]} applied")
 
     svc.store.transact(record)
-    if state == "applied":
+    if state == "applied" and recheck:  # else the caller has it done (`recheck_plan`)
         _check_compliance(svc, nr, plan)
     done = show_plan(svc, plan["id"])
     if failed:
@@ -236,15 +237,27 @@ def apply_plan(
     return done
 
 
-def _check_compliance(svc: Service, nr: Nornir, plan: dict[str, Any]) -> None:
-    """Compliance again on the routers a deploy changed; the plan keeps each one's score
-    (a failing check is recorded, it does not undo a confirmed commit)."""
+def recheck_plan(svc: Service, ident: str, nornir: Nornir | None = None) -> bool:
+    """Compliance again on an applied plan's routers (the workers' queued re-check).
+    False when one of them is busy with another change: ask again later."""
+    plan = show_plan(svc, ident)
+    nr = (nornir or _nornir(svc)).filter(filter_func=lambda h: h.name in plan["devices"])
+    return _check_compliance(svc, nr, plan)
+
+
+def _check_compliance(svc: Service, nr: Nornir, plan: dict[str, Any]) -> bool:
+    """Compliance again on the routers a deploy changed; the plan keeps each one's score,
+    or what keeps it from being judged (another change in flight, an error). A failing
+    check is recorded; it does not undo a confirmed commit. False if a router was busy."""
     from onramp import compliance
 
     try:
         change = _change(plan["target_kind"], plan["target_id"], plan["action"])
         report = compliance.run(svc, nr, sorted(nr.inventory.hosts), change)
-        scores = {r: d.get("score") for r, d in report["routers"].items()}
+        scores: dict[str, Any] = {
+            r: d.get("score", f"busy: {d['busy']}" if "busy" in d else d.get("error"))
+            for r, d in report["routers"].items()
+        }
     except Exception as exc:  # the commit stands; say why the check could not run
         scores = {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
@@ -253,6 +266,7 @@ def _check_compliance(svc: Service, nr: Nornir, plan: dict[str, Any]) -> None:
         row.result = {**row.result, "compliance": scores}
 
     svc.store.transact(keep)
+    return not any(isinstance(v, str) and v.startswith("busy") for v in scores.values())
 
 
 def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:

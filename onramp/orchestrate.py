@@ -85,6 +85,9 @@ class Orchestrator:
     adapters: dict[str, Adapter]  # provider -> its adapter (csp.registry builds them)
     actor: str = field(default_factory=worker_name)
     timings: Timings = field(default_factory=Timings)
+    # an applied plan's compliance re-check: None, at once (the caller waits); else handed
+    # the plan's id (the workers queue it, so a customer's order does not wait for it)
+    audit: Callable[[str], None] | None = None
 
     @classmethod
     def from_settings(
@@ -175,7 +178,7 @@ class Orchestrator:
         """A Connector keeps its sessions but announces nothing either way; returns once its
         PEs send none of its routes, so traffic has left it for other paths: a drain's step
         between make and break. Undone by any later plan of its routers."""
-        from onramp.deploy import apply_plan, make_plan
+        from onramp.deploy import make_plan
         from validation.collect import snapshot
 
         self._lock_routers("connector", ident)
@@ -183,9 +186,7 @@ class Orchestrator:
             nr = self._discard_unconfirmed("connector", ident)
             plan = make_plan(self.svc, "connector", ident, "quiesce", nornir=nr)
             if any(d["diff"].strip() for d in plan["devices"].values()):
-                apply_plan(self.svc, plan["id"], self.timings.revert_in_s,
-                           self.timings.check_timeout_s, nornir=nr, actor=self.actor,
-                           success_state=S(self.state("connector", ident)))  # fmt: skip
+                self._apply(plan["id"], nr, S(self.state("connector", ident)))
             vrf = self.svc.connector(ident)["vrf"]
             deadline = time.monotonic() + timeout_s
             while (sent := _sent(snapshot(nr), vrf)) and time.monotonic() < deadline:
@@ -293,8 +294,6 @@ class Orchestrator:
         self._go(kind, ident, S.VERIFYING, f"plan {plan['id']}")
 
     def _verify(self, kind: str, ident: str) -> None:
-        from onramp.deploy import apply_plan
-
         plan_id = self._planned(kind, ident)
         if plan_id is None:  # the plan was applied or refused before a crash: plan again
             self._go(kind, ident, S.CONFIGURING, "no plan left to apply")
@@ -302,8 +301,7 @@ class Orchestrator:
         self._lock_routers(kind, ident)
         try:
             nr = self._discard_unconfirmed(kind, ident)
-            apply_plan(self.svc, plan_id, self.timings.revert_in_s, self.timings.check_timeout_s,
-                       nornir=nr, actor=self.actor)  # fmt: skip
+            self._apply(plan_id, nr)
         except OnrampError as exc:
             if exc.code == "ONR-PLAN-002":  # the routers moved since the plan: plan again
                 self._go(kind, ident, S.CONFIGURING, f"{exc.code}: {exc.reason}")
@@ -329,18 +327,24 @@ class Orchestrator:
         self._finish(kind, ident, S.DELETED, "decommissioned")
 
     # ------------------------------------------------------------ parts
+    def _apply(self, plan_id: str, nr: Any, success_state: State | None = None) -> None:
+        from onramp.deploy import apply_plan
+
+        apply_plan(self.svc, plan_id, self.timings.revert_in_s, self.timings.check_timeout_s,
+                   nornir=nr, actor=self.actor, success_state=success_state,
+                   recheck=self.audit is None)  # fmt: skip
+        if self.audit is not None:
+            self.audit(plan_id)
+
     def _off_routers(self, kind: str, ident: str) -> None:
-        from onramp.deploy import apply_plan, make_plan
+        from onramp.deploy import make_plan
 
         self._lock_routers(kind, ident)
         try:
             nr = self._discard_unconfirmed(kind, ident)
             plan = make_plan(self.svc, kind, ident, "remove", nornir=nr)
             if any(d["diff"].strip() for d in plan["devices"].values()):
-                state = self.state(kind, ident)
-                apply_plan(self.svc, plan["id"], self.timings.revert_in_s,
-                           self.timings.check_timeout_s, nornir=nr, actor=self.actor,
-                           success_state=S(state))  # fmt: skip
+                self._apply(plan["id"], nr, S(self.state(kind, ident)))
         finally:
             self._unlock_routers(kind, ident)
 

@@ -78,7 +78,9 @@ def _from_config(**_: Any) -> None:
 @cache
 def _orchestrator() -> Orchestrator:
     svc = Service.open(_current["settings"])
-    return Orchestrator.from_settings(svc, adapters=_current.get("adapters"))
+    orch = Orchestrator.from_settings(svc, adapters=_current.get("adapters"))
+    orch.audit = recheck.delay  # a deploy's compliance re-check: queued, not waited for
+    return orch
 
 
 @app.task(name="onramp.advance")
@@ -130,6 +132,16 @@ def kpis() -> int:
     finally:
         nr.close_connections()
     return len(done["links"])
+
+
+@app.task(name="onramp.recheck", bind=True, max_retries=150)
+def recheck(self: Any, plan_id: str) -> None:
+    """Compliance on the routers an applied plan changed; the plan keeps the scores. A
+    router still busy with another change is judged when that change is over."""
+    from onramp.deploy import recheck_plan
+
+    if not recheck_plan(_orchestrator().svc, plan_id):
+        raise self.retry(countdown=_current["settings"].worker.poll_s)
 
 
 @app.task(name="onramp.compliance", expires=3600)
@@ -184,6 +196,8 @@ def sweeper(settings: Settings, stop: threading.Event) -> threading.Thread:
     due = {task: time.monotonic() + s for task, s in every.items()}
 
     def run() -> None:
+        if not due:  # nothing scheduled
+            return
         while not stop.wait(max(0.0, min(due.values()) - time.monotonic())):
             for task, at in due.items():
                 if time.monotonic() >= at:

@@ -27,6 +27,7 @@ from csp.simulator import Behaviour, CloudPeer, Customer
 from lab.attach import LabAttachment
 from lab.run import Lab, sh
 from lab.topology import HOST_OFFSET, cloud_lans
+from onramp.deploy import list_plans, show_plan
 from onramp.orchestrate import Orchestrator, Timings
 from onramp.service import Service
 from onramp.store import AllocationRow
@@ -323,6 +324,21 @@ def test_embedded_celery_worker_takes_connectors_to_active(env: Env, tmp_path: P
                 assert orch.watch("connector", c["id"], poll_s=0.2, timeout_s=120) == "active"
                 actors = {h["actor"] for h in orch.history("connector", c["id"])[3:]}
                 assert all(a.startswith("worker:") for a in actors), actors
+            # each deploy's compliance re-check, queued by the worker, reaches its plan (a
+            # router busy with the other Connector's change is judged once that is over)
+            deploys = [p for p in list_plans(env.svc) if p["target_id"] in {c["id"] for c in made}
+                       and p["action"] == "deploy" and p["state"] == "applied"]  # fmt: skip
+            assert len(deploys) == 2
+
+            def scores(plan: str) -> Any:
+                return show_plan(env.svc, plan)["result"].get("compliance", {}).get("pe1-par")
+
+            for p in deploys:
+                deadline = time.monotonic() + 30
+                while not isinstance(scores(p["id"]), float):
+                    assert time.monotonic() < deadline, f"no compliance re-check: {scores(p['id'])}"
+                    time.sleep(0.2)
+                assert scores(p["id"]) == 100.0
             for c in made:
                 orch.decommission("connector", c["id"])
                 worker.submit("connector", c["id"])
