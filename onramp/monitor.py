@@ -21,6 +21,7 @@ without a breach.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +55,7 @@ from onramp.store import (
 from tasks.config import device
 
 METRICS = ("loss", "latency", "jitter")
+log = logging.getLogger(__name__)
 ESTABLISHED = "Established"
 
 
@@ -136,9 +138,14 @@ def ping_links(task: Task, probes: list[Probe], count: int, parallel: int = 8) -
 
 def probes(svc: Service) -> list[Probe]:
     """Every active Link's probe."""
+    out = []
     with svc.store.session() as s:
-        links = s.scalars(select(LinkRow).where(LinkRow.state == State.ACTIVE.value))
-        return [Probe(lk.id, *intended.probe_path(s, svc.backbone, lk)) for lk in links]
+        for lk in s.scalars(select(LinkRow).where(LinkRow.state == State.ACTIVE.value)):
+            try:
+                out.append(Probe(lk.id, *intended.probe_path(s, svc.backbone, lk)))
+            except OnrampError as exc:  # one Link that cannot be measured stops no other
+                log.warning("link %s not probed: %s", lk.id, exc)
+    return out
 
 
 def poll(
@@ -164,7 +171,7 @@ def poll(
     return record(svc, windows, at or now())
 
 
-def record(svc: Service, windows: Iterable[Window], at: datetime) -> list[dict[str, Any]]:
+def record(svc: Service, windows: list[Window], at: datetime) -> list[dict[str, Any]]:
     """Store the windows; an SLA metric over its limit opens an event (or makes the open
     one's worst value worse), one back within it closes the open one."""
 
