@@ -154,37 +154,69 @@ def rabbitmq() -> Iterator[str]:
         pytest.skip("RabbitMQ is not installed: run `make deps` (Debian package rabbitmq-server)")
     if os.geteuid() != 0:
         pytest.skip("starting RabbitMQ as user rabbitmq needs root")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = Path(tempfile.mkdtemp(prefix="onramp-rmq-"))
-    (base / "enabled_plugins").write_text("[].\n")
-    for p in (base, base / "enabled_plugins"):
-        shutil.chown(p, "rabbitmq")
-    name = f"onramp{port}@localhost"
-    env = {
-        "HOME": str(base), "RABBITMQ_NODENAME": name, "RABBITMQ_NODE_PORT": str(port),
-        "RABBITMQ_DIST_PORT": str(port + 1), "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
-        "RABBITMQ_LOG_BASE": str(base / "log"), "RABBITMQ_PID_FILE": str(base / "pid"),
-        "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
-        "PATH": os.environ["PATH"],
-    }  # fmt: skip
-    as_rabbit = ["runuser", "-u", "rabbitmq", "--", "env", *(f"{k}={v}" for k, v in env.items())]
-    server = subprocess.Popen([*as_rabbit, str(RABBITMQ / "rabbitmq-server")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
+    failures: list[str] = []
+    for _ in range(3):  # a port taken between choosing and starting: again, on others
+        port = _two_free_ports()
+        base = Path(tempfile.mkdtemp(prefix="onramp-rmq-"))
+        (base / "enabled_plugins").write_text("[].\n")
+        for p in (base, base / "enabled_plugins"):
+            shutil.chown(p, "rabbitmq")
+        env = {
+            "HOME": str(base), "RABBITMQ_NODENAME": f"onramp{port}@localhost",
+            "RABBITMQ_NODE_PORT": str(port), "RABBITMQ_DIST_PORT": str(port + 1),
+            "RABBITMQ_MNESIA_BASE": str(base / "mnesia"), "RABBITMQ_LOG_BASE": str(base / "log"),
+            "RABBITMQ_PID_FILE": str(base / "pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+            "PATH": os.environ["PATH"],
+        }  # fmt: skip
+        as_rabbit = [
+            "runuser",
+            "-u",
+            "rabbitmq",
+            "--",
+            "env",
+            *(f"{k}={v}" for k, v in env.items()),
+        ]
+        server = subprocess.Popen([*as_rabbit, str(RABBITMQ / "rabbitmq-server")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while server.poll() is None and time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            else:  # it exited or never listened: keep why, try other ports
+                logs = "".join(
+                    f.read_text(errors="replace")[-1500:] for f in (base / "log").glob("*.log")
+                )
+                failures.append(f"port {port}: exit {server.poll()}: {logs[-1500:]}")
+                continue
+            yield f"amqp://guest:guest@127.0.0.1:{port}//"
+            return
+        finally:
+            subprocess.run([*as_rabbit, str(RABBITMQ / "rabbitmqctl"), "stop"],
+                           capture_output=True, timeout=60)  # fmt: skip
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"RabbitMQ did not start (logs in {base / 'log'})") from None
-                time.sleep(0.5)
-        yield f"amqp://guest:guest@127.0.0.1:{port}//"
-    finally:
-        subprocess.run([*as_rabbit, str(RABBITMQ / "rabbitmqctl"), "stop"],
-                       capture_output=True, timeout=60)  # fmt: skip
-        server.wait(timeout=30)
-        shutil.rmtree(base, ignore_errors=True)
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            shutil.rmtree(base, ignore_errors=True)
+    raise RuntimeError("RabbitMQ did not start in 3 tries:\n" + "\n".join(failures))
+
+
+def _two_free_ports() -> int:
+    """A port p such that p and p + 1 are both free now (AMQP and Erlang distribution)."""
+    import socket
+
+    while True:
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            with socket.socket() as b:
+                try:
+                    b.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+        return port
