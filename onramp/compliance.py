@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -86,23 +87,32 @@ def rules(platform: str) -> Rules:
     )
 
 
-def tree(platform: str, text: str) -> HConfig:
-    """hier_config's tree of a config, by indentation. First, what routers and templates
-    write that is not configuration: `!` and top-level `exit` lines are punctuation; and a
-    rendered config may open one section twice (FRR's vrf and neighbor features both
-    write `router bgp N vrf X`, IOS-XR's backbone and neighbor both `router bgp N`),
-    which the router merges when it loads it: so is each line added here, under its
-    parents, joining a section that is already there."""
-    root = get_hconfig(HIER_PLATFORM.get(platform, Platform.GENERIC))
-    stack: list[tuple[int, Any]] = [(-1, root)]
+def _outline(text: str) -> Iterator[tuple[int, str]]:
+    """(depth, line) of each line of an indented config, by its indentation. `!` and the
+    top-level `exit` lines are punctuation, not configuration: left out."""
+    indents: list[int] = []
     for line in text.splitlines():
         body = line.strip()
         if not body or body == "!" or line == "exit":
             continue
         indent = len(line) - len(line.lstrip())
-        while stack[-1][0] >= indent:
-            stack.pop()
-        stack.append((indent, stack[-1][1].add_child(body, return_if_present=True)))
+        while indents and indents[-1] >= indent:
+            indents.pop()
+        yield len(indents), body
+        indents.append(indent)
+
+
+def tree(platform: str, text: str) -> HConfig:
+    """hier_config's tree of a config. A rendered config may open one section twice (FRR's
+    vrf and neighbor features both write `router bgp N vrf X`, IOS-XR's backbone and
+    neighbor both `router bgp N`), which the router merges when it loads it; hier_config's
+    own parser refuses the second, so each line is added here under its parents, joining
+    a section that is already there."""
+    root = get_hconfig(HIER_PLATFORM.get(platform, Platform.GENERIC))
+    parents: list[Any] = [root]
+    for depth, body in _outline(text):
+        del parents[depth + 1 :]
+        parents.append(parents[depth].add_child(body, return_if_present=True))
     return root
 
 
@@ -110,16 +120,11 @@ def paths(text: str, r: Rules) -> frozenset[str]:
     """Every line of an indented config as its path ("a / b / c"), the ignored ones left
     out: two configs with the same paths are the same config to hier_config."""
     out: set[str] = set()
-    stack: list[tuple[int, str]] = []
-    for line in text.splitlines():
-        body = line.strip()
-        if not body or body == "!" or line == "exit":
-            continue
-        indent = len(line) - len(line.lstrip())
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        path = f"{stack[-1][1]} / {body}" if stack else body
-        stack.append((indent, path))
+    above: list[str] = []
+    for depth, body in _outline(text):
+        del above[depth:]
+        path = f"{above[-1]} / {body}" if above else body
+        above.append(path)
         out.add(path)
     return frozenset(p for p in out if not any(i.match(p) for i in r.ignore))
 
