@@ -70,15 +70,14 @@ def rendered(
     return configs, per, found
 
 
-def frr_syntax(bb: Backbone, configs: dict[str, str]) -> list[Finding]:
+def frr_syntax(configs: dict[str, str]) -> list[Finding]:
+    """FRR's own parser on each config ({name: text}, FRR's only)."""
     if shutil.which("vtysh") is None:
         return [{"check": "frr-syntax", "target": "-", "code": "ONR-VAL-001",
                  "reason": "vtysh not installed: FRR's parser is needed (apt-get install frr)"}]  # fmt: skip
     found = []
     with tempfile.TemporaryDirectory() as d:
         for router, text in configs.items():
-            if bb.routers[router].platform != "frr":
-                continue
             path = Path(d) / f"{router}.conf"
             path.write_text(text)
             proc = subprocess.run(["vtysh", "-C", "-f", str(path)], capture_output=True,
@@ -141,9 +140,10 @@ def run(
     progress(f"inventory: {len(found)} findings")
     if bb is not None:
         configs, per, more = rendered(svc, bb)
+        frr = {r: c for r, c in configs.items() if bb.routers[r].platform == "frr"}
         steps: list[tuple[str, Callable[[], list[Finding]]]] = [
             ("render", lambda: more),
-            ("frr-syntax", lambda: frr_syntax(bb, configs)),
+            ("frr-syntax", lambda: frr_syntax(frr)),
             ("parse-back", lambda: parse_back(bb, per)),
             ("csp-constraints", lambda: constraints(svc, bb)),
             ("golden", golden_files),

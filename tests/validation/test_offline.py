@@ -49,8 +49,7 @@ def test_a_broken_inventory_fails_with_its_finding(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR not installed")
 def test_frr_refuses_a_line_it_does_not_know() -> None:
-    bb = load(ROOT / "inventory")
-    (f,) = offline.frr_syntax(bb, {"pe1-par": "hostname x\nrouter bgp 65000\n bgp nonsense\n"})
+    (f,) = offline.frr_syntax({"pe1-par": "hostname x\nrouter bgp 65000\n bgp nonsense\n"})
     assert f["code"] == "ONR-VAL-002" and f["target"] == "pe1-par"
 
 
