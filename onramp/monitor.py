@@ -68,6 +68,11 @@ class Probe:
     destination: str
 
 
+def loss_pct(sent: int, received: int) -> float:
+    """The share of probes without a reply; a window that sent none lost everything."""
+    return 100.0 * (sent - received) / sent if sent else 100.0
+
+
 @dataclass(frozen=True)
 class Window:
     """One Link's measurement in one poll."""
@@ -82,7 +87,7 @@ class Window:
 
     @property
     def loss_pct(self) -> float:
-        return 100.0 * (self.sent - self.received) / self.sent if self.sent else 100.0
+        return loss_pct(self.sent, self.received)
 
     def value(self, metric: str) -> float | None:
         return {"loss": self.loss_pct, "latency": self.latency_avg_ms,
@@ -417,8 +422,7 @@ def kpis(
 
 
 def _sample(r: Any) -> dict[str, Any]:
-    loss = 100.0 * (r.sent - r.received) / r.sent if r.sent else 100.0
-    return {"at": r.at, "sent": r.sent, "loss_pct": round(loss, 2),
+    return {"at": r.at, "sent": r.sent, "loss_pct": round(loss_pct(r.sent, r.received), 2),
             "latency_avg_ms": r.latency_avg_ms, "latency_p95_ms": r.latency_p95_ms,
             "jitter_ms": r.jitter_ms, "breaches": r.breaches.split(",") if r.breaches else []}  # fmt: skip
 
@@ -481,6 +485,8 @@ def exposition(svc: Service) -> tuple[bytes, str]:
     )
 
     with svc.store.session() as s:
+        breaking = {(t, w) for t, w in s.execute(select(EventRow.target_id, EventRow.what)
+                    .where(EventRow.kind == "sla", EventRow.ended_at.is_(None)))}  # fmt: skip
         last = (
             select(KpiSampleRow.link_id, func.max(KpiSampleRow.at).label("at"))
             .group_by(KpiSampleRow.link_id)
@@ -493,23 +499,15 @@ def exposition(svc: Service) -> tuple[bytes, str]:
         ).all():
             labels = [k.link_id, link.tenant_id, link.sla_class]
             if k.sent:
-                loss.add_metric(labels, (k.sent - k.received) / k.sent)
+                loss.add_metric(labels, loss_pct(k.sent, k.received) / 100)
             for stat, v in (("avg", k.latency_avg_ms), ("p95", k.latency_p95_ms)):
                 if v is not None:
                     latency.add_metric([*labels, stat], v / 1000)
             if k.jitter_ms is not None:
                 jitter.add_metric(labels, k.jitter_ms / 1000)
-            open_ = set(
-                s.scalars(
-                    select(EventRow.what).where(
-                        EventRow.kind == "sla",
-                        EventRow.target_id == k.link_id,
-                        EventRow.ended_at.is_(None),
-                    )
-                )
-            )
             for metric in METRICS:
-                breached.add_metric([*labels, metric], 1.0 if metric in open_ else 0.0)
+                on = (k.link_id, metric) in breaking
+                breached.add_metric([*labels, metric], 1.0 if on else 0.0)
         tenants = {i: t for i, t in s.execute(select(ConnectorRow.id, ConnectorRow.tenant_id))}
         lastt = (
             select(
