@@ -125,8 +125,10 @@ def run(
                       "bandwidth_mbps": 1000, "azure_service_key": service_key, "s_tag": s_tag,
                       "prefixes": [str(lans["azure-er-lon"])], "idempotency_key": "demo-azure"},
         }  # fmt: skip
-        url = stack.enter_context(serve_in_thread(create_app(svc, worker.submit)))
-        key = apikeys.issue(svc.store, "acme", "demo")
+        url = key = ""
+        if via == "api" or serve:  # the CLI story alone needs no server
+            url = stack.enter_context(serve_in_thread(create_app(svc, worker.submit)))
+            key = apikeys.issue(svc.store, "acme", "demo")
         if via == "api":
             made, link = _through_api(url, key, orders, story)
         else:
