@@ -489,8 +489,8 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
                              body.note, by=f"api:{who.key_id}")  # fmt: skip
 
     def ticket_of(ident: str, who: Principal) -> dict[str, Any]:
-        found = [t for t in manual.tickets(svc.store, open_only=False, tenant=who.tenant)
-                 if len(ident) >= 4 and t["id"].startswith(ident)]  # fmt: skip
+        found = (manual.tickets(svc.store, open_only=False, tenant=who.tenant, prefix=ident)
+                 if len(ident) >= 4 else [])  # fmt: skip
         if len(found) != 1:  # another tenant's is as absent as any
             raise OnrampError("ONR-REQ-011", f"ticket {ident}")
         return found[0]

@@ -122,11 +122,14 @@ def answer(
 
 
 def tickets(
-    store: Store, open_only: bool = True, tenant: str | None = None
+    store: Store, open_only: bool = True, tenant: str | None = None, prefix: str = ""
 ) -> list[dict[str, Any]]:
-    """Oldest first; `tenant`: only those for its Connectors (the key names the Connector)."""
+    """Oldest first; `tenant`: only those for its Connectors (the key names the Connector);
+    `prefix`: only those whose id starts so."""
     with store.session() as db:
-        query = select(TicketRow).order_by(TicketRow.created_at)
+        query = (
+            select(TicketRow).where(TicketRow.id.startswith(prefix)).order_by(TicketRow.created_at)
+        )
         if open_only:
             query = query.where(TicketRow.state.in_(("open", "removal_open")))
         if tenant is not None:
