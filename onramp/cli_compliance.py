@@ -11,6 +11,7 @@ from rich.table import Table
 
 from onramp.cli_common import JsonOpt, dump, errors, out
 from onramp.cli_service import service
+from onramp.errors import OnrampError
 
 compliance_app = typer.Typer(
     help="Compliance: running against intended config, per router and feature.",
@@ -33,6 +34,10 @@ def compliance_run(
 
     with errors(as_json):
         svc = service()
+        unknown = sorted(set(router or []) - set(svc.backbone.routers))
+        if unknown:
+            raise OnrampError("ONR-COMP-003", f"not in the inventory: {', '.join(unknown)}",
+                              field="router")  # fmt: skip
         nr = init_nornir(svc.settings)
         try:
             report = compliance.run(svc, nr, router or None)

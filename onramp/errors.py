@@ -66,6 +66,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-VAL-003", "a rendered feature parses back to other intent", "fix the template or its TTP parse-back template so both say the same"),
     ErrorSpec("ONR-VAL-004", "a golden file differs from what the templates render", "review the change, then UPDATE_GOLDEN=1 .venv/bin/pytest tests/templates"),
     ErrorSpec("ONR-COMP-002", "no compliance report yet", "run 'onramp compliance run' (the workers run one every compliance.interval_s)"),
+    ErrorSpec("ONR-COMP-003", "no such router", "name routers of the inventory ('onramp inventory show')"),
     ErrorSpec("ONR-COMP-001", "no compliance rules for the platform", "add validation/compliance/<platform>.yaml (features and their line patterns)"),
     ErrorSpec("ONR-API-007", "internal error", "retry (a create with the same Idempotency-Key makes nothing twice); if it persists, tell the operators the time and the route"),
     ErrorSpec("ONR-STORE-001", "database unavailable", "check store_url in config.yaml and that the database is running"),

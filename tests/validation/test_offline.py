@@ -88,3 +88,9 @@ def test_the_pre_commit_hook_runs_the_gate() -> None:
                           timeout=300, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK:" in done.stdout
+
+
+def test_compliance_of_an_unknown_router_is_refused_with_its_code() -> None:
+    result = CliRunner().invoke(app, ["compliance", "run", "--router", "nosuch", "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.output)["error"]["code"] == "ONR-COMP-003"
