@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from onramp import allocation as al
-from onramp.inventory import load
-from onramp.inventory.generate import generate, write
-from onramp.model import ConnectorRequest
-from onramp.secrets import Vault
-from onramp.store import Store, TenantRow
+from onramp.core.model import ConnectorRequest
+from onramp.core.secrets import Vault
+from onramp.core.store import Store, TenantRow
+from onramp.flow import allocate as al
+from onramp.network.inventory import load
+from onramp.network.inventory.generate import generate, write
 
 
 def bench_inventory(directory: Path) -> list[str]:

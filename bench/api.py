@@ -28,11 +28,11 @@ import requests
 from fastapi import FastAPI
 from report import report
 
-from onramp import apikeys
-from onramp.api import create_app, serve_in_thread
-from onramp.service import Service
-from onramp.settings import load_settings, local_config
-from onramp.store import AttachmentRow, ConnectorRow, TransitionRow
+from onramp.api import keys as apikeys
+from onramp.api.app import create_app, serve_in_thread
+from onramp.core.settings import load_settings, local_config
+from onramp.core.store import AttachmentRow, ConnectorRow, TransitionRow
+from onramp.flow.service import Service
 
 ORDER = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10, "customer_asn": 65201,
          "prefixes": ["192.168.10.0/24"]}  # fmt: skip
@@ -104,7 +104,7 @@ def main() -> int:
         key = apikeys.issue(svc.store, "acme")
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {key}"
-        from onramp.api import RateLimit
+        from onramp.api.app import RateLimit
 
         app = create_app(svc, lambda kind, ident: None, RateLimit(rate=1e9, burst=10**9))
         gc.freeze()  # as `onramp api serve` does before serving

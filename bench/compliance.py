@@ -1,7 +1,7 @@
 """Benchmark: compliance of 1,000 router configs against the same comparison done by
 hier_config directly, in the same run.
 
-A generated inventory of 1,000 FRR routers (`onramp.inventory.generate`); every PE
+A generated inventory of 1,000 FRR routers (`onramp.network.inventory.generate`); every PE
 carries `--vrfs` customer Connectors (VRF, subinterface, BGP neighbor with key,
 prefix-lists, route-map), rendered by the deploy's templates into the router's whole
 intended config, as FRR shows it (sections merged). The "running" config is that text,
@@ -36,10 +36,11 @@ from typing import Any
 from hier_config import Platform, get_hconfig
 from report import report
 
-from onramp import compliance, intended, intent
-from onramp.inventory import load
-from onramp.inventory.generate import generate, write
-from onramp.model import Attachment, Connector
+from onramp.core.model import Attachment, Connector
+from onramp.flow import compliance
+from onramp.network import intent, templates
+from onramp.network.inventory import load
+from onramp.network.inventory.generate import generate, write
 
 KEY = "Bench0Key0For0Compliance"
 
@@ -118,10 +119,10 @@ def main() -> None:
     pairs: dict[str, tuple[str, str]] = {}
     expected: dict[str, set[Report]] = {}
     for name, r in bb.routers.items():
-        services = intended.RouterServices(name)
+        services = templates.RouterServices(name)
         if r.role == "pe" and r.onramp_ports:
             services.connectors = connectors(bb, name, a.vrfs)
-        want = as_frr_shows_it(intended.router_config(bb, name, services))
+        want = as_frr_shows_it(templates.router_config(bb, name, services))
         have = want
         if rnd.random() < 0.10:
             kind = DRIFTS[len(expected) % len(DRIFTS)] if services.connectors else "isis"

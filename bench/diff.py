@@ -23,12 +23,13 @@ from labkit import lab_service
 from report import report
 from sqlalchemy import select
 
-from lab.run import Lab, down
-from onramp import intended
-from onramp.inventory.plugin import init_nornir
-from onramp.service import Service
-from onramp.store import ConnectorRow
-from tasks.config import diff_config
+from onramp.core.store import ConnectorRow
+from onramp.flow import render
+from onramp.flow.service import Service
+from onramp.lab.run import Lab, down
+from onramp.network import templates
+from onramp.network.inventory.plugin import init_nornir
+from onramp.tasks.config import diff_config
 
 LAB, OCTET = "bdf", 47
 REQUESTS: list[dict[str, Any]] = [
@@ -69,10 +70,10 @@ def main() -> None:
             pes = sorted(r for r, x in svc.backbone.routers.items() if x.role == "pe")
             with svc.store.session() as s:
                 ids = frozenset(s.scalars(select(ConnectorRow.id)))
-                per = intended.services(
-                    s, svc.backbone, svc.vault, pes, intended.Change(add_connectors=ids)
+                per = render.services(
+                    s, svc.backbone, svc.vault, pes, render.Change(add_connectors=ids)
                 )
-            candidates = {r: intended.router_config(svc.backbone, r, per[r]) for r in pes}
+            candidates = {r: templates.router_config(svc.backbone, r, per[r]) for r in pes}
 
             def run(hosts: list[str]) -> float:
                 nr = init_nornir(svc.settings).filter(filter_func=lambda h: h.name in hosts)

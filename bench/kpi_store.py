@@ -1,7 +1,7 @@
 """Benchmark: KPI storage stays queryable. A SQLite store holding `--days` of one window a
 minute for `--links` Links (default 30 days x 1,000 Links = 43.2 million windows, about
 4 GB), then the last 24 h of one Link read the way the API and `onramp kpi show` read it
-(`onramp.monitor.kpis`: samples, breaches, availability), against the bare SQL query for
+(`onramp.flow.monitor.kpis`: samples, breaches, availability), against the bare SQL query for
 the same rows with sqlite3 in the same run. Prints the median and p95 of each and their
 ratio; the target is <= 100 ms for `kpis`.
 
@@ -25,10 +25,10 @@ from pathlib import Path
 
 from report import report
 
-from onramp import monitor
-from onramp.service import Service
-from onramp.settings import load_settings, local_config
-from onramp.store import now
+from onramp.core.settings import load_settings, local_config
+from onramp.core.store import now
+from onramp.flow import monitor
+from onramp.flow.service import Service
 
 FMT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a datetime in SQLite
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
-from lab.run import Lab, down, namespaces, sh
-from lab.topology import build
-from onramp.inventory import load
-from onramp.inventory.generate import generate, write
-from onramp.settings import ROOT, LabSettings
+from onramp.core.settings import ROOT, LabSettings
+from onramp.lab.run import Lab, down, namespaces, sh
+from onramp.lab.topology import build
+from onramp.network.inventory import load
+from onramp.network.inventory.generate import generate, write
 
 SETTINGS = LabSettings(name="bench", state_dir=Path(tempfile.gettempdir()) / "onramp-bench")
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
-from lab.run import Lab, down
-from lab.topology import build
-from onramp.inventory import load
-from onramp.service import Service
-from onramp.settings import ROOT, LabSettings, load_settings
+from onramp.core.settings import ROOT, LabSettings, load_settings
+from onramp.flow.service import Service
+from onramp.lab.run import Lab, down
+from onramp.lab.topology import build
+from onramp.network.inventory import load
 
 
 def lab_service(tmp: Path, name: str, octet: int, **config: Any) -> tuple[Lab, Service]:

@@ -145,9 +145,12 @@ def _compares_to(node: ast.Compare, names: set[str]) -> bool:
 
 def _under_type_checking(tree: ast.Module, target: ast.AST) -> bool:
     for node in tree.body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            if any(n is target for n in ast.walk(node)):
-                return True
+        if (
+            isinstance(node, ast.If)
+            and "TYPE_CHECKING" in ast.unparse(node.test)
+            and any(n is target for n in ast.walk(node))
+        ):
+            return True
     return False
 
 
@@ -170,7 +173,9 @@ def main() -> None:
     print(f"branches on names: {figures['name_branches']}")
     for site in figures["name_branch_sites"]:  # type: ignore[attr-defined]
         print(f"  {site}")
-    print(f"public functions returning dict[str, Any]: {figures['public_functions_returning_dict_str_any']}")
+    print(
+        f"public functions returning dict[str, Any]: {figures['public_functions_returning_dict_str_any']}"
+    )
 
 
 if __name__ == "__main__":

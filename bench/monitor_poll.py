@@ -28,12 +28,13 @@ from labkit import lab_service
 from nornir.core.task import Result, Task
 from report import report
 
-from lab.run import down
-from onramp import intended, monitor
-from onramp.inventory.plugin import init_nornir
-from onramp.service import Service
-from onramp.store import ConnectorRow, LinkRow, move
-from tasks.config import device
+from onramp.core.store import ConnectorRow, LinkRow, move
+from onramp.flow import monitor, render
+from onramp.flow.service import Service
+from onramp.lab.run import down
+from onramp.network import templates
+from onramp.network.inventory.plugin import init_nornir
+from onramp.tasks.config import device
 
 LAB, OCTET = "bmo", 57
 SITES = ("ent-par", "ent-fra")
@@ -70,8 +71,8 @@ def push(task: Task, configs: dict[str, str]) -> Result:
 def deploy(svc: Service, nr: Any) -> float:
     routers = ["pe1-par", "pe1-fra"]
     with svc.store.session() as s:
-        services = intended.services(s, svc.backbone, svc.vault, routers)
-    configs = {r: intended.router_config(svc.backbone, r, services[r]) for r in routers}
+        services = render.services(s, svc.backbone, svc.vault, routers)
+    configs = {r: templates.router_config(svc.backbone, r, services[r]) for r in routers}
     t = time.perf_counter()
     result = nr.filter(filter_func=lambda h: h.name in routers).run(task=push, configs=configs)
     if result.failed:

@@ -4,7 +4,7 @@ Builds its own lab (name `bpv`, 172.20.49.0/24; removed at the end, even on fail
 an in-process AWS simulator whose customer accepts at once (the customer's wait is 0, as
 the target says). Three ways, interleaved, each Connector decommissioned after its run:
 
-- `state machine`: onramp.orchestrate driving every step in this process;
+- `state machine`: onramp.flow.orchestrate driving every step in this process;
 - `worker`: the embedded Celery worker on its SQLite broker doing the same (submit, watch);
 - `baseline`: the same work by hand, no state machine: allocate, CSP request + wait,
   plan, apply (commit, pyATS gate, confirm).
@@ -28,18 +28,19 @@ from typing import Any
 from labkit import lab_service
 from report import report
 
-from csp.adapter import wait
-from csp.aws.adapter import AwsAdapter, client
-from csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
-from csp.registry import connections, peering_request
-from csp.simulator import Behaviour
-from lab.attach import LabAttachment
-from lab.run import Lab, down
 from onramp import worker
-from onramp.deploy import apply_plan, make_plan, recheck_plan
-from onramp.orchestrate import Orchestrator, Timings
-from onramp.service import Service
-from onramp.store import ConnectorRow
+from onramp.core.store import ConnectorRow
+from onramp.csp.adapter import wait
+from onramp.csp.aws.adapter import AwsAdapter, client
+from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
+from onramp.csp.registry import connections, peering_request
+from onramp.csp.simulator import Behaviour
+from onramp.flow.apply import apply_plan, recheck_plan
+from onramp.flow.orchestrate import Orchestrator, Timings
+from onramp.flow.plan import make_plan
+from onramp.flow.service import Service
+from onramp.lab.attach import LabAttachment
+from onramp.lab.run import Lab, down
 
 LAB, OCTET = "bpv", 49
 ORDER = {"tenant": "bench", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",

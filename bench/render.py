@@ -1,9 +1,9 @@
 """Benchmark: rendering 1,000 Connectors' configs through onramp vs plain Jinja2.
 
-Same templates, same data, same run. onramp's path is `onramp.render.render()` for each
+Same templates, same data, same run. onramp's path is `onramp.network.templates.render()` for each
 feature of a Connector (vrf, onramp_interface, bgp_neighbor); the baseline is a plain
 jinja2.Environment whose templates are loaded once and rendered with the same data.
-The intent computation (onramp.intent.connector) is timed apart, for information.
+The intent computation (onramp.network.intent.connector) is timed apart, for information.
 Prints time per config and the ratio onramp / plain (target <= 1.5), median of runs.
 
     .venv/bin/python bench/render.py [--connectors 1000] [--runs 5] [--platform frr] [--json]
@@ -21,12 +21,11 @@ from typing import Any
 import jinja2
 from report import report
 
-from onramp import intent
-from onramp.intended import SERVICE_FEATURES
-from onramp.inventory import load
-from onramp.model import Attachment, Connector
-from onramp.render import TEMPLATES, render, template_name
-from onramp.settings import ROOT
+from onramp.core.model import Attachment, Connector
+from onramp.core.settings import ROOT
+from onramp.network import intent
+from onramp.network.inventory import load
+from onramp.network.templates import SERVICE_FEATURES, TEMPLATES, render, template_name
 
 
 def connectors(n: int) -> list[Connector]:

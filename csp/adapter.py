@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from onramp.errors import OnrampError
+from onramp.core.errors import OnrampError
 
 
 class CspState(StrEnum):

@@ -31,7 +31,7 @@ class VlanRule(Strict):
 
 class PeeringRule(Strict):
     # One pool per subnet size, so that subnets of different sizes never overlap and each
-    # pool is a plain numbered sequence (subnet #n of the pool): see onramp.allocation.
+    # pool is a plain numbered sequence (subnet #n of the pool): see onramp.flow.allocate.
     pools: dict[int, IPv4Network]  # prefix length -> pool
     default_prefix_length: int
     # router: a subnet is unique on its PE; global: unique across the backbone (Azure wants

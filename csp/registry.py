@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from csp.adapter import Adapter, PeeringRequest, Session
-from onramp.errors import OnrampError
-from onramp.inventory import Backbone
-from onramp.secrets import Vault
-from onramp.settings import CspSettings
-from onramp.store import Store
+from onramp.core.errors import OnrampError
+from onramp.core.secrets import Vault
+from onramp.core.settings import CspSettings
+from onramp.core.store import Store
+from onramp.csp.adapter import Adapter, PeeringRequest, Session
+from onramp.network.inventory import Backbone
 
 ROLE_ORDER = {"primary": 0, "single": 0, "secondary": 1}
 TICKETED = ("ibm", "alibaba")
@@ -80,8 +80,8 @@ def adapter(
     ports = connections(bb, provider)
     url = settings.endpoint_url
     if provider == "aws":
-        from csp.aws import adapter as aws
-        from csp.aws.simulator import PARTNER_KEY
+        from onramp.csp.aws import adapter as aws
+        from onramp.csp.aws.simulator import PARTNER_KEY
 
         creds: dict[str, Any] = (
             {"aws_access_key_id": PARTNER_KEY, "aws_secret_access_key": "-"} if url else {}
@@ -89,7 +89,7 @@ def adapter(
         dx = aws.client(url, region_name=settings.region or "eu-west-3", **creds)
         return aws.AwsAdapter(dx, ports)
     if provider == "azure":
-        from csp.azure.adapter import AzureAdapter, network
+        from onramp.csp.azure.adapter import AzureAdapter, network
 
         credential = None
         if url is None:
@@ -98,11 +98,11 @@ def adapter(
             credential = DefaultAzureCredential()
         return AzureAdapter(network(settings.account, url, credential), ports)
     if provider == "gcp":
-        from csp.gcp.adapter import GcpAdapter, client
+        from onramp.csp.gcp.adapter import GcpAdapter, client
 
         return GcpAdapter(client(url), settings.account, ports)
     if provider in TICKETED:
-        from csp.manual.adapter import ManualAdapter
+        from onramp.csp.manual.adapter import ManualAdapter
 
         return ManualAdapter(provider, store, vault, ports)
     raise OnrampError("ONR-CSP-001", f"no adapter for provider {provider}")

@@ -1,6 +1,6 @@
 """Workers: Celery tasks that advance Connectors and Links, one step per message.
 
-A message only says "advance <kind> <id>"; the database is the truth (onramp.orchestrate).
+A message only says "advance <kind> <id>"; the database is the truth (onramp.flow.orchestrate).
 A step that changed the state queues the next at once; a waiting one asks again after
 `worker.poll_s`; `sweep` (a `sweeper` thread: `onramp worker --beat`, the embedded runner;
 or `celery -A onramp.worker beat`) re-queues whatever
@@ -23,11 +23,11 @@ from typing import Any
 from celery import Celery
 from sqlalchemy import or_, select
 
-from onramp.model import State
-from onramp.orchestrate import SETTLED, WAITING, Orchestrator
-from onramp.service import Service
-from onramp.settings import Settings, load_settings
-from onramp.store import ConnectorRow, LinkRow, now
+from onramp.core.model import State
+from onramp.core.settings import Settings, load_settings
+from onramp.core.store import ConnectorRow, LinkRow, now
+from onramp.flow.orchestrate import SETTLED, WAITING, Orchestrator
+from onramp.flow.service import Service
 
 app = Celery("onramp")
 app.conf.update(
@@ -63,7 +63,10 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
     app.conf.beat_schedule = {
         "sweep": {"task": "onramp.sweep", "schedule": settings.worker.sweep_s},
         "kpis": {"task": "onramp.kpis", "schedule": settings.monitor.interval_s},
-        "compliance": {"task": "onramp.compliance", "schedule": settings.compliance.interval_s},
+        "compliance": {
+            "task": "onramp.flow.compliance",
+            "schedule": settings.compliance.interval_s,
+        },
     }
     return app
 
@@ -119,10 +122,10 @@ def sweep() -> int:
 
 @app.task(name="onramp.kpis", expires=60)
 def kpis() -> int:
-    """One monitoring round (onramp.monitor.poll); a round older than a minute is dropped
+    """One monitoring round (onramp.flow.monitor.poll); a round older than a minute is dropped
     (`expires`): the next one measures the same Links."""
-    from onramp import monitor
-    from onramp.inventory.plugin import init_nornir
+    from onramp.flow import monitor
+    from onramp.network.inventory.plugin import init_nornir
 
     settings: Settings = _current["settings"]
     orch = _orchestrator()
@@ -138,18 +141,18 @@ def kpis() -> int:
 def recheck(self: Any, plan_id: str) -> None:
     """Compliance on the routers an applied plan changed; the plan keeps the scores. A
     router still busy with another change is judged when that change is over."""
-    from onramp.deploy import recheck_plan
+    from onramp.flow.apply import recheck_plan
 
     if not recheck_plan(_orchestrator().svc, plan_id):
         raise self.retry(countdown=_current["settings"].worker.poll_s)
 
 
-@app.task(name="onramp.compliance", expires=3600)
+@app.task(name="onramp.flow.compliance", expires=3600)
 def compliance_run() -> float | None:
     """Every router's running config against its intended one; the report is stored
     (`GET /v1/compliance`, `onramp compliance run` by hand). Returns the score."""
-    from onramp import compliance
-    from onramp.inventory.plugin import init_nornir
+    from onramp.flow import compliance
+    from onramp.network.inventory.plugin import init_nornir
 
     nr = init_nornir(_current["settings"])
     try:

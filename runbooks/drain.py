@@ -26,13 +26,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from onramp.allocation import connector_view, plan_connector_off
-from onramp.errors import OnrampError
-from onramp.model import State
-from onramp.orchestrate import Orchestrator
-from onramp.service import Service
-from onramp.store import AttachmentRow, ConnectorRow, LinkRow, RouterStateRow
-from runbooks.lifecycle import drive
+from onramp.core.errors import OnrampError
+from onramp.core.model import State
+from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow, RouterStateRow
+from onramp.flow.allocate import connector_view, plan_connector_off
+from onramp.flow.orchestrate import Orchestrator
+from onramp.flow.service import Service
+from onramp.runbooks.lifecycle import drive
 
 Progress = Callable[[str], None]
 MOVABLE = State.ACTIVE.value

@@ -3,7 +3,7 @@
 A dry run writes nothing at the providers or on the routers and shows what would happen
 (the allocation, the request a provider would get with the key masked, the routers'
 diffs for a removal). With `apply=True` the runbook runs the state machine's steps in this
-process (onramp.orchestrate, the same steps a worker runs), reporting each state as it is
+process (onramp.flow.orchestrate, the same steps a worker runs), reporting each state as it is
 reached, and returns the result with its history.
 """
 
@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from csp.adapter import Adapter
-from csp.registry import peering_request
-from onramp.orchestrate import Orchestrator
-from onramp.service import Service
+from onramp.csp.adapter import Adapter
+from onramp.csp.registry import peering_request
+from onramp.flow.orchestrate import Orchestrator
+from onramp.flow.service import Service
 
 Progress = Callable[[str], None]
 
@@ -54,7 +54,7 @@ def create_link(
 def decommission(
     svc: Service, kind: str, ident: str, apply: bool, orch: Orchestrator, progress: Progress
 ) -> dict[str, Any]:
-    from onramp.deploy import make_plan
+    from onramp.flow.plan import make_plan
 
     full = (svc.connector(ident) if kind == "connector" else svc.link(ident))["id"]
     if not apply:

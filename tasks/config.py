@@ -1,6 +1,6 @@
 """Nornir tasks that change router configuration: diff (dry run), deploy under a
 commit-confirm timer, confirm, rollback. The check between commit and confirm is the
-caller's (onramp.deploy runs the pyATS gate of validation/).
+caller's (onramp.flow.plan runs the pyATS gate of validation/).
 
 Each is `(task, ...) -> Result` and runs on every host in parallel under Nornir's
 threaded runner. Device access is NAPALM through nornir-napalm (FRR: napalm_frr).
@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from napalm.base import NetworkDriver
 from nornir.core.task import Result, Task
 
-from onramp.errors import OnrampError
-from onramp.secrets import mask
+from onramp.core.errors import OnrampError
+from onramp.core.secrets import mask
 
 
 def canonical(config: str) -> str:

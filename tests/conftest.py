@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from onramp.settings import ROOT
+from onramp.core.settings import ROOT
 
 FILES = ("hosts", "groups", "defaults", "backbone")
 DEFAULT_INVENTORY = ROOT / "inventory"

@@ -7,7 +7,7 @@ Checks, each a pair (collect -> assert):
 - routes that must be in a VRF are there (a Link: each cloud's routes in the other's VRF);
 - no other BGP session on the touched routers changed state or dropped meanwhile.
 
-In the deploy (`onramp.deploy`) `run()` is called with a collector that polls the routers
+In the deploy (`onramp.flow.plan`) `run()` is called with a collector that polls the routers
 until the new sessions are up (or the time is up). Standalone, on data collected before
 (the same JSON shape `Evidence.as_dict()` writes), it is a CI check with an exit status:
 

@@ -12,10 +12,10 @@ from napalm.base import NetworkDriver
 from nornir.core import Nornir
 from nornir.core.task import Result, Task
 
-from onramp.errors import OnrampError
-from tasks.config import device
-from validation.bgp_gate import Evidence, received, session
-from validation.parsers import frr
+from onramp.core.errors import OnrampError
+from onramp.tasks.config import device
+from onramp.validation.bgp_gate import Evidence, received, session
+from onramp.validation.parsers import frr
 
 PARSERS = {"frr": (frr.ShowBgpVrfAllSummary, frr.ShowBgpVrfRoutes)}
 

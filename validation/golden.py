@@ -12,13 +12,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from onramp import intent
-from onramp.intended import SERVICE_FEATURES
-from onramp.inventory import Backbone, load
-from onramp.inventory.generate import generate, write
-from onramp.model import Attachment, Connector
-from onramp.platforms import PLATFORMS
-from onramp.render import render
+from onramp.core.model import Attachment, Connector
+from onramp.network import intent
+from onramp.network.inventory import Backbone, load
+from onramp.network.inventory.generate import generate, write
+from onramp.network.platforms import PLATFORMS
+from onramp.network.templates import SERVICE_FEATURES, render
 
 GOLDEN = Path(__file__).parent / "golden"
 PLATFORM_NAMES = ("frr", "iosxr", "junos")

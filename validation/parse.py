@@ -16,7 +16,7 @@ from typing import Any
 
 from ttp import ttp
 
-from onramp.settings import ROOT
+from onramp.core.settings import ROOT
 
 TTP = ROOT / "templates" / "ttp"
 Shape = dict[str, Any]

@@ -20,8 +20,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from csp.adapter import CspResource, CspState, PeeringRequest
-from onramp.errors import OnrampError
+from onramp.core.errors import OnrampError
+from onramp.csp.adapter import CspResource, CspState, PeeringRequest
 
 STATES = {
     "confirming": CspState.AWAITING_CUSTOMER,

@@ -27,7 +27,7 @@ from typing import Any
 
 import cbor2
 
-from csp.simulator import (
+from onramp.csp.simulator import (
     Behaviour,
     Clock,
     CloudPeer,

@@ -28,8 +28,8 @@ from azure.mgmt.network.models import (
     ExpressRouteCrossConnectionPeering,
 )
 
-from csp.adapter import CspResource, CspState, PeeringRequest, Session
-from onramp.errors import OnrampError
+from onramp.core.errors import OnrampError
+from onramp.csp.adapter import CspResource, CspState, PeeringRequest, Session
 
 PEERING = "AzurePrivatePeering"
 SCOPE = "https://management.azure.com/.default"

@@ -32,7 +32,7 @@ from ipaddress import IPv4Network
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from csp.simulator import (
+from onramp.csp.simulator import (
     Behaviour,
     Clock,
     CloudPeer,

@@ -33,8 +33,8 @@ from google.api_core.retry import Retry, if_exception_type
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import compute_v1
 
-from csp.adapter import CspResource, CspState, PeeringRequest
-from onramp.errors import OnrampError
+from onramp.core.errors import OnrampError
+from onramp.csp.adapter import CspResource, CspState, PeeringRequest
 
 API = "https://www.googleapis.com/compute/v1/"
 STATES = {

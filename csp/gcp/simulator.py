@@ -39,7 +39,7 @@ from ipaddress import IPv4Interface, IPv4Network
 from typing import Any
 from urllib.parse import urlsplit
 
-from csp.simulator import (
+from onramp.csp.simulator import (
     Behaviour,
     Clock,
     CloudPeer,

@@ -20,10 +20,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
 
-from csp.adapter import CspResource, CspState, PeeringRequest
-from onramp.errors import OnrampError
-from onramp.secrets import Vault
-from onramp.store import ConnectorRow, Store, TicketRow, by_prefix, now
+from onramp.core.errors import OnrampError
+from onramp.core.secrets import Vault
+from onramp.core.store import ConnectorRow, Store, TicketRow, by_prefix, now
+from onramp.csp.adapter import CspResource, CspState, PeeringRequest
 
 STATES = {
     "open": CspState.AWAITING_TICKET,

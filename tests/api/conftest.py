@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import requests
 
-from onramp import apikeys
-from onramp.api import RateLimit, create_app, serve_in_thread
-from onramp.service import Service
-from onramp.settings import load_settings, local_config
+from onramp.api import keys as apikeys
+from onramp.api.app import RateLimit, create_app, serve_in_thread
+from onramp.core.settings import load_settings, local_config
+from onramp.flow.service import Service
 
 from ..conftest import copy_default_inventory
 

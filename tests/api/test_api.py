@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from onramp import apikeys
+from onramp.api import keys as apikeys
 
 from .conftest import AWS, Api
 
@@ -128,7 +128,7 @@ def test_a_body_over_the_limit_is_refused_unread(api: Api) -> None:
 def test_every_route_keeps_tenants_apart(api: Api) -> None:
     """Each route that names a resource, called with another tenant's key: 404, and the
     resource is unchanged; lists never show another tenant's."""
-    from onramp.store import ConnectorRow, move
+    from onramp.core.store import ConnectorRow, move
 
     a, b = (api.call("POST", "/v1/connectors", json=AWS).json() for _ in range(2))
     for c in (a, b):  # a Link needs active ends: the workers' part, by hand
@@ -178,7 +178,7 @@ def test_apikey_create_needs_exactly_one_of_tenant_or_admin(api: Api) -> None:
 
     from typer.testing import CliRunner
 
-    from onramp.cli import app
+    from onramp.cli.main import app
 
     config = str(api.svc.settings.path)
     for args in ([], ["--tenant", "acme", "--admin"]):
@@ -193,8 +193,8 @@ def test_tickets_are_seen_by_their_tenant_and_answered_by_engineers(api: Api) ->
     """A ticket opened for acme's Connector (by the ticket adapter, as the workers' CSP
     step does for a provider that takes tickets): acme reads it, globex cannot, only an
     admin key records the provider's answer, and only once."""
-    from csp.adapter import PeeringRequest, Session
-    from csp.manual.adapter import ManualAdapter
+    from onramp.csp.adapter import PeeringRequest, Session
+    from onramp.csp.manual.adapter import ManualAdapter
 
     mine = api.call("POST", "/v1/connectors", json=AWS).json()
     adapter = ManualAdapter("ibm", api.svc.store, api.svc.vault)
@@ -229,8 +229,8 @@ def test_kpis_traffic_and_metrics(api: Api) -> None:
     """What monitoring stored, as the Link's and Connector's owner and Prometheus see it."""
     from datetime import timedelta
 
-    from onramp import monitor
-    from onramp.store import ConnectorRow, LinkRow, TrafficSampleRow, move, now
+    from onramp.core.store import ConnectorRow, LinkRow, TrafficSampleRow, move, now
+    from onramp.flow import monitor
 
     a, b = (api.call("POST", "/v1/connectors", json=AWS).json() for _ in range(2))
     for c in (a, b):
@@ -273,9 +273,9 @@ def test_kpis_traffic_and_metrics(api: Api) -> None:
 
 def test_compliance_for_engineers_only(api: Api) -> None:
     """The newest stored run (here one made by compliance.compare on the golden configs)."""
-    from onramp import compliance
-    from onramp.settings import ROOT
-    from onramp.store import ComplianceReportRow, now
+    from onramp.core.settings import ROOT
+    from onramp.core.store import ComplianceReportRow, now
+    from onramp.flow import compliance
 
     assert api.call("GET", "/v1/compliance", who="admin").json()["error"]["code"] == "ONR-COMP-002"
     kept = ROOT / "validation" / "golden" / "backbone" / "frr.txt"

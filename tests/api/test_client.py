@@ -8,7 +8,7 @@ import time
 import pytest
 
 from onramp.client import ApiError, Client
-from onramp.store import ConnectorRow, move
+from onramp.core.store import ConnectorRow, move
 
 from .conftest import AWS, Api
 
@@ -59,7 +59,7 @@ def test_the_example_script_tells_the_story_through_the_api(api: Api) -> None:
     import subprocess
     import sys
 
-    from onramp.store import LinkRow
+    from onramp.core.store import LinkRow
 
     stop = threading.Event()
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from onramp.store import ConnectorRow, move, now
+from onramp.core.store import ConnectorRow, move, now
 
 from ..browser import HAVE_BROWSER, browser, rows, shot, sign_in, until
 from .conftest import AWS as AWS_ORDER
@@ -77,7 +77,7 @@ def test_a_links_kpis_are_plotted_against_its_sla(browser: Any, api: Api) -> Non
     SLA line and the breach shaded."""
     from datetime import timedelta
 
-    from onramp import monitor
+    from onramp.flow import monitor
 
     a, b = (api.call("POST", "/v1/connectors", json=AWS_ORDER).json() for _ in range(2))
     for c in (a, b):
@@ -108,7 +108,7 @@ def test_a_links_kpis_are_plotted_against_its_sla(browser: Any, api: Api) -> Non
 
 
 def test_engineers_see_compliance_tenants_do_not(browser: Any, api: Api) -> None:
-    from onramp.store import ComplianceReportRow
+    from onramp.core.store import ComplianceReportRow
 
     report = {"at": now().isoformat(), "score": 50.0, "compliant": False, "routers": {
         "pe1-par": {"platform": "frr", "score": 88.9, "features": {

@@ -16,7 +16,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
-from onramp.api import RateLimit
+from onramp.api.app import RateLimit
 
 from .conftest import AWS, Api, running_api
 

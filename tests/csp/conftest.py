@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from csp.simulator import CloudPeer
+from onramp.csp.simulator import CloudPeer
 
 
 @dataclass

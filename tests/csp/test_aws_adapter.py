@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from csp.adapter import CspState, PeeringRequest, Session, wait
-from csp.aws.adapter import AwsAdapter, AwsHostedConnectionAdapter, Delegation, client
-from csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
-from csp.simulator import Behaviour, CloudPeer, Customer
-from onramp.errors import OnrampError
+from onramp.core.errors import OnrampError
+from onramp.csp.adapter import CspState, PeeringRequest, Session, wait
+from onramp.csp.aws.adapter import AwsAdapter, AwsHostedConnectionAdapter, Delegation, client
+from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
+from onramp.csp.simulator import Behaviour, CloudPeer, Customer
 from tests.csp.conftest import RecordingHook
 
 PORT = "pe1-par:eth3"

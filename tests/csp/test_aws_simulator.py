@@ -12,8 +12,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
-from csp.simulator import Behaviour, Customer
+from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
+from onramp.csp.simulator import Behaviour, Customer
 
 OWNER = "123456789012"
 

@@ -10,11 +10,11 @@ from dataclasses import replace
 
 import pytest
 
-from csp.adapter import CspState, PeeringRequest, Session, wait
-from csp.azure.adapter import AzureAdapter, network
-from csp.azure.simulator import PARTNER_SUBSCRIPTION, ExpressRoute, serve
-from csp.simulator import Behaviour, CloudPeer
-from onramp.errors import OnrampError
+from onramp.core.errors import OnrampError
+from onramp.csp.adapter import CspState, PeeringRequest, Session, wait
+from onramp.csp.azure.adapter import AzureAdapter, network
+from onramp.csp.azure.simulator import PARTNER_SUBSCRIPTION, ExpressRoute, serve
+from onramp.csp.simulator import Behaviour, CloudPeer
 from tests.csp.conftest import RecordingHook
 
 PORTS = {"pe1-lon:eth3": "onramp-lon-er-pri", "pe2-lon:eth3": "onramp-lon-er-sec"}

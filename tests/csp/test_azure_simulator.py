@@ -22,9 +22,9 @@ from azure.core.exceptions import (
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network import models as azure_models
 
-from csp.azure.adapter import network
-from csp.azure.simulator import PARTNER_SUBSCRIPTION, Answer, ExpressRoute, serve
-from csp.simulator import Behaviour, CloudPeer
+from onramp.csp.azure.adapter import network
+from onramp.csp.azure.simulator import PARTNER_SUBSCRIPTION, Answer, ExpressRoute, serve
+from onramp.csp.simulator import Behaviour, CloudPeer
 from tests.csp.conftest import RecordingHook
 
 RG = "CrossConnection-uksouth"

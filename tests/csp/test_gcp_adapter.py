@@ -10,11 +10,11 @@ from dataclasses import replace
 
 import pytest
 
-from csp.adapter import CspState, PeeringRequest, Session, wait
-from csp.gcp.adapter import GcpAdapter, attachment_name, bandwidth, client, retrying
-from csp.gcp.simulator import PARTNER_PROJECT, Compute, serve
-from csp.simulator import Behaviour, CloudPeer, Customer
-from onramp.errors import OnrampError
+from onramp.core.errors import OnrampError
+from onramp.csp.adapter import CspState, PeeringRequest, Session, wait
+from onramp.csp.gcp.adapter import GcpAdapter, attachment_name, bandwidth, client, retrying
+from onramp.csp.gcp.simulator import PARTNER_PROJECT, Compute, serve
+from onramp.csp.simulator import Behaviour, CloudPeer, Customer
 from tests.csp.conftest import RecordingHook
 
 PORT = "pe1-fra:eth3"

@@ -17,8 +17,8 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import compute_v1
 
-from csp.gcp.simulator import API, PARTNER_PROJECT, Compute, serve
-from csp.simulator import Behaviour, Customer
+from onramp.csp.gcp.simulator import API, PARTNER_PROJECT, Compute, serve
+from onramp.csp.simulator import Behaviour, Customer
 from tests.csp.conftest import RecordingHook
 
 REGION = "europe-west3"

@@ -14,13 +14,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from typer.testing import CliRunner
 
-from csp.adapter import CspState, PeeringRequest, Session, wait
-from csp.manual.adapter import ManualAdapter
-from onramp.cli import app
-from onramp.errors import OnrampError
-from onramp.secrets import Vault
-from onramp.settings import ROOT
-from onramp.store import Base, Store
+from onramp.cli.main import app
+from onramp.core.errors import OnrampError
+from onramp.core.secrets import Vault
+from onramp.core.settings import ROOT
+from onramp.core.store import Base, Store
+from onramp.csp.adapter import CspState, PeeringRequest, Session, wait
+from onramp.csp.manual.adapter import ManualAdapter
 
 KEY = "Tq7kPz2mWc9xRb4n"
 REQ = PeeringRequest(

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from csp.adapter import Session
-from csp.aws.adapter import AwsAdapter
-from csp.azure.adapter import AzureAdapter
-from csp.gcp.adapter import GcpAdapter
-from csp.manual.adapter import ManualAdapter
-from csp.registry import adapter, connections, peering_request
-from onramp import allocation
-from onramp.errors import OnrampError
-from onramp.inventory import load
-from onramp.model import ConnectorRequest
-from onramp.secrets import Vault
-from onramp.settings import ROOT, CspSettings
-from onramp.store import Store, TenantRow
+from onramp.core.errors import OnrampError
+from onramp.core.model import ConnectorRequest
+from onramp.core.secrets import Vault
+from onramp.core.settings import ROOT, CspSettings
+from onramp.core.store import Store, TenantRow
+from onramp.csp.adapter import Session
+from onramp.csp.aws.adapter import AwsAdapter
+from onramp.csp.azure.adapter import AzureAdapter
+from onramp.csp.gcp.adapter import GcpAdapter
+from onramp.csp.manual.adapter import ManualAdapter
+from onramp.csp.registry import adapter, connections, peering_request
+from onramp.flow import allocate
+from onramp.network.inventory import load
 
 BB = load(ROOT / "inventory")
 
@@ -49,7 +49,7 @@ def test_a_connector_becomes_its_peering_request(store: Store, tmp_path: Path) -
         "bandwidth_mbps": 1000, "azure_service_key": "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9",
         "s_tag": 444, "vlan": 12,
     })  # fmt: skip
-    c = allocation.create_connector(store, BB, req, vault)
+    c = allocate.create_connector(store, BB, req, vault)
     asked = peering_request(c, "Secret123456")
     assert asked.idempotency_key == f"{c['id']}:csp"
     assert asked.customer_account == "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"

@@ -12,17 +12,17 @@ from typing import Any
 
 import pytest
 
-from csp.adapter import CspState, PeeringRequest, Session
-from csp.aws.adapter import AwsAdapter, client
-from csp.aws.simulator import PARTNER_KEY
-from csp.azure.adapter import AzureAdapter, network
-from csp.azure.simulator import PARTNER_SUBSCRIPTION
+from onramp.csp.adapter import CspState, PeeringRequest, Session
+from onramp.csp.aws.adapter import AwsAdapter, client
+from onramp.csp.aws.simulator import PARTNER_KEY
+from onramp.csp.azure.adapter import AzureAdapter, network
+from onramp.csp.azure.simulator import PARTNER_SUBSCRIPTION
 
 
 @pytest.fixture
 def simulator(request: pytest.FixtureRequest) -> Iterator[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "onramp.cli", "sim", request.param, "--json",
+        [sys.executable, "-m", "onramp.cli.main", "sim", request.param, "--json",
          "--accept-after", "0", "--provisioning", "0"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -72,8 +72,8 @@ def test_azure_simulator_process(simulator: str) -> None:
 
 @pytest.mark.parametrize("simulator", ["gcp"], indirect=True)
 def test_gcp_simulator_process(simulator: str) -> None:
-    from csp.gcp.adapter import GcpAdapter, client, retrying
-    from csp.gcp.simulator import PARTNER_PROJECT
+    from onramp.csp.gcp.adapter import GcpAdapter, client, retrying
+    from onramp.csp.gcp.simulator import PARTNER_PROJECT
 
     key = post(simulator + "/_sim/pairing-keys", {"region": "europe-west3"})["pairing_key"]
     adapter = GcpAdapter(client(simulator), PARTNER_PROJECT, {"pe1-fra:eth3": "onramp-fra-ic1"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.config import canonical, fingerprint
+from onramp.tasks.config import canonical, fingerprint
 
 RUNNING = """frr version 8.4
 hostname pe1

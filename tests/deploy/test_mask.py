@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from onramp.secrets import MASK, mask
+from onramp.core.secrets import MASK, mask
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from lab.run import FRR_ETC, FRR_RUN, NEEDED, Lab, down, namespaces, root_links
-from lab.topology import Topology, build
-from onramp.inventory import Backbone, load
-from onramp.service import Service
-from onramp.settings import LabSettings, load_settings
-from tasks.config import canonical
+from onramp.core.settings import LabSettings, load_settings
+from onramp.flow.service import Service
+from onramp.lab.run import FRR_ETC, FRR_RUN, NEEDED, Lab, down, namespaces, root_links
+from onramp.lab.topology import Topology, build
+from onramp.network.inventory import Backbone, load
+from onramp.tasks.config import canonical
 
 from ..conftest import copy_default_inventory
 
@@ -147,7 +147,7 @@ def module_lab(
 def ce_side(lab: Lab, svc: Service, c: dict[str, Any], remove: bool = False) -> None:
     """An enterprise site's CE (the lab's edge at the Connector's port), configured as the
     customer would: there is no provider API to do it."""
-    from onramp.store import ConnectorRow
+    from onramp.core.store import ConnectorRow
 
     with svc.store.session() as s:
         row = s.get(ConnectorRow, c["id"])

@@ -10,14 +10,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from csp.simulator import Behaviour
-from lab.attach import LabAttachment
-from lab.run import sh
-from lab.topology import cloud_lans
-from onramp import compliance
-from onramp.deploy import apply_plan, make_plan
-from onramp.inventory.plugin import init_nornir
-from onramp.store import ConnectorRow
+from onramp.core.store import ConnectorRow
+from onramp.csp.simulator import Behaviour
+from onramp.flow import compliance
+from onramp.flow.apply import apply_plan
+from onramp.flow.plan import make_plan
+from onramp.lab.attach import LabAttachment
+from onramp.lab.run import sh
+from onramp.lab.topology import cloud_lans
+from onramp.network.inventory.plugin import init_nornir
 
 from .conftest import AWS_ORDER, module_lab
 from .test_orchestrate import Env, orchestrator

@@ -21,15 +21,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from csp.aws.simulator import DirectConnect, serve
-from csp.simulator import Behaviour
-from lab.attach import LabAttachment
-from lab.run import Lab
-from lab.topology import HOST_OFFSET, cloud_lans
-from onramp.deploy import make_plan
-from onramp.orchestrate import Orchestrator
-from onramp.service import Service
-from onramp.store import AllocationRow
+from onramp.core.store import AllocationRow
+from onramp.csp.aws.simulator import DirectConnect, serve
+from onramp.csp.simulator import Behaviour
+from onramp.flow.orchestrate import Orchestrator
+from onramp.flow.plan import make_plan
+from onramp.flow.service import Service
+from onramp.lab.attach import LabAttachment
+from onramp.lab.run import Lab
+from onramp.lab.topology import HOST_OFFSET, cloud_lans
 
 from .conftest import AWS_ORDER as AWS
 from .conftest import ce_side, module_lab, running
@@ -48,7 +48,7 @@ class Env:
     def start_worker(self) -> subprocess.Popen[bytes]:
         env = {**os.environ, "ONRAMP_CONFIG": str(self.config)}
         return subprocess.Popen(
-            [sys.executable, "-m", "onramp.cli", "worker", "--concurrency", "1", "--beat"],
+            [sys.executable, "-m", "onramp.cli.main", "worker", "--concurrency", "1", "--beat"],
             env=env, stdout=subprocess.DEVNULL,
             stderr=(self.config.parent / f"worker-{time.time_ns()}.log").open("wb"),
         )  # fmt: skip
@@ -224,9 +224,9 @@ def test_nothing_is_left_pending(env: Env) -> None:
     """After all the crashes, no router holds an unconfirmed commit and no process of a
     killed worker lives on (Celery's own beat, a child process, did: queueing sweeps)."""
     assert processes_of(env.config) == []
-    from onramp.deploy import _nornir
+    from onramp.flow.plan import nornir_for
 
-    nr = _nornir(env.svc)
+    nr = nornir_for(env.svc)
     result = nr.run(task=lambda task: task.host.get_connection("napalm", task.nornir.config)
                     .has_pending_commit())  # fmt: skip
     assert {h: r[0].result for h, r in result.items()} == {h: False for h in result}

@@ -14,21 +14,22 @@ from typing import Any
 
 import pytest
 
-from csp.adapter import CspState, wait
-from csp.aws.adapter import AwsAdapter, client
-from csp.aws.simulator import PARTNER_KEY, DirectConnect
-from csp.aws.simulator import serve as serve_aws
-from csp.azure.adapter import AzureAdapter, network
-from csp.azure.simulator import PARTNER_SUBSCRIPTION, ExpressRoute
-from csp.azure.simulator import serve as serve_azure
-from csp.registry import connections, peering_request
-from csp.simulator import Behaviour
-from lab.attach import LabAttachment
-from lab.run import Lab
-from onramp.deploy import apply_plan, make_plan
-from onramp.errors import OnrampError
-from onramp.service import Service
-from onramp.store import ConnectorRow
+from onramp.core.errors import OnrampError
+from onramp.core.store import ConnectorRow
+from onramp.csp.adapter import CspState, wait
+from onramp.csp.aws.adapter import AwsAdapter, client
+from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect
+from onramp.csp.aws.simulator import serve as serve_aws
+from onramp.csp.azure.adapter import AzureAdapter, network
+from onramp.csp.azure.simulator import PARTNER_SUBSCRIPTION, ExpressRoute
+from onramp.csp.azure.simulator import serve as serve_azure
+from onramp.csp.registry import connections, peering_request
+from onramp.csp.simulator import Behaviour
+from onramp.flow.apply import apply_plan
+from onramp.flow.plan import make_plan
+from onramp.flow.service import Service
+from onramp.lab.attach import LabAttachment
+from onramp.lab.run import Lab
 
 from .conftest import module_lab
 

@@ -22,14 +22,15 @@ import napalm
 import pytest
 import yaml
 
-from lab.run import Lab, down
-from lab.topology import HOST_OFFSET, build, cloud_lans
-from onramp.deploy import apply_plan, make_plan, show_plan
-from onramp.errors import OnrampError
-from onramp.inventory.plugin import init_nornir
-from onramp.service import Service
-from onramp.settings import load_settings
-from tasks.config import canonical, rollback
+from onramp.core.errors import OnrampError
+from onramp.core.settings import load_settings
+from onramp.flow.apply import apply_plan
+from onramp.flow.plan import make_plan, show_plan
+from onramp.flow.service import Service
+from onramp.lab.run import Lab, down
+from onramp.lab.topology import HOST_OFFSET, build, cloud_lans
+from onramp.network.inventory.plugin import init_nornir
+from onramp.tasks.config import canonical, rollback
 
 from .conftest import AWS_ORDER as AWS
 from .conftest import default_inventory_in, lab_settings, write_config
@@ -77,7 +78,7 @@ class Env:
             )
 
     def md5_key(self, connector_id: str) -> str:
-        from onramp.store import ConnectorRow
+        from onramp.core.store import ConnectorRow
 
         with self.svc.store.session() as s:
             row = s.get(ConnectorRow, connector_id)
@@ -250,7 +251,7 @@ def test_killed_apply_is_reverted_by_the_router(env: Env) -> None:
         [
             sys.executable,
             "-m",
-            "onramp.cli",
+            "onramp.cli.main",
             "--config",
             str(env.config),
             "apply",
@@ -339,8 +340,8 @@ def test_every_router_runs_its_rendered_backbone_verbatim(env: Env) -> None:
     """The lab's routers were configured from templates/backbone/frr.j2; FRR kept every
     line as rendered: each router's intended config diffs empty against its running one
     (dry-run diff on all six routers in parallel)."""
-    from onramp.intended import RouterServices, router_config
-    from tasks.config import diff_config
+    from onramp.network.templates import RouterServices, router_config
+    from onramp.tasks.config import diff_config
 
     bb = env.svc.backbone
     candidates = {r: router_config(bb, r, RouterServices(r)) for r in bb.routers}
@@ -388,7 +389,7 @@ def test_cli_plan_apply_json_and_errors(env: Env) -> None:
     a wrong plan id answers the error's code on stdout and exits 2."""
     c = new_connector(env)
     env.cloud_side(c)
-    cli = [sys.executable, "-m", "onramp.cli", "--config", str(env.config)]
+    cli = [sys.executable, "-m", "onramp.cli.main", "--config", str(env.config)]
 
     def run(*args: str) -> tuple[int, Any]:
         proc = subprocess.run([*cli, *args, "--json"], capture_output=True, text=True)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lab.run import Lab, down, namespaces
-from lab.topology import build
-from onramp.cli import app
-from onramp.errors import OnrampError
+from onramp.cli.main import app
+from onramp.core.errors import OnrampError
+from onramp.lab.run import Lab, down, namespaces
+from onramp.lab.topology import build
 
 from .conftest import SharedLab, default_inventory_in, lab_settings, leftovers
 
@@ -208,7 +208,7 @@ def test_sigterm_during_cli_up_removes_what_it_built(tmp_path: Path) -> None:
         f"lab:\n  name: tsig\n  mgmt_subnet: 172.20.45.0/24\n  state_dir: {tmp_path / 'state'}\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "onramp.cli", "--config", str(config), "lab", "up"],
+        [sys.executable, "-m", "onramp.cli.main", "--config", str(config), "lab", "up"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from csp.simulator import Behaviour
-from lab.attach import LabAttachment
-from lab.faults import bgp_shutdown, delay, loss
-from lab.topology import cloud_lans
-from onramp import monitor
-from onramp.inventory.plugin import init_nornir
-from onramp.store import now
+from onramp.core.store import now
+from onramp.csp.simulator import Behaviour
+from onramp.flow import monitor
+from onramp.lab.attach import LabAttachment
+from onramp.lab.faults import bgp_shutdown, delay, loss
+from onramp.lab.topology import cloud_lans
+from onramp.network.inventory.plugin import init_nornir
 
 from .conftest import module_lab
 from .test_orchestrate import ENT_FRA, Env, linked_to_aws, orchestrator

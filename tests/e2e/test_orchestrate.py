@@ -20,17 +20,17 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from csp.aws.adapter import AwsAdapter, client
-from csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
-from csp.registry import connections
-from csp.simulator import Behaviour, CloudPeer, Customer
-from lab.attach import LabAttachment
-from lab.run import Lab, sh
-from lab.topology import HOST_OFFSET, cloud_lans
-from onramp.deploy import list_plans, show_plan
-from onramp.orchestrate import Orchestrator, Timings
-from onramp.service import Service
-from onramp.store import AllocationRow
+from onramp.core.store import AllocationRow
+from onramp.csp.aws.adapter import AwsAdapter, client
+from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
+from onramp.csp.registry import connections
+from onramp.csp.simulator import Behaviour, CloudPeer, Customer
+from onramp.flow.orchestrate import Orchestrator, Timings
+from onramp.flow.plan import list_plans, show_plan
+from onramp.flow.service import Service
+from onramp.lab.attach import LabAttachment
+from onramp.lab.run import Lab, sh
+from onramp.lab.topology import HOST_OFFSET, cloud_lans
 
 from .conftest import AWS_ORDER as AWS
 from .conftest import ce_side, module_lab, running
@@ -249,7 +249,7 @@ def test_drain_pe_moves_a_linked_connector_make_before_break(env: Env) -> None:
     50 ms for the whole drain, loses nothing."""
     import threading
 
-    from runbooks import drain
+    from onramp.runbooks import drain
 
     lans = cloud_lans(env.lab.topo)
     target = str(lans["aws-dx-par"][HOST_OFFSET])
@@ -354,7 +354,7 @@ def test_runbooks_dry_run_then_apply(env: Env, tmp_path: Path) -> None:
 
     from typer.testing import CliRunner
 
-    from onramp.cli import app
+    from onramp.cli.main import app
 
     with serve(DirectConnect(hook=env.attach, behaviour=Behaviour(accept_after_s=0.2))) as (
         url, sim):  # fmt: skip

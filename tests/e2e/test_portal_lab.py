@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from lab.run import down
-from lab.topology import build, cloud_lans
+from onramp.lab.run import down
+from onramp.lab.topology import build, cloud_lans
 
 from ..browser import HAVE_BROWSER, browser, rows, shot, sign_in, until
 from .conftest import default_inventory_in, lab_settings, leftovers, write_config
@@ -43,7 +43,7 @@ def test_order_in_the_portal_and_watch_it_become_active(browser: Any, tmp_path: 
     log = tmp_path / "demo.log"
     with log.open("w") as sink:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "onramp.cli", "--config", str(config), "demo", "--via",
+            [sys.executable, "-m", "onramp.cli.main", "--config", str(config), "demo", "--via",
              "api", "--serve", "--json"],
             stdout=subprocess.DEVNULL, stderr=sink, env={**os.environ, "COLUMNS": "200"},
         )  # fmt: skip

@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from csp.aws.simulator import DirectConnect
-from csp.aws.simulator import serve as serve_aws
-from csp.gcp.simulator import PARTNER_PROJECT, Compute
-from csp.gcp.simulator import serve as serve_gcp
-from csp.simulator import Behaviour
-from lab.attach import LabAttachment
-from lab.topology import cloud_lans
 from onramp import worker
-from onramp.orchestrate import Orchestrator
-from onramp.service import Service
-from onramp.store import AllocationRow
+from onramp.core.store import AllocationRow
+from onramp.csp.aws.simulator import DirectConnect
+from onramp.csp.aws.simulator import serve as serve_aws
+from onramp.csp.gcp.simulator import PARTNER_PROJECT, Compute
+from onramp.csp.gcp.simulator import serve as serve_gcp
+from onramp.csp.simulator import Behaviour
+from onramp.flow.orchestrate import Orchestrator
+from onramp.flow.service import Service
+from onramp.lab.attach import LabAttachment
+from onramp.lab.topology import cloud_lans
 
 from ..conftest import new_postgres_db
 from .conftest import module_lab
@@ -71,7 +71,7 @@ def workers(env: Env) -> Iterator[list[subprocess.Popen[bytes]]]:
     run = {**os.environ, "ONRAMP_CONFIG": str(env.config)}
     logs = env.config.parent
     procs = [
-        subprocess.Popen([sys.executable, "-m", "onramp.cli", "worker", "--concurrency", "1",
+        subprocess.Popen([sys.executable, "-m", "onramp.cli.main", "worker", "--concurrency", "1",
                           *(["--beat"] if i == 0 else [])],
                          env=run, stdout=subprocess.DEVNULL,
                          stderr=(logs / f"worker{i}.log").open("wb"))

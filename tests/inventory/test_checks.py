@@ -1,4 +1,4 @@
-"""`onramp.inventory.check`: every kind of bad data gets its code, host and field."""
+"""`onramp.network.inventory.check`: every kind of bad data gets its code, host and field."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from nornir import InitNornir
 from nornir.core import Nornir
 from typer.testing import CliRunner
 
-from onramp.cli import app
-from onramp.inventory import InventoryError, check, load
-from onramp.inventory.generate import generate, write
+from onramp.cli.main import app
+from onramp.network.inventory import InventoryError, check, load
+from onramp.network.inventory.generate import generate, write
 
 from ..conftest import DEFAULT_INVENTORY, InventoryCopy
 

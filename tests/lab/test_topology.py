@@ -8,11 +8,11 @@ from ipaddress import IPv4Interface, IPv4Network
 
 import pytest
 
-from lab.topology import Node, Topology, build, cloud_lans
-from onramp.errors import OnrampError
-from onramp.inventory import Backbone, load
-from onramp.inventory.generate import generate, write
-from onramp.settings import LabSettings
+from onramp.core.errors import OnrampError
+from onramp.core.settings import LabSettings
+from onramp.lab.topology import Node, Topology, build, cloud_lans
+from onramp.network.inventory import Backbone, load
+from onramp.network.inventory.generate import generate, write
 
 from ..conftest import DEFAULT_INVENTORY, InventoryCopy
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from onramp.inventory import Backbone, load
-from onramp.secrets import Vault
-from onramp.settings import ROOT
-from onramp.store import Store, TenantRow
+from onramp.core.secrets import Vault
+from onramp.core.settings import ROOT
+from onramp.core.store import Store, TenantRow
+from onramp.network.inventory import Backbone, load
 
 from ..conftest import new_postgres_db
 

@@ -10,12 +10,19 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from onramp import allocation as al
-from onramp.errors import OnrampError
-from onramp.inventory import Backbone, load
-from onramp.model import ConnectorRequest, LinkRequest
-from onramp.secrets import Vault
-from onramp.store import AllocationRow, ConnectorRow, LinkRow, PortUsageRow, RouterStateRow, Store
+from onramp.core.errors import OnrampError
+from onramp.core.model import ConnectorRequest, LinkRequest
+from onramp.core.secrets import Vault
+from onramp.core.store import (
+    AllocationRow,
+    ConnectorRow,
+    LinkRow,
+    PortUsageRow,
+    RouterStateRow,
+    Store,
+)
+from onramp.flow import allocate as al
+from onramp.network.inventory import Backbone, load
 
 from ..conftest import copy_default_inventory
 
@@ -312,7 +319,7 @@ def test_refusals_name_code_and_field_and_write_nothing(
     ids=["newline", "bang", "quote", "semicolon", "long"],
 )
 def test_descriptions_that_a_router_would_interpret_are_refused(description: str) -> None:
-    from onramp.validate import parse
+    from onramp.flow.request import parse
 
     with pytest.raises(OnrampError) as exc:
         parse(ConnectorRequest, {"tenant": "acme", **REQUESTS["aws"], "description": description})

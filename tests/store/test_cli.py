@@ -10,8 +10,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from onramp.cli import app
-from onramp.settings import ROOT
+from onramp.cli.main import app
+from onramp.core.settings import ROOT
 
 AWS = [
     "--tenant",

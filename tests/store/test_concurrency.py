@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from onramp import allocation as al
-from onramp.errors import OnrampError
-from onramp.inventory import load
-from onramp.model import ConnectorRequest
-from onramp.secrets import Vault
-from onramp.settings import ROOT
-from onramp.store import AllocationRow, Store
+from onramp.core.errors import OnrampError
+from onramp.core.model import ConnectorRequest
+from onramp.core.secrets import Vault
+from onramp.core.settings import ROOT
+from onramp.core.store import AllocationRow, Store
+from onramp.flow import allocate as al
+from onramp.network.inventory import load
 
 N = 50
 BODY = {
@@ -85,7 +85,7 @@ def test_processes_on_postgresql(postgres: str, tmp_path: Path, pin: bool) -> No
 
 
 def _prepare(url: str) -> None:
-    from onramp.store import TenantRow
+    from onramp.core.store import TenantRow
 
     store = Store(url)
     store.migrate()

@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from onramp import allocation as al
-from onramp.errors import OnrampError
-from onramp.inventory import Backbone
-from onramp.model import State
-from onramp.orchestrate import Orchestrator
-from onramp.secrets import Vault
-from onramp.service import Service
-from onramp.settings import load_settings
-from onramp.store import AllocationRow, ConnectorRow, RouterStateRow, Store
-from runbooks import drain
+from onramp.core.errors import OnrampError
+from onramp.core.model import State
+from onramp.core.secrets import Vault
+from onramp.core.settings import load_settings
+from onramp.core.store import AllocationRow, ConnectorRow, RouterStateRow, Store
+from onramp.flow import allocate as al
+from onramp.flow.orchestrate import Orchestrator
+from onramp.flow.service import Service
+from onramp.network.inventory import Backbone
+from onramp.runbooks import drain
 
 from .test_allocation import req
 from .test_intended import set_state

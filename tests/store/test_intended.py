@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from onramp import allocation as al
-from onramp.intended import Change, router_config, services
-from onramp.inventory import Backbone
-from onramp.model import LinkRequest, State
-from onramp.secrets import MASK, Vault, mask
-from onramp.store import ConnectorRow, LinkRow, Store
+from onramp.core.model import LinkRequest, State
+from onramp.core.secrets import MASK, Vault, mask
+from onramp.core.store import ConnectorRow, LinkRow, Store
+from onramp.flow import allocate as al
+from onramp.flow.render import Change, services
+from onramp.network.inventory import Backbone
+from onramp.network.templates import router_config
 
 from .test_allocation import req
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from onramp import monitor
-from onramp.cli import app
-from onramp.service import Service
-from onramp.settings import ROOT, load_settings, local_config
-from onramp.store import ConnectorRow, LinkRow, move
+from onramp.cli.main import app
+from onramp.core.settings import ROOT, load_settings, local_config
+from onramp.core.store import ConnectorRow, LinkRow, move
+from onramp.flow import monitor
+from onramp.flow.service import Service
 
 RECORDED = ROOT / "tests" / "napalm_frr" / "mocked_data"
 AWS = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",

@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from onramp import allocation as al
-from onramp.errors import OnrampError
-from onramp.inventory import Backbone
-from onramp.model import ConnectorRequest
-from onramp.secrets import Vault
-from onramp.store import AllocationRow, ConnectorRow, Store, TenantRow
+from onramp.core.errors import OnrampError
+from onramp.core.model import ConnectorRequest
+from onramp.core.secrets import Vault
+from onramp.core.store import AllocationRow, ConnectorRow, Store, TenantRow
+from onramp.flow import allocate as al
+from onramp.network.inventory import Backbone
 
 from .test_allocation import REQUESTS
 

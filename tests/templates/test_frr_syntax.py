@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from onramp import intent
-from onramp.intended import RouterServices, feature_config, router_config
-from onramp.inventory import Backbone, load
-from onramp.model import Attachment, Connector
-from onramp.settings import ROOT
-from validation import offline
+from onramp.core.model import Attachment, Connector
+from onramp.core.settings import ROOT
+from onramp.flow import offline
+from onramp.network import intent
+from onramp.network.inventory import Backbone, load
+from onramp.network.templates import RouterServices, feature_config, router_config
 
 pytestmark = pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR not installed")
 

@@ -12,11 +12,10 @@ import os
 import jinja2
 import pytest
 
-from onramp import intent
-from onramp.intended import SERVICE_FEATURES
-from onramp.inventory import Backbone
-from onramp.render import render
-from validation import golden
+from onramp.network import intent
+from onramp.network.inventory import Backbone
+from onramp.network.templates import SERVICE_FEATURES, render
+from onramp.validation import golden
 
 
 @pytest.fixture(scope="module")

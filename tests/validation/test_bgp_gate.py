@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from validation.bgp_gate import Evidence, run
-from validation.parsers.frr import ShowBgpVrfAllSummary, ShowBgpVrfRoutes
+from onramp.validation.bgp_gate import Evidence, run
+from onramp.validation.parsers.frr import ShowBgpVrfAllSummary, ShowBgpVrfRoutes
 
 RECORDED = Path(__file__).parent / "recorded" / "bgp"
 PEER = "169.254.64.2"
@@ -122,7 +122,7 @@ def test_gate_fails_a_missing_route_of_a_link() -> None:
 def test_standalone_testscript_exit_status(tmp_path: Path, after: str, status: int) -> None:
     data = tmp_path / "evidence.json"
     data.write_text(json.dumps(evidence(after, ["10.100.0.0/16"]).as_dict()))
-    done = subprocess.run([sys.executable, "-m", "validation.bgp_gate", str(data)],
+    done = subprocess.run([sys.executable, "-m", "onramp.validation.bgp_gate", str(data)],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == status, done.stdout + done.stderr
     assert ("FAILED: pe1-par vrf c1" in done.stdout) == bool(status)

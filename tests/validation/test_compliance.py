@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from onramp import compliance
-from onramp.settings import ROOT
+from onramp.core.settings import ROOT
+from onramp.flow import compliance
 
 GOLDEN = ROOT / "validation" / "golden"
 KEY = "GoldenCaseKey23456789abc"  # the key the golden bgp_neighbor config carries

@@ -13,13 +13,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from onramp.cli import app
-from onramp.intended import RouterServices
-from onramp.inventory import load
-from onramp.service import Service
-from onramp.settings import ROOT, load_settings, local_config
-from onramp.store import ConnectorRow
-from validation import offline
+from onramp.cli.main import app
+from onramp.core.settings import ROOT, load_settings, local_config
+from onramp.core.store import ConnectorRow
+from onramp.flow import offline
+from onramp.flow.service import Service
+from onramp.network.inventory import load
+from onramp.network.templates import RouterServices
 
 from ..conftest import copy_default_inventory
 

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from onramp import intent
-from onramp.intended import SERVICE_FEATURES
-from onramp.inventory import Backbone
-from onramp.render import render
-from validation.golden import PLATFORM_NAMES, ROUTER, case
-from validation.parse import ENCRYPTED, parse, project
+from onramp.network import intent
+from onramp.network.inventory import Backbone
+from onramp.network.templates import SERVICE_FEATURES, render
+from onramp.validation.golden import PLATFORM_NAMES, ROUTER, case
+from onramp.validation.parse import ENCRYPTED, parse, project
 
 from ..napalm_frr.recorded import DATA, file_name
 from ..templates.test_golden import bb  # noqa: F401  (fixture)

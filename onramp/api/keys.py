@@ -1,0 +1,85 @@
+"""API keys: `onr_<id>_<secret>`, issued once, kept as the SHA-256 of the whole key.
+
+A tenant's key sees and changes only that tenant's resources; a key without a tenant is
+an engineers' admin key. The id is public (it names the key in lists and logs); the
+secret is 32 random bytes, so a fast hash is as good as a slow one here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onramp.core.errors import OnrampError
+from onramp.core.store import ApiKeyRow, Store, TenantRow, now
+
+PREFIX = "onr"
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    tenant: str | None  # None: admin
+
+    @property
+    def admin(self) -> bool:
+        return self.tenant is None
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue(store: Store, tenant: str | None, name: str = "") -> str:
+    """A new key for `tenant` (None: admin). The key itself is returned once, never kept."""
+    key_id = secrets.token_hex(6)
+    key = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+
+    def add(s: Session) -> None:
+        if tenant is not None and s.get(TenantRow, tenant) is None:
+            raise OnrampError("ONR-REQ-013", f"tenant '{tenant}'", field="tenant")
+        s.add(ApiKeyRow(id=key_id, tenant_id=tenant, sha256=_digest(key), name=name))
+
+    store.transact(add)
+    return key
+
+
+def principal(store: Store, key: str) -> Principal | None:
+    """Who holds `key`, or None for an unknown, malformed or revoked key."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX:
+        return None
+    with store.session() as s:
+        row = s.get(ApiKeyRow, parts[1])
+        if row is None or row.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(row.sha256, _digest(key)):
+            return None
+        return Principal(row.id, row.tenant_id)
+
+
+def revoke(store: Store, key_id: str) -> bool:
+    def off(s: Session) -> bool:
+        row = s.get(ApiKeyRow, key_id)
+        if row is None or row.revoked_at is not None:
+            return False
+        row.revoked_at = now()
+        return True
+
+    return store.transact(off)
+
+
+def listing(store: Store) -> list[dict[str, str | None]]:
+    with store.session() as s:
+        rows = s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at))
+        return [
+            {"id": r.id, "tenant": r.tenant_id, "name": r.name,
+             "created_at": r.created_at.isoformat(),
+             "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None}
+            for r in rows
+        ]  # fmt: skip

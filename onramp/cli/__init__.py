@@ -1,0 +1,1 @@
+"""The interfaces engineers type: `onramp <command>` (Typer). Commands call onramp.flow."""

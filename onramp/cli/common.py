@@ -1,0 +1,46 @@
+"""What every `onramp` command shares: consoles, --json, the config path, error output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from onramp.core.errors import OnrampError
+from onramp.core.settings import Settings, load_settings
+
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+_state: dict[str, Path | None] = {"config": None}
+
+
+def settings() -> Settings:
+    return load_settings(_state["config"])
+
+
+@contextmanager
+def errors(as_json: bool) -> Iterator[None]:
+    """Turn an OnrampError into its code, reason and hint, and exit 2."""
+    try:
+        yield
+    except OnrampError as exc:
+        if as_json:
+            print(json.dumps({"error": exc.as_dict()}))
+        else:
+            err.print(
+                f"[bold red]{exc.code}[/]{escape(f' [{exc.field}]') if exc.field else ''}: {escape(exc.reason)}\n  [yellow]->[/] {exc.hint}",
+                highlight=False,
+            )
+        raise typer.Exit(2) from None
+
+
+def dump(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))

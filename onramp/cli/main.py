@@ -1,0 +1,391 @@
+"""`onramp`: the engineers' command line. Every command has --json; errors carry a code."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from onramp.cli.api import api_app, apikey_app
+from onramp.cli.common import JsonOpt, _state, dump, err, errors, out, settings
+from onramp.cli.compliance import compliance_app
+from onramp.cli.deploy import apply, plan_app
+from onramp.cli.kpi import kpi_app
+from onramp.cli.runbook import runbook_app
+from onramp.cli.service import catalogue_app, connector_app, link_app, service, tenant_app
+from onramp.cli.sim import sim
+from onramp.cli.ticket import ticket_app
+
+app = typer.Typer(
+    help="onramp: Connectors, Links and verified commits on the interconnect backbone.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+inventory_app = typer.Typer(help="Check and show the backbone inventory.", no_args_is_help=True)
+lab_app = typer.Typer(
+    help="The FRR twin of the inventory: one router per network namespace.", no_args_is_help=True
+)
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(lab_app, name="lab")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(connector_app, name="connector")
+app.add_typer(link_app, name="link")
+app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(plan_app, name="plan")
+app.add_typer(ticket_app, name="ticket")
+app.add_typer(runbook_app, name="runbook")
+app.add_typer(api_app, name="api")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(kpi_app, name="kpi")
+app.add_typer(compliance_app, name="compliance")
+app.command("apply")(apply)
+app.command("sim")(sim)
+
+
+@app.callback()
+def main(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", envvar="ONRAMP_CONFIG", help="config.yaml to use."),
+    ] = None,
+) -> None:
+    _state["config"] = config
+
+
+# ------------------------------------------------------------------ inventory
+
+
+@inventory_app.command("check")
+def inventory_check(
+    directory: Annotated[
+        Path | None, typer.Argument(help="Inventory directory (default: from config.yaml).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate the inventory: schema, duplicates, both ends of every core link, on-ramp ports."""
+    from onramp.network.inventory import check
+
+    with errors(as_json):
+        path = directory or settings().inventory_dir
+        backbone, findings = check(path)
+    if as_json:
+        dump(
+            {
+                "inventory": str(path),
+                "ok": not findings,
+                "findings": [f.as_dict() for f in findings],
+            }
+        )
+    elif not findings and backbone:
+        out.print(
+            f"[green]OK[/] {path}: {len(backbone.routers)} routers, "
+            f"{len(backbone.catalogue.pops)} PoPs, {len(backbone.catalogue.onramps)} on-ramps"
+        )
+    else:
+        table = Table(
+            "code",
+            "host",
+            "field",
+            "problem",
+            "what to do",
+            title=f"{len(findings)} problem(s) in {path}",
+        )
+        for f in findings:
+            table.add_row(f.code, f.host, f.field, f.reason, f.hint)
+        out.print(table)
+    if findings:
+        raise typer.Exit(1)
+
+
+@inventory_app.command("show")
+def inventory_show(as_json: JsonOpt = False) -> None:
+    """The routers, their PoP, role, platform, addresses and on-ramp ports."""
+    from onramp.network.inventory import load
+
+    with errors(as_json):
+        bb = load(settings().inventory_dir)
+    if as_json:
+        dump(
+            {
+                "routers": [r.model_dump(mode="json") for r in bb.routers.values()],
+                **bb.catalogue.model_dump(mode="json"),
+            }
+        )
+        return
+    table = Table(
+        "router",
+        "pop",
+        "role",
+        "platform",
+        "mgmt",
+        "loopback",
+        "IS-IS NET",
+        "core",
+        "on-ramp ports",
+    )
+    for r in bb.routers.values():
+        ports = ", ".join(
+            f"{p.name}:{p.onramp}" + (f"({p.redundancy_role})" if p.redundancy_role else "")
+            for p in r.onramp_ports
+        )
+        table.add_row(
+            r.name,
+            r.pop,
+            r.role,
+            r.platform,
+            str(r.hostname),
+            str(r.loopback.ip),
+            r.isis_net,
+            str(len(r.core_interfaces)),
+            ports or "-",
+        )
+    out.print(table)
+
+
+@inventory_app.command("generate")
+def inventory_generate(
+    routers: Annotated[int, typer.Option(help="How many routers (PE + P).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the inventory into.")],
+    mgmt_subnet: Annotated[
+        str, typer.Option(help="Management subnet for the routers' hostnames.")
+    ] = "172.20.20.0/24",
+    platforms: Annotated[
+        str, typer.Option(help="Comma-separated platforms to cycle PEs through.")
+    ] = "frr",
+) -> None:
+    """Write a generated backbone (for scale tests and benchmarks)."""
+    from onramp.network.inventory.generate import generate, write
+
+    with errors(False):
+        write(generate(routers, mgmt_subnet, platforms.split(",")), out_dir)
+    out.print(f"wrote {routers} routers to {out_dir}")
+
+
+# ------------------------------------------------------------------ lab
+
+
+def _lab() -> Any:
+    from onramp.lab.run import Lab
+    from onramp.lab.topology import build
+    from onramp.network.inventory import load
+
+    s = settings()
+    return Lab(build(load(s.inventory_dir), s.lab), s.lab.state_dir), s
+
+
+def _progress(as_json: bool) -> Callable[[str], None]:
+    start = time.monotonic()
+    return lambda msg: (
+        None if as_json else err.print(f"[dim]{time.monotonic() - start:5.1f}s[/] {msg}")
+    )
+
+
+@lab_app.command("up")
+def lab_up(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the nodes and links; build nothing.")
+    ] = False,
+    wait: Annotated[bool, typer.Option(help="Wait until IS-IS and iBGP have converged.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the lab from the inventory and wait until the backbone has converged."""
+    with errors(as_json):
+        lab, s = _lab()
+        if dry_run:
+            _show_topology(lab.topo, as_json)
+            return
+        progress = _progress(as_json)
+        start = time.monotonic()
+        status = lab.up(progress, s.lab.converge_timeout_s if wait else None)
+        elapsed = time.monotonic() - start
+    if status is None:
+        progress("built; not waiting for convergence (see: onramp lab status)")
+        return
+    if as_json:
+        dump({"converged_in_s": round(elapsed, 2), **status.as_dict()})
+        return
+    _status_table(status)
+    out.print(
+        f"[green]converged in {elapsed:.1f}s[/]. SSH: ssh -i {lab.ssh_key} root@<mgmt>; "
+        "remove with: [bold]onramp lab down[/]"
+    )
+
+
+@lab_app.command("status")
+def lab_status(as_json: JsonOpt = False) -> None:
+    """Per router: daemons, IS-IS adjacencies and BGP sessions. Exit 1 unless converged."""
+    with errors(as_json):
+        lab, _ = _lab()
+        status = lab.status()
+    if as_json:
+        dump(status.as_dict())
+    elif not status.running:
+        out.print(f"lab '{status.lab}' is not running (start it with: onramp lab up)")
+    else:
+        _status_table(status)
+    if not status.converged:
+        raise typer.Exit(1)
+
+
+@lab_app.command("down")
+def lab_down(as_json: JsonOpt = False) -> None:
+    """Remove every namespace, process, link and file of the lab. Safe to run twice."""
+    from onramp.lab.run import down
+
+    with errors(as_json):
+        s = settings()
+        report = down(s.lab.name, s.lab.state_dir)
+    if as_json:
+        dump(vars(report))
+    elif report.nothing:
+        out.print(f"lab '{s.lab.name}': nothing to remove")
+    else:
+        out.print(
+            f"lab '{s.lab.name}' removed: {report.namespaces} namespaces, {report.processes} processes, "
+            f"{report.links} links, {report.dirs} directories"
+        )
+
+
+def _show_topology(topo: Any, as_json: bool) -> None:
+    if as_json:
+        dump(topo.as_dict())
+        return
+    table = Table(
+        "node",
+        "kind",
+        "namespace",
+        "mgmt",
+        "ASN",
+        title=f"lab '{topo.lab}' (dry run: nothing built)",
+    )
+    for n in topo.nodes.values():
+        table.add_row(n.name, n.kind, topo.namespace(n.name), n.mgmt or "-", str(n.asn or "-"))
+    out.print(table)
+    links = Table("kind", "a", "b")
+    for lk in topo.links:
+        links.add_row(lk.kind, f"{lk.a.node}:{lk.a.ifname}", f"{lk.b.node}:{lk.b.ifname}")
+    out.print(links)
+
+
+def _status_table(status: Any) -> None:
+    table = Table(
+        "node",
+        "kind",
+        "ASN",
+        "mgmt",
+        "daemons",
+        "IS-IS adjacencies",
+        "BGP sessions",
+        "state",
+        title=f"lab '{status.lab}'",
+    )
+    for n in status.nodes:
+        up = sum(s == "up" for s in n.daemons.values())
+        isis = [a["neighbor"] for a in n.isis if a["state"] == "Up"]
+        bgp = sum(s["state"] == "Established" for s in n.bgp)
+        state = "[green]ok[/]" if not n.problems else "[red]" + "; ".join(n.problems) + "[/]"
+        table.add_row(
+            n.name,
+            n.kind,
+            str(n.asn or "-"),
+            (n.mgmt or "-").split("/")[0],
+            f"{up}/{len(n.daemons)}",
+            f"{len(isis)}/{n.expected['isis']} {','.join(isis)}" if n.expected.get("isis") else "-",
+            f"{bgp}/{n.expected['bgp']} established"
+            if n.expected.get("bgp")
+            else (f"{bgp}/{len(n.bgp)}" if n.bgp else "-"),
+            state,
+        )
+    out.print(table)
+
+
+# ------------------------------------------------------------------ demo
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Threads advancing work in parallel.")] = 2,
+    beat: Annotated[
+        bool, typer.Option("--beat", help="Also run the schedule (the sweep) in this worker.")
+    ] = False,
+) -> None:
+    """A worker that advances Connectors and Links (Celery; broker from config.yaml)."""
+    from onramp import worker as w
+
+    s = settings()
+    w.configure(s)
+    # a node name of its own: several workers on one machine share a broker
+    args = ["worker", "--pool", "threads", "--concurrency", str(concurrency), "--loglevel",
+            "WARNING", "--without-gossip", "--without-mingle", "--hostname",
+            f"onramp{os.getpid()}@%h"]  # fmt: skip
+    if beat:  # a thread of this process (w.sweeper says why not Celery's beat)
+        w.sweeper(s, threading.Event())
+    gc.freeze()  # as `onramp api serve`: the loaded modules stay out of full collections
+    w.app.worker_main(args)
+
+
+@app.command("validate")
+def validate_offline(
+    inventory: Annotated[
+        Path | None, typer.Option(help="Inventory directory (default: from config.yaml).")
+    ] = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Without the store's services (a fresh CI checkout).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """CI without routers: inventory, every template for every host, FRR's own parser,
+    TTP parse-back, CSP constraints of stored services, golden files. Exit 1 on a finding."""
+    from onramp.flow import offline
+
+    with errors(as_json):
+        s = settings()
+        svc = None if no_store else service()
+        report = offline.run(inventory or s.inventory_dir, svc,
+                             (lambda _: None) if as_json else lambda m: err.print(m))  # fmt: skip
+    if as_json:
+        dump(report)
+    else:
+        for f in report["findings"]:
+            out.print(f"[red]{f['code']}[/] {f['check']} {f['target']}: {f['reason']}",
+                      highlight=False)  # fmt: skip
+        verdict = "[green]OK[/]" if report["ok"] else f"[red]{len(report['findings'])} findings[/]"
+        out.print(f"{verdict}: {report['routers']} routers, checks {report['checks']}")
+    raise typer.Exit(0 if report["ok"] else 1)
+
+
+class Via(StrEnum):
+    cli = "cli"
+    api = "api"
+
+
+@app.command()
+def demo(
+    via: Annotated[
+        Via, typer.Option(help="Order through the service core (cli) or the REST API (api).")
+    ] = Via.cli,
+    serve: Annotated[
+        bool,
+        typer.Option(help="Then keep the API, Portal, workers and simulators up (Ctrl-C stops)."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The seed's story: lab, simulators, an AWS and an Azure Connector, a Link, verified."""
+    from onramp.cli.demo import main
+
+    with errors(as_json):
+        raise typer.Exit(main(settings(), as_json, via.value, serve))
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,344 @@
+"""`onramp tenant|catalogue|connector|link`: the service model from an engineer's shell.
+
+`plan` shows what would be allocated and where, and writes nothing; `create` allocates.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from onramp.cli.common import JsonOpt, dump, errors, out, settings
+
+if TYPE_CHECKING:
+    from onramp.flow.service import Service
+
+tenant_app = typer.Typer(
+    help="Customers: each owns its Connectors and Links.", no_args_is_help=True
+)
+catalogue_app = typer.Typer(
+    help="What can be ordered where, with capacity left.", invoke_without_command=True
+)
+connector_app = typer.Typer(
+    help="Connectors: one attachment to a cloud or a site.", no_args_is_help=True
+)
+link_app = typer.Typer(
+    help="Links: two Connectors of one tenant joined in their own VPN.", no_args_is_help=True
+)
+
+
+def service() -> Service:
+    from onramp.flow.service import Service  # imported here: `onramp --help` stays fast
+
+    return Service.open(settings())
+
+
+# ------------------------------------------------------------------ tenants
+
+
+@tenant_app.command("add")
+def tenant_add(tenant_id: str, name: str, as_json: JsonOpt = False) -> None:
+    """Add a tenant (idempotent)."""
+    with errors(as_json):
+        t = service().add_tenant(tenant_id, name)
+    dump(t) if as_json else out.print(f"tenant {t['id']} ({t['name']})")
+
+
+@tenant_app.command("list")
+def tenant_list(as_json: JsonOpt = False) -> None:
+    """List tenants."""
+    with errors(as_json):
+        tenants = service().tenants()
+    if as_json:
+        dump(tenants)
+        return
+    table = Table("id", "name")
+    for t in tenants:
+        table.add_row(t["id"], t["name"])
+    out.print(table)
+
+
+# ------------------------------------------------------------------ catalogue
+
+
+@catalogue_app.callback()
+def catalogue(as_json: JsonOpt = False) -> None:
+    """On-ramps, the Connector kinds they offer, their ports and capacity left."""
+    with errors(as_json):
+        onramps = service().catalogue()
+    if as_json:
+        dump([{**o.model_dump(), "free_mbps": o.free_mbps} for o in onramps])
+        return
+    table = Table("on-ramp", "provider", "pop", "kinds", "ports", "capacity Mb/s", "free Mb/s")
+    for o in onramps:
+        table.add_row(
+            o.id,
+            o.provider,
+            o.pop,
+            ", ".join(o.kinds),
+            ", ".join(o.ports),
+            str(o.capacity_mbps),
+            str(o.free_mbps),
+        )
+    out.print(table)
+
+
+# ------------------------------------------------------------------ connectors
+
+Opt = typer.Option
+
+
+def connector_order(
+    ctx: typer.Context,
+    tenant: Annotated[str, Opt(help="Tenant id.")],
+    onramp: Annotated[str, Opt(help="On-ramp id (see: onramp catalogue).")],
+    kind: Annotated[
+        str,
+        Opt(
+            help="aws-hosted-vif, aws-hosted-connection, azure-expressroute, gcp-partner, enterprise, manual."
+        ),
+    ],
+    bandwidth: Annotated[int, Opt(help="Mb/s, one of the provider's steps.")],
+    description: Annotated[
+        str, Opt(help="Free text that reaches router configs: letters, digits, spaces, _.,:/()+@=-")
+    ] = "",
+    aws_account: Annotated[
+        str | None, Opt(help="AWS account id (12 digits) that receives the VIF or connection.")
+    ] = None,
+    azure_service_key: Annotated[str | None, Opt(help="ExpressRoute circuit service key.")] = None,
+    gcp_pairing_key: Annotated[
+        str | None, Opt(help="Partner attachment pairing key <uuid>/<region>/<1|2>.")
+    ] = None,
+    customer_asn: Annotated[
+        int | None, Opt(help="Customer's ASN, where the provider takes one.")
+    ] = None,
+    prefix: Annotated[
+        list[str] | None, Opt(help="A prefix the customer may announce (repeat).")
+    ] = None,
+    mtu: Annotated[int | None, Opt(help="MTU (default: the provider's first).")] = None,
+    prefix_length: Annotated[
+        int | None, Opt(help="Peering subnet size (default: the provider's).")
+    ] = None,
+    vlan: Annotated[
+        int | None,
+        Opt(help="Ask for this VLAN (the C-tag with QinQ) instead of the next free one."),
+    ] = None,
+    s_tag: Annotated[
+        int | None, Opt(help="QinQ: the S-tag the provider assigned (Azure: the circuit's).")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, Opt(help="The same key twice makes one Connector.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """`plan` shows what a Connector would get and where, writing nothing; `create` allocates it."""
+    write = ctx.info_name == "create"
+    with errors(as_json):
+        svc = service()
+        req = svc.connector_request(
+            {
+                "tenant": tenant,
+                "onramp": onramp,
+                "kind": kind,
+                "bandwidth_mbps": bandwidth,
+                "description": description,
+                "aws_account": aws_account,
+                "azure_service_key": azure_service_key,
+                "gcp_pairing_key": gcp_pairing_key,
+                "customer_asn": customer_asn,
+                "prefixes": prefix or [],
+                "mtu": mtu,
+                "prefix_length": prefix_length,
+                "vlan": vlan,
+                "s_tag": s_tag,
+                "idempotency_key": idempotency_key,
+            }
+        )
+        c = svc.create_connector(req) if write else svc.plan_connector(req)
+    if as_json:
+        dump(c)
+    else:
+        _show_connector(c, "created" if write else "plan (nothing written)")
+
+
+connector_app.command(
+    "plan",
+    help="Show what a Connector would get (edge, VLAN, subnets, VRF) and where; write nothing.",
+)(connector_order)
+connector_app.command(
+    "create", help="Allocate a Connector: edge, VLAN, peering subnets, VRF, BGP key."
+)(connector_order)
+
+
+def _show_connector(c: dict[str, Any], title: str) -> None:
+    out.print(
+        f"[bold]{title}[/] {c['id']}  tenant {c['tenant']}  {c['kind']} at {c['onramp']}  "
+        f"{c['bandwidth_mbps']} Mb/s  state [cyan]{c['state']}[/]"
+    )
+    out.print(
+        f"  vrf {c['vrf']}  local AS {c['local_asn']}  peer AS {c['peer_asn']}  mtu {c['mtu']}  "
+        f"BGP MD5 key {'set (encrypted)' if c['md5_key'] else 'none'}"
+    )
+    table = Table("role", "router", "interface", "vlan", "c-tag", "subnet", "ours", "theirs", "rd")
+    for a in c["attachments"]:
+        table.add_row(
+            a["role"],
+            a["router"],
+            a["interface"],
+            str(a["vlan"]),
+            str(a["inner_vlan"] or "-"),
+            a["subnet"],
+            a["local_address"],
+            a["peer_address"],
+            a["rd"] or "-",
+        )
+    out.print(table)
+
+
+@connector_app.command("list")
+def connector_list(
+    tenant: Annotated[str | None, Opt(help="Only this tenant's.")] = None,
+    state: Annotated[str | None, Opt(help="Only in this state (e.g. active, deleted).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Connectors with their state and where they sit."""
+    with errors(as_json):
+        conns = service().connectors(tenant, state)
+    if as_json:
+        dump(conns)
+        return
+    table = Table("id", "tenant", "on-ramp", "kind", "Mb/s", "state", "where")
+    for c in conns:
+        where = ", ".join(f"{a['router']} {a['interface']}" for a in c["attachments"])
+        table.add_row(
+            c["id"][:8],
+            c["tenant"],
+            c["onramp"],
+            c["kind"],
+            str(c["bandwidth_mbps"]),
+            c["state"],
+            where,
+        )
+    out.print(table)
+
+
+@connector_app.command("show")
+def connector_show(
+    ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One Connector: allocation, state, what the customer gave."""
+    with errors(as_json):
+        c = service().connector(ident)
+    dump(c) if as_json else _show_connector(c, "connector")
+
+
+@connector_app.command("delete")
+def connector_delete(
+    ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Release everything a Connector holds (refused while it is in a live Link)."""
+    with errors(as_json):
+        result = service().delete_connector(ident)
+    dump(result) if as_json else out.print(
+        f"connector {result['id']} {result['state']}; released {len(result['released']['values'])} resources"
+    )
+
+
+# ------------------------------------------------------------------ links
+
+
+def link_order(
+    ctx: typer.Context,
+    tenant: Annotated[str, Opt(help="Tenant id.")],
+    a: Annotated[str, Opt(help="First Connector (id or prefix).")],
+    b: Annotated[str, Opt(help="Second Connector (id or prefix).")],
+    bandwidth: Annotated[int, Opt(help="Mb/s, at most the slower Connector's.")],
+    sla: Annotated[str, Opt(help="SLA class: gold, silver, bronze.")] = "silver",
+    description: Annotated[str, Opt(help="Free text (same rules as Connectors).")] = "",
+    idempotency_key: Annotated[str | None, Opt(help="The same key twice makes one Link.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """`plan` shows the Link's route target, writing nothing; `create` allocates it."""
+    write = ctx.info_name == "create"
+    with errors(as_json):
+        svc = service()
+        req = svc.link_request(
+            {
+                "tenant": tenant,
+                "a": a,
+                "b": b,
+                "bandwidth_mbps": bandwidth,
+                "sla_class": sla,
+                "description": description,
+                "idempotency_key": idempotency_key,
+            }
+        )
+        link = svc.create_link(req) if write else svc.plan_link(req)
+    if as_json:
+        dump(link)
+    else:
+        _show_link(link, "created" if write else "plan (nothing written)")
+
+
+link_app.command("plan", help="Show what a Link would get (route target); write nothing.")(
+    link_order
+)
+link_app.command("create", help="Allocate a Link between two Connectors of one tenant.")(link_order)
+
+
+def _show_link(link: dict[str, Any], title: str) -> None:
+    out.print(
+        f"[bold]{title}[/] {link['id']}  tenant {link['tenant']}  {link['a'][:8]} <-> {link['b'][:8]}  "
+        f"{link['bandwidth_mbps']} Mb/s  SLA {link['sla_class']}  RT {link['route_target']}  state [cyan]{link['state']}[/]"
+    )
+
+
+@link_app.command("list")
+def link_list(
+    tenant: Annotated[str | None, Opt(help="Only this tenant's.")] = None, as_json: JsonOpt = False
+) -> None:
+    """Links with their Connectors, SLA and state."""
+    with errors(as_json):
+        links = service().links(tenant)
+    if as_json:
+        dump(links)
+        return
+    table = Table("id", "tenant", "a", "b", "Mb/s", "SLA", "RT", "state")
+    for x in links:
+        table.add_row(
+            x["id"][:8],
+            x["tenant"],
+            x["a"][:8],
+            x["b"][:8],
+            str(x["bandwidth_mbps"]),
+            x["sla_class"],
+            x["route_target"],
+            x["state"],
+        )
+    out.print(table)
+
+
+@link_app.command("show")
+def link_show(
+    ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One Link."""
+    with errors(as_json):
+        link = service().link(ident)
+    dump(link) if as_json else _show_link(link, "link")
+
+
+@link_app.command("delete")
+def link_delete(
+    ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Release a Link's route target."""
+    with errors(as_json):
+        result = service().delete_link(ident)
+    dump(result) if as_json else out.print(f"link {result['id']} {result['state']}")

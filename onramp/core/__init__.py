@@ -1,0 +1,1 @@
+"""The layer everything stands on: errors, settings, secrets, the model, the store."""

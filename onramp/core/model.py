@@ -1,0 +1,165 @@
+"""The service model: Tenants, On-ramps, Connectors and Links, as customers and engineers see them.
+
+Requests are what a customer asks for (validated here field by field, and against the
+provider's constraints in `onramp.flow.request`); the stored objects add identity, state and
+what allocation chose (`onramp.flow.allocate`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from ipaddress import IPv4Interface, IPv4Network
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# Text that ends up in router configuration: no newline, no quote, no comment or
+# command characters (`!`, `#`, `;`, `|`, `{`, `}`) any of our platforms would interpret.
+SAFE_TEXT = r"^[A-Za-z0-9 _.,:/()+@=-]*$"
+SafeText = Annotated[str, StringConstraints(max_length=64, pattern=SAFE_TEXT)]
+Slug = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9-]*$")
+]
+
+ConnectorKind = Literal[
+    "aws-hosted-vif",
+    "aws-hosted-connection",
+    "azure-expressroute",
+    "gcp-partner",
+    "enterprise",
+    "manual",
+]
+SlaClass = Literal["gold", "silver", "bronze"]
+
+
+class State(StrEnum):
+    """Lifecycle of Connectors and Links; the orchestration drives the transitions."""
+
+    REQUESTED = "requested"
+    VALIDATED = "validated"
+    ALLOCATED = "allocated"
+    CSP_REQUESTED = "csp_requested"
+    AWAITING_CUSTOMER = "awaiting_customer"
+    AWAITING_TICKET = "awaiting_ticket"
+    CONFIGURING = "configuring"
+    VERIFYING = "verifying"
+    ACTIVE = "active"
+    ROLLING_BACK = "rolling_back"
+    FAILED = "failed"
+    DECOMMISSIONING = "decommissioning"
+    DELETED = "deleted"
+
+
+# States whose resources are released: everything else holds its allocation.
+RELEASED_STATES = frozenset({State.FAILED, State.DELETED})
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tenant(Strict):
+    id: Slug
+    name: SafeText
+
+
+class Onramp(Strict):
+    """An attachment point that can be ordered: the inventory's catalogue plus live capacity."""
+
+    id: str
+    provider: str
+    pop: str
+    description: str
+    kinds: list[str]
+    ports: list[str]  # "router:interface"
+    capacity_mbps: int
+    used_mbps: int
+
+    @property
+    def free_mbps(self) -> int:
+        return self.capacity_mbps - self.used_mbps
+
+
+class ConnectorRequest(Strict):
+    """What a customer asks for. Provider-specific facts are optional here and required by
+    the provider's constraints (csp/<provider>/constraints.yaml, `kinds.<kind>.requires`)."""
+
+    tenant: Slug
+    onramp: str
+    kind: ConnectorKind
+    bandwidth_mbps: int = Field(gt=0)
+    description: SafeText = ""
+    aws_account: Annotated[str, StringConstraints(pattern=r"^\d{12}$")] | None = None
+    azure_service_key: UUID | None = None
+    gcp_pairing_key: (
+        Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}/[a-z0-9-]+/[12]$")] | None
+    ) = None
+    customer_asn: int | None = Field(default=None, ge=1, le=4294967294)
+    prefixes: list[IPv4Network] = []  # what the customer may announce to us
+    mtu: int | None = None  # default: the provider's first MTU
+    prefix_length: int | None = None  # peering subnet size; default: the provider's
+    vlan: int | None = Field(default=None, ge=1, le=4094)  # ask for a VLAN (the C-tag with QinQ)
+    # with QinQ, the S-tag the provider assigned (Azure: the circuit's sTag, read from the
+    # service key): taken as is on the port, refused when another Connector holds it
+    s_tag: int | None = Field(default=None, ge=1, le=4094)
+    idempotency_key: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class Attachment(Strict):
+    """One physical leg of a Connector: a VLAN on a PE port and a BGP session over it."""
+
+    role: Literal["primary", "secondary", "single"]
+    router: str
+    port: str
+    interface: str  # "<port>.<vlan>"
+    vlan: int  # the (outer) VLAN on the port: the S-tag with QinQ
+    inner_vlan: int | None  # the C-tag with QinQ
+    rd: str | None  # "<loopback>:<vrf number>", one per PE
+    subnet: IPv4Network
+    local_address: IPv4Interface  # ours
+    peer_address: IPv4Interface
+
+
+class Connector(Strict):
+    """A Connector as users see it (CLI, API): never a secret, only whether one is set."""
+
+    id: UUID
+    tenant: str
+    onramp: str
+    kind: ConnectorKind
+    state: State
+    bandwidth_mbps: int
+    vrf: str
+    local_asn: int
+    peer_asn: int | None
+    mtu: int
+    md5_key: Literal["set"] | None
+    attachments: list[Attachment]
+    request: dict[str, Any]  # what the customer gave, as validated
+    created_at: datetime | None
+    csp_resource: str | None = None  # the provider's id for it (VIF, cross-connection, ...)
+    reason: str | None = None  # why it failed, or what it is retrying
+
+
+class LinkRequest(Strict):
+    tenant: Slug
+    a: UUID
+    b: UUID
+    bandwidth_mbps: int = Field(gt=0)
+    sla_class: SlaClass = "silver"
+    description: SafeText = ""
+    idempotency_key: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class Link(Strict):
+    id: UUID
+    tenant: str
+    a: UUID
+    b: UUID
+    state: State
+    bandwidth_mbps: int
+    sla_class: SlaClass
+    route_target: str  # imported and exported by both Connectors' VRFs
+    description: str

@@ -1,0 +1,146 @@
+"""config.yaml: Nornir's settings plus onramp's own; environment variables override.
+
+Relative paths in the file are relative to the file, so commands work from any directory.
+"""
+
+from __future__ import annotations
+
+import os
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from onramp.core.errors import OnrampError
+
+ROOT = Path(__file__).resolve().parent.parent.parent  # the project: onramp/core/settings.py
+DEFAULT_CONFIG = ROOT / "config.yaml"
+
+
+class LabSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="onr", pattern=r"^[a-z][a-z0-9]{0,7}$")  # prefix of every netns/link
+    mgmt_subnet: IPv4Network = IPv4Network("172.20.20.0/24")
+    # the clouds' LANs behind the on-ramps: one /24 per on-ramp, in catalogue order
+    cloud_pool: IPv4Network = IPv4Network("10.100.0.0/16")
+    enterprise_asn: int = Field(default=65101, ge=64512, le=65534)  # the lab's customer CE
+    state_dir: Path = Path("/run/onramp/lab")
+    converge_timeout_s: float = 60.0
+
+
+class CspSettings(BaseModel):
+    """Where one provider's API is. Credentials are not here: each SDK reads its own
+    environment (AWS_*, AZURE_*, GOOGLE_APPLICATION_CREDENTIALS)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint_url: str | None = None  # a simulator (`onramp sim <provider>`); unset: the real API
+    region: str = ""  # AWS region
+    account: str = ""  # our Azure subscription id / our GCP project
+
+
+class WorkerSettings(BaseModel):
+    """The workers that advance Connectors and Links (onramp.worker, Celery)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # the embedded default needs no server: a SQLite file; scale-out: amqp://.../ (RabbitMQ)
+    broker_url: str = "sqla+sqlite:///var/broker.db"  # relative SQLite paths: to this file
+    poll_s: float = 2.0  # how often a waiting Connector asks its provider again
+    sweep_s: float = 30.0  # beat: how often unfinished work without a live lease is resumed
+    lease_s: float = 600.0  # a dead worker's Connector is resumed after this
+    awaiting_s: float = 7 * 24 * 3600.0  # the customer's (or the ticket's) time to answer
+    revert_in_s: int = 120  # the routers' confirm timer
+    check_timeout_s: float = 60.0  # how long the pyATS gate waits for BGP
+
+
+class MonitorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    interval_s: float = 60.0  # one KPI window per Link per interval; 0: not scheduled
+    probes: int = Field(default=20, ge=2, le=1000)  # pings per Link per window
+
+
+class ComplianceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    interval_s: float = 3600.0  # the workers' schedule: a compliance run; 0: not scheduled
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    nornir: dict[str, Any]
+    store_url: str = "sqlite:///var/onramp.db"  # a relative SQLite path is relative to this file
+    secret_key_file: Path = Path("var/secret.key")  # Fernet key for BGP keys at rest
+    lab: LabSettings = LabSettings()
+    csp: dict[str, CspSettings] = {}  # provider -> where its API is
+    worker: WorkerSettings = WorkerSettings()
+    monitor: MonitorSettings = MonitorSettings()
+    compliance: ComplianceSettings = ComplianceSettings()
+
+    def resolved_store_url(self) -> str:
+        return self._beside(self.store_url, "sqlite:///")
+
+    def resolved_broker_url(self) -> str:
+        return self._beside(self.worker.broker_url, "sqla+sqlite:///")
+
+    def _beside(self, url: str, prefix: str) -> str:
+        """A relative SQLite path is relative to this file (its directory is made)."""
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            db = self.path.parent / url.removeprefix(prefix)
+            db.parent.mkdir(parents=True, exist_ok=True)
+            return prefix + str(db)
+        return url
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.path.parent / self.secret_key_file
+
+    @property
+    def inventory_dir(self) -> Path:
+        options = self.nornir.get("inventory", {}).get("options", {})
+        return (self.path.parent / str(options.get("directory", "inventory"))).resolve()
+
+    def nornir_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for nornir.InitNornir, with the inventory path made absolute."""
+        kwargs = {k: dict(v) if isinstance(v, dict) else v for k, v in self.nornir.items()}
+        inventory = dict(kwargs.get("inventory", {}))
+        inventory["options"] = {
+            **inventory.get("options", {}),
+            "directory": str(self.inventory_dir),
+        }
+        kwargs["inventory"] = inventory
+        return kwargs
+
+
+def local_config(
+    directory: Path, inventory: Path = ROOT / "inventory", db: str = "onramp.db", **more: Any
+) -> Path:
+    """A config.yaml in `directory` for a SQLite store and a key file there, and an
+    inventory (tests, benchmarks, a scratch store); `more`: further top-level keys."""
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump({
+        "nornir": {"inventory": {"plugin": "OnrampInventory",
+                                 "options": {"directory": str(inventory)}}},
+        "store_url": f"sqlite:///{directory / db}", "secret_key_file": str(directory / "k"),
+        **more}))  # fmt: skip
+    return path
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read config.yaml (or $ONRAMP_CONFIG); ONRAMP_INVENTORY and ONRAMP_STORE_URL override."""
+    path = (path or Path(os.environ.get("ONRAMP_CONFIG", DEFAULT_CONFIG))).resolve()
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        settings = Settings.model_validate({**data, "path": path})
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise OnrampError("ONR-CFG-001", f"{path}: {exc}".replace("\n", " ")) from exc
+    if url := os.environ.get("ONRAMP_STORE_URL"):
+        settings.store_url = url
+    if inventory := os.environ.get("ONRAMP_INVENTORY"):
+        options = settings.nornir.setdefault("inventory", {}).setdefault("options", {})
+        options["directory"] = str(Path(inventory).resolve())
+    return settings

@@ -1,0 +1,449 @@
+"""The durable truth: SQLAlchemy 2 tables, the engine, and transactions that never collide.
+
+SQLite (the default, a file) and PostgreSQL run the same code and the same Alembic
+migrations (`onramp/migrations`). Uniqueness is the database's job: every allocated
+resource is a row of `allocations` whose primary key is (scope, value), so two
+transactions can never hold the same VLAN on a port, the same subnet on a router or the
+same number, whatever the code above does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+
+from onramp.core.errors import OnrampError
+
+T = TypeVar("T")
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, always aware and in UTC when read: SQLite keeps no offset and hands
+    back naive datetimes, which the API would publish without a zone (not RFC 3339)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.astimezone(UTC) if value is not None and value.tzinfo else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    # 64-bit on PostgreSQL (4-byte ASNs); SQLite's INTEGER is 64-bit and autoincrements
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        int: BigInteger().with_variant(Integer(), "sqlite")
+    }
+
+
+class TenantRow(Base):
+    __tablename__ = "tenants"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+
+
+class ConnectorRow(Base):
+    __tablename__ = "connectors"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_connectors_page", "tenant_id", "created_at", "id"),  # keyset pages
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    onramp: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    bandwidth_mbps: Mapped[int]
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # the validated request, no secrets
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    number: Mapped[int | None]  # VRF number: vrf c<number>, RD <loopback>:<number>
+    local_asn: Mapped[int | None]
+    peer_asn: Mapped[int | None]
+    mtu: Mapped[int | None]
+    md5_key: Mapped[bytes | None] = mapped_column(LargeBinary)  # Fernet ciphertext
+    released: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what it held, kept for audit
+    csp_resource: Mapped[str | None] = mapped_column(String(300))  # the provider's id for it
+    reason: Mapped[str | None] = mapped_column(String(1000))  # why it failed / is retrying
+    lease_owner: Mapped[str | None] = mapped_column(String(80))  # the worker advancing it
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
+    attachments: Mapped[list[AttachmentRow]] = relationship(
+        back_populates="connector", cascade="all, delete-orphan", order_by="AttachmentRow.id"
+    )
+
+
+class AttachmentRow(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    connector_id: Mapped[str] = mapped_column(ForeignKey("connectors.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    router: Mapped[str] = mapped_column(String(64))
+    port: Mapped[str] = mapped_column(String(64))
+    vlan: Mapped[int]
+    inner_vlan: Mapped[int | None]
+    subnet: Mapped[str] = mapped_column(String(18))
+    local_address: Mapped[str] = mapped_column(String(18))
+    peer_address: Mapped[str] = mapped_column(String(18))
+    connector: Mapped[ConnectorRow] = relationship(back_populates="attachments")
+
+
+class LinkRow(Base):
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_links_page", "tenant_id", "created_at", "id"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    a_id: Mapped[str] = mapped_column(ForeignKey("connectors.id"))
+    b_id: Mapped[str] = mapped_column(ForeignKey("connectors.id"))
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    bandwidth_mbps: Mapped[int]
+    sla_class: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    number: Mapped[int | None]  # route target <asn>:<number>
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
+
+
+class AllocationRow(Base):
+    """A held resource. The primary key is the no-collision guarantee."""
+
+    __tablename__ = "allocations"
+    scope: Mapped[str] = mapped_column(
+        String(160), primary_key=True
+    )  # "vlan:pe1-par:eth3", "vrf", ...
+    value: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(36), index=True)  # connector or link id
+
+
+class ReleasedRow(Base):
+    """Values given back, so the next allocation in the scope reuses them first."""
+
+    __tablename__ = "released"
+    scope: Mapped[str] = mapped_column(String(160), primary_key=True)
+    value: Mapped[int] = mapped_column(primary_key=True)
+
+
+class PortUsageRow(Base):
+    """Bandwidth and count committed per PE port, updated in the allocating transaction."""
+
+    __tablename__ = "port_usage"
+    router: Mapped[str] = mapped_column(String(64), primary_key=True)
+    port: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_mbps: Mapped[int] = mapped_column(default=0)
+    attachments: Mapped[int] = mapped_column(default=0)
+
+
+class RouterStateRow(Base):
+    """Engineers' and monitoring's view of a router beyond the inventory: drained, unhealthy."""
+
+    __tablename__ = "router_state"
+    router: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # in-service | drained | unhealthy
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
+
+
+class PlanRow(Base):
+    """A reviewed change: per router the diff, the running config's hash it was made
+    against, and the whole candidate (encrypted: it holds BGP keys). `apply` applies
+    exactly these candidates, or refuses when a router's running config has moved."""
+
+    __tablename__ = "plans"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(16))  # connector | link
+    target_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # deploy | remove
+    state: Mapped[str] = mapped_column(
+        String(16), index=True
+    )  # planned | applied | refused | failed
+    target: Mapped[dict[str, Any]] = mapped_column(
+        JSON
+    )  # the Connector/Link view: what was allocated
+    devices: Mapped[dict[str, Any]] = mapped_column(JSON)  # router -> diff (masked), running hash
+    candidates: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet(JSON router -> config)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class TicketRow(Base):
+    """A request to a provider that takes tickets (csp.manual): the exact data it needs,
+    rendered as text (BGP key masked; the key itself encrypted), and the engineer's
+    record of the provider's answer. One row per attachment, keyed like every CSP call."""
+
+    __tablename__ = "tickets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    # open -> ready | rejected; ready -> removal_open -> deleted; open -> deleted (withdrawn)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # no secrets
+    md5_key: Mapped[bytes | None] = mapped_column(LargeBinary)  # Fernet ciphertext
+    text: Mapped[str] = mapped_column(Text)  # what to send the provider, key masked
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # provider ref, note, by whom
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
+
+
+class TransitionRow(Base):
+    """Every state change of a Connector or Link, committed with the change itself: when,
+    by whom (cli:<user>, worker:<host>:<pid>, api:<tenant>) and why."""
+
+    __tablename__ = "transitions"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # connector | link
+    target_id: Mapped[str] = mapped_column(String(36), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+
+
+class RouterLockRow(Base):
+    """A router held by one change (a Connector's or Link's plan and apply) so that two
+    changes never plan and commit on the same router at once. Held by the work item, not
+    the worker: whoever resumes the item holds it; a dead holder's lock runs out."""
+
+    __tablename__ = "router_locks"
+    router: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(80))  # "<kind>:<id>"
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiKeyRow(Base):
+    """An API key: only its SHA-256 is kept (the key is 32 random bytes: a fast hash is
+    enough, and the key is shown once, when issued). No tenant: an engineers' admin key."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # the key's public part
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class KpiSampleRow(Base):
+    """One measuring window of one Link (onramp.flow.monitor): probes sent and answered, round
+    trips, and the SLA metrics it broke. Keyed by (link, time) and stored in that order
+    (no rowid on SQLite), so a Link's last day is one contiguous range read."""
+
+    __tablename__ = "kpi_samples"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy's declaration)
+    link_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    sent: Mapped[int]
+    received: Mapped[int]
+    latency_avg_ms: Mapped[float | None] = mapped_column(Float)  # None: nothing came back
+    latency_p95_ms: Mapped[float | None] = mapped_column(Float)
+    jitter_ms: Mapped[float | None] = mapped_column(
+        Float
+    )  # mean |rtt[i] - rtt[i-1]| over the replies, in order
+    breaches: Mapped[str] = mapped_column(String(40), default="")  # "loss,latency,jitter" broken
+
+
+class TrafficSampleRow(Base):
+    """A Connector attachment's interface counters at one poll; rates are the differences
+    of successive samples (onramp.flow.monitor.traffic)."""
+
+    __tablename__ = "traffic_samples"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy's declaration)
+    connector_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    router: Mapped[str] = mapped_column(String(64), primary_key=True)
+    interface: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rx_octets: Mapped[int]
+    tx_octets: Mapped[int]
+
+
+class BgpSessionRow(Base):
+    """The last seen state of a Connector's BGP session (one per attachment)."""
+
+    __tablename__ = "bgp_sessions"
+    router: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vrf: Mapped[str] = mapped_column(String(32), primary_key=True)
+    neighbor: Mapped[str] = mapped_column(String(45), primary_key=True)
+    connector_id: Mapped[str] = mapped_column(String(36), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # FRR's words: Established, Active, ...
+    since: Mapped[datetime] = mapped_column(UtcDateTime())  # when we first saw this state
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ConfigBackupRow(Base):
+    """A router's running config at one time (onramp.flow.compliance.backup), encrypted (it
+    holds BGP keys); only when it changed since the router's previous backup."""
+
+    __tablename__ = "config_backups"
+    __table_args__ = (Index("ix_config_backups_router", "router", "taken_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    router: Mapped[str] = mapped_column(String(64))
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sha256: Mapped[str] = mapped_column(String(64))  # of the canonical form
+    config: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet ciphertext
+
+
+class ComplianceReportRow(Base):
+    """One compliance run's report (secrets already masked), for the API and the Portal."""
+
+    __tablename__ = "compliance_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    compliant: Mapped[bool]
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EventRow(Base):
+    """Something monitoring saw that has a start and maybe an end: an SLA breach of a Link
+    (kind "sla", what = the metric, worst = its worst value) or a BGP session's state change
+    (kind "bgp", what = "<router> <vrf> <neighbor>", detail = from and to states)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_target", "target_id", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    target_id: Mapped[str] = mapped_column(String(36))  # a Link or a Connector
+    what: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    worst: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: str = "") -> None:
+    """The one way a Connector or Link changes state: the row and its transition, in the
+    caller's transaction."""
+    kind = "connector" if isinstance(row, ConnectorRow) else "link"
+    s.add(TransitionRow(kind=kind, target_id=row.id, from_state=row.state, to_state=to,
+                        actor=actor[:80], reason=reason[:1000]))  # fmt: skip
+    row.state = to
+
+
+def by_prefix(s: Session, table: Any, ident: str, what: str, code: str) -> Any:
+    """A row by its id or a unique prefix of it (4+ characters, as git does with commits)."""
+    rows = (
+        list(s.scalars(select(table).where(table.id.startswith(ident)).limit(2)))
+        if len(ident) >= 4
+        else []
+    )
+    if len(rows) != 1:
+        why = "is ambiguous" if rows else "matches nothing"
+        raise OnrampError(code, f"{what} '{ident}' {why}", field="id")
+    return rows[0]
+
+
+class Conflict(Exception):
+    """Another transaction took a resource this one wanted: retry on fresh data."""
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _: Any) -> None:
+            dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            # 64 MiB page cache: indexes stay in memory as the store grows
+            cur.execute("PRAGMA cache_size=-65536")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # writers queue at BEGIN instead of failing later on a lock upgrade
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection_url"] = self.url
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions() as s, s.begin():
+            yield s
+
+    def transact(self, fn: Callable[[Session], T], retries: int = 8) -> T:
+        """Run `fn` in one transaction; on a unique-key race, retry on fresh data."""
+        for attempt in range(retries):
+            try:
+                with self.session() as s:
+                    return fn(s)
+            except (Conflict, IntegrityError) as exc:
+                if attempt == retries - 1:
+                    raise OnrampError(
+                        "ONR-ALLOC-004",
+                        f"resources kept being taken by concurrent requests ({exc})",
+                    ) from exc
+            except OperationalError as exc:
+                raise OnrampError("ONR-STORE-001", str(exc).splitlines()[0]) from exc
+        raise AssertionError("unreachable")

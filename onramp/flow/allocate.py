@@ -1,0 +1,562 @@
+"""Choose the edge and allocate what a Connector or Link needs, in one transaction.
+
+Every resource is a numbered value in a scope (`vlan:<router>:<port>`,
+`subnet:<router>:<pool>`, `vrf`, `link`, `asn:<provider>`), held as a row of
+`allocations` whose primary key makes two holders impossible. A value is chosen as:
+the lowest released one, else one past the highest held, else the lowest gap; all
+index lookups, so the cost does not grow with the number of Connectors. A concurrent
+transaction that took the same value makes the insert fail: the whole transaction is
+retried on fresh data (Store.transact), or, for a value the user asked for, refused.
+
+`plan_*` runs exactly the same code and rolls back: a plan is what a commit would do now.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from onramp.core.errors import OnrampError
+from onramp.core.model import (
+    RELEASED_STATES,
+    Attachment,
+    Connector,
+    ConnectorRequest,
+    Link,
+    LinkRequest,
+    State,
+)
+from onramp.core.secrets import Vault, new_bgp_key
+from onramp.core.store import (
+    AllocationRow,
+    AttachmentRow,
+    Conflict,
+    ConnectorRow,
+    LinkRow,
+    PortUsageRow,
+    ReleasedRow,
+    RouterStateRow,
+    Store,
+    TenantRow,
+    TransitionRow,
+    move,
+)
+from onramp.csp.constraints import Constraints
+from onramp.flow import request
+from onramp.network.inventory import Backbone
+
+T = TypeVar("T")
+NUMBERS = (1, 999_999)
+ATTEMPTS = 64  # values tried within one transaction before starting it again  # VRF numbers (RD <loopback>:n) and Link numbers (RT <asn>:n)
+
+
+class _Rollback(Exception):
+    """Carries a plan out of a transaction that must not commit."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+# ------------------------------------------------------------------ values in scopes
+
+
+def take(
+    s: Session, scope: str, lo: int, hi: int, owner: str, want: int | None = None
+) -> int | None:
+    """Hold one value of [lo, hi] in `scope` for `owner`; None when the scope is full."""
+    if want is not None:
+        if not _insert(s, scope, want, owner):
+            raise OnrampError(
+                "ONR-ALLOC-006", f"{want} in {scope} is held by another service", field="vlan"
+            )
+        return want
+    for _ in range(ATTEMPTS):
+        # each statement sees what concurrent transactions committed meanwhile (READ
+        # COMMITTED; SQLite serializes writers), so a lost race moves on to the next value
+        candidate = _released(s, scope, lo, hi)
+        if candidate is None:
+            candidate = _past_highest(s, scope, lo, hi)
+        if candidate is None:
+            candidate = _lowest_gap(s, scope, lo, hi)
+        if candidate is None:
+            return None
+        if _insert(s, scope, candidate, owner):
+            return candidate
+    raise Conflict(f"{scope}: {ATTEMPTS} values taken under us")
+
+
+def _insert(s: Session, scope: str, value: int, owner: str) -> bool:
+    try:
+        with s.begin_nested():  # a savepoint: a duplicate aborts only this insert
+            s.execute(insert(AllocationRow).values(scope=scope, value=value, owner=owner))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _released(s: Session, scope: str, lo: int, hi: int) -> int | None:
+    value = s.scalar(
+        select(func.min(ReleasedRow.value)).where(
+            ReleasedRow.scope == scope, ReleasedRow.value.between(lo, hi)
+        )
+    )
+    if value is not None:
+        s.execute(delete(ReleasedRow).where(ReleasedRow.scope == scope, ReleasedRow.value == value))
+    return value
+
+
+def _past_highest(s: Session, scope: str, lo: int, hi: int) -> int | None:
+    top = s.scalar(
+        select(func.max(AllocationRow.value)).where(
+            AllocationRow.scope == scope, AllocationRow.value.between(lo, hi)
+        )
+    )
+    candidate = lo if top is None else top + 1
+    return candidate if candidate <= hi else None
+
+
+def _lowest_gap(s: Session, scope: str, lo: int, hi: int) -> int | None:
+    # only reached when the top of the range is held: a full scan of this one scope
+    held = s.scalars(
+        select(AllocationRow.value)
+        .where(AllocationRow.scope == scope, AllocationRow.value.between(lo, hi))
+        .order_by(AllocationRow.value)
+    )
+    expected = lo
+    for value in held:
+        if value != expected:
+            return expected
+        expected += 1
+    return expected if expected <= hi else None
+
+
+def release_owner(s: Session, owner: str) -> list[tuple[str, int]]:
+    """Give back every value `owner` holds; they become the first choice of their scope."""
+    held = [
+        (r.scope, r.value)
+        for r in s.scalars(select(AllocationRow).where(AllocationRow.owner == owner))
+    ]
+    s.execute(delete(AllocationRow).where(AllocationRow.owner == owner))
+    for scope, value in held:
+        with s.begin_nested():
+            s.merge(ReleasedRow(scope=scope, value=value))
+    return held
+
+
+# ------------------------------------------------------------------ edge choice
+
+
+@dataclass(frozen=True)
+class Candidate:
+    router: str
+    port: str
+    speed_mbps: int
+    vlan_lo: int
+    vlan_hi: int
+    role: str | None
+
+
+def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
+    """The on-ramp's ports on routers that are in service, emptiest first."""
+    routers = {r.name for r, _ in bb.ports_of(onramp)}
+    out_of_service = set(
+        s.scalars(
+            select(RouterStateRow.router).where(
+                RouterStateRow.router.in_(routers), RouterStateRow.state != "in-service"
+            )
+        )
+    )
+    usage = {
+        (u.router, u.port): u
+        for u in s.scalars(select(PortUsageRow).where(PortUsageRow.router.in_(routers)))
+    }
+    found = []
+    for r, name in bb.ports_of(onramp):
+        if r.state != "in-service" or r.name in out_of_service:
+            continue
+        port = next(p for p in r.onramp_ports if p.name == name)
+        found.append(
+            Candidate(r.name, name, port.speed_mbps, *port.vlan_range, port.redundancy_role)
+        )
+
+    def load(c: Candidate) -> tuple[float, int, str, str]:
+        u = usage.get((c.router, c.port))
+        return (
+            (u.used_mbps / c.speed_mbps) if u else 0.0,
+            u.attachments if u else 0,
+            c.router,
+            c.port,
+        )
+
+    return sorted(found, key=load)
+
+
+def _reserve_bandwidth(s: Session, c: Candidate, mbps: int) -> bool:
+    with s.begin_nested():
+        if s.get(PortUsageRow, (c.router, c.port)) is None:
+            try:
+                with s.begin_nested():
+                    s.add(PortUsageRow(router=c.router, port=c.port, used_mbps=0, attachments=0))
+            except IntegrityError:
+                pass  # another transaction created it first
+        done = s.execute(
+            update(PortUsageRow)
+            .where(
+                PortUsageRow.router == c.router,
+                PortUsageRow.port == c.port,
+                PortUsageRow.used_mbps + mbps <= c.speed_mbps,
+            )
+            .values(
+                used_mbps=PortUsageRow.used_mbps + mbps, attachments=PortUsageRow.attachments + 1
+            )
+        )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ connectors
+
+
+def _attachments(
+    s: Session, bb: Backbone, req: ConnectorRequest, c: Constraints, owner: str
+) -> list[AttachmentRow]:
+    pool_len = req.prefix_length or c.peering.default_prefix_length
+    pool = c.peering.pools[pool_len]
+    ports = candidates(s, bb, req.onramp)
+    roles = ["primary", "secondary"] if c.peering.sessions == 2 else ["single"]
+    rows: list[AttachmentRow] = []
+    for role in roles:
+        usable = [p for p in ports if role == "single" or p.role == role]
+        usable = [p for p in usable if p.router not in {r.router for r in rows}]
+        chosen = next((p for p in usable if _reserve_bandwidth(s, p, req.bandwidth_mbps)), None)
+        if chosen is None:
+            raise OnrampError(
+                "ONR-ALLOC-001",
+                f"no {role} port of {req.onramp} in service with {req.bandwidth_mbps} Mb/s free",
+            )
+        lo, hi = max(c.vlan.min, chosen.vlan_lo), min(c.vlan.max, chosen.vlan_hi)
+        want = req.s_tag if c.vlan.qinq else req.vlan
+        if want is not None and not lo <= want <= hi:
+            raise OnrampError(
+                "ONR-REQ-006",
+                f"VLAN {want} outside {lo}-{hi} on {chosen.router} {chosen.port}",
+                field="s_tag" if c.vlan.qinq else "vlan",
+            )
+        vlan = take(s, f"vlan:{chosen.router}:{chosen.port}", lo, hi, owner, want)
+        if vlan is None:
+            raise OnrampError(
+                "ONR-ALLOC-002", f"{chosen.router} {chosen.port} has no free VLAN in {lo}-{hi}"
+            )
+        inner = (req.vlan or c.vlan.inner_min) if c.vlan.qinq else None
+        size = 2 ** (32 - pool_len)
+        scope = (
+            f"subnet:{pool}" if c.peering.scope == "global" else f"subnet:{chosen.router}:{pool}"
+        )
+        n = take(s, scope, 0, pool.num_addresses // size - 1, owner)
+        if n is None:
+            raise OnrampError(
+                "ONR-ALLOC-003", f"{chosen.router} has no free /{pool_len} left in {pool}"
+            )
+        subnet = IPv4Network((int(pool.network_address) + n * size, pool_len))
+        hosts = list(subnet.hosts())
+        rows.append(
+            AttachmentRow(
+                role=role,
+                router=chosen.router,
+                port=chosen.port,
+                vlan=vlan,
+                inner_vlan=inner,
+                subnet=str(subnet),
+                local_address=f"{hosts[c.peering.local_host]}/{pool_len}",
+                peer_address=f"{hosts[c.peering.peer_host]}/{pool_len}",
+            )
+        )
+    return rows
+
+
+def _new_connector(
+    s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault, actor: str = "onramp"
+) -> ConnectorRow:
+    if s.get(TenantRow, req.tenant) is None:
+        raise OnrampError("ONR-REQ-013", f"tenant '{req.tenant}'", field="tenant")
+    if req.idempotency_key:
+        same = s.scalar(
+            select(ConnectorRow).where(
+                ConnectorRow.tenant_id == req.tenant,
+                ConnectorRow.idempotency_key == req.idempotency_key,
+            )
+        )
+        if same is not None:
+            return same  # the same request again: the Connector it made the first time
+    c = request.connector(req, bb)
+    cid = str(uuid.uuid4())
+    attachments = _attachments(s, bb, req, c, cid)  # first: it locks the chosen port's usage row
+    number = take(s, "vrf", *NUMBERS, cid)
+    if number is None:
+        raise OnrampError("ONR-ALLOC-005", "no VRF number left")
+    local_asn = bb.asn
+    if c.bgp.local_asn == "allocate" and c.bgp.local_asn_range:
+        allocated = take(s, f"asn:{c.provider}", *c.bgp.local_asn_range, cid)
+        if allocated is None:
+            raise OnrampError("ONR-ALLOC-005", f"no private ASN left for {c.provider}")
+        local_asn = allocated
+    peer_asn = (
+        req.customer_asn
+        if (c.bgp.peer_asn is None or c.bgp.peer_asn_overridable) and req.customer_asn
+        else c.bgp.peer_asn
+    )
+    row = ConnectorRow(
+        id=cid,
+        tenant_id=req.tenant,
+        onramp=req.onramp,
+        kind=req.kind,
+        state=State.REQUESTED.value,
+        bandwidth_mbps=req.bandwidth_mbps,
+        request=req.model_dump(mode="json"),
+        idempotency_key=req.idempotency_key,
+        number=number,
+        local_asn=local_asn,
+        peer_asn=peer_asn,
+        mtu=req.mtu or c.mtu[0],
+        md5_key=vault.encrypt(new_bgp_key(min(max(24, c.key.min_length), c.key.max_length)))
+        if c.key.md5 != "none"
+        else None,
+    )
+    row.attachments = attachments
+    s.add(row)
+    s.flush()
+    _created(s, row, actor)
+    return row
+
+
+def _created(s: Session, row: ConnectorRow | LinkRow, actor: str) -> None:
+    """Requested, validated and allocated happen in one transaction: three rows."""
+    s.add(TransitionRow(kind="connector" if isinstance(row, ConnectorRow) else "link",
+                        target_id=row.id, from_state=None, to_state=row.state, actor=actor))  # fmt: skip
+    move(s, row, State.VALIDATED.value, actor)
+    move(s, row, State.ALLOCATED.value, actor)
+
+
+def create_connector(
+    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, actor: str = "onramp"
+) -> dict[str, Any]:
+    return store.transact(lambda s: connector_view(_new_connector(s, bb, req, vault, actor), bb))
+
+
+def plan_connector(
+    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault
+) -> dict[str, Any]:
+    """What create_connector would allocate now, and where; nothing is written."""
+    return _dry(store, lambda s: connector_view(_new_connector(s, bb, req, vault), bb))
+
+
+def plan_connector_off(
+    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, router: str
+) -> dict[str, Any]:
+    """What create_connector would allocate with `router` drained (a drain's dry run);
+    nothing is written."""
+
+    def off(s: Session) -> dict[str, Any]:
+        s.merge(RouterStateRow(router=router, state="drained", reason="dry run"))
+        s.flush()
+        return connector_view(_new_connector(s, bb, req, vault), bb)
+
+    return _dry(store, off)
+
+
+def release_connector(
+    store: Store,
+    connector_id: str,
+    state: State = State.DELETED,
+    actor: str = "onramp",
+    reason: str = "",
+) -> dict[str, Any]:
+    def run(s: Session) -> dict[str, Any]:
+        row = s.get(ConnectorRow, connector_id)
+        if row is None:
+            raise OnrampError("ONR-REQ-011", f"Connector {connector_id}", field="id")
+        if State(row.state) in RELEASED_STATES:
+            return {"id": row.id, "state": row.state, "released": row.released}  # already done
+        linked = s.scalar(
+            select(func.count())
+            .select_from(LinkRow)
+            .where(
+                (LinkRow.a_id == row.id) | (LinkRow.b_id == row.id),
+                LinkRow.state.not_in([st.value for st in RELEASED_STATES]),
+            )
+        )
+        if linked:
+            raise OnrampError(
+                "ONR-REQ-011",
+                f"Connector {row.id} is in {linked} live Link(s)",
+                "delete its Links first",
+                field="id",
+            )
+        for a in row.attachments:
+            s.execute(
+                update(PortUsageRow)
+                .where(PortUsageRow.router == a.router, PortUsageRow.port == a.port)
+                .values(
+                    used_mbps=PortUsageRow.used_mbps - row.bandwidth_mbps,
+                    attachments=PortUsageRow.attachments - 1,
+                )
+            )
+        row.released = {"values": [list(v) for v in release_owner(s, row.id)]}
+        move(s, row, state.value, actor, reason)
+        return {"id": row.id, "state": row.state, "released": row.released}
+
+    return store.transact(run)
+
+
+def connector_view(row: ConnectorRow, bb: Backbone) -> dict[str, Any]:
+    """A Connector as users see it (model.Connector): no secrets, RD per PE, interface names."""
+    return Connector(
+        id=row.id,
+        tenant=row.tenant_id,
+        onramp=row.onramp,
+        kind=row.kind,
+        state=row.state,
+        bandwidth_mbps=row.bandwidth_mbps,
+        vrf=vrf_name(row),
+        local_asn=row.local_asn,
+        peer_asn=row.peer_asn,
+        mtu=row.mtu,
+        md5_key="set" if row.md5_key else None,
+        created_at=row.created_at,
+        csp_resource=row.csp_resource,
+        reason=row.reason,
+        request={k: v for k, v in row.request.items() if v not in (None, [], "")},
+        attachments=[
+            Attachment(
+                role=a.role,
+                router=a.router,
+                port=a.port,
+                interface=f"{a.port}.{a.vlan}",
+                vlan=a.vlan,
+                inner_vlan=a.inner_vlan,
+                subnet=a.subnet,
+                local_address=a.local_address,
+                peer_address=a.peer_address,
+                rd=f"{bb.routers[a.router].loopback.ip}:{row.number}"
+                if a.router in bb.routers
+                else None,
+            )
+            for a in row.attachments
+        ],
+    ).model_dump(mode="json")
+
+
+# ------------------------------------------------------------------ links
+
+
+def _new_link(s: Session, bb: Backbone, req: LinkRequest, actor: str = "onramp") -> LinkRow:
+    if req.idempotency_key:
+        same = s.scalar(
+            select(LinkRow).where(
+                LinkRow.tenant_id == req.tenant, LinkRow.idempotency_key == req.idempotency_key
+            )
+        )
+        if same is not None:
+            return same
+    ends = [s.get(ConnectorRow, str(x)) for x in (req.a, req.b)]
+    request.link(
+        req,
+        *(
+            {
+                "tenant": e.tenant_id,
+                "released": State(e.state) in RELEASED_STATES,
+                "bandwidth_mbps": e.bandwidth_mbps,
+            }
+            if e
+            else None
+            for e in ends
+        ),
+    )
+    lid = str(uuid.uuid4())
+    number = take(s, "link", *NUMBERS, lid)
+    if number is None:
+        raise OnrampError("ONR-ALLOC-005", "no Link number left")
+    row = LinkRow(
+        id=lid,
+        tenant_id=req.tenant,
+        a_id=str(req.a),
+        b_id=str(req.b),
+        state=State.REQUESTED.value,
+        bandwidth_mbps=req.bandwidth_mbps,
+        sla_class=req.sla_class,
+        request=req.model_dump(mode="json"),
+        idempotency_key=req.idempotency_key,
+        number=number,
+    )
+    s.add(row)
+    s.flush()
+    _created(s, row, actor)
+    return row
+
+
+def vrf_name(row: ConnectorRow) -> str:
+    """A Connector's VRF: one per Connector, named by its number."""
+    return f"c{row.number}"
+
+
+def link_view(row: LinkRow, bb: Backbone) -> dict[str, Any]:
+    """A Link as users see it (model.Link)."""
+    return Link(
+        id=row.id,
+        tenant=row.tenant_id,
+        a=row.a_id,
+        b=row.b_id,
+        state=row.state,
+        bandwidth_mbps=row.bandwidth_mbps,
+        sla_class=row.sla_class,
+        route_target=f"{bb.asn}:{row.number}",
+        description=row.request.get("description", ""),
+    ).model_dump(mode="json")
+
+
+def create_link(
+    store: Store, bb: Backbone, req: LinkRequest, actor: str = "onramp"
+) -> dict[str, Any]:
+    return store.transact(lambda s: link_view(_new_link(s, bb, req, actor), bb))
+
+
+def plan_link(store: Store, bb: Backbone, req: LinkRequest) -> dict[str, Any]:
+    return _dry(store, lambda s: link_view(_new_link(s, bb, req), bb))
+
+
+def release_link(
+    store: Store,
+    link_id: str,
+    state: State = State.DELETED,
+    actor: str = "onramp",
+    reason: str = "",
+) -> dict[str, Any]:
+    def run(s: Session) -> dict[str, Any]:
+        row = s.get(LinkRow, link_id)
+        if row is None:
+            raise OnrampError(
+                "ONR-REQ-011", f"Link {link_id}", "check the id with 'onramp link list'", field="id"
+            )
+        if State(row.state) not in RELEASED_STATES:
+            release_owner(s, row.id)
+            move(s, row, state.value, actor, reason)
+        return {"id": row.id, "state": row.state}
+
+    return store.transact(run)
+
+
+def _dry(store: Store, fn: Callable[[Session], T]) -> T:
+    def run(s: Session) -> T:
+        raise _Rollback(fn(s))
+
+    try:
+        store.transact(run)
+    except _Rollback as done:
+        return done.value  # type: ignore[no-any-return]
+    raise AssertionError("unreachable")

@@ -1,0 +1,225 @@
+"""Apply a stored plan: exactly its candidates, with commit-confirm on every router; the
+pyATS gate judges them; pass: confirm, fail: roll back and check each router is as before.
+Refused when a router moved since the plan. Here a service becomes `active` (or, removed,
+`allocated` again).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nornir.core import Nornir
+from sqlalchemy import select
+
+from onramp.core.errors import OnrampError
+from onramp.core.model import Connector, State
+from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow, PlanRow, move, now
+from onramp.csp import constraints
+from onramp.flow import compliance, render
+from onramp.flow.allocate import connector_view
+from onramp.flow.plan import (
+    change_of,
+    nornir_for,
+    outcome_of,
+    raise_failed,
+    show_plan,
+    target_of,
+    view_of,
+)
+from onramp.flow.service import Service, _find
+from onramp.tasks.config import confirm, deploy_config, rollback
+from onramp.validation import bgp_gate
+from onramp.validation.bgp_gate import Evidence
+from onramp.validation.collect import poller, snapshot
+
+DEFAULT_REVERT_S = 120  # the router reverts by itself if nobody confirms within this
+DEFAULT_CHECK_S = 60  # how long the post-commit check waits for BGP to come up
+
+
+def apply_plan(
+    svc: Service,
+    ident: str,
+    revert_in: int = DEFAULT_REVERT_S,
+    check_timeout: float = DEFAULT_CHECK_S,
+    nornir: Nornir | None = None,
+    actor: str = "onramp",
+    success_state: State | None = None,
+    recheck: bool = True,
+) -> dict[str, Any]:
+    """Apply exactly the stored candidates on all the plan's routers in parallel.
+
+    Every router: refuse if its running config moved since the plan; commit with a
+    confirm timer. Then the pyATS gate (validation/bgp_gate) judges all of them at once:
+    the new sessions Established with their prefixes, a Link's routes present, no other
+    session disturbed. Pass: confirm everywhere; fail: roll every router back and check
+    it is as before. The service's state follows.
+    """
+    if revert_in <= check_timeout + 10:
+        raise OnrampError(
+            "ONR-PLAN-005",
+            f"revert_in {revert_in}s leaves no room after a {check_timeout:.0f}s check",
+            field="revert_in",
+        )
+    with svc.store.session() as s:
+        p = _find(s, PlanRow, ident, "plan", "ONR-PLAN-001")
+        if p.state != "planned":
+            raise OnrampError("ONR-PLAN-003", f"plan {p.id} is {p.state}")
+        plan = view_of(p)
+        candidates: dict[str, str] = json.loads(svc.vault.decrypt(p.candidates))
+        target_of(s, svc, p.target_kind, p.target_id)  # raises unless still allocated
+        per_router = render.services(
+            s, svc.backbone, svc.vault, candidates, change_of(p.target_kind, p.target_id, p.action)
+        )
+    secrets = [k for r in per_router.values() for k in r.secrets]
+    expected = {h: d["running_sha256"] for h, d in plan["devices"].items()}
+    nr = (nornir or nornir_for(svc)).filter(filter_func=lambda h: h.name in candidates)
+    evidence = Evidence(before=snapshot(nr), **_expectations(svc, plan))
+    result = nr.run(
+        task=deploy_config,
+        candidates=candidates,
+        expected_sha256=expected,
+        diffs={h: d["diff"] for h, d in plan["devices"].items()},
+        revert_in=revert_in,
+        secrets=secrets,
+    )
+    outcome = {host: outcome_of(r[0], secrets) for host, r in result.items()}
+    committed = [h for h, o in outcome.items() if o["state"] == "pending"]
+    failed = {h: o for h, o in outcome.items() if o["state"] == "failed"}
+    if not failed and committed:
+        # the gate judges every touched router at once; only a pass confirms
+        verdict = bgp_gate.run(evidence, collector=poller(nr, check_timeout))
+        if verdict.passed:
+            on = nr.filter(filter_func=lambda h: h.name in committed)
+            raise_failed(on.run(task=confirm), secrets, "ONR-DEPLOY-001")
+            for h in committed:
+                outcome[h]["state"] = "committed"
+        else:
+            why = "; ".join(verdict.findings) or "see the gate's log (a section errored)"
+            reason = f"pyATS gate {verdict.result}: {why}"
+            for h in committed:
+                outcome[h] |= {"state": "failed", "code": "ONR-DEPLOY-003", "reason": reason}
+            failed = {h: outcome[h] for h in committed}
+    refused = failed and all(o["code"] == "ONR-PLAN-002" for o in failed.values())
+    state = "refused" if refused else "failed" if failed else "applied"
+    if failed:
+        # the routers that did commit go back too: a service is all or nothing
+        _undo(nr, committed, outcome, expected)
+
+    def record(s: Any) -> None:
+        row = s.get(PlanRow, plan["id"])
+        row.state, row.result, row.applied_at = state, {"devices": outcome}, now()
+        if state == "applied" and row.target_kind != "router":
+            table = ConnectorRow if row.target_kind == "connector" else LinkRow
+            target = s.get(table, row.target_id)
+            to = success_state or (State.ALLOCATED if row.action == "remove" else State.ACTIVE)
+            if target.state != to.value:
+                move(s, target, to.value, actor, f"plan {row.id[:8]} applied")
+
+    svc.store.transact(record)
+    if state == "applied" and recheck:  # else the caller has it done (`recheck_plan`)
+        _check_compliance(svc, nr, plan)
+    done = show_plan(svc, plan["id"])
+    if failed:
+        first = next(iter(failed.values()))
+        raise OnrampError(
+            first["code"],
+            f"plan {plan['id'][:8]} {state}: "
+            + "; ".join(f"{h}: {o['reason']}" for h, o in failed.items()),
+        )
+    return done
+
+
+def recheck_plan(svc: Service, ident: str, nornir: Nornir | None = None) -> bool:
+    """Compliance again on an applied plan's routers (the workers' queued re-check).
+    False when one of them is busy with another change: ask again later."""
+    plan = show_plan(svc, ident)
+    nr = (nornir or nornir_for(svc)).filter(filter_func=lambda h: h.name in plan["devices"])
+    return _check_compliance(svc, nr, plan)
+
+
+def _check_compliance(svc: Service, nr: Nornir, plan: dict[str, Any]) -> bool:
+    """Compliance again on the routers a deploy changed; the plan keeps each one's score,
+    or what keeps it from being judged (another change in flight, an error). A failing
+    check is recorded; it does not undo a confirmed commit. False if a router was busy."""
+    try:
+        change = change_of(plan["target_kind"], plan["target_id"], plan["action"])
+        report = compliance.run(svc, nr, sorted(nr.inventory.hosts), change)
+        scores: dict[str, Any] = {
+            r: d.get("score", f"busy: {d['busy']}" if "busy" in d else d.get("error"))
+            for r, d in report["routers"].items()
+        }
+    except Exception as exc:  # the commit stands; say why the check could not run
+        scores = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+    def keep(s: Any) -> None:
+        row = s.get(PlanRow, plan["id"])
+        row.result = {**row.result, "compliance": scores}
+
+    svc.store.transact(keep)
+    return not any(isinstance(v, str) and v.startswith("busy") for v in scores.values())
+
+
+def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
+    """What the gate must see after this plan: a Connector deployed, its sessions up with
+    its prefixes; a Link deployed, each end's prefixes in the other end's VRF with a valid
+    best path; removed, its sessions gone; quiesced, nothing new (and, always, every other
+    session as it was)."""
+    sessions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    present: dict[str, dict[str, list[str]]] = {}
+    segments: dict[str, dict[str, list[str]]] = {}
+    with svc.store.session() as s:
+        if plan["target_kind"] == "router":  # every Connector it carries: up, as intended
+            carried = select(AttachmentRow.connector_id).where(
+                AttachmentRow.router == plan["target_id"]
+            )
+            ends: list[ConnectorRow | None] = list(s.scalars(select(ConnectorRow).where(
+                ConnectorRow.id.in_(carried),
+                ConnectorRow.state.in_([x.value for x in render.CONFIGURED]))))  # fmt: skip
+        elif plan["target_kind"] == "connector":
+            ends = [s.get(ConnectorRow, plan["target_id"])]
+        else:
+            link = _find(s, LinkRow, plan["target_id"], "link")
+            ends = [s.get(ConnectorRow, link.a_id), s.get(ConnectorRow, link.b_id)]
+            segments = render.segment_sessions(s, svc.backbone, link)
+        views = [Connector.model_validate(connector_view(e, svc.backbone)) for e in ends if e]
+    if plan["action"] == "quiesce":
+        return {"expected": {}}  # every session, its own included, stays as it was
+    if plan["target_kind"] == "link" and plan["action"] != "deploy":
+        # a Link taken away takes its segment sessions (if any); the clouds' stay up
+        gone: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
+            r: {v: {p: {} for p in ps} for v, ps in vrfs.items()} for r, vrfs in segments.items()
+        }
+        return {"expected": {}, "removing": gone}
+    for c in views:
+        limit = constraints.for_provider(svc.backbone.catalogue.onramps[c.onramp].provider)
+        for a in c.attachments:
+            if plan["target_kind"] == "router" and a.router != plan["target_id"]:
+                continue  # a remediation judges the router it changes
+            sessions.setdefault(a.router, {}).setdefault(c.vrf, {})[str(a.peer_address.ip)] = {
+                "min_prefixes": 1,
+                "max_prefixes": limit.max_prefixes,
+                "allowed": [str(p) for p in c.request.get("prefixes", [])],
+            }
+    if plan["target_kind"] == "link" and plan["action"] == "deploy":
+        for c, other in ((views[0], views[1]), (views[1], views[0])):
+            for a in c.attachments:
+                present.setdefault(a.router, {})[c.vrf] = [
+                    str(p) for p in other.request.get("prefixes", [])
+                ]
+        return {"expected": {}, "present": present}
+    if plan["action"] == "deploy":
+        return {"expected": sessions}
+    return {"expected": {}, "removing": sessions}
+
+
+def _undo(nr: Nornir, hosts: list[str], outcome: dict[str, Any], before: dict[str, str]) -> None:
+    """Roll the committed routers back and check each is exactly as before (its hash)."""
+    if not hosts:
+        return
+    res = nr.filter(filter_func=lambda h: h.name in hosts).run(task=rollback)
+    for host, r in res.items():
+        back = not r.failed and r[0].result["sha256"] == before[host]
+        outcome[host]["state"] = "rolled_back" if back else "rollback_failed"
+        if not back:
+            outcome[host] |= {"code": "ONR-DEPLOY-004", "reason": "rollback did not restore it"}

@@ -1,0 +1,529 @@
+"""The provisioning state machine: one step at a time, resumable by any worker.
+
+    requested -> validated -> allocated -> csp_requested -> awaiting_customer
+    (or awaiting_ticket) -> configuring -> verifying -> active;
+    any failure -> rolling_back -> failed (with the reason);
+    active -> decommissioning -> deleted.
+
+`advance(kind, id)` takes a lease on the row (so two workers never run one Connector at
+once; a dead worker's lease runs out), runs the step for the state it finds, and commits
+the transition with the step's outcome. Every step is idempotent: the CSP call is keyed by
+the Connector and step (a retry finds what the first call made), `configuring` makes a
+plan, `verifying` applies it with commit-confirm and the pyATS gate (a worker dying
+mid-commit leaves an unconfirmed commit the router reverts by itself; the next worker
+discards it and plans again). The database is the truth: a queue message only says
+"advance X".
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from nornir.core import Nornir
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session as Db
+
+from onramp.core.errors import OnrampError
+from onramp.core.model import State
+from onramp.core.settings import WorkerSettings
+from onramp.core.store import (
+    ConnectorRow,
+    LinkRow,
+    PlanRow,
+    RouterLockRow,
+    TransitionRow,
+    move,
+    now,
+)
+from onramp.csp import registry
+from onramp.csp.adapter import Adapter, CspState
+from onramp.csp.registry import peering_request
+from onramp.flow import allocate
+from onramp.flow.apply import apply_plan
+from onramp.flow.plan import make_plan, nornir_for, target_of
+from onramp.flow.service import Service
+from onramp.tasks.config import discard_unconfirmed
+from onramp.validation.collect import snapshot
+
+S = State
+WAITING = frozenset({S.CSP_REQUESTED, S.AWAITING_CUSTOMER, S.AWAITING_TICKET})
+SETTLED = frozenset({S.ACTIVE, S.FAILED, S.DELETED})
+# errors worth another try later: the provider or a router was unreachable
+TRANSIENT = frozenset(
+    {"ONR-CSP-002", "ONR-DEPLOY-001", "ONR-DEPLOY-006", "ONR-ALLOC-004", "ONR-STORE-001"}
+)
+CSP_STATE = {
+    CspState.AWAITING_CUSTOMER: S.AWAITING_CUSTOMER,
+    CspState.AWAITING_TICKET: S.AWAITING_TICKET,
+    CspState.PROVISIONING: S.CSP_REQUESTED,
+    CspState.READY: S.CONFIGURING,
+}
+
+
+def worker_name() -> str:
+    return f"worker:{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Timings:
+    lease_s: float = 600  # longer than any one step (a verify waits for BGP)
+    awaiting_s: float = 7 * 24 * 3600  # the customer's (or the ticket's) time to answer
+    revert_in_s: int = 120  # the routers' confirm timer
+    check_timeout_s: float = 60  # how long the gate waits for BGP
+
+    @classmethod
+    def of(cls, w: WorkerSettings) -> Timings:
+        return cls(w.lease_s, w.awaiting_s, w.revert_in_s, w.check_timeout_s)
+
+
+@dataclass
+class Orchestrator:
+    svc: Service
+    adapters: dict[str, Adapter]  # provider -> its adapter (csp.registry builds them)
+    actor: str = field(default_factory=worker_name)
+    timings: Timings = field(default_factory=Timings)
+    # an applied plan's compliance re-check: None, at once (the caller waits); else handed
+    # the plan's id (the workers queue it, so a customer's order does not wait for it)
+    audit: Callable[[str], None] | None = None
+
+    @classmethod
+    def from_settings(
+        cls, svc: Service, actor: str | None = None, adapters: dict[str, Adapter] | None = None
+    ) -> Orchestrator:
+        """Adapters from config.yaml's `csp:` (unless given), timings from its `worker:`."""
+        if adapters is None:
+            adapters = registry.adapters(svc.settings.csp, svc.backbone, svc.store, svc.vault)
+        return cls(svc, adapters, actor or worker_name(), Timings.of(svc.settings.worker))
+
+    # ------------------------------------------------------------ entry points
+    def advance(self, kind: str, ident: str) -> str | None:
+        """One step of one Connector or Link. Returns its state after the step, or None
+        when another worker holds it."""
+        if not self._lease(kind, ident):
+            return None
+        try:
+            return self._step(kind, ident)
+        finally:
+            self._unlease(kind, ident)
+
+    def drive(
+        self,
+        kind: str,
+        ident: str,
+        poll_s: float = 1.0,
+        timeout_s: float = 600,
+        progress: Callable[[str], None] | None = None,
+    ) -> str:
+        """Advance until settled (active, failed, deleted), polling while it waits."""
+        step = lambda: self.advance(kind, ident) or self.state(kind, ident)  # noqa: E731
+        return self._until_settled(kind, ident, step, poll_s, timeout_s, progress, advancing=True)
+
+    def watch(
+        self,
+        kind: str,
+        ident: str,
+        poll_s: float = 0.5,
+        timeout_s: float = 600,
+        progress: Callable[[str], None] | None = None,
+    ) -> str:
+        """Wait, without advancing anything, until the workers have settled it."""
+        read = lambda: self.state(kind, ident)  # noqa: E731
+        return self._until_settled(kind, ident, read, poll_s, timeout_s, progress, advancing=False)
+
+    def _until_settled(
+        self,
+        kind: str,
+        ident: str,
+        next_state: Callable[[], str],
+        poll_s: float,
+        timeout_s: float,
+        progress: Callable[[str], None] | None,
+        advancing: bool,
+    ) -> str:
+        deadline = time.monotonic() + timeout_s
+        last = ""
+        while True:
+            state = next_state()
+            if progress is not None and state != last:
+                progress(state)
+            if S(state) in SETTLED:
+                return state
+            if time.monotonic() > deadline:
+                raise OnrampError(
+                    "ONR-CSP-004", f"{kind} {ident} still {state} after {timeout_s:g} s"
+                )
+            # advancing, a step that moved on goes straight to the next one
+            if not advancing or state == last or S(state) in WAITING:
+                time.sleep(poll_s)
+            last = state
+
+    def decommission(self, kind: str, ident: str) -> str:
+        """Mark for decommissioning (the steps that follow do the work)."""
+
+        def mark(s: Db) -> str:
+            row = _row(s, kind, ident)
+            if S(row.state) in (S.DELETED, S.DECOMMISSIONING):
+                return str(row.state)
+            if S(row.state) == S.FAILED:
+                raise OnrampError("ONR-PLAN-004", f"{kind} {ident} is failed: nothing to undo")
+            move(s, row, S.DECOMMISSIONING.value, self.actor, "decommission requested")
+            return str(row.state)
+
+        return self.svc.store.transact(mark)
+
+    def quiesce(self, ident: str, timeout_s: float = 30) -> None:
+        """A Connector keeps its sessions but announces nothing either way; returns once its
+        PEs send none of its routes, so traffic has left it for other paths: a drain's step
+        between make and break. Undone by any later plan of its routers."""
+
+        self._lock_routers("connector", ident)
+        try:
+            nr = self._discard_unconfirmed("connector", ident)
+            plan = make_plan(self.svc, "connector", ident, "quiesce", nornir=nr)
+            if any(d["diff"].strip() for d in plan["devices"].values()):
+                self._apply(plan["id"], nr, S(self.state("connector", ident)))
+            vrf = self.svc.connector(ident)["vrf"]
+            deadline = time.monotonic() + timeout_s
+            while (sent := _sent(snapshot(nr), vrf)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if sent:
+                raise OnrampError("ONR-DEPLOY-003", f"vrf {vrf} still sends {sent} routes")
+        finally:
+            self._unlock_routers("connector", ident)
+
+    def state(self, kind: str, ident: str) -> str:
+        with self.svc.store.session() as s:
+            return str(_row(s, kind, ident).state)
+
+    def history(self, kind: str, ident: str) -> list[dict[str, Any]]:
+        with self.svc.store.session() as s:
+            rows = s.scalars(
+                select(TransitionRow)
+                .where(TransitionRow.kind == kind, TransitionRow.target_id == ident)
+                .order_by(TransitionRow.id)
+            )
+            return [
+                {
+                    "from": t.from_state,
+                    "to": t.to_state,
+                    "at": t.at,
+                    "actor": t.actor,
+                    "reason": t.reason,
+                }
+                for t in rows
+            ]
+
+    # ------------------------------------------------------------ the steps
+    def _step(self, kind: str, ident: str) -> str:
+        state = S(self.state(kind, ident))
+        steps: dict[State, Callable[[str, str], None]] = {
+            S.ALLOCATED: self._csp_request if kind == "connector" else self._to_configuring,
+            S.CSP_REQUESTED: self._csp_wait,
+            S.AWAITING_CUSTOMER: self._csp_wait,
+            S.AWAITING_TICKET: self._csp_wait,
+            S.CONFIGURING: self._configure,
+            S.VERIFYING: self._verify,
+            S.ROLLING_BACK: self._roll_back,
+            S.DECOMMISSIONING: self._decommission,
+        }
+        step = steps.get(state)
+        if step is None:
+            return state.value  # settled, or not the machine's to move
+        try:
+            step(kind, ident)
+        except OnrampError as exc:
+            if exc.code in TRANSIENT:
+                self._note(kind, ident, f"retrying: {exc.code}: {exc.reason}")
+            elif state in (S.ROLLING_BACK, S.DECOMMISSIONING):
+                self._note(kind, ident, f"stuck: {exc.code}: {exc.reason}")
+                raise
+            else:
+                self._go(kind, ident, S.ROLLING_BACK, f"{exc.code}: {exc.reason}", keep=True)
+        return self.state(kind, ident)
+
+    def _csp_request(self, kind: str, ident: str) -> None:
+        c = self.svc.connector(ident)
+        adapter = self._adapter(c)
+        if adapter is None:  # an enterprise cross-connect: nothing to ask a provider
+            self._go(kind, ident, S.CONFIGURING, "no provider to call")
+            return
+        made = adapter.request(peering_request(c, self._key(ident)))
+        self._go(kind, ident, S.CSP_REQUESTED, f"{made.provider} {made.resource_id}",
+                 csp_resource=made.resource_id)  # fmt: skip
+        self._follow(kind, ident, made.state, made.provider_state)
+
+    def _csp_wait(self, kind: str, ident: str) -> None:
+        c = self.svc.connector(ident)
+        adapter = self._adapter(c)
+        assert adapter is not None, "only a provider's Connector waits for one"
+        with self.svc.store.session() as s:
+            row = _row(s, kind, ident)
+            resource, state = row.csp_resource, S(row.state)
+        if resource is None:  # made before a crash recorded its id: ask again (idempotent)
+            self._csp_request(kind, ident)
+            return
+        current = adapter.status(resource)
+        if current.state in (CspState.REJECTED, CspState.DELETED, CspState.DELETING):
+            raise OnrampError("ONR-CSP-005", f"{adapter.provider} {resource} is "
+                              f"{current.provider_state}")  # fmt: skip
+        if state in (S.AWAITING_CUSTOMER, S.AWAITING_TICKET) and self._waited(kind, ident):
+            raise OnrampError("ONR-CSP-004", f"{adapter.provider} {resource} still "
+                              f"{current.provider_state} after {self.timings.awaiting_s:g} s")  # fmt: skip
+        self._follow(kind, ident, current.state, current.provider_state)
+
+    def _follow(self, kind: str, ident: str, csp: CspState, word: str) -> None:
+        to = CSP_STATE.get(csp)
+        if to is not None and to.value != self.state(kind, ident):
+            self._go(kind, ident, to, f"provider: {word}")
+
+    def _to_configuring(self, kind: str, ident: str) -> None:
+        self._go(kind, ident, S.CONFIGURING, "ends are active")
+
+    def _configure(self, kind: str, ident: str) -> None:
+        """Plan under the routers' lock, which stays held until `_verify` has applied it:
+        no other change can move those routers in between."""
+
+        self._lock_routers(kind, ident)
+        plan = make_plan(self.svc, kind, ident)
+        self._go(kind, ident, S.VERIFYING, f"plan {plan['id']}")
+
+    def _verify(self, kind: str, ident: str) -> None:
+        plan_id = self._planned(kind, ident)
+        if plan_id is None:  # the plan was applied or refused before a crash: plan again
+            self._go(kind, ident, S.CONFIGURING, "no plan left to apply")
+            return
+        self._lock_routers(kind, ident)
+        try:
+            nr = self._discard_unconfirmed(kind, ident)
+            self._apply(plan_id, nr)
+        except OnrampError as exc:
+            if exc.code == "ONR-PLAN-002":  # the routers moved since the plan: plan again
+                self._go(kind, ident, S.CONFIGURING, f"{exc.code}: {exc.reason}")
+                return
+            raise
+        finally:
+            self._unlock_routers(kind, ident)
+
+    def _roll_back(self, kind: str, ident: str) -> None:
+        """Saga compensation, each part idempotent: the service off the routers, the
+        provider's side deleted, the allocation released; then failed, with the reason."""
+        self._off_routers(kind, ident)
+        self._delete_at_provider(kind, ident)
+        # why it is rolling back (row.reason may since hold a retry note)
+        why = self._last(kind, ident, S.ROLLING_BACK)
+        reason = why.reason if why is not None else "rolled back"
+        self._finish(kind, ident, S.FAILED, reason)
+
+    def _decommission(self, kind: str, ident: str) -> None:
+        """In the provider's order: our routers, the provider, the allocation."""
+        self._off_routers(kind, ident)
+        self._delete_at_provider(kind, ident)
+        self._finish(kind, ident, S.DELETED, "decommissioned")
+
+    # ------------------------------------------------------------ parts
+    def _apply(self, plan_id: str, nr: Any, success_state: State | None = None) -> None:
+        apply_plan(self.svc, plan_id, self.timings.revert_in_s, self.timings.check_timeout_s,
+                   nornir=nr, actor=self.actor, success_state=success_state,
+                   recheck=self.audit is None)  # fmt: skip
+        if self.audit is not None:
+            self.audit(plan_id)
+
+    def _off_routers(self, kind: str, ident: str) -> None:
+
+        self._lock_routers(kind, ident)
+        try:
+            nr = self._discard_unconfirmed(kind, ident)
+            plan = make_plan(self.svc, kind, ident, "remove", nornir=nr)
+            if any(d["diff"].strip() for d in plan["devices"].values()):
+                self._apply(plan["id"], nr, S(self.state(kind, ident)))
+        finally:
+            self._unlock_routers(kind, ident)
+
+    def _delete_at_provider(self, kind: str, ident: str) -> None:
+        if kind != "connector":
+            return
+        with self.svc.store.session() as s:
+            resource = _row(s, kind, ident).csp_resource
+        adapter = self._adapter(self.svc.connector(ident))
+        if adapter is not None and resource is not None:
+            gone = adapter.delete(resource)
+            if gone.state != CspState.DELETED:
+                raise OnrampError("ONR-CSP-002", f"{gone.provider} {resource} still "
+                                  f"{gone.provider_state}")  # fmt: skip
+
+    def _finish(self, kind: str, ident: str, to: State, reason: str) -> None:
+        self._unlock_routers(kind, ident)
+        self._note(kind, ident, reason)
+        if kind == "connector":
+            allocate.release_connector(self.svc.store, ident, to, self.actor, reason)
+        else:
+            allocate.release_link(self.svc.store, ident, to, self.actor, reason)
+
+    def _unlease(self, kind: str, ident: str) -> None:
+        table = ConnectorRow if kind == "connector" else LinkRow
+
+        def run(s: Db) -> None:
+            s.execute(
+                update(table)
+                .where(table.id == ident, table.lease_owner == self._me())
+                .values(lease_owner=None, lease_until=None)
+            )
+
+        self.svc.store.transact(run)
+
+    def _lease(self, kind: str, ident: str) -> bool:
+        table = ConnectorRow if kind == "connector" else LinkRow
+        until = now() + timedelta(seconds=self.timings.lease_s)
+
+        def take(s: Db) -> bool:
+            _row(s, kind, ident)  # a clear error for an unknown id
+            got = s.execute(
+                update(table)
+                .where(
+                    table.id == ident,
+                    or_(
+                        table.lease_until.is_(None),
+                        table.lease_until < now(),
+                        table.lease_owner == self._me(),
+                    ),
+                )
+                .values(lease_owner=self._me(), lease_until=until)
+            )
+            return bool(got.rowcount)  # type: ignore[attr-defined]
+
+        return self.svc.store.transact(take)
+
+    def _me(self) -> str:
+        """The lease holder: this worker and thread (a process runs several)."""
+        return f"{self.actor}/{threading.get_ident()}"[:80]
+
+    def _touched(self, kind: str, ident: str) -> list[str]:
+
+        with self.svc.store.session() as s:
+            _, _, routers = target_of(s, self.svc, kind, ident)
+        return sorted(routers)
+
+    def _lock_routers(self, kind: str, ident: str) -> None:
+        """Hold every router this change touches, or none (ONR-DEPLOY-006: try later)."""
+        owner, until = f"{kind}:{ident}", now() + timedelta(seconds=self.timings.lease_s)
+        routers = self._touched(kind, ident)
+
+        def take(s: Db) -> None:
+            for router in routers:
+                # FOR UPDATE: two workers seeing the same expired lock must not both take it
+                held = s.get(RouterLockRow, router, with_for_update=True)
+                if held is None:
+                    s.add(RouterLockRow(router=router, owner=owner, until=until))
+                elif held.owner == owner or held.until < now():
+                    held.owner, held.until = owner, until
+                else:
+                    raise OnrampError("ONR-DEPLOY-006", f"{router} is busy with {held.owner}")
+
+        self.svc.store.transact(take)
+
+    def _unlock_routers(self, kind: str, ident: str) -> None:
+        owner = f"{kind}:{ident}"
+        self.svc.store.transact(
+            lambda s: s.execute(delete(RouterLockRow).where(RouterLockRow.owner == owner))
+        )
+
+    def _go(
+        self, kind: str, ident: str, to: State, reason: str, keep: bool = False, **values: Any
+    ) -> None:
+        def run(s: Db) -> None:
+            row = _row(s, kind, ident)
+            for name, value in values.items():
+                setattr(row, name, value)
+            if keep:
+                row.reason = reason[:1000]
+            move(s, row, to.value, self.actor, reason)
+
+        self.svc.store.transact(run)
+
+    def _note(self, kind: str, ident: str, reason: str) -> None:
+        def run(s: Db) -> None:
+            _row(s, kind, ident).reason = reason[:1000]
+
+        self.svc.store.transact(run)
+
+    def _last(self, kind: str, ident: str, to: State | None = None) -> TransitionRow | None:
+        """The latest transition (into `to`, if given)."""
+        query = select(TransitionRow).where(
+            TransitionRow.kind == kind, TransitionRow.target_id == ident
+        )
+        if to is not None:
+            query = query.where(TransitionRow.to_state == to.value)
+        with self.svc.store.session() as s:
+            found: TransitionRow | None = s.scalar(query.order_by(TransitionRow.id.desc()).limit(1))
+            return found
+
+    def _waited(self, kind: str, ident: str) -> bool:
+        last = self._last(kind, ident)
+        return last is not None and ((now() - last.at).total_seconds() > self.timings.awaiting_s)
+
+    def _planned(self, kind: str, ident: str) -> str | None:
+        with self.svc.store.session() as s:
+            found: str | None = s.scalar(
+                select(PlanRow.id)
+                .where(
+                    PlanRow.target_id == ident,
+                    PlanRow.target_kind == kind,
+                    PlanRow.action == "deploy",
+                    PlanRow.state == "planned",
+                )
+                .order_by(PlanRow.created_at.desc())
+                .limit(1)
+            )
+            return found
+
+    def _discard_unconfirmed(self, kind: str, ident: str) -> Nornir:
+        """A commit a dead worker left unconfirmed on a touched router: roll it back now
+        rather than wait for the router's timer (nobody else commits unconfirmed here).
+        Returns the Nornir on those routers, connected, for the plan and apply that follow."""
+
+        routers = self._touched(kind, ident)
+        nr = nornir_for(self.svc).filter(filter_func=lambda h: h.name in routers)
+        result = nr.run(task=discard_unconfirmed)
+        failed = [h for h, r in result.items() if r.failed]
+        if failed:
+            raise OnrampError("ONR-DEPLOY-001", f"cannot check {failed} for unconfirmed commits")
+        return nr
+
+    def _adapter(self, c: dict[str, Any]) -> Adapter | None:
+        provider = self.svc.backbone.catalogue.onramps[c["onramp"]].provider
+        if provider == "enterprise":
+            return None
+        try:
+            return self.adapters[provider]
+        except KeyError:
+            raise OnrampError("ONR-CSP-001", f"no adapter configured for {provider}") from None
+
+    def _key(self, ident: str) -> str | None:
+        with self.svc.store.session() as s:
+            row = _row(s, "connector", ident)
+            return self.svc.vault.decrypt(row.md5_key) if row.md5_key else None
+
+
+def _row(s: Db, kind: str, ident: str) -> Any:
+    table = ConnectorRow if kind == "connector" else LinkRow
+    row = s.get(table, ident)
+    if row is None:
+        raise OnrampError("ONR-REQ-011", f"{kind} {ident} not found", field="id")
+    return row
+
+
+def _sent(summaries: dict[str, Any], vrf: str) -> int:
+    """Routes a VRF's sessions send, over all its routers (parsed BGP summaries)."""
+    return sum(
+        af.get("prefixes_sent", 0)
+        for summary in summaries.values()
+        for n in summary.get("vrf", {}).get(vrf, {}).get("neighbor", {}).values()
+        for af in n.get("address_family", {}).values()
+    )

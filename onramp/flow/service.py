@@ -1,0 +1,158 @@
+"""The service core as one object: settings, store, inventory and vault, opened once.
+
+CLI commands (and later the API and the workers) call these methods; they never open
+the store or read the inventory themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import selectinload
+
+from onramp.core.model import ConnectorRequest, LinkRequest, Onramp
+from onramp.core.secrets import Vault
+from onramp.core.settings import Settings
+from onramp.core.store import ConnectorRow, LinkRow, PortUsageRow, Store, TenantRow, by_prefix
+from onramp.flow import allocate
+from onramp.flow.request import parse
+from onramp.network.inventory import Backbone, load
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: Store
+    backbone: Backbone
+    vault: Vault
+
+    @classmethod
+    def open(cls, settings: Settings) -> Service:
+        store = Store(settings.resolved_store_url())
+        store.migrate()  # idempotent: a new database gets its schema, an old one its upgrades
+        return cls(settings, store, load(settings.inventory_dir), Vault(settings.secret_key_path))
+
+    # tenants -----------------------------------------------------------
+    def add_tenant(self, tenant_id: str, name: str) -> dict[str, str]:
+        from onramp.core.model import Tenant
+
+        t = parse(Tenant, {"id": tenant_id, "name": name})
+        with self.store.session() as s:
+            if s.get(TenantRow, t.id) is None:
+                s.add(TenantRow(id=t.id, name=t.name))
+        return {"id": t.id, "name": t.name}
+
+    def tenants(self) -> list[dict[str, str]]:
+        with self.store.session() as s:
+            return [
+                {"id": t.id, "name": t.name}
+                for t in s.scalars(select(TenantRow).order_by(TenantRow.id))
+            ]
+
+    # catalogue ---------------------------------------------------------
+    def catalogue(self) -> list[Onramp]:
+        from onramp.csp.constraints import for_provider
+
+        with self.store.session() as s:
+            usage = {(u.router, u.port): u.used_mbps for u in s.scalars(select(PortUsageRow))}
+        out = []
+        for oid, o in self.backbone.catalogue.onramps.items():
+            ports = [
+                (r, next(p for p in r.onramp_ports if p.name == n))
+                for r, n in self.backbone.ports_of(oid)
+            ]
+            out.append(
+                Onramp(
+                    id=oid,
+                    provider=o.provider,
+                    pop=o.pop,
+                    description=o.description,
+                    kinds=list(for_provider(o.provider).kinds),
+                    ports=[f"{r.name}:{p.name}" for r, p in ports],
+                    capacity_mbps=sum(p.speed_mbps for _, p in ports),
+                    used_mbps=sum(usage.get((r.name, p.name), 0) for r, p in ports),
+                )
+            )
+        return out
+
+    # connectors ----------------------------------------------------------
+    def connector_request(self, data: dict[str, Any]) -> ConnectorRequest:
+        return parse(ConnectorRequest, {k: v for k, v in data.items() if v not in (None, [], ())})
+
+    def plan_connector(self, req: ConnectorRequest) -> dict[str, Any]:
+        return allocate.plan_connector(self.store, self.backbone, req, self.vault)
+
+    def create_connector(self, req: ConnectorRequest) -> dict[str, Any]:
+        return allocate.create_connector(self.store, self.backbone, req, self.vault)
+
+    def connectors(
+        self,
+        tenant: str | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Oldest first; `limit` and `after` (the last id of the previous page) page them."""
+        with self.store.session() as s:
+            q = select(ConnectorRow).options(selectinload(ConnectorRow.attachments))
+            if tenant:
+                q = q.where(ConnectorRow.tenant_id == tenant)
+            if state:
+                q = q.where(ConnectorRow.state == state)
+            rows = s.scalars(_page(s, q, ConnectorRow, limit, after))
+            return [allocate.connector_view(r, self.backbone) for r in rows]
+
+    def connector(self, ident: str) -> dict[str, Any]:
+        with self.store.session() as s:
+            return allocate.connector_view(
+                _find(s, ConnectorRow, ident, "connector"), self.backbone
+            )
+
+    def delete_connector(self, ident: str) -> dict[str, Any]:
+        return allocate.release_connector(self.store, self.connector(ident)["id"])
+
+    # links ---------------------------------------------------------------
+    def link_request(self, data: dict[str, Any]) -> LinkRequest:
+        data = {**data, "a": self.connector(data["a"])["id"], "b": self.connector(data["b"])["id"]}
+        return parse(LinkRequest, {k: v for k, v in data.items() if v is not None})
+
+    def plan_link(self, req: LinkRequest) -> dict[str, Any]:
+        return allocate.plan_link(self.store, self.backbone, req)
+
+    def create_link(self, req: LinkRequest) -> dict[str, Any]:
+        return allocate.create_link(self.store, self.backbone, req)
+
+    def links(
+        self, tenant: str | None = None, limit: int | None = None, after: str | None = None
+    ) -> list[dict[str, Any]]:
+        with self.store.session() as s:
+            q = select(LinkRow)
+            if tenant:
+                q = q.where(LinkRow.tenant_id == tenant)
+            rows = s.scalars(_page(s, q, LinkRow, limit, after))
+            return [allocate.link_view(r, self.backbone) for r in rows]
+
+    def link(self, ident: str) -> dict[str, Any]:
+        with self.store.session() as s:
+            return allocate.link_view(_find(s, LinkRow, ident, "link"), self.backbone)
+
+    def delete_link(self, ident: str) -> dict[str, Any]:
+        return allocate.release_link(self.store, self.link(ident)["id"])
+
+
+def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> Any:
+    """Keyset paging: oldest first by (created_at, id), from just after row `after`; the
+    database does the work (an offset would read every row before the page)."""
+    if after is not None:
+        last = s.get(table, after)
+        if last is not None:
+            # a row value: both SQLite and PostgreSQL walk the page index from there
+            q = q.where(tuple_(table.created_at, table.id) > tuple_(last.created_at, last.id))
+    q = q.order_by(table.created_at, table.id)
+    return q.limit(limit) if limit else q
+
+
+def _find(s: Any, table: Any, ident: str, what: str, code: str = "ONR-REQ-011") -> Any:
+    return by_prefix(s, table, ident, what, code)

@@ -1,5 +1,0 @@
-"""The backbone inventory: schema, checks and the Nornir inventory plugin."""
-
-from onramp.inventory.checks import Backbone, Finding, InventoryError, check, load
-
-__all__ = ["Backbone", "Finding", "InventoryError", "check", "load"]

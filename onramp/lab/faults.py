@@ -1,0 +1,130 @@
+"""Faults on the lab's core links, to prove monitoring sees them (the kernel here has no
+netem; see ../shared/design/LAB.md):
+
+- loss: random drop with an nftables table in the router's namespace, one table named
+  `onramp_fault` (adding one replaces the previous, clearing removes it);
+- delay: the link's veth pair replaced by two TAPs joined by a userspace relay
+  (lab/relay.py) that holds one direction's frames; the veth pair comes back after;
+- a BGP session shut from one side.
+
+Loss applies to every IP packet leaving the router on the named core interfaces
+(forwarded or its own, so the VXLAN segments between PEs too); IS-IS is not IP and
+keeps its adjacencies.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from onramp.core.errors import OnrampError
+from onramp.lab.run import PORT_MTU, Lab, sh
+
+TABLE = "onramp_fault"
+
+
+def core_interfaces(lab: Lab, router: str) -> list[str]:
+    """The Linux names of `router`'s core interfaces in this lab."""
+    if router not in lab.topo.nodes:
+        raise OnrampError("ONR-LAB-003", f"no router {router} in this lab")
+    return [end.ifname for link in lab.topo.links if link.kind == "core"
+            for end in (link.a, link.b) if end.node == router]  # fmt: skip
+
+
+def add_loss(lab: Lab, router: str, pct: float, interfaces: Sequence[str] = ()) -> str:
+    """Drop `pct` % of the IP packets `router` sends on `interfaces` (default: all its core
+    interfaces). Returns the ruleset loaded."""
+    if not 0 < pct <= 100:
+        raise OnrampError("ONR-LAB-003", f"loss {pct} %: give more than 0 and at most 100")
+    names = list(interfaces) or core_interfaces(lab, router)
+    per_10k = round(pct * 100)
+    ruleset = (
+        f"table inet {TABLE} {{\n"
+        f"  chain out {{\n"
+        f"    type filter hook postrouting priority 0; policy accept;\n"
+        f"    oifname {{ {', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)} }} "
+        f"numgen random mod 10000 < {per_10k} drop\n"
+        f"  }}\n}}\n"
+    )
+    clear(lab, router)
+    sh("nft", "-f", "-", ns=lab.ns(router), stdin=ruleset)
+    return ruleset
+
+
+def clear(lab: Lab, router: str) -> None:
+    sh("nft", "delete", "table", "inet", TABLE, ns=lab.ns(router), check=False)
+
+
+@contextmanager
+def loss(lab: Lab, router: str, pct: float, interfaces: Sequence[str] = ()) -> Iterator[str]:
+    """`add_loss` for the block's duration; cleared even when the block fails."""
+    try:
+        yield add_loss(lab, router, pct, interfaces)
+    finally:
+        clear(lab, router)
+
+
+def bgp_shutdown(lab: Lab, node: str, neighbor: str, shut: bool = True) -> None:
+    """Tear down (or bring back) one BGP session from `node`'s side: a cloud edge's
+    `neighbor X shutdown`, as a provider's maintenance would."""
+    ns = lab.ns(node)
+    asn = lab.topo.nodes[node].asn
+    if asn is None:
+        raise OnrampError("ONR-LAB-003", f"{node} runs no BGP in this lab")
+    line = f"neighbor {neighbor} shutdown"
+    sh("vtysh", "-N", ns, "-c", "configure terminal", "-c", f"router bgp {asn}",
+       "-c", line if shut else f"no {line}", ns=ns)  # fmt: skip
+
+
+def core_link(lab: Lab, router: str, interface: str | None = None) -> tuple[str, str, str, str]:
+    """(router, its interface, peer, the peer's interface) of one of `router`'s core links."""
+    if interface is not None and "." in interface and not interface.startswith("eth"):
+        # an address: the core interface `router` sends it out of now
+        out = sh("ip", "-n", lab.ns(router), "-o", "route", "get", interface).split()
+        interface = out[out.index("dev") + 1]
+    for link in lab.topo.links:
+        if link.kind != "core":
+            continue
+        for near, far in ((link.a, link.b), (link.b, link.a)):
+            if near.node == router and interface in (None, near.ifname):
+                return near.node, near.ifname, far.node, far.ifname
+    raise OnrampError("ONR-LAB-003", f"{router} has no core link {interface or ''}".strip())
+
+
+@contextmanager
+def delay(
+    lab: Lab, router: str, ms: float, interface: str | None = None, converge_s: float = 60.0
+) -> Iterator[tuple[str, str, str, str]]:
+    """Frames `router` sends on one core link (`interface`, or the one toward an address,
+    or its first) arrive `ms` later: a round trip across it grows by `ms`. The lab is
+    converged again before the block runs and after it ends. Yields the link (router,
+    interface, peer, peer interface)."""
+    a, if_a, b, if_b = core_link(lab, router, interface)
+    ns_a, ns_b = lab.ns(a), lab.ns(b)
+    sh("ip", "-n", ns_a, "link", "del", if_a)  # both ends of the veth pair
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "onramp.lab.relay", ns_a, if_a, ns_b, if_b, str(ms)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        if relay.stdout is None or relay.stdout.readline().strip() != "ready":
+            raise OnrampError("ONR-LAB-003", f"the delaying relay on {a} {if_a} did not start")
+        for ns, name in ((ns_a, if_a), (ns_b, if_b)):
+            sh("ip", "-n", ns, "link", "set", name, "mtu", str(PORT_MTU), "up")
+        lab.wait_converged(converge_s)
+        yield a, if_a, b, if_b
+    finally:
+        relay.terminate()
+        try:
+            relay.wait(10)
+        except subprocess.TimeoutExpired:
+            relay.kill()
+            relay.wait()
+        # the TAPs went with the relay: the veth pair again, as the lab built it
+        sh("ip", "link", "add", if_a, "netns", ns_a, "type", "veth", "peer", "name", if_b,
+           "netns", ns_b)  # fmt: skip
+        for ns, name in ((ns_a, if_a), (ns_b, if_b)):
+            sh("ip", "-n", ns, "link", "set", name, "mtu", str(PORT_MTU), "up")
+        lab.wait_converged(converge_s)

@@ -1,0 +1,578 @@
+"""Build, inspect and remove a lab: namespaces, veths, FRR daemons and sshd per router.
+
+Everything the lab makes is named after the lab (`<lab>-<node>` namespaces, `<lab>-...`
+links in the root namespace, `/etc/frr/<lab>-*`, `/var/run/frr/<lab>-*`), so `down`
+finds all of it from names alone, even after a crash that lost the state file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+from onramp.core.errors import OnrampError
+from onramp.lab import netdev
+from onramp.lab.topology import HOST_BRIDGE, Topology
+
+FRR_BIN = Path("/usr/lib/frr")
+FRR_ETC = Path("/etc/frr")
+FRR_RUN = Path("/var/run/frr")
+SSHD = Path("/usr/sbin/sshd")
+NETNS_DIR = Path("/run/netns")
+NETDEV = Path(__file__).resolve().parent / "netdev.py"
+# on-ramp ports carry the VXLAN-emulated VLANs, core links the Links' VXLAN segments
+# (lab/netdev.py): jumbo, as a backbone's are, so both carry 1500-byte packets whole
+PORT_MTU = 9100
+NEEDED = (FRR_BIN / "zebra", FRR_BIN / "isisd", FRR_BIN / "bgpd", Path("/usr/bin/vtysh"), SSHD)
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def sh(*args: str, ns: str | None = None, stdin: str | None = None, check: bool = True) -> str:
+    """Run a command (inside namespace `ns` if given); a failure names the command and its error."""
+    cmd = ["ip", "netns", "exec", ns, *args] if ns else list(args)
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise OnrampError(
+            "ONR-LAB-003",
+            f"`{' '.join(cmd)}` exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()}",
+        )
+    return proc.stdout
+
+
+def _parallel(fn: Callable[[Any], Any], items: list[Any], workers: int = 8) -> list[Any]:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def namespaces(lab: str) -> list[str]:
+    out = sh("ip", "-j", "netns", "list", check=False).strip()
+    names = [n["name"] for n in json.loads(out)] if out else []
+    return sorted(n for n in names if n.startswith(f"{lab}-"))
+
+
+def root_links(lab: str) -> list[str]:
+    return sorted(
+        link["ifname"]
+        for link in json.loads(sh("ip", "-j", "link", "show"))
+        if link["ifname"].startswith(f"{lab}-")
+    )
+
+
+def is_running(lab: str) -> bool:
+    return bool(namespaces(lab) or root_links(lab))
+
+
+# ---------------------------------------------------------------- up
+
+
+def preflight(topo: Topology) -> None:
+    if os.name != "posix" or os.geteuid() != 0:
+        raise OnrampError("ONR-LAB-001", "the lab creates network namespaces, which needs root")
+    missing = [str(p) for p in NEEDED if not p.exists()]
+    if missing or shutil.which("ip") is None:
+        raise OnrampError("ONR-LAB-002", f"missing: {', '.join(missing) or 'ip (iproute2)'}")
+    if is_running(topo.lab):
+        raise OnrampError(
+            "ONR-LAB-005", f"lab '{topo.lab}' exists ({len(namespaces(topo.lab))} namespaces)"
+        )
+    subnet = IPv4Network(topo.mgmt_subnet)
+    for route in json.loads(sh("ip", "-j", "-4", "route", "show", "table", "all")):
+        dst = route.get("dst", "")
+        if (
+            dst
+            and dst != "default"
+            and "/" in dst
+            and IPv4Network(dst, strict=False).overlaps(subnet)
+        ):
+            raise OnrampError(
+                "ONR-LAB-006",
+                f"{subnet} overlaps the route {dst} dev {route.get('dev')} already on this machine",
+            )
+
+
+class Lab:
+    def __init__(self, topo: Topology, state_dir: Path) -> None:
+        self.topo = topo
+        self.dir = state_dir / topo.lab
+
+    # paths ---------------------------------------------------------------
+    @property
+    def ssh_key(self) -> Path:
+        """Private key that logs in as root on every router's sshd."""
+        return self.dir / "id_ed25519"
+
+    def node_dir(self, node: str) -> Path:
+        return self.dir / "nodes" / node
+
+    def ns(self, node: str) -> str:
+        return self.topo.namespace(node)
+
+    # build ---------------------------------------------------------------
+    def up(
+        self, progress: Progress = _quiet, converge_timeout: float | None = None
+    ) -> LabStatus | None:
+        """Build the whole lab, and wait for convergence when given a timeout.
+
+        On any failure, a convergence timeout, Ctrl-C or SIGTERM, everything built is removed.
+        """
+        preflight(self.topo)
+        try:
+            with _sigterm_as_interrupt():
+                self.dir.mkdir(parents=True, exist_ok=True)
+                (self.dir / "topology.json").write_text(json.dumps(self.topo.as_dict(), indent=1))
+                progress(
+                    f"namespaces and links: {len(self.topo.nodes)} nodes, {len(self.topo.links)} links"
+                )
+                self._wire()
+                progress("ssh keys")
+                self._keys()
+                progress("FRR daemons and sshd")
+                _parallel(self._start, list(self.topo.nodes.values()))
+                if converge_timeout is None:
+                    return None
+                return self.wait_converged(converge_timeout, progress)
+        except BaseException:
+            down(self.topo.lab, self.dir.parent)
+            raise
+
+    def _wire(self) -> None:
+        t = self.topo
+        root = [f"netns add {self.ns(n)}" for n in t.nodes]
+        root.append(f"link add {t.bridge} type bridge")
+        root.append(f"addr add {t.mgmt_gateway} dev {t.bridge}")
+        root.append(f"link set {t.bridge} up")
+        for link in t.links:
+            root.append(
+                f"link add {link.a.ifname} netns {self.ns(link.a.node)} type veth "
+                f"peer name {link.b.ifname} netns {self.ns(link.b.node)}"
+            )
+        routers = t.routers()
+        for i, r in enumerate(routers):
+            root.append(f"link add {t.lab}-m{i} type veth peer name mgmt0 netns {self.ns(r.name)}")
+            root.append(f"link set {t.lab}-m{i} master {t.bridge} up")
+        sh("ip", "-batch", "-", stdin="\n".join(root) + "\n")
+
+        per_ns: dict[str, list[str]] = {n: ["link set lo up"] for n in t.nodes}
+        for link in t.links:
+            for end in (link.a, link.b):
+                mtu = f" mtu {PORT_MTU}" if link.kind in ("port", "core") else ""
+                per_ns[end.node].append(f"link set {end.ifname}{mtu} up")
+        for r in routers:
+            per_ns[r.name] += [f"addr add {r.mgmt} dev mgmt0", "link set mgmt0 up"]
+        for n in t.nodes.values():
+            if n.kind == "host":
+                cmds = [f"link add {HOST_BRIDGE} type bridge", f"link set {HOST_BRIDGE} up"]
+                cmds += [
+                    f"link set {lk.b.ifname} master {HOST_BRIDGE}"
+                    for lk in t.links
+                    if lk.kind == "lan" and lk.b.node == n.name
+                ]
+                cmds += [f"addr add {addr} dev {dev}" for dev, addr in n.addresses]
+                per_ns[n.name] = per_ns[n.name][:1] + cmds + per_ns[n.name][1:]
+                per_ns[n.name] += [f"route add {r}" for r in n.routes]
+        for node, cmds in per_ns.items():
+            sh("ip", "-n", self.ns(node), "-batch", "-", stdin="\n".join(cmds) + "\n")
+
+    def _keys(self) -> None:
+        if not self.ssh_key.exists():
+            sh(
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                f"onramp-lab-{self.topo.lab}",
+                "-f",
+                str(self.ssh_key),
+            )
+        (self.dir / "authorized_keys").write_text(self.ssh_key.with_suffix(".pub").read_text())
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
+
+    def _start(self, node: Any) -> None:
+        if node.kind == "host":
+            return
+        ns = self.ns(node.name)
+        for d in (FRR_ETC / ns, FRR_RUN / ns):
+            d.mkdir(parents=True, exist_ok=True)
+            shutil.chown(d, "frr", "frr")
+        (FRR_ETC / ns / "vtysh.conf").write_text("service integrated-vtysh-config\n")
+        (FRR_ETC / ns / "frr.conf").write_text(node.config)
+        steps = [
+            f"hostname {node.name}",
+            "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
+        ]
+        router = node.kind == "router"
+        if router:
+            # the router's VRFs are namespaces under its own /run/netns (see lab/netdev.py);
+            # they vanish with its mount namespace when the lab goes down. Its own /var/tmp
+            # too: what a device keeps on its disk (the NAPALM driver's commit state)
+            disk = self.node_dir(node.name) / "var-tmp"
+            disk.mkdir(parents=True, exist_ok=True)
+            steps[:0] = [
+                f"mount -t tmpfs -o mode=755 onramp-vrfs {NETNS_DIR}",
+                f"mount --bind {disk} /var/tmp",
+            ]
+        steps += [
+            f"{FRR_BIN / d} -d -N {ns} -i {FRR_RUN / ns / d}.pid"
+            + (" -n" if router and d == "zebra" else "")
+            for d in node.daemons
+        ]
+        steps.append(f"vtysh -N {ns} -b")
+        if router:
+            steps.append(f"{SSHD} -f {self._sshd_config(node.name, node.mgmt)}")
+        # one UTS namespace per node: daemons and SSH sessions see the router's own hostname;
+        # routers also get a private mount namespace for their VRF namespaces
+        unshare = ["unshare", "--uts"] + (["--mount", "--propagation", "private"] if router else [])
+        sh(*unshare, "sh", "-ec", " && ".join(steps), ns=ns)
+
+    def _sshd_config(self, node: str, mgmt: str) -> Path:
+        d = self.node_dir(node)
+        (d / "bin").mkdir(parents=True, exist_ok=True)
+        # plain `vtysh` and `frr-reload.py` over SSH reach this router's FRR, as on a real FRR box
+        # and `frr-netdev` makes the kernel's subinterfaces and VRFs match FRR's config
+        for name, command in (
+            ("vtysh", f"/usr/bin/vtysh -N {self.ns(node)}"),
+            ("frr-reload.py", f"/usr/lib/frr/frr-reload.py -N {self.ns(node)}"),
+            ("frr-netdev", f"{sys.executable or 'python3'} {NETDEV}"),
+        ):
+            wrapper = d / "bin" / name
+            wrapper.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
+            wrapper.chmod(0o755)
+        key = d / "ssh_host_ed25519_key"
+        if not key.exists():
+            sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
+        cfg = d / "sshd_config"
+        cfg.write_text(
+            "\n".join(
+                [
+                    f"ListenAddress {mgmt.split('/')[0]}",
+                    f"HostKey {key}",
+                    f"PidFile {d / 'sshd.pid'}",
+                    f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
+                    "PermitRootLogin prohibit-password",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "UsePAM no",
+                    "StrictModes no",
+                    "MaxStartups 100:30:200",
+                    # the monitor runs 8 pings at a time on one connection (default 10;
+                    # sessions just closed still count for a moment)
+                    "MaxSessions 32",
+                    # a router's own HOME: bash started by sshd sources ~/.bashrc, and this
+                    # machine's root .bashrc (pyenv init) costs ~0.15 s of CPU per command
+                    f"SetEnv PATH={d / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin HOME={d}",
+                    "",
+                ]
+            )
+        )
+        return cfg
+
+    # the cloud side -------------------------------------------------------
+    def cloud_peering(
+        self,
+        edge: str,
+        *,
+        vlan: int,
+        inner_vlan: int | None,
+        address: str,
+        neighbor: str,
+        remote_as: int,
+        password: str | None,
+        remove: bool = False,
+    ) -> str:
+        """Configure (or remove) a CSP edge's side of one peering: the VLAN subinterface and
+        the BGP session, with exactly the parameters given (what the CSP was sent)."""
+        from onramp.lab.topology import EDGE_PORT, LAB_TEMPLATES
+        from onramp.network.templates import render
+
+        ns = self.ns(edge)
+        subif = f"{EDGE_PORT}.{vlan}" + (f".{inner_vlan}" if inner_vlan else "")
+        data = {
+            "interface": subif,
+            "address": address,
+            "asn": self.topo.nodes[edge].asn,
+            "neighbor": neighbor,
+            "remote_as": remote_as,
+            "password": password,
+        }
+        config = render("cloud_peering", "frr", data, root=LAB_TEMPLATES, remove=remove)
+        if not remove:
+            netdev.ensure(subif, base=ns)
+        path = self.node_dir(edge) / "peering.conf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(config)
+        sh("vtysh", "-N", ns, "-f", str(path), ns=ns)
+        if remove:
+            netdev.ip("link", "del", subif, netns=ns, check=False)
+        return subif
+
+    # inspect -------------------------------------------------------------
+    def vtysh(self, node: str, command: str) -> str:
+        ns = self.ns(node)
+        return sh("vtysh", "-N", ns, "-c", command, ns=ns)
+
+    def vtysh_json(self, node: str, command: str) -> Any:
+        out = self.vtysh(node, command).strip()
+        return json.loads(out) if out else {}
+
+    def ping(self, node: str, target: str, count: int = 5, size: int = 56) -> Ping:
+        """`count` pings of `size` bytes from `node` to `target`, 0.2 s apart, never
+        fragmented (a path with a smaller MTU answers nothing)."""
+        out = sh("ping", "-q", "-n", "-c", str(count), "-i", "0.2", "-W", "1", "-M", "do",
+                 "-s", str(size), target, ns=self.ns(node), check=False)  # fmt: skip
+        counts = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+        rtt = re.search(r"= [\d.]+/([\d.]+)/", out)
+        return Ping(
+            target,
+            int(counts[1]) if counts else count,
+            int(counts[2]) if counts else 0,
+            float(rtt[1]) if rtt else None,
+        )
+
+    def status(self) -> LabStatus:
+        present = set(namespaces(self.topo.lab))
+        nodes = _parallel(
+            lambda n: self._node_status(n, self.ns(n.name) in present),
+            list(self.topo.nodes.values()),
+        )
+        return LabStatus(self.topo.lab, bool(present), nodes)
+
+    def _node_status(self, node: Any, present: bool) -> NodeStatus:
+        st = NodeStatus(node.name, node.kind, self.ns(node.name), node.mgmt, present, node.asn)
+        st.expected = {"isis": len(node.expect_isis), "bgp": len(node.expect_bgp)}
+        if not present:
+            st.problems.append("namespace missing")
+            return st
+        pids = {d: FRR_RUN / st.namespace / f"{d}.pid" for d in node.daemons}
+        if node.kind == "router":
+            pids["sshd"] = self.node_dir(node.name) / "sshd.pid"
+        st.daemons = {d: "up" if _alive(p) else "down" for d, p in pids.items()}
+        st.problems += [f"{d} down" for d, s in st.daemons.items() if s != "up"]
+        if node.kind == "host" or st.daemons.get("zebra") != "up":
+            return st
+        if "isisd" in node.daemons and st.daemons.get("isisd") == "up":
+            st.isis = _isis_adjacencies(self.vtysh_json(node.name, "show isis neighbor json"))
+            up = {a["interface"] for a in st.isis if a["state"] == "Up"}
+            st.problems += [f"no IS-IS adjacency on {i}" for i in node.expect_isis if i not in up]
+        if st.daemons.get("bgpd") == "up":
+            st.bgp = _bgp_sessions(self.vtysh_json(node.name, "show bgp vrf all summary json"))
+            established = {s["neighbor"] for s in st.bgp if s["state"] == "Established"}
+            st.problems += [
+                f"BGP {a} not Established" for a in node.expect_bgp if a not in established
+            ]
+        return st
+
+    def wait_converged(self, timeout: float, progress: Progress = _quiet) -> LabStatus:
+        """Poll until every expected adjacency and session is up; raise ONR-LAB-004 on timeout."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while True:
+            status = self.status()
+            if status.converged:
+                return status
+            pending = sum(len(n.problems) for n in status.nodes)
+            if f"{pending}" != last:
+                progress(f"converging: {pending} adjacencies/sessions still down")
+                last = f"{pending}"
+            if time.monotonic() > deadline:
+                problems = "; ".join(
+                    f"{n.name}: {', '.join(n.problems)}" for n in status.nodes if n.problems
+                )
+                raise OnrampError("ONR-LAB-004", f"not converged after {timeout:.0f}s: {problems}")
+            time.sleep(0.2)
+
+
+def _alive(pidfile: Path) -> bool:
+    try:
+        os.kill(int(pidfile.read_text().split()[0]), 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def _isis_adjacencies(data: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "interface": c["interface"],
+            "neighbor": c["adj"],
+            "level": c.get("level"),
+            "state": c["state"],
+        }
+        for area in data.get("areas", [])
+        for c in area.get("circuits", [])
+        if "adj" in c
+    ]
+
+
+# FRR's address-family keys in `show bgp vrf all summary json`, in onramp's names
+_AFI = {
+    "ipv4Unicast": "ipv4_unicast",
+    "ipv4Vpn": "vpnv4",
+    "ipv6Unicast": "ipv6_unicast",
+    "l2VpnEvpn": "evpn",
+}
+
+
+def _bgp_sessions(data: Any) -> list[dict[str, Any]]:
+    sessions: dict[tuple[str, str], dict[str, Any]] = {}
+    for vrf, afis in data.items():
+        for afi, summary in afis.items():
+            if afi not in _AFI or not isinstance(summary, dict):
+                continue
+            for addr, peer in summary.get("peers", {}).items():
+                s = sessions.setdefault(
+                    (vrf, addr),
+                    {
+                        "vrf": vrf,
+                        "neighbor": addr,
+                        "remote_as": peer.get("remoteAs"),
+                        "description": peer.get("desc", ""),
+                        "state": peer.get("state", "unknown"),
+                        "uptime": peer.get("peerUptime", ""),
+                        "prefixes_received": {},
+                    },
+                )
+                s["prefixes_received"][_AFI[afi]] = peer.get("pfxRcd", 0)
+    return list(sessions.values())
+
+
+@dataclass(frozen=True)
+class Ping:
+    target: str
+    sent: int
+    received: int
+    avg_ms: float | None
+
+    @property
+    def text(self) -> str:
+        rtt = f", {self.avg_ms} ms average" if self.avg_ms is not None else ""
+        return f"{self.target}: {self.received}/{self.sent} replies{rtt}"
+
+
+@dataclass
+class NodeStatus:
+    name: str
+    kind: str
+    namespace: str
+    mgmt: str | None
+    present: bool
+    asn: int | None = None
+    expected: dict[str, int] = field(default_factory=dict)  # adjacencies/sessions that must be up
+    daemons: dict[str, str] = field(default_factory=dict)
+    isis: list[dict[str, Any]] = field(default_factory=list)
+    bgp: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LabStatus:
+    lab: str
+    running: bool
+    nodes: list[NodeStatus]
+
+    @property
+    def converged(self) -> bool:
+        return self.running and not any(n.problems for n in self.nodes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lab": self.lab,
+            "running": self.running,
+            "converged": self.converged,
+            "nodes": [vars(n) for n in self.nodes],
+        }
+
+
+# ---------------------------------------------------------------- down
+
+
+@dataclass
+class DownReport:
+    namespaces: int = 0
+    processes: int = 0
+    links: int = 0
+    dirs: int = 0
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.namespaces or self.processes or self.links or self.dirs)
+
+
+def down(lab: str, state_dir: Path) -> DownReport:
+    """Remove every namespace, process, link and file of lab `lab`. Safe to run twice."""
+    report = DownReport()
+    nss = namespaces(lab)
+    pids = {int(p) for ns in nss for p in sh("ip", "netns", "pids", ns, check=False).split()}
+    report.processes = len(pids)
+    _kill(pids)
+    for ns in nss:
+        sh("ip", "netns", "del", ns, check=False)
+    report.namespaces = len(nss)
+    for link in root_links(lab):  # the mgmt bridge, and any veth left in the root namespace
+        sh("ip", "link", "del", link, check=False)
+        report.links += 1
+    for d in [*FRR_ETC.glob(f"{lab}-*"), *FRR_RUN.glob(f"{lab}-*"), state_dir / lab]:
+        if d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+            report.dirs += 1
+    return report
+
+
+def _kill(pids: set[int], grace: float = 3.0) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            pids = {p for p in pids if Path(f"/proc/{p}").exists() and not _zombie(p)}
+            if not pids:
+                return
+            time.sleep(0.05)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A `kill` during `up` unwinds like Ctrl-C, so the cleanup in `up` runs."""
+
+    def raise_interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    except ValueError:  # not the main thread: leave signal handling alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,235 @@
+"""Intent: the plain data each template renders. Python computes here; templates only loop.
+
+Every function returns JSON-like dicts (strings, ints, lists) so that the same data
+feeds every platform's template and can be stored with a plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Network
+from typing import Any
+
+from onramp.core.errors import OnrampError
+from onramp.core.model import Connector
+from onramp.network.inventory import Backbone
+from onramp.network.platforms import PLATFORMS
+
+ISIS_INSTANCE = "core"
+
+
+def backbone(
+    bb: Backbone, name: str, platform: str | None = None, ifnames: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Interfaces, IS-IS and iBGP (IPv4 + VPNv4) for one router.
+
+    P routers reflect routes for the PEs (their clients) and peer with each other as
+    non-clients. `platform`/`ifnames` let the lab render an FRR stand-in for another OS.
+    """
+    r = bb.routers[name]
+    plat = PLATFORMS[platform or r.platform]
+    rename = ifnames or {}
+    reflectors = [x for x in bb.routers.values() if x.role == "p" and x.name != name]
+    clients = [x for x in bb.routers.values() if x.role == "pe"] if r.role == "p" else []
+    groups = [
+        {"name": "RR", "client": False, "members": [_member(x) for x in reflectors]},
+        {"name": "RR-CLIENTS", "client": True, "members": [_member(x) for x in clients]},
+    ]
+    return {
+        "hostname": r.name,
+        "router_id": str(r.loopback.ip),
+        "loopback": {"name": plat.loopback, "address": str(r.loopback)},
+        "interfaces": [
+            {
+                "name": rename.get(c.name, c.name),
+                "address": str(c.ip),
+                "description": f"core: {c.peer.host} {c.peer.interface}",
+                "isis_metric": plat.unless_default("isis_metric", c.isis_metric),
+            }
+            for c in r.core_interfaces
+        ],
+        "isis": {
+            "instance": ISIS_INSTANCE,
+            "net": r.isis_net,
+            "lsp_gen_interval": r.timers.isis_lsp_gen_interval,
+            "spf_interval": plat.unless_default("spf_interval", r.timers.isis_spf_interval),
+            # IOS-XR and Junos take these in milliseconds
+            "lsp_gen_interval_ms": r.timers.isis_lsp_gen_interval * 1000,
+            "spf_interval_ms": r.timers.isis_spf_interval * 1000,
+            # FRR's (and IOS-XR's) defaults, stated so every platform renders the same
+            "lsp_refresh_interval": 900,
+            "max_lsp_lifetime": 1200,
+        },
+        "bgp": {
+            "asn": r.asn,
+            "router_id": str(r.loopback.ip),
+            "keepalive": r.timers.bgp_keepalive,
+            "hold": r.timers.bgp_hold,
+            "connect_retry": r.timers.bgp_connect_retry,
+            "cluster_id": str(r.loopback.ip) if r.role == "p" else None,
+            "peer_groups": [g for g in groups if g["members"]],
+        },
+    }
+
+
+def _member(x: Any) -> dict[str, str]:
+    return {"address": str(x.loopback.ip), "description": f"ibgp: {x.name}"}
+
+
+# eBGP to a CSP: keepalive/hold short enough that a dead peer is noticed in 30 s without
+# BFD (not every CSP offers it on hosted connections)
+EBGP_KEEPALIVE = 10
+EBGP_HOLD = 30
+
+
+def connector(
+    bb: Backbone,
+    conn: Connector,
+    router: str,
+    *,
+    md5_key: str | None,
+    route_targets: list[str],
+    remote_prefixes: list[str],
+    max_prefixes: int,
+    segments: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """One Connector's share of one PE: its VRF, subinterface(s) and eBGP session(s).
+
+    `route_targets` are the Links' RTs (both imported and exported: each Link is one
+    segment shared by its Connectors); `remote_prefixes` what those Links bring from the
+    other clouds, the only routes we announce to this one. No prefixes allowed: deny all.
+    `segments`: `segment()` of each Link, on platforms with `vpn_segments` only.
+    """
+    r = bb.routers[router]
+    plat = PLATFORMS[r.platform]
+    atts = [a for a in conn.attachments if a.router == router]
+    vrf = conn.vrf
+    label = f"onramp {conn.tenant} {conn.onramp} {str(conn.id)[:8]}"
+    interfaces = [
+        {
+            "name": plat.subinterface_name(a.port, a.vlan, a.inner_vlan),
+            "parent": a.port,
+            "vlan": a.vlan,
+            "inner_vlan": a.inner_vlan,
+            "address": str(a.local_address),
+            "mtu": conn.mtu,
+            "vrf": vrf,
+            "description": f"{label} {a.role}",
+        }
+        for a in atts
+    ]
+    allowed = [str(p) for p in conn.request.get("prefixes", [])]
+    return {
+        "vrf": {
+            "name": vrf,
+            "asn": bb.asn,
+            # two VRFs of one router may meet on a segment: iBGP needs them to differ, so
+            # there each takes its own peering address on this router
+            "router_id": str(
+                atts[0].local_address.ip if plat.vpn_segments and atts else r.loopback.ip
+            ),
+            "rd": atts[0].rd if atts else f"{r.loopback.ip}:{vrf[1:]}",
+            "route_targets": sorted(route_targets),
+            "description": label,
+            # with segments, a VRF's own cloud routes only go to the VPN: not the routes it
+            # learned on a segment (they would come back to the other VRFs twice); and it
+            # imports none (unlabelled, they could not forward; the segment brings them)
+            "export_map": f"{vrf}-vpn-export" if plat.vpn_segments else None,
+            "import_vpn": not plat.vpn_segments,
+        },
+        "interfaces": interfaces,
+        "neighbors": [
+            {
+                "address": str(a.peer_address.ip),
+                "remote_as": conn.peer_asn,
+                # a private ASN of ours for this Connector only (ticketed providers), else none
+                "local_as": conn.local_asn if conn.local_asn != bb.asn else None,
+                "description": f"{label} {a.role}",
+                "password": md5_key,
+                "keepalive": EBGP_KEEPALIVE,
+                "hold": EBGP_HOLD,
+                "max_prefix": max_prefixes,
+                "prefix_list_in": f"{vrf}-in",
+                "prefix_list_out": f"{vrf}-out",
+                "interface": i["name"],
+            }
+            for a, i in zip(atts, interfaces, strict=True)
+        ],
+        "prefix_lists": [
+            _prefix_list(f"{vrf}-in", allowed),
+            _prefix_list(f"{vrf}-out", remote_prefixes),
+        ],
+        "segments": list(segments),
+    }
+
+
+# A Link's segment (platforms with `vpn_segments`): a /29 per Link number, enough for its
+# at most four VRF instances (two Connectors, two attachments each). The top half of the
+# shared address space (RFC 6598; enterprise peerings take the bottom), never announced:
+# it stays inside the VRFs, and customers may not announce it (onramp.flow.request).
+SEGMENT_POOL = IPv4Network("100.96.0.0/11")
+SEGMENT_PREFIX = 29
+
+
+def segment(
+    bb: Backbone, link: str, number: int, members: Sequence[tuple[str, str]], me: tuple[str, str]
+) -> dict[str, Any]:
+    """Link `number`'s segment as the VRF instance `me` = (vrf, router) sees it.
+
+    `members` are all its (vrf, router) instances in one order every router agrees on: the
+    n-th gets the n-th address. `vteps` are the loopbacks of the other VRFs' routers, where
+    the segment's VXLAN floods (the interface description carries them to the lab's
+    `frr-netdev`).
+    """
+    size = 2 ** (32 - SEGMENT_PREFIX)
+    if number >= SEGMENT_POOL.num_addresses // size:
+        raise OnrampError("ONR-ALLOC-005", f"Link number {number} beyond the segment pool")
+    net = IPv4Network((int(SEGMENT_POOL.network_address) + number * size, SEGMENT_PREFIX))
+    hosts = list(net.hosts())
+    address = {m: hosts[n] for n, m in enumerate(members)}
+    vrf, router = me
+    # its own VRF's other instance (a redundant Connector's second PE) has nothing for it:
+    # each instance only takes the other clouds' routes
+    others = [m for m in members if m[0] != vrf]
+    vteps = sorted({bb.routers[r].loopback.ip for _, r in others if r != router})
+    label = f"onramp link {link[:8]}"
+    timers = bb.routers[router].timers
+    return {
+        "name": f"vpn{number}",
+        "vrf": vrf,
+        "address": f"{address[me]}/{SEGMENT_PREFIX}",
+        "description": " ".join([label, "vtep", *map(str, vteps)]),
+        "keepalive": timers.bgp_keepalive,
+        "hold": timers.bgp_hold,
+        "peers": [
+            {"address": str(address[m]), "description": f"{label} {m[0]} {m[1]}"} for m in others
+        ],
+    }
+
+
+def _prefix_list(name: str, prefixes: list[str]) -> dict[str, Any]:
+    """FRR's prefix-list (entries, deny-all when empty); `permits` for the platforms that
+    match a set and decide in a policy (IOS-XR prefix-set + route-policy, Junos
+    route-filters): no permits there means drop everything."""
+    entries = _prefix_entries(prefixes)
+    return {
+        "name": name,
+        "entries": entries,
+        "permits": [e for e in entries if e["action"] == "permit"],
+    }
+
+
+def _prefix_entries(prefixes: list[str]) -> list[dict[str, Any]]:
+    """Each allowed prefix and its more-specifics; nothing allowed: one deny-all entry."""
+    nets = sorted({IPv4Network(p) for p in prefixes})
+    if not nets:
+        return [{"seq": 10, "action": "deny", "prefix": "0.0.0.0/0", "le": 32}]
+    return [
+        {
+            "seq": 10 * k,
+            "action": "permit",
+            "prefix": str(n),
+            "le": 32 if n.prefixlen < 32 else None,
+        }
+        for k, n in enumerate(nets, start=1)
+    ]

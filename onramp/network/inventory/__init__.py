@@ -1,0 +1,5 @@
+"""The backbone inventory: schema, checks and the Nornir inventory plugin."""
+
+from onramp.network.inventory.checks import Backbone, Finding, InventoryError, check, load
+
+__all__ = ["Backbone", "Finding", "InventoryError", "check", "load"]

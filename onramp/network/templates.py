@@ -1,0 +1,66 @@
+"""Render `templates/<feature>/<platform>.j2` from intent data. Nothing else renders config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from onramp.core.settings import ROOT
+from onramp.network import intent
+from onramp.network.inventory import Backbone
+
+TEMPLATES = ROOT / "templates"
+
+
+@cache
+def _environment(root: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,  # a missing value is an error, never an empty line
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        auto_reload=False,  # a process renders the templates it started with: no stat per render
+    )
+
+
+def template_name(feature: str, platform: str, remove: bool = False) -> str:
+    """`<feature>/<platform>.j2`, and `<feature>/<platform>.remove.j2` for its removal."""
+    return f"{feature}/{platform}{'.remove' if remove else ''}.j2"
+
+
+def render(
+    feature: str, platform: str, data: dict[str, Any], root: Path = TEMPLATES, remove: bool = False
+) -> str:
+    return _environment(root).get_template(template_name(feature, platform, remove)).render(**data)
+
+
+# Order of a Connector's features in a router's config: a VRF before what lives in it.
+SERVICE_FEATURES = ("vrf", "onramp_interface", "bgp_neighbor")
+
+
+@dataclass
+class RouterServices:
+    router: str
+    connectors: list[dict[str, Any]] = field(default_factory=list)  # intent.connector() data
+    secrets: list[str] = field(default_factory=list)  # to mask wherever this config is shown
+
+
+def router_config(bb: Backbone, router: str, svc: RouterServices) -> str:
+    """The whole config of an FRR-style router (replace semantics): backbone + services."""
+    platform = bb.routers[router].platform
+    parts = [render("backbone", platform, intent.backbone(bb, router))]
+    for data in svc.connectors:
+        parts += [render(f, platform, data) for f in SERVICE_FEATURES]
+    return "".join(parts)
+
+
+def feature_config(platform: str, data: dict[str, Any], remove: bool = False) -> str:
+    """One Connector's config as a merge snippet (IOS-XR, Junos), or its removal."""
+    features = reversed(SERVICE_FEATURES) if remove else SERVICE_FEATURES
+    return "".join(render(f, platform, data, remove=remove) for f in features)
