@@ -22,7 +22,7 @@ from onramp.csp.azure.simulator import PARTNER_SUBSCRIPTION
 @pytest.fixture
 def simulator(request: pytest.FixtureRequest) -> Iterator[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "onramp.cli.main", "sim", request.param, "--json",
+        [sys.executable, "-m", "onramp.cli", "sim", request.param, "--json",
          "--accept-after", "0", "--provisioning", "0"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

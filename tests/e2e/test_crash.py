@@ -48,7 +48,7 @@ class Env:
     def start_worker(self) -> subprocess.Popen[bytes]:
         env = {**os.environ, "ONRAMP_CONFIG": str(self.config)}
         return subprocess.Popen(
-            [sys.executable, "-m", "onramp.cli.main", "worker", "--concurrency", "1", "--beat"],
+            [sys.executable, "-m", "onramp.cli", "worker", "--concurrency", "1", "--beat"],
             env=env, stdout=subprocess.DEVNULL,
             stderr=(self.config.parent / f"worker-{time.time_ns()}.log").open("wb"),
         )  # fmt: skip

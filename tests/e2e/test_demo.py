@@ -29,7 +29,7 @@ def test_demo_tells_the_story_and_the_clouds_reach_each_other(tmp_path: Path, vi
     config = write_config(tmp_path / "config.yaml", settings, tmp_path / "inventory")
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "onramp.cli.main", "--config", str(config), "demo", "--via", via,
+            [sys.executable, "-m", "onramp.cli", "--config", str(config), "demo", "--via", via,
              "--json"],
             capture_output=True, text=True, timeout=600,
             env={**os.environ, "COLUMNS": "160"},

@@ -251,7 +251,7 @@ def test_killed_apply_is_reverted_by_the_router(env: Env) -> None:
         [
             sys.executable,
             "-m",
-            "onramp.cli.main",
+            "onramp.cli",
             "--config",
             str(env.config),
             "apply",
@@ -389,7 +389,7 @@ def test_cli_plan_apply_json_and_errors(env: Env) -> None:
     a wrong plan id answers the error's code on stdout and exits 2."""
     c = new_connector(env)
     env.cloud_side(c)
-    cli = [sys.executable, "-m", "onramp.cli.main", "--config", str(env.config)]
+    cli = [sys.executable, "-m", "onramp.cli", "--config", str(env.config)]
 
     def run(*args: str) -> tuple[int, Any]:
         proc = subprocess.run([*cli, *args, "--json"], capture_output=True, text=True)

@@ -208,7 +208,7 @@ def test_sigterm_during_cli_up_removes_what_it_built(tmp_path: Path) -> None:
         f"lab:\n  name: tsig\n  mgmt_subnet: 172.20.45.0/24\n  state_dir: {tmp_path / 'state'}\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "onramp.cli.main", "--config", str(config), "lab", "up"],
+        [sys.executable, "-m", "onramp.cli", "--config", str(config), "lab", "up"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -43,7 +43,7 @@ def test_order_in_the_portal_and_watch_it_become_active(browser: Any, tmp_path: 
     log = tmp_path / "demo.log"
     with log.open("w") as sink:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "onramp.cli.main", "--config", str(config), "demo", "--via",
+            [sys.executable, "-m", "onramp.cli", "--config", str(config), "demo", "--via",
              "api", "--serve", "--json"],
             stdout=subprocess.DEVNULL, stderr=sink, env={**os.environ, "COLUMNS": "200"},
         )  # fmt: skip

@@ -71,7 +71,7 @@ def workers(env: Env) -> Iterator[list[subprocess.Popen[bytes]]]:
     run = {**os.environ, "ONRAMP_CONFIG": str(env.config)}
     logs = env.config.parent
     procs = [
-        subprocess.Popen([sys.executable, "-m", "onramp.cli.main", "worker", "--concurrency", "1",
+        subprocess.Popen([sys.executable, "-m", "onramp.cli", "worker", "--concurrency", "1",
                           *(["--beat"] if i == 0 else [])],
                          env=run, stdout=subprocess.DEVNULL,
                          stderr=(logs / f"worker{i}.log").open("wb"))
