@@ -128,16 +128,12 @@ def test_insert_get_list_delete(sim: Sim) -> None:
     assert sim.state.attachments == {}
 
 
-def test_customer_activates_then_active_and_lab_peer_up(sim: Sim, hook: RecordingHook) -> None:
+def test_customer_activates_then_active(sim: Sim) -> None:
     sim.state.behaviour = Behaviour(provisioning_s=0.1)
     sim.insert()
     sim.state.clock.timelines["europe-west3/acme-c1"].run(sim.state.clock.now() + 1)
     active = sim.get("acme-c1")
     assert (active.state, active.operational_status) == ("ACTIVE", "OS_ACTIVE")
-    ((event, peer),) = hook.events
-    assert event == "up" and (peer.vlan, peer.address, peer.neighbor, peer.remote_as) == (
-        101, "169.254.128.1/29", "169.254.128.2", 65000)  # fmt: skip
-    assert (peer.connection, peer.password) == ("onramp-fra-ic1", None)
 
 
 @pytest.mark.parametrize(
@@ -195,13 +191,6 @@ def test_a_pairing_key_is_used_once(sim: Sim) -> None:
     sim.insert(pairing_key=key)
     with pytest.raises(exceptions.BadRequest, match="already used"):
         sim.insert("acme-c2", vlan=102, pairing_key=key)
-
-
-def test_customer_rejects_by_deleting_theirs(sim: Sim) -> None:
-    sim.state.behaviour = Behaviour(customer=Customer.REJECT)
-    sim.insert()
-    sim.state.clock.tick()
-    assert sim.get("acme-c1").state == "DEFUNCT"
 
 
 @pytest.mark.parametrize(
