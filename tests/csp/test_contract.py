@@ -234,19 +234,7 @@ MOMENTS: dict[str, tuple[Callable[[Any, Adapter], CspResource], list[str]]] = {
 
 @pytest.mark.parametrize(
     ("case", "moment"),
-    [
-        pytest.param(
-            name,
-            moment,
-            marks=pytest.mark.xfail(
-                (name, moment) == ("gcp", "down"),
-                strict=True,
-                reason="GcpAdapter remembers in memory only that an attachment was ACTIVE",
-            ),
-        )
-        for moment, (_, names) in MOMENTS.items()
-        for name in names
-    ],
+    [(name, moment) for moment, (_, names) in MOMENTS.items() for name in names],
     indirect=["case"],
 )
 def test_status_after_restart_is_the_same(case: Case, moment: str) -> None:

@@ -136,6 +136,28 @@ def test_customer_activates_then_active(sim: Sim) -> None:
     assert (active.state, active.operational_status) == ("ACTIVE", "OS_ACTIVE")
 
 
+def label(sim: Sim, fingerprint: str, **labels: str) -> compute_v1.Operation:
+    request = compute_v1.RegionSetLabelsRequest(label_fingerprint=fingerprint, labels=labels)
+    return sim.attachments.set_labels_unary(
+        project=PARTNER_PROJECT, region=REGION, resource="acme-c1",
+        region_set_labels_request_resource=request,
+    )  # fmt: skip
+
+
+def test_labels_are_set_whole_against_their_fingerprint(sim: Sim) -> None:
+    made = sim.insert()
+    assert dict(made.labels) == {} and made.label_fingerprint
+    assert label(sim, made.label_fingerprint, team="noc").operation_type == "setLabels"
+    labelled = sim.get("acme-c1")
+    assert dict(labelled.labels) == {"team": "noc"}
+    assert labelled.label_fingerprint != made.label_fingerprint
+    with pytest.raises(exceptions.PreconditionFailed):  # changed since that fingerprint
+        label(sim, made.label_fingerprint, team="ops")
+    with pytest.raises(exceptions.BadRequest, match=r"resource\.labels"):
+        label(sim, labelled.label_fingerprint, Team="ops")
+    assert dict(sim.get("acme-c1").labels) == {"team": "noc"}
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -213,6 +235,8 @@ def test_every_answer_parses_strictly_into_the_sdk_types(sim: Sim) -> None:
     list(sim.attachments.list(project=PARTNER_PROJECT, region="us-east4"))
     with pytest.raises(exceptions.Conflict):
         sim.insert()
+    label(sim, sim.get("acme-c1").label_fingerprint, team="noc")
+    sim.get("acme-c1")
     sim.attachments.delete_unary(
         project=PARTNER_PROJECT, region=REGION, interconnect_attachment="acme-c1"
     )
