@@ -45,6 +45,10 @@ STATES = {
     "ACTIVE": CspState.READY,
     "DEFUNCT": CspState.REJECTED,  # DOWN once it was ACTIVE: see GcpAdapter._resource
 }
+# DEFUNCT only says the customer's side is gone: before ACTIVE a refusal (REJECTED), after
+# it a working attachment lost (DOWN). Compute keeps no history, so the attachment carries
+# this label from the first read that saw it ACTIVE, for any adapter (a restarted worker's).
+WAS_ACTIVE = "onramp-was-active"
 RETRYABLE = if_exception_type(
     exceptions.TooManyRequests, exceptions.ServiceUnavailable, exceptions.InternalServerError
 )
@@ -132,10 +136,6 @@ class GcpAdapter:
         self.portal_url = portal_url
         self.retry = retry or retrying()
         self.operation_timeout_s = operation_timeout_s
-        # DEFUNCT only says the customer's side is gone. Before ACTIVE that is a refusal
-        # (REJECTED); after it, a working attachment lost (DOWN). Compute keeps no history,
-        # so this remembers what this process saw; a fresh one reports REJECTED.
-        self._was_active: set[str] = set()
 
     def request(self, req: PeeringRequest) -> CspResource:
         (session,) = req.sessions
@@ -167,7 +167,6 @@ class GcpAdapter:
                 self._wait(region, operation)
             except exceptions.NotFound:
                 pass  # deleted before, or by an attempt whose answer was lost
-        self._was_active.discard(resource_id)
         return CspResource("gcp", resource_id, CspState.DELETED, "NOT_FOUND")
 
     def _attachment(
@@ -241,12 +240,28 @@ class GcpAdapter:
                 "ONR-CSP-001", f"no GCP interconnect recorded for {port} (inventory csp_connection)"
             ) from None
 
+    def _mark_active(self, region: str, attachment: compute_v1.InterconnectAttachment) -> None:
+        labels = compute_v1.RegionSetLabelsRequest(
+            label_fingerprint=attachment.label_fingerprint,
+            labels={**attachment.labels, WAS_ACTIVE: "true"},
+        )
+        with _errors("set labels"):
+            try:
+                operation = self.compute.attachments.set_labels_unary(
+                    project=self.project, region=region, resource=attachment.name,
+                    region_set_labels_request_resource=labels, retry=self.retry,
+                )  # fmt: skip
+            except exceptions.PreconditionFailed:
+                return  # labelled meanwhile (another worker): the next read sees whose
+            self._wait(region, operation)
+
     def _resource(self, attachment: compute_v1.InterconnectAttachment) -> CspResource:
-        resource_id = f"{attachment.region.rsplit('/', 1)[-1]}/{attachment.name}"
+        region = attachment.region.rsplit("/", 1)[-1]
+        resource_id = f"{region}/{attachment.name}"
         state = STATES.get(attachment.state, CspState.PROVISIONING)
-        if attachment.state == "ACTIVE":
-            self._was_active.add(resource_id)
-        elif attachment.state == "DEFUNCT" and resource_id in self._was_active:
+        if attachment.state == "ACTIVE" and WAS_ACTIVE not in attachment.labels:
+            self._mark_active(region, attachment)
+        elif attachment.state == "DEFUNCT" and WAS_ACTIVE in attachment.labels:
             state = CspState.DOWN
         described = DESCRIBED_KEY.search(attachment.description)
         return CspResource(

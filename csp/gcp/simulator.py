@@ -3,7 +3,8 @@ for partner attachments, so the unmodified google-cloud-compute client works aga
 (`transport="rest"`, `AnonymousCredentials`, `api_endpoint` pointing here).
 
 Routes (all under /compute/v1/projects/<project>/regions/<region>/): interconnectAttachments
-insert, list, get, delete, and the regional operations they return (get, wait). Mutations
+insert, list, get, delete, setLabels, and the regional operations they return (get, wait).
+Mutations
 answer with a compute Operation that is RUNNING and DONE from the next read on, as Compute's
 are: a client that skips polling would not notice anything missing here either.
 
@@ -26,6 +27,7 @@ There is no MD5 key on a partner attachment, so the lab peer has no password.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -56,7 +58,8 @@ CUSTOMER_PROJECT = "customer-project"  # where the simulated customers' attachme
 API = "https://www.googleapis.com/compute/v1/"  # the prefix of every URL Compute returns
 ROUTE = re.compile(
     r"/compute/v1/projects/(?P<project>[^/]+)/regions/(?P<region>[^/]+)/"
-    r"(?P<collection>interconnectAttachments|operations)(?:/(?P<name>[^/]+))?(?P<wait>/wait)?"
+    r"(?P<collection>interconnectAttachments|operations)(?:/(?P<name>[^/]+))?"
+    r"(?:/(?P<verb>wait|setLabels))?"
 )
 NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 PAIRING_KEY = re.compile(r"[0-9a-f-]{36}/(?P<region>[a-z]+-[a-z]+[0-9]+)/(?P<domain>[12])")
@@ -66,7 +69,9 @@ BANDWIDTHS = ("BPS_50M", "BPS_100M", "BPS_200M", "BPS_300M", "BPS_400M", "BPS_50
 MTUS = (1440, 1460, 1500, 8896)
 LINK_LOCAL = IPv4Network("169.254.0.0/16")
 STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
-          429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}  # fmt: skip
+          412: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}  # fmt: skip
+LABEL_KEY = re.compile(r"[a-z][-_a-z0-9]{0,62}")
+LABEL_VALUE = re.compile(r"[-_a-z0-9]{0,63}")
 
 
 class ApiError(Exception):
@@ -98,6 +103,22 @@ def invalid(field_name: str, value: Any, why: str) -> ApiError:
 
 def _timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _fingerprint() -> str:
+    """Compute's label fingerprints: a hash of the labels, 8 bytes in base64."""
+    return base64.b64encode(secrets.token_bytes(8)).decode()
+
+
+def _labels(given: dict[str, Any]) -> dict[str, str]:
+    """Compute's label rules: at most 64; keys and values short, lowercase, plain."""
+    fine = all(
+        LABEL_KEY.fullmatch(k) and isinstance(v, str) and LABEL_VALUE.fullmatch(v)
+        for k, v in given.items()
+    )
+    if not fine or len(given) > 64:
+        raise invalid("labels", given, "Keys: [a-z][-_a-z0-9]{0,62}, values [-_a-z0-9]{0,63}.")
+    return dict(given)
 
 
 def _numeric_id() -> str:
@@ -150,12 +171,12 @@ class Compute:
         route = ROUTE.fullmatch(path)
         if route is None:
             raise ApiError(404, "notFound", f"The requested URL {path} was not found")
-        project, region, collection, name, wait = route.group(
-            "project", "region", "collection", "name", "wait"
+        project, region, collection, name, verb = route.group(
+            "project", "region", "collection", "name", "verb"
         )
         if project != self.project:
             raise ApiError(404, "notFound", f"The resource 'projects/{project}' was not found")
-        handler = self._handler(method, collection, name, bool(wait))
+        handler = self._handler(method, collection, name, verb)
         with self.clock.lock:
             self.clock.tick()
             match self.faults.before():
@@ -170,19 +191,21 @@ class Compute:
             return out
 
     def _handler(
-        self, method: str, collection: str, name: str | None, wait: bool
+        self, method: str, collection: str, name: str | None, verb: str | None
     ) -> Callable[[str, str, dict[str, Any]], dict[str, Any]]:
         routes: dict[
-            tuple[str, str, bool, bool], Callable[[str, str, dict[str, Any]], dict[str, Any]]
+            tuple[str, str, bool, str | None],
+            Callable[[str, str, dict[str, Any]], dict[str, Any]],
         ] = {
-            ("POST", "interconnectAttachments", False, False): self.op_insert,
-            ("GET", "interconnectAttachments", False, False): self.op_list,
-            ("GET", "interconnectAttachments", True, False): self.op_get,
-            ("DELETE", "interconnectAttachments", True, False): self.op_delete,
-            ("GET", "operations", True, False): self.op_get_operation,
-            ("POST", "operations", True, True): self.op_wait_operation,
+            ("POST", "interconnectAttachments", False, None): self.op_insert,
+            ("GET", "interconnectAttachments", False, None): self.op_list,
+            ("GET", "interconnectAttachments", True, None): self.op_get,
+            ("DELETE", "interconnectAttachments", True, None): self.op_delete,
+            ("POST", "interconnectAttachments", True, "setLabels"): self.op_set_labels,
+            ("GET", "operations", True, None): self.op_get_operation,
+            ("POST", "operations", True, "wait"): self.op_wait_operation,
         }
-        handler = routes.get((method, collection, name is not None, wait))
+        handler = routes.get((method, collection, name is not None, verb))
         if handler is None:
             raise ApiError(
                 405, "httpMethodNotAllowed", f"{method} is not simulated on {collection}"
@@ -220,6 +243,7 @@ class Compute:
                 metadata,
                 "partnerName, interconnectName and portalUrl are required.",
             )
+        labels = _labels(body.get("labels") or {})
         subnet = self._subnet(list(body.get("candidateSubnets") or []))
         hosts = list(subnet.hosts())
         attachment: dict[str, Any] = {
@@ -244,7 +268,10 @@ class Compute:
             "googleReferenceId": _numeric_id(),
             "dataplaneVersion": 2,
             "stackType": "IPV4_ONLY",
+            "labelFingerprint": _fingerprint(),
         }
+        if labels:  # Compute leaves out an empty map
+            attachment["labels"] = labels
         where = f"{region}/{name}"
         self.attachments[where] = attachment
         self._keys[where] = key
@@ -271,6 +298,20 @@ class Compute:
 
     def op_get(self, region: str, name: str, _: dict[str, Any]) -> dict[str, Any]:
         return dict(self._attachment(region, name))
+
+    def op_set_labels(self, region: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """All the labels at once, given the fingerprint of the ones they replace."""
+        attachment = self._attachment(region, name)
+        if body.get("labelFingerprint") != attachment["labelFingerprint"]:
+            raise ApiError(
+                412,
+                "conditionNotMet",
+                "Labels fingerprint either invalid or resource labels have changed",
+            )
+        labels = _labels(body.get("labels") or {})
+        attachment.pop("labels", None)
+        attachment.update({"labels": labels} if labels else {}, labelFingerprint=_fingerprint())
+        return self._operation(region, "setLabels", attachment)
 
     def op_delete(self, region: str, name: str, _: dict[str, Any]) -> dict[str, Any]:
         attachment = self._attachment(region, name)

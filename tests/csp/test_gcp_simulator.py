@@ -128,16 +128,34 @@ def test_insert_get_list_delete(sim: Sim) -> None:
     assert sim.state.attachments == {}
 
 
-def test_customer_activates_then_active_and_lab_peer_up(sim: Sim, hook: RecordingHook) -> None:
+def test_customer_activates_then_active(sim: Sim) -> None:
     sim.state.behaviour = Behaviour(provisioning_s=0.1)
     sim.insert()
     sim.state.clock.timelines["europe-west3/acme-c1"].run(sim.state.clock.now() + 1)
     active = sim.get("acme-c1")
     assert (active.state, active.operational_status) == ("ACTIVE", "OS_ACTIVE")
-    ((event, peer),) = hook.events
-    assert event == "up" and (peer.vlan, peer.address, peer.neighbor, peer.remote_as) == (
-        101, "169.254.128.1/29", "169.254.128.2", 65000)  # fmt: skip
-    assert (peer.connection, peer.password) == ("onramp-fra-ic1", None)
+
+
+def label(sim: Sim, fingerprint: str, **labels: str) -> compute_v1.Operation:
+    request = compute_v1.RegionSetLabelsRequest(label_fingerprint=fingerprint, labels=labels)
+    return sim.attachments.set_labels_unary(
+        project=PARTNER_PROJECT, region=REGION, resource="acme-c1",
+        region_set_labels_request_resource=request,
+    )  # fmt: skip
+
+
+def test_labels_are_set_whole_against_their_fingerprint(sim: Sim) -> None:
+    made = sim.insert()
+    assert dict(made.labels) == {} and made.label_fingerprint
+    assert label(sim, made.label_fingerprint, team="noc").operation_type == "setLabels"
+    labelled = sim.get("acme-c1")
+    assert dict(labelled.labels) == {"team": "noc"}
+    assert labelled.label_fingerprint != made.label_fingerprint
+    with pytest.raises(exceptions.PreconditionFailed):  # changed since that fingerprint
+        label(sim, made.label_fingerprint, team="ops")
+    with pytest.raises(exceptions.BadRequest, match=r"resource\.labels"):
+        label(sim, labelled.label_fingerprint, Team="ops")
+    assert dict(sim.get("acme-c1").labels) == {"team": "noc"}
 
 
 @pytest.mark.parametrize(
@@ -197,13 +215,6 @@ def test_a_pairing_key_is_used_once(sim: Sim) -> None:
         sim.insert("acme-c2", vlan=102, pairing_key=key)
 
 
-def test_customer_rejects_by_deleting_theirs(sim: Sim) -> None:
-    sim.state.behaviour = Behaviour(customer=Customer.REJECT)
-    sim.insert()
-    sim.state.clock.tick()
-    assert sim.get("acme-c1").state == "DEFUNCT"
-
-
 @pytest.mark.parametrize(
     ("fault", "error"),
     [("throttle_next", exceptions.TooManyRequests), ("fail_next", exceptions.ServiceUnavailable)],
@@ -224,6 +235,8 @@ def test_every_answer_parses_strictly_into_the_sdk_types(sim: Sim) -> None:
     list(sim.attachments.list(project=PARTNER_PROJECT, region="us-east4"))
     with pytest.raises(exceptions.Conflict):
         sim.insert()
+    label(sim, sim.get("acme-c1").label_fingerprint, team="noc")
+    sim.get("acme-c1")
     sim.attachments.delete_unary(
         project=PARTNER_PROJECT, region=REGION, interconnect_attachment="acme-c1"
     )
