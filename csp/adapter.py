@@ -5,6 +5,10 @@ Provider errors become onramp error codes (ONR-CSP-*).
 
 `wait` is the one way to wait for the customer's (or the ticket's) part, for every
 provider: it polls `status` until the attachment is ready, refused, or the time is up.
+
+Each provider's package (onramp.csp.<package>, named by its constraints.yaml) exports
+`build(context: BuildContext) -> Adapter`, one signature for all: the registry finds it by
+name and never asks which provider it is.
 """
 
 from __future__ import annotations
@@ -13,9 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from onramp.core.errors import OnrampError
+
+if TYPE_CHECKING:
+    from onramp.core.secrets import Vault
+    from onramp.core.settings import CspSettings
+    from onramp.core.store import Store
 
 
 class CspState(StrEnum):
@@ -57,13 +66,39 @@ class PeeringRequest:
     peer_asn: int | None = None  # the provider's ASN where the request names it (tickets)
 
 
+class ResourceDetails(TypedDict, total=False):
+    """What a provider tells of an attachment besides its state: each adapter fills its own."""
+
+    vlan: int  # AWS, GCP
+    asn: int  # AWS VIF: ours, as AWS holds it
+    amazon_address: str | None
+    customer_address: str | None
+    connection: str  # AWS VIF: the dxcon it is on
+    bgp_status: str | None  # AWS VIF: its BGP peer's
+    bandwidth: str  # AWS hosted connection ("500Mbps"), GCP ("BPS_500M")
+    vif: str | None  # AWS hosted connection: the VIF on it, once made
+    s_tag: int  # Azure: the circuit's S-tag
+    service_key: str  # Azure
+    vlan_id: int  # Azure: the private peering's C-tag
+    peer_asn: int  # Azure: ours, as Azure holds it
+    primary_prefix: str
+    secondary_prefix: str
+    cloud_router_ip: str | None  # GCP: Google's address, with prefix length
+    customer_router_ip: str | None  # GCP: ours (the partner's), with prefix length
+    pairing_key: str | None  # GCP
+    interconnect: str  # GCP: our interconnect it is on
+    partner_asn: int  # GCP: ours, as Google holds it
+    ticket: str  # a ticket: its id
+    provider_ref: str | None  # a ticket: the provider's reference, once answered
+
+
 @dataclass(frozen=True)
 class CspResource:
     provider: str
     resource_id: str
     state: CspState
     provider_state: str  # the provider's own word, for humans and logs
-    details: dict[str, Any] = field(default_factory=dict)
+    details: ResourceDetails = field(default_factory=lambda: ResourceDetails())
 
 
 class Adapter(Protocol):
@@ -74,6 +109,24 @@ class Adapter(Protocol):
     def status(self, resource_id: str) -> CspResource: ...
 
     def delete(self, resource_id: str) -> CspResource: ...
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a provider package's `build` makes an adapter from."""
+
+    provider: str  # the catalogue's name (IBM and Alibaba share the ticket package)
+    settings: CspSettings  # config.yaml's csp.<provider>: where its API is
+    connections: dict[str, str]  # "<router>:<port>" -> the provider's name for that port
+    store: Store  # where tickets are kept
+    vault: Vault  # what encrypts the BGP keys they hold
+    variant: str | None = None  # which of the package's ADAPTERS (constraints: kinds.*.adapter)
+
+
+class Build(Protocol):
+    """The signature every provider package's `build` has."""
+
+    def __call__(self, context: BuildContext) -> Adapter: ...
 
 
 READY = frozenset({CspState.READY})

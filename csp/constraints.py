@@ -1,6 +1,7 @@
 """CSP constraints as data: one `constraints.yaml` per provider, beside its adapter.
 
-Validation and allocation read these; no code branches on the provider's name.
+Validation and allocation read these, and the registry finds a provider's adapter from its
+`adapter:` section; no code branches on the provider's name.
 """
 
 from __future__ import annotations
@@ -8,10 +9,12 @@ from __future__ import annotations
 from functools import cache
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from onramp.core.errors import OnrampError
 
 CSP_DIR = Path(__file__).resolve().parent
 Fact = Literal["aws_account", "azure_service_key", "gcp_pairing_key", "customer_asn", "prefixes"]
@@ -71,10 +74,44 @@ class KeyRule(Strict):
 
 class Kind(Strict):
     requires: list[Fact] = []
+    adapter: str | None = None  # which of the package's ADAPTERS serves it; None: its only one
+
+
+class SimulatorRule(Strict):
+    """`onramp sim <provider>`: onramp.csp.<package>.simulator serves a copy of the API."""
+
+    admin: str  # its admin route that makes a customer, as `onramp sim` shows it
+
+
+class AdapterRule(Strict):
+    """Who answers for the provider: the package whose `build(context)` makes its adapter
+    (found by name, as napalm finds a driver), and how that adapter reaches the provider."""
+
+    calls: Literal["api", "ticket", "none"]  # none: nobody to ask (a cross-connect at a PoP)
+    package: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")  # onramp.csp.<it>
+    simulator: SimulatorRule | None = None
+
+    @field_validator("package")
+    @classmethod
+    def _known(cls, package: str | None) -> str | None:
+        # a folder of csp/ (not imported here: that would load every provider's SDK)
+        if package is not None and not (CSP_DIR / package / "__init__.py").is_file():
+            raise ValueError(f"no adapter package onramp.csp.{package} (csp/{package}/)")
+        return package
+
+    @model_validator(mode="after")
+    def _reached(self) -> AdapterRule:
+        if (self.calls == "none") != (self.package is None):
+            raise ValueError("a package builds the adapter exactly when a provider is called")
+        if self.simulator and not (CSP_DIR / str(self.package) / "simulator.py").is_file():
+            raise ValueError(f"no simulator in csp/{self.package}/")
+        return self
 
 
 class Constraints(Strict):
     provider: str
+    serves: list[str] = []  # catalogue providers without a file of their own, described here
+    adapter: AdapterRule
     asn: int | None = None  # the provider's edge ASN (the lab's cloud-side router uses it)
     kinds: dict[str, Kind]
     vlan: VlanRule
@@ -85,16 +122,46 @@ class Constraints(Strict):
     bandwidth_mbps: list[int]
     max_prefixes: int = Field(default=100, ge=1)  # per BGP session, the CSP's own limit or ours
 
+    @model_validator(mode="after")
+    def _one_adapter(self) -> Constraints:
+        # the flow holds one adapter per provider: its kinds name the same one
+        if len({k.adapter for k in self.kinds.values()}) > 1:
+            raise ValueError("the kinds of a provider must name the same adapter")
+        return self
+
+    @property
+    def variant(self) -> str | None:
+        """Which of its package's adapters serves the provider's kinds (None: the only one)."""
+        return next(iter(self.kinds.values())).adapter if self.kinds else None
+
+
+def parse(data: Any, where: str) -> Constraints:
+    """A provider's description, checked; what is wrong in it is ONR-CSP-008."""
+    try:
+        return Constraints.model_validate(data)
+    except ValidationError as exc:
+        raise OnrampError("ONR-CSP-008", f"{where}: {exc}".replace("\n", " ")) from exc
+
 
 @cache
 def load(provider: str) -> Constraints:
     path = CSP_DIR / provider / "constraints.yaml"
-    return Constraints.model_validate(yaml.safe_load(path.read_text()))
+    return parse(yaml.safe_load(path.read_text()), str(path))
 
 
 def for_provider(provider: str) -> Constraints:
-    """A provider's constraints; providers without an adapter yet go through tickets (manual)."""
-    return load(provider if (CSP_DIR / provider / "constraints.yaml").exists() else "manual")
+    """A provider's constraints: its own file, or the one that serves it (tickets for the
+    providers whose adapters do not exist yet). ONR-CSP-001 for a provider none describes."""
+    for name in providers():
+        described = load(name)
+        if provider in (described.provider, *described.serves):
+            return described
+    raise OnrampError("ONR-CSP-001", f"no adapter for provider {provider}")
+
+
+def simulated() -> dict[str, SimulatorRule]:
+    """The providers whose API has a simulator (`onramp sim <provider>`), and how to drive it."""
+    return {p: s for p in providers() if (s := load(p).adapter.simulator) is not None}
 
 
 def check_pools() -> list[str]:

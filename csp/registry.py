@@ -1,5 +1,6 @@
 """From the inventory, a Connector and config.yaml to the CSP adapters: which provider
-port is which of ours, what a Connector asks of its provider, one adapter per provider.
+port is which of ours, what a Connector asks of its provider, one adapter per provider,
+built by the package its constraints.yaml names (never chosen by the provider's name).
 
 The provider's name for each of our ports is inventory data (`csp_connection` on an
 on-ramp port); an adapter gets the map for its provider and never guesses.
@@ -7,17 +8,20 @@ on-ramp port); an adapter gets the map for its provider and never guesses.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from types import ModuleType
+from typing import Any, cast
 
 from onramp.core.errors import OnrampError
 from onramp.core.secrets import Vault
 from onramp.core.settings import CspSettings
 from onramp.core.store import Store
-from onramp.csp.adapter import Adapter, PeeringRequest, Session
+from onramp.csp import constraints
+from onramp.csp.adapter import Adapter, Build, BuildContext, PeeringRequest, Session
+from onramp.csp.constraints import Constraints
 from onramp.network.inventory import Backbone
 
 ROLE_ORDER = {"primary": 0, "single": 0, "secondary": 1}
-TICKETED = ("ibm", "alibaba")
 
 
 def connections(bb: Backbone, provider: str) -> dict[str, str]:
@@ -77,32 +81,45 @@ def adapter(
     """The adapter for a provider, talking to its API or to `settings.endpoint_url` (a
     simulator: `onramp sim <provider>`). Credentials come from each SDK's usual
     environment, never from config.yaml; against a simulator its dummy ones are used."""
+    return build(provider, constraints.for_provider(provider), settings, bb, store, vault)
+
+
+def build(
+    provider: str,
+    described: Constraints,
+    settings: CspSettings,
+    bb: Backbone,
+    store: Store,
+    vault: Vault,
+) -> Adapter:
+    """The adapter the package `described` names makes for `provider`."""
+    package = described.adapter.package
+    if package is None:  # nothing to call: a cross-connect
+        raise OnrampError("ONR-CSP-001", f"no adapter for provider {provider}")
+    make = builder(package, described.variant)
     ports = connections(bb, provider)
-    url = settings.endpoint_url
-    if provider == "aws":
-        from onramp.csp.aws import adapter as aws
-        from onramp.csp.aws.simulator import PARTNER_KEY
+    return make(BuildContext(provider, settings, ports, store, vault, described.variant))
 
-        creds: dict[str, Any] = (
-            {"aws_access_key_id": PARTNER_KEY, "aws_secret_access_key": "-"} if url else {}
-        )
-        dx = aws.client(url, region_name=settings.region or "eu-west-3", **creds)
-        return aws.AwsAdapter(dx, ports)
-    if provider == "azure":
-        from onramp.csp.azure.adapter import AzureAdapter, network
 
-        credential = None
-        if url is None:
-            from azure.identity import DefaultAzureCredential
+def builder(package: str, variant: str | None = None) -> Build:
+    """`build` of onramp.csp.<package>, found by name as napalm finds a driver."""
+    module = importlib.import_module(f"onramp.csp.{package}")
+    make = getattr(module, "build", None)
+    if not callable(make):
+        raise OnrampError("ONR-CSP-008", f"onramp.csp.{package} exports no build(context)")
+    if variant is not None and variant not in getattr(module, "ADAPTERS", {}):
+        raise OnrampError("ONR-CSP-008", f"onramp.csp.{package} has no adapter {variant!r}")
+    return cast(Build, make)
 
-            credential = DefaultAzureCredential()
-        return AzureAdapter(network(settings.account, url, credential), ports)
-    if provider == "gcp":
-        from onramp.csp.gcp.adapter import GcpAdapter, client
 
-        return GcpAdapter(client(url), settings.account, ports)
-    if provider in TICKETED:
-        from onramp.csp.manual.adapter import ManualAdapter
+def calls_provider(provider: str) -> bool:
+    """Whether a Connector at this provider's on-ramps asks anything of a provider."""
+    return constraints.for_provider(provider).adapter.calls != "none"
 
-        return ManualAdapter(provider, store, vault, ports)
-    raise OnrampError("ONR-CSP-001", f"no adapter for provider {provider}")
+
+def simulator(provider: str) -> ModuleType:
+    """The module simulating the provider's API (`serve`, its service class)."""
+    rule = constraints.for_provider(provider).adapter
+    if rule.simulator is None:
+        raise OnrampError("ONR-CSP-008", f"no simulator of {provider}'s API")
+    return importlib.import_module(f"onramp.csp.{rule.package}.simulator")

@@ -280,7 +280,7 @@ def _connection_resource(conn: dict[str, Any], vif: dict[str, Any] | None) -> Cs
         details={
             "vlan": conn["vlan"],
             "bandwidth": conn["bandwidth"],
-            "vif": vif and vif["virtualInterfaceId"],
+            "vif": vif["virtualInterfaceId"] if vif else None,
         },
     )
 

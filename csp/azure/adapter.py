@@ -29,7 +29,7 @@ from azure.mgmt.network.models import (
 )
 
 from onramp.core.errors import OnrampError
-from onramp.csp.adapter import CspResource, CspState, PeeringRequest, Session
+from onramp.csp.adapter import CspResource, CspState, PeeringRequest, ResourceDetails, Session
 
 PEERING = "AzurePrivatePeering"
 SCOPE = "https://management.azure.com/.default"
@@ -250,7 +250,7 @@ def _resource(resource_id: str, xc: Any, peering: Any, pending: bool) -> CspReso
     if xc is None:
         return CspResource("azure", resource_id, CspState.DELETED, "circuit deleted")
     provider = _word(xc.service_provider_provisioning_state)
-    details: dict[str, Any] = {"s_tag": xc.s_tag, "service_key": xc.name}
+    details: ResourceDetails = {"s_tag": xc.s_tag, "service_key": xc.name}
     if peering is None:
         state = {
             "Provisioning": CspState.PROVISIONING,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session as Db
 from onramp.core.errors import OnrampError
 from onramp.core.secrets import Vault
 from onramp.core.store import ConnectorRow, Store, TicketRow, by_prefix, now
-from onramp.csp.adapter import CspResource, CspState, PeeringRequest
+from onramp.csp.adapter import CspResource, CspState, PeeringRequest, ResourceDetails
 
 STATES = {
     "open": CspState.AWAITING_TICKET,
@@ -190,7 +190,7 @@ def _ticket(db: Db, ident: str) -> TicketRow:
 
 
 def _resource(ticket: TicketRow) -> CspResource:
-    details: dict[str, Any] = {"ticket": ticket.id}
+    details: ResourceDetails = {"ticket": ticket.id}
     if ticket.answer:
         details["provider_ref"] = ticket.answer.get("provider_ref")
     return CspResource(

@@ -58,13 +58,8 @@ def run(
     from onramp import worker
     from onramp.api import keys as apikeys
     from onramp.api.app import create_app, serve_in_thread
-    from onramp.csp.aws.adapter import AwsAdapter, client
-    from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect
-    from onramp.csp.aws.simulator import serve as serve_aws
-    from onramp.csp.azure.adapter import AzureAdapter, network
-    from onramp.csp.azure.simulator import PARTNER_SUBSCRIPTION, ExpressRoute
-    from onramp.csp.azure.simulator import serve as serve_azure
-    from onramp.csp.registry import connections
+    from onramp.core.settings import CspSettings
+    from onramp.csp import registry
     from onramp.csp.simulator import Behaviour
     from onramp.flow.orchestrate import Orchestrator
     from onramp.flow.service import Service
@@ -95,21 +90,17 @@ def run(
     customer = Behaviour(accept_after_s=1.0, provisioning_s=0.5)  # the customer clicks "accept"
 
     with ExitStack() as stack:
-        aws_url, aws_state = stack.enter_context(
-            serve_aws(DirectConnect(hook=hook, behaviour=customer))
-        )
-        azure_url, azure_state = stack.enter_context(
-            serve_azure(ExpressRoute(hook=hook, behaviour=customer))
-        )
-        dx = client(aws_url, region_name="eu-west-3", aws_access_key_id=PARTNER_KEY,
-                    aws_secret_access_key="-")  # fmt: skip
-        adapters: dict[str, Any] = {
-            "aws": AwsAdapter(dx, connections(svc.backbone, "aws")),
-            "azure": AzureAdapter(
-                network(PARTNER_SUBSCRIPTION, azure_url, polling_interval_s=0.2),
-                connections(svc.backbone, "azure"),
-            ),
+        # the simulators and the adapters found by name, as `onramp sim` and config.yaml's
+        # csp: find them (an adapter at a simulator's URL uses its dummy credentials)
+        sims = {p: stack.enter_context(registry.simulator(p).serve()) for p in ("aws", "azure")}
+        for _, state in sims.values():
+            state.hook, state.behaviour = hook, customer
+        (aws_url, aws_state), (azure_url, azure_state) = sims["aws"], sims["azure"]
+        where = {
+            "aws": CspSettings(endpoint_url=aws_url, region="eu-west-3"),
+            "azure": CspSettings(endpoint_url=azure_url, account=azure_state.subscription),
         }
+        adapters = registry.adapters(where, svc.backbone, svc.store, svc.vault)
         console.print(f"simulators: AWS Direct Connect {aws_url}, Azure ARM {azure_url}")
         stack.enter_context(worker.embedded(settings, adapters=adapters))
         orch = Orchestrator(svc, adapters, actor="demo")

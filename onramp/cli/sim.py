@@ -4,7 +4,6 @@ With --lab, what the simulator provisions comes up on the running lab's CSP edge
 
 from __future__ import annotations
 
-import importlib
 import json
 import signal
 import threading
@@ -14,19 +13,11 @@ from typing import Annotated, Any
 import typer
 
 from onramp.cli.common import errors, out
+from onramp.csp import constraints
 from onramp.csp.simulator import Customer
 
-ADMIN = {
-    "aws": 'POST /_sim/customers {"account": "123456789012"} -> a customer\'s access key',
-    "azure": 'POST /_sim/circuits {"bandwidth_mbps": 1000} -> a new circuit\'s service key',
-    "gcp": 'POST /_sim/pairing-keys {"region": "europe-west3"} -> a customer\'s pairing key',
-}
-
-
-class Provider(StrEnum):
-    aws = "aws"
-    azure = "azure"
-    gcp = "gcp"
+SIMULATED = constraints.simulated()  # provider -> its simulator, as constraints.yaml says
+Provider = StrEnum("Provider", [(p, p) for p in SIMULATED])  # type: ignore[misc]
 
 
 def sim(
@@ -47,9 +38,11 @@ def sim(
     ] = False,
 ) -> None:
     """Run a provider simulator in the foreground (Ctrl-C stops it)."""
+    from onramp.csp.registry import simulator
     from onramp.csp.simulator import Behaviour
 
-    module: Any = importlib.import_module(f"onramp.csp.{provider.value}.simulator")
+    name = provider.value
+    module = simulator(name)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with errors(as_json), module.serve(port=port) as (url, state):
@@ -57,10 +50,10 @@ def sim(
         if lab:
             state.hook = _lab_hook()
         if as_json:
-            print(json.dumps({"provider": provider.value, "url": url}), flush=True)
+            print(json.dumps({"provider": name, "url": url}), flush=True)
         else:
-            out.print(f"{provider.value} simulator on [bold]{url}[/] (Ctrl-C stops it)")
-            out.print(f"  state: GET {url}/_sim/state; {ADMIN[provider.value]}", highlight=False)
+            out.print(f"{name} simulator on [bold]{url}[/] (Ctrl-C stops it)")
+            out.print(f"  state: GET {url}/_sim/state; {SIMULATED[name].admin}", highlight=False)
             out.print("  faults: POST /_sim/faults {\"throttle_next\": 3}; customer: POST "
                       "/_sim/behaviour {\"customer\": \"reject\"}", highlight=False)  # fmt: skip
         try:

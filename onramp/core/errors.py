@@ -84,6 +84,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-CSP-005", "attachment rejected or deleted on the provider's side", "ask the customer why; order again or decommission the Connector"),
     ErrorSpec("ONR-CSP-006", "customer information not found at the provider", "check the service key / pairing key / account with the customer"),
     ErrorSpec("ONR-CSP-007", "ticket not found or already answered", "see 'onramp ticket list' for the open tickets"),
+    ErrorSpec("ONR-CSP-008", "provider description invalid", "fix csp/<provider>/constraints.yaml: its adapter package must exist under csp/ and export build(context)"),
     ErrorSpec("ONR-DEPLOY-001", "device unreachable", "check the router's management address and SSH access ('onramp lab status' in the lab)"),
     ErrorSpec("ONR-DEPLOY-002", "commit refused by the device; nothing changed", "read the device's message: fix the template or intent data"),
     ErrorSpec("ONR-DEPLOY-003", "post-commit check failed; rolled back", "the router is as before: check the other side (CSP, customer) and apply a new plan"),

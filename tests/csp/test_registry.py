@@ -1,26 +1,34 @@
 """From inventory, a Connector and config.yaml to adapters: the provider's port names come
 from the inventory, a Connector's allocation becomes the request, one adapter per provider
-(the simulators' URLs from config.yaml's `csp:`)."""
+(the simulators' URLs from config.yaml's `csp:`), built by the package the provider's
+constraints.yaml names: found by name, checked when the file is read."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, get_args
 
 import pytest
+import yaml
 
 from onramp.core.errors import OnrampError
 from onramp.core.model import ConnectorRequest
 from onramp.core.secrets import Vault
-from onramp.core.settings import ROOT, CspSettings
+from onramp.core.settings import ROOT, CspSettings, load_settings
 from onramp.core.store import Store, TenantRow
-from onramp.csp.adapter import Session
-from onramp.csp.aws.adapter import AwsAdapter
+from onramp.csp import constraints, registry
+from onramp.csp.adapter import CspState, PeeringRequest, Session
+from onramp.csp.aws.adapter import AwsAdapter, AwsHostedConnectionAdapter
 from onramp.csp.azure.adapter import AzureAdapter
+from onramp.csp.constraints import CSP_DIR
 from onramp.csp.gcp.adapter import GcpAdapter
-from onramp.csp.manual.adapter import ManualAdapter
+from onramp.csp.manual.adapter import ManualAdapter, tickets
 from onramp.csp.registry import adapter, connections, peering_request
 from onramp.flow import allocate
+from onramp.flow.orchestrate import Orchestrator
+from onramp.flow.service import Service
 from onramp.network.inventory import load
+from onramp.network.inventory.schema import Onramp
 
 BB = load(ROOT / "inventory")
 
@@ -62,12 +70,39 @@ def test_a_connector_becomes_its_peering_request(store: Store, tmp_path: Path) -
         c["local_asn"], 12076, "Secret123456", 1000)  # fmt: skip
 
 
-def test_one_adapter_per_provider(store: Store, tmp_path: Path) -> None:
+SIM = CspSettings(endpoint_url="http://127.0.0.1:9", region="eu-west-3", account="onramp-partner")
+CATALOGUE = get_args(Onramp.model_fields["provider"].annotation)  # every provider an on-ramp names
+
+
+def aws_described(**adapter: str) -> dict[str, Any]:
+    """AWS's constraints.yaml as read, with another `adapter:` section."""
+    data: dict[str, Any] = yaml.safe_load((CSP_DIR / "aws" / "constraints.yaml").read_text())
+    data["adapter"] = adapter
+    data["kinds"] = {k: {"requires": v["requires"]} for k, v in data["kinds"].items()}
+    return data
+
+
+@pytest.mark.parametrize("provider", CATALOGUE)
+def test_every_provider_of_the_catalogue_is_built_by_the_package_its_data_names(
+    provider: str, store: Store, tmp_path: Path
+) -> None:
+    rule = constraints.for_provider(provider).adapter
+    assert registry.calls_provider(provider) == (rule.calls != "none")
+    if rule.package is None:  # a cross-connect: nobody to call, so no adapter to configure
+        with pytest.raises(OnrampError) as none:
+            adapter(provider, SIM, BB, store, Vault(tmp_path / "k"))
+        assert none.value.code == "ONR-CSP-001"
+        return
+    built = adapter(provider, SIM, BB, store, Vault(tmp_path / "k"))
+    assert type(built).__module__ == f"onramp.csp.{rule.package}.adapter"
+    assert built.provider == provider
+
+
+def test_what_the_packages_build(store: Store, tmp_path: Path) -> None:
     vault = Vault(tmp_path / "k")
-    sim = CspSettings(endpoint_url="http://127.0.0.1:9", region="eu-west-3",
-                      account="onramp-partner")  # fmt: skip
-    built = {p: adapter(p, sim, BB, store, vault) for p in ("aws", "azure", "gcp", "ibm")}
-    assert isinstance(built["aws"], AwsAdapter) and built["aws"].interconnects == connections(
+    built = {p: adapter(p, SIM, BB, store, vault) for p in ("aws", "azure", "gcp", "ibm")}
+    # the hosted connection is served by the hosted-VIF adapter, as constraints.yaml says
+    assert type(built["aws"]) is AwsAdapter and built["aws"].interconnects == connections(
         BB, "aws")  # fmt: skip
     assert isinstance(built["azure"], AzureAdapter) and isinstance(built["gcp"], GcpAdapter)
     assert isinstance(built["ibm"], ManualAdapter) and built["ibm"].provider == "ibm"
@@ -76,5 +111,87 @@ def test_one_adapter_per_provider(store: Store, tmp_path: Path) -> None:
         built["aws"].status("dxvif-x")
     assert down.value.code == "ONR-CSP-002"
     with pytest.raises(OnrampError) as unknown:
-        adapter("enterprise", sim, BB, store, vault)
+        adapter("oracle", SIM, BB, store, vault)
     assert unknown.value.code == "ONR-CSP-001"
+
+
+def test_a_kind_names_its_adapter(store: Store, tmp_path: Path) -> None:
+    data = aws_described(calls="api", package="aws")
+    data["kinds"] = {k: v | {"adapter": "hosted-connection"} for k, v in data["kinds"].items()}
+    built = registry.build("aws", constraints.parse(data, "aws"), SIM, BB, store,
+                           Vault(tmp_path / "k"))  # fmt: skip
+    assert isinstance(built, AwsHostedConnectionAdapter)
+    data["kinds"]["aws-hosted-vif"]["adapter"] = "hosted-vif"  # one adapter per provider
+    with pytest.raises(OnrampError) as two:
+        constraints.parse(data, "aws")
+    assert two.value.code == "ONR-CSP-008"
+
+
+def test_a_provider_configured_with_tickets_or_its_api(store: Store, tmp_path: Path) -> None:
+    vault = Vault(tmp_path / "k")
+    ticketed = constraints.parse(aws_described(calls="ticket", package="manual"), "aws")
+    by_ticket = registry.build("aws", ticketed, SIM, BB, store, vault)
+    req = PeeringRequest("cafe0001:csp", "123456789012",
+                         (Session("pe1-par:eth3", 77, None, "169.254.9.1/30", "169.254.9.2/30"),),
+                         65000, "Abcdef123456")  # fmt: skip
+    opened = by_ticket.request(req)
+    assert (opened.provider, opened.state) == ("aws", CspState.AWAITING_TICKET)
+    (ticket,) = tickets(store)
+    assert ticket["request"]["sessions"][0]["connection"] == "dxcon-onramp01"  # the inventory's
+    by_api = registry.build("aws", constraints.for_provider("aws"), SIM, BB, store, vault)
+    with pytest.raises(OnrampError) as down:  # the API's adapter calls the (absent) endpoint
+        by_api.request(req)
+    assert down.value.code == "ONR-CSP-002"
+
+
+@pytest.mark.parametrize(
+    ("adapter_rule", "why"),
+    [
+        ({"calls": "api", "package": "nosuch"}, "no adapter package onramp.csp.nosuch"),
+        ({"calls": "api", "package": "../aws"}, "should match pattern"),
+        ({"calls": "none", "package": "aws"}, "exactly when a provider is called"),
+        ({"calls": "api"}, "exactly when a provider is called"),
+        ({"calls": "ticket", "package": "enterprise", "simulator": {"admin": "-"}},
+         "no simulator in csp/enterprise/"),
+    ],
+)  # fmt: skip
+def test_a_wrong_adapter_section_is_refused_at_load(adapter_rule: dict[str, Any], why: str) -> None:
+    with pytest.raises(OnrampError) as wrong:
+        constraints.parse(aws_described(**adapter_rule), "csp/aws/constraints.yaml")
+    assert wrong.value.code == "ONR-CSP-008" and why in wrong.value.reason
+
+
+def test_a_package_without_build_or_without_the_adapter_named_is_refused() -> None:
+    with pytest.raises(OnrampError) as no_build:
+        registry.builder("enterprise")
+    assert no_build.value.code == "ONR-CSP-008"
+    with pytest.raises(OnrampError) as no_variant:
+        registry.builder("aws", "hosted-tunnel")
+    assert no_variant.value.code == "ONR-CSP-008"
+    assert callable(registry.builder("aws", "hosted-vif"))
+
+
+def test_simulators_are_found_by_the_same_data() -> None:
+    assert list(constraints.simulated()) == ["aws", "azure", "gcp"]
+    for provider in constraints.simulated():
+        assert callable(registry.simulator(provider).serve)
+    with pytest.raises(OnrampError) as none:
+        registry.simulator("enterprise")
+    assert none.value.code == "ONR-CSP-008"
+
+
+def test_the_flow_asks_the_data_whether_a_provider_is_called(store: Store, tmp_path: Path) -> None:
+    vault = Vault(tmp_path / "k")
+    orch = Orchestrator(Service(load_settings(), store, BB, vault), {}, "test")  # none configured
+    ent = allocate.create_connector(store, BB, ConnectorRequest.model_validate({
+        "tenant": "acme", "onramp": "ent-par", "kind": "enterprise", "bandwidth_mbps": 100,
+        "customer_asn": 65201, "prefixes": ["192.168.10.0/24"]}), vault)  # fmt: skip
+    aws = allocate.create_connector(store, BB, ConnectorRequest.model_validate({
+        "tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
+        "bandwidth_mbps": 1000, "aws_account": "123456789012"}), vault)  # fmt: skip
+    # enterprise says `calls: none`: straight to the routers, no adapter wanted
+    assert orch.advance("connector", ent["id"]) == "configuring"
+    assert orch.history("connector", ent["id"])[-1]["reason"] == "no provider to call"
+    # AWS calls its API: without an adapter configured, the Connector cannot go on
+    assert orch.advance("connector", aws["id"]) == "rolling_back"
+    assert "ONR-CSP-001" in orch.history("connector", aws["id"])[-1]["reason"]

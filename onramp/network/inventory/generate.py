@@ -69,7 +69,8 @@ def generate(
             wanted.append(("aws", "aws", local[:1], None))
         if j == 1:
             wanted.append(("gcp", "gcp", local[:1], None))
-        if len(local) >= 2 and not any(o["provider"] == "azure" for o in onramps.values()):
+        # one redundant (Azure) on-ramp, at the first PoP with two PEs
+        if len(local) >= 2 and not any(o.get("redundant") for o in onramps.values()):
             wanted.append(("azure", "azure", local[:2], ["primary", "secondary"]))
         for prefix, provider, on, roles in wanted:
             if not on:
