@@ -26,8 +26,11 @@ from sqlalchemy import or_, select
 from onramp.core.model import State
 from onramp.core.settings import Settings, load_settings
 from onramp.core.store import ConnectorRow, LinkRow, now
+from onramp.flow import compliance, monitor
+from onramp.flow.apply import recheck_plan
 from onramp.flow.orchestrate import SETTLED, WAITING, Orchestrator
 from onramp.flow.service import Service
+from onramp.network.inventory.plugin import init_nornir
 
 app = Celery("onramp")
 app.conf.update(
@@ -124,8 +127,6 @@ def sweep() -> int:
 def kpis() -> int:
     """One monitoring round (onramp.flow.monitor.poll); a round older than a minute is dropped
     (`expires`): the next one measures the same Links."""
-    from onramp.flow import monitor
-    from onramp.network.inventory.plugin import init_nornir
 
     settings: Settings = _current["settings"]
     orch = _orchestrator()
@@ -141,7 +142,6 @@ def kpis() -> int:
 def recheck(self: Any, plan_id: str) -> None:
     """Compliance on the routers an applied plan changed; the plan keeps the scores. A
     router still busy with another change is judged when that change is over."""
-    from onramp.flow.apply import recheck_plan
 
     if not recheck_plan(_orchestrator().svc, plan_id):
         raise self.retry(countdown=_current["settings"].worker.poll_s)
@@ -151,8 +151,6 @@ def recheck(self: Any, plan_id: str) -> None:
 def compliance_run() -> float | None:
     """Every router's running config against its intended one; the report is stored
     (`GET /v1/compliance`, `onramp compliance run` by hand). Returns the score."""
-    from onramp.flow import compliance
-    from onramp.network.inventory.plugin import init_nornir
 
     nr = init_nornir(_current["settings"])
     try:

@@ -17,6 +17,7 @@ from typing import Any
 from onramp.csp.adapter import Adapter
 from onramp.csp.registry import peering_request
 from onramp.flow.orchestrate import Orchestrator
+from onramp.flow.plan import make_plan
 from onramp.flow.service import Service
 
 Progress = Callable[[str], None]
@@ -54,7 +55,6 @@ def create_link(
 def decommission(
     svc: Service, kind: str, ident: str, apply: bool, orch: Orchestrator, progress: Progress
 ) -> dict[str, Any]:
-    from onramp.flow.plan import make_plan
 
     full = (svc.connector(ident) if kind == "connector" else svc.link(ident))["id"]
     if not apply:

@@ -24,8 +24,20 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from onramp import worker
+from onramp.api import keys as apikeys
+from onramp.api.app import create_app, serve_in_thread
+from onramp.cli.common import dump, err, out
+from onramp.client import Client
 from onramp.core.errors import OnrampError
-from onramp.core.settings import Settings
+from onramp.core.settings import CspSettings, Settings
+from onramp.csp import registry
+from onramp.csp.simulator import Behaviour
+from onramp.flow.orchestrate import Orchestrator
+from onramp.flow.service import Service
+from onramp.lab.attach import LabAttachment
+from onramp.lab.run import Lab, down
+from onramp.lab.topology import HOST_OFFSET, build, cloud_lans
 
 AWS_ACCOUNT = "123456789012"
 
@@ -55,17 +67,6 @@ def run(
     orders go through the public REST API with onramp.client, as a customer's script.
     `serve(result, api_url, acme_key)`: called when the story is told, everything still
     running (it returns when the user wants it all stopped)."""
-    from onramp import worker
-    from onramp.api import keys as apikeys
-    from onramp.api.app import create_app, serve_in_thread
-    from onramp.core.settings import CspSettings
-    from onramp.csp import registry
-    from onramp.csp.simulator import Behaviour
-    from onramp.flow.orchestrate import Orchestrator
-    from onramp.flow.service import Service
-    from onramp.lab.attach import LabAttachment
-    from onramp.lab.run import Lab, down
-    from onramp.lab.topology import HOST_OFFSET, build, cloud_lans
 
     story = Story(console)
     demo_db = settings.path.parent / "var" / "demo.db"
@@ -151,7 +152,6 @@ def _through_cli(
     orch: Any, svc: Any, orders: Orders, story: Story
 ) -> tuple[Orders, dict[str, Any]]:
     """What an engineer's tools do: the service core, then the workers."""
-    from onramp import worker
 
     made: Orders = {}
     for name, order in orders.items():
@@ -172,7 +172,6 @@ def _through_cli(
 def _through_api(url: str, key: str, orders: Orders, story: Story) -> tuple[Orders, dict[str, Any]]:
     """What a customer's script does: onramp.client against `/v1` served on loopback,
     with acme's own key; the API hands the orders to the same workers."""
-    from onramp.client import Client
 
     api = Client(url, key)
     story.console.print(f"API: {url}/v1 (acme's key)")
@@ -221,7 +220,6 @@ def _summary(console: Console, story: Story, result: dict[str, Any]) -> None:
 def main(settings: Settings, as_json: bool = False, via: str = "cli", serve: bool = False) -> int:
     """The story on the console; with `as_json` the progress goes to stderr and what was
     made (Connectors, Link, provider resources, ping, histories) to stdout as JSON."""
-    from onramp.cli.common import dump, err, out
 
     def publish(result: dict[str, Any]) -> None:
         if as_json:

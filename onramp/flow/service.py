@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import selectinload
 
-from onramp.core.model import ConnectorRequest, LinkRequest, Onramp
+from onramp.core.model import ConnectorRequest, LinkRequest, Onramp, Tenant
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
 from onramp.core.store import ConnectorRow, LinkRow, PortUsageRow, Store, TenantRow, by_prefix
+from onramp.csp.constraints import for_provider
 from onramp.flow import allocate
 from onramp.flow.request import parse
 from onramp.network.inventory import Backbone, load
@@ -36,7 +37,6 @@ class Service:
 
     # tenants -----------------------------------------------------------
     def add_tenant(self, tenant_id: str, name: str) -> dict[str, str]:
-        from onramp.core.model import Tenant
 
         t = parse(Tenant, {"id": tenant_id, "name": name})
         with self.store.session() as s:
@@ -53,7 +53,6 @@ class Service:
 
     # catalogue ---------------------------------------------------------
     def catalogue(self) -> list[Onramp]:
-        from onramp.csp.constraints import for_provider
 
         with self.store.session() as s:
             usage = {(u.router, u.port): u.used_mbps for u in s.scalars(select(PortUsageRow))}

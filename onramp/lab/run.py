@@ -25,7 +25,8 @@ from typing import Any
 
 from onramp.core.errors import OnrampError
 from onramp.lab import netdev
-from onramp.lab.topology import HOST_BRIDGE, Topology
+from onramp.lab.topology import EDGE_PORT, HOST_BRIDGE, LAB_TEMPLATES, Topology
+from onramp.network.templates import render
 
 FRR_BIN = Path("/usr/lib/frr")
 FRR_ETC = Path("/etc/frr")
@@ -304,8 +305,6 @@ class Lab:
     ) -> str:
         """Configure (or remove) a CSP edge's side of one peering: the VLAN subinterface and
         the BGP session, with exactly the parameters given (what the CSP was sent)."""
-        from onramp.lab.topology import EDGE_PORT, LAB_TEMPLATES
-        from onramp.network.templates import render
 
         ns = self.ns(edge)
         subif = f"{EDGE_PORT}.{vlan}" + (f".{inner_vlan}" if inner_vlan else "")
