@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onramp.api import keys as apikeys
 from onramp.api.keys import Principal
-from onramp.core.errors import OnrampError
+from onramp.core.errors import Code, OnrampError
 from onramp.core.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
@@ -294,7 +294,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         """FastAPI's own answers (unknown route, wrong method, a body it cannot decode) in
         the one error shape."""
-        code = "ONR-API-006" if exc.status_code in (404, 405) else "ONR-API-008"
+        code: Code = "ONR-API-006" if exc.status_code in (404, 405) else "ONR-API-008"
         err = OnrampError(code, str(exc.detail))
         return JSONResponse({"error": err.as_dict()}, status_code=exc.status_code)
 

@@ -43,7 +43,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
-from onramp.core.errors import OnrampError
+from onramp.core.errors import Code, OnrampError
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -368,7 +368,7 @@ def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: s
     row.state = to
 
 
-def by_prefix(s: Session, table: Any, ident: str, what: str, code: str) -> Any:
+def by_prefix(s: Session, table: Any, ident: str, what: str, code: Code) -> Any:
     """A row by its id or a unique prefix of it (4+ characters, as git does with commits)."""
     rows = (
         list(s.scalars(select(table).where(table.id.startswith(ident)).limit(2)))

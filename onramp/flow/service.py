@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import selectinload
 
+from onramp.core.errors import Code
 from onramp.core.model import ConnectorRequest, LinkRequest, Onramp
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
@@ -154,5 +155,5 @@ def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> A
     return q.limit(limit) if limit else q
 
 
-def _find(s: Any, table: Any, ident: str, what: str, code: str = "ONR-REQ-011") -> Any:
+def _find(s: Any, table: Any, ident: str, what: str, code: Code = "ONR-REQ-011") -> Any:
     return by_prefix(s, table, ident, what, code)
