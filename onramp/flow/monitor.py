@@ -53,6 +53,7 @@ from onramp.flow.service import Service
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.schema import Sla
 from onramp.tasks.config import device
+from onramp.validation.collect import sessions
 
 METRICS = ("loss", "latency", "jitter")
 log = logging.getLogger(__name__)
@@ -238,13 +239,12 @@ def legs(svc: Service) -> list[Leg]:
 
 
 def edge_state(task: Task) -> Result:
-    """This PE's interface counters and its BGP sessions' states ({vrf: {neighbor: state}})."""
+    """This PE's interface counters and its BGP sessions' states ({vrf: {neighbor: state}}),
+    read as the gate reads them (onramp.validation.collect.sessions)."""
     dev = device(task)
     states: dict[str, dict[str, str]] = {}
-    for vrf, per_as in dev.get_bgp_neighbors_detail().items():
-        for peers in per_as.values():
-            for p in peers:
-                states.setdefault(vrf, {})[p["remote_address"]] = p["connection_state"]
+    for s in sessions(task):
+        states.setdefault(s["vrf"], {})[s["neighbor"]] = s["state"]
     return Result(host=task.host, result={"counters": dev.get_interfaces_counters(),
                                           "bgp": states})  # fmt: skip
 
