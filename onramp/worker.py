@@ -154,7 +154,7 @@ def compliance_run() -> float | None:
 
     nr = init_nornir(_current["settings"])
     try:
-        return compliance.run(_orchestrator().svc, nr)["score"]  # type: ignore[no-any-return]
+        return compliance.run(_orchestrator().svc, nr)["score"]
     finally:
         nr.close_connections()
 

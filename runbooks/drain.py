@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from onramp.core.errors import OnrampError
 from onramp.core.model import State
+from onramp.core.shapes import ConnectorView, DrainMove, DrainReport
 from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow, RouterStateRow
 from onramp.flow.allocate import connector_view, plan_connector_off
 from onramp.flow.orchestrate import Orchestrator
@@ -45,7 +46,7 @@ def drain_pe(
     orch: Orchestrator,
     progress: Progress,
     reason: str = "drained",
-) -> dict[str, Any]:
+) -> DrainReport:
     _check_pe(svc, router)
     moves = [_plan(svc, router, c) for c in _on(svc, router)]
     if not apply:
@@ -59,7 +60,7 @@ def drain_pe(
             "left": [c["id"] for c in _on(svc, router)]}  # fmt: skip
 
 
-def undrain_pe(svc: Service, router: str, apply: bool) -> dict[str, Any]:
+def undrain_pe(svc: Service, router: str, apply: bool) -> DrainReport:
     _check_pe(svc, router)
     if apply:
         _set_state(svc, router, "in-service", "undrained")
@@ -73,7 +74,7 @@ def _check_pe(svc: Service, router: str) -> None:
                           "name a PE from 'onramp inventory show'", field="router")  # fmt: skip
 
 
-def _on(svc: Service, router: str) -> list[dict[str, Any]]:
+def _on(svc: Service, router: str) -> list[ConnectorView]:
     """The live Connectors with a leg on the router, oldest first."""
     with svc.store.session() as s:
         rows = s.scalars(
@@ -98,13 +99,13 @@ def _links(svc: Service, connector: str) -> list[dict[str, Any]]:
                  "bandwidth_mbps": lk.bandwidth_mbps, "sla_class": lk.sla_class} for lk in rows]  # fmt: skip
 
 
-def _order(c: dict[str, Any]) -> dict[str, Any]:
+def _order(c: ConnectorView) -> dict[str, Any]:
     """The old Connector's order again, as the replacement's (same customer facts)."""
     return {**c["request"], "idempotency_key": f"drain:{c['id']}"}
 
 
-def _plan(svc: Service, router: str, c: dict[str, Any]) -> dict[str, Any]:
-    move: dict[str, Any] = {
+def _plan(svc: Service, router: str, c: ConnectorView) -> DrainMove:
+    move: DrainMove = {
         "connector": c["id"],
         "onramp": c["onramp"],
         "state": c["state"],
@@ -129,11 +130,11 @@ def _plan(svc: Service, router: str, c: dict[str, Any]) -> dict[str, Any]:
     return move
 
 
-def _legs(c: dict[str, Any]) -> list[str]:
+def _legs(c: ConnectorView) -> list[str]:
     return [f"{a['router']} {a['interface']}" for a in c["attachments"]]
 
 
-def _move(svc: Service, orch: Orchestrator, move: dict[str, Any], progress: Progress) -> None:
+def _move(svc: Service, orch: Orchestrator, move: DrainMove, progress: Progress) -> None:
     old = svc.connector(move["connector"])
     new = svc.create_connector(svc.connector_request(_order(old)))
     move["replacement"] = new["id"]

@@ -30,21 +30,23 @@ from typing import Any
 from pyats import aetest
 from pyats.log import managed_handlers
 
-# expected: {router: {vrf: {neighbor: {"min_prefixes", "max_prefixes", "allowed": [..]}}}}
-Expected = dict[str, dict[str, dict[str, dict[str, Any]]]]
-# routes that must be present: {router: {vrf: [prefix, ...]}}
-Present = dict[str, dict[str, list[str]]]
+from onramp.core.shapes import BgpRoute, BgpSession, Expected, Present
+
+Routes = dict[str, BgpRoute]  # prefix -> its best path
 
 
 @dataclass
 class Evidence:
-    """What the gate judges: the sessions before the change, and after it."""
+    """What the gate judges: the sessions before the change, and after it. Its fields are
+    the evidence's JSON (`as_dict`, and the standalone script's input)."""
 
     expected: Expected
-    before: dict[str, Any]  # router -> ShowBgpVrfAllSummary
-    after: dict[str, Any] = field(default_factory=dict)  # router -> same
-    accepted: dict[str, Any] = field(default_factory=dict)  # router -> vrf -> nbr -> routes
-    tables: dict[str, Any] = field(default_factory=dict)  # router -> vrf -> routes
+    before: dict[str, list[BgpSession]]  # router -> its sessions
+    after: dict[str, list[BgpSession]] = field(default_factory=dict)  # router -> same
+    accepted: dict[str, dict[str, dict[str, Routes]]] = field(
+        default_factory=dict
+    )  # router -> vrf -> nbr -> routes
+    tables: dict[str, dict[str, Routes]] = field(default_factory=dict)  # router -> vrf -> routes
     present: Present = field(default_factory=dict)
     removing: Expected = field(default_factory=dict)  # sessions the change takes away
 
@@ -52,15 +54,13 @@ class Evidence:
         return self.__dict__.copy()
 
 
-def session(summary: dict[str, Any], vrf: str, neighbor: str) -> dict[str, Any] | None:
-    found: dict[str, Any] | None = (
-        summary.get("vrf", {}).get(vrf, {}).get("neighbor", {}).get(neighbor)
-    )
-    return found
+def by_peer(sessions: list[BgpSession]) -> dict[tuple[str, str], BgpSession]:
+    """A router's sessions by (vrf, neighbor)."""
+    return {(s["vrf"], s["neighbor"]): s for s in sessions}
 
 
-def received(s: dict[str, Any]) -> int:
-    return int(s["address_family"].get("ipv4 unicast", {}).get("prefixes_received", 0))
+def received(s: BgpSession) -> int:
+    return s["prefixes_received"].get("ipv4_unicast", 0)
 
 
 class CommonSetup(aetest.CommonSetup):
@@ -74,14 +74,14 @@ class CommonSetup(aetest.CommonSetup):
 class NewSessionsEstablished(aetest.Testcase):
     @aetest.test
     def established(self, evidence: Evidence, findings: list[str]) -> None:
-        bad = [
-            f"{router} vrf {vrf} {nbr} is {(s or {}).get('state', 'absent')}, not Established"
-            for router, vrfs in evidence.expected.items()
-            for vrf, nbrs in vrfs.items()
-            for nbr in nbrs
-            if ((s := session(evidence.after.get(router, {}), vrf, nbr)) or {}).get("state")
-            != "Established"
-        ]
+        bad = []
+        for router, vrfs in evidence.expected.items():
+            after = by_peer(evidence.after.get(router, []))
+            for vrf, nbrs in vrfs.items():
+                for nbr in nbrs:
+                    state = s["state"] if (s := after.get((vrf, nbr))) else "absent"
+                    if state != "Established":
+                        bad.append(f"{router} vrf {vrf} {nbr} is {state}, not Established")
         _verdict(self, bad, findings)
 
 
@@ -90,9 +90,10 @@ class PrefixesReceived(aetest.Testcase):
     def within_bounds(self, evidence: Evidence, findings: list[str]) -> None:
         bad = []
         for router, vrfs in evidence.expected.items():
+            after = by_peer(evidence.after.get(router, []))
             for vrf, nbrs in vrfs.items():
                 for nbr, want in nbrs.items():
-                    s = session(evidence.after.get(router, {}), vrf, nbr)
+                    s = after.get((vrf, nbr))
                     n = received(s) if s else 0
                     lo, hi = want.get("min_prefixes", 1), want.get("max_prefixes", 1_000_000)
                     if not lo <= n <= hi:
@@ -137,21 +138,21 @@ class OtherSessionsUndisturbed(aetest.Testcase):
     @aetest.test
     def unchanged(self, evidence: Evidence, findings: list[str]) -> None:
         bad = []
-        for router, summary in evidence.before.items():
+        for router, sessions in evidence.before.items():
             mine = [evidence.expected.get(router, {}), evidence.removing.get(router, {})]
-            for vrf, table in summary.get("vrf", {}).items():
-                for nbr, was in table.get("neighbor", {}).items():
-                    if any(nbr in m.get(vrf, {}) for m in mine):
-                        continue
-                    # a session that was up must still be up and must not have dropped; one
-                    # that was down may stay down, come up, or go (stale config cleaned up)
-                    now = session(evidence.after.get(router, {}), vrf, nbr) or {}
-                    if was["state"] == "Established" and now.get("state") != "Established":
-                        bad.append(
-                            f"{router} vrf {vrf} {nbr}: Established -> {now.get('state', 'absent')}"
-                        )
-                    elif now.get("connections_dropped", 0) > was["connections_dropped"]:
-                        bad.append(f"{router} vrf {vrf} {nbr}: flapped during the change")
+            after = by_peer(evidence.after.get(router, []))
+            for was in sessions:
+                vrf, nbr = was["vrf"], was["neighbor"]
+                if any(nbr in m.get(vrf, {}) for m in mine):
+                    continue
+                # a session that was up must still be up and must not have dropped; one
+                # that was down may stay down, come up, or go (stale config cleaned up)
+                now = after.get((vrf, nbr))
+                state = now["state"] if now else "absent"
+                if was["state"] == "Established" and state != "Established":
+                    bad.append(f"{router} vrf {vrf} {nbr}: Established -> {state}")
+                elif now and now["connections_dropped"] > was["connections_dropped"]:
+                    bad.append(f"{router} vrf {vrf} {nbr}: flapped during the change")
         _verdict(self, bad, findings)
 
 

@@ -13,8 +13,9 @@ from nornir.core import Nornir
 from nornir.core.task import Result, Task
 
 from onramp.core.errors import OnrampError
+from onramp.core.shapes import BgpSession
 from onramp.tasks.config import device
-from onramp.validation.bgp_gate import Evidence, received, session
+from onramp.validation.bgp_gate import Evidence, by_peer, received
 from onramp.validation.parsers import frr
 
 PARSERS = {"frr": (frr.ShowBgpVrfAllSummary, frr.ShowBgpVrfRoutes)}
@@ -39,9 +40,15 @@ def _parsers(task: Task) -> tuple[Any, Any]:
         ) from None
 
 
-def bgp_summary(task: Task) -> Result:
+def sessions(task: Task) -> list[BgpSession]:
+    """Every BGP session of the task's router, read by its platform's parser."""
     summary, _ = _parsers(task)
-    return Result(host=task.host, result=summary(device=NapalmDevice(device(task))).parse())
+    found: list[BgpSession] = summary(device=NapalmDevice(device(task))).parse()["sessions"]
+    return found
+
+
+def bgp_summary(task: Task) -> Result:
+    return Result(host=task.host, result=sessions(task))
 
 
 def bgp_routes(task: Task, accepted: dict[str, list[str]], tables: list[str]) -> Result:
@@ -56,7 +63,7 @@ def bgp_routes(task: Task, accepted: dict[str, list[str]], tables: list[str]) ->
     return Result(host=task.host, result={"accepted": per_neighbor, "tables": table})
 
 
-def snapshot(nr: Nornir) -> dict[str, Any]:
+def snapshot(nr: Nornir) -> dict[str, list[BgpSession]]:
     """Every session on these routers, now (the gate's before-state)."""
     return _gather(nr.run(task=bgp_summary))
 
@@ -96,15 +103,16 @@ def _routes(nr: Nornir, ev: Evidence) -> None:
 
 def _settled(ev: Evidence) -> bool:
     for router, vrfs in ev.expected.items():
+        after = by_peer(ev.after.get(router, []))
         for vrf, nbrs in vrfs.items():
             for nbr, want in nbrs.items():
-                s = session(ev.after.get(router, {}), vrf, nbr)
+                s = after.get((vrf, nbr))
                 if not s or s["state"] != "Established":
                     return False
                 if received(s) < want.get("min_prefixes", 1):
                     return False
     return all(
-        ev.tables.get(router, {}).get(vrf, {}).get(prefix, {}).get("best", False)
+        (route := ev.tables.get(router, {}).get(vrf, {}).get(prefix)) is not None and route["best"]
         for router, vrfs in ev.present.items()
         for vrf, prefixes in vrfs.items()
         for prefix in prefixes

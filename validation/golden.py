@@ -10,9 +10,9 @@ from __future__ import annotations
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
 
 from onramp.core.model import Attachment, Connector
+from onramp.core.shapes import ConnectorIntent
 from onramp.network import intent
 from onramp.network.inventory import Backbone, load
 from onramp.network.inventory.generate import generate, write
@@ -32,7 +32,7 @@ def backbone() -> Backbone:
         return load(Path(d))
 
 
-def case(bb: Backbone, platform: str, inner: int | None = None) -> dict[str, Any]:
+def case(bb: Backbone, platform: str, inner: int | None = None) -> ConnectorIntent:
     """The intent data of the golden Connector on the platform's PE."""
     router = bb.routers[ROUTER[platform]]
     port = router.onramp_ports[0]

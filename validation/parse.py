@@ -9,7 +9,7 @@ config read from a router says which intent it holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from ipaddress import IPv4Interface
 from typing import Any
@@ -65,7 +65,7 @@ def _by(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
 # ------------------------------------------------------------------ projections of intent
 
 
-def project(feature: str, data: dict[str, Any]) -> Shape:
+def project(feature: str, data: Mapping[str, Any]) -> Shape:
     """What `feature` renders of intent `data`, in parse()'s shape."""
     if feature == "backbone":
         ifaces = [(data["loopback"]["name"], data["loopback"]["address"])]

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
@@ -29,8 +29,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onramp.api import keys as apikeys
 from onramp.api.keys import Principal
-from onramp.core.errors import OnrampError
+from onramp.core.errors import Code, OnrampError
 from onramp.core.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
+from onramp.core.shapes import ComplianceRun, ConnectorView, LinkKpis, LinkView
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
 from onramp.flow import compliance, monitor
@@ -38,6 +39,7 @@ from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service
 
 Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
+View = TypeVar("View", ConnectorView, LinkView)
 PORTAL = Path(__file__).parent / "portal" / "index.html"
 log = logging.getLogger(__name__)
 
@@ -116,42 +118,9 @@ class Ticket(BaseModel):
     updated_at: datetime
 
 
-class KpiSample(BaseModel):
-    at: datetime
-    sent: int
-    loss_pct: float
-    latency_avg_ms: float | None  # null: nothing came back
-    latency_p95_ms: float | None
-    jitter_ms: float | None  # mean |difference| of successive round trips
-    breaches: list[Literal["loss", "latency", "jitter"]]
-
-
-class Breach(BaseModel):
-    metric: Literal["loss", "latency", "jitter"]
-    started_at: datetime
-    ended_at: datetime | None  # null: still on
-    worst: float | None
-
-
-class SlaLimits(BaseModel):
-    loss_pct: float
-    latency_ms: float  # for this Link's pair of regions
-    jitter_ms: float
-
-
-class LinkKpis(BaseModel):
-    """A Link's measured windows (one per monitoring interval) against its SLA."""
-
-    link: UUID
-    sla_class: str
-    sla: SlaLimits | None
-    since: datetime
-    until: datetime
-    windows: int
-    availability_pct: float | None  # windows in which any probe came back
-    sla_met_pct: float | None  # windows without a breach
-    samples: list[KpiSample]
-    breaches: list[Breach]
+# A Link's KPIs (LinkKpis, KpiSample, Breach, SlaLimits): onramp.core.shapes, as monitoring
+# returns them. The traffic answer stays here: its `BgpSession` (a session's state over time)
+# would clash in the document with the shapes' BgpSession (a session as read from a router).
 
 
 class Rate(BaseModel):
@@ -294,7 +263,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         """FastAPI's own answers (unknown route, wrong method, a body it cannot decode) in
         the one error shape."""
-        code = "ONR-API-006" if exc.status_code in (404, 405) else "ONR-API-008"
+        code: Code = "ONR-API-006" if exc.status_code in (404, 405) else "ONR-API-008"
         err = OnrampError(code, str(exc.detail))
         return JSONResponse({"error": err.as_dict()}, status_code=exc.status_code)
 
@@ -336,12 +305,14 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
             raise OnrampError("ONR-API-002", f"this key belongs to tenant {who.tenant}")
         return str(who.tenant)
 
-    def visible(who: Principal, item: dict[str, Any], what: str) -> dict[str, Any]:
+    def visible(
+        who: Principal, item: ConnectorView | LinkView, what: str
+    ) -> ConnectorView | LinkView:
         if not who.admin and item["tenant"] != who.tenant:
             raise OnrampError("ONR-REQ-011", f"{what} {item['id']}")  # as if absent
         return item
 
-    def page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    def page(items: list[View], limit: int) -> dict[str, object]:
         """`items`: up to limit + 1 rows; the one over says there is a next page."""
         chunk = items[:limit]
         return {"items": chunk, "next": chunk[-1]["id"] if len(items) > limit else None}
@@ -365,7 +336,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
 
     @v1.get("/connectors", response_model=ConnectorPage)
     def connectors(who: Caller, limit: Limit = 50, after: UUID | None = None,
-                   state: State | None = None) -> dict[str, Any]:  # fmt: skip
+                   state: State | None = None) -> dict[str, object]:  # fmt: skip
         return page(svc.connectors(who.tenant, state, limit + 1, _s(after)), limit)
 
     @v1.post("/connectors", status_code=202, response_model=Connector, responses=CONFLICT)
@@ -373,23 +344,23 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         body: ConnectorOrder,  # type: ignore[valid-type]
         who: Caller,
         idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
+    ) -> ConnectorView:
         made = svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
         submit("connector", made["id"])
         return made
 
     @v1.get("/connectors/{ident}", response_model=ConnectorShown)
-    def connector(ident: str, who: Caller) -> dict[str, Any]:
+    def connector(ident: str, who: Caller) -> dict[str, object]:
         """`ident`: the id or a unique prefix of it (8 characters, as the CLI shows)."""
         return shown("connector", ident, who)
 
     @v1.delete("/connectors/{ident}", status_code=202, response_model=Connector,
                responses=CONFLICT)  # fmt: skip
-    def delete_connector(ident: str, who: Caller) -> dict[str, Any]:
+    def delete_connector(ident: str, who: Caller) -> ConnectorView | LinkView:
         return taken_away("connector", ident, who)
 
     @v1.get("/links", response_model=LinkPage)
-    def links(who: Caller, limit: Limit = 50, after: UUID | None = None) -> dict[str, Any]:
+    def links(who: Caller, limit: Limit = 50, after: UUID | None = None) -> dict[str, object]:
         return page(svc.links(who.tenant, limit + 1, _s(after)), limit)
 
     @v1.post("/links", status_code=202, response_model=Link, responses=CONFLICT)
@@ -397,7 +368,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         body: LinkOrder,  # type: ignore[valid-type]
         who: Caller,
         idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
+    ) -> LinkView:
         data = order(body, who, idempotency_key)
         for end in ("a", "b"):  # another tenant's Connector is as absent as any
             find("connector", data[end], who)
@@ -406,11 +377,11 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return made
 
     @v1.get("/links/{ident}", response_model=LinkShown)
-    def link(ident: str, who: Caller) -> dict[str, Any]:
+    def link(ident: str, who: Caller) -> dict[str, object]:
         return shown("link", ident, who)
 
     @v1.delete("/links/{ident}", status_code=202, response_model=Link, responses=CONFLICT)
-    def delete_link(ident: str, who: Caller) -> dict[str, Any]:
+    def delete_link(ident: str, who: Caller) -> ConnectorView | LinkView:
         return taken_away("link", ident, who)
 
     Hours = Annotated[float, Query(gt=0, le=24 * 93)]  # up to a quarter
@@ -421,7 +392,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         who: Caller,
         hours: Hours = 24.0,
         month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
-    ) -> dict[str, Any]:
+    ) -> LinkKpis:
         """Loss, latency and jitter per window over the last `hours` (or a calendar month,
         `YYYY-MM`, UTC: its availability), the SLA, breaches."""
         found = find("link", ident, who)
@@ -448,14 +419,14 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         if not who.admin:
             raise OnrampError("ONR-API-002", "compliance covers every router: use an admin key")
 
-    def newest() -> dict[str, Any]:
+    def newest() -> ComplianceRun:
         report = compliance.latest(svc)
         if report is None:
             raise OnrampError("ONR-COMP-002", "no run stored")
         return report
 
     @v1.get("/compliance", response_model=ComplianceReport)
-    def compliance_report(who: Caller) -> dict[str, Any]:
+    def compliance_report(who: Caller) -> ComplianceRun:
         """The newest compliance run (engineers: an admin key)."""
         engineers(who)
         return newest()
@@ -502,14 +473,14 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         data["idempotency_key"] = idempotency_key
         return data
 
-    def find(kind: str, ident: str, who: Principal) -> dict[str, Any]:
+    def find(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
         return visible(who, svc.connector(ident) if kind == "connector" else svc.link(ident), kind)
 
-    def shown(kind: str, ident: str, who: Principal) -> dict[str, Any]:
+    def shown(kind: str, ident: str, who: Principal) -> dict[str, object]:
         item = find(kind, ident, who)
         return {**item, "history": orch.history(kind, item["id"])}
 
-    def taken_away(kind: str, ident: str, who: Principal) -> dict[str, Any]:
+    def taken_away(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
         item = find(kind, ident, who)
         orch.decommission(kind, item["id"])
         submit(kind, item["id"])

@@ -4,7 +4,7 @@ per feature; a JSON or HTML report; remediation through `onramp plan router`."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -12,6 +12,7 @@ from rich.table import Table
 from onramp.cli.common import JsonOpt, dump, errors, out
 from onramp.cli.service import service
 from onramp.core.errors import OnrampError
+from onramp.core.shapes import ComplianceRun
 
 compliance_app = typer.Typer(
     help="Compliance: running against intended config, per router and feature.",
@@ -52,7 +53,7 @@ def compliance_run(
     raise typer.Exit(0 if report["compliant"] else 1)
 
 
-def _print(report: dict[str, Any]) -> None:
+def _print(report: ComplianceRun) -> None:
     table = Table("router", "score", "not compliant", "missing", "extra")
     for name, r in report["routers"].items():
         if "error" in r:

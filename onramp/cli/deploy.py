@@ -7,7 +7,7 @@ running config moved since. Diffs never show a secret.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.syntax import Syntax
@@ -15,6 +15,9 @@ from rich.table import Table
 
 from onramp.cli.common import JsonOpt, dump, errors, out
 from onramp.cli.service import service
+
+if TYPE_CHECKING:
+    from onramp.core.shapes import PlanView
 
 plan_app = typer.Typer(
     help="Plans: per-router diffs of a Connector, a Link or a router's remediation, stored for review and apply.",
@@ -84,7 +87,7 @@ def plan_list(as_json: JsonOpt = False) -> None:
             p["action"],
             p["state"],
             ", ".join(p["devices"]),
-            p["created_at"][:19],
+            (p["created_at"] or "")[:19],
         )
     out.print(table)
 
@@ -109,14 +112,14 @@ def apply(
     dump(plan) if as_json else _print(plan)
 
 
-def _print(plan: dict[str, Any]) -> None:
+def _print(plan: PlanView) -> None:
     out.print(
         f"plan [bold]{plan['id']}[/] {plan['action']} {plan['target_kind']} "
         f"{plan['target_id']}: [bold]{plan['state']}[/]"
     )
-    results = (plan.get("result") or {}).get("devices", {})
+    results = (plan["result"] or {}).get("devices", {})
     for host, d in plan["devices"].items():
-        r = results.get(host, {})
+        r = results.get(host)
         status = (
             f" -> {r['state']}" + (f" ({r.get('reason')})" if r.get("reason") else "") if r else ""
         )

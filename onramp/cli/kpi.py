@@ -4,7 +4,7 @@ monitoring round by hand (the workers run one every `monitor.interval_s`)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.table import Table
@@ -12,6 +12,9 @@ from rich.table import Table
 from onramp.cli.common import JsonOpt, dump, errors, out
 from onramp.cli.service import service
 from onramp.core.errors import OnrampError
+
+if TYPE_CHECKING:
+    from onramp.core.shapes import KpiMonth, LinkKpis
 
 kpi_app = typer.Typer(help="Link KPIs against their SLA: show, poll now.", no_args_is_help=True)
 
@@ -28,6 +31,7 @@ def kpi_show(
     """A Link's windows (loss, latency avg/p95, jitter), its SLA and breaches."""
     from onramp.flow import monitor
 
+    got: KpiMonth | LinkKpis
     with errors(as_json):
         svc = service()
         link = svc.link(ident)["id"]
@@ -47,7 +51,7 @@ def kpi_show(
         out.print(f"link {link[:8]} {month}: {got['windows']} windows, availability "
                   f"{_pct(got['availability_pct'])}, SLA met {_pct(got['sla_met_pct'])}")  # fmt: skip
         return
-    _print(got)
+    _print(cast("LinkKpis", got))  # not a month: kpis()
 
 
 def _pct(x: float | None) -> str:
@@ -58,7 +62,7 @@ def _ms(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-def _print(got: dict[str, Any]) -> None:
+def _print(got: LinkKpis) -> None:
     sla = got["sla"]
     limits = (f"loss <= {sla['loss_pct']} %, latency <= {sla['latency_ms']} ms, jitter <= "
               f"{sla['jitter_ms']} ms" if sla else "no SLA for this class")  # fmt: skip

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -13,6 +13,7 @@ from rich.table import Table
 from onramp.cli.common import JsonOpt, dump, errors, out, settings
 
 if TYPE_CHECKING:
+    from onramp.core.shapes import ConnectorView, LinkView
     from onramp.flow.service import Service
 
 tenant_app = typer.Typer(
@@ -172,7 +173,7 @@ connector_app.command(
 )(connector_order)
 
 
-def _show_connector(c: dict[str, Any], title: str) -> None:
+def _show_connector(c: ConnectorView, title: str) -> None:
     out.print(
         f"[bold]{title}[/] {c['id']}  tenant {c['tenant']}  {c['kind']} at {c['onramp']}  "
         f"{c['bandwidth_mbps']} Mb/s  state [cyan]{c['state']}[/]"
@@ -244,7 +245,7 @@ def connector_delete(
     with errors(as_json):
         result = service().delete_connector(ident)
     dump(result) if as_json else out.print(
-        f"connector {result['id']} {result['state']}; released {len(result['released']['values'])} resources"
+        f"connector {result['id']} {result['state']}; released {len((result.get('released') or {})['values'])} resources"
     )
 
 
@@ -290,7 +291,7 @@ link_app.command("plan", help="Show what a Link would get (route target); write 
 link_app.command("create", help="Allocate a Link between two Connectors of one tenant.")(link_order)
 
 
-def _show_link(link: dict[str, Any], title: str) -> None:
+def _show_link(link: LinkView, title: str) -> None:
     out.print(
         f"[bold]{title}[/] {link['id']}  tenant {link['tenant']}  {link['a'][:8]} <-> {link['b'][:8]}  "
         f"{link['bandwidth_mbps']} Mb/s  SLA {link['sla_class']}  RT {link['route_target']}  state [cyan]{link['state']}[/]"

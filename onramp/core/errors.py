@@ -6,11 +6,32 @@ The catalogue is data so that the CLI, the API and the docs show the same words.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+# Every code of the catalogue below, as a type: mypy refuses a code that is not in it.
+# tests/store/test_errors.py holds the two equal (it prints this list when they differ).
+# fmt: off
+Code = Literal[
+    "ONR-ALLOC-001", "ONR-ALLOC-002", "ONR-ALLOC-003", "ONR-ALLOC-004", "ONR-ALLOC-005", "ONR-ALLOC-006",
+    "ONR-API-001", "ONR-API-002", "ONR-API-003", "ONR-API-004", "ONR-API-005", "ONR-API-006", "ONR-API-007", "ONR-API-008",
+    "ONR-CFG-001",
+    "ONR-COMP-001", "ONR-COMP-002", "ONR-COMP-003",
+    "ONR-CSP-001", "ONR-CSP-002", "ONR-CSP-003", "ONR-CSP-004", "ONR-CSP-005", "ONR-CSP-006", "ONR-CSP-007", "ONR-CSP-008",
+    "ONR-DEPLOY-001", "ONR-DEPLOY-002", "ONR-DEPLOY-003", "ONR-DEPLOY-004", "ONR-DEPLOY-005", "ONR-DEPLOY-006",
+    "ONR-INV-000", "ONR-INV-001", "ONR-INV-002", "ONR-INV-003", "ONR-INV-004", "ONR-INV-005", "ONR-INV-006", "ONR-INV-007", "ONR-INV-008", "ONR-INV-009", "ONR-INV-010", "ONR-INV-011",
+    "ONR-LAB-001", "ONR-LAB-002", "ONR-LAB-003", "ONR-LAB-004", "ONR-LAB-005", "ONR-LAB-006", "ONR-LAB-007",
+    "ONR-PLAN-001", "ONR-PLAN-002", "ONR-PLAN-003", "ONR-PLAN-004", "ONR-PLAN-005",
+    "ONR-REQ-001", "ONR-REQ-002", "ONR-REQ-003", "ONR-REQ-004", "ONR-REQ-005", "ONR-REQ-006", "ONR-REQ-007", "ONR-REQ-008", "ONR-REQ-009", "ONR-REQ-010", "ONR-REQ-011", "ONR-REQ-012", "ONR-REQ-013",
+    "ONR-STORE-001",
+    "ONR-TPL-001",
+    "ONR-VAL-001", "ONR-VAL-002", "ONR-VAL-003", "ONR-VAL-004",
+]
+# fmt: on
 
 
 @dataclass(frozen=True)
 class ErrorSpec:
-    code: str
+    code: Code
     title: str
     hint: str
 
@@ -95,14 +116,14 @@ _SPECS = [  # code, title, what to do
 ]
 # fmt: on
 
-CATALOGUE: dict[str, ErrorSpec] = {s.code: s for s in _SPECS}
+CATALOGUE: dict[Code, ErrorSpec] = {s.code: s for s in _SPECS}
 
 
 class OnrampError(Exception):
     """An error a user can act on: `ONR-XXX-NNN: reason -> what to do`."""
 
     def __init__(
-        self, code: str, reason: str, hint: str | None = None, field: str | None = None
+        self, code: Code, reason: str, hint: str | None = None, field: str | None = None
     ) -> None:
         spec = CATALOGUE[code]
         self.code = code
@@ -112,7 +133,7 @@ class OnrampError(Exception):
         where = f" [{field}]" if field else ""
         super().__init__(f"{code}{where}: {reason} -> {self.hint}")
 
-    def __reduce__(self) -> tuple[type[OnrampError], tuple[str, str, str, str | None]]:
+    def __reduce__(self) -> tuple[type[OnrampError], tuple[Code, str, str, str | None]]:
         # picklable, so it crosses process boundaries (Celery) as itself
         return (OnrampError, (self.code, self.reason, self.hint, self.field))
 

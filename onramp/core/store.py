@@ -43,7 +43,8 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
-from onramp.core.errors import OnrampError
+from onramp.core.errors import Code, OnrampError
+from onramp.core.shapes import ComplianceRun, DeviceDiff, PlanResult, PlanTarget
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -204,12 +205,10 @@ class PlanRow(Base):
     state: Mapped[str] = mapped_column(
         String(16), index=True
     )  # planned | applied | refused | failed
-    target: Mapped[dict[str, Any]] = mapped_column(
-        JSON
-    )  # the Connector/Link view: what was allocated
-    devices: Mapped[dict[str, Any]] = mapped_column(JSON)  # router -> diff (masked), running hash
+    target: Mapped[PlanTarget] = mapped_column(JSON)  # the view of what it changes, as it was
+    devices: Mapped[dict[str, DeviceDiff]] = mapped_column(JSON)  # diff (masked), running hash
     candidates: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet(JSON router -> config)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[PlanResult | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
     applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
@@ -339,7 +338,7 @@ class ComplianceReportRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     score: Mapped[float | None] = mapped_column(Float)
     compliant: Mapped[bool]
-    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    report: Mapped[ComplianceRun] = mapped_column(JSON)
 
 
 class EventRow(Base):
@@ -368,7 +367,7 @@ def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: s
     row.state = to
 
 
-def by_prefix(s: Session, table: Any, ident: str, what: str, code: str) -> Any:
+def by_prefix(s: Session, table: Any, ident: str, what: str, code: Code) -> Any:
     """A row by its id or a unique prefix of it (4+ characters, as git does with commits)."""
     rows = (
         list(s.scalars(select(table).where(table.id.startswith(ident)).limit(2)))

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Network
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,7 @@ from onramp.core.model import (
     State,
 )
 from onramp.core.secrets import Vault, new_bgp_key
+from onramp.core.shapes import ConnectorView, LinkView, Released
 from onramp.core.store import (
     AllocationRow,
     AttachmentRow,
@@ -345,24 +346,24 @@ def _created(s: Session, row: ConnectorRow | LinkRow, actor: str) -> None:
 
 def create_connector(
     store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, actor: str = "onramp"
-) -> dict[str, Any]:
+) -> ConnectorView:
     return store.transact(lambda s: connector_view(_new_connector(s, bb, req, vault, actor), bb))
 
 
 def plan_connector(
     store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault
-) -> dict[str, Any]:
+) -> ConnectorView:
     """What create_connector would allocate now, and where; nothing is written."""
     return _dry(store, lambda s: connector_view(_new_connector(s, bb, req, vault), bb))
 
 
 def plan_connector_off(
     store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, router: str
-) -> dict[str, Any]:
+) -> ConnectorView:
     """What create_connector would allocate with `router` drained (a drain's dry run);
     nothing is written."""
 
-    def off(s: Session) -> dict[str, Any]:
+    def off(s: Session) -> ConnectorView:
         s.merge(RouterStateRow(router=router, state="drained", reason="dry run"))
         s.flush()
         return connector_view(_new_connector(s, bb, req, vault), bb)
@@ -376,8 +377,8 @@ def release_connector(
     state: State = State.DELETED,
     actor: str = "onramp",
     reason: str = "",
-) -> dict[str, Any]:
-    def run(s: Session) -> dict[str, Any]:
+) -> Released:
+    def run(s: Session) -> Released:
         row = s.get(ConnectorRow, connector_id)
         if row is None:
             raise OnrampError("ONR-REQ-011", f"Connector {connector_id}", field="id")
@@ -414,9 +415,9 @@ def release_connector(
     return store.transact(run)
 
 
-def connector_view(row: ConnectorRow, bb: Backbone) -> dict[str, Any]:
+def connector_view(row: ConnectorRow, bb: Backbone) -> ConnectorView:
     """A Connector as users see it (model.Connector): no secrets, RD per PE, interface names."""
-    return Connector(
+    view = Connector(
         id=row.id,
         tenant=row.tenant_id,
         onramp=row.onramp,
@@ -449,7 +450,8 @@ def connector_view(row: ConnectorRow, bb: Backbone) -> dict[str, Any]:
             )
             for a in row.attachments
         ],
-    ).model_dump(mode="json")
+    )
+    return cast(ConnectorView, view.model_dump(mode="json"))  # model.Connector's JSON
 
 
 # ------------------------------------------------------------------ links
@@ -505,9 +507,9 @@ def vrf_name(row: ConnectorRow) -> str:
     return f"c{row.number}"
 
 
-def link_view(row: LinkRow, bb: Backbone) -> dict[str, Any]:
+def link_view(row: LinkRow, bb: Backbone) -> LinkView:
     """A Link as users see it (model.Link)."""
-    return Link(
+    view = Link(
         id=row.id,
         tenant=row.tenant_id,
         a=row.a_id,
@@ -517,16 +519,15 @@ def link_view(row: LinkRow, bb: Backbone) -> dict[str, Any]:
         sla_class=row.sla_class,
         route_target=f"{bb.asn}:{row.number}",
         description=row.request.get("description", ""),
-    ).model_dump(mode="json")
+    )
+    return cast(LinkView, view.model_dump(mode="json"))  # model.Link's JSON
 
 
-def create_link(
-    store: Store, bb: Backbone, req: LinkRequest, actor: str = "onramp"
-) -> dict[str, Any]:
+def create_link(store: Store, bb: Backbone, req: LinkRequest, actor: str = "onramp") -> LinkView:
     return store.transact(lambda s: link_view(_new_link(s, bb, req, actor), bb))
 
 
-def plan_link(store: Store, bb: Backbone, req: LinkRequest) -> dict[str, Any]:
+def plan_link(store: Store, bb: Backbone, req: LinkRequest) -> LinkView:
     return _dry(store, lambda s: link_view(_new_link(s, bb, req), bb))
 
 
@@ -536,8 +537,8 @@ def release_link(
     state: State = State.DELETED,
     actor: str = "onramp",
     reason: str = "",
-) -> dict[str, Any]:
-    def run(s: Session) -> dict[str, Any]:
+) -> Released:
+    def run(s: Session) -> Released:
         row = s.get(LinkRow, link_id)
         if row is None:
             raise OnrampError(

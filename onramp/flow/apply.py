@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from onramp.core.errors import OnrampError
 from onramp.core.model import Connector, State
+from onramp.core.shapes import DeviceOutcome, Expectations, Expected, PlanView, Present
 from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow, PlanRow, move, now
 from onramp.csp import constraints
 from onramp.flow import compliance, render
@@ -46,7 +47,7 @@ def apply_plan(
     actor: str = "onramp",
     success_state: State | None = None,
     recheck: bool = True,
-) -> dict[str, Any]:
+) -> PlanView:
     """Apply exactly the stored candidates on all the plan's routers in parallel.
 
     Every router: refuse if its running config moved since the plan; commit with a
@@ -83,7 +84,7 @@ def apply_plan(
         revert_in=revert_in,
         secrets=secrets,
     )
-    outcome = {host: outcome_of(r[0], secrets) for host, r in result.items()}
+    outcome: dict[str, DeviceOutcome] = {h: outcome_of(r[0], secrets) for h, r in result.items()}
     committed = [h for h, o in outcome.items() if o["state"] == "pending"]
     failed = {h: o for h, o in outcome.items() if o["state"] == "failed"}
     if not failed and committed:
@@ -138,14 +139,14 @@ def recheck_plan(svc: Service, ident: str, nornir: Nornir | None = None) -> bool
     return _check_compliance(svc, nr, plan)
 
 
-def _check_compliance(svc: Service, nr: Nornir, plan: dict[str, Any]) -> bool:
+def _check_compliance(svc: Service, nr: Nornir, plan: PlanView) -> bool:
     """Compliance again on the routers a deploy changed; the plan keeps each one's score,
     or what keeps it from being judged (another change in flight, an error). A failing
     check is recorded; it does not undo a confirmed commit. False if a router was busy."""
     try:
         change = change_of(plan["target_kind"], plan["target_id"], plan["action"])
         report = compliance.run(svc, nr, sorted(nr.inventory.hosts), change)
-        scores: dict[str, Any] = {
+        scores: dict[str, float | str | None] = {
             r: d.get("score", f"busy: {d['busy']}" if "busy" in d else d.get("error"))
             for r, d in report["routers"].items()
         }
@@ -160,13 +161,13 @@ def _check_compliance(svc: Service, nr: Nornir, plan: dict[str, Any]) -> bool:
     return not any(isinstance(v, str) and v.startswith("busy") for v in scores.values())
 
 
-def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
+def _expectations(svc: Service, plan: PlanView) -> Expectations:
     """What the gate must see after this plan: a Connector deployed, its sessions up with
     its prefixes; a Link deployed, each end's prefixes in the other end's VRF with a valid
     best path; removed, its sessions gone; quiesced, nothing new (and, always, every other
     session as it was)."""
-    sessions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
-    present: dict[str, dict[str, list[str]]] = {}
+    sessions: Expected = {}
+    present: Present = {}
     segments: dict[str, dict[str, list[str]]] = {}
     with svc.store.session() as s:
         if plan["target_kind"] == "router":  # every Connector it carries: up, as intended
@@ -187,7 +188,7 @@ def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
         return {"expected": {}}  # every session, its own included, stays as it was
     if plan["target_kind"] == "link" and plan["action"] != "deploy":
         # a Link taken away takes its segment sessions (if any); the clouds' stay up
-        gone: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
+        gone: Expected = {
             r: {v: {p: {} for p in ps} for v, ps in vrfs.items()} for r, vrfs in segments.items()
         }
         return {"expected": {}, "removing": gone}
@@ -213,7 +214,9 @@ def _expectations(svc: Service, plan: dict[str, Any]) -> dict[str, Any]:
     return {"expected": {}, "removing": sessions}
 
 
-def _undo(nr: Nornir, hosts: list[str], outcome: dict[str, Any], before: dict[str, str]) -> None:
+def _undo(
+    nr: Nornir, hosts: list[str], outcome: dict[str, DeviceOutcome], before: dict[str, str]
+) -> None:
     """Roll the committed routers back and check each is exactly as before (its hash)."""
     if not hosts:
         return

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from hier_config import HConfig, Platform, get_hconfig
@@ -35,6 +35,7 @@ from onramp.core.errors import OnrampError
 from onramp.core.model import State
 from onramp.core.secrets import mask
 from onramp.core.settings import ROOT
+from onramp.core.shapes import Backups, BackupTaken, Comparison, ComplianceRun, FeatureReport
 from onramp.core.store import ComplianceReportRow, ConfigBackupRow, ConnectorRow, LinkRow, now
 from onramp.flow import render
 from onramp.flow.service import Service
@@ -143,11 +144,11 @@ def compare(
     running_text: str,
     secrets: list[str] | None = None,
     by: Rules | None = None,
-) -> dict[str, Any]:
+) -> Comparison:
     """Per feature: compliant, missing (in intended, not running) and extra lines; `by`:
     other rules than the platform's file."""
     r = by or rules(platform)
-    features: dict[str, dict[str, Any]] = {
+    features: dict[str, FeatureReport] = {
         f.name: {"compliant": True, "missing": [], "extra": []} for f in r.features
     }
     if not any(f.ordered for f in r.features) and paths(intended_text, r) == paths(running_text, r):
@@ -155,7 +156,9 @@ def compare(
         # compliant router, most of them, costs a set comparison instead of two trees)
         return {"score": 100.0, "features": features}
     want, have = tree(platform, intended_text), tree(platform, running_text)
-    for side, diff in (("missing", want.difference(have)), ("extra", have.difference(want))):
+    sides: tuple[tuple[Literal["missing", "extra"], HConfig], ...] = (
+        ("missing", want.difference(have)), ("extra", have.difference(want)))  # fmt: skip
+    for side, diff in sides:
         for path in _leaves(diff):
             name = r.feature_of(path)
             if name is None:
@@ -171,7 +174,7 @@ def compare(
     return {"score": round(100.0 * good / total, 1) if total else 100.0, "features": features}
 
 
-def _check_order(f: Feature, want: HConfig, have: HConfig, entry: dict[str, Any]) -> None:
+def _check_order(f: Feature, want: HConfig, have: HConfig, entry: FeatureReport) -> None:
     """An ordered feature's sections hold the same lines in the same order."""
     for section in want.children:
         if not any(p.match(section.text) for p in f.patterns):
@@ -202,14 +205,14 @@ def intended_configs(
     return configs, [k for r in services.values() for k in r.secrets]
 
 
-def backup(svc: Service, nr: Nornir, at: datetime | None = None) -> dict[str, Any]:
+def backup(svc: Service, nr: Nornir, at: datetime | None = None) -> Backups:
     """Every router's running config, collected in parallel; stored (encrypted) when it
     differs from the router's last backup. Returns {router: {sha256, stored | error}} and
     the texts (for the comparison that follows)."""
     at = at or now()
     results = nr.run(task=running_config, on_failed=True)
     texts: dict[str, str] = {}
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, BackupTaken] = {}
     for host, r in results.items():
         if r.failed:
             out[host] = {"error": f"{type(r[0].exception).__name__}: {r[0].exception}"[:300]}
@@ -259,7 +262,7 @@ def run(
     nr: Nornir,
     routers: list[str] | None = None,
     change: render.Change = NO_CHANGE,
-) -> dict[str, Any]:
+) -> ComplianceRun:
     """Back up, render intended, compare: the report (JSON-ready, secrets masked), stored.
     A router with a change in flight is reported busy, not judged."""
     wanted = routers or sorted(svc.backbone.routers)
@@ -270,7 +273,7 @@ def run(
     at = now()
     taken = backup(svc, nr, at)
     configs, secrets = intended_configs(svc, [r for r in wanted if r in taken["texts"]], change)
-    report: dict[str, Any] = {"at": at, "routers": {}}
+    report: ComplianceRun = {"at": at, "routers": {}}
     for router in wanted:
         if router in busy:
             report["routers"][router] = {"busy": busy[router]}
@@ -289,7 +292,8 @@ def run(
                                      "backup_sha256": taken["routers"][router]["sha256"],
                                      "backup_stored": taken["routers"][router]["stored"],
                                      "running_matches_intended": fingerprint(configs[router])
-                                     == taken["routers"][router]["sha256"], **got}  # fmt: skip
+                                     == taken["routers"][router]["sha256"],
+                                     "score": got["score"], "features": got["features"]}  # fmt: skip
     scores = [r["score"] for r in report["routers"].values() if "score" in r]
     report["score"] = round(sum(scores) / len(scores), 1) if scores else None
     report["compliant"] = all(
@@ -301,15 +305,15 @@ def run(
     return report
 
 
-def latest(svc: Service) -> dict[str, Any] | None:
+def latest(svc: Service) -> ComplianceRun | None:
     """The newest stored report."""
     with svc.store.session() as s:
         row = s.scalars(select(ComplianceReportRow).order_by(ComplianceReportRow.id.desc())
                         .limit(1)).first()  # fmt: skip
-        return None if row is None else dict(row.report)
+        return None if row is None else row.report.copy()
 
 
-def html(report: dict[str, Any]) -> str:
+def html(report: ComplianceRun) -> str:
     """The report as one HTML page (autoescaped: config lines are data)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 

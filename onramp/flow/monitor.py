@@ -25,11 +25,11 @@ import logging
 import math
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Interface
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 from nornir.core import Nornir
 from nornir.core.task import Result, Task
@@ -38,6 +38,17 @@ from sqlalchemy.orm import Session
 
 from onramp.core.errors import OnrampError
 from onramp.core.model import State
+from onramp.core.shapes import (
+    BgpChange,
+    Breach,
+    KpiMonth,
+    KpiSample,
+    KpiWindow,
+    LinkKpis,
+    Metric,
+    MonitorRound,
+    SlaLimits,
+)
 from onramp.core.store import (
     BgpSessionRow,
     ConnectorRow,
@@ -53,6 +64,7 @@ from onramp.flow.service import Service
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.schema import Sla
 from onramp.tasks.config import device
+from onramp.validation.collect import sessions
 
 METRICS = ("loss", "latency", "jitter")
 log = logging.getLogger(__name__)
@@ -130,12 +142,12 @@ def ping_links(task: Task, probes: list[Probe], count: int, parallel: int = 8) -
     dev = device(task)
     mine = [p for p in probes if p.router == task.host.name]
 
-    def one(p: Probe) -> tuple[str, dict[str, Any]]:
+    def one(p: Probe) -> tuple[str, Window]:
         try:
             ping = dev.ping(p.destination, source=p.source, vrf=p.vrf, count=count, timeout=1)
         except Exception as exc:  # one probe that could not run is that Link's window only
             ping = {"error": f"{type(exc).__name__}: {exc}"}
-        return p.link, asdict(measure(p.link, ping))
+        return p.link, measure(p.link, ping)
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(mine)))) as pool:
         return Result(host=task.host, result=dict(pool.map(one, mine)))
@@ -155,7 +167,7 @@ def probes(svc: Service) -> list[Probe]:
 
 def poll(
     svc: Service, nr: Nornir, count: int, at: datetime | None = None, parallel: int = 8
-) -> list[dict[str, Any]]:
+) -> list[KpiWindow]:
     """One round: probe every active Link, store the windows, open and close breaches.
     Returns what each Link measured with the SLA metrics it broke."""
     todo = probes(svc)
@@ -172,16 +184,16 @@ def poll(
             why = str(host[0].exception if host else "not in the inventory")[:200]
             windows.append(Window(p.link, 0, 0, None, None, None, why))
         else:
-            windows.append(Window(**host[0].result[p.link]))
+            windows.append(host[0].result[p.link])
     return record(svc, windows, at or now())
 
 
-def record(svc: Service, windows: list[Window], at: datetime) -> list[dict[str, Any]]:
+def record(svc: Service, windows: list[Window], at: datetime) -> list[KpiWindow]:
     """Store the windows; an SLA metric over its limit opens an event (or makes the open
     one's worst value worse), one back within it closes the open one."""
 
-    def run(s: Session) -> list[dict[str, Any]]:
-        out = []
+    def run(s: Session) -> list[KpiWindow]:
+        out: list[KpiWindow] = []
         for w in windows:
             link = s.get(LinkRow, w.link)
             if link is None:
@@ -203,7 +215,10 @@ def record(svc: Service, windows: list[Window], at: datetime) -> list[dict[str, 
                     event.worst = max(event.worst or 0.0, value)
                 elif event is not None:
                     event.ended_at = at
-            out.append({**asdict(w), "loss_pct": round(w.loss_pct, 2), "breaches": sorted(over)})
+            out.append({"link": w.link, "sent": w.sent, "received": w.received,
+                        "latency_avg_ms": w.latency_avg_ms, "latency_p95_ms": w.latency_p95_ms,
+                        "jitter_ms": w.jitter_ms, "error": w.error,
+                        "loss_pct": round(w.loss_pct, 2), "breaches": sorted(over)})  # fmt: skip
         return out
 
     return svc.store.transact(run)
@@ -238,18 +253,17 @@ def legs(svc: Service) -> list[Leg]:
 
 
 def edge_state(task: Task) -> Result:
-    """This PE's interface counters and its BGP sessions' states ({vrf: {neighbor: state}})."""
+    """This PE's interface counters and its BGP sessions' states ({vrf: {neighbor: state}}),
+    read as the gate reads them (onramp.validation.collect.sessions)."""
     dev = device(task)
     states: dict[str, dict[str, str]] = {}
-    for vrf, per_as in dev.get_bgp_neighbors_detail().items():
-        for peers in per_as.values():
-            for p in peers:
-                states.setdefault(vrf, {})[p["remote_address"]] = p["connection_state"]
+    for s in sessions(task):
+        states.setdefault(s["vrf"], {})[s["neighbor"]] = s["state"]
     return Result(host=task.host, result={"counters": dev.get_interfaces_counters(),
                                           "bgp": states})  # fmt: skip
 
 
-def poll_connectors(svc: Service, nr: Nornir, at: datetime | None = None) -> list[dict[str, Any]]:
+def poll_connectors(svc: Service, nr: Nornir, at: datetime | None = None) -> list[BgpChange]:
     """Every active Connector's counters and BGP session states, stored; a session that
     leaves Established opens a "bgp" event, its return closes it. Returns what changed."""
     todo = legs(svc)
@@ -262,7 +276,7 @@ def poll_connectors(svc: Service, nr: Nornir, at: datetime | None = None) -> lis
         on_failed=True,  # a router that failed last round is asked again
     )
 
-    def run(s: Session) -> list[dict[str, Any]]:
+    def run(s: Session) -> list[BgpChange]:
         changes = []
         for leg in todo:
             host = results.get(leg.router)
@@ -282,7 +296,7 @@ def poll_connectors(svc: Service, nr: Nornir, at: datetime | None = None) -> lis
     return svc.store.transact(run)
 
 
-def _bgp_state(s: Session, leg: Leg, state: str, at: datetime) -> dict[str, Any] | None:
+def _bgp_state(s: Session, leg: Leg, state: str, at: datetime) -> BgpChange | None:
     row = s.get(BgpSessionRow, (leg.router, leg.vrf, leg.neighbor))
     before = row.state if row else None
     if row is None:
@@ -362,7 +376,7 @@ def traffic(
     }
 
 
-def round_(svc: Service, nr: Nornir, count: int) -> dict[str, Any]:
+def round_(svc: Service, nr: Nornir, count: int) -> MonitorRound:
     """One monitoring round: the Links' windows and the Connectors' traffic and sessions."""
     at = now()
     return {"links": poll(svc, nr, count, at), "bgp_changes": poll_connectors(svc, nr, at)}
@@ -381,9 +395,7 @@ def regions(s: Session, bb: Backbone, link: LinkRow) -> tuple[str, str]:
     return region(link.a_id), region(link.b_id)
 
 
-def kpis(
-    svc: Service, link_id: str, since: datetime, until: datetime | None = None
-) -> dict[str, Any]:
+def kpis(svc: Service, link_id: str, since: datetime, until: datetime | None = None) -> LinkKpis:
     """A Link's windows and SLA events from `since`, its SLA, availability and SLA met."""
     until = until or now()
     with svc.store.session() as s:
@@ -403,7 +415,7 @@ def kpis(
         pair = regions(s, svc.backbone, link)
     answered = sum(1 for r in rows if r.received > 0)
     clean = sum(1 for r in rows if not r.breaches)
-    limits = None
+    limits: SlaLimits | None = None
     if sla is not None:
         limits = {"loss_pct": sla.loss_pct, "jitter_ms": sla.jitter_ms,
                   "latency_ms": sla.latency_for(*pair)}  # fmt: skip
@@ -421,14 +433,15 @@ def kpis(
     }
 
 
-def _sample(r: Any) -> dict[str, Any]:
+def _sample(r: Any) -> KpiSample:
     return {"at": r.at, "sent": r.sent, "loss_pct": round(loss_pct(r.sent, r.received), 2),
             "latency_avg_ms": r.latency_avg_ms, "latency_p95_ms": r.latency_p95_ms,
             "jitter_ms": r.jitter_ms, "breaches": r.breaches.split(",") if r.breaches else []}  # fmt: skip
 
 
-def _breach(e: EventRow) -> dict[str, Any]:
-    return {"metric": e.what, "started_at": e.started_at, "ended_at": e.ended_at,
+def _breach(e: EventRow) -> Breach:
+    metric = cast(Metric, e.what)  # an "sla" event's `what` is one of METRICS
+    return {"metric": metric, "started_at": e.started_at, "ended_at": e.ended_at,
             "worst": e.worst}  # fmt: skip
 
 
@@ -439,10 +452,11 @@ def month_bounds(year: int, mon: int) -> tuple[datetime, datetime]:
     return start, end
 
 
-def month(svc: Service, link_id: str, year: int, mon: int) -> dict[str, Any]:
+def month(svc: Service, link_id: str, year: int, mon: int) -> KpiMonth:
     """Availability and SLA met of a Link over one calendar month (UTC)."""
     got = kpis(svc, link_id, *month_bounds(year, mon))
-    return {k: got[k] for k in ("link", "windows", "availability_pct", "sla_met_pct")}
+    return {"link": got["link"], "windows": got["windows"],
+            "availability_pct": got["availability_pct"], "sla_met_pct": got["sla_met_pct"]}  # fmt: skip
 
 
 # ------------------------------------------------------------------ Prometheus

@@ -19,14 +19,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from onramp.core.errors import OnrampError
+from onramp.core.errors import Code, OnrampError
 from onramp.core.model import RELEASED_STATES, ConnectorRequest, State
+from onramp.core.shapes import CheckFinding, ValidationReport
 from onramp.core.store import ConnectorRow
 from onramp.flow import request
 from onramp.flow.render import services
@@ -37,11 +38,11 @@ from onramp.network.templates import SERVICE_FEATURES, RouterServices, render, r
 from onramp.validation import golden
 from onramp.validation.parse import PARSERS, parse, project
 
-Finding = dict[str, str]
+Finding = CheckFinding
 
 
 def _finding(check_: str, target: str, exc: BaseException) -> Finding:
-    code = exc.code if isinstance(exc, OnrampError) else "ONR-TPL-001"
+    code: Code = exc.code if isinstance(exc, OnrampError) else "ONR-TPL-001"
     reason = exc.reason if isinstance(exc, OnrampError) else f"{type(exc).__name__}: {exc}"
     return {"check": check_, "target": target, "code": code, "reason": reason[:500]}
 
@@ -76,7 +77,7 @@ def frr_syntax(configs: dict[str, str]) -> list[Finding]:
     if shutil.which("vtysh") is None:
         return [{"check": "frr-syntax", "target": "-", "code": "ONR-VAL-001",
                  "reason": "vtysh not installed: FRR's parser is needed (apt-get install frr)"}]  # fmt: skip
-    found = []
+    found: list[Finding] = []
     with tempfile.TemporaryDirectory() as d:
         for router, text in configs.items():
             path = Path(d) / f"{router}.conf"
@@ -91,10 +92,10 @@ def frr_syntax(configs: dict[str, str]) -> list[Finding]:
 
 
 def parse_back(bb: Backbone, per: dict[str, RouterServices]) -> list[Finding]:
-    found = []
+    found: list[Finding] = []
     for router, svc in per.items():
         platform = bb.routers[router].platform
-        pieces: list[tuple[str, dict[str, Any]]] = [("backbone", intent.backbone(bb, router))]
+        pieces: list[tuple[str, Mapping[str, Any]]] = [("backbone", intent.backbone(bb, router))]
         pieces += [(f, data) for data in svc.connectors for f in SERVICE_FEATURES]
         for feature, data in pieces:
             if (feature, platform) not in PARSERS:
@@ -133,7 +134,7 @@ def golden_files() -> list[Finding]:
 
 def run(
     directory: Path, svc: Service | None, progress: Callable[[str], None] = lambda _: None
-) -> dict[str, Any]:
+) -> ValidationReport:
     """Every check; the report: {ok, checks: {name: findings count}, findings}."""
     counts: dict[str, int] = {}
     bb, found = inventory(directory)

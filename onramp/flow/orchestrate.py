@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session as Db
 from onramp.core.errors import OnrampError
 from onramp.core.model import State
 from onramp.core.settings import WorkerSettings
+from onramp.core.shapes import ConnectorView
 from onramp.core.store import (
     ConnectorRow,
     LinkRow,
@@ -254,7 +255,7 @@ class Orchestrator:
         if adapter is None:  # an enterprise cross-connect: nothing to ask a provider
             self._go(kind, ident, S.CONFIGURING, "no provider to call")
             return
-        made = adapter.request(peering_request(c, self._key(ident)))
+        made = adapter.request(peering_request(dict(c), self._key(ident)))
         self._go(kind, ident, S.CSP_REQUESTED, f"{made.provider} {made.resource_id}",
                  csp_resource=made.resource_id)  # fmt: skip
         self._follow(kind, ident, made.state, made.provider_state)
@@ -496,7 +497,7 @@ class Orchestrator:
             raise OnrampError("ONR-DEPLOY-001", f"cannot check {failed} for unconfirmed commits")
         return nr
 
-    def _adapter(self, c: dict[str, Any]) -> Adapter | None:
+    def _adapter(self, c: ConnectorView) -> Adapter | None:
         provider = self.svc.backbone.catalogue.onramps[c["onramp"]].provider
         if not registry.calls_provider(provider):  # its constraints.yaml: `calls: none`
             return None

@@ -13,9 +13,10 @@ from nornir.core import Nornir
 from nornir.core.task import AggregatedResult
 from sqlalchemy import select
 
-from onramp.core.errors import OnrampError
+from onramp.core.errors import Code, OnrampError
 from onramp.core.model import RELEASED_STATES, State
 from onramp.core.secrets import mask
+from onramp.core.shapes import DeviceDiff, DeviceOutcome, PlanTarget, PlanView, RouterTarget
 from onramp.core.store import ConnectorRow, LinkRow, PlanRow
 from onramp.flow import render
 from onramp.flow.allocate import connector_view, link_view
@@ -44,13 +45,14 @@ def change_of(kind: str, ident: str, action: str) -> render.Change:
     return render.Change(add_links=ids) if action == "deploy" else render.Change(remove_links=ids)
 
 
-def target_of(s: Any, svc: Service, kind: str, ident: str) -> tuple[Any, dict[str, Any], set[str]]:
+def target_of(s: Any, svc: Service, kind: str, ident: str) -> tuple[Any, PlanTarget, set[str]]:
     """The row, its view, and the routers it touches (a Link: both Connectors' PEs; a
     router's remediation: that router)."""
     if kind == "router":
         if ident not in svc.backbone.routers:
             raise OnrampError("ONR-PLAN-001", f"router {ident} is not in the inventory")
-        return None, {"router": ident}, {ident}
+        return None, RouterTarget(router=ident), {ident}
+    view: PlanTarget
     if kind == "connector":
         row = _find(s, ConnectorRow, ident, "connector")
         view = connector_view(row, svc.backbone)
@@ -67,7 +69,7 @@ def target_of(s: Any, svc: Service, kind: str, ident: str) -> tuple[Any, dict[st
 
 def make_plan(
     svc: Service, kind: str, ident: str, action: str = "deploy", nornir: Nornir | None = None
-) -> dict[str, Any]:
+) -> PlanView:
     """Render, diff on the routers (dry run: nothing changes), store. Returns the plan."""
     with svc.store.session() as s:
         row, view, routers = target_of(s, svc, kind, ident)
@@ -81,7 +83,7 @@ def make_plan(
     candidates = {host: r[0].result for host, r in rendered.items()}
     result = nr.run(task=diff_config, candidates=candidates, secrets=secrets)
     raise_failed(result, secrets, "ONR-DEPLOY-001")
-    devices = {
+    devices: dict[str, DeviceDiff] = {
         host: {
             "platform": svc.backbone.routers[host].platform,
             "diff": r[0].result["diff"],
@@ -103,19 +105,19 @@ def make_plan(
     return show_plan(svc, plan.id)
 
 
-def show_plan(svc: Service, ident: str) -> dict[str, Any]:
+def show_plan(svc: Service, ident: str) -> PlanView:
     with svc.store.session() as s:
         p = _find(s, PlanRow, ident, "plan", "ONR-PLAN-001")
         return view_of(p)
 
 
-def list_plans(svc: Service, limit: int = 50) -> list[dict[str, Any]]:
+def list_plans(svc: Service, limit: int = 50) -> list[PlanView]:
     with svc.store.session() as s:
         rows = s.scalars(select(PlanRow).order_by(PlanRow.created_at.desc()).limit(limit))
         return [view_of(p) for p in rows]
 
 
-def view_of(p: PlanRow) -> dict[str, Any]:
+def view_of(p: PlanRow) -> PlanView:
     return {
         "id": p.id,
         "target_kind": p.target_kind,
@@ -130,7 +132,7 @@ def view_of(p: PlanRow) -> dict[str, Any]:
     }
 
 
-def outcome_of(r: Any, secrets: list[str], default: str = "ONR-DEPLOY-002") -> dict[str, Any]:
+def outcome_of(r: Any, secrets: list[str], default: Code = "ONR-DEPLOY-002") -> DeviceOutcome:
     """A host's result as stored and shown: its state, or the error's code and reason."""
     if not r.failed:
         return {"state": r.result["state"], "diff": r.result["diff"]}
@@ -140,7 +142,7 @@ def outcome_of(r: Any, secrets: list[str], default: str = "ONR-DEPLOY-002") -> d
     return {"state": "failed", "code": code, "reason": mask(reason, secrets)}
 
 
-def raise_failed(result: AggregatedResult, secrets: list[str], default: str) -> None:
+def raise_failed(result: AggregatedResult, secrets: list[str], default: Code) -> None:
     failed = {h: outcome_of(r[0], secrets, default) for h, r in result.items() if r.failed}
     if failed:
         first = next(iter(failed.values()))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Interface
-from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from onramp.core.errors import OnrampError
 from onramp.core.model import Connector, State
 from onramp.core.secrets import Vault
+from onramp.core.shapes import SegmentIntent
 from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow
 from onramp.csp import constraints
 from onramp.flow.allocate import connector_view, link_view, vrf_name
@@ -121,7 +121,7 @@ def _members(s: Session, link: LinkRow) -> list[tuple[str, str]]:
     return [(vrf_name(c), a.router) for c in ends for a in sorted(c.attachments, key=_by_router)]
 
 
-def _segment(s: Session, bb: Backbone, link: LinkRow, me: tuple[str, str]) -> dict[str, Any]:
+def _segment(s: Session, bb: Backbone, link: LinkRow, me: tuple[str, str]) -> SegmentIntent:
     return intent.segment(bb, link.id, link.number or 0, _members(s, link), me)
 
 

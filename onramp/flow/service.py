@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import selectinload
 
+from onramp.core.errors import Code
 from onramp.core.model import ConnectorRequest, LinkRequest, Onramp, Tenant
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
+from onramp.core.shapes import ConnectorView, LinkView, Released
 from onramp.core.store import ConnectorRow, LinkRow, PortUsageRow, Store, TenantRow, by_prefix
 from onramp.csp.constraints import for_provider
 from onramp.flow import allocate
@@ -80,10 +82,10 @@ class Service:
     def connector_request(self, data: dict[str, Any]) -> ConnectorRequest:
         return parse(ConnectorRequest, {k: v for k, v in data.items() if v not in (None, [], ())})
 
-    def plan_connector(self, req: ConnectorRequest) -> dict[str, Any]:
+    def plan_connector(self, req: ConnectorRequest) -> ConnectorView:
         return allocate.plan_connector(self.store, self.backbone, req, self.vault)
 
-    def create_connector(self, req: ConnectorRequest) -> dict[str, Any]:
+    def create_connector(self, req: ConnectorRequest) -> ConnectorView:
         return allocate.create_connector(self.store, self.backbone, req, self.vault)
 
     def connectors(
@@ -92,7 +94,7 @@ class Service:
         state: str | None = None,
         limit: int | None = None,
         after: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ConnectorView]:
         """Oldest first; `limit` and `after` (the last id of the previous page) page them."""
         with self.store.session() as s:
             q = select(ConnectorRow).options(selectinload(ConnectorRow.attachments))
@@ -103,13 +105,13 @@ class Service:
             rows = s.scalars(_page(s, q, ConnectorRow, limit, after))
             return [allocate.connector_view(r, self.backbone) for r in rows]
 
-    def connector(self, ident: str) -> dict[str, Any]:
+    def connector(self, ident: str) -> ConnectorView:
         with self.store.session() as s:
             return allocate.connector_view(
                 _find(s, ConnectorRow, ident, "connector"), self.backbone
             )
 
-    def delete_connector(self, ident: str) -> dict[str, Any]:
+    def delete_connector(self, ident: str) -> Released:
         return allocate.release_connector(self.store, self.connector(ident)["id"])
 
     # links ---------------------------------------------------------------
@@ -117,15 +119,15 @@ class Service:
         data = {**data, "a": self.connector(data["a"])["id"], "b": self.connector(data["b"])["id"]}
         return parse(LinkRequest, {k: v for k, v in data.items() if v is not None})
 
-    def plan_link(self, req: LinkRequest) -> dict[str, Any]:
+    def plan_link(self, req: LinkRequest) -> LinkView:
         return allocate.plan_link(self.store, self.backbone, req)
 
-    def create_link(self, req: LinkRequest) -> dict[str, Any]:
+    def create_link(self, req: LinkRequest) -> LinkView:
         return allocate.create_link(self.store, self.backbone, req)
 
     def links(
         self, tenant: str | None = None, limit: int | None = None, after: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[LinkView]:
         with self.store.session() as s:
             q = select(LinkRow)
             if tenant:
@@ -133,11 +135,11 @@ class Service:
             rows = s.scalars(_page(s, q, LinkRow, limit, after))
             return [allocate.link_view(r, self.backbone) for r in rows]
 
-    def link(self, ident: str) -> dict[str, Any]:
+    def link(self, ident: str) -> LinkView:
         with self.store.session() as s:
             return allocate.link_view(_find(s, LinkRow, ident, "link"), self.backbone)
 
-    def delete_link(self, ident: str) -> dict[str, Any]:
+    def delete_link(self, ident: str) -> Released:
         return allocate.release_link(self.store, self.link(ident)["id"])
 
 
@@ -153,5 +155,5 @@ def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> A
     return q.limit(limit) if limit else q
 
 
-def _find(s: Any, table: Any, ident: str, what: str, code: str = "ONR-REQ-011") -> Any:
+def _find(s: Any, table: Any, ident: str, what: str, code: Code = "ONR-REQ-011") -> Any:
     return by_prefix(s, table, ident, what, code)

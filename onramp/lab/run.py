@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from onramp.core.errors import OnrampError
+from onramp.core.shapes import BgpSession
 from onramp.lab import netdev
 from onramp.lab.topology import EDGE_PORT, HOST_BRIDGE, LAB_TEMPLATES, Topology
 from onramp.network.templates import render
+from onramp.validation.parsers.frr import bgp_sessions
 
 FRR_BIN = Path("/usr/lib/frr")
 FRR_ETC = Path("/etc/frr")
@@ -376,7 +378,7 @@ class Lab:
             up = {a["interface"] for a in st.isis if a["state"] == "Up"}
             st.problems += [f"no IS-IS adjacency on {i}" for i in node.expect_isis if i not in up]
         if st.daemons.get("bgpd") == "up":
-            st.bgp = _bgp_sessions(self.vtysh_json(node.name, "show bgp vrf all summary json"))
+            st.bgp = bgp_sessions(self.vtysh(node.name, "show bgp vrf all summary json"))
             established = {s["neighbor"] for s in st.bgp if s["state"] == "Established"}
             st.problems += [
                 f"BGP {a} not Established" for a in node.expect_bgp if a not in established
@@ -425,38 +427,6 @@ def _isis_adjacencies(data: Any) -> list[dict[str, Any]]:
     ]
 
 
-# FRR's address-family keys in `show bgp vrf all summary json`, in onramp's names
-_AFI = {
-    "ipv4Unicast": "ipv4_unicast",
-    "ipv4Vpn": "vpnv4",
-    "ipv6Unicast": "ipv6_unicast",
-    "l2VpnEvpn": "evpn",
-}
-
-
-def _bgp_sessions(data: Any) -> list[dict[str, Any]]:
-    sessions: dict[tuple[str, str], dict[str, Any]] = {}
-    for vrf, afis in data.items():
-        for afi, summary in afis.items():
-            if afi not in _AFI or not isinstance(summary, dict):
-                continue
-            for addr, peer in summary.get("peers", {}).items():
-                s = sessions.setdefault(
-                    (vrf, addr),
-                    {
-                        "vrf": vrf,
-                        "neighbor": addr,
-                        "remote_as": peer.get("remoteAs"),
-                        "description": peer.get("desc", ""),
-                        "state": peer.get("state", "unknown"),
-                        "uptime": peer.get("peerUptime", ""),
-                        "prefixes_received": {},
-                    },
-                )
-                s["prefixes_received"][_AFI[afi]] = peer.get("pfxRcd", 0)
-    return list(sessions.values())
-
-
 @dataclass(frozen=True)
 class Ping:
     target: str
@@ -481,7 +451,7 @@ class NodeStatus:
     expected: dict[str, int] = field(default_factory=dict)  # adjacencies/sessions that must be up
     daemons: dict[str, str] = field(default_factory=dict)
     isis: list[dict[str, Any]] = field(default_factory=list)
-    bgp: list[dict[str, Any]] = field(default_factory=list)
+    bgp: list[BgpSession] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 

@@ -1,7 +1,8 @@
 """Intent: the plain data each template renders. Python computes here; templates only loop.
 
-Every function returns JSON-like dicts (strings, ints, lists) so that the same data
-feeds every platform's template and can be stored with a plan.
+Every function returns JSON-like dicts (strings, ints, lists; their shapes in
+onramp.core.shapes) so that the same data feeds every platform's template and can be
+stored with a plan.
 """
 
 from __future__ import annotations
@@ -12,6 +13,16 @@ from typing import Any
 
 from onramp.core.errors import OnrampError
 from onramp.core.model import Connector
+from onramp.core.shapes import (
+    BackboneIntent,
+    ConnectorIntent,
+    PeerGroup,
+    PeerMember,
+    PrefixEntry,
+    PrefixListIntent,
+    SegmentIntent,
+    SubinterfaceIntent,
+)
 from onramp.network.inventory import Backbone
 from onramp.network.platforms import PLATFORMS
 
@@ -20,7 +31,7 @@ ISIS_INSTANCE = "core"
 
 def backbone(
     bb: Backbone, name: str, platform: str | None = None, ifnames: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+) -> BackboneIntent:
     """Interfaces, IS-IS and iBGP (IPv4 + VPNv4) for one router.
 
     P routers reflect routes for the PEs (their clients) and peer with each other as
@@ -31,7 +42,7 @@ def backbone(
     rename = ifnames or {}
     reflectors = [x for x in bb.routers.values() if x.role == "p" and x.name != name]
     clients = [x for x in bb.routers.values() if x.role == "pe"] if r.role == "p" else []
-    groups = [
+    groups: list[PeerGroup] = [
         {"name": "RR", "client": False, "members": [_member(x) for x in reflectors]},
         {"name": "RR-CLIENTS", "client": True, "members": [_member(x) for x in clients]},
     ]
@@ -72,7 +83,7 @@ def backbone(
     }
 
 
-def _member(x: Any) -> dict[str, str]:
+def _member(x: Any) -> PeerMember:
     return {"address": str(x.loopback.ip), "description": f"ibgp: {x.name}"}
 
 
@@ -91,8 +102,8 @@ def connector(
     route_targets: list[str],
     remote_prefixes: list[str],
     max_prefixes: int,
-    segments: Sequence[dict[str, Any]] = (),
-) -> dict[str, Any]:
+    segments: Sequence[SegmentIntent] = (),
+) -> ConnectorIntent:
     """One Connector's share of one PE: its VRF, subinterface(s) and eBGP session(s).
 
     `route_targets` are the Links' RTs (both imported and exported: each Link is one
@@ -105,7 +116,7 @@ def connector(
     atts = [a for a in conn.attachments if a.router == router]
     vrf = conn.vrf
     label = f"onramp {conn.tenant} {conn.onramp} {str(conn.id)[:8]}"
-    interfaces = [
+    interfaces: list[SubinterfaceIntent] = [
         {
             "name": plat.subinterface_name(a.port, a.vlan, a.inner_vlan),
             "parent": a.port,
@@ -173,7 +184,7 @@ SEGMENT_PREFIX = 29
 
 def segment(
     bb: Backbone, link: str, number: int, members: Sequence[tuple[str, str]], me: tuple[str, str]
-) -> dict[str, Any]:
+) -> SegmentIntent:
     """Link `number`'s segment as the VRF instance `me` = (vrf, router) sees it.
 
     `members` are all its (vrf, router) instances in one order every router agrees on: the
@@ -207,7 +218,7 @@ def segment(
     }
 
 
-def _prefix_list(name: str, prefixes: list[str]) -> dict[str, Any]:
+def _prefix_list(name: str, prefixes: list[str]) -> PrefixListIntent:
     """FRR's prefix-list (entries, deny-all when empty); `permits` for the platforms that
     match a set and decide in a policy (IOS-XR prefix-set + route-policy, Junos
     route-filters): no permits there means drop everything."""
@@ -219,7 +230,7 @@ def _prefix_list(name: str, prefixes: list[str]) -> dict[str, Any]:
     }
 
 
-def _prefix_entries(prefixes: list[str]) -> list[dict[str, Any]]:
+def _prefix_entries(prefixes: list[str]) -> list[PrefixEntry]:
     """Each allowed prefix and its more-specifics; nothing allowed: one deny-all entry."""
     nets = sorted({IPv4Network(p) for p in prefixes})
     if not nets:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import jinja2
 
 from onramp.core.settings import ROOT
+from onramp.core.shapes import ConnectorIntent
 from onramp.network import intent
 from onramp.network.inventory import Backbone
 
@@ -35,7 +37,11 @@ def template_name(feature: str, platform: str, remove: bool = False) -> str:
 
 
 def render(
-    feature: str, platform: str, data: dict[str, Any], root: Path = TEMPLATES, remove: bool = False
+    feature: str,
+    platform: str,
+    data: Mapping[str, Any],
+    root: Path = TEMPLATES,
+    remove: bool = False,
 ) -> str:
     return _environment(root).get_template(template_name(feature, platform, remove)).render(**data)
 
@@ -47,7 +53,7 @@ SERVICE_FEATURES = ("vrf", "onramp_interface", "bgp_neighbor")
 @dataclass
 class RouterServices:
     router: str
-    connectors: list[dict[str, Any]] = field(default_factory=list)  # intent.connector() data
+    connectors: list[ConnectorIntent] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)  # to mask wherever this config is shown
 
 
@@ -60,7 +66,7 @@ def router_config(bb: Backbone, router: str, svc: RouterServices) -> str:
     return "".join(parts)
 
 
-def feature_config(platform: str, data: dict[str, Any], remove: bool = False) -> str:
+def feature_config(platform: str, data: ConnectorIntent, remove: bool = False) -> str:
     """One Connector's config as a merge snippet (IOS-XR, Junos), or its removal."""
     features = reversed(SERVICE_FEATURES) if remove else SERVICE_FEATURES
     return "".join(render(f, platform, data, remove=remove) for f in features)

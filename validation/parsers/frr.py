@@ -1,9 +1,12 @@
 """FRR parsers in Genie's shape: a MetaParser schema plus a parser class whose `cli()`
 runs `cli_command` on the device (or takes recorded `output`) and returns data the
-schema validates. FRR answers in JSON; the parsers normalize its field names.
+schema validates. FRR answers in JSON; the parsers normalize it to onramp.core.shapes.
 
-    ShowBgpVrfAllSummary(device=dev).parse()
+    ShowBgpVrfAllSummary(device=dev).parse()["sessions"]   # [BgpSession, ...]
     ShowBgpVrfRoutes(device=dev).parse(vrf="c1", neighbor="169.254.64.2")
+
+`bgp_sessions(output)` is the one reading of FRR's BGP sessions: the gate, monitoring and
+the lab's status all see a session through it.
 """
 
 from __future__ import annotations
@@ -13,56 +16,72 @@ from typing import Any as AnyType
 from typing import ClassVar
 
 from genie.metaparser import MetaParser
-from genie.metaparser.util.schemaengine import Any, Optional
+from genie.metaparser.util.schemaengine import Any, ListOf, Optional
 
-AFI = {"ipv4Unicast": "ipv4 unicast", "ipv4Vpn": "vpnv4 unicast", "ipv6Unicast": "ipv6 unicast"}
+from onramp.core.shapes import BgpRoute, BgpSession
+
+# FRR's address-family keys in `show bgp vrf all summary json`, in onramp's names
+AFI = {
+    "ipv4Unicast": "ipv4_unicast",
+    "ipv4Vpn": "vpnv4",
+    "ipv6Unicast": "ipv6_unicast",
+    "l2VpnEvpn": "evpn",
+}
+
+
+def bgp_sessions(output: str) -> list[BgpSession]:
+    """`show bgp vrf all summary json`: every session of every VRF once, with the prefixes
+    received per address family it carries."""
+    sessions: dict[tuple[str, str], BgpSession] = {}
+    for vrf, families in _json(output).items():
+        for family, table in families.items():
+            if family not in AFI or not isinstance(table, dict):
+                continue
+            for address, peer in table.get("peers", {}).items():
+                s = sessions.setdefault((vrf, address), _session(vrf, address, peer))
+                s["prefixes_received"][AFI[family]] = int(peer.get("pfxRcd", 0))
+    return list(sessions.values())
+
+
+def _session(vrf: str, address: str, peer: dict[str, AnyType]) -> BgpSession:
+    return {
+        "vrf": vrf,
+        "neighbor": address,
+        "remote_as": int(peer["remoteAs"]),
+        "description": str(peer.get("desc", "")),
+        "state": str(peer.get("state", "unknown")),
+        "uptime": str(peer.get("peerUptime", "")),
+        "prefixes_received": {},
+        "connections_dropped": int(peer.get("connectionsDropped", 0)),
+    }
 
 
 class ShowBgpVrfAllSummarySchema(MetaParser):
     schema: ClassVar[dict[AnyType, AnyType]] = {
-        "vrf": {
-            Any(): {
-                "router_id": str,
-                "local_as": int,
-                "neighbor": {
-                    Any(): {
-                        "remote_as": int,
-                        "state": str,  # Established, Active, Connect, Idle, ...
-                        "up_down": str,
-                        "connections_established": int,
-                        "connections_dropped": int,
-                        Optional("description"): str,
-                        "address_family": {Any(): {"prefixes_received": int, "prefixes_sent": int}},
-                    }
-                },
+        "sessions": ListOf(
+            {
+                "vrf": str,
+                "neighbor": str,
+                "remote_as": int,
+                "description": str,
+                "state": str,
+                "uptime": str,
+                "prefixes_received": {Any(): int},
+                "connections_dropped": int,
             }
-        }
+        )
     }
 
 
 class ShowBgpVrfAllSummary(ShowBgpVrfAllSummarySchema):
-    """`show bgp vrf all summary json`: every session of every VRF, per address family."""
+    """`show bgp vrf all summary json`: every session of every VRF (bgp_sessions)."""
 
     cli_command = "show bgp vrf all summary json"
 
-    def cli(self, output: str | None = None) -> dict[str, AnyType]:
+    def cli(self, output: str | None = None) -> dict[str, list[BgpSession]]:
         if output is None:
             output = self.device.execute(self.cli_command)
-        parsed: dict[str, AnyType] = {"vrf": {}}
-        for vrf, families in _json(output).items():
-            for family, table in families.items():
-                if family not in AFI or not isinstance(table, dict):
-                    continue
-                entry = parsed["vrf"].setdefault(
-                    vrf, {"router_id": table["routerId"], "local_as": table["as"], "neighbor": {}}
-                )
-                for address, peer in table.get("peers", {}).items():
-                    n = entry["neighbor"].setdefault(address, _neighbor(peer))
-                    n["address_family"][AFI[family]] = {
-                        "prefixes_received": int(peer.get("pfxRcd", 0)),
-                        "prefixes_sent": int(peer.get("pfxSnt", 0)),
-                    }
-        return parsed
+        return {"sessions": bgp_sessions(output)}
 
 
 class ShowBgpVrfRoutesSchema(MetaParser):
@@ -94,11 +113,11 @@ class ShowBgpVrfRoutes(ShowBgpVrfRoutesSchema):
 
     def cli(
         self, vrf: str, neighbor: str | None = None, output: str | None = None
-    ) -> dict[str, AnyType]:
+    ) -> dict[str, dict[str, dict[str, dict[str, BgpRoute]]]]:
         if output is None:
             command = self.cli_command[0 if neighbor is None else 1]
             output = self.device.execute(command.format(vrf=vrf, neighbor=neighbor))
-        routes: dict[str, AnyType] = {}
+        routes: dict[str, BgpRoute] = {}
         for prefix, paths in _json(output).get("routes", {}).items():
             best = next((p for p in paths if p.get("bestpath")), paths[0])
             hops = best.get("nexthops") or [{}]
@@ -111,20 +130,6 @@ class ShowBgpVrfRoutes(ShowBgpVrfRoutesSchema):
             if best.get("peerId") not in (None, "(unspec)"):
                 routes[prefix]["from"] = str(best["peerId"])
         return {"vrf": {vrf: {"routes": routes}}}
-
-
-def _neighbor(peer: dict[str, AnyType]) -> dict[str, AnyType]:
-    n: dict[str, AnyType] = {
-        "remote_as": int(peer["remoteAs"]),
-        "state": str(peer["state"]),
-        "up_down": str(peer.get("peerUptime", "never")),
-        "connections_established": int(peer.get("connectionsEstablished", 0)),
-        "connections_dropped": int(peer.get("connectionsDropped", 0)),
-        "address_family": {},
-    }
-    if peer.get("desc"):
-        n["description"] = str(peer["desc"])
-    return n
 
 
 def _json(output: str) -> dict[str, AnyType]:

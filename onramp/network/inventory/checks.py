@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from onramp.core.errors import CATALOGUE, OnrampError
+from onramp.core.errors import CATALOGUE, Code, OnrampError
 from onramp.network.inventory.schema import Catalogue, Router
 from onramp.network.platforms import PLATFORMS
 
@@ -28,7 +28,7 @@ SCHEMA_ATTRS = ("hostname", "platform")
 
 @dataclass(frozen=True)
 class Finding:
-    code: str
+    code: Code
     host: str
     field: str
     reason: str
@@ -176,11 +176,12 @@ def _parse(
 def _duplicates(routers: dict[str, Router]) -> Iterator[Finding]:
     seen: dict[tuple[str, str], str] = {}
     for r in routers.values():
-        for code, fld, value in (
+        unique: tuple[tuple[Code, str, str], ...] = (
             ("ONR-INV-002", "loopback", str(r.loopback.ip)),
             ("ONR-INV-003", "isis_net", r.system_id),
             ("ONR-INV-009", "hostname", str(r.hostname)),
-        ):
+        )
+        for code, fld, value in unique:
             other = seen.setdefault((fld, value), r.name)
             if other != r.name:
                 yield Finding(code, r.name, fld, f"{value} is already used by {other}")

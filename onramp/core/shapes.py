@@ -1,0 +1,478 @@
+"""Every shape that crosses a module, declared once (napalm's `models.py` habit).
+
+They are TypedDicts: plain dicts at run time, so the JSON they become is the JSON it was;
+mypy checks every key where one is built or read. Where a pydantic model is the contract
+(onramp.core.model.Connector/Link), the view here is its JSON form and a test holds the two
+to the same keys. Every layer may import this module (it imports only the error codes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, NotRequired
+
+from pydantic import WithJsonSchema
+from typing_extensions import TypedDict  # pydantic (the API's answers) needs it before 3.12
+
+from onramp.core.errors import Code
+
+# a UUID kept as its string (what the store holds); the API documents its format
+Uuid = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
+Metric = Literal["loss", "latency", "jitter"]
+
+# ------------------------------------------------------------------ Connectors and Links
+
+
+class AttachmentView(TypedDict):
+    """One leg of a Connector as users see it (model.Attachment as JSON)."""
+
+    role: Literal["primary", "secondary", "single"]
+    router: str
+    port: str
+    interface: str  # "<port>.<vlan>"
+    vlan: int
+    inner_vlan: int | None
+    rd: str | None
+    subnet: str
+    local_address: str  # "a.b.c.d/len", ours
+    peer_address: str
+
+
+class ConnectorView(TypedDict):
+    """A Connector as users see it (model.Connector as JSON): never a secret."""
+
+    id: str
+    tenant: str
+    onramp: str
+    kind: str
+    state: str
+    bandwidth_mbps: int
+    vrf: str
+    local_asn: int
+    peer_asn: int | None
+    mtu: int
+    md5_key: Literal["set"] | None
+    attachments: list[AttachmentView]
+    request: dict[str, Any]  # the customer's order as validated (model.ConnectorRequest)
+    created_at: str | None
+    csp_resource: str | None
+    reason: str | None
+
+
+class LinkView(TypedDict):
+    """A Link as users see it (model.Link as JSON)."""
+
+    id: str
+    tenant: str
+    a: str
+    b: str
+    state: str
+    bandwidth_mbps: int
+    sla_class: Literal["gold", "silver", "bronze"]
+    route_target: str
+    description: str
+
+
+class Released(TypedDict):
+    """A released Connector or Link; a Connector also says what it held."""
+
+    id: str
+    state: str
+    released: NotRequired[dict[str, Any] | None]  # {"values": [[scope, value], ...]}
+
+
+# ------------------------------------------------------------------ plans
+
+
+class RouterTarget(TypedDict):
+    """A router's remediation: the router as the store says it should be."""
+
+    router: str
+
+
+PlanTarget = ConnectorView | LinkView | RouterTarget  # what a plan changes, as it was then
+
+
+class DeviceDiff(TypedDict):
+    """One router of a plan: its diff (secrets masked) and the running config it was made on."""
+
+    platform: str
+    diff: str
+    running_sha256: str
+
+
+class DeviceOutcome(TypedDict):
+    """One router's result of applying a plan: its state, or the error's code and reason."""
+
+    state: str  # unchanged, pending, committed, failed, rolled_back, rollback_failed
+    diff: NotRequired[str]
+    code: NotRequired[Code]
+    reason: NotRequired[str]
+
+
+class PlanResult(TypedDict):
+    devices: NotRequired[dict[str, DeviceOutcome]]
+    # per router its compliance score after the apply, or why it was not judged
+    compliance: NotRequired[dict[str, float | str | None]]
+
+
+class PlanView(TypedDict):
+    id: str
+    target_kind: str  # connector, link, router
+    target_id: str
+    action: str  # deploy, remove, quiesce, remediate
+    state: str  # planned, applied, refused, failed
+    created_at: str | None
+    applied_at: str | None
+    target: PlanTarget
+    devices: dict[str, DeviceDiff]
+    result: PlanResult | None
+
+
+# ------------------------------------------------------------------ intent (templates' data)
+
+
+class LoopbackIntent(TypedDict):
+    name: str
+    address: str
+
+
+class CoreInterfaceIntent(TypedDict):
+    name: str
+    address: str
+    description: str
+    isis_metric: int | None  # None: the platform's default, not shown in its config
+
+
+class IsisIntent(TypedDict):
+    instance: str
+    net: str
+    lsp_gen_interval: int
+    spf_interval: int | None
+    lsp_gen_interval_ms: int
+    spf_interval_ms: int
+    lsp_refresh_interval: int
+    max_lsp_lifetime: int
+
+
+class PeerMember(TypedDict):
+    address: str
+    description: str
+
+
+class PeerGroup(TypedDict):
+    name: str
+    client: bool
+    members: list[PeerMember]
+
+
+class IbgpIntent(TypedDict):
+    asn: int
+    router_id: str
+    keepalive: int
+    hold: int
+    connect_retry: int
+    cluster_id: str | None
+    peer_groups: list[PeerGroup]
+
+
+class BackboneIntent(TypedDict):
+    """Interfaces, IS-IS and iBGP of one router (intent.backbone)."""
+
+    hostname: str
+    router_id: str
+    loopback: LoopbackIntent
+    interfaces: list[CoreInterfaceIntent]
+    isis: IsisIntent
+    bgp: IbgpIntent
+
+
+class VrfIntent(TypedDict):
+    name: str
+    asn: int
+    router_id: str
+    rd: str | None
+    route_targets: list[str]
+    description: str
+    export_map: str | None
+    import_vpn: bool
+
+
+class SubinterfaceIntent(TypedDict):
+    name: str
+    parent: str
+    vlan: int
+    inner_vlan: int | None
+    address: str
+    mtu: int
+    vrf: str
+    description: str
+
+
+class NeighborIntent(TypedDict):
+    address: str
+    remote_as: int | None
+    local_as: int | None
+    description: str
+    password: str | None
+    keepalive: int
+    hold: int
+    max_prefix: int
+    prefix_list_in: str
+    prefix_list_out: str
+    interface: str
+
+
+class PrefixEntry(TypedDict):
+    seq: int
+    action: Literal["permit", "deny"]
+    prefix: str
+    le: int | None
+
+
+class PrefixListIntent(TypedDict):
+    name: str
+    entries: list[PrefixEntry]
+    permits: list[PrefixEntry]
+
+
+class SegmentPeer(TypedDict):
+    address: str
+    description: str
+
+
+class SegmentIntent(TypedDict):
+    """A Link's segment as one VRF instance sees it (intent.segment)."""
+
+    name: str
+    vrf: str
+    address: str
+    description: str
+    keepalive: int
+    hold: int
+    peers: list[SegmentPeer]
+
+
+class ConnectorIntent(TypedDict):
+    """One Connector's share of one PE (intent.connector)."""
+
+    vrf: VrfIntent
+    interfaces: list[SubinterfaceIntent]
+    neighbors: list[NeighborIntent]
+    prefix_lists: list[PrefixListIntent]
+    segments: list[SegmentIntent]
+
+
+# ------------------------------------------------------------------ BGP state and the gate
+
+
+class BgpSession(TypedDict):
+    """One BGP session of a router as read from it, whatever the platform: what monitoring,
+    the gate and the lab's status all read (validation/parsers/<platform>.py make it)."""
+
+    vrf: str
+    neighbor: str
+    remote_as: int
+    description: str
+    state: str  # Established, Active, Connect, Idle, Idle (Admin), Idle (PfxCt), ...
+    uptime: str
+    prefixes_received: dict[str, int]  # per address family: ipv4_unicast, vpnv4, ...
+    connections_dropped: int  # times it went down: a flap shows here
+
+
+# a VRF's best path to a prefix (validation/parsers: ShowBgpVrfRoutes); "from": the peer it
+# came from, absent for a local or VPN route
+BgpRoute = TypedDict(
+    "BgpRoute",
+    {"best": bool, "as_path": str, "next_hop": str, "origin": str, "from": NotRequired[str]},
+)
+
+
+class SessionExpectation(TypedDict, total=False):
+    """What the gate wants of one new session (none for one being removed)."""
+
+    min_prefixes: int
+    max_prefixes: int
+    allowed: list[str]  # prefixes the customer may announce; none: bounds only
+
+
+# {router: {vrf: {neighbor: what it must show}}}
+Expected = dict[str, dict[str, dict[str, SessionExpectation]]]
+# routes that must be present: {router: {vrf: [prefix, ...]}}
+Present = dict[str, dict[str, list[str]]]
+
+
+class Expectations(TypedDict):
+    """What the gate must see after a plan (onramp.flow.apply -> bgp_gate.Evidence)."""
+
+    expected: Expected
+    present: NotRequired[Present]
+    removing: NotRequired[Expected]  # sessions the change takes away
+
+
+# ------------------------------------------------------------------ monitoring
+
+
+class KpiWindow(TypedDict):
+    """One Link's window as a monitoring round measured and stored it."""
+
+    link: str
+    sent: int
+    received: int
+    latency_avg_ms: float | None
+    latency_p95_ms: float | None
+    jitter_ms: float | None
+    error: str
+    loss_pct: float
+    breaches: list[str]  # the SLA metrics it broke
+
+
+BgpChange = TypedDict(
+    "BgpChange", {"connector": str, "session": str, "from": str | None, "to": str}
+)
+
+
+class MonitorRound(TypedDict):
+    links: list[KpiWindow]
+    bgp_changes: list[BgpChange]
+
+
+class KpiSample(TypedDict):
+    at: datetime
+    sent: int
+    loss_pct: float
+    latency_avg_ms: float | None  # null: nothing came back
+    latency_p95_ms: float | None
+    jitter_ms: float | None  # mean |difference| of successive round trips
+    breaches: list[Metric]
+
+
+class Breach(TypedDict):
+    metric: Metric
+    started_at: datetime
+    ended_at: datetime | None  # null: still on
+    worst: float | None
+
+
+class SlaLimits(TypedDict):
+    loss_pct: float
+    latency_ms: float  # for this Link's pair of regions
+    jitter_ms: float
+
+
+class LinkKpis(TypedDict):
+    """A Link's measured windows (one per monitoring interval) against its SLA."""
+
+    link: Uuid
+    sla_class: str
+    sla: SlaLimits | None
+    since: datetime
+    until: datetime
+    windows: int
+    availability_pct: float | None  # windows in which any probe came back
+    sla_met_pct: float | None  # windows without a breach
+    samples: list[KpiSample]
+    breaches: list[Breach]
+
+
+class KpiMonth(TypedDict):
+    link: str
+    windows: int
+    availability_pct: float | None
+    sla_met_pct: float | None
+
+
+# ------------------------------------------------------------------ compliance
+
+
+class FeatureReport(TypedDict):
+    compliant: bool
+    missing: list[str]  # intended lines the router lacks ("parent / child" paths)
+    extra: list[str]  # lines the router has beyond its intended config
+    order: NotRequired[list[str]]  # sections of an ordered feature whose order differs
+
+
+class Comparison(TypedDict):
+    score: float  # % of features compliant
+    features: dict[str, FeatureReport]
+
+
+class RouterReport(TypedDict, total=False):
+    """One router of a compliance run: judged, busy with a change, or unreadable."""
+
+    platform: str
+    score: float
+    features: dict[str, FeatureReport]
+    backup_sha256: str
+    backup_stored: bool
+    running_matches_intended: bool
+    busy: str  # what is changing it: not judged now
+    error: str
+
+
+class ComplianceRun(TypedDict):
+    """A compliance run's report (secrets masked); stored, `at` is its ISO string."""
+
+    at: datetime | str
+    routers: dict[str, RouterReport]
+    score: NotRequired[float | None]
+    compliant: NotRequired[bool]
+
+
+class BackupTaken(TypedDict):
+    sha256: NotRequired[str]
+    stored: NotRequired[bool]
+    error: NotRequired[str]
+
+
+class Backups(TypedDict):
+    routers: dict[str, BackupTaken]
+    texts: dict[str, str]  # router -> its running config
+
+
+# ------------------------------------------------------------------ runbooks
+
+# one Connector of a drained PE: where its legs are, where they would go (or why not)
+DrainMove = TypedDict(
+    "DrainMove",
+    {
+        "connector": str,
+        "onramp": str,
+        "state": str,
+        "from": list[str],  # "<router> <interface>" per leg
+        "links": list[str],
+        "to": list[str] | None,
+        "blocked": str | None,
+        "replacement": NotRequired[str],  # the new Connector, once made
+        "result": NotRequired[str],  # moved, or where it stopped
+    },
+)
+
+
+class DrainReport(TypedDict):
+    """A drain's report (moves, the Connectors left) or an undrain's (the router's state)."""
+
+    dry_run: bool
+    router: str
+    moves: NotRequired[list[DrainMove]]
+    left: NotRequired[list[str]]
+    state: NotRequired[str]
+
+
+# ------------------------------------------------------------------ offline validation
+
+
+class CheckFinding(TypedDict):
+    """One thing `onramp validate` found wrong."""
+
+    check: str  # inventory, render, frr-syntax, parse-back, csp-constraints, golden
+    target: str
+    code: Code
+    reason: str
+
+
+class ValidationReport(TypedDict):
+    ok: bool
+    checks: dict[str, int]  # findings per check
+    findings: list[CheckFinding]
+    routers: int
