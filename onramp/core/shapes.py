@@ -277,6 +277,7 @@ class BgpSession(TypedDict):
     state: str  # Established, Active, Connect, Idle, Idle (Admin), Idle (PfxCt), ...
     uptime: str
     prefixes_received: dict[str, int]  # per address family: ipv4_unicast, vpnv4, ...
+    prefixes_sent: dict[str, int]  # per address family (a drain waits for a VRF's to be 0)
     connections_dropped: int  # times it went down: a flap shows here
 
 

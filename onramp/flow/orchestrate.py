@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session as Db
 from onramp.core.errors import OnrampError
 from onramp.core.model import State
 from onramp.core.settings import WorkerSettings
-from onramp.core.shapes import ConnectorView
+from onramp.core.shapes import BgpSession, ConnectorView
 from onramp.core.store import (
     ConnectorRow,
     LinkRow,
@@ -520,11 +520,7 @@ def _row(s: Db, kind: str, ident: str) -> Any:
     return row
 
 
-def _sent(summaries: dict[str, Any], vrf: str) -> int:
-    """Routes a VRF's sessions send, over all its routers (parsed BGP summaries)."""
-    return sum(
-        af.get("prefixes_sent", 0)
-        for summary in summaries.values()
-        for n in summary.get("vrf", {}).get(vrf, {}).get("neighbor", {}).values()
-        for af in n.get("address_family", {}).values()
-    )
+def _sent(sessions: dict[str, list[BgpSession]], vrf: str) -> int:
+    """Routes a VRF's sessions send, over all its routers."""
+    return sum(n for ss in sessions.values() for s in ss if s["vrf"] == vrf
+               for n in s["prefixes_sent"].values())  # fmt: skip

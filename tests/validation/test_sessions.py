@@ -5,6 +5,8 @@ in the states NAPALM's own getter reports."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from onramp.core.shapes import BgpSession
@@ -15,7 +17,8 @@ from tests.napalm_frr.recorded import DATA, RecordedFRR, file_name
 SUMMARY = "vtysh -c 'show bgp vrf all summary json'"
 CASES = sorted(p.name for p in DATA.iterdir() if (p / file_name(SUMMARY)).exists())
 # what `onramp lab status --json` showed per session before the reading was shared: its
-# keys stay, in their order; connections_dropped (the gate's flap check) comes last
+# keys stay, in their order; prefixes_sent (a drain's quiesce) and connections_dropped (the
+# gate's flap check) come last
 LAB_KEYS = ["vrf", "neighbor", "remote_as", "description", "state", "uptime", "prefixes_received"]
 
 
@@ -43,9 +46,24 @@ def test_states_are_those_napalm_reports(case: str) -> None:
 
 def test_a_session_as_the_lab_status_shows_it() -> None:
     sessions = bgp_sessions(recorded("p-route-reflector"))
-    assert sessions and all(list(s) == [*LAB_KEYS, "connections_dropped"] for s in sessions)
+    assert sessions and all(
+        list(s) == [*LAB_KEYS, "prefixes_sent", "connections_dropped"] for s in sessions
+    )
     one: BgpSession = sessions[0]
     assert set(one["prefixes_received"]) == {"ipv4_unicast", "vpnv4"}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_prefixes_received_and_sent_per_family_are_frrs(case: str) -> None:
+    """The counts a gate (received) and a drain's quiesce (sent, onramp.flow.orchestrate)
+    judge by: FRR's pfxRcd and pfxSnt, per session and address family."""
+    raw = json.loads(recorded(case))
+    frr = {(vrf, fam, addr): (p["pfxRcd"], p["pfxSnt"])
+           for vrf, fams in raw.items() for fam, t in fams.items() if isinstance(t, dict)
+           for addr, p in t.get("peers", {}).items()}  # fmt: skip
+    ours = {(s["vrf"], fam, s["neighbor"]): (n, s["prefixes_sent"][fam])
+            for s in bgp_sessions(recorded(case)) for fam, n in s["prefixes_received"].items()}  # fmt: skip
+    assert len(ours) == len(frr) and sorted(ours.values()) == sorted(frr.values())
 
 
 def test_no_answer_is_no_session() -> None:

@@ -40,6 +40,7 @@ def bgp_sessions(output: str) -> list[BgpSession]:
             for address, peer in table.get("peers", {}).items():
                 s = sessions.setdefault((vrf, address), _session(vrf, address, peer))
                 s["prefixes_received"][AFI[family]] = int(peer.get("pfxRcd", 0))
+                s["prefixes_sent"][AFI[family]] = int(peer.get("pfxSnt", 0))
     return list(sessions.values())
 
 
@@ -52,6 +53,7 @@ def _session(vrf: str, address: str, peer: dict[str, AnyType]) -> BgpSession:
         "state": str(peer.get("state", "unknown")),
         "uptime": str(peer.get("peerUptime", "")),
         "prefixes_received": {},
+        "prefixes_sent": {},
         "connections_dropped": int(peer.get("connectionsDropped", 0)),
     }
 
@@ -67,6 +69,7 @@ class ShowBgpVrfAllSummarySchema(MetaParser):
                 "state": str,
                 "uptime": str,
                 "prefixes_received": {Any(): int},
+                "prefixes_sent": {Any(): int},
                 "connections_dropped": int,
             }
         )
