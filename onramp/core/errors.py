@@ -69,6 +69,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-COMP-003", "no such router", "name routers of the inventory ('onramp inventory show')"),
     ErrorSpec("ONR-COMP-001", "no compliance rules for the platform", "add validation/compliance/<platform>.yaml (features and their line patterns)"),
     ErrorSpec("ONR-API-007", "internal error", "retry (a create with the same Idempotency-Key makes nothing twice); if it persists, tell the operators the time and the route"),
+    ErrorSpec("ONR-STATE-001", "state change not allowed", "a Connector or Link moves only along its lifecycle (onramp.core.model.TRANSITIONS): decommission an active one, order a failed one again"),
     ErrorSpec("ONR-STORE-001", "database unavailable", "check store_url in config.yaml and that the database is running"),
     ErrorSpec("ONR-CFG-001", "config file unreadable", "fix config.yaml or point ONRAMP_CONFIG at a valid file"),
     ErrorSpec("ONR-PLAN-001", "plan not found", "list plans with 'onramp plan list'"),

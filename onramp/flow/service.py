@@ -17,6 +17,7 @@ from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
 from onramp.core.store import ConnectorRow, LinkRow, PortUsageRow, Store, TenantRow, by_prefix
 from onramp.flow import allocate
+from onramp.flow.kinds import spec_of
 from onramp.flow.request import parse
 from onramp.network.inventory import Backbone, load
 
@@ -140,6 +141,13 @@ class Service:
 
     def delete_link(self, ident: str) -> dict[str, Any]:
         return allocate.release_link(self.store, self.link(ident)["id"])
+
+    # either ------------------------------------------------------------
+    def view(self, kind: str, ident: str) -> dict[str, Any]:
+        """A Connector or Link by its kind's name (as runbooks and routes pass it)."""
+        spec = spec_of(kind)
+        with self.store.session() as s:
+            return spec.view(_find(s, spec.row, ident, kind), self.backbone)
 
 
 def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> Any:
