@@ -101,7 +101,7 @@ class Client:
         the time running out, raises ApiError with the reason from its history."""
         deadline = time.monotonic() + timeout
         while True:
-            item = self.connector(ident) if kind == "connector" else self.link_of(ident)
+            item = dict(self._call("GET", f"/v1/{kind}s/{ident}"))
             if item["state"] == until:
                 return item
             if item["state"] in SETTLED or time.monotonic() > deadline:

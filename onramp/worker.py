@@ -25,7 +25,7 @@ from sqlalchemy import or_, select
 
 from onramp.core.model import State
 from onramp.core.settings import Settings, load_settings
-from onramp.core.store import ConnectorRow, LinkRow, now
+from onramp.core.store import ROWS, now
 from onramp.flow import compliance, monitor
 from onramp.flow.apply import recheck_plan
 from onramp.flow.orchestrate import SETTLED, WAITING, Orchestrator
@@ -109,7 +109,7 @@ def sweep() -> int:
     unfinished = [s.value for s in State if s not in SETTLED]
     queued = 0
     with orch.svc.store.session() as s:
-        for kind, table in (("connector", ConnectorRow), ("link", LinkRow)):
+        for kind, table in ROWS.items():
             rows = s.scalars(
                 select(table.id).where(
                     table.state.in_(unfinished),
@@ -118,7 +118,7 @@ def sweep() -> int:
                 )
             )
             for ident in rows:
-                advance.delay(kind, ident)
+                advance.delay(kind.value, ident)
                 queued += 1
     return queued
 

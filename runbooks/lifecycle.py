@@ -56,7 +56,7 @@ def decommission(
     svc: Service, kind: str, ident: str, apply: bool, orch: Orchestrator, progress: Progress
 ) -> dict[str, Any]:
 
-    full = (svc.connector(ident) if kind == "connector" else svc.link(ident))["id"]
+    full = svc.view(kind, ident)["id"]
     if not apply:
         plan = make_plan(svc, kind, full, "remove")
         diffs = {r: d["diff"] for r, d in plan["devices"].items()}
@@ -70,5 +70,5 @@ def drive(orch: Orchestrator, kind: str, ident: str, progress: Progress) -> dict
     state = orch.drive(
         kind, ident, poll_s=0.5, progress=lambda s: progress(f"{kind} {ident[:8]} {s}")
     )
-    view = orch.svc.connector(ident) if kind == "connector" else orch.svc.link(ident)
+    view = orch.svc.view(kind, ident)
     return {"dry_run": False, "state": state, kind: view, "history": orch.history(kind, ident)}

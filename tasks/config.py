@@ -17,6 +17,7 @@ from nornir.core.task import Result, Task
 
 from onramp.core.errors import OnrampError
 from onramp.core.secrets import mask
+from onramp.network.platforms import PLATFORMS
 
 
 def canonical(config: str) -> str:
@@ -98,6 +99,11 @@ def deploy_config(
     diff = diffs[host]
     if not diff.strip():
         return Result(host=task.host, changed=False, result={"diff": "", "state": "unchanged"})
+    platform = PLATFORMS.get(str(task.host.platform))
+    if platform is None or not platform.commit_confirm:  # its driver would refuse revert_in
+        raise OnrampError("ONR-DEPLOY-002", f"{host}: NAPALM's {task.host.platform} driver "
+                          "cannot commit under a confirm timer", "deploy it by hand, or give "
+                          "its driver commit-confirm (onramp.network.platforms)")  # fmt: skip
     dev.load_replace_candidate(config=candidates[host])
     try:
         dev.commit_config(revert_in=revert_in)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 from napalm.base import NetworkDriver
@@ -14,11 +15,9 @@ from nornir.core.task import Result, Task
 
 from onramp.core.errors import OnrampError
 from onramp.core.shapes import BgpSession
+from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import device
 from onramp.validation.bgp_gate import Evidence, by_peer, received
-from onramp.validation.parsers import frr
-
-PARSERS = {"frr": (frr.ShowBgpVrfAllSummary, frr.ShowBgpVrfRoutes)}
 
 
 class NapalmDevice:
@@ -32,12 +31,14 @@ class NapalmDevice:
 
 
 def _parsers(task: Task) -> tuple[Any, Any]:
-    try:
-        return PARSERS[str(task.host.platform)]
-    except KeyError:
+    """The platform's gate parsers (its `gate_parser` module): summary, then routes."""
+    platform = PLATFORMS.get(str(task.host.platform))
+    if platform is None or platform.gate_parser is None:
         raise OnrampError(
             "ONR-DEPLOY-005", f"{task.host.name}: no BGP parser for {task.host.platform}"
-        ) from None
+        )
+    parsers = import_module(f"onramp.validation.parsers.{platform.gate_parser}")
+    return parsers.ShowBgpVrfAllSummary, parsers.ShowBgpVrfRoutes
 
 
 def sessions(task: Task) -> list[BgpSession]:

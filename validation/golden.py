@@ -20,8 +20,9 @@ from onramp.network.platforms import PLATFORMS
 from onramp.network.templates import SERVICE_FEATURES, render
 
 GOLDEN = Path(__file__).parent / "golden"
-PLATFORM_NAMES = ("frr", "iosxr", "junos")
-ROUTER = {"frr": "pe1", "iosxr": "pe2", "junos": "pe3"}  # generate(): one PE per platform
+PLATFORM_NAMES = tuple(PLATFORMS)
+# generate(platforms=PLATFORM_NAMES) gives its PEs pe1, pe2, ... the platforms in that order
+ROUTER = {p: f"pe{i}" for i, p in enumerate(PLATFORM_NAMES, start=1)}
 KEY = "GoldenCaseKey23456789abc"  # a fixed fake MD5 key
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ttp import ttp
 
 from onramp.core.settings import ROOT
+from onramp.network.platforms import PLATFORMS
 
 TTP = ROOT / "templates" / "ttp"
 Shape = dict[str, Any]
@@ -276,7 +277,7 @@ def _bgp_junos(raw: dict[str, Any]) -> Shape:
 
 
 PARSERS: dict[tuple[str, str], Callable[[dict[str, Any]], Shape]] = {
-    **{("backbone", p): _backbone for p in ("frr", "iosxr", "junos")},
+    **{("backbone", p): _backbone for p in PLATFORMS},  # one normalizer for every platform
     ("vrf", "frr"): _vrf_frr,
     ("vrf", "iosxr"): _vrf_iosxr,
     ("vrf", "junos"): _vrf_junos,

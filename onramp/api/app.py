@@ -230,7 +230,7 @@ class RateLimit:
             return 0.0
 
 
-_BY_FAMILY = {"ONR-REQ": 422, "ONR-ALLOC": 409, "ONR-PLAN": 409, "ONR-CSP": 502}
+_BY_FAMILY = {"ONR-REQ": 422, "ONR-ALLOC": 409, "ONR-PLAN": 409, "ONR-STATE": 409, "ONR-CSP": 502}
 
 
 def status_of(code: str) -> int:
@@ -474,7 +474,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return data
 
     def find(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
-        return visible(who, svc.connector(ident) if kind == "connector" else svc.link(ident), kind)
+        return visible(who, svc.view(kind, ident), kind)
 
     def shown(kind: str, ident: str, who: Principal) -> dict[str, object]:
         item = find(kind, ident, who)

@@ -55,6 +55,47 @@ class State(StrEnum):
 # States whose resources are released: everything else holds its allocation.
 RELEASED_STATES = frozenset({State.FAILED, State.DELETED})
 
+_WAITING = frozenset({State.CSP_REQUESTED, State.AWAITING_CUSTOMER, State.AWAITING_TICKET})
+# an engineer's `onramp apply` of a deploy plan makes it active, of a removal allocated again,
+# while the machine builds it up (not while it takes it down)
+_APPLIED = frozenset({State.ACTIVE, State.ALLOCATED})
+# the machine's compensations (a step failed, or it was taken away) and an engineer's
+# `onramp connector|link delete`, which releases whatever a held one holds
+_ENDS = frozenset({State.ROLLING_BACK, State.DECOMMISSIONING, State.DELETED})
+
+# Every state change `onramp.core.store.move` may make (None: a new row); any other is
+# refused (ONR-STATE-001). Written from what the flow does: allocation (requested ->
+# validated -> allocated in one transaction), the orchestrator's steps (the provider's
+# answers move it among the waiting states; a plan is made, then applied), its endings
+# (released: failed or deleted) and the engineers' commands above.
+TRANSITIONS: dict[State | None, frozenset[State]] = {
+    None: frozenset({State.REQUESTED}),
+    State.REQUESTED: frozenset({State.VALIDATED}),
+    State.VALIDATED: frozenset({State.ALLOCATED}),
+    State.ALLOCATED: frozenset({State.CSP_REQUESTED, State.CONFIGURING, State.ACTIVE}) | _ENDS,
+    # a request whose id a crash lost is made again: csp_requested, from any waiting state
+    **dict.fromkeys(_WAITING, _WAITING | {State.CONFIGURING} | _APPLIED | _ENDS),
+    State.CONFIGURING: frozenset({State.VERIFYING}) | _APPLIED | _ENDS,
+    State.VERIFYING: frozenset({State.CONFIGURING}) | _APPLIED | _ENDS,
+    State.ACTIVE: frozenset({State.ALLOCATED, State.DECOMMISSIONING, State.DELETED}),
+    State.ROLLING_BACK: frozenset({State.FAILED, State.DECOMMISSIONING, State.DELETED}),
+    State.DECOMMISSIONING: frozenset({State.DELETED}),
+    State.FAILED: frozenset(),
+    State.DELETED: frozenset(),
+}
+
+
+def allowed(was: str | None, to: str) -> bool:
+    """Whether a Connector or Link in state `was` (None: not stored yet) may move to `to`."""
+    return State(to) in TRANSITIONS[None if was is None else State(was)]
+
+
+class Kind(StrEnum):
+    """What the state machine moves, as stored (transitions.kind, plans.target_kind)."""
+
+    CONNECTOR = "connector"
+    LINK = "link"
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

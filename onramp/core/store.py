@@ -44,6 +44,7 @@ from sqlalchemy.orm import (
 )
 
 from onramp.core.errors import Code, OnrampError
+from onramp.core.model import Kind, allowed
 from onramp.core.shapes import ComplianceRun, DeviceDiff, PlanResult, PlanTarget
 
 T = TypeVar("T")
@@ -358,11 +359,21 @@ class EventRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+# Which table holds each kind the state machine moves, and back.
+ROWS: dict[Kind, type[ConnectorRow] | type[LinkRow]] = {
+    Kind.CONNECTOR: ConnectorRow,
+    Kind.LINK: LinkRow,
+}
+KIND_OF: dict[type[ConnectorRow] | type[LinkRow], Kind] = {t: k for k, t in ROWS.items()}
+
+
 def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: str = "") -> None:
-    """The one way a Connector or Link changes state: the row and its transition, in the
-    caller's transaction."""
-    kind = "connector" if isinstance(row, ConnectorRow) else "link"
-    s.add(TransitionRow(kind=kind, target_id=row.id, from_state=row.state, to_state=to,
+    """The one way a Connector or Link changes state (a new row: its first state), with its
+    transition row, in the caller's transaction; refused unless TRANSITIONS allows it."""
+    kind, was = KIND_OF[type(row)], row.state
+    if not allowed(was, to):
+        raise OnrampError("ONR-STATE-001", f"{kind} {row.id} cannot go from {was} to {to}")
+    s.add(TransitionRow(kind=kind.value, target_id=row.id, from_state=was, to_state=to,
                         actor=actor[:80], reason=reason[:1000]))  # fmt: skip
     row.state = to
 

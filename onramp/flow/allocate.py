@@ -46,7 +46,6 @@ from onramp.core.store import (
     RouterStateRow,
     Store,
     TenantRow,
-    TransitionRow,
     move,
 )
 from onramp.csp.constraints import Constraints
@@ -317,7 +316,6 @@ def _new_connector(
         tenant_id=req.tenant,
         onramp=req.onramp,
         kind=req.kind,
-        state=State.REQUESTED.value,
         bandwidth_mbps=req.bandwidth_mbps,
         request=req.model_dump(mode="json"),
         idempotency_key=req.idempotency_key,
@@ -330,18 +328,16 @@ def _new_connector(
         else None,
     )
     row.attachments = attachments
+    _created(s, row, actor)
     s.add(row)
     s.flush()
-    _created(s, row, actor)
     return row
 
 
 def _created(s: Session, row: ConnectorRow | LinkRow, actor: str) -> None:
     """Requested, validated and allocated happen in one transaction: three rows."""
-    s.add(TransitionRow(kind="connector" if isinstance(row, ConnectorRow) else "link",
-                        target_id=row.id, from_state=None, to_state=row.state, actor=actor))  # fmt: skip
-    move(s, row, State.VALIDATED.value, actor)
-    move(s, row, State.ALLOCATED.value, actor)
+    for state in (State.REQUESTED, State.VALIDATED, State.ALLOCATED):
+        move(s, row, state.value, actor)
 
 
 def create_connector(
@@ -489,16 +485,15 @@ def _new_link(s: Session, bb: Backbone, req: LinkRequest, actor: str = "onramp")
         tenant_id=req.tenant,
         a_id=str(req.a),
         b_id=str(req.b),
-        state=State.REQUESTED.value,
         bandwidth_mbps=req.bandwidth_mbps,
         sla_class=req.sla_class,
         request=req.model_dump(mode="json"),
         idempotency_key=req.idempotency_key,
         number=number,
     )
+    _created(s, row, actor)
     s.add(row)
     s.flush()
-    _created(s, row, actor)
     return row
 
 

@@ -13,12 +13,13 @@ from nornir.core import Nornir
 from sqlalchemy import select
 
 from onramp.core.errors import OnrampError
-from onramp.core.model import Connector, State
+from onramp.core.model import Connector, State, allowed
 from onramp.core.shapes import DeviceOutcome, Expectations, Expected, PlanView, Present
-from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow, PlanRow, move, now
+from onramp.core.store import AttachmentRow, ConnectorRow, PlanRow, move, now
 from onramp.csp import constraints
 from onramp.flow import compliance, render
 from onramp.flow.allocate import connector_view
+from onramp.flow.kinds import spec_of
 from onramp.flow.plan import (
     change_of,
     nornir_for,
@@ -68,7 +69,12 @@ def apply_plan(
             raise OnrampError("ONR-PLAN-003", f"plan {p.id} is {p.state}")
         plan = view_of(p)
         candidates: dict[str, str] = json.loads(svc.vault.decrypt(p.candidates))
-        target_of(s, svc, p.target_kind, p.target_id)  # raises unless still allocated
+        row, _, _ = target_of(s, svc, p.target_kind, p.target_id)  # raises unless allocated
+        to = success_state or _applied_state(p.action)
+        if row is not None and row.state != to.value and not allowed(row.state, to.value):
+            # refused before any router changes: the state could not follow the routers
+            raise OnrampError("ONR-STATE-001", f"{p.target_kind} {row.id} is {row.state}: "
+                              f"plan {p.id[:8]} ({p.action}) would make it {to.value}")  # fmt: skip
         per_router = render.services(
             s, svc.backbone, svc.vault, candidates, change_of(p.target_kind, p.target_id, p.action)
         )
@@ -111,9 +117,8 @@ def apply_plan(
         row = s.get(PlanRow, plan["id"])
         row.state, row.result, row.applied_at = state, {"devices": outcome}, now()
         if state == "applied" and row.target_kind != "router":
-            table = ConnectorRow if row.target_kind == "connector" else LinkRow
-            target = s.get(table, row.target_id)
-            to = success_state or (State.ALLOCATED if row.action == "remove" else State.ACTIVE)
+            target = s.get(spec_of(row.target_kind).row, row.target_id)
+            to = success_state or _applied_state(row.action)
             if target.state != to.value:
                 move(s, target, to.value, actor, f"plan {row.id[:8]} applied")
 
@@ -129,6 +134,11 @@ def apply_plan(
             + "; ".join(f"{h}: {o['reason']}" for h, o in failed.items()),
         )
     return done
+
+
+def _applied_state(action: str) -> State:
+    """What an applied plan makes its Connector or Link (unless the caller says)."""
+    return State.ALLOCATED if action == "remove" else State.ACTIVE
 
 
 def recheck_plan(svc: Service, ident: str, nornir: Nornir | None = None) -> bool:
@@ -169,6 +179,7 @@ def _expectations(svc: Service, plan: PlanView) -> Expectations:
     sessions: Expected = {}
     present: Present = {}
     segments: dict[str, dict[str, list[str]]] = {}
+    own_sessions = True  # a router's remediation: the sessions of the Connectors it carries
     with svc.store.session() as s:
         if plan["target_kind"] == "router":  # every Connector it carries: up, as intended
             carried = select(AttachmentRow.connector_id).where(
@@ -177,16 +188,15 @@ def _expectations(svc: Service, plan: PlanView) -> Expectations:
             ends: list[ConnectorRow | None] = list(s.scalars(select(ConnectorRow).where(
                 ConnectorRow.id.in_(carried),
                 ConnectorRow.state.in_([x.value for x in render.CONFIGURED]))))  # fmt: skip
-        elif plan["target_kind"] == "connector":
-            ends = [s.get(ConnectorRow, plan["target_id"])]
         else:
-            link = _find(s, LinkRow, plan["target_id"], "link")
-            ends = [s.get(ConnectorRow, link.a_id), s.get(ConnectorRow, link.b_id)]
-            segments = render.segment_sessions(s, svc.backbone, link)
+            spec = spec_of(plan["target_kind"])
+            row = _find(s, spec.row, plan["target_id"], plan["target_kind"])
+            ends, own_sessions = spec.ends(s, row), spec.has_sessions
+            segments = spec.segments(s, svc.backbone, row)
         views = [Connector.model_validate(connector_view(e, svc.backbone)) for e in ends if e]
     if plan["action"] == "quiesce":
         return {"expected": {}}  # every session, its own included, stays as it was
-    if plan["target_kind"] == "link" and plan["action"] != "deploy":
+    if not own_sessions and plan["action"] != "deploy":
         # a Link taken away takes its segment sessions (if any); the clouds' stay up
         gone: Expected = {
             r: {v: {p: {} for p in ps} for v, ps in vrfs.items()} for r, vrfs in segments.items()
@@ -202,7 +212,7 @@ def _expectations(svc: Service, plan: PlanView) -> Expectations:
                 "max_prefixes": limit.max_prefixes,
                 "allowed": [str(p) for p in c.request.get("prefixes", [])],
             }
-    if plan["target_kind"] == "link" and plan["action"] == "deploy":
+    if not own_sessions and plan["action"] == "deploy":
         for c, other in ((views[0], views[1]), (views[1], views[0])):
             for a in c.attachments:
                 present.setdefault(a.router, {})[c.vrf] = [

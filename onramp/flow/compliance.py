@@ -40,11 +40,10 @@ from onramp.core.store import ComplianceReportRow, ConfigBackupRow, ConnectorRow
 from onramp.flow import render
 from onramp.flow.service import Service
 from onramp.network import templates
+from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import fingerprint, running_config
 
 RULES = ROOT / "validation" / "compliance"
-HIER_PLATFORM = {"frr": Platform.GENERIC, "iosxr": Platform.CISCO_XR,
-                 "junos": Platform.JUNIPER_JUNOS}  # fmt: skip
 # what no report may show: the value after these words (also masked by the known keys)
 _SECRET = re.compile(r"(\b(?:password|secret|authentication-key|key-string)\s+)(\S+)")
 NO_CHANGE = render.Change()  # the store as it is
@@ -111,7 +110,8 @@ def tree(platform: str, text: str) -> HConfig:
     neighbor both `router bgp N`), which the router merges when it loads it; hier_config's
     own parser refuses the second, so each line is added here under its parents, joining
     a section that is already there."""
-    root = get_hconfig(HIER_PLATFORM.get(platform, Platform.GENERIC))
+    known = PLATFORMS.get(platform)
+    root = get_hconfig(Platform[known.hier_config] if known else Platform.GENERIC)
     parents: list[Any] = [root]
     for depth, body in _outline(text):
         del parents[depth + 1 :]

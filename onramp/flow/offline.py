@@ -19,7 +19,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from onramp.flow.render import services
 from onramp.flow.service import Service
 from onramp.network import intent
 from onramp.network.inventory import Backbone, check
+from onramp.network.platforms import PLATFORMS
 from onramp.network.templates import SERVICE_FEATURES, RouterServices, render, router_config
 from onramp.validation import golden
 from onramp.validation.parse import PARSERS, parse, project
@@ -72,9 +73,11 @@ def rendered(
     return configs, per, found
 
 
-def frr_syntax(configs: dict[str, str]) -> list[Finding]:
-    """FRR's own parser on each config ({name: text}, FRR's only)."""
-    if shutil.which("vtysh") is None:
+def frr_syntax(
+    configs: dict[str, str], argv: Sequence[str] = PLATFORMS["frr"].syntax_check
+) -> list[Finding]:
+    """An OS's own parser (`argv`: FRR's by default) on each config ({name: text})."""
+    if shutil.which(argv[0]) is None:
         return [{"check": "frr-syntax", "target": "-", "code": "ONR-VAL-001",
                  "reason": "vtysh not installed: FRR's parser is needed (apt-get install frr)"}]  # fmt: skip
     found: list[Finding] = []
@@ -82,8 +85,8 @@ def frr_syntax(configs: dict[str, str]) -> list[Finding]:
         for router, text in configs.items():
             path = Path(d) / f"{router}.conf"
             path.write_text(text)
-            proc = subprocess.run(["vtysh", "-C", "-f", str(path)], capture_output=True,
-                                  text=True, check=False)  # fmt: skip
+            proc = subprocess.run([*argv, str(path)], capture_output=True, text=True,
+                                  check=False)  # fmt: skip
             if proc.returncode != 0:
                 why = (proc.stdout + proc.stderr).strip().splitlines()
                 found.append({"check": "frr-syntax", "target": router, "code": "ONR-VAL-002",
@@ -142,10 +145,14 @@ def run(
     progress(f"inventory: {len(found)} findings")
     if bb is not None:
         configs, per, more = rendered(svc, bb)
-        frr = {r: c for r, c in configs.items() if bb.routers[r].platform == "frr"}
+        # each config through its platform's own parser, where it has one offline
+        checked: dict[tuple[str, ...], dict[str, str]] = {}
+        for r, c in configs.items():
+            if argv := PLATFORMS[bb.routers[r].platform].syntax_check:
+                checked.setdefault(argv, {})[r] = c
         steps: list[tuple[str, Callable[[], list[Finding]]]] = [
             ("render", lambda: more),
-            ("frr-syntax", lambda: frr_syntax(frr)),
+            ("frr-syntax", lambda: [f for a, cs in checked.items() for f in frr_syntax(cs, a)]),
             ("parse-back", lambda: parse_back(bb, per)),
             ("csp-constraints", lambda: constraints(svc, bb)),
             ("golden", golden_files),

@@ -4,6 +4,7 @@
     (or awaiting_ticket) -> configuring -> verifying -> active;
     any failure -> rolling_back -> failed (with the reason);
     active -> decommissioning -> deleted.
+    (onramp.core.model.TRANSITIONS: every change allowed; store.move refuses any other.)
 
 `advance(kind, id)` takes a lease on the row (so two workers never run one Connector at
 once; a dead worker's lease runs out), runs the step for the state it finds, and commits
@@ -35,8 +36,6 @@ from onramp.core.model import State
 from onramp.core.settings import WorkerSettings
 from onramp.core.shapes import BgpSession, ConnectorView
 from onramp.core.store import (
-    ConnectorRow,
-    LinkRow,
     PlanRow,
     RouterLockRow,
     TransitionRow,
@@ -46,8 +45,8 @@ from onramp.core.store import (
 from onramp.csp import registry
 from onramp.csp.adapter import Adapter, CspState
 from onramp.csp.registry import peering_request
-from onramp.flow import allocate
 from onramp.flow.apply import apply_plan
+from onramp.flow.kinds import spec_of
 from onramp.flow.plan import make_plan, nornir_for, target_of
 from onramp.flow.service import Service
 from onramp.tasks.config import discard_unconfirmed
@@ -224,8 +223,10 @@ class Orchestrator:
     # ------------------------------------------------------------ the steps
     def _step(self, kind: str, ident: str) -> str:
         state = S(self.state(kind, ident))
+        # a Connector asks its provider first; a Link goes straight to its routers
+        allocated = self._csp_request if spec_of(kind).calls_provider else self._to_configuring
         steps: dict[State, Callable[[str, str], None]] = {
-            S.ALLOCATED: self._csp_request if kind == "connector" else self._to_configuring,
+            S.ALLOCATED: allocated,
             S.CSP_REQUESTED: self._csp_wait,
             S.AWAITING_CUSTOMER: self._csp_wait,
             S.AWAITING_TICKET: self._csp_wait,
@@ -348,7 +349,7 @@ class Orchestrator:
             self._unlock_routers(kind, ident)
 
     def _delete_at_provider(self, kind: str, ident: str) -> None:
-        if kind != "connector":
+        if not spec_of(kind).calls_provider:
             return
         with self.svc.store.session() as s:
             resource = _row(s, kind, ident).csp_resource
@@ -362,13 +363,10 @@ class Orchestrator:
     def _finish(self, kind: str, ident: str, to: State, reason: str) -> None:
         self._unlock_routers(kind, ident)
         self._note(kind, ident, reason)
-        if kind == "connector":
-            allocate.release_connector(self.svc.store, ident, to, self.actor, reason)
-        else:
-            allocate.release_link(self.svc.store, ident, to, self.actor, reason)
+        spec_of(kind).release(self.svc.store, ident, to, self.actor, reason)
 
     def _unlease(self, kind: str, ident: str) -> None:
-        table = ConnectorRow if kind == "connector" else LinkRow
+        table = spec_of(kind).row
 
         def run(s: Db) -> None:
             s.execute(
@@ -380,7 +378,7 @@ class Orchestrator:
         self.svc.store.transact(run)
 
     def _lease(self, kind: str, ident: str) -> bool:
-        table = ConnectorRow if kind == "connector" else LinkRow
+        table = spec_of(kind).row
         until = now() + timedelta(seconds=self.timings.lease_s)
 
         def take(s: Db) -> bool:
@@ -513,8 +511,7 @@ class Orchestrator:
 
 
 def _row(s: Db, kind: str, ident: str) -> Any:
-    table = ConnectorRow if kind == "connector" else LinkRow
-    row = s.get(table, ident)
+    row = s.get(spec_of(kind).row, ident)
     if row is None:
         raise OnrampError("ONR-REQ-011", f"{kind} {ident} not found", field="id")
     return row

@@ -17,9 +17,9 @@ from onramp.core.errors import Code, OnrampError
 from onramp.core.model import RELEASED_STATES, State
 from onramp.core.secrets import mask
 from onramp.core.shapes import DeviceDiff, DeviceOutcome, PlanTarget, PlanView, RouterTarget
-from onramp.core.store import ConnectorRow, LinkRow, PlanRow
+from onramp.core.store import PlanRow
 from onramp.flow import render
-from onramp.flow.allocate import connector_view, link_view
+from onramp.flow.kinds import spec_of
 from onramp.flow.service import Service, _find
 from onramp.network.inventory.plugin import init_nornir
 from onramp.tasks.config import diff_config
@@ -36,13 +36,8 @@ def change_of(kind: str, ident: str, action: str) -> render.Change:
         return render.Change()
     if action == "quiesce":
         return render.Change(quiesce_connectors=ids)
-    if kind == "connector":
-        return (
-            render.Change(add_connectors=ids)
-            if action == "deploy"
-            else render.Change(remove_connectors=ids)
-        )
-    return render.Change(add_links=ids) if action == "deploy" else render.Change(remove_links=ids)
+    spec = spec_of(kind)
+    return spec.deploy(ids) if action == "deploy" else spec.remove(ids)
 
 
 def target_of(s: Any, svc: Service, kind: str, ident: str) -> tuple[Any, PlanTarget, set[str]]:
@@ -52,16 +47,10 @@ def target_of(s: Any, svc: Service, kind: str, ident: str) -> tuple[Any, PlanTar
         if ident not in svc.backbone.routers:
             raise OnrampError("ONR-PLAN-001", f"router {ident} is not in the inventory")
         return None, RouterTarget(router=ident), {ident}
-    view: PlanTarget
-    if kind == "connector":
-        row = _find(s, ConnectorRow, ident, "connector")
-        view = connector_view(row, svc.backbone)
-        routers = {a.router for a in row.attachments}
-    else:
-        row = _find(s, LinkRow, ident, "link")
-        view = link_view(row, svc.backbone)
-        ends = [s.get(ConnectorRow, x) for x in (row.a_id, row.b_id)]
-        routers = {a.router for e in ends if e for a in e.attachments}
+    spec = spec_of(kind)
+    row = _find(s, spec.row, ident, kind)
+    view: PlanTarget = spec.view(row, svc.backbone)
+    routers = spec.routers(s, row)
     if State(row.state) in RELEASED_STATES:
         raise OnrampError("ONR-PLAN-004", f"{kind} {row.id} is {row.state}")
     return row, view, routers

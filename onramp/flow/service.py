@@ -20,6 +20,7 @@ from onramp.core.shapes import ConnectorView, LinkView, Released
 from onramp.core.store import ConnectorRow, LinkRow, PortUsageRow, Store, TenantRow, by_prefix
 from onramp.csp.constraints import for_provider
 from onramp.flow import allocate
+from onramp.flow.kinds import spec_of
 from onramp.flow.request import parse
 from onramp.network.inventory import Backbone, load
 
@@ -141,6 +142,13 @@ class Service:
 
     def delete_link(self, ident: str) -> Released:
         return allocate.release_link(self.store, self.link(ident)["id"])
+
+    # either ------------------------------------------------------------
+    def view(self, kind: str, ident: str) -> ConnectorView | LinkView:
+        """A Connector or Link by its kind's name (as runbooks and routes pass it)."""
+        spec = spec_of(kind)
+        with self.store.session() as s:
+            return spec.view(_find(s, spec.row, ident, kind), self.backbone)
 
 
 def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> Any:

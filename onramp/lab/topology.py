@@ -19,6 +19,7 @@ from onramp.core.settings import LabSettings
 from onramp.csp import constraints
 from onramp.network import intent
 from onramp.network.inventory import Backbone
+from onramp.network.platforms import PLATFORMS
 from onramp.network.templates import render
 
 LAB_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -101,7 +102,7 @@ def provider_asn(provider: str, settings: LabSettings) -> int:
 def _ifnames(bb: Backbone, name: str) -> dict[str, str]:
     r = bb.routers[name]
     names = [c.name for c in r.core_interfaces] + [p.name for p in r.onramp_ports]
-    if r.platform == "frr":
+    if PLATFORMS[r.platform].lab_native:
         return {n: n for n in names}
     return {n: f"eth{i}" for i, n in enumerate(names, start=1)}
 

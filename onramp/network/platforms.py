@@ -22,6 +22,22 @@ class Platform:
     # no MPLS forwarding under this OS (the lab's FRR, ../shared/design/LAB.md): a Link's
     # VRFs also meet on a VXLAN segment and swap their clouds' routes in iBGP (VRF-lite)
     vpn_segments: bool = False
+    # its n-th physical interface (1, 2, ...), as generated inventories name them
+    numbered_interface: str = "eth{}"
+    # the hier_config Platform (member name) that parses its configs for compliance
+    hier_config: str = "GENERIC"
+    # its own config parser, run offline on a config file (`onramp validate`): the command,
+    # the file's path appended; () none that runs without the device
+    syntax_check: tuple[str, ...] = ()
+    # the module of onramp.validation.parsers reading its BGP show output for the gate
+    # (Genie's shape); None: the gate cannot judge it (ONR-DEPLOY-005)
+    gate_parser: str | None = None
+    # the lab runs it as itself (its interface names are Linux's); else an FRR stand-in
+    # renamed eth1, eth2, ... (topology `ifnames`)
+    lab_native: bool = False
+    # NAPALM's driver commits under a revert timer (commit_config(revert_in=)): deploys
+    # need it, and refuse the platform before touching a router otherwise
+    commit_confirm: bool = False
 
     def unless_default(self, key: str, value: int) -> int | None:
         return None if (key, value) in self.hidden_defaults else value
@@ -45,13 +61,28 @@ PLATFORMS: dict[str, Platform] = {
             qinq_subinterface="{port}.{vlan}.{inner}",
             hidden_defaults=(("isis_metric", 10), ("spf_interval", 1)),
             vpn_segments=True,
+            syntax_check=("vtysh", "-C", "-f"),
+            gate_parser="frr",
+            lab_native=True,
+            commit_confirm=True,  # napalm_frr: a timer process on the router
         ),
         Platform(
             "iosxr",
             "iosxr",
             "Loopback0",
             r"(TenGig|Hundred|FortyGig|Gigabit|Bundle-)[A-Za-z]*[0-9/]+(\.\d{1,4})?",
+            numbered_interface="GigabitEthernet0/0/0/{}",
+            hier_config="CISCO_XR",
+            commit_confirm=False,  # NAPALM's iosxr driver: "not implemented on this platform"
         ),
-        Platform("junos", "junos", "lo0", r"(ge|xe|et|ae)-?[0-9/]+(\.\d{1,4})?"),
+        Platform(
+            "junos",
+            "junos",
+            "lo0",
+            r"(ge|xe|et|ae)-?[0-9/]+(\.\d{1,4})?",
+            numbered_interface="ge-0/0/{}",
+            hier_config="JUNIPER_JUNOS",
+            commit_confirm=True,  # `commit confirmed` (whole minutes)
+        ),
     )
 }

@@ -7,7 +7,7 @@ from typing import Any
 
 from onramp.core.model import LinkRequest, State
 from onramp.core.secrets import MASK, Vault, mask
-from onramp.core.store import ConnectorRow, LinkRow, Store
+from onramp.core.store import ConnectorRow, LinkRow, Store, move
 from onramp.flow import allocate as al
 from onramp.flow.render import Change, services
 from onramp.network.inventory import Backbone
@@ -17,10 +17,7 @@ from .test_allocation import req
 
 
 def set_state(store: Store, table: Any, ident: str, state: State) -> None:
-    def run(s: Any) -> None:
-        s.get(table, ident).state = state.value
-
-    store.transact(run)
+    store.transact(lambda s: move(s, s.get(table, ident), state.value, "test"))
 
 
 def on(store: Store, bb: Backbone, vault: Vault, router: str, change: Change | None = None) -> Any:

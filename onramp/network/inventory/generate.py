@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-INTERFACE = {"frr": "eth{}", "iosxr": "GigabitEthernet0/0/0/{}", "junos": "ge-0/0/{}"}
+from onramp.network.platforms import PLATFORMS
 
 
 def generate(
@@ -107,7 +107,7 @@ def generate(
 def _next_if(host: dict[str, Any]) -> str:
     data = host["data"]
     used = len(data["core_interfaces"]) + len(data.get("onramp_ports", []))
-    return INTERFACE[host["platform"]].format(used + 1)
+    return PLATFORMS[host["platform"]].numbered_interface.format(used + 1)
 
 
 def write(files: dict[str, Any], directory: Path) -> None:
