@@ -4,10 +4,7 @@ netem; see ../shared/design/LAB.md):
 - loss: random drop with an nftables table in the router's namespace, one table named
   `onramp_fault` (adding one replaces the previous, clearing removes it);
 - delay: the link's veth pair replaced by two TAPs joined by a userspace relay
-  (lab/relay.py) that holds one direction's frames; the veth pair comes back after.
-  The relayed link is made the router's IS-IS preferred path while it runs (metric 1 on
-  its side): a router with equal-cost paths would otherwise send a flow over whichever the
-  kernel's ECMP hash picks, and that hash is seeded at boot;
+  (lab/relay.py) that holds one direction's frames; the veth pair comes back after;
 - a BGP session shut from one side.
 
 Loss applies to every IP packet leaving the router on the named core interfaces
@@ -17,10 +14,8 @@ keeps its adjacencies.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -108,7 +103,6 @@ def delay(
     interface, peer, peer interface)."""
     a, if_a, b, if_b = core_link(lab, router, interface)
     ns_a, ns_b = lab.ns(a), lab.ns(b)
-    metric = isis_metric(lab, a, if_a)
     sh("ip", "-n", ns_a, "link", "del", if_a)  # both ends of the veth pair
     relay = subprocess.Popen(
         [sys.executable, "-m", "onramp.lab.relay", ns_a, if_a, ns_b, if_b, str(ms)],
@@ -119,13 +113,9 @@ def delay(
             raise OnrampError("ONR-LAB-003", f"the delaying relay on {a} {if_a} did not start")
         for ns, name in ((ns_a, if_a), (ns_b, if_b)):
             sh("ip", "-n", ns, "link", "set", name, "mtu", str(PORT_MTU), "up")
-        set_isis_metric(lab, a, if_a, 1)
         lab.wait_converged(converge_s)
-        if interface is not None and interface != if_a:  # an address: wait until routed here
-            _wait_routed(lab, a, interface, if_a, converge_s)
         yield a, if_a, b, if_b
     finally:
-        set_isis_metric(lab, a, if_a, metric)
         relay.terminate()
         try:
             relay.wait(10)
@@ -138,31 +128,3 @@ def delay(
         for ns, name in ((ns_a, if_a), (ns_b, if_b)):
             sh("ip", "-n", ns, "link", "set", name, "mtu", str(PORT_MTU), "up")
         lab.wait_converged(converge_s)
-
-
-def isis_metric(lab: Lab, router: str, interface: str) -> int | None:
-    """The IS-IS metric configured on a router's interface (None: the default)."""
-    ns = lab.ns(router)
-    text = sh("vtysh", "-N", ns, "-c", "show running-config", ns=ns)
-    block = re.search(rf"^interface {re.escape(interface)}\n((?: .*\n)*)", text, re.M)
-    found = re.search(r"^ isis metric (\d+)$", block.group(1), re.M) if block else None
-    return int(found.group(1)) if found else None
-
-
-def set_isis_metric(lab: Lab, router: str, interface: str, metric: int | None) -> None:
-    """Set (None: remove) the IS-IS metric on a router's side of one of its links."""
-    ns = lab.ns(router)
-    line = f"isis metric {metric}" if metric is not None else "no isis metric"
-    sh("vtysh", "-N", ns, "-c", "configure terminal", "-c", f"interface {interface}",
-       "-c", line, ns=ns)  # fmt: skip
-
-
-def _wait_routed(lab: Lab, router: str, address: str, interface: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        out = sh("ip", "-n", lab.ns(router), "-o", "route", "get", address, check=False).split()
-        if "dev" in out and out[out.index("dev") + 1] == interface:
-            return
-        if time.monotonic() > deadline:
-            raise OnrampError("ONR-LAB-003", f"{router}: {address} not routed over {interface}")
-        time.sleep(0.2)
