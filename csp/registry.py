@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import Any, cast
+from typing import cast
 
 from onramp.core.errors import OnrampError
 from onramp.core.secrets import Vault
 from onramp.core.settings import CspSettings
+from onramp.core.shapes import ConnectorView
 from onramp.core.store import Store
 from onramp.csp import constraints
 from onramp.csp.adapter import Adapter, Build, BuildContext, PeeringRequest, Session
@@ -35,7 +36,7 @@ def connections(bb: Backbone, provider: str) -> dict[str, str]:
 
 
 def peering_request(
-    connector: dict[str, Any], md5_key: str | None, step: str = "csp"
+    connector: ConnectorView, md5_key: str | None, step: str = "csp"
 ) -> PeeringRequest:
     """What a Connector (as `Service.connector` shows it) asks of its provider. The key is
     the Connector's id and the step, so a retry of the step finds what the first made."""

@@ -34,7 +34,7 @@ def provision_connector(
     req = svc.connector_request(order)
     if not apply:
         plan = svc.plan_connector(req)
-        asked = asdict(peering_request(dict(plan), "<masked>" if plan["md5_key"] else None))
+        asked = asdict(peering_request(plan, "<masked>" if plan["md5_key"] else None))
         return {"dry_run": True, "connector": plan, "provider_request": asked}
     c = svc.create_connector(req)
     progress(f"connector {c['id'][:8]} allocated")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session as Db
 
 from onramp.core.errors import OnrampError
 from onramp.core.secrets import Vault
+from onramp.core.shapes import TicketAnswerRecord, TicketView
 from onramp.core.store import ConnectorRow, Store, TicketRow, by_prefix, now
 from onramp.csp.adapter import CspResource, CspState, PeeringRequest, ResourceDetails
 
@@ -97,10 +98,10 @@ class ManualAdapter:
 
 def answer(
     store: Store, ident: str, accepted: bool, provider_ref: str, note: str, by: str
-) -> dict[str, Any]:
+) -> TicketView:
     """Record the provider's answer to an open ticket (a request or a removal): once."""
 
-    def record(db: Db) -> dict[str, Any]:
+    def record(db: Db) -> TicketView:
         ticket = _ticket(db, ident)
         if ticket.state not in ("open", "removal_open"):
             raise OnrampError(
@@ -112,10 +113,10 @@ def answer(
         elif accepted:
             ticket.state = "deleted"
         # a refused removal leaves the attachment in place: the ticket stays open
-        previous = (ticket.answer or {}).get("history", [])
-        entry = {"accepted": accepted, "provider_ref": provider_ref, "note": note,
-                 "by": by, "at": now().isoformat()}  # fmt: skip
-        ticket.answer = {**entry, "history": [*previous, entry]}
+        previous = ticket.answer.get("history", []) if ticket.answer else []
+        entry: TicketAnswerRecord = {"accepted": accepted, "provider_ref": provider_ref,
+                                     "note": note, "by": by, "at": now().isoformat()}  # fmt: skip
+        ticket.answer = {**entry, "history": [*previous, {**entry}]}
         return view(ticket)
 
     return store.transact(record)
@@ -123,7 +124,7 @@ def answer(
 
 def tickets(
     store: Store, open_only: bool = True, tenant: str | None = None, prefix: str = ""
-) -> list[dict[str, Any]]:
+) -> list[TicketView]:
     """Oldest first; `tenant`: only those for its Connectors (the key names the Connector);
     `prefix`: only those whose id starts so."""
     with store.session() as db:
@@ -139,7 +140,7 @@ def tickets(
         return [view(t) for t in db.scalars(query)]
 
 
-def ticket(store: Store, ident: str) -> dict[str, Any]:
+def ticket(store: Store, ident: str) -> TicketView:
     with store.session() as db:
         return view(_ticket(db, ident))
 
@@ -151,7 +152,7 @@ def reveal_key(store: Store, vault: Vault, ident: str) -> str | None:
         return vault.decrypt(row.md5_key) if row.md5_key else None
 
 
-def view(ticket: TicketRow) -> dict[str, Any]:
+def view(ticket: TicketRow) -> TicketView:
     return {
         "id": ticket.id,
         "provider": ticket.provider,
@@ -172,7 +173,7 @@ def render(ticket: TicketRow, removal: bool = False) -> str:
         ticket=ticket.id[:8],
         req=ticket.request | {"md5_key": ticket.md5_key is not None},
         removal=removal,
-        provider_ref=(ticket.answer or {}).get("provider_ref"),
+        provider_ref=ticket.answer["provider_ref"] if ticket.answer else None,
     )
 
 

@@ -31,7 +31,7 @@ from onramp.api import keys as apikeys
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
-from onramp.core.shapes import ComplianceRun, ConnectorView, LinkKpis, LinkView
+from onramp.core.shapes import ComplianceRun, ConnectorView, LinkKpis, LinkView, TicketView
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
 from onramp.flow import compliance, monitor
@@ -442,17 +442,17 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
 
     @v1.get("/tickets", response_model=list[Ticket])
     def tickets(who: Caller, everything: Annotated[bool, Query(alias="all")] = False
-                ) -> list[dict[str, Any]]:  # fmt: skip
+                ) -> list[TicketView]:  # fmt: skip
         """Requests to providers that take tickets, waiting for their answer (all: answered
         ones too); a tenant's key sees those made for its Connectors."""
         return manual.tickets(svc.store, open_only=not everything, tenant=who.tenant)
 
     @v1.get("/tickets/{ident}", response_model=Ticket)
-    def ticket(ident: str, who: Caller) -> dict[str, Any]:
+    def ticket(ident: str, who: Caller) -> TicketView:
         return ticket_of(ident, who)
 
     @v1.post("/tickets/{ident}/answer", response_model=Ticket, responses=CONFLICT)
-    def answer(ident: str, body: TicketAnswer, who: Caller) -> dict[str, Any]:
+    def answer(ident: str, body: TicketAnswer, who: Caller) -> TicketView:
         """Engineers (admin keys) record the provider's answer; the Connector goes on."""
         if not who.admin:
             raise OnrampError("ONR-API-002", "only an admin key records a provider's answer")
@@ -460,7 +460,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return manual.answer(svc.store, found["id"], body.accepted, body.provider_ref,
                              body.note, by=f"api:{who.key_id}")  # fmt: skip
 
-    def ticket_of(ident: str, who: Principal) -> dict[str, Any]:
+    def ticket_of(ident: str, who: Principal) -> TicketView:
         found = (manual.tickets(svc.store, open_only=False, tenant=who.tenant, prefix=ident)
                  if len(ident) >= 4 else [])  # fmt: skip
         if len(found) != 1:  # another tenant's is as absent as any

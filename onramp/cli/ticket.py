@@ -51,8 +51,8 @@ def ticket_show(
 
     with errors(as_json):
         svc = service()
-        found: dict[str, Any] = ticket(svc.store, ident)
-        if reveal:
+        found: dict[str, Any] = {**ticket(svc.store, ident)}
+        if reveal:  # the one place a key is shown: the engineer who sends the ticket
             found["md5_key"] = reveal_key(svc.store, svc.vault, ident)
     if as_json:
         dump(found)

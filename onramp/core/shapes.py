@@ -477,3 +477,31 @@ class ValidationReport(TypedDict):
     checks: dict[str, int]  # findings per check
     findings: list[CheckFinding]
     routers: int
+
+
+class TicketAnswerRecord(TypedDict):
+    """A provider's answer to a ticket as an engineer recorded it (the newest; `history`
+    every answer, oldest first)."""
+
+    accepted: bool
+    provider_ref: str
+    note: str
+    by: str
+    at: str
+    history: NotRequired[list[dict[str, Any]]]
+
+
+class TicketView(TypedDict):
+    """A request to a provider that takes tickets (csp/manual), as engineers and the API
+    show it: never the BGP key."""
+
+    id: str
+    provider: str
+    idempotency_key: str
+    connector: str  # the Connector it was made for ("<connector id>:<step>" keys it)
+    state: str  # open, ready, rejected, removal_open, deleted
+    request: dict[str, Any]  # the provider's data, as the ticket's text shows it
+    text: str
+    answer: TicketAnswerRecord | None
+    created_at: datetime
+    updated_at: datetime

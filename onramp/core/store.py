@@ -45,7 +45,7 @@ from sqlalchemy.orm import (
 
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import Kind, allowed
-from onramp.core.shapes import ComplianceRun, DeviceDiff, PlanResult, PlanTarget
+from onramp.core.shapes import ComplianceRun, DeviceDiff, PlanResult, PlanTarget, TicketAnswerRecord
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -228,7 +228,7 @@ class TicketRow(Base):
     request: Mapped[dict[str, Any]] = mapped_column(JSON)  # no secrets
     md5_key: Mapped[bytes | None] = mapped_column(LargeBinary)  # Fernet ciphertext
     text: Mapped[str] = mapped_column(Text)  # what to send the provider, key masked
-    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # provider ref, note, by whom
+    answer: Mapped[TicketAnswerRecord | None] = mapped_column(JSON)  # provider ref, note, by whom
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 

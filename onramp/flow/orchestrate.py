@@ -256,7 +256,7 @@ class Orchestrator:
         if adapter is None:  # an enterprise cross-connect: nothing to ask a provider
             self._go(kind, ident, S.CONFIGURING, "no provider to call")
             return
-        made = adapter.request(peering_request(dict(c), self._key(ident)))
+        made = adapter.request(peering_request(c, self._key(ident)))
         self._go(kind, ident, S.CSP_REQUESTED, f"{made.provider} {made.resource_id}",
                  csp_resource=made.resource_id)  # fmt: skip
         self._follow(kind, ident, made.state, made.provider_state)
