@@ -67,7 +67,7 @@ def measure() -> dict[str, object]:
     roots = set(SOURCES) | {"onramp"}
     per_package: dict[str, Counter[str]] = defaultdict(Counter)
     pairs: Counter[tuple[str, str]] = Counter()
-    in_functions = 0
+    in_functions: Counter[str] = Counter()
     largest_file = ("", 0)
     largest_fn = ("", 0)
     branches: Counter[str] = Counter()
@@ -100,7 +100,7 @@ def measure() -> dict[str, object]:
                         pairs[(pkg, other)] += 1
                     guarded = _under_type_checking(tree, node)
                     if id(node) not in top_level and not guarded:
-                        in_functions += 1
+                        in_functions[pkg] += 1
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 size = (node.end_lineno or node.lineno) - node.lineno + 1
                 if size > largest_fn[1]:
@@ -123,7 +123,8 @@ def measure() -> dict[str, object]:
         "two_way_pairs": [
             {"pair": f"{a}<->{b}", "imports": [pairs[(a, b)], pairs[(b, a)]]} for a, b in two_way
         ],
-        "imports_in_functions": in_functions,
+        "imports_in_functions": sum(in_functions.values()),
+        "imports_in_functions_per_package": dict(in_functions),
         "name_branches": dict(branches),
         "name_branch_sites": branch_sites,
         "public_functions_returning_dict_str_any": len(dict_any),
@@ -169,7 +170,10 @@ def main() -> None:
     print(f"two-way package pairs: {len(pairs)}")  # type: ignore[arg-type]
     for p in pairs:  # type: ignore[attr-defined]
         print(f"  {p['pair']}: {p['imports'][0]}/{p['imports'][1]} imports")
-    print(f"imports inside functions: {figures['imports_in_functions']}")
+    print(
+        f"imports inside functions: {figures['imports_in_functions']} "
+        f"{figures['imports_in_functions_per_package']}"
+    )
     print(f"branches on names: {figures['name_branches']}")
     for site in figures["name_branch_sites"]:  # type: ignore[attr-defined]
         print(f"  {site}")
