@@ -272,6 +272,11 @@ class Orchestrator:
             self._csp_request(kind, ident)
             return
         current = adapter.status(resource)
+        if current.state is CspState.PROVISIONING:
+            # the provider's side is ours to finish (Azure's peering after its cross-connection,
+            # a delegated VIF): this worker's adapter may not be the one that began it, and
+            # carries on from the provider's state (request is idempotent: same resource)
+            current = adapter.request(peering_request(c, self._key(ident)))
         if current.state in (CspState.REJECTED, CspState.DELETED, CspState.DELETING):
             raise OnrampError("ONR-CSP-005", f"{adapter.provider} {resource} is "
                               f"{current.provider_state}")  # fmt: skip
