@@ -28,7 +28,7 @@ from onramp.core.shapes import BgpSession
 from onramp.lab import netdev
 from onramp.lab.topology import EDGE_PORT, HOST_BRIDGE, LAB_TEMPLATES, Topology
 from onramp.network.templates import render
-from onramp.validation.parsers.frr import bgp_sessions
+from onramp.validation.sessions import bgp_sessions
 
 FRR_BIN = Path("/usr/lib/frr")
 FRR_ETC = Path("/etc/frr")

@@ -1,4 +1,4 @@
-"""One reading of a router's BGP sessions (validation/parsers/frr.bgp_sessions -> BgpSession):
+"""One reading of a router's BGP sessions (validation/sessions.bgp_sessions -> BgpSession):
 the gate and monitoring read it through the NAPALM driver (validation/collect.sessions), the
 lab's status from vtysh; on outputs recorded from lab routers they see the same sessions,
 in the states NAPALM's own getter reports."""
@@ -11,7 +11,8 @@ import pytest
 
 from onramp.core.shapes import BgpSession
 from onramp.validation.collect import NapalmDevice
-from onramp.validation.parsers.frr import ShowBgpVrfAllSummary, bgp_sessions
+from onramp.validation.parsers.frr import ShowBgpVrfAllSummary
+from onramp.validation.sessions import bgp_sessions
 from tests.napalm_frr.recorded import DATA, RecordedFRR, file_name
 
 SUMMARY = "vtysh -c 'show bgp vrf all summary json'"

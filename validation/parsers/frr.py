@@ -5,13 +5,12 @@ schema validates. FRR answers in JSON; the parsers normalize it to onramp.core.s
     ShowBgpVrfAllSummary(device=dev).parse()["sessions"]   # [BgpSession, ...]
     ShowBgpVrfRoutes(device=dev).parse(vrf="c1", neighbor="169.254.64.2")
 
-`bgp_sessions(output)` is the one reading of FRR's BGP sessions: the gate, monitoring and
-the lab's status all see a session through it.
+`onramp.validation.sessions.bgp_sessions(output)` is the one reading of FRR's BGP
+sessions: the gate, monitoring (through ShowBgpVrfAllSummary) and the lab's status.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any as AnyType
 from typing import ClassVar
 
@@ -19,43 +18,8 @@ from genie.metaparser import MetaParser
 from genie.metaparser.util.schemaengine import Any, ListOf, Optional
 
 from onramp.core.shapes import BgpRoute, BgpSession
-
-# FRR's address-family keys in `show bgp vrf all summary json`, in onramp's names
-AFI = {
-    "ipv4Unicast": "ipv4_unicast",
-    "ipv4Vpn": "vpnv4",
-    "ipv6Unicast": "ipv6_unicast",
-    "l2VpnEvpn": "evpn",
-}
-
-
-def bgp_sessions(output: str) -> list[BgpSession]:
-    """`show bgp vrf all summary json`: every session of every VRF once, with the prefixes
-    received per address family it carries."""
-    sessions: dict[tuple[str, str], BgpSession] = {}
-    for vrf, families in _json(output).items():
-        for family, table in families.items():
-            if family not in AFI or not isinstance(table, dict):
-                continue
-            for address, peer in table.get("peers", {}).items():
-                s = sessions.setdefault((vrf, address), _session(vrf, address, peer))
-                s["prefixes_received"][AFI[family]] = int(peer.get("pfxRcd", 0))
-                s["prefixes_sent"][AFI[family]] = int(peer.get("pfxSnt", 0))
-    return list(sessions.values())
-
-
-def _session(vrf: str, address: str, peer: dict[str, AnyType]) -> BgpSession:
-    return {
-        "vrf": vrf,
-        "neighbor": address,
-        "remote_as": int(peer["remoteAs"]),
-        "description": str(peer.get("desc", "")),
-        "state": str(peer.get("state", "unknown")),
-        "uptime": str(peer.get("peerUptime", "")),
-        "prefixes_received": {},
-        "prefixes_sent": {},
-        "connections_dropped": int(peer.get("connectionsDropped", 0)),
-    }
+from onramp.validation.sessions import bgp_sessions
+from onramp.validation.sessions import frr_json as _json
 
 
 class ShowBgpVrfAllSummarySchema(MetaParser):
@@ -133,10 +97,3 @@ class ShowBgpVrfRoutes(ShowBgpVrfRoutesSchema):
             if best.get("peerId") not in (None, "(unspec)"):
                 routes[prefix]["from"] = str(best["peerId"])
         return {"vrf": {vrf: {"routes": routes}}}
-
-
-def _json(output: str) -> dict[str, AnyType]:
-    """FRR's JSON, or {} for the empty answer of a VRF or neighbor that does not exist."""
-    text = output.strip()
-    data = json.loads(text) if text else {}
-    return data if isinstance(data, dict) else {}
