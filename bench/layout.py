@@ -16,7 +16,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# the import roots of the repository and where their code lives (the card's folders are
+# the import roots of the repository and where their code lives ("lab": where it stood
+# before it moved into onramp/, to measure older trees alike; the card's folders are
 # linked into onramp/ by their import names, so each file is read once, under its real path)
 SOURCES = ["onramp", "csp", "tasks", "validation", "runbooks", "napalm_frr", "lab"]
 NAMES = {
