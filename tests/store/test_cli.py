@@ -145,3 +145,12 @@ def test_show_has_the_history_of_state_changes(onramp: Any) -> None:
     assert "history" in text and "allocated" in text and "deleted" in text
     assert gone[-1]["actor"] in text
     assert "allocated" in onramp("connector", "show", a[:8]).split("history", 1)[1]
+
+
+def test_drain_dry_run_fails_when_nothing_can_move(onramp: Any) -> None:
+    assert "no Connector on pe1-par" in onramp("runbook", "drain-pe", "pe1-par")  # exit 0
+    made = onramp("connector", "create", *AWS, "--json")  # allocated, not active: cannot move
+    report = onramp("runbook", "drain-pe", "pe1-par", "--json", code=1)
+    assert [m["connector"] for m in report["moves"] if m["blocked"]] == [made["id"]]
+    text = onramp("runbook", "drain-pe", "pe1-par", code=1)
+    assert "none of the 1 Connector(s) on pe1-par can move" in text
