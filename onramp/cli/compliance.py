@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from onramp.cli.common import JsonOpt, dump, errors, out
@@ -56,19 +57,24 @@ def compliance_run(
 def _print(report: ComplianceRun) -> None:
     table = Table("router", "score", "not compliant", "missing", "extra")
     for name, r in report["routers"].items():
-        if "error" in r:
-            table.add_row(name, "-", f"[red]{r['error']}[/]", "", "")
-            continue
-        bad = {f: e for f, e in r["features"].items() if not e["compliant"]}
-        table.add_row(name, f"{r['score']:g} %", ", ".join(bad) or "-",
-                      str(sum(len(e["missing"]) for e in bad.values())),
-                      str(sum(len(e["extra"]) for e in bad.values())))  # fmt: skip
-    out.print(table)
+        if "busy" in r:
+            table.add_row(name, "-", f"busy: {r['busy']}", "", "")
+        elif "error" not in r:
+            bad = {f: e for f, e in r["features"].items() if not e["compliant"]}
+            table.add_row(name, f"{r['score']:g} %", ", ".join(bad) or "-",
+                          str(sum(len(e["missing"]) for e in bad.values())),
+                          str(sum(len(e["extra"]) for e in bad.values())))  # fmt: skip
+    if table.row_count:
+        out.print(table)
     for name, r in report["routers"].items():
         for feature, e in r.get("features", {}).items():
             for line in e["missing"]:
                 out.print(f"{name} {feature} [green]missing[/] {line}", highlight=False)
             for line in e["extra"]:
                 out.print(f"{name} {feature} [red]extra[/]   {line}", highlight=False)
+    for name, r in report["routers"].items():  # one line each, however long
+        if "error" in r:
+            out.print(f"{name} [red]not read[/] (counts 0 %): {escape(r['error'])}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
     verdict = "compliant" if report["compliant"] else "NOT compliant: `onramp plan router R`"
     out.print(f"score {report['score']} %: {verdict}")

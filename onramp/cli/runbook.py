@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from onramp.cli.common import JsonOpt, dump, err, errors, out
 from onramp.cli.service import service
+
+if TYPE_CHECKING:
+    from onramp.core.shapes import DrainReport
 
 runbook_app = typer.Typer(
     help="Runbooks: provision, link, decommission, drain a PE. Dry-run unless --apply.",
@@ -129,7 +132,9 @@ def drain_pe(
     apply: Apply = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Move every Connector off a PE, make before break; or put the PE back in service."""
+    """Move every Connector off a PE, make before break; or put the PE back in service.
+    Exit status 1 when the PE cannot be emptied: no Connector can move (dry run), or some
+    are still on it (--apply)."""
     from onramp.runbooks import drain, lifecycle
 
     with errors(as_json):
@@ -140,13 +145,38 @@ def drain_pe(
             result = drain.drain_pe(
                 svc, router, apply, lifecycle.orchestrator(svc), _progress(as_json), reason
             )
+    if undrain:
+        if as_json:
+            dump(result)
+            return
+        if result["dry_run"]:
+            out.print("[bold]dry run[/]: nothing was changed (add --apply to do it)")
+        out.print(f"{router}: {result['state']}")
+        return
+    moves = result["moves"]
+    # non-zero when the drain cannot empty the PE: every Connector blocked (a dry run),
+    # or some left on it (applied); an empty PE has nothing to move and is fine
+    if result["dry_run"]:
+        stuck = bool(moves) and all(m["blocked"] for m in moves)
+        why = f"none of the {len(moves)} Connector(s) on {router} can move (see 'blocked')"
+    else:
+        stuck = bool(result["left"])
+        why = f"{len(result['left'])} Connector(s) still on {router}"
     if as_json:
         dump(result)
-        return
+    else:
+        _show_drain(router, result)
+        if stuck:
+            out.print(f"[yellow]{why}[/]")
+    if stuck:
+        raise typer.Exit(1)
+
+
+def _show_drain(router: str, result: DrainReport) -> None:
     if result["dry_run"]:
         out.print("[bold]dry run[/]: nothing was changed (add --apply to do it)")
-    if undrain:
-        out.print(f"{router}: {result['state']}")
+    if not result["moves"]:
+        out.print(f"no Connector on {router}: nothing to move")
         return
     table = Table("Connector", "on-ramp", "from", "to", "links", "result",
                   title=f"drain {router}")  # fmt: skip
@@ -156,6 +186,3 @@ def drain_pe(
         table.add_row(m["connector"][:8], m["onramp"], ", ".join(m["from"]), to,
                       str(len(m["links"])), what)  # fmt: skip
     out.print(table)
-    if not result["dry_run"] and result["left"]:
-        out.print(f"[yellow]{len(result['left'])} Connector(s) still on {router}[/]")
-        raise typer.Exit(1)

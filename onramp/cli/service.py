@@ -13,7 +13,7 @@ from rich.table import Table
 from onramp.cli.common import JsonOpt, dump, errors, out, settings
 
 if TYPE_CHECKING:
-    from onramp.core.shapes import ConnectorView, LinkView
+    from onramp.core.shapes import ConnectorView, LinkView, TransitionView
     from onramp.flow.service import Service
 
 tenant_app = typer.Typer(
@@ -198,6 +198,14 @@ def _show_connector(c: ConnectorView, title: str) -> None:
     out.print(table)
 
 
+def _show_history(history: list[TransitionView]) -> None:
+    table = Table("from", "to", "at (UTC)", "by", "why", title="history")
+    for h in history:
+        table.add_row(h["from"] or "-", h["to"], f"{h['at']:%Y-%m-%d %H:%M:%S}", h["actor"],
+                      h["reason"][:80] or "-")  # fmt: skip
+    out.print(table)
+
+
 @connector_app.command("list")
 def connector_list(
     tenant: Annotated[str | None, Opt(help="Only this tenant's.")] = None,
@@ -230,10 +238,16 @@ def connector_show(
     ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """One Connector: allocation, state, what the customer gave."""
+    """One Connector: allocation, state, what the customer gave, its state changes."""
     with errors(as_json):
-        c = service().connector(ident)
-    dump(c) if as_json else _show_connector(c, "connector")
+        svc = service()
+        c = svc.connector(ident)
+        history = svc.history("connector", c["id"])
+    if as_json:
+        dump({**c, "history": history})
+        return
+    _show_connector(c, "connector")
+    _show_history(history)
 
 
 @connector_app.command("delete")
@@ -328,10 +342,16 @@ def link_show(
     ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """One Link."""
+    """One Link and its state changes."""
     with errors(as_json):
-        link = service().link(ident)
-    dump(link) if as_json else _show_link(link, "link")
+        svc = service()
+        link = svc.link(ident)
+        history = svc.history("link", link["id"])
+    if as_json:
+        dump({**link, "history": history})
+        return
+    _show_link(link, "link")
+    _show_history(history)
 
 
 @link_app.command("delete")

@@ -81,6 +81,14 @@ class Released(TypedDict):
     released: NotRequired[dict[str, Any] | None]  # {"values": [[scope, value], ...]}
 
 
+# One state change of a Connector or Link (a transitions row); `from` is None for its
+# first state. Functional form: `from` is a Python keyword.
+TransitionView = TypedDict(
+    "TransitionView",
+    {"from": str | None, "to": str, "at": datetime, "actor": str, "reason": str},
+)
+
+
 # ------------------------------------------------------------------ plans
 
 

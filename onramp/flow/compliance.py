@@ -9,7 +9,8 @@
   (hier_config's `difference`, both ways) sorted into features by the rules of the
   platform (`validation/compliance/<platform>.yaml`: a line's path, the lines above it
   joined with " / ", matched against each feature's patterns). Per feature: compliant,
-  missing lines, extra lines; per router a score (the share of features compliant).
+  missing lines, extra lines; per router a score (the share of features compliant); per
+  run the mean of the routers judged, where a router not read counts 0 (`verdict`).
   Secrets are masked in every line reported.
 - **Remediation**: `deploy.make_router_plan` (the router's intended config as a plan that
   `onramp apply` applies with commit-confirm and the pyATS gate).
@@ -35,7 +36,14 @@ from onramp.core.errors import OnrampError
 from onramp.core.model import State
 from onramp.core.secrets import mask
 from onramp.core.settings import ROOT
-from onramp.core.shapes import Backups, BackupTaken, Comparison, ComplianceRun, FeatureReport
+from onramp.core.shapes import (
+    Backups,
+    BackupTaken,
+    Comparison,
+    ComplianceRun,
+    FeatureReport,
+    RouterReport,
+)
 from onramp.core.store import ComplianceReportRow, ConfigBackupRow, ConnectorRow, LinkRow, now
 from onramp.flow import render
 from onramp.flow.service import Service
@@ -214,8 +222,14 @@ def backup(svc: Service, nr: Nornir, at: datetime | None = None) -> Backups:
     texts: dict[str, str] = {}
     out: dict[str, BackupTaken] = {}
     for host, r in results.items():
-        if r.failed:
-            out[host] = {"error": f"{type(r[0].exception).__name__}: {r[0].exception}"[:300]}
+        if r.failed:  # one line: the code and what failed (the hint is the report's)
+            exc = r[0].exception
+            why = (
+                f"{exc.code}: {exc.reason}"
+                if isinstance(exc, OnrampError)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            out[host] = {"error": why.replace("\n", " ")[:300]}
             continue
         texts[host] = r[0].result["running"]
         out[host] = {"sha256": r[0].result["sha256"], "stored": False}
@@ -294,15 +308,24 @@ def run(
                                      "running_matches_intended": fingerprint(configs[router])
                                      == taken["routers"][router]["sha256"],
                                      "score": got["score"], "features": got["features"]}  # fmt: skip
-    scores = [r["score"] for r in report["routers"].values() if "score" in r]
-    report["score"] = round(sum(scores) / len(scores), 1) if scores else None
-    report["compliant"] = all(
-        "busy" in r or ("score" in r and r["score"] == 100.0) for r in report["routers"].values()
-    )
+    report["score"], report["compliant"] = verdict(list(report["routers"].values()))
     svc.store.transact(lambda s: s.add(ComplianceReportRow(
         at=at, score=report["score"], compliant=report["compliant"],
         report=json.loads(json.dumps(report, default=str)))))  # fmt: skip
     return report
+
+
+def verdict(routers: list[RouterReport]) -> tuple[float | None, bool]:
+    """(score, compliant) of a run. A busy router is not judged and not counted; a router
+    not read (unreachable, no rules for its platform) is not known compliant: it counts 0.
+    So compliant <=> every judged router scores 100 <=> the score is 100 (None: none judged).
+    """
+    judged = [r for r in routers if "busy" not in r]
+    compliant = all(r.get("score") == 100.0 for r in judged)
+    if not judged:
+        return None, compliant
+    score = round(sum(r.get("score", 0.0) for r in judged) / len(judged), 1)
+    return (99.9 if score == 100.0 and not compliant else score), compliant  # no rounding up
 
 
 def latest(svc: Service) -> ComplianceRun | None:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session as Db
 from onramp.core.errors import OnrampError
 from onramp.core.model import State
 from onramp.core.settings import WorkerSettings
-from onramp.core.shapes import BgpSession, ConnectorView
+from onramp.core.shapes import BgpSession, ConnectorView, TransitionView
 from onramp.core.store import (
     PlanRow,
     RouterLockRow,
@@ -202,23 +202,8 @@ class Orchestrator:
         with self.svc.store.session() as s:
             return str(_row(s, kind, ident).state)
 
-    def history(self, kind: str, ident: str) -> list[dict[str, Any]]:
-        with self.svc.store.session() as s:
-            rows = s.scalars(
-                select(TransitionRow)
-                .where(TransitionRow.kind == kind, TransitionRow.target_id == ident)
-                .order_by(TransitionRow.id)
-            )
-            return [
-                {
-                    "from": t.from_state,
-                    "to": t.to_state,
-                    "at": t.at,
-                    "actor": t.actor,
-                    "reason": t.reason,
-                }
-                for t in rows
-            ]
+    def history(self, kind: str, ident: str) -> list[TransitionView]:
+        return self.svc.history(kind, ident)
 
     # ------------------------------------------------------------ the steps
     def _step(self, kind: str, ident: str) -> str:

@@ -16,8 +16,16 @@ from onramp.core.errors import Code
 from onramp.core.model import ConnectorRequest, LinkRequest, Onramp, Tenant
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
-from onramp.core.shapes import ConnectorView, LinkView, Released
-from onramp.core.store import ConnectorRow, LinkRow, PortUsageRow, Store, TenantRow, by_prefix
+from onramp.core.shapes import ConnectorView, LinkView, Released, TransitionView
+from onramp.core.store import (
+    ConnectorRow,
+    LinkRow,
+    PortUsageRow,
+    Store,
+    TenantRow,
+    TransitionRow,
+    by_prefix,
+)
 from onramp.csp.constraints import for_provider
 from onramp.flow import allocate
 from onramp.flow.kinds import spec_of
@@ -149,6 +157,20 @@ class Service:
         spec = spec_of(kind)
         with self.store.session() as s:
             return spec.view(_find(s, spec.row, ident, kind), self.backbone)
+
+    def history(self, kind: str, ident: str) -> list[TransitionView]:
+        """Every state change of a Connector or Link (by its full id), oldest first."""
+        with self.store.session() as s:
+            rows = s.scalars(
+                select(TransitionRow)
+                .where(TransitionRow.kind == kind, TransitionRow.target_id == ident)
+                .order_by(TransitionRow.id)
+            )
+            return [
+                {"from": t.from_state, "to": t.to_state, "at": t.at, "actor": t.actor,
+                 "reason": t.reason}
+                for t in rows
+            ]  # fmt: skip
 
 
 def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> Any:

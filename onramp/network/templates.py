@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -10,6 +11,7 @@ from typing import Any
 
 import jinja2
 
+from onramp.core.errors import OnrampError
 from onramp.core.settings import ROOT
 from onramp.core.shapes import ConnectorIntent
 from onramp.network import intent
@@ -40,10 +42,28 @@ def render(
     feature: str,
     platform: str,
     data: Mapping[str, Any],
-    root: Path = TEMPLATES,
+    root: Path | None = None,
     remove: bool = False,
 ) -> str:
-    return _environment(root).get_template(template_name(feature, platform, remove)).render(**data)
+    """The template's text for `data`; a value it needs and `data` lacks is ONR-TPL-001
+    naming the template file, its line and the value (never jinja2's traceback)."""
+    root = root or TEMPLATES  # read at call time: a test points it at a copy
+    name = template_name(feature, platform, remove)
+    try:
+        return _environment(root).get_template(name).render(**data)
+    except jinja2.UndefinedError as exc:
+        where = f"{root.name}/{name}"
+        line = _line_in(exc, str(root / name))
+        raise OnrampError(
+            "ONR-TPL-001", f"{where}{f' line {line}' if line else ''}: {exc.message}"
+        ) from exc
+
+
+def _line_in(exc: BaseException, filename: str) -> int | None:
+    """The template's line the error came from: jinja2 puts the template's own frames
+    (its file name, its line numbers) into the traceback."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    return frames[-1].lineno if frames else None
 
 
 # Order of a Connector's features in a router's config: a VRF before what lives in it.

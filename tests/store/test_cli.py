@@ -127,3 +127,30 @@ def test_refusal_shows_code_field_and_hint(onramp: Any) -> None:
     err = onramp("connector", "create", *AWS[:-2], "--json", code=2)["error"]
     assert (err["code"], err["field"]) == ("ONR-REQ-003", "aws_account")
     assert onramp("connector", "list", "--json") == []
+
+
+def test_show_has_the_history_of_state_changes(onramp: Any) -> None:
+    a = onramp("connector", "create", *AWS, "--json")["id"]
+    b = onramp("connector", "create", *AZURE, "--json")["id"]
+    link = onramp("link", "create", "--tenant", "acme", "--a", a, "--b", b,
+                  "--bandwidth", "500", "--json")  # fmt: skip
+    onramp("link", "delete", link["id"], "--json")
+    made = onramp("connector", "show", a[:8], "--json")["history"]
+    steps = [(None, "requested"), ("requested", "validated"), ("validated", "allocated")]
+    assert [(h["from"], h["to"]) for h in made] == steps
+    assert set(made[0]) == {"from", "to", "at", "actor", "reason"} and made[0]["actor"]
+    gone = onramp("link", "show", link["id"], "--json")["history"]
+    assert [h["to"] for h in gone][-2:] == ["allocated", "deleted"]
+    text = onramp("link", "show", link["id"][:8])
+    assert "history" in text and "allocated" in text and "deleted" in text
+    assert gone[-1]["actor"] in text
+    assert "allocated" in onramp("connector", "show", a[:8]).split("history", 1)[1]
+
+
+def test_drain_dry_run_fails_when_nothing_can_move(onramp: Any) -> None:
+    assert "no Connector on pe1-par" in onramp("runbook", "drain-pe", "pe1-par")  # exit 0
+    made = onramp("connector", "create", *AWS, "--json")  # allocated, not active: cannot move
+    report = onramp("runbook", "drain-pe", "pe1-par", "--json", code=1)
+    assert [m["connector"] for m in report["moves"] if m["blocked"]] == [made["id"]]
+    text = onramp("runbook", "drain-pe", "pe1-par", code=1)
+    assert "none of the 1 Connector(s) on pe1-par can move" in text

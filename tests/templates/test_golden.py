@@ -8,10 +8,11 @@ the files; review their diff before committing.
 from __future__ import annotations
 
 import os
+import re
 
-import jinja2
 import pytest
 
+from onramp.core.errors import OnrampError
 from onramp.network import intent
 from onramp.network.inventory import Backbone
 from onramp.network.templates import SERVICE_FEATURES, render
@@ -63,5 +64,8 @@ def test_a_missing_value_is_an_error_not_an_empty_line(
             else golden.case(bb, platform))  # fmt: skip
     needed = {"backbone": "isis", "vrf": "vrf", "onramp_interface": "interfaces"}
     broken = {k: v for k, v in data.items() if k != needed.get(feature, "neighbors")}
-    with pytest.raises(jinja2.UndefinedError):
+    with pytest.raises(OnrampError) as exc:
         render(feature, platform, broken)
+    assert exc.value.code == "ONR-TPL-001"  # naming the file, its line and the value
+    assert re.match(rf"templates/{feature}/{platform}\.j2 line \d+: '\w+' is undefined",
+                    exc.value.reason), exc.value.reason  # fmt: skip

@@ -3,10 +3,18 @@ running; each difference lands in its feature, nothing else is reported, keys ne
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
-from onramp.core.settings import ROOT
+from onramp.core.settings import ROOT, local_config
+from onramp.core.shapes import RouterReport
 from onramp.flow import compliance
+
+from ..conftest import copy_default_inventory
 
 GOLDEN = ROOT / "validation" / "golden"
 KEY = "GoldenCaseKey23456789abc"  # the key the golden bgp_neighbor config carries
@@ -123,3 +131,42 @@ def test_junos_set_lines() -> None:
         "bgp_neighbor": {"missing": ['set routing-instances c42 protocols bgp group c42-csp neighbor '
                                     "169.254.64.2 authentication-key <removed>"]},
     }  # fmt: skip
+
+
+def test_unreachable_routers_are_one_line_each_and_not_counted_compliant(tmp_path: Path) -> None:
+    """Nobody answers on port 1 of 127.0.0.1/2: the two routers are not read, so the run
+    is not compliant and its score is 0, not the 100 of no router judged."""
+    inv = copy_default_inventory(tmp_path / "inventory")
+    for name, address in (("pe1-par", "127.0.0.1"), ("pe1-lon", "127.0.0.2")):
+        inv.hosts[name].update(hostname=address, port=1)
+    config = local_config(tmp_path, inv.write(), nornir={
+        "inventory": {"plugin": "OnrampInventory", "options": {"directory": str(inv.directory)}},
+        "runner": {"plugin": "threaded", "options": {"num_workers": 2}},
+        "logging": {"enabled": False}})  # fmt: skip
+    run = [sys.executable, "-m", "onramp.cli", "--config", str(config), "compliance", "run",
+           "--router", "pe1-par", "--router", "pe1-lon"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ONRAMP_STORE_URL", None)
+    env.pop("ONRAMP_INVENTORY", None)
+    done = subprocess.run([*run, "--json"], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["score"], report["compliant"]) == (0.0, False)
+    assert {r: e["error"].split(":")[0] for r, e in report["routers"].items()} == {
+        "pe1-par": "ONR-DEPLOY-001", "pe1-lon": "ONR-DEPLOY-001"}  # fmt: skip
+    assert "Traceback" not in done.stderr
+    done = subprocess.run(run, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr
+    for router, address in (("pe1-par", "127.0.0.1"), ("pe1-lon", "127.0.0.2")):
+        (line,) = [x for x in done.stdout.splitlines() if x.startswith(f"{router} ")]
+        assert "not read" in line and "ONR-DEPLOY-001" in line and address in line
+    assert "score 0.0 %: NOT compliant" in done.stdout
+
+
+def test_the_run_verdict_counts_a_router_not_read_as_0() -> None:
+    ok: RouterReport = {"score": 100.0, "features": {}}
+    gone: RouterReport = {"error": "ONR-DEPLOY-001: pe1-par: no route to host"}
+    assert compliance.verdict([ok, gone]) == (50.0, False)  # was 100.0 and not compliant
+    assert compliance.verdict([ok, {"busy": "connector 1f3e configuring"}]) == (100.0, True)
+    assert compliance.verdict([{"busy": "link 77c2 verifying"}]) == (None, True)
+    assert compliance.verdict([ok] * 999 + [{"score": 99.0}]) == (99.9, False)  # never rounded up

@@ -18,6 +18,7 @@ from onramp.core.settings import ROOT, load_settings, local_config
 from onramp.core.store import ConnectorRow
 from onramp.flow import offline
 from onramp.flow.service import Service
+from onramp.network import templates
 from onramp.network.inventory import load
 from onramp.network.templates import RouterServices
 
@@ -94,3 +95,21 @@ def test_compliance_of_an_unknown_router_is_refused_with_its_code() -> None:
     result = CliRunner().invoke(app, ["compliance", "run", "--router", "nosuch", "--json"])
     assert result.exit_code == 2
     assert json.loads(result.output)["error"]["code"] == "ONR-COMP-003"
+
+
+@pytest.mark.parametrize("feature", ["backbone", "vrf"])  # every router's; the golden case's
+def test_an_undefined_template_variable_is_a_finding_naming_file_and_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feature: str
+) -> None:
+    root = tmp_path / "templates"
+    shutil.copytree(templates.TEMPLATES, root)
+    with (root / feature / "frr.j2").open("a") as f:
+        f.write("{{ no_such_value }}\n")
+    monkeypatch.setattr(templates, "TEMPLATES", root)
+    result = CliRunner().invoke(app, ["validate", "--no-store", "--json"])
+    assert isinstance(result.exception, SystemExit), result.exception  # not a crash
+    assert result.exit_code == 1, result.output
+    found = [f for f in json.loads(result.output)["findings"] if f["code"] == "ONR-TPL-001"]
+    assert found and {f["check"] for f in found} >= {"golden"}
+    for f in found:
+        assert f"{feature}/frr.j2" in f["reason"] and "'no_such_value' is undefined" in f["reason"]

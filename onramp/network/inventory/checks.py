@@ -76,13 +76,47 @@ class Backbone:
         ]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that also notes every mapping key written twice (PyYAML keeps the last
+    one silently; YAML says keys are unique; a host written twice would lose its first)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.twice: list[tuple[str, int, int]] = []  # (key, its line, the first one's line)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[str, int] = {}
+        for key, _ in node.value:  # before merge keys (<<) are flattened in: they may repeat
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                line = key.start_mark.line + 1
+                if key.value in first:
+                    self.twice.append((key.value, line, first[key.value]))
+                first.setdefault(key.value, line)
+        return super().construct_mapping(node, deep)
+
+
+def _read_yaml(name: str, text: str) -> tuple[Any, list[Finding]]:
+    loader = _UniqueKeyLoader(text)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    return data, [
+        Finding("ONR-INV-012", name, key, f"line {line}: '{key}' is written twice "
+                f"(first at line {was}); YAML would keep only the last")
+        for key, line, was in loader.twice
+    ]  # fmt: skip
+
+
 def read_files(directory: Path) -> tuple[dict[str, dict[str, Any]], list[Finding]]:
     raw: dict[str, dict[str, Any]] = {}
     findings: list[Finding] = []
     for name in FILES:
         path = directory / name
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data, twice = _read_yaml(name, path.read_text())
+            data = data or {}
+            findings += twice
         except (OSError, yaml.YAMLError) as exc:
             findings.append(Finding("ONR-INV-000", name, "-", str(exc).replace("\n", " ")))
             data = {}
@@ -235,12 +269,16 @@ def _platform_and_ports(r: Router) -> Iterator[Finding]:
             )
 
 
-def _core_links(routers: dict[str, Router]) -> Iterator[Finding]:
+def _core_links(routers: dict[str, Router], invalid: set[str]) -> Iterator[Finding]:
+    """Both ends of each core link agree; `invalid`: routers that failed their schema (the
+    finding on them is the cause: their neighbours' links to them are not judged)."""
     for r in routers.values():
         for i, c in enumerate(r.core_interfaces):
             fld = f"core_interfaces.{i}"
             here = f"{r.name}:{c.name}"
             there = f"{c.peer.host}:{c.peer.interface}"
+            if c.peer.host in invalid:
+                continue
             peer = routers.get(c.peer.host)
             far = (
                 next((x for x in peer.core_interfaces if x.name == c.peer.interface), None)
@@ -283,7 +321,19 @@ def _core_links(routers: dict[str, Router]) -> Iterator[Finding]:
                 )
 
 
-def _references(routers: dict[str, Router], cat: Catalogue) -> Iterator[Finding]:
+def _onramps_named(host: dict[str, Any]) -> set[str]:
+    """The on-ramps a router that failed its schema names in its ports, as far as it does."""
+    ports = host.get("onramp_ports")
+    ports = ports if isinstance(ports, list) else []
+    return {str(p.get("onramp")) for p in ports if isinstance(p, dict)}
+
+
+def _references(
+    routers: dict[str, Router], cat: Catalogue, unjudged: set[str]
+) -> Iterator[Finding]:
+    """PoPs and on-ramps named exist and match; redundant on-ramps have their two ports.
+    `unjudged`: on-ramps with a port on a router that failed its schema (counting their
+    ports without it would report its error again as a missing one)."""
     for oid, o in cat.onramps.items():
         if o.pop not in cat.pops:
             yield Finding(
@@ -314,6 +364,8 @@ def _references(routers: dict[str, Router], cat: Catalogue) -> Iterator[Finding]
             else:
                 roles[p.onramp].append((r.name, p.redundancy_role))
     for oid, o in cat.onramps.items():
+        if oid in unjudged:
+            continue
         ports = roles.get(oid, [])
         if o.redundant:
             by_role = {role: host for host, role in ports}
@@ -351,9 +403,13 @@ def check(directory: Path) -> tuple[Backbone | None, list[Finding]]:
     findings += _duplicates(routers)
     for r in routers.values():
         findings += _platform_and_ports(r)
-    findings += _core_links(routers)
+    # a router that failed its schema is reported once, by its own findings: what
+    # refers to it (core links, redundant on-ramps) is not judged against its absence
+    invalid = set(raw["hosts"]) - set(routers)
+    unjudged = {o for name in invalid for o in _onramps_named(resolve_host(name, raw))}
+    findings += _core_links(routers, invalid)
     if catalogue is not None:
-        findings += _references(routers, catalogue)
+        findings += _references(routers, catalogue, unjudged)
     if not routers and not findings:
         findings.append(Finding("ONR-INV-001", "hosts.yaml", "-", "no routers defined"))
     if findings or catalogue is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from nornir import InitNornir
@@ -11,6 +12,11 @@ from nornir.plugins.inventory.simple import SimpleInventory
 
 from onramp.core.settings import Settings, load_settings
 from onramp.network.inventory.checks import load
+
+# Nornir logs every failed task with its traceback; with its logging off (config.yaml) and
+# no handler configured, Python's last-resort handler printed that to the user's terminal.
+# Failures are results, reported by whoever runs the task; a configured logger still gets them.
+logging.getLogger("nornir").addHandler(logging.NullHandler())
 
 
 class OnrampInventory:
