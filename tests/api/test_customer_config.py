@@ -50,8 +50,10 @@ def test_the_owner_gets_the_key_another_tenant_what_an_absent_id_gets(
         shown = api.call("GET", f"/v1/connectors/{ident}", who="globex")
         assert shown.status_code == 404 and shown.json()["error"] == absent_like(api, ident)
         assert key not in other.text
-    admin = api.call("GET", path, who="admin", params={"platform": "frr"})
-    assert admin.status_code == 200 and admin.json()["password"] == key
+    from onramp.client import Client
+
+    admin = Client(api.url, api.keys["admin"]).customer_config(made["id"], "frr")  # a script's
+    assert admin["password"] == key and admin["platform"] == "frr"
     assert [(r["actor"].split(":")[:2], r["platform"]) for r in api.svc.reveals(made["id"])] == [
         (["api", "acme"], "iosxr"), (["api", "admin"], "frr")]  # fmt: skip
     assert all(key not in r.getMessage() for r in caplog.records)
