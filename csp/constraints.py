@@ -75,6 +75,9 @@ class KeyRule(Strict):
 class Kind(Strict):
     requires: list[Fact] = []
     adapter: str | None = None  # which of the package's ADAPTERS serves it; None: its only one
+    # the BGP peer is the customer's own router (not a provider's that its API or a ticket
+    # sets up): `connector customer-config` tells the customer what to configure on it
+    customer_router: bool = False
 
 
 class SimulatorRule(Strict):

@@ -60,6 +60,14 @@ class Client:
     def connector(self, ident: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/v1/connectors/{ident}"))
 
+    def customer_config(
+        self, ident: str, platform: str = "ios", interface: str | None = None
+    ) -> dict[str, Any]:
+        """What to configure on your own router for an enterprise Connector (`config`: the
+        text; the BGP key in it and in `password`)."""
+        params = {"platform": platform, **({"interface": interface} if interface else {})}
+        return dict(self._call("GET", f"/v1/connectors/{ident}/customer-config", params=params))
+
     def link_of(self, ident: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/v1/links/{ident}"))
 

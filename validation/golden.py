@@ -1,5 +1,6 @@
 """Golden files: every feature x platform rendered for one fixed case and kept in
-validation/golden/<feature>/<platform>[.qinq][.remove].txt, so that any change to a
+validation/golden/<feature>/<platform>[.qinq][.remove].txt (and the customer's router's
+config per its platform: customer/<platform>[.qinq].txt), so that any change to a
 template or to the intent data shows in review. `tests/templates/test_golden.py` and
 `onramp validate` both compare; `UPDATE_GOLDEN=1 .venv/bin/pytest tests/templates`
 rewrites the files after a deliberate change (review their diff before committing).
@@ -12,8 +13,8 @@ import uuid
 from pathlib import Path
 
 from onramp.core.model import Attachment, Connector
-from onramp.core.shapes import ConnectorIntent
-from onramp.network import intent
+from onramp.core.shapes import ConnectorIntent, ConnectorView, CustomerConfig
+from onramp.network import customer, intent
 from onramp.network.inventory import Backbone, load
 from onramp.network.inventory.generate import generate, write
 from onramp.network.platforms import PLATFORMS
@@ -82,6 +83,33 @@ def case(bb: Backbone, platform: str, inner: int | None = None) -> ConnectorInte
     )
 
 
+def customer_case(platform: str, inner: int | None = None) -> CustomerConfig:
+    """The customer's side of a golden enterprise Connector (no backbone needed: the view
+    is what the store would show)."""
+    view: ConnectorView = {
+        "id": "00000000-0000-4000-8000-00000000ce01",
+        "tenant": "acme",
+        "onramp": "ent-par",
+        "kind": "enterprise",
+        "state": "allocated",
+        "bandwidth_mbps": 500,
+        "vrf": "c42",
+        "local_asn": 65000,
+        "peer_asn": 65101,
+        "mtu": 1500,
+        "md5_key": "set",
+        "attachments": [{"role": "single", "router": "pe1-par", "port": "eth4",
+                         "interface": "eth4.120", "vlan": 120, "inner_vlan": inner,
+                         "rd": "10.255.0.1:42", "subnet": "100.64.0.6/31",
+                         "local_address": "100.64.0.6/31", "peer_address": "100.64.0.7/31"}],
+        "request": {"prefixes": ["10.1.0.0/16", "192.0.2.7/32"], "customer_asn": 65101},
+        "created_at": None,
+        "csp_resource": None,
+        "reason": None,
+    }  # fmt: skip
+    return customer.customer_config(view, platform, password=KEY, max_prefixes=100)
+
+
 def rendered(bb: Backbone) -> dict[str, str]:
     """{golden file name: what the templates render for it now}."""
     out: dict[str, str] = {}
@@ -95,6 +123,9 @@ def rendered(bb: Backbone) -> dict[str, str]:
         out[f"onramp_interface/{platform}.qinq.txt"] = render(
             "onramp_interface", platform, case(bb, platform, inner=7)
         )
+    for name in customer.CUSTOMER_PLATFORMS:  # the customer's router (ios: no PE of ours)
+        out[f"customer/{name}.txt"] = customer.render(customer_case(name))
+        out[f"customer/{name}.qinq.txt"] = customer.render(customer_case(name, inner=7))
     return out
 
 

@@ -31,12 +31,21 @@ from onramp.api import keys as apikeys
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
-from onramp.core.shapes import ComplianceRun, ConnectorView, LinkKpis, LinkView, TicketView
+from onramp.core.shapes import (
+    ComplianceRun,
+    ConnectorView,
+    CustomerConfigView,
+    CustomerPlatformName,
+    LinkKpis,
+    LinkView,
+    TicketView,
+)
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
 from onramp.flow import compliance, monitor
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service
+from onramp.network import customer
 
 Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
 View = TypeVar("View", ConnectorView, LinkView)
@@ -305,13 +314,6 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
             raise OnrampError("ONR-API-002", f"this key belongs to tenant {who.tenant}")
         return str(who.tenant)
 
-    def visible(
-        who: Principal, item: ConnectorView | LinkView, what: str
-    ) -> ConnectorView | LinkView:
-        if not who.admin and item["tenant"] != who.tenant:
-            raise OnrampError("ONR-REQ-011", f"{what} {item['id']}")  # as if absent
-        return item
-
     def page(items: list[View], limit: int) -> dict[str, object]:
         """`items`: up to limit + 1 rows; the one over says there is a next page."""
         chunk = items[:limit]
@@ -407,6 +409,21 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         found = find("connector", ident, who)
         return monitor.traffic(svc, found["id"], now() - timedelta(hours=hours))
 
+    @v1.get("/connectors/{ident}/customer-config", response_model=CustomerConfigView)
+    def customer_config(
+        ident: str,
+        who: Caller,
+        platform: CustomerPlatformName = "ios",
+        interface: Annotated[str | None, Query(pattern=customer.PORT_NAME.pattern)] = None,
+    ) -> CustomerConfigView:
+        """What to configure on the customer's own router (enterprise Connectors): per
+        attachment the VLAN(s), both addresses, the ASNs, MTU, the prefixes it may announce,
+        and the BGP key, shown to the Connector's tenant (or an admin key) and recorded.
+        `interface`: the router's port facing the cross-connect."""
+        found = find("connector", ident, who)  # another tenant's: as absent as any
+        actor = f"api:{who.tenant or 'admin'}:{who.key_id}"
+        return svc.customer_config(found["id"], platform, actor, interface)
+
     @app.get("/metrics", include_in_schema=False)
     def metrics(who: Caller) -> Response:
         """Prometheus exposition (an admin key: every tenant's, labelled by tenant)."""
@@ -474,7 +491,12 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return data
 
     def find(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
-        return visible(who, svc.view(kind, ident), kind)
+        item = svc.view(kind, ident)
+        if not who.admin and item["tenant"] != who.tenant:
+            # word for word what an absent id answers (store.by_prefix): nothing tells
+            # another tenant that the id exists
+            raise OnrampError("ONR-REQ-011", f"{kind} '{ident}' matches nothing", field="id")
+        return item
 
     def shown(kind: str, ident: str, who: Principal) -> dict[str, object]:
         item = find(kind, ident, who)

@@ -250,6 +250,28 @@ def connector_show(
     _show_history(history)
 
 
+@connector_app.command("customer-config")
+def connector_customer_config(
+    ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
+    platform: Annotated[str, Opt(help="The customer router's OS: ios, iosxr, junos, frr.")] = "ios",
+    interface: Annotated[
+        str | None,
+        Opt(help="The customer router's port facing the cross-connect (default: per platform)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the customer configures on its router for an enterprise Connector: VLANs,
+    addresses, ASNs, MTU, allowed prefixes and the BGP key (shown: every call is recorded)."""
+    import getpass
+
+    with errors(as_json):
+        found = service().customer_config(ident, platform, f"cli:{getpass.getuser()}", interface)
+    if as_json:
+        dump(found)
+    else:  # the configuration alone, ready for a file: > ce.conf
+        print(found["config"], end="")
+
+
 @connector_app.command("delete")
 def connector_delete(
     ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],

@@ -271,6 +271,67 @@ class ConnectorIntent(TypedDict):
     segments: list[SegmentIntent]
 
 
+# ------------------------------------------------------------------ the customer's router
+
+
+CustomerPlatformName = Literal["ios", "iosxr", "junos", "frr"]  # the customer's router's OS
+
+
+class CustomerAttachment(TypedDict):
+    """One leg as the customer's router must be set up for it (onramp.network.customer)."""
+
+    role: Literal["primary", "secondary", "single"]
+    interface: str  # the subinterface on the customer's router, in its platform's naming
+    parent: str  # the customer's port facing the cross-connect
+    unit: int  # Junos' logical unit (the VLAN); other platforms name it in `interface`
+    vlan: int
+    inner_vlan: int | None  # QinQ: the C-tag inside `vlan`
+    address: str  # the customer's, "a.b.c.d/len"
+    ip: str  # the same without the length
+    netmask: str  # its length as a mask (IOS)
+    neighbor: str  # ours, no length
+    description: str
+
+
+class CustomerConfig(TypedDict):
+    """What a customer's router needs for one Connector, computed once for every platform:
+    the templates `templates/customer/<platform>.j2` only render it."""
+
+    connector: str
+    tenant: str
+    onramp: str
+    platform: CustomerPlatformName
+    name: str  # prefix of the policy names on the customer's router: onramp-<id8>
+    customer_asn: int
+    our_asn: int
+    mtu: int
+    bandwidth_mbps: int
+    keepalive: int
+    hold: int
+    max_prefixes: int  # what we accept from the customer per session
+    password: str | None  # the BGP MD5 key, revealed: only ever in this shape and its text
+    prefixes: list[PrefixEntry]  # what the customer may announce (ours accepts these only)
+    permits: list[PrefixEntry]  # the same, permits only: for platforms that match a set
+    attachments: list[CustomerAttachment]
+
+
+class KeyReveal(TypedDict):
+    """A record that a Connector's BGP key was shown: to whom, when, for which platform."""
+
+    connector: str
+    at: str
+    actor: str  # cli:<user>, api:<tenant|admin>:<key id>
+    platform: str
+    key: bool  # False: the Connector has no key, nothing secret was shown
+
+
+class CustomerConfigView(CustomerConfig):
+    """`connector customer-config` / `GET /v1/connectors/{id}/customer-config`: the data
+    and the rendered configuration."""
+
+    config: str
+
+
 # ------------------------------------------------------------------ BGP state and the gate
 
 

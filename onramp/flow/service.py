@@ -6,31 +6,46 @@ the store or read the inventory themselves.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import selectinload
 
-from onramp.core.errors import Code
+from onramp.core.errors import Code, OnrampError
 from onramp.core.model import ConnectorRequest, LinkRequest, Onramp, Tenant
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
-from onramp.core.shapes import ConnectorView, LinkView, Released, TransitionView
+from onramp.core.shapes import (
+    ConnectorView,
+    CustomerConfigView,
+    KeyReveal,
+    LinkView,
+    Released,
+    TransitionView,
+)
 from onramp.core.store import (
     ConnectorRow,
+    EventRow,
     LinkRow,
     PortUsageRow,
     Store,
     TenantRow,
     TransitionRow,
     by_prefix,
+    now,
 )
-from onramp.csp.constraints import for_provider
+from onramp.csp.constraints import for_kind, for_provider
 from onramp.flow import allocate
 from onramp.flow.kinds import spec_of
 from onramp.flow.request import parse
+from onramp.network import customer
 from onramp.network.inventory import Backbone, load
+
+# who saw a BGP key, when, of which Connector: the record is a row (`events`, kind "reveal");
+# this log line tells the operators' log collection too (never the key itself)
+audit = logging.getLogger("onramp.audit")
 
 
 @dataclass
@@ -119,6 +134,45 @@ class Service:
             return allocate.connector_view(
                 _find(s, ConnectorRow, ident, "connector"), self.backbone
             )
+
+    def customer_config(
+        self, ident: str, platform: str, actor: str, port: str | None = None
+    ) -> CustomerConfigView:
+        """What the customer's own router needs for a Connector (enterprise: a CE we peer
+        with), in `platform`'s syntax, the BGP key revealed; every call is recorded first
+        (`reveals`). A Connector whose peer a provider sets up is refused (ONR-REQ-014):
+        the provider configures that side from what its API or ticket was given."""
+        customer.platform_of(platform)  # a wrong platform reveals nothing
+        with self.store.session() as s:
+            row = _find(s, ConnectorRow, ident, "connector")
+            kinds = for_kind(row.kind)
+            if not kinds.kinds[row.kind].customer_router:
+                raise OnrampError("ONR-REQ-014", f"connector {row.id} is {row.kind}: its peer "
+                                  f"is {kinds.provider}'s router, not yours", field="kind")  # fmt: skip
+            if row.state in ("deleted", "failed") or not row.attachments:
+                raise OnrampError("ONR-REQ-011", f"connector {row.id} is {row.state}: "
+                                  "nothing of it is left to configure")  # fmt: skip
+            view = allocate.connector_view(row, self.backbone)
+            key = self.vault.decrypt(row.md5_key) if row.md5_key else None
+            at = now()
+            s.add(EventRow(kind="reveal", target_id=row.id, what=actor[:120], started_at=at,
+                           ended_at=at, detail={"platform": platform, "key": key is not None}))  # fmt: skip
+        # committed before the key leaves this method: no reveal goes unrecorded
+        audit.info("customer-config of connector %s (tenant %s, key %s) for %s by %s",
+                   view["id"], view["tenant"], "revealed" if key else "none", platform, actor)  # fmt: skip
+        data = customer.customer_config(
+            view, platform, password=key, max_prefixes=kinds.max_prefixes, port=port
+        )
+        return {**data, "config": customer.render(data)}
+
+    def reveals(self, ident: str) -> list[KeyReveal]:
+        """Every customer-config of a Connector (each showed its key), oldest first."""
+        with self.store.session() as s:
+            cid = _find(s, ConnectorRow, ident, "connector").id
+            rows = s.scalars(select(EventRow).where(EventRow.kind == "reveal",
+                             EventRow.target_id == cid).order_by(EventRow.id))  # fmt: skip
+            return [{"connector": cid, "at": r.started_at.isoformat(), "actor": r.what,
+                     "platform": r.detail["platform"], "key": r.detail["key"]} for r in rows]  # fmt: skip
 
     def delete_connector(self, ident: str) -> Released:
         return allocate.release_connector(self.store, self.connector(ident)["id"])

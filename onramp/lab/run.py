@@ -329,6 +329,31 @@ class Lab:
             netdev.ip("link", "del", subif, netns=ns, check=False)
         return subif
 
+    # an enterprise site's CE: configured from what its customer was given -------
+    def apply_ce_config(self, edge: str, config: str, remove: bool = False) -> list[str]:
+        """Configure an enterprise site's CE from the text `onramp connector customer-config
+        --platform frr` gave its customer, unchanged (`remove`: take that text's stanzas off
+        again). The OS part first, as the site's Linux would: the VLAN subinterfaces the
+        text names (their parent: the edge's port, `--interface eth0`)."""
+        ns = self.ns(edge)
+        subifs = [n for n in _CE_INTERFACE.findall(config) if netdev.SUBIF.match(n)]
+        for subif in [] if remove else subifs:
+            netdev.ensure(subif, base=ns)
+        path = self.node_dir(edge) / "ce.conf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_ce_removal(config) if remove else config)
+        sh("vtysh", "-N", ns, "-f", str(path), ns=ns)
+        for subif in subifs if remove else []:
+            # FRR drops the stanza of a device only once zebra has seen it go
+            netdev.ip("link", "del", subif, netns=ns, check=False)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not re.search(
+                r"is down|Can't find", self.vtysh(edge, f"show interface {subif}")
+            ):
+                time.sleep(0.1)
+            sh("vtysh", "-N", ns, "-c", "configure terminal", "-c", f"no interface {subif}", ns=ns)
+        return subifs
+
     # inspect -------------------------------------------------------------
     def vtysh(self, node: str, command: str) -> str:
         ns = self.ns(node)
@@ -403,6 +428,23 @@ class Lab:
                 )
                 raise OnrampError("ONR-LAB-004", f"not converged after {timeout:.0f}s: {problems}")
             time.sleep(0.2)
+
+
+# what a customer-config for FRR puts on a CE, to take it off again
+_CE_INTERFACE = re.compile(r"^interface (\S+)$", re.M)
+_CE_BGP = re.compile(r"^router bgp (\d+)$", re.M)
+_CE_NEIGHBOR = re.compile(r"^ neighbor (\S+) remote-as ", re.M)
+_CE_POLICY = re.compile(r"^(route-map|ip prefix-list) (\S+) ", re.M)
+
+
+def _ce_removal(config: str) -> str:
+    """The FRR lines that take a customer-config's neighbors and policies off (its
+    interfaces go with their devices: Lab.apply_ce_config)."""
+    lines = [f"router bgp {asn}" for asn in _CE_BGP.findall(config)[:1]]
+    lines += [f" no neighbor {n}" for n in _CE_NEIGHBOR.findall(config)]
+    lines += ["exit"] if lines else []
+    lines += [f"no {kind} {name}" for kind, name in dict.fromkeys(_CE_POLICY.findall(config))]
+    return "\n".join(lines) + "\n"
 
 
 def _alive(pidfile: Path) -> bool:

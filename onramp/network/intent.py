@@ -222,7 +222,7 @@ def _prefix_list(name: str, prefixes: list[str]) -> PrefixListIntent:
     """FRR's prefix-list (entries, deny-all when empty); `permits` for the platforms that
     match a set and decide in a policy (IOS-XR prefix-set + route-policy, Junos
     route-filters): no permits there means drop everything."""
-    entries = _prefix_entries(prefixes)
+    entries = prefix_entries(prefixes)
     return {
         "name": name,
         "entries": entries,
@@ -230,7 +230,7 @@ def _prefix_list(name: str, prefixes: list[str]) -> PrefixListIntent:
     }
 
 
-def _prefix_entries(prefixes: list[str]) -> list[PrefixEntry]:
+def prefix_entries(prefixes: list[str]) -> list[PrefixEntry]:
     """Each allowed prefix and its more-specifics; nothing allowed: one deny-all entry."""
     nets = sorted({IPv4Network(p) for p in prefixes})
     if not nets:

@@ -140,6 +140,7 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
     lid = link.json()["id"]
     for method, path in (("GET", f"/v1/connectors/{a['id']}"),
                          ("GET", f"/v1/connectors/{a['id']}/traffic"),
+                         ("GET", f"/v1/connectors/{a['id']}/customer-config"),
                          ("DELETE", f"/v1/connectors/{a['id']}"),
                          ("GET", f"/v1/links/{lid}"), ("GET", f"/v1/links/{lid}/kpis"),
                          ("DELETE", f"/v1/links/{lid}")):  # fmt: skip
@@ -157,6 +158,7 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
     assert named == {
         ("GET", "/v1/connectors/{ident}"),
         ("GET", "/v1/connectors/{ident}/traffic"),
+        ("GET", "/v1/connectors/{ident}/customer-config"),
         ("DELETE", "/v1/connectors/{ident}"),
         ("GET", "/v1/links/{ident}"),
         ("GET", "/v1/links/{ident}/kpis"),

@@ -127,3 +127,23 @@ def test_engineers_see_compliance_tenants_do_not(browser: Any, api: Api) -> None
     sign_in(browser, api.url, api.keys["acme"])
     time.sleep(0.5)
     assert not browser.find_element(By.ID, "compliance").is_displayed()
+
+
+def test_an_enterprise_connectors_router_config_in_the_portal(browser: Any, api: Api) -> None:
+    """An enterprise Connector has a "router config" button: the customer picks its
+    router's OS and gets the configuration (key included) to read and download."""
+    ent = {"onramp": "ent-par", "kind": "enterprise", "bandwidth_mbps": 100,
+           "customer_asn": 65101, "prefixes": ["192.168.10.0/24"]}  # fmt: skip
+    made = api.call("POST", "/v1/connectors", json=ent).json()
+    sign_in(browser, api.url, api.keys["acme"])
+    until(lambda: [r for r in rows(browser) if r.startswith(made["id"][:8])])
+    browser.execute_script("document.querySelector(arguments[0]).click();",
+                           f"#connector-rows tr[data-id='{made['id']}'] button:last-child")  # fmt: skip
+    Select(browser.find_element(By.ID, "customer-platform")).select_by_value("frr")
+    browser.find_element(By.ID, "customer-config-show").click()
+    text = until(lambda: browser.find_element(By.ID, "customer-config-text").text)
+    assert "router bgp 65101" in text and "password" in text
+    link = browser.find_element(By.ID, "customer-config-download")
+    assert link.get_attribute("download") == f"onramp-{made['id'][:8]}-frr.conf"
+    shot(browser, "6-customer-config")
+    assert [r["platform"] for r in api.svc.reveals(made["id"])] == ["frr"]

@@ -17,7 +17,7 @@ import yaml
 from onramp.core.settings import LabSettings, load_settings
 from onramp.flow.service import Service
 from onramp.lab.run import FRR_ETC, FRR_RUN, NEEDED, Lab, down, namespaces, root_links
-from onramp.lab.topology import Topology, build
+from onramp.lab.topology import EDGE_PORT, Topology, build
 from onramp.network.inventory import Backbone, load
 from onramp.tasks.config import canonical
 
@@ -144,16 +144,19 @@ def module_lab(
         down(settings.name, settings.state_dir)
 
 
-def ce_side(lab: Lab, svc: Service, c: dict[str, Any], remove: bool = False) -> None:
-    """An enterprise site's CE (the lab's edge at the Connector's port), configured as the
-    customer would: there is no provider API to do it."""
-    from onramp.core.store import ConnectorRow
+_CE_CONFIGS: dict[str, str] = {}  # Connector id -> the CE config applied (to take it off)
 
-    with svc.store.session() as s:
-        row = s.get(ConnectorRow, c["id"])
-        assert row is not None
-        key = svc.vault.decrypt(row.md5_key) if row.md5_key else None
+
+def ce_side(lab: Lab, svc: Service, c: dict[str, Any], remove: bool = False) -> None:
+    """An enterprise site's CE (the lab's edge at the Connector's port), configured as its
+    customer does: with what `customer-config --platform frr` gives (Service.customer_config,
+    the CLI's and the API's call), applied unchanged; no provider API sets up that side."""
     (a,) = c["attachments"]
-    lab.cloud_peering(lab.topo.edge_of(a["router"], a["port"]), vlan=a["vlan"], inner_vlan=None,
-                      address=a["peer_address"], neighbor=a["local_address"].split("/")[0],
-                      remote_as=c["local_asn"], password=key, remove=remove)  # fmt: skip
+    edge = lab.topo.edge_of(a["router"], a["port"])
+    if remove:
+        if (config := _CE_CONFIGS.pop(c["id"], None)) is not None:
+            lab.apply_ce_config(edge, config, remove=True)
+        return
+    config = svc.customer_config(c["id"], "frr", "test:ce", port=EDGE_PORT)["config"]
+    lab.apply_ce_config(edge, config)
+    _CE_CONFIGS[c["id"]] = config
