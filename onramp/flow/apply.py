@@ -22,6 +22,7 @@ from onramp.flow.allocate import connector_view
 from onramp.flow.kinds import spec_of
 from onramp.flow.plan import (
     change_of,
+    deployable,
     nornir_for,
     outcome_of,
     raise_failed,
@@ -57,7 +58,7 @@ def apply_plan(
     session disturbed. Pass: confirm everywhere; fail: roll every router back and check
     it is as before. The service's state follows.
     """
-    if revert_in <= check_timeout + 10:
+    if revert_in < check_timeout + 10:  # the hint: "at least the check timeout + 10 s"
         raise OnrampError(
             "ONR-PLAN-005",
             f"revert_in {revert_in}s leaves no room after a {check_timeout:.0f}s check",
@@ -69,6 +70,7 @@ def apply_plan(
             raise OnrampError("ONR-PLAN-003", f"plan {p.id} is {p.state}")
         plan = view_of(p)
         candidates: dict[str, str] = json.loads(svc.vault.decrypt(p.candidates))
+        deployable(svc, candidates, f"plan {p.id[:8]}")  # a plan made before the check
         row, _, _ = target_of(s, svc, p.target_kind, p.target_id)  # raises unless allocated
         to = success_state or _applied_state(p.action)
         if row is not None and row.state != to.value and not allowed(row.state, to.value):

@@ -49,6 +49,7 @@ from onramp.flow.apply import apply_plan
 from onramp.flow.kinds import spec_of
 from onramp.flow.plan import make_plan, nornir_for, target_of
 from onramp.flow.service import Service
+from onramp.network.platforms import undeployable
 from onramp.tasks.config import discard_unconfirmed
 from onramp.validation.collect import snapshot
 
@@ -343,7 +344,9 @@ class Orchestrator:
             self.audit(plan_id)
 
     def _off_routers(self, kind: str, ident: str) -> None:
-
+        touched = {r: self.svc.backbone.routers[r].platform for r in self._touched(kind, ident)}
+        if touched and len(undeployable(touched)) == len(touched):
+            return  # deploys there are refused (ONR-PLAT-001): nothing of ours to take off
         self._lock_routers(kind, ident)
         try:
             nr = self._discard_unconfirmed(kind, ident)
