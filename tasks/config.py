@@ -18,6 +18,7 @@ from nornir.core.task import Result, Task
 from onramp.core.errors import OnrampError
 from onramp.core.secrets import mask
 from onramp.network.platforms import PLATFORMS
+from onramp.tasks.failure import unreachable
 
 
 def canonical(config: str) -> str:
@@ -46,7 +47,7 @@ def device(task: Task) -> NetworkDriver:
     try:
         return task.host.get_connection("napalm", task.nornir.config)
     except Exception as exc:  # paramiko/napalm raise many kinds; all mean "cannot reach"
-        raise OnrampError("ONR-DEPLOY-001", f"{task.host.name}: {exc}") from exc
+        raise unreachable(exc) from exc  # one line; the caller names the host
 
 
 def running_config(task: Task) -> Result:

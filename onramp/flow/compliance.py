@@ -42,6 +42,7 @@ from onramp.flow.service import Service
 from onramp.network import templates
 from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import fingerprint, running_config
+from onramp.tasks.failure import failed
 
 RULES = ROOT / "validation" / "compliance"
 # what no report may show: the value after these words (also masked by the known keys)
@@ -215,7 +216,8 @@ def backup(svc: Service, nr: Nornir, at: datetime | None = None) -> Backups:
     out: dict[str, BackupTaken] = {}
     for host, r in results.items():
         if r.failed:
-            out[host] = {"error": f"{type(r[0].exception).__name__}: {r[0].exception}"[:300]}
+            code, why = failed(r[0], "ONR-DEPLOY-001")
+            out[host] = {"error": f"{code}: {why}"[:300]}
             continue
         texts[host] = r[0].result["running"]
         out[host] = {"sha256": r[0].result["sha256"], "stored": False}

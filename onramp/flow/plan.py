@@ -25,6 +25,7 @@ from onramp.flow.service import Service, _find
 from onramp.network.inventory.plugin import init_nornir
 from onramp.network.platforms import refuse_undeployable
 from onramp.tasks.config import diff_config
+from onramp.tasks.failure import failed
 from onramp.tasks.render import render_config
 
 
@@ -134,9 +135,7 @@ def outcome_of(r: Any, secrets: list[str], default: Code = "ONR-DEPLOY-002") -> 
     """A host's result as stored and shown: its state, or the error's code and reason."""
     if not r.failed:
         return {"state": r.result["state"], "diff": r.result["diff"]}
-    exc = r.exception
-    code = exc.code if isinstance(exc, OnrampError) else default
-    reason = exc.reason if isinstance(exc, OnrampError) else str(exc)
+    code, reason = failed(r, default)
     return {"state": "failed", "code": code, "reason": mask(reason, secrets)}
 
 
