@@ -134,7 +134,10 @@ def view_of(p: PlanRow) -> PlanView:
 def outcome_of(r: Any, secrets: list[str], default: Code = "ONR-DEPLOY-002") -> DeviceOutcome:
     """A host's result as stored and shown: its state, or the error's code and reason."""
     if not r.failed:
-        return {"state": r.result["state"], "diff": r.result["diff"]}
+        done: DeviceOutcome = {"state": r.result["state"], "diff": r.result["diff"]}
+        if r.result.get("note"):
+            done["note"] = r.result["note"]
+        return done
     code, reason = failed(r, default)
     return {"state": "failed", "code": code, "reason": mask(reason, secrets)}
 
