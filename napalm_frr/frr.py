@@ -466,19 +466,27 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         path = self._stage("candidate.conf", target)
         if revert_in:
             # The timer lives on the router (setsid -f: its own session, no link to this SSH
-            # connection or its caller). It reverts unless `pending` still holds its token
-            # removed by confirm_commit; the token keeps an old timer off a newer commit.
+            # connection or its caller). It writes the `pending` mark itself, with its token
+            # and pid, so a mark never exists without its timer (a caller killed between
+            # the two left one that blocked every commit); it reverts unless `pending`
+            # still holds that mark when it wakes (confirm_commit removes it).
             token = secrets.token_hex(8)
+            pending = f"{self._dir}/pending"
             revert = (
+                f'echo "{token} $$" >{pending}.new && mv {pending}.new {pending}; '
                 f"sleep {int(revert_in)}; "
-                f'[ "$(cat {self._dir}/pending 2>/dev/null)" = {token} ] || exit 0; '
+                f'[ "$(cat {pending} 2>/dev/null)" = "{token} $$" ] || exit 0; '
                 f"{self._reload_command(self._dir + '/rollback.conf')}; "
-                f"rm -f {self._dir}/pending"
+                f"rm -f {pending}"
             )
-            self._run(f"echo {token} > {self._dir}/pending")
             self._run(
-                f"setsid -f sh -c {shlex.quote(revert)} </dev/null >/dev/null 2>&1",
+                f"setsid -f sh -c {shlex.quote(revert)} </dev/null >/dev/null 2>&1; "
+                f"for i in $(seq 100); do grep -qs {token} {pending} && exit 0; sleep 0.05; "
+                "done; exit 1",
+                check=False,
             )
+            if self._last_status != 0:
+                raise CommitError(f"{self.hostname}: the confirm timer did not start")
         try:
             self._reload(path, CommitError)
         except CommitError:
@@ -488,6 +496,19 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
 
     def has_pending_commit(self) -> bool:
         return self._run(f"cat {self._dir}/pending 2>/dev/null", check=False).strip() != ""
+
+    def has_orphaned_commit(self) -> bool:
+        """A commit waits for confirmation but no timer will ever revert it: its timer
+        process is gone (killed, the router restarted) or never started (a mark of an
+        older driver, written before its timer). Only a rollback ends it."""
+        mark = self._run(f"cat {self._dir}/pending 2>/dev/null", check=False).split()
+        if not mark:
+            return False
+        if len(mark) != 2 or not mark[1].isdigit():
+            return True
+        # the pid alone could be reused: its command line holds the token
+        self._run(f"grep -qs {shlex.quote(mark[0])} /proc/{mark[1]}/cmdline", check=False)
+        return self._last_status != 0
 
     def confirm_commit(self) -> None:
         if not self.has_pending_commit():

@@ -18,6 +18,7 @@ from nornir.core.task import Result, Task
 from onramp.core.errors import OnrampError
 from onramp.core.secrets import mask
 from onramp.network.platforms import PLATFORMS
+from onramp.tasks.failure import unreachable
 
 
 def canonical(config: str) -> str:
@@ -46,7 +47,7 @@ def device(task: Task) -> NetworkDriver:
     try:
         return task.host.get_connection("napalm", task.nornir.config)
     except Exception as exc:  # paramiko/napalm raise many kinds; all mean "cannot reach"
-        raise OnrampError("ONR-DEPLOY-001", f"{task.host.name}: {exc}") from exc
+        raise unreachable(exc) from exc  # one line; the caller names the host
 
 
 def running_config(task: Task) -> Result:
@@ -89,16 +90,23 @@ def deploy_config(
     """
     host = task.host.name
     dev = device(task)
+    note = _end_orphan(dev)  # before the check: rolled back, the router may match the plan
     before = dev.get_config(retrieve="running")["running"]
     if fingerprint(before) != expected_sha256[host]:
         raise OnrampError(
             "ONR-PLAN-002",
             f"{host}: running config changed since the plan was made "
-            f"(sha256 {expected_sha256[host][:12]} then, {fingerprint(before)[:12]} now)",
+            f"(sha256 {expected_sha256[host][:12]} then, {fingerprint(before)[:12]} now)"
+            + (f"; {note}" if note else ""),
         )
+    if dev.has_pending_commit():
+        raise OnrampError("ONR-DEPLOY-006", "a commit of another apply waits for confirmation",
+                          "wait until it is confirmed or its router timer reverts it (its "
+                          "--revert-in), then make a new plan")  # fmt: skip
     diff = diffs[host]
     if not diff.strip():
-        return Result(host=task.host, changed=False, result={"diff": "", "state": "unchanged"})
+        return Result(host=task.host, changed=False,
+                      result={"diff": "", "state": "unchanged", "note": note})  # fmt: skip
     platform = PLATFORMS.get(str(task.host.platform))
     if platform is None or not platform.commit_confirm:  # its driver would refuse revert_in
         raise OnrampError("ONR-DEPLOY-002", f"{host}: NAPALM's {task.host.platform} driver "
@@ -110,9 +118,25 @@ def deploy_config(
     except Exception as exc:
         _restore(dev, before, host)
         raise OnrampError("ONR-DEPLOY-002", f"{host}: {mask(str(exc), secrets)}") from exc
-    return Result(
-        host=task.host, changed=True, diff=diff, result={"diff": diff, "state": "pending"}
-    )
+    return Result(host=task.host, changed=True, diff=diff,
+                  result={"diff": diff, "state": "pending", "note": note})  # fmt: skip
+
+
+ORPHAN = "a commit was left unconfirmed by an interrupted apply (its timer was gone); " \
+         "rolled back to the last confirmed config"  # fmt: skip
+
+
+def _end_orphan(dev: NetworkDriver) -> str:
+    """Roll back a commit whose revert timer is gone (only drivers that can tell, as
+    napalm_frr, have `has_orphaned_commit`): nothing else would ever end it. Returns
+    what happened, for the user, or ""."""
+    orphaned = getattr(dev, "has_orphaned_commit", None)
+    if orphaned is None or not orphaned():
+        return ""
+    dev.rollback()
+    if dev.has_pending_commit():
+        raise OnrampError("ONR-DEPLOY-004", "an orphaned unconfirmed commit stayed after rollback")
+    return ORPHAN
 
 
 def _restore(dev: NetworkDriver, before: str, host: str) -> None:
@@ -153,6 +177,8 @@ def discard_unconfirmed(task: Task) -> Result:
     """Roll back a commit still waiting for confirmation (left by a worker that died
     between commit and confirm) instead of waiting for the router's own timer."""
     dev = device(task)
+    if note := _end_orphan(dev):
+        return Result(host=task.host, changed=True, result=note)
     if not dev.has_pending_commit():
         return Result(host=task.host, changed=False, result="none pending")
     dev.rollback()

@@ -17,6 +17,7 @@ from onramp.core.errors import OnrampError
 from onramp.core.shapes import BgpSession
 from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import device
+from onramp.tasks.failure import failure
 from onramp.validation.bgp_gate import Evidence, by_peer, received
 
 
@@ -126,5 +127,6 @@ def _gather(result: Any) -> dict[str, Any]:
         host, exc = next(iter(failed.items()))
         if isinstance(exc, OnrampError):
             raise exc
-        raise OnrampError("ONR-DEPLOY-001", f"{host}: collecting BGP state: {exc}")
+        code, why = failure(exc, "ONR-DEPLOY-001")
+        raise OnrampError(code, f"{host}: collecting BGP state: {why}")
     return {h: r[0].result for h, r in result.items()}

@@ -239,7 +239,14 @@ class RateLimit:
             return 0.0
 
 
-_BY_FAMILY = {"ONR-REQ": 422, "ONR-ALLOC": 409, "ONR-PLAN": 409, "ONR-STATE": 409, "ONR-CSP": 502}
+_BY_FAMILY = {
+    "ONR-REQ": 422,
+    "ONR-ALLOC": 409,
+    "ONR-PLAT": 409,
+    "ONR-PLAN": 409,
+    "ONR-STATE": 409,
+    "ONR-CSP": 502,
+}
 
 
 def status_of(code: str) -> int:

@@ -108,8 +108,13 @@ def apply(
     with errors(as_json):
         if not as_json:
             out.print(f"applying plan {ident} (routers revert by themselves after {revert_in}s)")
-        plan = apply_plan(service(), ident, revert_in=revert_in, check_timeout=check_timeout)
+        plan = apply_plan(service(), ident, revert_in=revert_in, check_timeout=check_timeout,
+                          progress=(lambda _: None) if as_json else _progress)  # fmt: skip
     dump(plan) if as_json else _print(plan)
+
+
+def _progress(line: str) -> None:
+    out.print(f"  {line}", markup=False, highlight=False)  # a device's words, not markup
 
 
 def _print(plan: PlanView) -> None:

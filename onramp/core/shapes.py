@@ -116,6 +116,7 @@ class DeviceOutcome(TypedDict):
     diff: NotRequired[str]
     code: NotRequired[Code]
     reason: NotRequired[str]
+    note: NotRequired[str]  # what was found and done on the way (a stale commit rolled back)
 
 
 class PlanResult(TypedDict):

@@ -51,6 +51,8 @@ from onramp.core.store import (
 from onramp.csp.constraints import Constraints
 from onramp.flow import request
 from onramp.network.inventory import Backbone
+from onramp.network.inventory.schema import Router
+from onramp.network.platforms import refuse_undeployable, undeployable
 
 T = TypeVar("T")
 NUMBERS = (1, 999_999)
@@ -164,8 +166,10 @@ class Candidate:
 
 
 def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
-    """The on-ramp's ports on routers that are in service, emptiest first."""
-    routers = {r.name for r, _ in bb.ports_of(onramp)}
+    """The on-ramp's ports on routers that are in service and can be deployed to safely
+    (their platform: onramp.network.platforms), emptiest first."""
+    unsafe = undeployable({r.name: r.platform for r, _ in bb.ports_of(onramp)})
+    routers = {r.name for r, _ in bb.ports_of(onramp)} - set(unsafe)
     out_of_service = set(
         s.scalars(
             select(RouterStateRow.router).where(
@@ -179,7 +183,7 @@ def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
     }
     found = []
     for r, name in bb.ports_of(onramp):
-        if r.state != "in-service" or r.name in out_of_service:
+        if r.state != "in-service" or r.name in out_of_service or r.name in unsafe:
             continue
         port = next(p for p in r.onramp_ports if p.name == name)
         found.append(
@@ -196,6 +200,10 @@ def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
         )
 
     return sorted(found, key=load)
+
+
+def _role(router: Router, port: str) -> str | None:
+    return next(p.redundancy_role for p in router.onramp_ports if p.name == port)
 
 
 def _reserve_bandwidth(s: Session, c: Candidate, mbps: int) -> bool:
@@ -230,6 +238,11 @@ def _attachments(
     pool = c.peering.pools[pool_len]
     ports = candidates(s, bb, req.onramp)
     roles = ["primary", "secondary"] if c.peering.sessions == 2 else ["single"]
+    for role in roles:  # before anything is taken: a role only on unsafe platforms refuses
+        of_role = {r.name: r.platform for r, name in bb.ports_of(req.onramp)
+                   if role == "single" or _role(r, name) == role}  # fmt: skip
+        if of_role and len(undeployable(of_role)) == len(of_role):
+            refuse_undeployable(of_role, f"every {role} port of {req.onramp}")
     rows: list[AttachmentRow] = []
     for role in roles:
         usable = [p for p in ports if role == "single" or p.role == role]

@@ -7,6 +7,7 @@ Refused when a router moved since the plan. Here a service becomes `active` (or,
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from nornir.core import Nornir
@@ -22,6 +23,7 @@ from onramp.flow.allocate import connector_view
 from onramp.flow.kinds import spec_of
 from onramp.flow.plan import (
     change_of,
+    deployable,
     nornir_for,
     outcome_of,
     raise_failed,
@@ -48,6 +50,7 @@ def apply_plan(
     actor: str = "onramp",
     success_state: State | None = None,
     recheck: bool = True,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> PlanView:
     """Apply exactly the stored candidates on all the plan's routers in parallel.
 
@@ -57,7 +60,7 @@ def apply_plan(
     session disturbed. Pass: confirm everywhere; fail: roll every router back and check
     it is as before. The service's state follows.
     """
-    if revert_in <= check_timeout + 10:
+    if revert_in < check_timeout + 10:  # the hint: "at least the check timeout + 10 s"
         raise OnrampError(
             "ONR-PLAN-005",
             f"revert_in {revert_in}s leaves no room after a {check_timeout:.0f}s check",
@@ -69,6 +72,7 @@ def apply_plan(
             raise OnrampError("ONR-PLAN-003", f"plan {p.id} is {p.state}")
         plan = view_of(p)
         candidates: dict[str, str] = json.loads(svc.vault.decrypt(p.candidates))
+        deployable(svc, candidates, f"plan {p.id[:8]}")  # a plan made before the check
         row, _, _ = target_of(s, svc, p.target_kind, p.target_id)  # raises unless allocated
         to = success_state or _applied_state(p.action)
         if row is not None and row.state != to.value and not allowed(row.state, to.value):
@@ -93,15 +97,23 @@ def apply_plan(
     outcome: dict[str, DeviceOutcome] = {h: outcome_of(r[0], secrets) for h, r in result.items()}
     committed = [h for h, o in outcome.items() if o["state"] == "pending"]
     failed = {h: o for h, o in outcome.items() if o["state"] == "failed"}
+    for h, o in sorted(outcome.items()):
+        progress(f"{h}: " + {"pending": f"committed (reverts by itself in {revert_in}s)",
+                             "unchanged": "no change"}.get(o["state"], f"failed: {o.get('reason')}")
+                 + (f"; {o['note']}" if o.get("note") else ""))  # fmt: skip
     if not failed and committed:
         # the gate judges every touched router at once; only a pass confirms
+        progress(f"gate: waiting up to {check_timeout:.0f}s for BGP on {', '.join(committed)}")
         verdict = bgp_gate.run(evidence, collector=poller(nr, check_timeout))
         if verdict.passed:
+            progress("gate passed")
             on = nr.filter(filter_func=lambda h: h.name in committed)
             raise_failed(on.run(task=confirm), secrets, "ONR-DEPLOY-001")
             for h in committed:
                 outcome[h]["state"] = "committed"
+            progress(f"confirmed on {', '.join(committed)}")
         else:
+            progress(f"gate {verdict.result}")
             why = "; ".join(verdict.findings) or "see the gate's log (a section errored)"
             reason = f"pyATS gate {verdict.result}: {why}"
             for h in committed:
@@ -112,6 +124,8 @@ def apply_plan(
     if failed:
         # the routers that did commit go back too: a service is all or nothing
         _undo(nr, committed, outcome, expected)
+        for h in committed:
+            progress(f"{h}: {outcome[h]['state'].replace('_', ' ')}")
 
     def record(s: Any) -> None:
         row = s.get(PlanRow, plan["id"])

@@ -50,6 +50,7 @@ from onramp.flow.service import Service
 from onramp.network import templates
 from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import fingerprint, running_config
+from onramp.tasks.failure import failed
 
 RULES = ROOT / "validation" / "compliance"
 # what no report may show: the value after these words (also masked by the known keys)
@@ -222,14 +223,9 @@ def backup(svc: Service, nr: Nornir, at: datetime | None = None) -> Backups:
     texts: dict[str, str] = {}
     out: dict[str, BackupTaken] = {}
     for host, r in results.items():
-        if r.failed:  # one line: the code and what failed (the hint is the report's)
-            exc = r[0].exception
-            why = (
-                f"{exc.code}: {exc.reason}"
-                if isinstance(exc, OnrampError)
-                else f"{type(exc).__name__}: {exc}"
-            )
-            out[host] = {"error": why.replace("\n", " ")[:300]}
+        if r.failed:
+            code, why = failed(r[0], "ONR-DEPLOY-001")
+            out[host] = {"error": f"{code}: {why}"[:300]}
             continue
         texts[host] = r[0].result["running"]
         out[host] = {"sha256": r[0].result["sha256"], "stored": False}

@@ -64,6 +64,7 @@ from onramp.flow.service import Service
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.schema import Sla
 from onramp.tasks.config import device
+from onramp.tasks.failure import failed
 from onramp.validation.collect import sessions
 
 METRICS = ("loss", "latency", "jitter")
@@ -181,7 +182,7 @@ def poll(
     for p in todo:
         host = results.get(p.router)
         if host is None or host.failed:
-            why = str(host[0].exception if host else "not in the inventory")[:200]
+            why = failed(host[0], "ONR-DEPLOY-001")[1] if host else "not in the inventory"
             windows.append(Window(p.link, 0, 0, None, None, None, why))
         else:
             windows.append(host[0].result[p.link])

@@ -8,7 +8,8 @@
 4. parse-back: each rendered feature parsed back with the TTP templates
    (validation/parse.py) to the intent it was rendered from;
 5. CSP constraints: every stored Connector that holds resources checked again against
-   its provider's rules (they may have changed since it was ordered);
+   its provider's rules (they may have changed since it was ordered); and that its
+   routers' platforms take a safe deploy (ONR-PLAT-001);
 6. golden files: the templates still render validation/golden/ as kept.
 
 A finding: {check, target, code, reason}. Passing means no finding.
@@ -34,7 +35,7 @@ from onramp.flow.render import services
 from onramp.flow.service import Service
 from onramp.network import intent
 from onramp.network.inventory import Backbone, check
-from onramp.network.platforms import PLATFORMS
+from onramp.network.platforms import PLATFORMS, undeployable
 from onramp.network.templates import SERVICE_FEATURES, RouterServices, render, router_config
 from onramp.validation import golden
 from onramp.validation.parse import PARSERS, parse, project
@@ -129,6 +130,25 @@ def constraints(svc: Service | None, bb: Backbone) -> list[Finding]:
     return found
 
 
+def platforms(svc: Service | None, bb: Backbone) -> list[Finding]:
+    """Every stored Connector that holds resources on a router its platform keeps deploys
+    from (ONR-PLAT-001); such routers may be in the inventory, not carry Connectors."""
+    if svc is None:
+        return []
+    held = [s.value for s in State if s not in RELEASED_STATES]
+    with svc.store.session() as s:
+        rows = list(s.scalars(select(ConnectorRow).where(ConnectorRow.state.in_(held))))
+        on = {row.id: {a.router for a in row.attachments if a.router in bb.routers} for row in rows}
+    found: list[Finding] = []
+    for cid, routers in on.items():
+        for router, why in sorted(
+            undeployable({r: bb.routers[r].platform for r in routers}).items()
+        ):
+            found.append({"check": "platforms", "target": f"connector {cid[:8]}",
+                          "code": "ONR-PLAT-001", "reason": f"on {router} ({why})"})  # fmt: skip
+    return found
+
+
 def golden_files() -> list[Finding]:
     try:
         changed = golden.changed()
@@ -159,6 +179,7 @@ def run(
             ("frr-syntax", lambda: [f for a, cs in checked.items() for f in frr_syntax(cs, a)]),
             ("parse-back", lambda: parse_back(bb, per)),
             ("csp-constraints", lambda: constraints(svc, bb)),
+            ("platforms", lambda: platforms(svc, bb)),
             ("golden", golden_files),
         ]
         for name, step in steps:

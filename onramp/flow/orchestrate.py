@@ -49,7 +49,9 @@ from onramp.flow.apply import apply_plan
 from onramp.flow.kinds import spec_of
 from onramp.flow.plan import make_plan, nornir_for, target_of
 from onramp.flow.service import Service
+from onramp.network.platforms import undeployable
 from onramp.tasks.config import discard_unconfirmed
+from onramp.tasks.failure import failure
 from onramp.validation.collect import snapshot
 
 S = State
@@ -328,7 +330,9 @@ class Orchestrator:
             self.audit(plan_id)
 
     def _off_routers(self, kind: str, ident: str) -> None:
-
+        touched = {r: self.svc.backbone.routers[r].platform for r in self._touched(kind, ident)}
+        if touched and len(undeployable(touched)) == len(touched):
+            return  # deploys there are refused (ONR-PLAT-001): nothing of ours to take off
         self._lock_routers(kind, ident)
         try:
             nr = self._discard_unconfirmed(kind, ident)
@@ -480,9 +484,12 @@ class Orchestrator:
         routers = self._touched(kind, ident)
         nr = nornir_for(self.svc).filter(filter_func=lambda h: h.name in routers)
         result = nr.run(task=discard_unconfirmed)
-        failed = [h for h, r in result.items() if r.failed]
+        failed = {
+            h: failure(r[0].exception, "ONR-DEPLOY-001") for h, r in result.items() if r.failed
+        }
         if failed:
-            raise OnrampError("ONR-DEPLOY-001", f"cannot check {failed} for unconfirmed commits")
+            raise OnrampError(next(iter(failed.values()))[0], "cannot check for unconfirmed "
+                              "commits: " + "; ".join(f"{h}: {w}" for h, (_, w) in failed.items()))  # fmt: skip
         return nr
 
     def _adapter(self, c: ConnectorView) -> Adapter | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from nornir.core import Nornir
@@ -22,7 +23,9 @@ from onramp.flow import render
 from onramp.flow.kinds import spec_of
 from onramp.flow.service import Service, _find
 from onramp.network.inventory.plugin import init_nornir
+from onramp.network.platforms import refuse_undeployable
 from onramp.tasks.config import diff_config
+from onramp.tasks.failure import failed
 from onramp.tasks.render import render_config
 
 
@@ -56,6 +59,12 @@ def target_of(s: Any, svc: Service, kind: str, ident: str) -> tuple[Any, PlanTar
     return row, view, routers
 
 
+def deployable(svc: Service, routers: Iterable[str], what: str) -> None:
+    """ONR-PLAT-001 unless every router's platform takes a safe deploy (commit-confirm,
+    then the gate): a plan is made to be applied."""
+    refuse_undeployable({r: svc.backbone.routers[r].platform for r in routers}, what)
+
+
 def make_plan(
     svc: Service, kind: str, ident: str, action: str = "deploy", nornir: Nornir | None = None
 ) -> PlanView:
@@ -63,6 +72,7 @@ def make_plan(
     with svc.store.session() as s:
         row, view, routers = target_of(s, svc, kind, ident)
         target_id = ident if row is None else row.id
+        deployable(svc, routers, f"{kind} {target_id}")  # before connecting to any router
         change = change_of(kind, target_id, action)
         per_router = render.services(s, svc.backbone, svc.vault, routers, change)
     secrets = [k for r in per_router.values() for k in r.secrets]
@@ -124,10 +134,11 @@ def view_of(p: PlanRow) -> PlanView:
 def outcome_of(r: Any, secrets: list[str], default: Code = "ONR-DEPLOY-002") -> DeviceOutcome:
     """A host's result as stored and shown: its state, or the error's code and reason."""
     if not r.failed:
-        return {"state": r.result["state"], "diff": r.result["diff"]}
-    exc = r.exception
-    code = exc.code if isinstance(exc, OnrampError) else default
-    reason = exc.reason if isinstance(exc, OnrampError) else str(exc)
+        done: DeviceOutcome = {"state": r.result["state"], "diff": r.result["diff"]}
+        if r.result.get("note"):
+            done["note"] = r.result["note"]
+        return done
+    code, reason = failed(r, default)
     return {"state": "failed", "code": code, "reason": mask(reason, secrets)}
 
 

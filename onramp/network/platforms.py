@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from onramp.core.errors import OnrampError
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,13 @@ class Platform:
     # NAPALM's driver commits under a revert timer (commit_config(revert_in=)): deploys
     # need it, and refuse the platform before touching a router otherwise
     commit_confirm: bool = False
+
+    @property
+    def deploy_gaps(self) -> list[str]:
+        """What keeps a deploy on it from being safe (commit under a timer, then the gate
+        judges): empty when nothing. Render and compliance need neither."""
+        gaps = [] if self.commit_confirm else ["no commit-confirm in its NAPALM driver"]
+        return gaps + ([] if self.gate_parser else ["no gate parser"])
 
     def unless_default(self, key: str, value: int) -> int | None:
         return None if (key, value) in self.hidden_defaults else value
@@ -86,3 +96,25 @@ PLATFORMS: dict[str, Platform] = {
         ),
     )
 }
+
+
+def undeployable(platform_of: Mapping[str, str]) -> dict[str, str]:
+    """{router: what its platform lacks} for the routers ({router: platform}) a deploy
+    cannot go to; an unknown platform lacks everything."""
+    out = {}
+    for router, name in platform_of.items():
+        platform = PLATFORMS.get(name)
+        gaps = platform.deploy_gaps if platform else ["not a known platform"]
+        if gaps:
+            out[router] = f"{name}: " + "; ".join(gaps)
+    return out
+
+
+def refuse_undeployable(platform_of: Mapping[str, str], what: str) -> None:
+    """ONR-PLAT-001 before anything connects, when a router of `what` cannot be deployed
+    to safely (an unconfirmable commit would hold its lock and retry for ever)."""
+    if bad := undeployable(platform_of):
+        raise OnrampError(
+            "ONR-PLAT-001",
+            f"{what}: " + ", ".join(f"{r} ({why})" for r, why in sorted(bad.items())),
+        )

@@ -35,7 +35,7 @@ def test_the_repository_passes_every_check() -> None:
     report = validate("--no-store")
     assert report["ok"] and report["routers"] == len(load(ROOT / "inventory").routers)
     assert set(report["checks"]) == {"inventory", "render", "frr-syntax", "parse-back",
-                                     "csp-constraints", "golden"}  # fmt: skip
+                                     "csp-constraints", "platforms", "golden"}  # fmt: skip
 
 
 def test_a_broken_inventory_fails_with_its_finding(tmp_path: Path) -> None:

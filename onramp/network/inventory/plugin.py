@@ -32,6 +32,9 @@ class OnrampInventory:
         ).load()
 
 
+_QUIET = ("nornir", "napalm", "netmiko", "paramiko", "ncclient", "jnpr")
+
+
 def init_nornir(settings: Settings | None = None) -> Nornir:
     """Nornir from config.yaml's `nornir:` section, inventory path resolved against the file.
 
@@ -39,6 +42,13 @@ def init_nornir(settings: Settings | None = None) -> Nornir:
     router it builds); a real network sets `key_file` in the inventory's connection options.
     """
     settings = settings or load_settings()
+    for name in _QUIET:
+        # a handler of their own keeps Python's last-resort stderr printer off their
+        # records (a task's traceback, Netmiko's advice): onramp reports each failure in
+        # one line (tasks/failure.py); an application that configures logging still gets them
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
     nr = InitNornir(**settings.nornir_kwargs())
     napalm = nr.inventory.defaults.connection_options.get("napalm")
     if napalm is not None:
