@@ -129,7 +129,9 @@ def tickets(
     `prefix`: only those whose id starts so."""
     with store.session() as db:
         query = (
-            select(TicketRow).where(TicketRow.id.startswith(prefix)).order_by(TicketRow.created_at)
+            select(TicketRow)
+            .where(TicketRow.id.startswith(prefix, autoescape=True))  # `%`, `_`: themselves
+            .order_by(TicketRow.created_at)
         )
         if open_only:
             query = query.where(TicketRow.state.in_(("open", "removal_open")))

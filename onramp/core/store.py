@@ -9,6 +9,7 @@ same number, whatever the code above does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -378,14 +379,25 @@ def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: s
     row.state = to
 
 
-def by_prefix(s: Session, table: Any, ident: str, what: str, code: Code) -> Any:
-    """A row by its id or a unique prefix of it (4+ characters, as git does with commits)."""
-    rows = (
-        list(s.scalars(select(table).where(table.id.startswith(ident)).limit(2)))
-        if len(ident) >= 4
-        else []
-    )
+# What an id or its prefix can hold (ids are lowercase UUIDs): anything else matches nothing,
+# so no LIKE wildcard or other text ever reaches the query.
+_ID_PREFIX = re.compile(r"^[0-9a-f-]{4,36}$")
+
+
+def by_prefix(
+    s: Session, table: Any, ident: str, what: str, code: Code, tenant: str | None = None
+) -> Any:
+    """A row by its id or a unique prefix of it (4+ characters, as git does with commits).
+    `tenant`: only that tenant's rows are looked at (a table with `tenant_id`), so another
+    tenant's row is as absent as one that never was; None: every tenant's (engineers)."""
+    rows = []
+    if _ID_PREFIX.match(ident.lower()):
+        q = select(table).where(table.id.startswith(ident.lower(), autoescape=True))
+        if tenant is not None:
+            q = q.where(table.tenant_id == tenant)
+        rows = list(s.scalars(q.limit(2)))
     if len(rows) != 1:
+        # names only what the caller sent: never a row it may not see
         why = "is ambiguous" if rows else "matches nothing"
         raise OnrampError(code, f"{what} '{ident}' {why}", field="id")
     return rows[0]
