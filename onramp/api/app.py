@@ -14,7 +14,7 @@ run time, and those defined in `create_app` would be unresolvable strings.
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onramp.api import keys as apikeys
+from onramp.api.guard import BodyLimit
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
@@ -206,7 +207,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 _STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
            "ONR-API-003": 429, "ONR-API-004": 413, "ONR-STORE-001": 503}  # fmt: skip
-MAX_BODY = 64 * 1024  # an order is a few hundred bytes
 
 
 class RateLimit:
@@ -242,16 +242,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
                   openapi_url="/v1/openapi.json")  # fmt: skip
     orch = Orchestrator(svc, {}, actor="api")  # marks decommissioning; workers do the rest
     bucket = limit or RateLimit()
-
-    @app.middleware("http")
-    async def body_limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        size = request.headers.get("content-length")
-        if size and (not size.isdigit() or int(size) > MAX_BODY):
-            err = OnrampError("ONR-API-004", f"{size} bytes; at most {MAX_BODY}")
-            return JSONResponse({"error": err.as_dict()}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodyLimit)  # bytes counted as they arrive, before any route reads them
 
     @app.exception_handler(OnrampError)
     async def onramp_error(_: Request, exc: OnrampError) -> JSONResponse:

@@ -125,6 +125,22 @@ def test_a_body_over_the_limit_is_refused_unread(api: Api) -> None:
     assert r.status_code == 413 and r.json()["error"]["code"] == "ONR-API-004"
 
 
+def test_a_chunked_body_is_counted_as_it_arrives(api: Api) -> None:
+    """No Content-Length to trust: 8 MiB chunked, with no key or a good one, is refused
+    with 413 past 64 KiB, before the key is checked (a 401 would come after reading it all)."""
+
+    def chunks() -> Any:
+        for _ in range(128):
+            yield b"x" * 65536
+
+    for headers in ({}, {"Authorization": f"Bearer {api.keys['acme']}"}):
+        r = requests.post(api.url + "/v1/connectors", data=chunks(), timeout=30,
+                          headers={**headers, "Content-Type": "application/json"})  # fmt: skip
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["code"] == "ONR-API-004"
+    assert api.call("GET", "/v1/onramps").status_code == 200  # the server goes on
+
+
 def test_every_route_keeps_tenants_apart(api: Api) -> None:
     """Each route that names a resource, called with another tenant's key: 404, and the
     resource is unchanged; lists never show another tenant's."""

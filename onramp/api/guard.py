@@ -1,0 +1,75 @@
+"""What stands in front of the API's routes: the body's size counted as it arrives, the
+headers every answer carries, the rate limit shared by every API process (in the store).
+
+Pure ASGI where it must see bytes before FastAPI does: a route's body is read whole
+before its dependencies run (the key's check among them), so a limit in a route or an
+`http` middleware that trusts Content-Length comes too late for a chunked body.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from onramp.core.errors import OnrampError
+
+MAX_BODY = 64 * 1024  # an order is a few hundred bytes
+
+
+def _too_large(size: str) -> tuple[Message, Message]:
+    err = OnrampError("ONR-API-004", f"{size} bytes; at most {MAX_BODY}")
+    body = json.dumps({"error": err.as_dict()}).encode()
+    start: Message = {
+        "type": "http.response.start",
+        "status": 413,
+        # the rest of the body is not read: the connection cannot carry another request
+        "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
+                    (b"content-length", str(len(body)).encode())],
+    }  # fmt: skip
+    return start, {"type": "http.response.body", "body": body}
+
+
+class BodyLimit:
+    """At most `limit` bytes of body: a declared Content-Length over it is refused before
+    anything runs; a chunked body is counted as it arrives and refused (413) the moment it
+    passes the limit. The app then sees the client gone and its own answer is dropped, so
+    no more of the body is read into memory than one chunk past the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"").decode("latin-1")
+        if declared and (not declared.isdigit() or int(declared) > self.limit):
+            for message in _too_large(declared):
+                await send(message)
+            return
+        seen, refused, started = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    refused = True
+                    if not started:
+                        for part in _too_large(f"over {self.limit}"):
+                            await send(part)
+                    return {"type": "http.disconnect"}  # the app stops reading here
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out: whatever the app answers after is dropped
+            started = True
+            await send(message)
+
+        await self.app(scope, counted, sending)
