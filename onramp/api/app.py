@@ -369,13 +369,15 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return taken_away("link", ident, who)
 
     Hours = Annotated[float, Query(gt=0, le=24 * 93)]  # up to a quarter
+    # ASCII digits, years 1970-2999: datetime cannot hold year 0 or the month after 9999-12
+    MONTH = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
 
     @v1.get("/links/{ident}/kpis", response_model=LinkKpis)
     def link_kpis(
         ident: str,
         who: Caller,
         hours: Hours = 24.0,
-        month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+        month: Annotated[str | None, Query(pattern=MONTH)] = None,
     ) -> LinkKpis:
         """Loss, latency and jitter per window over the last `hours` (or a calendar month,
         `YYYY-MM`, UTC: its availability), the SLA, breaches."""

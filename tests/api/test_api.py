@@ -276,6 +276,9 @@ def test_kpis_traffic_and_metrics(api: Api) -> None:
     month = api.call("GET", f"/v1/links/{lid}/kpis?month={t0:%Y-%m}").json()
     assert month["windows"] == 2 and month["sla_met_pct"] == 50.0
     assert api.call("GET", f"/v1/links/{lid}/kpis?month=2026-13").status_code == 422
+    for month in ("0000-01", "9999-12", "\u0662\u0660\u0662\u0666-01", "２０２６-01"):  # not a 500
+        r = api.call("GET", f"/v1/links/{lid}/kpis", params={"month": month})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "month", (month, r.text)
 
     assert api.call("GET", "/metrics").status_code == 403  # a tenant's key: not everyone's figures
     text = api.call("GET", "/metrics", who="admin").text
