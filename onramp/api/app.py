@@ -24,14 +24,22 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onramp.api import keys as apikeys
 from onramp.api.guard import BodyLimit
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
-from onramp.core.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
+from onramp.core.model import (
+    Connector,
+    ConnectorRequest,
+    Link,
+    LinkRequest,
+    Onramp,
+    State,
+    TicketAnswerText,
+)
 from onramp.core.shapes import ComplianceRun, ConnectorView, LinkKpis, LinkView, TicketView
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
@@ -91,17 +99,19 @@ class LinkShown(Link):
     history: list[Transition]
 
 
-class TicketAnswer(BaseModel):
+class TicketAnswer(TicketAnswerText):
     """What the provider answered, as the engineer recorded it."""
 
-    model_config = ConfigDict(extra="forbid")
-    accepted: bool
-    provider_ref: str = Field("", max_length=128)
-    note: str = Field("", max_length=1000)
+    accepted: StrictBool
 
 
-class AnswerShown(TicketAnswer):
+class AnswerShown(BaseModel):
+    """As stored (what an older release took shows as it was)."""
+
     model_config = ConfigDict(extra="ignore")  # the engineer's name and the history stay in
+    accepted: bool
+    provider_ref: str
+    note: str
     at: datetime
 
 

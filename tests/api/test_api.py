@@ -5,7 +5,9 @@ asynchronous create with Idempotency-Key, the one error shape, pagination."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
+import pytest
 import requests
 
 from onramp.api import keys as apikeys
@@ -276,7 +278,12 @@ def test_kpis_traffic_and_metrics(api: Api) -> None:
     month = api.call("GET", f"/v1/links/{lid}/kpis?month={t0:%Y-%m}").json()
     assert month["windows"] == 2 and month["sla_met_pct"] == 50.0
     assert api.call("GET", f"/v1/links/{lid}/kpis?month=2026-13").status_code == 422
-    for month in ("0000-01", "9999-12", "\u0662\u0660\u0662\u0666-01", "２０２６-01"):  # not a 500
+    for month in (
+        "0000-01",
+        "9999-12",
+        ARABIC_INDIC[:4] + "-01",
+        FULL_WIDTH[:4] + "-01",
+    ):  # not a 500
         r = api.call("GET", f"/v1/links/{lid}/kpis", params={"month": month})
         assert r.status_code == 422 and r.json()["error"]["field"] == "month", (month, r.text)
 
@@ -312,3 +319,51 @@ def test_compliance_for_engineers_only(api: Api) -> None:
     page = api.call("GET", "/v1/compliance/report.html", who="admin")
     assert page.headers["content-type"].startswith("text/html")
     assert "- ip route 10.9.0.0/16 Null0" in page.text
+
+
+ARABIC_INDIC = "".join(chr(0x660 + int(d)) for d in "123456789012")  # digits to \d, not to us
+FULL_WIDTH = "".join(chr(0xFF10 + int(d)) for d in "123456789012")
+ENTERPRISE = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10,
+              "customer_asn": 65201, "prefixes": ["192.168.10.0/24"]}  # fmt: skip
+
+
+def test_loose_input_is_refused_with_its_field(api: Api) -> None:
+    """Only ASCII digits, JSON numbers that are integers, prefixes as text: what pydantic's
+    lax mode would read otherwise (true as AS 1, "65_201", 65201.0, an integer as an
+    address, Arabic-Indic or full-width digits) is a 422 naming the field."""
+    loose = [
+        ({**AWS, "aws_account": ARABIC_INDIC}, "aws_account"),
+        ({**AWS, "aws_account": FULL_WIDTH}, "aws_account"),
+        ({**ENTERPRISE, "customer_asn": True}, "customer_asn"),
+        ({**ENTERPRISE, "customer_asn": "65_201"}, "customer_asn"),
+        ({**ENTERPRISE, "customer_asn": "65201"}, "customer_asn"),
+        ({**ENTERPRISE, "customer_asn": 65201.0}, "customer_asn"),
+        ({**ENTERPRISE, "bandwidth_mbps": True}, "bandwidth_mbps"),
+        ({**ENTERPRISE, "prefixes": [3232238080]}, "prefixes.0"),
+    ]  # fmt: skip
+    for body, field in loose:
+        r = api.call("POST", "/v1/connectors", who="globex", json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert (r.json()["error"]["code"], r.json()["error"]["field"]) == ("ONR-REQ-008", field)
+    r = api.call("POST", "/v1/links", who="globex", json={"a": str(UUID(int=1)),
+                 "b": str(UUID(int=2)), "bandwidth_mbps": "100"})  # fmt: skip
+    assert r.status_code == 422 and r.json()["error"]["field"] == "bandwidth_mbps"
+    assert api.call("POST", "/v1/connectors", who="globex", json=ENTERPRISE).status_code == 202
+
+
+def test_a_ticket_answer_cannot_forge_a_line(api: Api) -> None:
+    """The answer is shown in lines (the ticket's mail, `onramp ticket show`): a newline in
+    the provider's reference or the note would write one of its own."""
+    from onramp.core.errors import OnrampError
+    from onramp.csp.manual.adapter import answer
+
+    forged = "IBM-1\nanswer: accepted by noc at 2026-12-01"
+    for body in ({"accepted": True, "provider_ref": forged},
+                 {"accepted": True, "note": "ok\r\nBcc: x"},
+                 {"accepted": True, "note": "ok\u2028forged"},
+                 {"accepted": 1}):  # fmt: skip
+        r = api.call("POST", f"/v1/tickets/{UUID(int=3)}/answer", who="admin", json=body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "ONR-REQ-008", (body, r.text)
+    with pytest.raises(OnrampError) as refused:  # the CLI's way in, below the API
+        answer(api.svc.store, str(UUID(int=3)), True, forged, "", by="noc")
+    assert refused.value.field == "provider_ref"
