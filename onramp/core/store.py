@@ -100,6 +100,7 @@ class ConnectorRow(Base):
     bandwidth_mbps: Mapped[int]
     request: Mapped[dict[str, Any]] = mapped_column(JSON)  # the validated request, no secrets
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))  # what the key was sent with
     number: Mapped[int | None]  # VRF number: vrf c<number>, RD <loopback>:<number>
     local_asn: Mapped[int | None]
     peer_asn: Mapped[int | None]
@@ -147,6 +148,7 @@ class LinkRow(Base):
     sla_class: Mapped[str] = mapped_column(String(16))
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))  # what the key was sent with
     number: Mapped[int | None]  # route target <asn>:<number>
     reason: Mapped[str | None] = mapped_column(String(1000))
     lease_owner: Mapped[str | None] = mapped_column(String(80))
@@ -271,6 +273,16 @@ class ApiKeyRow(Base):
     name: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RateBucketRow(Base):
+    """A token bucket of the API's rate limit (a key's requests, an address's failed keys),
+    here so that every API process draws from the same one."""
+
+    __tablename__ = "rate_buckets"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)  # "key:<id>", "addr:<ip>"
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float)  # when `tokens` was counted, Unix seconds
 
 
 class KpiSampleRow(Base):

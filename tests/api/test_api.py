@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from onramp.api import keys as apikeys
+from onramp.core.store import ConnectorRow, move
 
 from .conftest import AWS, Api
 
@@ -33,6 +34,29 @@ def test_create_is_asynchronous_and_idempotent(api: Api) -> None:
     assert again.status_code == 202 and again.json()["id"] == made["id"]
     shown = api.call("GET", f"/v1/connectors/{made['id']}").json()
     assert [h["to"] for h in shown["history"]] == ["requested", "validated", "allocated"]
+
+
+def test_an_idempotency_key_is_bound_to_its_request(api: Api) -> None:
+    """The same key with the same request (as validated: a default spelled out is the same)
+    answers what the first made; with another request, 422, and nothing made."""
+    key = {"Idempotency-Key": "order-bound"}
+    made = api.call("POST", "/v1/connectors", json=AWS, headers=key).json()
+    same = api.call("POST", "/v1/connectors", json={**AWS, "description": ""}, headers=key)
+    assert same.status_code == 202 and same.json()["id"] == made["id"]
+    before = len(api.svc.connectors("acme"))
+    other = api.call("POST", "/v1/connectors", json={**AWS, "bandwidth_mbps": 200}, headers=key)
+    assert other.status_code == 422, other.text
+    assert other.json()["error"]["code"] == "ONR-API-009"
+    assert len(api.svc.connectors("acme")) == before
+    a, b = (api.call("POST", "/v1/connectors", json=AWS).json()["id"] for _ in range(2))
+    for c in (a, b):
+        api.svc.store.transact(lambda s, i=c: move(s, s.get(ConnectorRow, i), "active", "t"))
+    order = {"a": a, "b": b, "bandwidth_mbps": 100}
+    link = api.call("POST", "/v1/links", json=order, headers=key).json()
+    again = api.call("POST", "/v1/links", json=order, headers=key)
+    assert again.status_code == 202 and again.json()["id"] == link["id"]
+    other = api.call("POST", "/v1/links", json={**order, "sla_class": "gold"}, headers=key)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "ONR-API-009"
 
 
 def test_a_tenant_sees_and_changes_only_its_own(api: Api) -> None:
