@@ -26,9 +26,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from onramp.api import keys as apikeys
-from onramp.api.guard import BodyLimit
+from onramp.api.guard import BodyLimit, RateLimit, Throttled
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
@@ -219,27 +220,7 @@ _STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ
            "ONR-API-003": 429, "ONR-API-004": 413, "ONR-API-009": 422, "ONR-STORE-001": 503}  # fmt: skip
 
 
-class RateLimit:
-    """A token bucket per key: `rate` requests a second on average, bursts of `burst`."""
-
-    def __init__(self, rate: float = 20.0, burst: int = 40) -> None:
-        self.rate, self.burst = rate, burst
-        self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, at)
-        self._lock = threading.Lock()
-
-    def take(self, key_id: str) -> float:
-        """0 if the request may go; else the seconds until it may."""
-        with self._lock:
-            tokens, at = self._buckets.get(key_id, (float(self.burst), time.monotonic()))
-            t = time.monotonic()
-            tokens = min(float(self.burst), tokens + (t - at) * self.rate)
-            if tokens < 1:
-                self._buckets[key_id] = (tokens, t)
-                return (1 - tokens) / self.rate
-            self._buckets[key_id] = (tokens - 1, t)
-            return 0.0
-
-
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _BY_FAMILY = {"ONR-REQ": 422, "ONR-ALLOC": 409, "ONR-PLAN": 409, "ONR-STATE": 409, "ONR-CSP": 502}
 
 
@@ -247,26 +228,40 @@ def status_of(code: str) -> int:
     return _STATUS.get(code) or _BY_FAMILY.get(code.rsplit("-", 1)[0], 500)
 
 
-def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> FastAPI:
+def create_app(
+    svc: Service, submit: Submit, limit: RateLimit | None = None, failures: RateLimit | None = None
+) -> FastAPI:
+    """`limit`: each key's pace; `failures`: each client address's pace of unknown keys
+    (past it, no key is even checked from there: guessing stops)."""
     app = FastAPI(title="onramp", version="1", docs_url="/v1/docs",
                   openapi_url="/v1/openapi.json")  # fmt: skip
     orch = Orchestrator(svc, {}, actor="api")  # marks decommissioning; workers do the rest
     bucket = limit or RateLimit()
+    guesses = failures or RateLimit(rate=0.2, burst=20)  # a person mistyping, not a script
     app.add_middleware(BodyLimit)  # bytes counted as they arrive, before any route reads them
 
     @app.exception_handler(OnrampError)
     async def onramp_error(_: Request, exc: OnrampError) -> JSONResponse:
         status = status_of(exc.code)
-        headers = {"Retry-After": "1"} if status == 429 else None
+        headers = {"Retry-After": str(getattr(exc, "retry_after", 1))} if status == 429 else None
         return JSONResponse({"error": exc.as_dict()}, status_code=status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         """FastAPI's own answers (unknown route, wrong method, a body it cannot decode) in
         the one error shape."""
         code: Code = "ONR-API-006" if exc.status_code in (404, 405) else "ONR-API-008"
         err = OnrampError(code, str(exc.detail))
-        return JSONResponse({"error": err.as_dict()}, status_code=exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette's Allow names one route's methods: all of the path's
+            headers["Allow"] = ", ".join(sorted(allowed(request)))
+        return JSONResponse({"error": err.as_dict()}, status_code=exc.status_code,
+                            headers=headers)  # fmt: skip
+
+    def allowed(request: Request) -> set[str]:
+        """The methods some route takes on the request's path (routers nest: ask each)."""
+        return {m for m in METHODS if any(r.matches({**request.scope, "method": m})[0]
+                                          == Match.FULL for r in app.router.routes)}  # fmt: skip
 
     @app.exception_handler(Exception)
     async def crash(_: Request, exc: Exception) -> JSONResponse:
@@ -283,15 +278,20 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return JSONResponse({"error": err.as_dict()}, status_code=422)
 
     def caller(
+        request: Request,
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> Principal:
+        addr = f"addr:{request.client.host if request.client else '-'}"
+        if wait := guesses.wait(svc.store, addr):
+            raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
         key = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
         who = apikeys.principal(svc.store, key) if key else None
         if who is None:
+            guesses.take(svc.store, addr)
             raise OnrampError("ONR-API-001", "no valid API key in the request")
-        if wait := bucket.take(who.key_id):
-            raise OnrampError("ONR-API-003", f"key {who.key_id}: retry in {wait:.1f} s")
+        if wait := bucket.take(svc.store, f"key:{who.key_id}"):
+            raise Throttled(wait, f"key {who.key_id}")
         return who
 
     Caller = Annotated[Principal, Depends(caller)]

@@ -9,10 +9,14 @@ before its dependencies run (the key's check among them), so a limit in a route 
 from __future__ import annotations
 
 import json
+import math
+import time
 
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onramp.core.errors import OnrampError
+from onramp.core.store import RateBucketRow, Store
 
 MAX_BODY = 64 * 1024  # an order is a few hundred bytes
 
@@ -73,3 +77,48 @@ class BodyLimit:
             await send(message)
 
         await self.app(scope, counted, sending)
+
+
+class Throttled(OnrampError):
+    """ONR-API-003 with the wait the client should make (Retry-After, whole seconds)."""
+
+    def __init__(self, wait: float, reason: str) -> None:
+        self.retry_after = max(1, math.ceil(wait))
+        super().__init__("ONR-API-003", f"{reason}: retry in {self.retry_after} s")
+
+
+class RateLimit:
+    """A token bucket per name (`key:<id>`, `addr:<ip>`): `rate` requests a second on
+    average, bursts of `burst`. The buckets are rows of the store, drawn from in one
+    transaction each (row-locked on PostgreSQL, BEGIN IMMEDIATE on SQLite), so every API
+    process on the store limits as one; the clock is the hosts' (Unix time)."""
+
+    def __init__(self, rate: float = 20.0, burst: int = 40) -> None:
+        self.rate, self.burst = rate, burst
+
+    def _count(self, row: RateBucketRow | None, t: float) -> float:
+        if row is None:
+            return float(self.burst)
+        return min(float(self.burst), row.tokens + max(0.0, t - row.at) * self.rate)
+
+    def take(self, store: Store, name: str) -> float:
+        """0 if the request may go (a token taken); else the seconds until one is there."""
+
+        def draw(s: Session) -> float:
+            t = time.time()
+            row = s.get(RateBucketRow, name, with_for_update=True)
+            tokens = self._count(row, t)
+            if row is None:
+                row = RateBucketRow(key=name, tokens=tokens, at=t)
+                s.add(row)  # two processes adding it at once: transact retries the loser
+            row.at = max(row.at, t)
+            row.tokens = tokens - 1 if tokens >= 1 else tokens
+            return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+        return store.transact(draw)
+
+    def wait(self, store: Store, name: str) -> float:
+        """What `take` would answer, taking nothing (a read: no write on the way in)."""
+        with store.session() as s:
+            tokens = self._count(s.get(RateBucketRow, name), time.time())
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from onramp.api.app import RateLimit
+from onramp.api.guard import RateLimit
 from onramp.core.store import ConnectorRow, move
 from onramp.csp.adapter import PeeringRequest, Session
 from onramp.csp.manual.adapter import ManualAdapter
