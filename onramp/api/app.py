@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from onramp.api import keys as apikeys
-from onramp.api.guard import BodyLimit, RateLimit, Throttled
+from onramp.api.guard import BodyLimit, RateLimit, SecurityHeaders, Throttled, page_policy
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
@@ -239,6 +239,9 @@ def create_app(
     bucket = limit or RateLimit()
     guesses = failures or RateLimit(rate=0.2, burst=20)  # a person mistyping, not a script
     app.add_middleware(BodyLimit)  # bytes counted as they arrive, before any route reads them
+    app.add_middleware(SecurityHeaders, open_paths=("/v1/docs",))  # outermost: on every answer
+    portal_page = PORTAL.read_text()
+    portal_policy = page_policy(portal_page)
 
     @app.exception_handler(OnrampError)
     async def onramp_error(_: Request, exc: OnrampError) -> JSONResponse:
@@ -317,7 +320,7 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def portal() -> HTMLResponse:
         """The customer Portal: one static page that only calls /v1 with the user's key."""
-        return HTMLResponse(PORTAL.read_text())
+        return HTMLResponse(portal_page, headers={"Content-Security-Policy": portal_policy})
 
     v1 = APIRouter(prefix="/v1", responses=ERRORS)
     CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -434,7 +437,8 @@ def create_app(
     def compliance_page(who: Caller) -> HTMLResponse:
         """The newest compliance run as a page: per router and feature, with the lines."""
         engineers(who)
-        return HTMLResponse(compliance.html(newest()))
+        page = compliance.html(newest())
+        return HTMLResponse(page, headers={"Content-Security-Policy": page_policy(page)})
 
     @v1.get("/tickets", response_model=list[Ticket])
     def tickets(who: Caller, everything: Annotated[bool, Query(alias="all")] = False

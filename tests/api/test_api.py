@@ -391,3 +391,17 @@ def test_a_ticket_answer_cannot_forge_a_line(api: Api) -> None:
     with pytest.raises(OnrampError) as refused:  # the CLI's way in, below the API
         answer(api.svc.store, str(UUID(int=3)), True, forged, "", by="noc")
     assert refused.value.field == "provider_ref"
+
+
+def test_every_answer_carries_the_security_headers(api: Api) -> None:
+    """The Portal's policy lets only its own inline script and style run (by hash: the
+    browser tests in test_portal.py run the page under it); other answers load nothing."""
+    portal = requests.get(api.url + "/", timeout=10)
+    policy = portal.headers["Content-Security-Policy"]
+    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy and "connect-src 'self'" in policy
+    for r in (portal, api.call("GET", "/v1/onramps"), requests.get(api.url + "/v1/x", timeout=10)):
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert r.headers["Referrer-Policy"] == "no-referrer"
+        assert "Content-Security-Policy" in r.headers
