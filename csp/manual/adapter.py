@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
 
 from onramp.core.errors import OnrampError
+from onramp.core.model import TicketAnswerText
 from onramp.core.secrets import Vault
 from onramp.core.shapes import TicketAnswerRecord, TicketView
 from onramp.core.store import ConnectorRow, Store, TicketRow, by_prefix, now
@@ -100,6 +102,12 @@ def answer(
     store: Store, ident: str, accepted: bool, provider_ref: str, note: str, by: str
 ) -> TicketView:
     """Record the provider's answer to an open ticket (a request or a removal): once."""
+    try:  # the answer is shown in lines of text: a newline in it would forge one
+        TicketAnswerText(provider_ref=provider_ref, note=note)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = str(first["loc"][0])
+        raise OnrampError("ONR-REQ-008", f"{where}: {first['msg']}", field=where) from None
 
     def record(db: Db) -> TicketView:
         ticket = _ticket(db, ident)
@@ -129,7 +137,9 @@ def tickets(
     `prefix`: only those whose id starts so."""
     with store.session() as db:
         query = (
-            select(TicketRow).where(TicketRow.id.startswith(prefix)).order_by(TicketRow.created_at)
+            select(TicketRow)
+            .where(TicketRow.id.startswith(prefix, autoescape=True))  # `%`, `_`: themselves
+            .order_by(TicketRow.created_at)
         )
         if open_only:
             query = query.where(TicketRow.state.in_(("open", "removal_open")))

@@ -14,7 +14,7 @@ run time, and those defined in `create_app` would be unresolvable strings.
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,12 +24,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from onramp.api import keys as apikeys
+from onramp.api.guard import BodyLimit, RateLimit, SecurityHeaders, Throttled, page_policy
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
+<<<<<<< HEAD
 from onramp.core.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
 from onramp.core.shapes import (
     ComplianceRun,
@@ -40,6 +43,18 @@ from onramp.core.shapes import (
     LinkView,
     TicketView,
 )
+=======
+from onramp.core.model import (
+    Connector,
+    ConnectorRequest,
+    Link,
+    LinkRequest,
+    Onramp,
+    State,
+    TicketAnswerText,
+)
+from onramp.core.shapes import ComplianceRun, ConnectorView, LinkKpis, LinkView, TicketView
+>>>>>>> apisec
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
 from onramp.flow import compliance, monitor
@@ -99,17 +114,19 @@ class LinkShown(Link):
     history: list[Transition]
 
 
-class TicketAnswer(BaseModel):
+class TicketAnswer(TicketAnswerText):
     """What the provider answered, as the engineer recorded it."""
 
-    model_config = ConfigDict(extra="forbid")
-    accepted: bool
-    provider_ref: str = Field("", max_length=128)
-    note: str = Field("", max_length=1000)
+    accepted: StrictBool
 
 
-class AnswerShown(TicketAnswer):
+class AnswerShown(BaseModel):
+    """As stored (what an older release took shows as it was)."""
+
     model_config = ConfigDict(extra="ignore")  # the engineer's name and the history stay in
+    accepted: bool
+    provider_ref: str
+    note: str
     at: datetime
 
 
@@ -214,31 +231,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }  # fmt: skip
 
 _STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
-           "ONR-API-003": 429, "ONR-API-004": 413, "ONR-STORE-001": 503}  # fmt: skip
-MAX_BODY = 64 * 1024  # an order is a few hundred bytes
+           "ONR-API-003": 429, "ONR-API-004": 413, "ONR-API-009": 422, "ONR-STORE-001": 503}  # fmt: skip
 
 
-class RateLimit:
-    """A token bucket per key: `rate` requests a second on average, bursts of `burst`."""
-
-    def __init__(self, rate: float = 20.0, burst: int = 40) -> None:
-        self.rate, self.burst = rate, burst
-        self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, at)
-        self._lock = threading.Lock()
-
-    def take(self, key_id: str) -> float:
-        """0 if the request may go; else the seconds until it may."""
-        with self._lock:
-            tokens, at = self._buckets.get(key_id, (float(self.burst), time.monotonic()))
-            t = time.monotonic()
-            tokens = min(float(self.burst), tokens + (t - at) * self.rate)
-            if tokens < 1:
-                self._buckets[key_id] = (tokens, t)
-                return (1 - tokens) / self.rate
-            self._buckets[key_id] = (tokens - 1, t)
-            return 0.0
-
-
+<<<<<<< HEAD
 _BY_FAMILY = {
     "ONR-REQ": 422,
     "ONR-ALLOC": 409,
@@ -247,41 +243,53 @@ _BY_FAMILY = {
     "ONR-STATE": 409,
     "ONR-CSP": 502,
 }
+=======
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+_BY_FAMILY = {"ONR-REQ": 422, "ONR-ALLOC": 409, "ONR-PLAN": 409, "ONR-STATE": 409, "ONR-CSP": 502}
+>>>>>>> apisec
 
 
 def status_of(code: str) -> int:
     return _STATUS.get(code) or _BY_FAMILY.get(code.rsplit("-", 1)[0], 500)
 
 
-def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> FastAPI:
+def create_app(
+    svc: Service, submit: Submit, limit: RateLimit | None = None, failures: RateLimit | None = None
+) -> FastAPI:
+    """`limit`: each key's pace; `failures`: each client address's pace of unknown keys
+    (past it, no key is even checked from there: guessing stops)."""
     app = FastAPI(title="onramp", version="1", docs_url="/v1/docs",
                   openapi_url="/v1/openapi.json")  # fmt: skip
     orch = Orchestrator(svc, {}, actor="api")  # marks decommissioning; workers do the rest
     bucket = limit or RateLimit()
-
-    @app.middleware("http")
-    async def body_limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        size = request.headers.get("content-length")
-        if size and (not size.isdigit() or int(size) > MAX_BODY):
-            err = OnrampError("ONR-API-004", f"{size} bytes; at most {MAX_BODY}")
-            return JSONResponse({"error": err.as_dict()}, status_code=413)
-        return await call_next(request)
+    guesses = failures or RateLimit(rate=0.2, burst=20)  # a person mistyping, not a script
+    app.add_middleware(BodyLimit)  # bytes counted as they arrive, before any route reads them
+    app.add_middleware(SecurityHeaders, open_paths=("/v1/docs",))  # outermost: on every answer
+    portal_page = PORTAL.read_text()
+    portal_policy = page_policy(portal_page)
 
     @app.exception_handler(OnrampError)
     async def onramp_error(_: Request, exc: OnrampError) -> JSONResponse:
         status = status_of(exc.code)
-        headers = {"Retry-After": "1"} if status == 429 else None
+        headers = {"Retry-After": str(getattr(exc, "retry_after", 1))} if status == 429 else None
         return JSONResponse({"error": exc.as_dict()}, status_code=status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         """FastAPI's own answers (unknown route, wrong method, a body it cannot decode) in
         the one error shape."""
         code: Code = "ONR-API-006" if exc.status_code in (404, 405) else "ONR-API-008"
         err = OnrampError(code, str(exc.detail))
-        return JSONResponse({"error": err.as_dict()}, status_code=exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette's Allow names one route's methods: all of the path's
+            headers["Allow"] = ", ".join(sorted(allowed(request)))
+        return JSONResponse({"error": err.as_dict()}, status_code=exc.status_code,
+                            headers=headers)  # fmt: skip
+
+    def allowed(request: Request) -> set[str]:
+        """The methods some route takes on the request's path (routers nest: ask each)."""
+        return {m for m in METHODS if any(r.matches({**request.scope, "method": m})[0]
+                                          == Match.FULL for r in app.router.routes)}  # fmt: skip
 
     @app.exception_handler(Exception)
     async def crash(_: Request, exc: Exception) -> JSONResponse:
@@ -298,15 +306,20 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return JSONResponse({"error": err.as_dict()}, status_code=422)
 
     def caller(
+        request: Request,
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> Principal:
+        addr = f"addr:{request.client.host if request.client else '-'}"
+        if wait := guesses.wait(svc.store, addr):
+            raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
         key = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
         who = apikeys.principal(svc.store, key) if key else None
         if who is None:
+            guesses.take(svc.store, addr)
             raise OnrampError("ONR-API-001", "no valid API key in the request")
-        if wait := bucket.take(who.key_id):
-            raise OnrampError("ONR-API-003", f"key {who.key_id}: retry in {wait:.1f} s")
+        if wait := bucket.take(svc.store, f"key:{who.key_id}"):
+            raise Throttled(wait, f"key {who.key_id}")
         return who
 
     Caller = Annotated[Principal, Depends(caller)]
@@ -332,7 +345,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
     @app.get("/", include_in_schema=False)
     def portal() -> HTMLResponse:
         """The customer Portal: one static page that only calls /v1 with the user's key."""
-        return HTMLResponse(PORTAL.read_text())
+        return HTMLResponse(portal_page, headers={"Content-Security-Policy": portal_policy})
 
     v1 = APIRouter(prefix="/v1", responses=ERRORS)
     CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -394,13 +407,15 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return taken_away("link", ident, who)
 
     Hours = Annotated[float, Query(gt=0, le=24 * 93)]  # up to a quarter
+    # ASCII digits, years 1970-2999: datetime cannot hold year 0 or the month after 9999-12
+    MONTH = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
 
     @v1.get("/links/{ident}/kpis", response_model=LinkKpis)
     def link_kpis(
         ident: str,
         who: Caller,
         hours: Hours = 24.0,
-        month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+        month: Annotated[str | None, Query(pattern=MONTH)] = None,
     ) -> LinkKpis:
         """Loss, latency and jitter per window over the last `hours` (or a calendar month,
         `YYYY-MM`, UTC: its availability), the SLA, breaches."""
@@ -462,7 +477,8 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
     def compliance_page(who: Caller) -> HTMLResponse:
         """The newest compliance run as a page: per router and feature, with the lines."""
         engineers(who)
-        return HTMLResponse(compliance.html(newest()))
+        page = compliance.html(newest())
+        return HTMLResponse(page, headers={"Content-Security-Policy": page_policy(page)})
 
     @v1.get("/tickets", response_model=list[Ticket])
     def tickets(who: Caller, everything: Annotated[bool, Query(alias="all")] = False
@@ -498,12 +514,17 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         return data
 
     def find(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
+<<<<<<< HEAD
         item = svc.view(kind, ident)
         if not who.admin and item["tenant"] != who.tenant:
             # word for word what an absent id answers (store.by_prefix): nothing tells
             # another tenant that the id exists
             raise OnrampError("ONR-REQ-011", f"{kind} '{ident}' matches nothing", field="id")
         return item
+=======
+        # looked for among the key's tenant's only: another's is absent, down to the query
+        return svc.view(kind, ident, who.tenant)
+>>>>>>> apisec
 
     def shown(kind: str, ident: str, who: Principal) -> dict[str, object]:
         item = find(kind, ident, who)

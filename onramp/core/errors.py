@@ -13,7 +13,7 @@ from typing import Literal
 # fmt: off
 Code = Literal[
     "ONR-ALLOC-001", "ONR-ALLOC-002", "ONR-ALLOC-003", "ONR-ALLOC-004", "ONR-ALLOC-005", "ONR-ALLOC-006",
-    "ONR-API-001", "ONR-API-002", "ONR-API-003", "ONR-API-004", "ONR-API-005", "ONR-API-006", "ONR-API-007", "ONR-API-008",
+    "ONR-API-001", "ONR-API-002", "ONR-API-003", "ONR-API-004", "ONR-API-005", "ONR-API-006", "ONR-API-007", "ONR-API-008", "ONR-API-009",
     "ONR-CFG-001",
     "ONR-COMP-001", "ONR-COMP-002", "ONR-COMP-003",
     "ONR-CSP-001", "ONR-CSP-002", "ONR-CSP-003", "ONR-CSP-004", "ONR-CSP-005", "ONR-CSP-006", "ONR-CSP-007", "ONR-CSP-008",
@@ -86,6 +86,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-API-005", "the API server did not start", "read the log above; another process may hold the port"),
     ErrorSpec("ONR-API-006", "no such route or method", "see the API's routes at /v1/docs"),
     ErrorSpec("ONR-API-008", "request unreadable", "send the body as UTF-8 JSON with 'Content-Type: application/json'"),
+    ErrorSpec("ONR-API-009", "Idempotency-Key already used for another request", "send the first request's body again to see what it made, or a new Idempotency-Key for a new request"),
     ErrorSpec("ONR-VAL-001", "a validation tool is missing", "install it (make deps installs FRR)"),
     ErrorSpec("ONR-VAL-002", "FRR refuses the rendered config", "fix the template or the intent data the line comes from"),
     ErrorSpec("ONR-VAL-003", "a rendered feature parses back to other intent", "fix the template or its TTP parse-back template so both say the same"),

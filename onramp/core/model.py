@@ -7,18 +7,47 @@ what allocation chose (`onramp.flow.allocate`).
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from ipaddress import IPv4Interface, IPv4Network
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+)
 
 # Text that ends up in router configuration: no newline, no quote, no comment or
 # command characters (`!`, `#`, `;`, `|`, `{`, `}`) any of our platforms would interpret.
 SAFE_TEXT = r"^[A-Za-z0-9 _.,:/()+@=-]*$"
 SafeText = Annotated[str, StringConstraints(max_length=64, pattern=SAFE_TEXT)]
+
+
+def _text(value: Any) -> Any:
+    """A prefix as text ("a.b.c.d/n"): an integer would be read as an address, silently."""
+    if isinstance(value, str | IPv4Network):
+        return value
+    raise ValueError("give the prefix as text, 'a.b.c.d/n'")
+
+
+Prefix = Annotated[IPv4Network, BeforeValidator(_text)]
+
+
+def _one_line(value: str) -> str:
+    """Text that lands in a line of a mail or a terminal: a newline would forge the next."""
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise ValueError("holds a control character or a line break")
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
 Slug = Annotated[
     str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9-]*$")
 ]
@@ -130,21 +159,24 @@ class ConnectorRequest(Strict):
     tenant: Slug
     onramp: str
     kind: ConnectorKind
-    bandwidth_mbps: int = Field(gt=0)
+    # numbers are numbers: `true`, "65_201" and 65201.0 are refused, not read as 1 and 65201
+    bandwidth_mbps: StrictInt = Field(gt=0)
     description: SafeText = ""
-    aws_account: Annotated[str, StringConstraints(pattern=r"^\d{12}$")] | None = None
+    aws_account: Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")] | None = None
     azure_service_key: UUID | None = None
     gcp_pairing_key: (
         Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}/[a-z0-9-]+/[12]$")] | None
     ) = None
-    customer_asn: int | None = Field(default=None, ge=1, le=4294967294)
-    prefixes: list[IPv4Network] = []  # what the customer may announce to us
-    mtu: int | None = None  # default: the provider's first MTU
-    prefix_length: int | None = None  # peering subnet size; default: the provider's
-    vlan: int | None = Field(default=None, ge=1, le=4094)  # ask for a VLAN (the C-tag with QinQ)
+    customer_asn: StrictInt | None = Field(default=None, ge=1, le=4294967294)
+    prefixes: list[Prefix] = []  # what the customer may announce to us
+    mtu: StrictInt | None = None  # default: the provider's first MTU
+    prefix_length: StrictInt | None = None  # peering subnet size; default: the provider's
+    vlan: StrictInt | None = Field(
+        default=None, ge=1, le=4094
+    )  # ask for a VLAN (the C-tag with QinQ)
     # with QinQ, the S-tag the provider assigned (Azure: the circuit's sTag, read from the
     # service key): taken as is on the port, refused when another Connector holds it
-    s_tag: int | None = Field(default=None, ge=1, le=4094)
+    s_tag: StrictInt | None = Field(default=None, ge=1, le=4094)
     idempotency_key: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
@@ -188,7 +220,7 @@ class LinkRequest(Strict):
     tenant: Slug
     a: UUID
     b: UUID
-    bandwidth_mbps: int = Field(gt=0)
+    bandwidth_mbps: StrictInt = Field(gt=0)
     sla_class: SlaClass = "silver"
     description: SafeText = ""
     idempotency_key: Annotated[str, StringConstraints(max_length=128)] | None = None
@@ -204,3 +236,11 @@ class Link(Strict):
     sla_class: SlaClass
     route_target: str  # imported and exported by both Connectors' VRFs
     description: str
+
+
+class TicketAnswerText(Strict):
+    """What an engineer records of a provider's answer to a ticket (`onramp ticket answer`,
+    the API): the reference as router-safe text, the note one line of any letters."""
+
+    provider_ref: Annotated[str, StringConstraints(max_length=128, pattern=SAFE_TEXT)] = ""
+    note: Annotated[OneLine, StringConstraints(max_length=1000)] = ""

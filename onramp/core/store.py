@@ -9,6 +9,7 @@ same number, whatever the code above does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -99,6 +100,7 @@ class ConnectorRow(Base):
     bandwidth_mbps: Mapped[int]
     request: Mapped[dict[str, Any]] = mapped_column(JSON)  # the validated request, no secrets
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))  # what the key was sent with
     number: Mapped[int | None]  # VRF number: vrf c<number>, RD <loopback>:<number>
     local_asn: Mapped[int | None]
     peer_asn: Mapped[int | None]
@@ -146,6 +148,7 @@ class LinkRow(Base):
     sla_class: Mapped[str] = mapped_column(String(16))
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))  # what the key was sent with
     number: Mapped[int | None]  # route target <asn>:<number>
     reason: Mapped[str | None] = mapped_column(String(1000))
     lease_owner: Mapped[str | None] = mapped_column(String(80))
@@ -272,6 +275,16 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class RateBucketRow(Base):
+    """A token bucket of the API's rate limit (a key's requests, an address's failed keys),
+    here so that every API process draws from the same one."""
+
+    __tablename__ = "rate_buckets"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)  # "key:<id>", "addr:<ip>"
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float)  # when `tokens` was counted, Unix seconds
+
+
 class KpiSampleRow(Base):
     """One measuring window of one Link (onramp.flow.monitor): probes sent and answered, round
     trips, and the SLA metrics it broke. Keyed by (link, time) and stored in that order
@@ -378,14 +391,25 @@ def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: s
     row.state = to
 
 
-def by_prefix(s: Session, table: Any, ident: str, what: str, code: Code) -> Any:
-    """A row by its id or a unique prefix of it (4+ characters, as git does with commits)."""
-    rows = (
-        list(s.scalars(select(table).where(table.id.startswith(ident)).limit(2)))
-        if len(ident) >= 4
-        else []
-    )
+# What an id or its prefix can hold (ids are lowercase UUIDs): anything else matches nothing,
+# so no LIKE wildcard or other text ever reaches the query.
+_ID_PREFIX = re.compile(r"^[0-9a-f-]{4,36}$")
+
+
+def by_prefix(
+    s: Session, table: Any, ident: str, what: str, code: Code, tenant: str | None = None
+) -> Any:
+    """A row by its id or a unique prefix of it (4+ characters, as git does with commits).
+    `tenant`: only that tenant's rows are looked at (a table with `tenant_id`), so another
+    tenant's row is as absent as one that never was; None: every tenant's (engineers)."""
+    rows = []
+    if _ID_PREFIX.match(ident.lower()):
+        q = select(table).where(table.id.startswith(ident.lower(), autoescape=True))
+        if tenant is not None:
+            q = q.where(table.tenant_id == tenant)
+        rows = list(s.scalars(q.limit(2)))
     if len(rows) != 1:
+        # names only what the caller sent: never a row it may not see
         why = "is ambiguous" if rows else "matches nothing"
         raise OnrampError(code, f"{what} '{ident}' {why}", field="id")
     return rows[0]

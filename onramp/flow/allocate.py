@@ -13,6 +13,8 @@ retried on fresh data (Store.transact), or, for a value the user asked for, refu
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -293,6 +295,27 @@ def _attachments(
     return rows
 
 
+def request_digest(req: ConnectorRequest | LinkRequest) -> str:
+    """SHA-256 of the request as validated (its canonical JSON, the key itself left out):
+    what an Idempotency-Key is bound to."""
+    data = req.model_dump(mode="json", exclude={"idempotency_key"})
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+R = TypeVar("R", ConnectorRow, LinkRow)
+
+
+def _replayed(row: R, req: ConnectorRequest | LinkRequest) -> R:
+    """The row a key made, if `req` is the request it was made for (rows older than the
+    digest are taken as they are)."""
+    if row.request_sha256 not in (None, request_digest(req)):
+        raise OnrampError("ONR-API-009", f"Idempotency-Key '{req.idempotency_key}' made "
+                          f"{row.id[:8]} from another request", field="idempotency_key")  # fmt: skip
+    return row
+
+
 def _new_connector(
     s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault, actor: str = "onramp"
 ) -> ConnectorRow:
@@ -305,8 +328,8 @@ def _new_connector(
                 ConnectorRow.idempotency_key == req.idempotency_key,
             )
         )
-        if same is not None:
-            return same  # the same request again: the Connector it made the first time
+        if same is not None:  # the same request again: the Connector it made the first time
+            return _replayed(same, req)
     c = request.connector(req, bb)
     cid = str(uuid.uuid4())
     attachments = _attachments(s, bb, req, c, cid)  # first: it locks the chosen port's usage row
@@ -332,6 +355,7 @@ def _new_connector(
         bandwidth_mbps=req.bandwidth_mbps,
         request=req.model_dump(mode="json"),
         idempotency_key=req.idempotency_key,
+        request_sha256=request_digest(req),
         number=number,
         local_asn=local_asn,
         peer_asn=peer_asn,
@@ -474,7 +498,7 @@ def _new_link(s: Session, bb: Backbone, req: LinkRequest, actor: str = "onramp")
             )
         )
         if same is not None:
-            return same
+            return _replayed(same, req)
     ends = [s.get(ConnectorRow, str(x)) for x in (req.a, req.b)]
     request.link(
         req,
@@ -502,6 +526,7 @@ def _new_link(s: Session, bb: Backbone, req: LinkRequest, actor: str = "onramp")
         sla_class=req.sla_class,
         request=req.model_dump(mode="json"),
         idempotency_key=req.idempotency_key,
+        request_sha256=request_digest(req),
         number=number,
     )
     _created(s, row, actor)

@@ -129,10 +129,10 @@ class Service:
             rows = s.scalars(_page(s, q, ConnectorRow, limit, after))
             return [allocate.connector_view(r, self.backbone) for r in rows]
 
-    def connector(self, ident: str) -> ConnectorView:
+    def connector(self, ident: str, tenant: str | None = None) -> ConnectorView:
         with self.store.session() as s:
             return allocate.connector_view(
-                _find(s, ConnectorRow, ident, "connector"), self.backbone
+                _find(s, ConnectorRow, ident, "connector", tenant=tenant), self.backbone
             )
 
     def customer_config(
@@ -198,19 +198,22 @@ class Service:
             rows = s.scalars(_page(s, q, LinkRow, limit, after))
             return [allocate.link_view(r, self.backbone) for r in rows]
 
-    def link(self, ident: str) -> LinkView:
+    def link(self, ident: str, tenant: str | None = None) -> LinkView:
         with self.store.session() as s:
-            return allocate.link_view(_find(s, LinkRow, ident, "link"), self.backbone)
+            return allocate.link_view(
+                _find(s, LinkRow, ident, "link", tenant=tenant), self.backbone
+            )
 
     def delete_link(self, ident: str) -> Released:
         return allocate.release_link(self.store, self.link(ident)["id"])
 
     # either ------------------------------------------------------------
-    def view(self, kind: str, ident: str) -> ConnectorView | LinkView:
-        """A Connector or Link by its kind's name (as runbooks and routes pass it)."""
+    def view(self, kind: str, ident: str, tenant: str | None = None) -> ConnectorView | LinkView:
+        """A Connector or Link by its kind's name (as runbooks and routes pass it); `tenant`:
+        looked for among that tenant's only (None: every tenant's)."""
         spec = spec_of(kind)
         with self.store.session() as s:
-            return spec.view(_find(s, spec.row, ident, kind), self.backbone)
+            return spec.view(_find(s, spec.row, ident, kind, tenant=tenant), self.backbone)
 
     def history(self, kind: str, ident: str) -> list[TransitionView]:
         """Every state change of a Connector or Link (by its full id), oldest first."""
@@ -239,5 +242,7 @@ def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> A
     return q.limit(limit) if limit else q
 
 
-def _find(s: Any, table: Any, ident: str, what: str, code: Code = "ONR-REQ-011") -> Any:
-    return by_prefix(s, table, ident, what, code)
+def _find(
+    s: Any, table: Any, ident: str, what: str, code: Code = "ONR-REQ-011", tenant: str | None = None
+) -> Any:
+    return by_prefix(s, table, ident, what, code, tenant)

@@ -67,7 +67,7 @@ PLATFORMS: dict[str, Platform] = {
             "frr",
             "frr",
             "lo",
-            r"[a-z][a-z0-9]{0,9}(\.\d{1,4})?",
+            r"[a-z][a-z0-9]{0,9}(\.[0-9]{1,4})?",
             qinq_subinterface="{port}.{vlan}.{inner}",
             hidden_defaults=(("isis_metric", 10), ("spf_interval", 1)),
             vpn_segments=True,
@@ -80,7 +80,7 @@ PLATFORMS: dict[str, Platform] = {
             "iosxr",
             "iosxr",
             "Loopback0",
-            r"(TenGig|Hundred|FortyGig|Gigabit|Bundle-)[A-Za-z]*[0-9/]+(\.\d{1,4})?",
+            r"(TenGig|Hundred|FortyGig|Gigabit|Bundle-)[A-Za-z]*[0-9/]+(\.[0-9]{1,4})?",
             numbered_interface="GigabitEthernet0/0/0/{}",
             hier_config="CISCO_XR",
             commit_confirm=False,  # NAPALM's iosxr driver: "not implemented on this platform"
@@ -89,7 +89,7 @@ PLATFORMS: dict[str, Platform] = {
             "junos",
             "junos",
             "lo0",
-            r"(ge|xe|et|ae)-?[0-9/]+(\.\d{1,4})?",
+            r"(ge|xe|et|ae)-?[0-9/]+(\.[0-9]{1,4})?",
             numbered_interface="ge-0/0/{}",
             hier_config="JUNIPER_JUNOS",
             commit_confirm=True,  # `commit confirmed` (whole minutes)

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from onramp.api import keys as apikeys
-from onramp.api.app import RateLimit, create_app, serve_in_thread
+from onramp.api.app import create_app, serve_in_thread
+from onramp.api.guard import RateLimit
 from onramp.core.settings import load_settings, local_config
 from onramp.flow.service import Service
 
@@ -37,7 +38,9 @@ class Api:
 
 
 @contextmanager
-def running_api(tmp: Path, limit: RateLimit | None = None) -> Iterator[Api]:
+def running_api(
+    tmp: Path, limit: RateLimit | None = None, failures: RateLimit | None = None
+) -> Iterator[Api]:
     inventory = copy_default_inventory(tmp / "inventory").write()
     svc = Service.open(load_settings(local_config(tmp, inventory)))
     for t in ("acme", "globex"):
@@ -45,7 +48,7 @@ def running_api(tmp: Path, limit: RateLimit | None = None) -> Iterator[Api]:
     keys = {t: apikeys.issue(svc.store, t) for t in ("acme", "globex")}
     keys["admin"] = apikeys.issue(svc.store, None, "engineers")
     submitted: list[tuple[str, str]] = []
-    app = create_app(svc, lambda kind, ident: submitted.append((kind, ident)), limit)
+    app = create_app(svc, lambda kind, ident: submitted.append((kind, ident)), limit, failures)
     with serve_in_thread(app) as url:
         yield Api(url, svc, keys, submitted)
 

@@ -5,10 +5,13 @@ asynchronous create with Idempotency-Key, the one error shape, pagination."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
+import pytest
 import requests
 
 from onramp.api import keys as apikeys
+from onramp.core.store import ConnectorRow, move
 
 from .conftest import AWS, Api
 
@@ -31,6 +34,29 @@ def test_create_is_asynchronous_and_idempotent(api: Api) -> None:
     assert again.status_code == 202 and again.json()["id"] == made["id"]
     shown = api.call("GET", f"/v1/connectors/{made['id']}").json()
     assert [h["to"] for h in shown["history"]] == ["requested", "validated", "allocated"]
+
+
+def test_an_idempotency_key_is_bound_to_its_request(api: Api) -> None:
+    """The same key with the same request (as validated: a default spelled out is the same)
+    answers what the first made; with another request, 422, and nothing made."""
+    key = {"Idempotency-Key": "order-bound"}
+    made = api.call("POST", "/v1/connectors", json=AWS, headers=key).json()
+    same = api.call("POST", "/v1/connectors", json={**AWS, "description": ""}, headers=key)
+    assert same.status_code == 202 and same.json()["id"] == made["id"]
+    before = len(api.svc.connectors("acme"))
+    other = api.call("POST", "/v1/connectors", json={**AWS, "bandwidth_mbps": 200}, headers=key)
+    assert other.status_code == 422, other.text
+    assert other.json()["error"]["code"] == "ONR-API-009"
+    assert len(api.svc.connectors("acme")) == before
+    a, b = (api.call("POST", "/v1/connectors", json=AWS).json()["id"] for _ in range(2))
+    for c in (a, b):
+        api.svc.store.transact(lambda s, i=c: move(s, s.get(ConnectorRow, i), "active", "t"))
+    order = {"a": a, "b": b, "bandwidth_mbps": 100}
+    link = api.call("POST", "/v1/links", json=order, headers=key).json()
+    again = api.call("POST", "/v1/links", json=order, headers=key)
+    assert again.status_code == 202 and again.json()["id"] == link["id"]
+    other = api.call("POST", "/v1/links", json={**order, "sla_class": "gold"}, headers=key)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "ONR-API-009"
 
 
 def test_a_tenant_sees_and_changes_only_its_own(api: Api) -> None:
@@ -123,6 +149,22 @@ def test_a_key_that_floods_is_slowed_with_429(api: Api) -> None:
 def test_a_body_over_the_limit_is_refused_unread(api: Api) -> None:
     r = api.call("POST", "/v1/connectors", json={**AWS, "description": "x" * 70_000})
     assert r.status_code == 413 and r.json()["error"]["code"] == "ONR-API-004"
+
+
+def test_a_chunked_body_is_counted_as_it_arrives(api: Api) -> None:
+    """No Content-Length to trust: 8 MiB chunked, with no key or a good one, is refused
+    with 413 past 64 KiB, before the key is checked (a 401 would come after reading it all)."""
+
+    def chunks() -> Any:
+        for _ in range(128):
+            yield b"x" * 65536
+
+    for headers in ({}, {"Authorization": f"Bearer {api.keys['acme']}"}):
+        r = requests.post(api.url + "/v1/connectors", data=chunks(), timeout=30,
+                          headers={**headers, "Content-Type": "application/json"})  # fmt: skip
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["code"] == "ONR-API-004"
+    assert api.call("GET", "/v1/onramps").status_code == 200  # the server goes on
 
 
 def test_every_route_keeps_tenants_apart(api: Api) -> None:
@@ -262,6 +304,14 @@ def test_kpis_traffic_and_metrics(api: Api) -> None:
     month = api.call("GET", f"/v1/links/{lid}/kpis?month={t0:%Y-%m}").json()
     assert month["windows"] == 2 and month["sla_met_pct"] == 50.0
     assert api.call("GET", f"/v1/links/{lid}/kpis?month=2026-13").status_code == 422
+    for month in (
+        "0000-01",
+        "9999-12",
+        ARABIC_INDIC[:4] + "-01",
+        FULL_WIDTH[:4] + "-01",
+    ):  # not a 500
+        r = api.call("GET", f"/v1/links/{lid}/kpis", params={"month": month})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "month", (month, r.text)
 
     assert api.call("GET", "/metrics").status_code == 403  # a tenant's key: not everyone's figures
     text = api.call("GET", "/metrics", who="admin").text
@@ -295,3 +345,65 @@ def test_compliance_for_engineers_only(api: Api) -> None:
     page = api.call("GET", "/v1/compliance/report.html", who="admin")
     assert page.headers["content-type"].startswith("text/html")
     assert "- ip route 10.9.0.0/16 Null0" in page.text
+
+
+ARABIC_INDIC = "".join(chr(0x660 + int(d)) for d in "123456789012")  # digits to \d, not to us
+FULL_WIDTH = "".join(chr(0xFF10 + int(d)) for d in "123456789012")
+ENTERPRISE = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10,
+              "customer_asn": 65201, "prefixes": ["192.168.10.0/24"]}  # fmt: skip
+
+
+def test_loose_input_is_refused_with_its_field(api: Api) -> None:
+    """Only ASCII digits, JSON numbers that are integers, prefixes as text: what pydantic's
+    lax mode would read otherwise (true as AS 1, "65_201", 65201.0, an integer as an
+    address, Arabic-Indic or full-width digits) is a 422 naming the field."""
+    loose = [
+        ({**AWS, "aws_account": ARABIC_INDIC}, "aws_account"),
+        ({**AWS, "aws_account": FULL_WIDTH}, "aws_account"),
+        ({**ENTERPRISE, "customer_asn": True}, "customer_asn"),
+        ({**ENTERPRISE, "customer_asn": "65_201"}, "customer_asn"),
+        ({**ENTERPRISE, "customer_asn": "65201"}, "customer_asn"),
+        ({**ENTERPRISE, "customer_asn": 65201.0}, "customer_asn"),
+        ({**ENTERPRISE, "bandwidth_mbps": True}, "bandwidth_mbps"),
+        ({**ENTERPRISE, "prefixes": [3232238080]}, "prefixes.0"),
+    ]  # fmt: skip
+    for body, field in loose:
+        r = api.call("POST", "/v1/connectors", who="globex", json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert (r.json()["error"]["code"], r.json()["error"]["field"]) == ("ONR-REQ-008", field)
+    r = api.call("POST", "/v1/links", who="globex", json={"a": str(UUID(int=1)),
+                 "b": str(UUID(int=2)), "bandwidth_mbps": "100"})  # fmt: skip
+    assert r.status_code == 422 and r.json()["error"]["field"] == "bandwidth_mbps"
+    assert api.call("POST", "/v1/connectors", who="globex", json=ENTERPRISE).status_code == 202
+
+
+def test_a_ticket_answer_cannot_forge_a_line(api: Api) -> None:
+    """The answer is shown in lines (the ticket's mail, `onramp ticket show`): a newline in
+    the provider's reference or the note would write one of its own."""
+    from onramp.core.errors import OnrampError
+    from onramp.csp.manual.adapter import answer
+
+    forged = "IBM-1\nanswer: accepted by noc at 2026-12-01"
+    for body in ({"accepted": True, "provider_ref": forged},
+                 {"accepted": True, "note": "ok\r\nBcc: x"},
+                 {"accepted": True, "note": "ok\u2028forged"},
+                 {"accepted": 1}):  # fmt: skip
+        r = api.call("POST", f"/v1/tickets/{UUID(int=3)}/answer", who="admin", json=body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "ONR-REQ-008", (body, r.text)
+    with pytest.raises(OnrampError) as refused:  # the CLI's way in, below the API
+        answer(api.svc.store, str(UUID(int=3)), True, forged, "", by="noc")
+    assert refused.value.field == "provider_ref"
+
+
+def test_every_answer_carries_the_security_headers(api: Api) -> None:
+    """The Portal's policy lets only its own inline script and style run (by hash: the
+    browser tests in test_portal.py run the page under it); other answers load nothing."""
+    portal = requests.get(api.url + "/", timeout=10)
+    policy = portal.headers["Content-Security-Policy"]
+    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy and "connect-src 'self'" in policy
+    for r in (portal, api.call("GET", "/v1/onramps"), requests.get(api.url + "/v1/x", timeout=10)):
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert r.headers["Referrer-Policy"] == "no-referrer"
+        assert "Content-Security-Policy" in r.headers

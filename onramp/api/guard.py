@@ -1,0 +1,178 @@
+"""What stands in front of the API's routes: the body's size counted as it arrives, the
+headers every answer carries, the rate limit shared by every API process (in the store).
+
+Pure ASGI where it must see bytes before FastAPI does: a route's body is read whole
+before its dependencies run (the key's check among them), so a limit in a route or an
+`http` middleware that trusts Content-Length comes too late for a chunked body.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import time
+
+from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from onramp.core.errors import OnrampError
+from onramp.core.store import RateBucketRow, Store
+
+MAX_BODY = 64 * 1024  # an order is a few hundred bytes
+
+
+def _too_large(size: str) -> tuple[Message, Message]:
+    err = OnrampError("ONR-API-004", f"{size} bytes; at most {MAX_BODY}")
+    body = json.dumps({"error": err.as_dict()}).encode()
+    start: Message = {
+        "type": "http.response.start",
+        "status": 413,
+        # the rest of the body is not read: the connection cannot carry another request
+        "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
+                    (b"content-length", str(len(body)).encode())],
+    }  # fmt: skip
+    return start, {"type": "http.response.body", "body": body}
+
+
+class BodyLimit:
+    """At most `limit` bytes of body: a declared Content-Length over it is refused before
+    anything runs; a chunked body is counted as it arrives and refused (413) the moment it
+    passes the limit. The app then sees the client gone and its own answer is dropped, so
+    no more of the body is read into memory than one chunk past the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"").decode("latin-1")
+        if declared and (not declared.isdigit() or int(declared) > self.limit):
+            for message in _too_large(declared):
+                await send(message)
+            return
+        seen, refused, started = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    refused = True
+                    if not started:
+                        for part in _too_large(f"over {self.limit}"):
+                            await send(part)
+                    return {"type": "http.disconnect"}  # the app stops reading here
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out: whatever the app answers after is dropped
+            started = True
+            await send(message)
+
+        await self.app(scope, counted, sending)
+
+
+class Throttled(OnrampError):
+    """ONR-API-003 with the wait the client should make (Retry-After, whole seconds)."""
+
+    def __init__(self, wait: float, reason: str) -> None:
+        self.retry_after = max(1, math.ceil(wait))
+        super().__init__("ONR-API-003", f"{reason}: retry in {self.retry_after} s")
+
+
+class RateLimit:
+    """A token bucket per name (`key:<id>`, `addr:<ip>`): `rate` requests a second on
+    average, bursts of `burst`. The buckets are rows of the store, drawn from in one
+    transaction each (row-locked on PostgreSQL, BEGIN IMMEDIATE on SQLite), so every API
+    process on the store limits as one; the clock is the hosts' (Unix time)."""
+
+    def __init__(self, rate: float = 20.0, burst: int = 40) -> None:
+        self.rate, self.burst = rate, burst
+
+    def _count(self, row: RateBucketRow | None, t: float) -> float:
+        if row is None:
+            return float(self.burst)
+        return min(float(self.burst), row.tokens + max(0.0, t - row.at) * self.rate)
+
+    def take(self, store: Store, name: str) -> float:
+        """0 if the request may go (a token taken); else the seconds until one is there."""
+
+        def draw(s: Session) -> float:
+            t = time.time()
+            row = s.get(RateBucketRow, name, with_for_update=True)
+            tokens = self._count(row, t)
+            if row is None:
+                row = RateBucketRow(key=name, tokens=tokens, at=t)
+                s.add(row)  # two processes adding it at once: transact retries the loser
+            row.at = max(row.at, t)
+            row.tokens = tokens - 1 if tokens >= 1 else tokens
+            return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+        return store.transact(draw)
+
+    def wait(self, store: Store, name: str) -> float:
+        """What `take` would answer, taking nothing (a read: no write on the way in)."""
+        with store.session() as s:
+            tokens = self._count(s.get(RateBucketRow, name), time.time())
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+
+# Every answer: no framing, no sniffing, no referrer; a page brings its own policy
+# (`page_policy`), anything else may load nothing.
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+NOTHING = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.S)
+
+
+def page_policy(html: str) -> str:
+    """A Content-Security-Policy for one of our pages: its own inline scripts and styles
+    (by their SHA-256, so an injected one does not run), calls to this origin only."""
+    allowed: dict[str, list[str]] = {"script": [], "style": []}
+    for kind, text in _INLINE.findall(html):
+        digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+        allowed[kind].append(f"'sha256-{digest}'")
+    scripts, styles = (" ".join(allowed[k]) or "'none'" for k in ("script", "style"))
+    return (f"default-src 'none'; script-src {scripts}; style-src {styles}; "
+            "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'none'")  # fmt: skip
+
+
+class SecurityHeaders:
+    """Adds HEADERS to every answer, and NOTHING as its policy unless it set its own
+    (the paths in `open_paths`, FastAPI's docs page, get none: it loads its own scripts)."""
+
+    def __init__(self, app: ASGIApp, open_paths: tuple[str, ...] = ()) -> None:
+        self.app, self.open_paths = app, open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = dict(HEADERS)
+        if scope["path"] not in self.open_paths:
+            extra["Content-Security-Policy"] = NOTHING
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()
+                            if k.lower().encode() not in have]  # fmt: skip
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)

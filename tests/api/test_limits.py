@@ -1,0 +1,49 @@
+"""The rate limit as every API process shares it (buckets in the store), unknown keys
+limited per client address, a Retry-After that says the real wait, 405 with its Allow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+
+from onramp.api.app import create_app, serve_in_thread
+from onramp.api.guard import RateLimit
+from onramp.flow.service import Service
+
+from .conftest import running_api
+
+
+def test_two_api_processes_limit_a_key_as_one(tmp_path: Path) -> None:
+    """Two servers on one store (as two processes would be): a burst of 6 is 6 across both,
+    not 6 each; the 429 says how long the bucket takes to hold a token again."""
+    with running_api(tmp_path, RateLimit(rate=0.01, burst=6)) as one:
+        other = create_app(Service.open(one.svc.settings), lambda *_: None,
+                           RateLimit(rate=0.01, burst=6))  # fmt: skip
+        with serve_in_thread(other) as url:
+            headers = {"X-API-Key": one.keys["acme"]}
+            codes = [requests.get(u + "/v1/onramps", headers=headers, timeout=10)
+                     for _ in range(5) for u in (one.url, url)]  # fmt: skip
+    assert [r.status_code for r in codes] == [200] * 6 + [429] * 4
+    wait = int(codes[-1].headers["Retry-After"])  # whole seconds: 1 token at 0.01/s
+    assert 90 <= wait <= 100, wait
+    assert codes[-1].json()["error"]["code"] == "ONR-API-003"
+
+
+def test_unknown_keys_are_limited_per_address(tmp_path: Path) -> None:
+    """Past its failed attempts an address gets 429, and no key is checked from it, not even
+    a good one: guessing keys stops there."""
+    with running_api(tmp_path, failures=RateLimit(rate=0.01, burst=3)) as api:
+        wrong = {"X-API-Key": f"onr_{api.keys['acme'].split('_')[1]}_guess"}
+        codes = [requests.get(api.url + "/v1/onramps", headers=wrong, timeout=10).status_code
+                 for _ in range(5)]  # fmt: skip
+        assert codes == [401, 401, 401, 429, 429]
+        good = api.call("GET", "/v1/onramps")
+        assert good.status_code == 429 and int(good.headers["Retry-After"]) >= 90
+
+
+def test_a_wrong_method_names_the_allowed_ones(tmp_path: Path) -> None:
+    with running_api(tmp_path) as api:
+        r = api.call("PUT", "/v1/connectors")
+        assert r.status_code == 405 and r.json()["error"]["code"] == "ONR-API-006"
+        assert set(r.headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
