@@ -32,18 +32,6 @@ from onramp.api import keys as apikeys
 from onramp.api.guard import BodyLimit, RateLimit, SecurityHeaders, Throttled, page_policy
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
-<<<<<<< HEAD
-from onramp.core.model import Connector, ConnectorRequest, Link, LinkRequest, Onramp, State
-from onramp.core.shapes import (
-    ComplianceRun,
-    ConnectorView,
-    CustomerConfigView,
-    CustomerPlatformName,
-    LinkKpis,
-    LinkView,
-    TicketView,
-)
-=======
 from onramp.core.model import (
     Connector,
     ConnectorRequest,
@@ -53,8 +41,15 @@ from onramp.core.model import (
     State,
     TicketAnswerText,
 )
-from onramp.core.shapes import ComplianceRun, ConnectorView, LinkKpis, LinkView, TicketView
->>>>>>> apisec
+from onramp.core.shapes import (
+    ComplianceRun,
+    ConnectorView,
+    CustomerConfigView,
+    CustomerPlatformName,
+    LinkKpis,
+    LinkView,
+    TicketView,
+)
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
 from onramp.flow import compliance, monitor
@@ -234,19 +229,9 @@ _STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ
            "ONR-API-003": 429, "ONR-API-004": 413, "ONR-API-009": 422, "ONR-STORE-001": 503}  # fmt: skip
 
 
-<<<<<<< HEAD
-_BY_FAMILY = {
-    "ONR-REQ": 422,
-    "ONR-ALLOC": 409,
-    "ONR-PLAT": 409,
-    "ONR-PLAN": 409,
-    "ONR-STATE": 409,
-    "ONR-CSP": 502,
-}
-=======
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-_BY_FAMILY = {"ONR-REQ": 422, "ONR-ALLOC": 409, "ONR-PLAN": 409, "ONR-STATE": 409, "ONR-CSP": 502}
->>>>>>> apisec
+_BY_FAMILY = {"ONR-REQ": 422, "ONR-ALLOC": 409, "ONR-PLAT": 409, "ONR-PLAN": 409,
+              "ONR-STATE": 409, "ONR-CSP": 502}  # fmt: skip
 
 
 def status_of(code: str) -> int:
@@ -514,17 +499,8 @@ def create_app(
         return data
 
     def find(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
-<<<<<<< HEAD
-        item = svc.view(kind, ident)
-        if not who.admin and item["tenant"] != who.tenant:
-            # word for word what an absent id answers (store.by_prefix): nothing tells
-            # another tenant that the id exists
-            raise OnrampError("ONR-REQ-011", f"{kind} '{ident}' matches nothing", field="id")
-        return item
-=======
         # looked for among the key's tenant's only: another's is absent, down to the query
         return svc.view(kind, ident, who.tenant)
->>>>>>> apisec
 
     def shown(kind: str, ident: str, who: Principal) -> dict[str, object]:
         item = find(kind, ident, who)
