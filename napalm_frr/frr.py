@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 import shlex
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -27,6 +28,7 @@ from napalm.base.exceptions import (
     MergeConfigException,
     ReplaceConfigException,
 )
+from paramiko.hostkeys import HostKeyEntry, HostKeys
 
 # Lines of `show running-config` that are not configuration.
 _HEADER = re.compile(r"^(Building configuration\.\.\.|Current configuration:|!\s*$|end\s*$)")
@@ -75,6 +77,31 @@ class HostKeyError(ConnectionException):  # type: ignore[misc]
             )
         super().__init__(f"{reason} -> {self.hint}")
         self.reason = reason
+
+
+def is_for(line: str, names: Iterable[str]) -> bool:
+    """Whether a known_hosts line is for one of `names`, its names plain or hashed
+    (`|1|salt|hash`, OpenSSH's HashKnownHosts). Comments and @-marker lines are for none."""
+    fields = line.split()
+    if not fields or fields[0].startswith(("#", "@")):
+        return False
+    return any(
+        HostKeys.hash_host(n, h) == h if h.startswith("|1|") else h == n
+        for h in fields[0].split(",")
+        for n in names
+    )
+
+
+def known_keys(known_hosts: Path, name: str) -> list[paramiko.PKey]:
+    """The keys known_hosts holds for one host. Only its lines are parsed: paramiko takes
+    ~0.14 ms a line, 0.3 s a connection for a file of 2000 routers."""
+    if not known_hosts.exists():
+        return []
+    entries = (
+        HostKeyEntry.from_line(line) for line in known_hosts.read_text().splitlines()
+        if is_for(line, [name])
+    )  # fmt: skip
+    return [e.key for e in entries if e is not None]
 
 
 def known_hosts_name(hostname: str, port: int) -> str:
@@ -175,8 +202,9 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
     def open(self) -> None:
         client = paramiko.SSHClient()
         # only the named file: a key found elsewhere (~/.ssh) would not be the inventory's word
-        if self.known_hosts.exists():
-            client.get_host_keys().load(str(self.known_hosts))
+        name = known_hosts_name(self.hostname, self.port)
+        for key in known_keys(self.known_hosts, name):
+            client.get_host_keys().add(name, key.get_name(), key)
         policy = _AcceptNew if self.host_key_policy == "accept-new" else _Refuse
         client.set_missing_host_key_policy(policy(self.known_hosts))
         try:
@@ -192,7 +220,6 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             )
         except paramiko.BadHostKeyException as exc:
             client.close()
-            name = known_hosts_name(self.hostname, self.port)
             raise HostKeyError(name, exc.key.fingerprint, self.known_hosts, changed=True) from exc
         except (paramiko.SSHException, OSError) as exc:
             client.close()

@@ -108,6 +108,26 @@ def test_known_key_is_taken_under_its_port_form_name(sshd: Sshd, tmp_path: Path)
         dev.close()
 
 
+def test_hashed_lines_count_among_many(sshd: Sshd, tmp_path: Path) -> None:
+    """OpenSSH's HashKnownHosts (`ssh-keygen -H`): a hashed line is the host's, among
+    other hosts' lines (the driver parses only the host's own)."""
+    other = keygen(tmp_path / "other").with_suffix(".pub")
+    many = "".join(sshd.line(other, name=f"10.9.{i // 250}.{i % 250}") for i in range(300))
+    known = tmp_path / "known_hosts"
+    for key, works in ((sshd.host_key.with_suffix(".pub"), True), (other, False)):
+        known.write_text("# ours\n" + many + sshd.line(key))
+        subprocess.run(["ssh-keygen", "-H", "-f", str(known)], check=True, capture_output=True)
+        assert sshd.name not in known.read_text()  # hashed now
+        dev = sshd.driver(known)
+        if works:
+            dev.open()
+            dev.close()
+        else:
+            with pytest.raises(HostKeyError) as err:
+                dev.open()
+            assert err.value.changed
+
+
 def test_unknown_key_is_refused_with_its_fingerprint(sshd: Sshd, tmp_path: Path) -> None:
     known = tmp_path / "known_hosts"
     known.write_text(sshd.line(keygen(tmp_path / "other").with_suffix(".pub"), name="10.0.0.9"))
