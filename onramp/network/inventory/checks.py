@@ -85,12 +85,6 @@ class Backbone:
         ]
 
 
-def inventory_path(directory: Path, name: str) -> Path:
-    """A path the inventory names: `~` expanded, relative to the inventory directory, `..`
-    folded (as people read it; symlinks kept)."""
-    return Path(os.path.abspath(directory / Path(name).expanduser()))
-
-
 def read_files(directory: Path) -> tuple[dict[str, dict[str, Any]], list[Finding]]:
     raw: dict[str, dict[str, Any]] = {}
     findings: list[Finding] = []
@@ -143,6 +137,12 @@ def napalm_args(layers: list[dict[str, Any]]) -> dict[str, Any]:
             args = extras.get("optional_args") if isinstance(extras, dict) else None
             return args if isinstance(args, dict) else {}
     return {}
+
+
+def inventory_path(directory: Path, name: str) -> Path:
+    """A path the inventory names: `~` expanded, relative to the inventory directory, `..`
+    folded (as people read it; symlinks kept)."""
+    return Path(os.path.abspath(directory / Path(name).expanduser()))
 
 
 def _shape(raw: dict[str, dict[str, Any]]) -> Iterator[Finding]:
