@@ -1,5 +1,5 @@
 """NAPALM community driver for FRR: `napalm.get_network_driver("frr")` finds FRRDriver here."""
 
-from napalm_frr.frr import FRRDriver
+from napalm_frr.frr import HOST_KEY_POLICIES, FRRDriver, HostKeyError, is_for
 
-__all__ = ["FRRDriver"]
+__all__ = ["HOST_KEY_POLICIES", "FRRDriver", "HostKeyError", "is_for"]

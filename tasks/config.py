@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from napalm.base import NetworkDriver
 from nornir.core.task import Result, Task
 
-from onramp.core.errors import OnrampError
+from napalm_frr import HostKeyError
+from onramp.core.errors import Code, OnrampError
 from onramp.core.secrets import mask
 from onramp.network.platforms import PLATFORMS
 from onramp.tasks.failure import unreachable
@@ -46,6 +47,9 @@ def fingerprint(running: str) -> str:
 def device(task: Task) -> NetworkDriver:
     try:
         return task.host.get_connection("napalm", task.nornir.config)
+    except HostKeyError as exc:  # not "unreachable": retrying cannot help, a person must look
+        code: Code = "ONR-SSH-002" if exc.changed else "ONR-SSH-001"
+        raise OnrampError(code, exc.reason, exc.hint) from exc
     except Exception as exc:  # paramiko/napalm raise many kinds; all mean "cannot reach"
         raise unreachable(exc) from exc  # one line; the caller names the host
 

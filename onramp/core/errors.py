@@ -23,6 +23,7 @@ Code = Literal[
     "ONR-PLAN-001", "ONR-PLAN-002", "ONR-PLAN-003", "ONR-PLAN-004", "ONR-PLAN-005",
     "ONR-PLAT-001",
     "ONR-REQ-001", "ONR-REQ-002", "ONR-REQ-003", "ONR-REQ-004", "ONR-REQ-005", "ONR-REQ-006", "ONR-REQ-007", "ONR-REQ-008", "ONR-REQ-009", "ONR-REQ-010", "ONR-REQ-011", "ONR-REQ-012", "ONR-REQ-013", "ONR-REQ-014",
+    "ONR-SSH-001", "ONR-SSH-002",
     "ONR-STATE-001",
     "ONR-STORE-001",
     "ONR-TPL-001",
@@ -118,6 +119,8 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-DEPLOY-003", "post-commit check failed; rolled back", "the router is as before: check the other side (CSP, customer) and apply a new plan"),
     ErrorSpec("ONR-DEPLOY-005", "no BGP parser for this platform: the gate cannot judge it", "add a parser in validation/parsers/<platform>.py (Genie's shape) or use Genie's own"),
     ErrorSpec("ONR-DEPLOY-006", "a router is busy with another change", "nothing to do: the change goes on when the router is free (or when the other change's lease runs out)"),
+    ErrorSpec("ONR-SSH-001", "router's SSH host key unknown", "compare its fingerprint with the router's own out of band, then add it to the known_hosts the inventory names (ssh-keyscan HOST >> FILE), or allow first contact with host_key_policy: accept-new"),
+    ErrorSpec("ONR-SSH-002", "router's SSH host key changed", "a reinstalled router or a man in the middle: check the key out of band; only if it is the router's, remove the old line (ssh-keygen -R HOST -f FILE) and add the new one"),
     ErrorSpec("ONR-LAB-007", "no traffic between the clouds' hosts", "check the Link's routes ('show bgp vrf all' on its PEs) and the lab ('onramp lab status')"),
     ErrorSpec("ONR-DEPLOY-004", "rollback did not restore the previous config", "compare the router with 'onramp plan' output and fix by hand: the router differs from both plan and backup"),
 ]

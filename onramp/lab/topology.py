@@ -53,6 +53,7 @@ class Node:
     daemons: tuple[str, ...] = ()
     config: str = ""  # FRR integrated config, loaded with vtysh -b
     mgmt: str | None = None  # "172.20.20.11/24" on mgmt0, routers only
+    known_hosts: str | None = None  # routers: the file their inventory names; the lab fills it
     platform: str | None = None  # the inventory's platform (routers)
     asn: int | None = None
     ifnames: dict[str, str] = field(default_factory=dict)  # inventory name -> Linux name
@@ -140,6 +141,7 @@ def build(bb: Backbone, settings: LabSettings) -> Topology:
             daemons=ROUTER_DAEMONS,
             config=render("backbone", "frr", data),
             mgmt=mgmt[r.name],
+            known_hosts=str(kh) if (kh := bb.known_hosts(r.name)) else None,
             platform=r.platform,
             asn=r.asn,
             ifnames=ifn,

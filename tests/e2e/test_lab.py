@@ -15,8 +15,11 @@ from typer.testing import CliRunner
 
 from onramp.cli.main import app
 from onramp.core.errors import OnrampError
-from onramp.lab.run import Lab, down, namespaces
+from onramp.core.settings import load_settings
+from onramp.lab.run import Lab, down, namespaces, record_host_keys
 from onramp.lab.topology import build
+from onramp.network.inventory.plugin import init_nornir
+from onramp.tasks.config import running_config
 
 from .conftest import SharedLab, default_inventory_in, lab_settings, leftovers
 
@@ -101,9 +104,9 @@ def test_routers_answer_vtysh_over_ssh(shared_lab: SharedLab) -> None:
             "-i",
             str(lab.ssh_key),
             "-o",
-            "StrictHostKeyChecking=no",
+            "StrictHostKeyChecking=yes",  # the keys the lab recorded where the inventory says
             "-o",
-            "UserKnownHostsFile=/dev/null",
+            f"UserKnownHostsFile={bb.known_hosts('pe1-lon')}",
             "-o",
             "BatchMode=yes",
             "-o",
@@ -121,6 +124,37 @@ def test_routers_answer_vtysh_over_ssh(shared_lab: SharedLab) -> None:
     summary = json.loads(body)
     assert summary["ipv4Unicast"]["as"] == 65000
     assert {p["state"] for p in summary["ipv4Unicast"]["peers"].values()} == {"Established"}
+
+
+def test_routers_are_reached_with_strict_host_key_checking(
+    shared_lab: SharedLab, tmp_path: Path
+) -> None:
+    """The inventory names known_hosts and the lab fills it: every router is reached under
+    the default (strict) policy, and a key that is not the router's is refused."""
+    settings = load_settings(shared_lab.config)
+    nr = init_nornir(settings)
+    result = nr.run(task=running_config)
+    assert not result.failed, {h: str(r[0].exception) for h, r in result.items() if r.failed}
+    assert set(result) == set(shared_lab.bb.routers)
+    nr.close_connections()
+
+    known = shared_lab.bb.known_hosts("pe1-lon")
+    assert known is not None and known.is_relative_to(settings.inventory_dir.parent)
+    recorded = known.read_text()
+    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")]
+    subprocess.run(keygen, check=True)  # a key that is not the router's
+    address = str(shared_lab.bb.routers["pe1-lon"].hostname)
+    record_host_keys(known, {address: " ".join((tmp_path / "k.pub").read_text().split()[:2])})
+    try:
+        again = init_nornir(settings).filter(name="pe1-lon").run(task=running_config)
+        exc = again["pe1-lon"][0].exception
+        assert isinstance(exc, OnrampError) and exc.code == "ONR-SSH-002", exc
+        real = shared_lab.lab.host_key("pe1-lon").with_suffix(".pub")
+        fingerprint = subprocess.run(["ssh-keygen", "-lf", str(real)], capture_output=True,
+                                     text=True, check=True).stdout.split()[1]  # fmt: skip
+        assert fingerprint in exc.reason
+    finally:
+        known.write_text(recorded)
 
 
 def test_cloud_side_hosts_reach_their_edges(shared_lab: SharedLab) -> None:

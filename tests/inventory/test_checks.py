@@ -478,6 +478,30 @@ def test_nornir_plugin_refuses_a_bad_inventory(inventory_copy: InventoryCopy) ->
     assert [(f.code, f.host) for f in exc.value.findings] == [("ONR-INV-006", "p1-fra")]
 
 
+def test_known_hosts_is_resolved_against_the_inventory_directory() -> None:
+    """The lab writes where the Backbone says, the driver reads where Nornir says: the same
+    file, whatever the process's working directory."""
+    want = str(DEFAULT_INVENTORY.parent / "var" / "known_hosts")
+    assert str(load(DEFAULT_INVENTORY).known_hosts("pe1-par")) == want
+    pe = nornir(DEFAULT_INVENTORY).inventory.hosts["pe1-par"]
+    args = (pe.get_connection_parameters("napalm").extras or {})["optional_args"]
+    assert (args["known_hosts"], args["host_key_policy"]) == (want, "strict")
+
+
+def test_host_key_policy_is_checked_where_nornir_takes_it_from(
+    inventory_copy: InventoryCopy,
+) -> None:
+    """A group's own napalm extras replace the defaults' whole (Nornir does not merge)."""
+    args = {"known_hosts": "kh", "host_key_policy": "accept-all"}
+    inventory_copy.data["groups"]["pe"]["connection_options"] = {
+        "napalm": {"extras": {"optional_args": args}}
+    }
+    _, findings = check(inventory_copy.write())
+    pes = ["pe1-fra", "pe1-lon", "pe1-par", "pe2-lon"]
+    ours = [f for f in findings if f.code == "ONR-INV-001"]  # the rest: PEs gone from the links
+    assert where(ours) == [("ONR-INV-001", h, "host_keys.host_key_policy") for h in pes]
+
+
 # ------------------------------------------------------------------ CLI
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from ipaddress import IPv4Interface, IPv4Network
+from pathlib import Path
 
 import pytest
+from paramiko.hostkeys import HostKeys
 
 from onramp.core.errors import OnrampError
 from onramp.core.settings import LabSettings
+from onramp.lab.run import record_host_keys
 from onramp.lab.topology import Node, Topology, build, cloud_lans
 from onramp.network.inventory import Backbone, load
 from onramp.network.inventory.generate import generate, write
@@ -318,3 +322,34 @@ def test_topology_is_json_serialisable(topo: Topology) -> None:
 
 def test_build_is_deterministic(bb: Backbone) -> None:
     assert build(bb, LabSettings()) == build(bb, LabSettings())
+
+
+def test_routers_name_the_known_hosts_their_inventory_names(topo: Topology) -> None:
+    want = str(DEFAULT_INVENTORY.parent / "var" / "known_hosts")
+    assert {n.known_hosts for n in topo.routers()} == {want}
+    assert {n.known_hosts for n in topo.nodes.values() if n.kind != "router"} == {None}
+
+
+def test_lab_replaces_its_routers_old_host_keys_and_keeps_the_rest(tmp_path: Path) -> None:
+    """A lab's routers get new host keys with every build: their old lines go, plain or
+    hashed (OpenSSH's HashKnownHosts), and the file's other lines stay."""
+    known = tmp_path / "known_hosts"
+    salt = "|1|" + base64.b64encode(b"0123456789abcdefghij").decode() + "|"
+    hashed = HostKeys.hash_host("172.20.20.12", salt)
+    known.write_text(
+        "# mine\n"
+        "172.20.20.11 ssh-ed25519 OLD11\n"
+        f"{hashed} ssh-ed25519 OLD12\n"
+        "[172.20.20.11]:2222,other ssh-ed25519 KEEP\n"
+        "10.0.0.1 ssh-rsa KEEP2"  # no newline at the end
+    )
+    record_host_keys(
+        known, {"172.20.20.11": "ssh-ed25519 NEW11", "172.20.20.12": "ssh-ed25519 NEW12"}
+    )
+    assert known.read_text() == (
+        "# mine\n"
+        "[172.20.20.11]:2222,other ssh-ed25519 KEEP\n"
+        "10.0.0.1 ssh-rsa KEEP2\n"
+        "172.20.20.11 ssh-ed25519 NEW11\n"
+        "172.20.20.12 ssh-ed25519 NEW12\n"
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from napalm_frr import FRRDriver
+from onramp.core.settings import ROOT
 
 DATA = Path(__file__).parent / "mocked_data"
 GETTERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -64,7 +65,11 @@ def record(case: str, host: str, key_file: str, getters: list[str]) -> None:
         host,
         "root",
         "",
-        optional_args={"key_file": key_file, "vrf_exec": "ip netns exec {vrf}"},
+        optional_args={
+            "key_file": key_file,
+            "vrf_exec": "ip netns exec {vrf}",
+            "known_hosts": str(ROOT / "var" / "known_hosts"),  # the default lab's (inventory/)
+        },
     )
     real_run = dev._run
 

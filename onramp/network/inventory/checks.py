@@ -7,6 +7,7 @@ version used wherever the inventory is consumed (Nornir plugin, lab, allocation)
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -24,6 +25,8 @@ FILES = ("hosts.yaml", "groups.yaml", "defaults.yaml", "backbone.yaml")
 # Nornir host attributes beside `data:`; the schema needs only the first two.
 HOST_ATTRS = ("hostname", "platform", "username", "password", "port", "connection_options")
 SCHEMA_ATTRS = ("hostname", "platform")
+# the NAPALM driver's options the inventory validates and the lab needs (schema.HostKeys)
+HOST_KEY_ARGS = ("known_hosts", "host_key_policy")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,12 @@ class Backbone:
     @property
     def asn(self) -> int:
         return next(iter(self.routers.values())).asn
+
+    def known_hosts(self, router: str) -> Path | None:
+        """The known_hosts file a router's inventory names, relative paths resolved against
+        the inventory directory (what the Nornir plugin hands the driver)."""
+        name = self.routers[router].host_keys.known_hosts
+        return None if name is None else inventory_path(self.directory, name)
 
     def ports_of(self, onramp: str) -> list[tuple[Router, str]]:
         return [
@@ -146,7 +155,28 @@ def resolve_host(name: str, raw: dict[str, dict[str, Any]]) -> dict[str, Any]:
     unknown = set(host) - {*HOST_ATTRS, "groups", "data"}
     out.update({k: host[k] for k in unknown})  # let the schema reject them by name
     out["name"] = name  # the key in hosts.yaml is the name, whatever `data:` says
+    args = napalm_args(layers)
+    out["host_keys"] = {k: args[k] for k in HOST_KEY_ARGS if k in args}
     return out
+
+
+def napalm_args(layers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The NAPALM optional_args a host gets: Nornir takes `extras` whole from the first of
+    host, groups, defaults that has it (no merge)."""
+    for layer in layers:
+        options = layer.get("connection_options")
+        napalm = options.get("napalm") if isinstance(options, dict) else None
+        extras = napalm.get("extras") if isinstance(napalm, dict) else None
+        if extras is not None:
+            args = extras.get("optional_args") if isinstance(extras, dict) else None
+            return args if isinstance(args, dict) else {}
+    return {}
+
+
+def inventory_path(directory: Path, name: str) -> Path:
+    """A path the inventory names: `~` expanded, relative to the inventory directory, `..`
+    folded (as people read it; symlinks kept)."""
+    return Path(os.path.abspath(directory / Path(name).expanduser()))
 
 
 def _shape(raw: dict[str, dict[str, Any]]) -> Iterator[Finding]:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from nornir import InitNornir
 from nornir.core import Nornir
-from nornir.core.inventory import Inventory
+from nornir.core.inventory import Defaults, Host, Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
 
 from onramp.core.settings import Settings, load_settings
-from onramp.network.inventory.checks import load
+from onramp.network.inventory.checks import inventory_path, load
 
 # Nornir logs every failed task with its traceback; with its logging off (config.yaml) and
 # no handler configured, Python's last-resort handler printed that to the user's terminal.
@@ -25,11 +25,19 @@ class OnrampInventory:
 
     def load(self) -> Inventory:
         load(self.directory)  # raises InventoryError listing what is wrong
-        return SimpleInventory(
+        inv = SimpleInventory(
             host_file=str(self.directory / "hosts.yaml"),
             group_file=str(self.directory / "groups.yaml"),
             defaults_file=str(self.directory / "defaults.yaml"),
         ).load()
+        # the driver would read a relative known_hosts against the process's cwd
+        layers: list[Defaults | Host] = [inv.defaults, *inv.groups.values(), *inv.hosts.values()]
+        for layer in layers:
+            napalm = layer.connection_options.get("napalm")
+            args = (napalm.extras or {}).get("optional_args") if napalm else None
+            if isinstance(args, dict) and args.get("known_hosts"):
+                args["known_hosts"] = str(inventory_path(self.directory, args["known_hosts"]))
+        return inv
 
 
 _QUIET = ("nornir", "napalm", "netmiko", "paramiko", "ncclient", "jnpr")

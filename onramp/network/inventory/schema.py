@@ -56,6 +56,14 @@ class Timers(Strict):
     bgp_connect_retry: int = Field(default=5, ge=1, le=65535)
 
 
+class HostKeys(Strict):
+    """How the NAPALM driver trusts the router's SSH host key: the known_hosts file (relative
+    to the inventory directory) and the policy for hosts not in it (napalm_frr)."""
+
+    known_hosts: str | None = None
+    host_key_policy: Literal["strict", "accept-new"] = "strict"
+
+
 class Router(Strict):
     """A backbone router as its resolved Nornir host (defaults <- groups <- host)."""
 
@@ -71,6 +79,8 @@ class Router(Strict):
     timers: Timers = Timers()
     core_interfaces: list[CoreInterface] = []
     onramp_ports: list[OnrampPort] = []
+    # from connection_options.napalm.extras.optional_args, as Nornir resolves them
+    host_keys: HostKeys = HostKeys()
 
     @field_validator("loopback")
     @classmethod
