@@ -204,7 +204,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                          (422, "invalid request"), (429, "rate limited: see Retry-After")]
 }  # fmt: skip
 
-_STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
+_STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-014": 409, "ONR-REQ-015": 409, "ONR-API-001": 401, "ONR-API-002": 403,
            "ONR-API-003": 429, "ONR-API-004": 413, "ONR-STORE-001": 503}  # fmt: skip
 MAX_BODY = 64 * 1024  # an order is a few hundred bytes
 

@@ -16,7 +16,7 @@ from onramp.core.errors import Code
 from onramp.core.model import ConnectorRequest, LinkRequest, Onramp, Tenant
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
-from onramp.core.shapes import ConnectorView, LinkView, Released
+from onramp.core.shapes import ConnectorView, LinkView
 from onramp.core.store import ConnectorRow, LinkRow, PortUsageRow, Store, TenantRow, by_prefix
 from onramp.csp.constraints import for_provider
 from onramp.flow import allocate
@@ -112,8 +112,12 @@ class Service:
                 _find(s, ConnectorRow, ident, "connector"), self.backbone
             )
 
-    def delete_connector(self, ident: str) -> Released:
-        return allocate.release_connector(self.store, self.connector(ident)["id"])
+    def delete_connector(self, ident: str, actor: str = "onramp") -> ConnectorView:
+        """Mark it decommissioning (allocate.decommission): the workers take it off the
+        routers and the provider, then release it. Refused while a live Link holds it."""
+        full = self.connector(ident)["id"]
+        allocate.decommission(self.store, "connector", full, actor)
+        return self.connector(full)
 
     # links ---------------------------------------------------------------
     def link_request(self, data: dict[str, Any]) -> LinkRequest:
@@ -140,8 +144,11 @@ class Service:
         with self.store.session() as s:
             return allocate.link_view(_find(s, LinkRow, ident, "link"), self.backbone)
 
-    def delete_link(self, ident: str) -> Released:
-        return allocate.release_link(self.store, self.link(ident)["id"])
+    def delete_link(self, ident: str, actor: str = "onramp") -> LinkView:
+        """Mark it decommissioning, as `delete_connector`."""
+        full = self.link(ident)["id"]
+        allocate.decommission(self.store, "link", full, actor)
+        return self.link(full)
 
     # either ------------------------------------------------------------
     def view(self, kind: str, ident: str) -> ConnectorView | LinkView:

@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from onramp.cli.main import app
 from onramp.core.settings import ROOT
+from onramp.core.store import AllocationRow, ConnectorRow, Store, move
+from onramp.flow import allocate as al
 
 AWS = [
     "--tenant",
@@ -116,9 +119,34 @@ def test_link_plan_create_show_delete(onramp: Any) -> None:
     )
     assert onramp("link", "show", link["id"], "--json")["sla_class"] == "gold"
     refused = onramp("connector", "delete", a, "--json", code=2)
-    assert refused["error"]["code"] == "ONR-REQ-011"
-    assert onramp("link", "delete", link["id"], "--json")["state"] == "deleted"
-    assert onramp("connector", "delete", a, "--json")["state"] == "deleted"
+    assert refused["error"]["code"] == "ONR-REQ-014"  # delete its Links first
+    dry = onramp("connector", "delete", a, "--dry-run", "--json", code=2)  # refused alike
+    assert dry["error"]["code"] == "ONR-REQ-014"
+    assert onramp("link", "delete", link["id"], "--json")["state"] == "decommissioning"
+    # still held until the workers have taken the Link off the routers
+    assert onramp("connector", "delete", a, "--json", code=2)["error"]["code"] == "ONR-REQ-014"
+
+
+def test_delete_hands_it_to_the_workers_and_releases_nothing_before(
+    onramp: Any, tmp_path: Path
+) -> None:
+    """`connector delete` marks it decommissioning; what it holds stays held (the routers and
+    the provider may still carry it) until the workers' step releases it; no Link onto it."""
+    a = onramp("connector", "create", *AWS, "--json")["id"]
+    b = onramp("connector", "create", *AZURE, "--json")["id"]
+    store = Store(f"sqlite:///{tmp_path / 'store' / 'onramp.db'}")
+    store.transact(lambda s: move(s, s.get(ConnectorRow, a), "active", "test"))  # as deployed
+    assert onramp("connector", "delete", a[:8], "--json")["state"] == "decommissioning"
+    with store.session() as s:
+        assert s.scalar(select(func.count()).where(AllocationRow.owner == a)) == 3
+    text = onramp("connector", "delete", a[:8])  # again: the same answer
+    assert "decommissioning" in text and "--wait" in text
+    onto = onramp("link", "create", "--tenant", "acme", "--a", b, "--b", a, "--bandwidth", "100",
+                  "--json", code=2)  # fmt: skip
+    assert (onto["error"]["code"], onto["error"]["field"]) == ("ONR-REQ-015", "b")
+    al.release_connector(store, a)  # the decommission step's last part, as a worker does it
+    assert onramp("connector", "delete", a[:8], "--json")["state"] == "deleted"
+    store.engine.dispose()
 
 
 def test_refusal_shows_code_field_and_hint(onramp: Any) -> None:
