@@ -157,3 +157,14 @@ def ce_side(lab: Lab, svc: Service, c: dict[str, Any], remove: bool = False) -> 
     lab.cloud_peering(lab.topo.edge_of(a["router"], a["port"]), vlan=a["vlan"], inner_vlan=None,
                       address=a["peer_address"], neighbor=a["local_address"].split("/")[0],
                       remote_as=c["local_asn"], password=key, remove=remove)  # fmt: skip
+
+
+def decommissioned(svc: Service, kind: str, ident: str) -> None:
+    """Taken away the one way (`onramp connector|link delete`), then its decommission step run
+    here, as a worker would: routers (left clean by the test: nothing to apply), the provider
+    (none was recorded: the test asked it itself), then the allocation released."""
+    from onramp.flow.orchestrate import Orchestrator
+
+    orch = Orchestrator(svc, {}, actor="test")
+    orch.decommission(kind, ident)
+    assert orch.drive(kind, ident, poll_s=0.1, timeout_s=60) == "deleted"
