@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from onramp.core.model import RELEASED_STATES
 from onramp.csp.adapter import Adapter
 from onramp.csp.registry import peering_request
+from onramp.flow.allocate import plan_decommission
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.plan import make_plan
 from onramp.flow.service import Service
@@ -55,12 +57,20 @@ def create_link(
 def decommission(
     svc: Service, kind: str, ident: str, apply: bool, orch: Orchestrator, progress: Progress
 ) -> dict[str, Any]:
-
-    full = svc.view(kind, ident)["id"]
+    """The dry run: what would be removed (the routers' removal diffs, the provider's
+    resource), refused as the real one would be (a Connector in live Links); nothing changes
+    but a stored plan. Applied: marked decommissioning (the one way, allocate.decommission)
+    and driven here to deleted: routers, then provider, then the allocation released."""
+    view = svc.view(kind, ident)
+    full = view["id"]
     if not apply:
+        plan_decommission(svc.store, kind, full)  # refuses as the real one would
+        done = {"dry_run": True, "kind": kind, "id": full, "state": view["state"]}
+        if view["state"] in RELEASED_STATES:
+            return {**done, "router_diffs": {}, "provider_resource": None}
         plan = make_plan(svc, kind, full, "remove")
         diffs = {r: d["diff"] for r, d in plan["devices"].items()}
-        return {"dry_run": True, "kind": kind, "id": full, "router_diffs": diffs}
+        return {**done, "router_diffs": diffs, "provider_resource": view.get("csp_resource")}
     orch.decommission(kind, full)
     return drive(orch, kind, full, progress)
 

@@ -225,8 +225,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                          (422, "invalid request"), (429, "rate limited: see Retry-After")]
 }  # fmt: skip
 
-_STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-API-001": 401, "ONR-API-002": 403,
-           "ONR-API-003": 429, "ONR-API-004": 413, "ONR-API-009": 422, "ONR-STORE-001": 503}  # fmt: skip
+_STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
+           "ONR-API-001": 401, "ONR-API-002": 403, "ONR-API-003": 429, "ONR-API-004": 413, "ONR-API-009": 422, "ONR-STORE-001": 503}  # fmt: skip
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

@@ -272,17 +272,62 @@ def connector_customer_config(
         print(found["config"], end="")
 
 
+Wait = Annotated[
+    bool,
+    Opt("--wait", help="Do the workers' steps here and show each state until deleted "
+        "(for when no worker runs, or to watch it)."),
+]  # fmt: skip
+DryRun = Annotated[
+    bool,
+    Opt("--dry-run", help="Show what would be removed (the routers' diffs, the provider's "
+        "resource) and whether it would be refused; change nothing."),
+]  # fmt: skip
+
+
 @connector_app.command("delete")
 def connector_delete(
     ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
+    wait: Wait = False,
+    dry_run: DryRun = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Release everything a Connector holds (refused while it is in a live Link)."""
+    """Take a Connector away: marked decommissioning, the workers remove it from the routers,
+    then at the provider, then release its allocation. Refused while a live Link holds it."""
+    _delete("connector", ident, wait, dry_run, as_json)
+
+
+def _delete(kind: str, ident: str, wait: bool, dry_run: bool, as_json: bool) -> None:
+    """`connector|link delete`: one way to remove (onramp.flow.allocate.decommission); with
+    --wait or --dry-run, the decommission runbook (its steps in this process, or its plan)."""
+    import getpass
+
+    actor = f"cli:{getpass.getuser()}"
+    if wait or dry_run:
+        from onramp.cli.runbook import _progress, _show
+        from onramp.flow.orchestrate import Orchestrator
+        from onramp.runbooks import lifecycle
+
+        with errors(as_json):
+            svc = service()
+            orch = Orchestrator.from_settings(svc, actor)
+            result = lifecycle.decommission(svc, kind, ident, not dry_run, orch,
+                                           _progress(as_json))  # fmt: skip
+        _show(result, as_json)
+        return
     with errors(as_json):
-        result = service().delete_connector(ident)
-    dump(result) if as_json else out.print(
-        f"connector {result['id']} {result['state']}; released {len((result.get('released') or {})['values'])} resources"
-    )
+        svc = service()
+        item = svc.delete_connector(ident, actor) if kind == "connector" else (
+            svc.delete_link(ident, actor))  # fmt: skip
+        sweep = svc.settings.worker.sweep_s
+    if as_json:
+        dump(item)
+    elif item["state"] == "decommissioning":
+        out.print(f"{kind} {item['id']} decommissioning: the workers take it off the routers, "
+                  f"then the provider, then release it (their sweep finds it within {sweep:g} s;"
+                  f" 'onramp {kind} show {item['id'][:8]}' follows it). No worker running? "
+                  f"'onramp {kind} delete {item['id'][:8]} --wait' does it here.")  # fmt: skip
+    else:  # deleted, or failed: released already
+        out.print(f"{kind} {item['id']} {item['state']}: nothing left to remove")
 
 
 # ------------------------------------------------------------------ links
@@ -379,9 +424,10 @@ def link_show(
 @link_app.command("delete")
 def link_delete(
     ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
+    wait: Wait = False,
+    dry_run: DryRun = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Release a Link's route target."""
-    with errors(as_json):
-        result = service().delete_link(ident)
-    dump(result) if as_json else out.print(f"link {result['id']} {result['state']}")
+    """Take a Link away: marked decommissioning, the workers remove it from the routers, then
+    release its route target."""
+    _delete("link", ident, wait, dry_run, as_json)

@@ -83,20 +83,25 @@ class State(StrEnum):
 
 # States whose resources are released: everything else holds its allocation.
 RELEASED_STATES = frozenset({State.FAILED, State.DELETED})
+# States on the way out (rolled back or taken away): nothing new may be built on them.
+LEAVING = frozenset({State.ROLLING_BACK, State.DECOMMISSIONING})
 
 _WAITING = frozenset({State.CSP_REQUESTED, State.AWAITING_CUSTOMER, State.AWAITING_TICKET})
 # an engineer's `onramp apply` of a deploy plan makes it active, of a removal allocated again,
 # while the machine builds it up (not while it takes it down)
 _APPLIED = frozenset({State.ACTIVE, State.ALLOCATED})
-# the machine's compensations (a step failed, or it was taken away) and an engineer's
-# `onramp connector|link delete`, which releases whatever a held one holds
-_ENDS = frozenset({State.ROLLING_BACK, State.DECOMMISSIONING, State.DELETED})
+# the machine's compensations: a step failed (rolling back), or it is taken away
+# (decommissioning: `onramp.flow.allocate.decommission`, the one way to remove). Never
+# straight to deleted: routers or a provider may hold it, and only the workers' steps
+# take it off them before the allocation is released.
+_ENDS = frozenset({State.ROLLING_BACK, State.DECOMMISSIONING})
 
 # Every state change `onramp.core.store.move` may make (None: a new row); any other is
 # refused (ONR-STATE-001). Written from what the flow does: allocation (requested ->
 # validated -> allocated in one transaction), the orchestrator's steps (the provider's
 # answers move it among the waiting states; a plan is made, then applied), its endings
-# (released: failed or deleted) and the engineers' commands above.
+# (released only from rolling_back, to failed, and from decommissioning, to deleted) and
+# the engineers' commands above.
 TRANSITIONS: dict[State | None, frozenset[State]] = {
     None: frozenset({State.REQUESTED}),
     State.REQUESTED: frozenset({State.VALIDATED}),
@@ -106,8 +111,8 @@ TRANSITIONS: dict[State | None, frozenset[State]] = {
     **dict.fromkeys(_WAITING, _WAITING | {State.CONFIGURING} | _APPLIED | _ENDS),
     State.CONFIGURING: frozenset({State.VERIFYING}) | _APPLIED | _ENDS,
     State.VERIFYING: frozenset({State.CONFIGURING}) | _APPLIED | _ENDS,
-    State.ACTIVE: frozenset({State.ALLOCATED, State.DECOMMISSIONING, State.DELETED}),
-    State.ROLLING_BACK: frozenset({State.FAILED, State.DECOMMISSIONING, State.DELETED}),
+    State.ACTIVE: frozenset({State.ALLOCATED, State.DECOMMISSIONING}),
+    State.ROLLING_BACK: frozenset({State.FAILED, State.DECOMMISSIONING}),
     State.DECOMMISSIONING: frozenset({State.DELETED}),
     State.FAILED: frozenset(),
     State.DELETED: frozenset(),

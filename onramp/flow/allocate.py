@@ -27,10 +27,12 @@ from sqlalchemy.orm import Session
 
 from onramp.core.errors import OnrampError
 from onramp.core.model import (
+    LEAVING,
     RELEASED_STATES,
     Attachment,
     Connector,
     ConnectorRequest,
+    Kind,
     Link,
     LinkRequest,
     State,
@@ -38,6 +40,7 @@ from onramp.core.model import (
 from onramp.core.secrets import Vault, new_bgp_key
 from onramp.core.shapes import ConnectorView, LinkView, Released
 from onramp.core.store import (
+    ROWS,
     AllocationRow,
     AttachmentRow,
     Conflict,
@@ -417,21 +420,7 @@ def release_connector(
             raise OnrampError("ONR-REQ-011", f"Connector {connector_id}", field="id")
         if State(row.state) in RELEASED_STATES:
             return {"id": row.id, "state": row.state, "released": row.released}  # already done
-        linked = s.scalar(
-            select(func.count())
-            .select_from(LinkRow)
-            .where(
-                (LinkRow.a_id == row.id) | (LinkRow.b_id == row.id),
-                LinkRow.state.not_in([st.value for st in RELEASED_STATES]),
-            )
-        )
-        if linked:
-            raise OnrampError(
-                "ONR-REQ-011",
-                f"Connector {row.id} is in {linked} live Link(s)",
-                "delete its Links first",
-                field="id",
-            )
+        _refuse_if_linked(s, row)
         for a in row.attachments:
             s.execute(
                 update(PortUsageRow)
@@ -446,6 +435,55 @@ def release_connector(
         return {"id": row.id, "state": row.state, "released": row.released}
 
     return store.transact(run)
+
+
+def _refuse_if_linked(s: Session, row: ConnectorRow) -> None:
+    """A Connector carries its Links' VPNs: it goes only once none of them holds it."""
+    linked = s.scalar(
+        select(func.count())
+        .select_from(LinkRow)
+        .where(
+            (LinkRow.a_id == row.id) | (LinkRow.b_id == row.id),
+            LinkRow.state.not_in([st.value for st in RELEASED_STATES]),
+        )
+    )
+    if linked:
+        raise OnrampError(
+            "ONR-REQ-015", f"Connector {row.id} is in {linked} live Link(s)", field="id"
+        )
+
+
+def decommission(store: Store, kind: str, ident: str, actor: str = "onramp") -> str:
+    """The one way to remove a Connector or Link (CLI, API, Portal, runbooks, drain): mark it
+    decommissioning; the workers' step (onramp.flow.orchestrate) then takes it off the
+    routers, then off the provider, and only then releases its allocation. Returns its state.
+
+    Idempotent: one already decommissioning, deleted or failed (released by its roll-back)
+    is answered as it is. A Connector still in a live Link is refused (ONR-REQ-015) in the
+    transaction of the move, its row locked: a Link ordered at the same time either is
+    counted here or finds it decommissioning (`_new_link`). No stored row is requested or
+    validated (allocation passes both in its one transaction), so every row met here may be
+    on the routers or at a provider."""
+    return store.transact(lambda s: decommission_in(s, kind, ident, actor))
+
+
+def decommission_in(s: Session, kind: str, ident: str, actor: str) -> str:
+    """`decommission` in the caller's transaction."""
+    found = s.get(ROWS[Kind(kind)], ident, with_for_update=True)  # Session.get loses the union
+    row = cast("ConnectorRow | LinkRow | None", found)
+    if row is None:
+        raise OnrampError("ONR-REQ-011", f"{kind} {ident} not found", field="id")
+    if State(row.state) in RELEASED_STATES or row.state == State.DECOMMISSIONING:
+        return str(row.state)
+    if isinstance(row, ConnectorRow):
+        _refuse_if_linked(s, row)
+    move(s, row, State.DECOMMISSIONING.value, actor, "decommission requested")
+    return str(row.state)
+
+
+def plan_decommission(store: Store, kind: str, ident: str) -> str:
+    """What `decommission` would answer now (refusals included); nothing is written."""
+    return _dry(store, lambda s: decommission_in(s, kind, ident, "dry run"))
 
 
 def connector_view(row: ConnectorRow, bb: Backbone) -> ConnectorView:
@@ -499,7 +537,9 @@ def _new_link(s: Session, bb: Backbone, req: LinkRequest, actor: str = "onramp")
         )
         if same is not None:
             return _replayed(same, req)
-    ends = [s.get(ConnectorRow, str(x)) for x in (req.a, req.b)]
+    # read under a share lock: a decommission of an end (which locks it for update) waits
+    # for this insert to commit and then counts the Link, or this waits and sees it leaving
+    ends = [s.get(ConnectorRow, str(x), with_for_update={"read": True}) for x in (req.a, req.b)]
     request.link(
         req,
         *(
@@ -513,6 +553,11 @@ def _new_link(s: Session, bb: Backbone, req: LinkRequest, actor: str = "onramp")
             for e in ends
         ),
     )
+    for field, end in zip(("a", "b"), ends, strict=True):
+        if end is not None and State(end.state) in LEAVING:
+            raise OnrampError(
+                "ONR-REQ-016", f"Connector {end.id} is {end.state}: it is going", field=field
+            )
     lid = str(uuid.uuid4())
     number = take(s, "link", *NUMBERS, lid)
     if number is None:

@@ -3,7 +3,7 @@
     requested -> validated -> allocated -> csp_requested -> awaiting_customer
     (or awaiting_ticket) -> configuring -> verifying -> active;
     any failure -> rolling_back -> failed (with the reason);
-    active -> decommissioning -> deleted.
+    any held state (allocated on) -> decommissioning -> deleted: routers, provider, release.
     (onramp.core.model.TRANSITIONS: every change allowed; store.move refuses any other.)
 
 `advance(kind, id)` takes a lease on the row (so two workers never run one Connector at
@@ -45,6 +45,7 @@ from onramp.core.store import (
 from onramp.csp import registry
 from onramp.csp.adapter import Adapter, CspState
 from onramp.csp.registry import peering_request
+from onramp.flow.allocate import decommission
 from onramp.flow.apply import apply_plan
 from onramp.flow.kinds import spec_of
 from onramp.flow.plan import make_plan, nornir_for, target_of
@@ -167,18 +168,9 @@ class Orchestrator:
             last = state
 
     def decommission(self, kind: str, ident: str) -> str:
-        """Mark for decommissioning (the steps that follow do the work)."""
-
-        def mark(s: Db) -> str:
-            row = _row(s, kind, ident)
-            if S(row.state) in (S.DELETED, S.DECOMMISSIONING):
-                return str(row.state)
-            if S(row.state) == S.FAILED:
-                raise OnrampError("ONR-PLAN-004", f"{kind} {ident} is failed: nothing to undo")
-            move(s, row, S.DECOMMISSIONING.value, self.actor, "decommission requested")
-            return str(row.state)
-
-        return self.svc.store.transact(mark)
+        """Mark for decommissioning (allocate.decommission, the one way to remove); the
+        `_decommission` step that follows does the work."""
+        return decommission(self.svc.store, kind, ident, self.actor)
 
     def quiesce(self, ident: str, timeout_s: float = 30) -> None:
         """A Connector keeps its sessions but announces nothing either way; returns once its
@@ -228,6 +220,11 @@ class Orchestrator:
         try:
             step(kind, ident)
         except OnrampError as exc:
+            now_in = S(self.state(kind, ident))
+            if exc.code == "ONR-STATE-001" and now_in != state:
+                # taken away (decommissioned) while this step ran: the table refused the
+                # step's move; the next step is the new state's (it holds the same locks)
+                return now_in.value
             if exc.code in TRANSIENT:
                 self._note(kind, ident, f"retrying: {exc.code}: {exc.reason}")
             elif state in (S.ROLLING_BACK, S.DECOMMISSIONING):
@@ -244,8 +241,10 @@ class Orchestrator:
             self._go(kind, ident, S.CONFIGURING, "no provider to call")
             return
         made = adapter.request(peering_request(c, self._key(ident)))
-        self._go(kind, ident, S.CSP_REQUESTED, f"{made.provider} {made.resource_id}",
-                 csp_resource=made.resource_id)  # fmt: skip
+        # kept before the move: a decommission marked meanwhile refuses the move, and its
+        # step must still find what to delete at the provider
+        self._keep(kind, ident, csp_resource=made.resource_id)
+        self._go(kind, ident, S.CSP_REQUESTED, f"{made.provider} {made.resource_id}")
         self._follow(kind, ident, made.state, made.provider_state)
 
     def _csp_wait(self, kind: str, ident: str) -> None:
@@ -347,8 +346,10 @@ class Orchestrator:
             return
         with self.svc.store.session() as s:
             resource = _row(s, kind, ident).csp_resource
+        if resource is None:  # never reached the provider: nothing to delete there
+            return
         adapter = self._adapter(self.svc.connector(ident))
-        if adapter is not None and resource is not None:
+        if adapter is not None:
             gone = adapter.delete(resource)
             if gone.state != CspState.DELETED:
                 raise OnrampError("ONR-CSP-002", f"{gone.provider} {resource} still "
@@ -427,16 +428,20 @@ class Orchestrator:
             lambda s: s.execute(delete(RouterLockRow).where(RouterLockRow.owner == owner))
         )
 
-    def _go(
-        self, kind: str, ident: str, to: State, reason: str, keep: bool = False, **values: Any
-    ) -> None:
+    def _go(self, kind: str, ident: str, to: State, reason: str, keep: bool = False) -> None:
+        def run(s: Db) -> None:
+            row = _row(s, kind, ident)
+            if keep:
+                row.reason = reason[:1000]
+            move(s, row, to.value, self.actor, reason)
+
+        self.svc.store.transact(run)
+
+    def _keep(self, kind: str, ident: str, **values: Any) -> None:
         def run(s: Db) -> None:
             row = _row(s, kind, ident)
             for name, value in values.items():
                 setattr(row, name, value)
-            if keep:
-                row.reason = reason[:1000]
-            move(s, row, to.value, self.actor, reason)
 
         self.svc.store.transact(run)
 

@@ -22,7 +22,6 @@ from onramp.core.shapes import (
     CustomerConfigView,
     KeyReveal,
     LinkView,
-    Released,
     TransitionView,
 )
 from onramp.core.store import (
@@ -174,8 +173,12 @@ class Service:
             return [{"connector": cid, "at": r.started_at.isoformat(), "actor": r.what,
                      "platform": r.detail["platform"], "key": r.detail["key"]} for r in rows]  # fmt: skip
 
-    def delete_connector(self, ident: str) -> Released:
-        return allocate.release_connector(self.store, self.connector(ident)["id"])
+    def delete_connector(self, ident: str, actor: str = "onramp") -> ConnectorView:
+        """Mark it decommissioning (allocate.decommission): the workers take it off the
+        routers and the provider, then release it. Refused while a live Link holds it."""
+        full = self.connector(ident)["id"]
+        allocate.decommission(self.store, "connector", full, actor)
+        return self.connector(full)
 
     # links ---------------------------------------------------------------
     def link_request(self, data: dict[str, Any]) -> LinkRequest:
@@ -204,8 +207,11 @@ class Service:
                 _find(s, LinkRow, ident, "link", tenant=tenant), self.backbone
             )
 
-    def delete_link(self, ident: str) -> Released:
-        return allocate.release_link(self.store, self.link(ident)["id"])
+    def delete_link(self, ident: str, actor: str = "onramp") -> LinkView:
+        """Mark it decommissioning, as `delete_connector`."""
+        full = self.link(ident)["id"]
+        allocate.decommission(self.store, "link", full, actor)
+        return self.link(full)
 
     # either ------------------------------------------------------------
     def view(self, kind: str, ident: str, tenant: str | None = None) -> ConnectorView | LinkView:

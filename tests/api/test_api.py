@@ -9,9 +9,10 @@ from uuid import UUID
 
 import pytest
 import requests
+from sqlalchemy import func, select
 
 from onramp.api import keys as apikeys
-from onramp.core.store import ConnectorRow, move
+from onramp.core.store import AllocationRow, ConnectorRow, move
 
 from .conftest import AWS, Api
 
@@ -91,11 +92,46 @@ def test_refusals_carry_code_and_field(api: Api) -> None:
     assert r.status_code == 422 and r.json()["error"]["field"] == "tenant"
 
 
+def active(api: Api, ident: str) -> None:
+    """As the workers leave it: on the routers and at the provider."""
+    api.svc.store.transact(lambda s: move(s, s.get(ConnectorRow, ident), "active", "test"))
+
+
+def held(api: Api, owner: str) -> int:
+    with api.svc.store.session() as s:
+        count = select(func.count()).select_from(AllocationRow)
+        return s.scalar(count.where(AllocationRow.owner == owner)) or 0
+
+
 def test_delete_marks_decommissioning_and_asks_the_workers(api: Api) -> None:
     c = api.call("POST", "/v1/connectors", json=AWS).json()
+    active(api, c["id"])
     r = api.call("DELETE", f"/v1/connectors/{c['id']}")
     assert r.status_code == 202 and r.json()["state"] == "decommissioning"
     assert api.submitted[-1] == ("connector", c["id"])
+    assert held(api, c["id"]) == 3  # VLAN, subnet, VRF number: the routers may carry them
+    again = api.call("DELETE", f"/v1/connectors/{c['id']}")  # idempotent
+    assert again.status_code == 202 and again.json()["state"] == "decommissioning"
+
+
+def test_a_connector_in_a_live_link_is_refused_and_no_link_onto_a_leaving_one(
+    api: Api,
+) -> None:
+    a, b, c = (api.call("POST", "/v1/connectors", json=AWS).json() for _ in range(3))
+    link = api.call("POST", "/v1/links", json={"a": a["id"], "b": b["id"], "bandwidth_mbps": 100})
+    assert link.status_code == 202, link.text
+    r = api.call("DELETE", f"/v1/connectors/{a['id']}")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "ONR-REQ-015"
+    assert "delete its Links first" in r.json()["error"]["hint"]
+    assert api.svc.connector(a["id"])["state"] == "allocated"  # nothing moved
+    assert api.call("DELETE", f"/v1/links/{link.json()['id']}").json()["state"] == (
+        "decommissioning")  # fmt: skip
+    # a decommissioning Link still holds its Connectors: the workers have to remove it first
+    assert api.call("DELETE", f"/v1/connectors/{a['id']}").status_code == 409
+    api.call("DELETE", f"/v1/connectors/{c['id']}")
+    onto = api.call("POST", "/v1/links", json={"a": b["id"], "b": c["id"], "bandwidth_mbps": 100})
+    assert onto.status_code == 409, onto.text
+    assert (onto.json()["error"]["code"], onto.json()["error"]["field"]) == ("ONR-REQ-016", "b")
 
 
 def test_lists_page_with_a_cursor(api: Api) -> None:

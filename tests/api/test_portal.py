@@ -147,3 +147,42 @@ def test_an_enterprise_connectors_router_config_in_the_portal(browser: Any, api:
     assert link.get_attribute("download") == f"onramp-{made['id'][:8]}-frr.conf"
     shot(browser, "6-customer-config")
     assert [r["platform"] for r in api.svc.reveals(made["id"])] == ["frr"]
+
+
+def test_delete_in_the_portal_refuses_a_linked_connector_and_decommissions_a_link(
+    browser: Any, api: Api
+) -> None:
+    """The Portal's delete buttons call DELETE /v1/...: a Connector in a live Link is refused
+    with its code shown; the Link goes to decommissioning (the workers remove it)."""
+    from selenium.common.exceptions import NoAlertPresentException
+
+    order = {**AWS_ORDER, "tenant": "acme"}
+    a, b = (api.svc.create_connector(api.svc.connector_request(order)) for _ in range(2))
+    for c in (a, b):  # as the workers leave them
+        api.svc.store.transact(lambda s, c=c: move(s, s.get(ConnectorRow, c["id"]), "active", "t"))
+    link = api.svc.create_link(api.svc.link_request(
+        {"tenant": "acme", "a": a["id"], "b": b["id"], "bandwidth_mbps": 100}))  # fmt: skip
+    sign_in(browser, api.url, api.keys["acme"])
+    until(lambda: any(r.startswith(link["id"][:8]) for r in rows(browser, "link-rows")))
+
+    def delete(table: str, ident: str) -> None:
+        browser.execute_script(
+            "[...document.querySelectorAll(arguments[0])].find(b => b.textContent === 'delete')"
+            ".click();", f"#{table} tr[data-id='{ident}'] button")  # fmt: skip
+
+    def alert() -> Any:
+        try:
+            return browser.switch_to.alert
+        except NoAlertPresentException:
+            return None
+
+    delete("connector-rows", a["id"])
+    shown = until(alert)
+    assert "ONR-REQ-015" in shown.text and "delete its Links first" in shown.text
+    shown.accept()
+    assert api.svc.connector(a["id"])["state"] == "active"
+    delete("link-rows", link["id"])
+    until(lambda: any(r.startswith(link["id"][:8]) and "decommissioning" in r
+                      for r in rows(browser, "link-rows")))  # fmt: skip
+    assert api.submitted[-1] == ("link", link["id"])  # handed to the workers
+    shot(browser, "4-decommissioning")

@@ -160,3 +160,14 @@ def ce_side(lab: Lab, svc: Service, c: dict[str, Any], remove: bool = False) -> 
     config = svc.customer_config(c["id"], "frr", "test:ce", port=EDGE_PORT)["config"]
     lab.apply_ce_config(edge, config)
     _CE_CONFIGS[c["id"]] = config
+
+
+def decommissioned(svc: Service, kind: str, ident: str) -> None:
+    """Taken away the one way (`onramp connector|link delete`), then its decommission step run
+    here, as a worker would: routers (left clean by the test: nothing to apply), the provider
+    (none was recorded: the test asked it itself), then the allocation released."""
+    from onramp.flow.orchestrate import Orchestrator
+
+    orch = Orchestrator(svc, {}, actor="test")
+    orch.decommission(kind, ident)
+    assert orch.drive(kind, ident, poll_s=0.1, timeout_s=60) == "deleted"

@@ -31,7 +31,7 @@ from onramp.flow.service import Service
 from onramp.lab.attach import LabAttachment
 from onramp.lab.run import Lab
 
-from .conftest import module_lab
+from .conftest import decommissioned, module_lab
 
 OCTET = 47
 SLOW = Behaviour(accept_after_s=0.3, provisioning_s=0.3)  # the customer takes a moment
@@ -64,7 +64,7 @@ class Env:
         if self.svc.connector(connector["id"])["state"] == "active":
             plan = make_plan(self.svc, "connector", connector["id"], "remove")
             apply_plan(self.svc, plan["id"], revert_in=60, check_timeout=5)
-        self.svc.delete_connector(connector["id"])
+        decommissioned(self.svc, "connector", connector["id"])
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from onramp.network.inventory.plugin import init_nornir
 from onramp.tasks.config import canonical, rollback
 
 from .conftest import AWS_ORDER as AWS
-from .conftest import default_inventory_in, lab_settings, write_config
+from .conftest import decommissioned, default_inventory_in, lab_settings, write_config
 
 OCTET = 46
 
@@ -121,7 +121,7 @@ def take_off(env: Env, connector: dict[str, Any]) -> None:
     plan = make_plan(env.svc, "connector", connector["id"], "remove")
     apply_plan(env.svc, plan["id"], revert_in=60, check_timeout=5)
     env.cloud_side(connector, remove=True)
-    env.svc.delete_connector(connector["id"])
+    decommissioned(env.svc, "connector", connector["id"])
 
 
 def test_plan_apply_brings_bgp_up_in_the_customer_vrf(env: Env) -> None:
@@ -188,7 +188,7 @@ def test_rollback_after_a_confirmed_commit_restores_the_previous_config(env: Env
     assert not result.failed and result["pe1-par"][0].changed
     assert env.running("pe1-par") == before
     env.cloud_side(c, remove=True)
-    env.svc.delete_connector(c["id"])
+    decommissioned(env.svc, "connector", c["id"])
 
 
 def test_failed_post_commit_check_leaves_the_router_as_before(env: Env) -> None:
@@ -206,7 +206,7 @@ def test_failed_post_commit_check_leaves_the_router_as_before(env: Env) -> None:
     assert show_plan(env.svc, plan["id"])["state"] == "failed"
     assert env.svc.connector(c["id"])["state"] == "allocated"
     env.cloud_side(c, remove=True)
-    env.svc.delete_connector(c["id"])
+    decommissioned(env.svc, "connector", c["id"])
 
 
 def test_apply_refuses_when_the_router_changed_since_the_plan(env: Env) -> None:
@@ -238,7 +238,7 @@ def test_apply_refuses_when_the_router_changed_since_the_plan(env: Env) -> None:
             ],
             check=True,
         )
-    env.svc.delete_connector(c["id"])
+    decommissioned(env.svc, "connector", c["id"])
 
 
 def test_killed_apply_is_reverted_by_the_router(env: Env) -> None:
@@ -277,7 +277,7 @@ def test_killed_apply_is_reverted_by_the_router(env: Env) -> None:
     while env.running("pe1-par") != before and time.monotonic() < deadline:
         time.sleep(1)
     assert env.running("pe1-par") == before
-    env.svc.delete_connector(c["id"])
+    decommissioned(env.svc, "connector", c["id"])
 
 
 def test_link_plan_joins_two_vrfs_and_routes_cross(env: Env) -> None:
@@ -331,7 +331,7 @@ def test_link_plan_joins_two_vrfs_and_routes_cross(env: Env) -> None:
     assert ping.received >= 4, ping.text
     # take it all down again: the Link, then the Connectors
     apply_plan(env.svc, make_plan(env.svc, "link", link["id"], "remove")["id"], 60, 5)
-    env.svc.delete_link(link["id"])
+    decommissioned(env.svc, "link", link["id"])
     for c in (aws, ent):
         take_off(env, c)
 

@@ -387,3 +387,72 @@ def test_runbooks_dry_run_then_apply(env: Env, tmp_path: Path) -> None:
         gone = run("decommission", "connector", ident[:8], "--apply")
         assert gone["state"] == "deleted"
         assert [v["virtualInterfaceState"] for v in sim.vifs.values()] == ["deleted"]
+
+
+@dataclass
+class SeesTheOrder:
+    """The lab's cloud side, noting at the VIF's deletion what the routers and the store
+    still hold: the provider's side goes after our routers and before the release."""
+
+    env: Env
+    ident: str = ""
+    at_delete: tuple[bool, int] | None = None  # (VRF still on pe1-par, values still held)
+
+    def up(self, peer: CloudPeer) -> None:
+        self.env.attach.up(peer)
+
+    def down(self, peer: CloudPeer) -> None:
+        if self.ident:
+            vrf = self.env.svc.connector(self.ident)["vrf"]
+            self.at_delete = (
+                f"vrf {vrf}" in self.env.running("pe1-par"),
+                self.env.held(self.ident),
+            )
+        self.env.attach.down(peer)
+
+
+def test_cli_delete_of_an_active_connector_decommissions_it_in_order(
+    env: Env, tmp_path: Path
+) -> None:
+    """`onramp connector delete ID --wait`: routers first (no VRF, subinterface or session
+    left), then the VIF deleted at AWS, and only then the allocation released."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from onramp.cli.main import app
+
+    before = env.running("pe1-par")
+    sees = SeesTheOrder(env)
+    with serve(DirectConnect(hook=sees, behaviour=Behaviour())) as (url, sim):
+        dx = client(url, region_name="eu-west-3", aws_access_key_id=PARTNER_KEY,
+                    aws_secret_access_key="-")  # fmt: skip
+        adapters: dict[str, Any] = {"aws": AwsAdapter(dx, connections(env.svc.backbone, "aws"))}
+        orch = Orchestrator(env.svc, adapters, actor="test",
+                            timings=Timings(revert_in_s=60, check_timeout_s=15))  # fmt: skip
+        c = env.svc.create_connector(env.svc.connector_request(AWS))
+        assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
+        (a,) = c["attachments"]
+        assert f"interface {a['interface']}" in env.running("pe1-par")
+        sees.ident = c["id"]
+        data = yaml.safe_load(env.svc.settings.path.read_text())
+        data["csp"] = {"aws": {"endpoint_url": url, "region": "eu-west-3"}}
+        data["worker"] = {"revert_in_s": 60, "check_timeout_s": 15}
+        config = tmp_path / "config.yaml"
+        config.write_text(yaml.safe_dump(data))
+        done = CliRunner().invoke(app, ["--config", str(config), "connector", "delete",
+                                        c["id"][:8], "--wait", "--json"])  # fmt: skip
+        assert done.exit_code == 0, done.output
+        gone = json.loads(done.stdout)
+        (vif,) = sim.vifs.values()
+        assert vif["virtualInterfaceState"] == "deleted"
+    assert gone["state"] == "deleted"
+    assert [h["to"] for h in gone["history"]][-3:] == ["active", "decommissioning", "deleted"]
+    assert gone["history"][-2]["actor"].startswith("cli:")
+    assert sees.at_delete == (False, 3)  # at the VIF's deletion: off the router, still held
+    running_now = env.running("pe1-par")
+    assert f"vrf {c['vrf']}" not in running_now
+    assert f"interface {a['interface']}" not in running_now
+    assert a["peer_address"].split("/")[0] not in running_now  # no BGP session
+    assert running_now == before
+    assert env.held(c["id"]) == 0

@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from onramp.cli.main import app
 from onramp.core.settings import ROOT
+from onramp.core.store import AllocationRow, ConnectorRow, Store, move
+from onramp.flow import allocate as al
 
 AWS = [
     "--tenant",
@@ -116,9 +119,34 @@ def test_link_plan_create_show_delete(onramp: Any) -> None:
     )
     assert onramp("link", "show", link["id"], "--json")["sla_class"] == "gold"
     refused = onramp("connector", "delete", a, "--json", code=2)
-    assert refused["error"]["code"] == "ONR-REQ-011"
-    assert onramp("link", "delete", link["id"], "--json")["state"] == "deleted"
-    assert onramp("connector", "delete", a, "--json")["state"] == "deleted"
+    assert refused["error"]["code"] == "ONR-REQ-015"  # delete its Links first
+    dry = onramp("connector", "delete", a, "--dry-run", "--json", code=2)  # refused alike
+    assert dry["error"]["code"] == "ONR-REQ-015"
+    assert onramp("link", "delete", link["id"], "--json")["state"] == "decommissioning"
+    # still held until the workers have taken the Link off the routers
+    assert onramp("connector", "delete", a, "--json", code=2)["error"]["code"] == "ONR-REQ-015"
+
+
+def test_delete_hands_it_to_the_workers_and_releases_nothing_before(
+    onramp: Any, tmp_path: Path
+) -> None:
+    """`connector delete` marks it decommissioning; what it holds stays held (the routers and
+    the provider may still carry it) until the workers' step releases it; no Link onto it."""
+    a = onramp("connector", "create", *AWS, "--json")["id"]
+    b = onramp("connector", "create", *AZURE, "--json")["id"]
+    store = Store(f"sqlite:///{tmp_path / 'store' / 'onramp.db'}")
+    store.transact(lambda s: move(s, s.get(ConnectorRow, a), "active", "test"))  # as deployed
+    assert onramp("connector", "delete", a[:8], "--json")["state"] == "decommissioning"
+    with store.session() as s:
+        assert s.scalar(select(func.count()).where(AllocationRow.owner == a)) == 3
+    text = onramp("connector", "delete", a[:8])  # again: the same answer
+    assert "decommissioning" in text and "--wait" in text
+    onto = onramp("link", "create", "--tenant", "acme", "--a", b, "--b", a, "--bandwidth", "100",
+                  "--json", code=2)  # fmt: skip
+    assert (onto["error"]["code"], onto["error"]["field"]) == ("ONR-REQ-016", "b")
+    al.release_connector(store, a)  # the decommission step's last part, as a worker does it
+    assert onramp("connector", "delete", a[:8], "--json")["state"] == "deleted"
+    store.engine.dispose()
 
 
 def test_refusal_shows_code_field_and_hint(onramp: Any) -> None:
@@ -140,9 +168,9 @@ def test_show_has_the_history_of_state_changes(onramp: Any) -> None:
     assert [(h["from"], h["to"]) for h in made] == steps
     assert set(made[0]) == {"from", "to", "at", "actor", "reason"} and made[0]["actor"]
     gone = onramp("link", "show", link["id"], "--json")["history"]
-    assert [h["to"] for h in gone][-2:] == ["allocated", "deleted"]
+    assert [h["to"] for h in gone][-2:] == ["allocated", "decommissioning"]
     text = onramp("link", "show", link["id"][:8])
-    assert "history" in text and "allocated" in text and "deleted" in text
+    assert "history" in text and "allocated" in text and "decommissioning" in text
     assert gone[-1]["actor"] in text
     assert "allocated" in onramp("connector", "show", a[:8]).split("history", 1)[1]
 

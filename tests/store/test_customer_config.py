@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from onramp.cli.main import app
 from onramp.core.errors import OnrampError
+from onramp.core.model import State
 from onramp.core.settings import load_settings, local_config
 from onramp.core.store import ConnectorRow
+from onramp.flow import allocate
 from onramp.flow.service import Service
 
 ENT = {"tenant": "acme", "onramp": "ent-par", "kind": "enterprise", "bandwidth_mbps": 100,
@@ -66,7 +68,8 @@ def test_providers_peers_and_deleted_connectors_are_refused_unrecorded(svc: Serv
         svc.customer_config(aws["id"], "ios", "test")
     assert e.value.code == "ONR-REQ-014" and "aws" in e.value.reason
     ent = svc.create_connector(svc.connector_request(ENT))
-    svc.delete_connector(ent["id"])
+    svc.delete_connector(ent["id"])  # decommissioning: the workers' last step releases it
+    allocate.release_connector(svc.store, ent["id"], State.DELETED, "test", "decommissioned")
     with pytest.raises(OnrampError) as e:
         svc.customer_config(ent["id"], "ios", "test")
     assert e.value.code == "ONR-REQ-011"

@@ -18,7 +18,7 @@ from onramp.core.store import AllocationRow, ConnectorRow, Store, TenantRow
 from onramp.flow import allocate as al
 from onramp.network.inventory import Backbone
 
-from .test_allocation import REQUESTS
+from .test_allocation import REQUESTS, gone
 
 KINDS = ["aws", "azure", "gcp", "ent"]
 ops = st.lists(
@@ -63,7 +63,7 @@ def test_no_double_holding_after_any_sequence(
                 )  # a taken VLAN, a full port
         elif live:
             cid = live.pop(int(str(arg)) % len(live))
-            released.append(al.release_connector(store, cid)["released"])  # type: ignore[arg-type]
+            released.append(gone(store, "connector", cid)["released"])  # type: ignore[arg-type]
     with store.session() as s:
         rows = [
             al.connector_view(r, backbone)

@@ -18,6 +18,8 @@ from onramp.network import intent
 from onramp.network.inventory import Backbone
 from onramp.validation import golden
 
+from .test_allocation import gone
+
 AWS = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif", "bandwidth_mbps": 100,
        "aws_account": "123456789012", "prefixes": ["10.100.0.0/24"]}  # fmt: skip
 
@@ -48,8 +50,8 @@ def test_views_made_by_allocation_hold_their_shapes(
     order = LinkRequest(tenant="acme", a=made[0]["id"], b=made[1]["id"], bandwidth_mbps=50)
     link = allocate.create_link(store, backbone, order)
     holds(shapes.LinkView, link)
-    holds(shapes.Released, allocate.release_link(store, link["id"]))
-    released = allocate.release_connector(store, made[0]["id"])
+    holds(shapes.Released, gone(store, "link", link["id"]))
+    released = gone(store, "connector", made[0]["id"])
     holds(shapes.Released, released)
     assert released["released"]
 

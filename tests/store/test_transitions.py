@@ -51,8 +51,7 @@ FLOW: list[tuple[State | None, State]] = [
     (S.ROLLING_BACK, S.FAILED),
     *[(s, S.DECOMMISSIONING) for s in HELD if s != S.DECOMMISSIONING],
     (S.DECOMMISSIONING, S.DELETED),
-    # engineers: `onramp connector|link delete`; `onramp apply` of a deploy or a removal
-    *[(s, S.DELETED) for s in HELD],
+    # engineers: `onramp apply` of a deploy or a removal
     (S.ALLOCATED, S.ACTIVE),
     (S.ACTIVE, S.ALLOCATED),
 ]
@@ -66,7 +65,14 @@ FORBIDDEN = [
     (S.ACTIVE, S.ACTIVE),
     (S.DECOMMISSIONING, S.ACTIVE),
     (S.ROLLING_BACK, S.ALLOCATED),
+    # released to deleted only by the decommission step: routers or a provider may hold it
+    *[(s, S.DELETED) for s in HELD if s != S.DECOMMISSIONING],
 ]
+
+
+def test_deleted_is_reached_only_through_decommissioning() -> None:
+    assert [was for was, to in TRANSITIONS.items() if S.DELETED in to] == [S.DECOMMISSIONING]
+    assert [was for was, to in TRANSITIONS.items() if S.FAILED in to] == [S.ROLLING_BACK]
 
 
 def _path(start: State, goal: State) -> list[State]:
