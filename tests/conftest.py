@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,52 +82,60 @@ def _pg_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throw-away PostgreSQL server; yields a URL template with {db} to fill in."""
+@dataclass
+class PgServer:
+    """A PostgreSQL server in a temp dir of its own (unix socket only), run as user postgres;
+    `restart` stops it (as an admin would: fast) and starts it again on the same data."""
+
+    bin: Path
+    base: Path
+
+    @property
+    def url(self) -> str:
+        """A URL template with {db} to fill in."""
+        return f"postgresql+psycopg://postgres@/{{db}}?host={self.base / 'sock'}"
+
+    def ctl(self, *args: str) -> None:
+        opts = f"-c listen_addresses='' -k {self.base / 'sock'} -c max_connections=200 -c fsync=off"
+        subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin / "pg_ctl"), "-D",
+                        str(self.base / "data"), "-o", opts, "-w", "-l", str(self.base / "log"),
+                        *args], check=True, capture_output=True)  # fmt: skip
+
+    def restart(self, mode: str = "fast") -> None:
+        self.ctl("-m", mode, "stop")
+        self.ctl("start")
+
+
+@contextmanager
+def pg_server() -> Iterator[PgServer]:
+    """A throw-away PostgreSQL server, stopped and removed again on exit."""
     pg = _pg_bin()
     if pg is None:
         pytest.skip("PostgreSQL is not installed: run `make deps` (Debian package postgresql)")
     if os.geteuid() != 0:
         pytest.skip("starting PostgreSQL as user postgres needs root")
-    base = Path(
-        tempfile.mkdtemp(prefix="onramp-pg-")
-    )  # outside pytest's tmp: postgres must read it
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    shutil.chown(base, "postgres")
-    shutil.chown(sock, "postgres")
-    run = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*run, str(pg / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    opts = f"-c listen_addresses='' -k {sock} -c max_connections=200 -c fsync=off"
-    subprocess.run(
-        [
-            *run,
-            str(pg / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            opts,
-            "-w",
-            "-l",
-            str(base / "log"),
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    # outside pytest's tmp: postgres must read it
+    server = PgServer(pg, Path(tempfile.mkdtemp(prefix="onramp-pg-")))
+    (server.base / "sock").mkdir()
+    for d in (server.base, server.base / "sock"):
+        shutil.chown(d, "postgres")
+    subprocess.run(["runuser", "-u", "postgres", "--", str(pg / "initdb"), "-D",
+                    str(server.base / "data"), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)  # fmt: skip
+    server.ctl("start")
     try:
-        yield f"postgresql+psycopg://postgres@/{{db}}?host={sock}"
+        yield server
     finally:
-        subprocess.run(
-            [*run, str(pg / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        with suppress(subprocess.CalledProcessError):  # stopped already
+            server.ctl("-m", "immediate", "stop")
+        shutil.rmtree(server.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A throw-away PostgreSQL server; yields a URL template with {db} to fill in."""
+    with pg_server() as server:
+        yield server.url
 
 
 def new_postgres_db(template: str) -> str:
@@ -143,24 +152,22 @@ def new_postgres_db(template: str) -> str:
 RABBITMQ = Path("/usr/lib/rabbitmq/bin")
 
 
-@pytest.fixture(scope="session")
-def rabbitmq() -> Iterator[str]:
-    """A RabbitMQ node of this test session's own (its own name, ports and directory,
-    run as the rabbitmq user); yields its AMQP URL and stops it again."""
-    import socket
-    import time
+@dataclass
+class RabbitNode:
+    """A RabbitMQ node of its own (its own name, ports and directory, run as the rabbitmq
+    user); `restart` stops the whole node and starts it again on the same data (durable
+    queues and persistent messages survive, as on a real broker's restart)."""
 
-    if not (RABBITMQ / "rabbitmq-server").exists():
-        pytest.skip("RabbitMQ is not installed: run `make deps` (Debian package rabbitmq-server)")
-    if os.geteuid() != 0:
-        pytest.skip("starting RabbitMQ as user rabbitmq needs root")
-    failures: list[str] = []
-    for _ in range(3):  # a port taken between choosing and starting: again, on others
-        port = _two_free_ports()
-        base = Path(tempfile.mkdtemp(prefix="onramp-rmq-"))
-        (base / "enabled_plugins").write_text("[].\n")
-        for p in (base, base / "enabled_plugins"):
-            shutil.chown(p, "rabbitmq")
+    base: Path
+    port: int
+    server: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def _as_rabbit(self) -> list[str]:
+        base, port = self.base, self.port
         env = {
             "HOME": str(base), "RABBITMQ_NODENAME": f"onramp{port}@localhost",
             "RABBITMQ_NODE_PORT": str(port), "RABBITMQ_DIST_PORT": str(port + 1),
@@ -169,41 +176,76 @@ def rabbitmq() -> Iterator[str]:
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
             "PATH": os.environ["PATH"],
         }  # fmt: skip
-        as_rabbit = [
-            "runuser",
-            "-u",
-            "rabbitmq",
-            "--",
-            "env",
-            *(f"{k}={v}" for k, v in env.items()),
-        ]
-        server = subprocess.Popen([*as_rabbit, str(RABBITMQ / "rabbitmq-server")],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        return ["runuser", "-u", "rabbitmq", "--", "env", *(f"{k}={v}" for k, v in env.items())]
+
+    def start(self, timeout: float = 60) -> bool:
+        """Start the node; False (with the log kept in `failure`) if it never listened."""
+        import socket
+        import time
+
+        self.server = subprocess.Popen([*self._as_rabbit(), str(RABBITMQ / "rabbitmq-server")],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while self.server.poll() is None and time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.5)
+        return False
+
+    def failure(self) -> str:
+        logs = "".join(
+            f.read_text(errors="replace")[-1500:] for f in (self.base / "log").glob("*.log")
+        )
+        return f"port {self.port}: exit {self.server and self.server.poll()}: {logs[-1500:]}"
+
+    def stop(self) -> None:
+        subprocess.run([*self._as_rabbit(), str(RABBITMQ / "rabbitmqctl"), "stop"],
+                       capture_output=True, timeout=60)  # fmt: skip
+        if self.server is not None:
+            try:
+                self.server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        if not self.start():
+            raise RuntimeError("RabbitMQ did not come back: " + self.failure())
+
+
+@contextmanager
+def rabbitmq_node() -> Iterator[RabbitNode]:
+    """A RabbitMQ node of its own, stopped and removed again on exit."""
+    if not (RABBITMQ / "rabbitmq-server").exists():
+        pytest.skip("RabbitMQ is not installed: run `make deps` (Debian package rabbitmq-server)")
+    if os.geteuid() != 0:
+        pytest.skip("starting RabbitMQ as user rabbitmq needs root")
+    failures: list[str] = []
+    for _ in range(3):  # a port taken between choosing and starting: again, on others
+        node = RabbitNode(Path(tempfile.mkdtemp(prefix="onramp-rmq-")), _two_free_ports())
+        (node.base / "enabled_plugins").write_text("[].\n")
+        for p in (node.base, node.base / "enabled_plugins"):
+            shutil.chown(p, "rabbitmq")
         try:
-            deadline = time.monotonic() + 60
-            while server.poll() is None and time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.5)
-            else:  # it exited or never listened: keep why, try other ports
-                logs = "".join(
-                    f.read_text(errors="replace")[-1500:] for f in (base / "log").glob("*.log")
-                )
-                failures.append(f"port {port}: exit {server.poll()}: {logs[-1500:]}")
+            if not node.start():  # it exited or never listened: keep why, try other ports
+                failures.append(node.failure())
                 continue
-            yield f"amqp://guest:guest@127.0.0.1:{port}//"
+            yield node
             return
         finally:
-            subprocess.run([*as_rabbit, str(RABBITMQ / "rabbitmqctl"), "stop"],
-                           capture_output=True, timeout=60)  # fmt: skip
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-            shutil.rmtree(base, ignore_errors=True)
+            node.stop()
+            shutil.rmtree(node.base, ignore_errors=True)
     raise RuntimeError("RabbitMQ did not start in 3 tries:\n" + "\n".join(failures))
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[str]:
+    """A RabbitMQ node of this test session's own; yields its AMQP URL and stops it again."""
+    with rabbitmq_node() as node:
+        yield node.url
 
 
 def _two_free_ports() -> int:

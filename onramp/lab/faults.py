@@ -5,7 +5,9 @@ netem; see ../shared/design/LAB.md):
   `onramp_fault` (adding one replaces the previous, clearing removes it);
 - delay: the link's veth pair replaced by two TAPs joined by a userspace relay
   (lab/relay.py) that holds one direction's frames; the veth pair comes back after;
-- a BGP session shut from one side.
+- a BGP session shut from one side;
+- a router's FRR daemons restarted (they come back with its startup config, as after a
+  crash or an upgrade) and its SSH sessions cut (its sshd's session processes killed).
 
 Loss applies to every IP packet leaving the router on the named core interfaces
 (forwarded or its own, so the VXLAN segments between PEs too); IS-IS is not IP and
@@ -14,13 +16,17 @@ keeps its adjacencies.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
 from onramp.core.errors import OnrampError
-from onramp.lab.run import PORT_MTU, Lab, sh
+from onramp.lab.run import FRR_RUN, PORT_MTU, Lab, sh
 
 TABLE = "onramp_fault"
 
@@ -128,3 +134,48 @@ def delay(
         for ns, name in ((ns_a, if_a), (ns_b, if_b)):
             sh("ip", "-n", ns, "link", "set", name, "mtu", str(PORT_MTU), "up")
         lab.wait_converged(converge_s)
+
+
+def _pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def restart_frr(lab: Lab, router: str, timeout: float = 10.0) -> None:
+    """Kill `router`'s FRR daemons (SIGKILL: a crash) and start them again in its network,
+    UTS and mount namespaces (its VRF namespaces live in the last); they load its startup
+    config. Its sshd stays."""
+    ns = lab.ns(router)
+    pids = [p for d in lab.topo.nodes[router].daemons
+            if (p := _pid(FRR_RUN / ns / f"{d}.pid")) is not None]  # fmt: skip
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while any(os.path.exists(f"/proc/{p}") for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sshd = _pid(lab.node_dir(router) / "sshd.pid")  # lives in the router's namespaces
+    if sshd is None:
+        raise OnrampError("ONR-LAB-003", f"{router}'s sshd is not running: cannot enter it")
+    subprocess.run(["nsenter", "-t", str(sshd), "-n", "-u", "-m", "sh", "-ec",
+                    " && ".join(lab.frr_start(router))], check=True, capture_output=True)  # fmt: skip
+
+
+def cut_ssh(lab: Lab, router: str) -> int:
+    """Kill every SSH session on `router` (its sshd's per-connection processes; the
+    listener stays): the clients' connections drop mid-command. Returns how many."""
+    listener = _pid(lab.node_dir(router) / "sshd.pid")
+    out = sh("ip", "netns", "pids", lab.ns(router))
+    killed = 0
+    for pid in map(int, out.split()):
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if comm.startswith("sshd") and pid != listener:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+    return killed

@@ -291,18 +291,23 @@ class Lab:
                 f"mount -t tmpfs -o mode=755 onramp-vrfs {NETNS_DIR}",
                 f"mount --bind {disk} /var/tmp",
             ]
-        steps += [
-            f"{FRR_BIN / d} -d -N {ns} -i {FRR_RUN / ns / d}.pid"
-            + (" -n" if router and d == "zebra" else "")
-            for d in node.daemons
-        ]
-        steps.append(f"vtysh -N {ns} -b")
+        steps += self.frr_start(node.name)
         if router:
             steps.append(f"{SSHD} -f {self._sshd_config(node.name, node.mgmt)}")
         # one UTS namespace per node: daemons and SSH sessions see the router's own hostname;
         # routers also get a private mount namespace for their VRF namespaces
         unshare = ["unshare", "--uts"] + (["--mount", "--propagation", "private"] if router else [])
         sh(*unshare, "sh", "-ec", " && ".join(steps), ns=ns)
+
+    def frr_start(self, name: str) -> list[str]:
+        """The shell commands that start a node's FRR daemons and load its startup config
+        (`/etc/frr/<ns>/frr.conf`), run inside the node's namespaces."""
+        node, ns = self.topo.nodes[name], self.ns(name)
+        return [
+            f"{FRR_BIN / d} -d -N {ns} -i {FRR_RUN / ns / d}.pid"
+            + (" -n" if node.kind == "router" and d == "zebra" else "")
+            for d in node.daemons
+        ] + [f"vtysh -N {ns} -b"]
 
     def _sshd_config(self, node: str, mgmt: str) -> Path:
         d = self.node_dir(node)
