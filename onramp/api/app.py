@@ -63,20 +63,64 @@ PORTAL = Path(__file__).parent / "portal" / "index.html"
 log = logging.getLogger(__name__)
 
 
-def _order_model(name: str, request: type[BaseModel]) -> type[BaseModel]:
+def _order_model(name: str, request: type[BaseModel], example: dict[str, Any]) -> type[BaseModel]:
     """The request as a customer sends it: no tenant (the key says whose it is; an admin
-    key names one), no idempotency key (a header)."""
+    key names one), no idempotency key (a header). `example`: a valid order, shown in the
+    document (and sent first by the schema test)."""
     fields: dict[str, Any] = {
         n: (f.annotation, f)
         for n, f in request.model_fields.items()
         if n not in ("tenant", "idempotency_key")
     }
     fields["tenant"] = (str | None, None)
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    config = ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
+    return create_model(name, __config__=config, **fields)
 
 
-ConnectorOrder = _order_model("ConnectorOrder", ConnectorRequest)
-LinkOrder = _order_model("LinkOrder", LinkRequest)
+ConnectorOrder = _order_model("ConnectorOrder", ConnectorRequest, {
+    "onramp": "aws-dx-par", "kind": "aws-hosted-vif", "bandwidth_mbps": 100,
+    "aws_account": "123456789012", "prefixes": ["10.100.0.0/24"],
+    "description": "Paris to our VPC"})  # fmt: skip
+LinkOrder = _order_model("LinkOrder", LinkRequest, {
+    "a": "3f1c9a52-7d4e-4b8a-9c61-0e2b5d7f8a91", "b": "8e2d4f60-1a3b-4c5d-8e9f-a0b1c2d3e4f5",
+    "bandwidth_mbps": 50, "sla_class": "gold"})  # fmt: skip
+
+
+def _to(path: str, method: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to `method path`: each parameter from a runtime expression, e.g.
+    `$response.body#/id` (what clients and schemathesis' state machine follow)."""
+    return {"operationRef": "#/paths/" + path.replace("/", "~1") + "/" + method,
+            "parameters": parameters}  # fmt: skip
+
+
+# What a created (or listed) resource leads to: its own routes by the id it answered with.
+CONNECTOR_LINKS = {
+    "GetConnector": _to("/v1/connectors/{ident}", "get", ident="$response.body#/id"),
+    "DeleteConnector": _to("/v1/connectors/{ident}", "delete", ident="$response.body#/id"),
+    "ConnectorTraffic": _to("/v1/connectors/{ident}/traffic", "get", ident="$response.body#/id"),
+    "CustomerConfig": _to("/v1/connectors/{ident}/customer-config", "get",
+                          ident="$response.body#/id"),
+    # one end the new Connector, the other as the caller writes it
+    "OrderLink": {**_to("/v1/links", "post"), "requestBody": {"a": "$response.body#/id"}},
+}  # fmt: skip
+LINK_LINKS = {
+    "GetLink": _to("/v1/links/{ident}", "get", ident="$response.body#/id"),
+    "DeleteLink": _to("/v1/links/{ident}", "delete", ident="$response.body#/id"),
+    "LinkKpis": _to("/v1/links/{ident}/kpis", "get", ident="$response.body#/id"),
+    "GetEndA": _to("/v1/connectors/{ident}", "get", ident="$response.body#/a"),
+}
+LISTED_CONNECTORS = {  # a Link between the page's first two Connectors
+    "GetFirstConnector": _to("/v1/connectors/{ident}", "get", ident="$response.body#/items/0/id"),
+    "LinkFirstTwo": {**_to("/v1/links", "post"), "requestBody": {
+        "a": "$response.body#/items/0/id", "b": "$response.body#/items/1/id",
+        "bandwidth_mbps": 10}},
+}  # fmt: skip
+LISTED_LINKS = {"GetFirstLink": _to("/v1/links/{ident}", "get", ident="$response.body#/items/0/id")}
+SHOWN_CONNECTOR = {k: v for k, v in CONNECTOR_LINKS.items() if k != "GetConnector"}
+SHOWN_LINK = {k: v for k, v in LINK_LINKS.items() if k != "GetLink"}
+ORDER_HERE = {  # an order on the catalogue's first on-ramp, of its first kind
+    "OrderConnector": {**_to("/v1/connectors", "post"), "requestBody": {
+        "onramp": "$response.body#/0/id", "kind": "$response.body#/0/kinds/0"}}}  # fmt: skip
 
 
 class ErrorDetail(BaseModel):
@@ -336,17 +380,19 @@ def create_app(
     CONFLICT: dict[int | str, dict[str, Any]] = {
         409: {"model": ErrorBody, "description": "refused by allocation or the state"}}  # fmt: skip
 
-    @v1.get("/onramps")
+    @v1.get("/onramps", responses={200: {"links": ORDER_HERE}})
     def onramps(who: Caller) -> list[Onramp]:
         """What can be ordered where, with the capacity left."""
         return svc.catalogue()
 
-    @v1.get("/connectors", response_model=ConnectorPage)
+    @v1.get("/connectors", response_model=ConnectorPage,
+            responses={200: {"links": LISTED_CONNECTORS}})  # fmt: skip
     def connectors(who: Caller, limit: Limit = 50, after: UUID | None = None,
                    state: State | None = None) -> dict[str, object]:  # fmt: skip
         return page(svc.connectors(who.tenant, state, limit + 1, _s(after)), limit)
 
-    @v1.post("/connectors", status_code=202, response_model=Connector, responses=CONFLICT)
+    @v1.post("/connectors", status_code=202, response_model=Connector,
+             responses={**CONFLICT, 202: {"links": CONNECTOR_LINKS}})  # fmt: skip
     def order_connector(
         body: ConnectorOrder,  # type: ignore[valid-type]
         who: Caller,
@@ -356,21 +402,29 @@ def create_app(
         submit("connector", made["id"])
         return made
 
-    @v1.get("/connectors/{ident}", response_model=ConnectorShown)
+    @v1.get("/connectors/{ident}", response_model=ConnectorShown,
+            responses={200: {"links": SHOWN_CONNECTOR}})  # fmt: skip
     def connector(ident: str, who: Caller) -> dict[str, object]:
         """`ident`: the id or a unique prefix of it (8 characters, as the CLI shows)."""
         return shown("connector", ident, who)
 
+    # documented whatever the delete refuses today: a state that cannot be left, Links alive
+    REFUSED: dict[int | str, dict[str, Any]] = {409: {"model": ErrorBody, "description":
+        "refused by the state (e.g. live Links still hold the Connector)"}}  # fmt: skip
+
     @v1.delete("/connectors/{ident}", status_code=202, response_model=Connector,
-               responses=CONFLICT)  # fmt: skip
+               responses=REFUSED)  # fmt: skip
     def delete_connector(ident: str, who: Caller) -> ConnectorView | LinkView:
+        """Asynchronous: the Connector answered `decommissioning`, readable until the workers
+        have removed it."""
         return taken_away("connector", ident, who)
 
-    @v1.get("/links", response_model=LinkPage)
+    @v1.get("/links", response_model=LinkPage, responses={200: {"links": LISTED_LINKS}})
     def links(who: Caller, limit: Limit = 50, after: UUID | None = None) -> dict[str, object]:
         return page(svc.links(who.tenant, limit + 1, _s(after)), limit)
 
-    @v1.post("/links", status_code=202, response_model=Link, responses=CONFLICT)
+    @v1.post("/links", status_code=202, response_model=Link,
+             responses={**CONFLICT, 202: {"links": LINK_LINKS}})  # fmt: skip
     def order_link(
         body: LinkOrder,  # type: ignore[valid-type]
         who: Caller,
@@ -383,12 +437,14 @@ def create_app(
         submit("link", made["id"])
         return made
 
-    @v1.get("/links/{ident}", response_model=LinkShown)
+    @v1.get("/links/{ident}", response_model=LinkShown, responses={200: {"links": SHOWN_LINK}})
     def link(ident: str, who: Caller) -> dict[str, object]:
         return shown("link", ident, who)
 
-    @v1.delete("/links/{ident}", status_code=202, response_model=Link, responses=CONFLICT)
+    @v1.delete("/links/{ident}", status_code=202, response_model=Link, responses=REFUSED)
     def delete_link(ident: str, who: Caller) -> ConnectorView | LinkView:
+        """Asynchronous: the Link answered `decommissioning`, readable until the workers have
+        removed it."""
         return taken_away("link", ident, who)
 
     Hours = Annotated[float, Query(gt=0, le=24 * 93)]  # up to a quarter
