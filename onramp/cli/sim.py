@@ -84,8 +84,10 @@ def _ready(name: str, url: str, account: str, ports: list[str], as_json: bool) -
         print(json.dumps(line), flush=True)
         return
     out.print(f"{name} simulator on [bold]{url}[/] (Ctrl-C stops it)")
-    out.print(f"  csp.{name}.account: {account or '-'}; our ports: {', '.join(ports)}",
-              highlight=False)  # fmt: skip
+    out.print(f"  our ports: {', '.join(ports)}", highlight=False)
+    if account:
+        out.print(f"  config.yaml csp.{name}.account: {account}", highlight=False)
+    out.print(f"  credentials: {SIMULATED[name].credentials}", highlight=False)
     out.print(f"  state: GET {url}/_sim/state; {SIMULATED[name].admin}", highlight=False)
     out.print("  faults: POST /_sim/faults {\"throttle_next\": 3}; customer: POST "
               "/_sim/behaviour {\"customer\": \"reject\"}", highlight=False)  # fmt: skip

@@ -177,3 +177,21 @@ def test_a_connector_gets_ready_on_a_renamed_backbone(served: tuple[Service, str
         (attachment,) = held["attachments"].values()
         assert attachment["interconnect"].endswith("/bb2-netops/global/interconnects/bb2-waw-ic7")
         assert attachment["state"] == "ACTIVE"
+
+
+def test_sim_names_the_inventory_field_it_lacks(tmp_path: Path) -> None:
+    """A provider fact the inventory does not give is refused at start, naming the field,
+    not guessed: here the Direct Connect location of an AWS on-ramp."""
+    inventory = renamed(tmp_path / "inventory")
+    backbone = yaml.safe_load((inventory / "backbone.yaml").read_text())
+    del backbone["onramps"]["aws-ams-1"]["csp_location"]
+    (inventory / "backbone.yaml").write_text(yaml.safe_dump(backbone))
+    done = subprocess.run(
+        [sys.executable, "-m", "onramp.cli", "sim", "aws", "--inventory", str(inventory),
+         "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert (error["code"], error["field"]) == ("ONR-INV-001", "onramps.aws-ams-1.csp_location")
+    assert "backbone.yaml" in error["hint"]
