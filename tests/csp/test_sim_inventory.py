@@ -21,27 +21,15 @@ import yaml
 
 from onramp.core.model import ConnectorRequest, State
 from onramp.core.secrets import Vault
-from onramp.core.settings import ROOT, load_settings, local_config
+from onramp.core.settings import load_settings, local_config
 from onramp.core.store import Store, TenantRow
 from onramp.csp import registry
 from onramp.flow import allocate
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service
 from onramp.network.inventory import load
+from tests.renamed import PLACES, renamed
 
-POPS = {"par": "ams", "lon": "dub", "fra": "waw"}
-ROUTERS = {"pe1-par": "ams-edge-a", "pe1-lon": "dub-edge-a", "pe2-lon": "dub-edge-b",
-           "pe1-fra": "waw-edge-a", "p1-par": "ams-core", "p1-fra": "waw-core"}  # fmt: skip
-PORTS = {"eth3": "eth7", "eth4": "eth8"}  # the on-ramp ports
-ONRAMPS = {"aws-dx-par": "aws-ams-1", "azure-er-lon": "er-dub-1", "gcp-pi-fra": "gcp-waw-1",
-           "ent-par": "xc-ams", "ent-lon": "xc-dub", "ent-fra": "xc-waw"}  # fmt: skip
-CONNECTIONS = {"dxcon-onramp01": "dxcon-fh6ayh1d", "onramp-lon-er-pri": "bb2-dub-er-a",
-               "onramp-lon-er-sec": "bb2-dub-er-b", "onramp-fra-ic1": "bb2-waw-ic7"}  # fmt: skip
-PLACES = {  # csp_region, csp_location
-    "aws-ams-1": ("eu-central-1", "EqAM2"),
-    "er-dub-1": ("northeurope", "Dublin"),
-    "gcp-waw-1": ("europe-central2", "waw-zone1-2"),
-}
 # a Connector's states until its provider side is ready
 BEFORE_READY = {State.REQUESTED, State.VALIDATED, State.ALLOCATED, State.CSP_REQUESTED,
                 State.AWAITING_CUSTOMER}  # fmt: skip
@@ -49,37 +37,6 @@ ACCOUNTS = {"aws": "", "azure": "0d6f2c1e-7b3a-4c5d-9e8f-a1b2c3d4e5f6", "gcp": "
 ONRAMP = {"aws": "aws-ams-1", "azure": "er-dub-1", "gcp": "gcp-waw-1"}
 PROVIDER_PORTS = {"aws": ["dxcon-fh6ayh1d"], "azure": ["bb2-dub-er-a", "bb2-dub-er-b"],
                   "gcp": ["bb2-waw-ic7"]}  # fmt: skip
-
-
-def renamed(directory: Path) -> Path:
-    """The default inventory with every name the providers see changed."""
-    source = ROOT / "inventory"
-    hosts = yaml.safe_load((source / "hosts.yaml").read_text())
-    backbone = yaml.safe_load((source / "backbone.yaml").read_text())
-    for host in hosts.values():
-        data = host["data"]
-        data["pop"] = POPS[data["pop"]]
-        for link in data["core_interfaces"]:
-            link["peer"]["host"] = ROUTERS[link["peer"]["host"]]
-        for port in data.get("onramp_ports", []):
-            port["name"], port["onramp"] = PORTS[port["name"]], ONRAMPS[port["onramp"]]
-            if "csp_connection" in port:
-                port["csp_connection"] = CONNECTIONS[port["csp_connection"]]
-    backbone["pops"] = {POPS[k]: v for k, v in backbone["pops"].items()}
-    onramps = {}
-    for old, onramp in backbone["onramps"].items():
-        new = ONRAMPS[old]
-        onramp["pop"] = POPS[onramp["pop"]]
-        if new in PLACES:
-            onramp["csp_region"], onramp["csp_location"] = PLACES[new]
-        onramps[new] = onramp
-    backbone["onramps"] = onramps
-    directory.mkdir()
-    (directory / "hosts.yaml").write_text(yaml.safe_dump({ROUTERS[k]: v for k, v in hosts.items()}))
-    (directory / "backbone.yaml").write_text(yaml.safe_dump(backbone))
-    for name in ("groups.yaml", "defaults.yaml"):
-        (directory / name).write_text((source / name).read_text())
-    return directory
 
 
 def post(url: str, data: dict[str, Any]) -> dict[str, Any]:
