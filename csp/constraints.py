@@ -84,6 +84,7 @@ class SimulatorRule(Strict):
     """`onramp sim <provider>`: onramp.csp.<package>.simulator serves a copy of the API."""
 
     admin: str  # its admin route that makes a customer, as `onramp sim` shows it
+    credentials: str = ""  # what it accepts as our credentials, as `onramp sim` shows it
 
 
 class AdapterRule(Strict):

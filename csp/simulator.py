@@ -1,5 +1,6 @@
-"""What the provider simulators share: the customer they play, the faults a test switches
-on, time-driven state changes, the lab hook, and the in-process HTTP server.
+"""What the provider simulators share: our ports as the inventory names them at the provider,
+the customer they play, the faults a test switches on, time-driven state changes, the lab
+hook, and the in-process HTTP server.
 
 State changes are a timeline computed when a resource is made (the customer accepts at
 t+a, the provider is ready at t+a+p, ...) and applied lazily by `Clock.tick`, which every
@@ -15,8 +16,83 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from onramp.core.errors import OnrampError
+
+if TYPE_CHECKING:  # `onramp sim --help` need not load the inventory's schema
+    from onramp.network.inventory import Backbone
+
+
+@dataclass(frozen=True)
+class ProviderPort:
+    """One of our on-ramp ports as its provider knows it: all inventory data (the port's
+    `csp_connection`, its on-ramp's `csp_region` and `csp_location`)."""
+
+    connection: str  # the provider's name for the port: dxcon id, ExpressRoute port, interconnect
+    onramp: str  # the catalogue's on-ramp id
+    region: str
+    location: str
+    role: Literal["primary", "secondary"] | None  # of a redundant on-ramp's pair (Azure)
+
+
+def provider_ports(bb: Backbone, provider: str) -> tuple[ProviderPort, ...]:
+    """Our ports at `provider`, in inventory order, as its simulator serves them. A port
+    without `csp_connection` is one the provider cannot know (ONR-INV-001, as is an on-ramp
+    without `csp_region`/`csp_location`)."""
+    found: list[ProviderPort] = []
+    for router in bb.routers.values():
+        for i, port in enumerate(router.onramp_ports):
+            onramp = bb.catalogue.onramps[port.onramp]
+            if onramp.provider != provider:
+                continue
+            if port.csp_connection is None:
+                raise OnrampError(
+                    "ONR-INV-001",
+                    f"{router.name} {port.name} is on {provider} on-ramp {port.onramp} but has "
+                    f"no csp_connection ({bb.directory})",
+                    f"add the {provider} name of that port as csp_connection in hosts.yaml",
+                    field=f"{router.name}.onramp_ports.{i}.csp_connection",
+                )
+            for fact in ("csp_region", "csp_location"):
+                if getattr(onramp, fact) is None:
+                    raise OnrampError(
+                        "ONR-INV-001",
+                        f"{provider} on-ramp {port.onramp} has no {fact} ({bb.directory})",
+                        f"add the on-ramp's {fact} in backbone.yaml (README: Cloud providers)",
+                        field=f"onramps.{port.onramp}.{fact}",
+                    )
+            found.append(
+                ProviderPort(
+                    port.csp_connection,
+                    port.onramp,
+                    str(onramp.csp_region),
+                    str(onramp.csp_location),
+                    port.redundancy_role,
+                )
+            )
+    if not found:
+        raise OnrampError(
+            "ONR-INV-001",
+            f"the inventory {bb.directory} has no {provider} on-ramp port: its simulator "
+            "would know no port",
+            f"add a {provider} on-ramp and its ports, or point ONRAMP_CONFIG/ONRAMP_INVENTORY "
+            "at an inventory that has them",
+            field="onramps",
+        )
+    return tuple(found)
+
+
+@cache
+def default_ports(provider: str) -> tuple[ProviderPort, ...]:
+    """The repository's inventory's ports at `provider`: what a simulator made without an
+    inventory (a test's, in process) serves."""
+    from onramp.core.settings import ROOT
+    from onramp.network.inventory import load
+
+    return provider_ports(load(ROOT / "inventory"), provider)
 
 
 class Customer(StrEnum):

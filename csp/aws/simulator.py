@@ -12,6 +12,9 @@ interconnect, MTU 1500 or 8500, MD5 key 6-80 characters; hosted VIF confirming -
 pending -> available (-> down); hosted connection ordering -> pending -> available.
 The simulated customer (csp.simulator.Behaviour) confirms, rejects, or never answers;
 a VIF becoming available brings the cloud side of its BGP session up in the lab.
+
+Our interconnects, their region and location come from the inventory (`from_inventory`;
+without one, the repository's): each AWS on-ramp port's `csp_connection` is a dxcon id.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv4Network
@@ -33,15 +36,18 @@ from onramp.csp.simulator import (
     CloudPeer,
     Faults,
     LabHook,
+    ProviderPort,
     QuietHandler,
     customer_timeline,
+    default_ports,
+    provider_ports,
     serve_http,
     steer,
 )
+from onramp.network.inventory import Backbone
 
 CBOR_PREFIX = "/service/OvertureService/operation/"
 JSON_TARGET = "OvertureService."
-LOCATION = "EqPA2"  # an AWS Direct Connect location code (Equinix PA2, Paris)
 PARTNER_KEY = "onramp-partner"  # the access key the simulator knows as the partner's
 PARTNER_ACCOUNT = "111111111111"
 BANDWIDTHS = ("50Mbps", "100Mbps", "200Mbps", "300Mbps", "400Mbps", "500Mbps", "1Gbps",
@@ -72,13 +78,22 @@ class DirectConnect:
     behaviour: Behaviour = field(default_factory=Behaviour)
     faults: Faults = field(default_factory=Faults)
     hook: LabHook | None = None
-    interconnects: set[str] = field(default_factory=lambda: {"dxcon-onramp01"})
+    # our interconnects: dxcon id -> where AWS has it (region, Direct Connect location)
+    interconnects: dict[str, ProviderPort] = field(
+        default_factory=lambda: by_connection(default_ports("aws"))
+    )
     accounts: dict[str, str] = field(default_factory=lambda: {PARTNER_KEY: PARTNER_ACCOUNT})
     hosted: dict[str, dict[str, Any]] = field(default_factory=dict)  # hosted connections
     _parents: dict[str, str] = field(default_factory=dict)  # hosted connection -> interconnect
     vifs: dict[str, dict[str, Any]] = field(default_factory=dict)
     protocols: list[str] = field(default_factory=list)  # the wire protocol of each call
     calls: list[str] = field(default_factory=list)  # operations that did their work
+
+    @property
+    def account(self) -> str:
+        """What config.yaml's `csp.aws.account` says: nothing, AWS knows the partner by
+        its access key (`PARTNER_KEY`)."""
+        return ""
 
     def customer(self, account: str) -> str:
         """Register a customer account; returns the access key that acts as it."""
@@ -147,8 +162,8 @@ class DirectConnect:
             "connectionId": conn_id,
             "connectionName": body.get("connectionName", ""),
             "connectionState": "ordering",
-            "region": "eu-west-3",
-            "location": LOCATION,
+            "region": self.interconnects[parent].region,
+            "location": self.interconnects[parent].location,
             "bandwidth": body.get("bandwidth", ""),
             "vlan": vlan,
             "partnerName": "onramp",
@@ -282,6 +297,7 @@ class DirectConnect:
         if not 6 <= len(key) <= 80:
             raise ClientError("BGP authentication key must be 6 to 80 characters")
         vif_id = f"dxvif-{secrets.token_hex(4)}"
+        where = self.interconnects[self._parents.get(conn, conn)]
         asn = int(new.get("asn", 0))
         if not new.get("amazonAddress"):  # AWS picks a pair from 169.254.0.0/16 when none is given
             net = IPv4Network(f"169.254.{secrets.randbelow(255)}.{secrets.randbelow(63) * 4}/30")
@@ -299,7 +315,7 @@ class DirectConnect:
         vif: dict[str, Any] = {
             "ownerAccount": owner,
             "virtualInterfaceId": vif_id,
-            "location": LOCATION,
+            "location": where.location,
             "connectionId": conn,
             "virtualInterfaceType": "private",
             "virtualInterfaceName": new.get("virtualInterfaceName", ""),
@@ -314,7 +330,7 @@ class DirectConnect:
             "mtu": mtu,
             "jumboFrameCapable": mtu == 8500,
             "bgpPeers": [peer],
-            "region": "eu-west-3",
+            "region": where.region,
         }
         for gateway in ("virtualGatewayId", "directConnectGatewayId"):
             if new.get(gateway):
@@ -455,6 +471,16 @@ def _handler(service: DirectConnect) -> type[QuietHandler]:
             self.send(200, json.dumps(out).encode(), "application/json")
 
     return Handler
+
+
+def by_connection(ports: Sequence[ProviderPort]) -> dict[str, ProviderPort]:
+    return {p.connection: p for p in ports}
+
+
+def from_inventory(bb: Backbone, account: str | None = None) -> DirectConnect:
+    """The service for our AWS ports in `bb`. `account` is unused: AWS knows the partner by
+    its access key (`PARTNER_KEY`), not by an account onramp is configured with."""
+    return DirectConnect(interconnects=by_connection(provider_ports(bb, "aws")))
 
 
 @contextmanager

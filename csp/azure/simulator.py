@@ -17,6 +17,12 @@ that key in resource group `CrossConnection-<location>`, with the S-tag Microsof
 A private peering that is provisioned brings up both cloud-side BGP sessions in the lab
 (primary and secondary ports, S-tag outer, the peering's vlanId inner); Behaviour's
 `down_after_s` disables the peering later, as a customer (or an outage) would.
+
+Our port pairs come from the inventory (`from_inventory`; without one, the repository's):
+the primary and secondary ports of each Azure on-ramp, named by their `csp_connection`,
+at the on-ramp's region (`csp_region`) and peering location (`csp_location`); a circuit is
+ordered at one peering location. The partner subscription is config.yaml's
+`csp.azure.account` when set.
 """
 
 from __future__ import annotations
@@ -25,28 +31,30 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from onramp.core.errors import OnrampError
 from onramp.csp.simulator import (
     Behaviour,
     Clock,
     CloudPeer,
     Faults,
     LabHook,
+    ProviderPort,
     QuietHandler,
+    default_ports,
+    provider_ports,
     serve_http,
     steer,
 )
+from onramp.network.inventory import Backbone
 
 PARTNER_SUBSCRIPTION = "5c0a1b7e-0000-4000-8000-0000000a2b1e"  # onramp's provider subscription
-LOCATION = "uksouth"
-PEERING_LOCATION = "London"
-PORTS = ("onramp-lon-er-pri", "onramp-lon-er-sec")
 AZURE_ASN = 12076
 RESERVED_ASNS = {12076, 65515, 65516, 65517, 65518, 65519, 65520}
 BANDWIDTHS = (50, 100, 200, 500, 1000, 2000, 5000, 10000)
@@ -75,48 +83,76 @@ class Answer:
     status: int
     body: dict[str, Any] | None
     operation: str | None = None  # an Azure-AsyncOperation id to poll
+    location: str = ""  # the Azure region the operation runs in
     retry_after: int | None = None
 
 
 @dataclass
 class ExpressRoute:
-    """The provider's view: one cross-connection per customer circuit on our port pair."""
+    """The provider's view: one cross-connection per customer circuit on one of our port
+    pairs."""
 
     clock: Clock = field(default_factory=Clock)
     behaviour: Behaviour = field(default_factory=Behaviour)
     faults: Faults = field(default_factory=Faults)
     hook: LabHook | None = None
     subscription: str = PARTNER_SUBSCRIPTION
-    ports: tuple[str, str] = PORTS
+    ports: tuple[ProviderPort, ...] = field(default_factory=lambda: default_ports("azure"))
     cross_connections: dict[str, dict[str, Any]] = field(default_factory=dict)  # by service key
     operations: dict[str, float] = field(default_factory=dict)  # operation id -> done at
     calls: list[str] = field(default_factory=list)  # "<METHOD> <what>" that did their work
 
-    def create_circuit(self, bandwidth_mbps: int = 100, s_tag: int | None = None) -> str:
-        """The customer orders a circuit through us: returns its service key."""
+    @property
+    def account(self) -> str:
+        """What config.yaml's `csp.azure.account` must say: our subscription."""
+        return self.subscription
+
+    def create_circuit(
+        self, bandwidth_mbps: int = 100, s_tag: int | None = None, peering_location: str = ""
+    ) -> str:
+        """The customer orders a circuit through us at a peering location (unnamed: our
+        first port pair's): returns its service key."""
         with self.clock.lock:
-            used = {x["properties"]["sTag"] for x in self.cross_connections.values()}
+            pairs = port_pairs(self.ports)
+            at = [pair for pair in pairs if peering_location in ("", pair[0].location)]
+            if not at:
+                known = sorted({primary.location for primary, _ in pairs})
+                raise ArmError(
+                    400,
+                    "InvalidPeeringLocation",
+                    f"no port pair of ours at {peering_location!r}; ours are at {known}",
+                )
+            primary, secondary = at[0]
+            used = {
+                x["properties"]["sTag"]
+                for x in self.cross_connections.values()
+                if x["properties"]["primaryAzurePort"] == primary.connection
+            }  # an S-tag is unique per port pair
             if s_tag is None:
                 s_tag = min(set(range(100, 4001)) - used)
             elif s_tag in used:
-                raise ArmError(400, "InvalidSTag", f"S-tag {s_tag} is in use on {self.ports}")
+                raise ArmError(
+                    400,
+                    "InvalidSTag",
+                    f"S-tag {s_tag} is in use on {primary.connection}/{secondary.connection}",
+                )
             key = str(uuid.uuid4())
             xc_id = (
-                f"/subscriptions/{self.subscription}/resourceGroups/CrossConnection-{LOCATION}"
-                f"{PROVIDER}/expressRouteCrossConnections/{key}"
+                f"/subscriptions/{self.subscription}/resourceGroups/"
+                f"CrossConnection-{primary.region}{PROVIDER}/expressRouteCrossConnections/{key}"
             )
             circuit = f"/subscriptions/{uuid.uuid4()}/resourceGroups/customer{PROVIDER}"
             self.cross_connections[key] = {
                 "name": key,
                 "id": xc_id,
                 "type": "Microsoft.Network/expressRouteCrossConnections",
-                "location": LOCATION,
+                "location": primary.region,
                 "etag": _etag(),
                 "properties": {
-                    "primaryAzurePort": self.ports[0],
-                    "secondaryAzurePort": self.ports[1],
+                    "primaryAzurePort": primary.connection,
+                    "secondaryAzurePort": secondary.connection,
                     "sTag": s_tag,
-                    "peeringLocation": PEERING_LOCATION,
+                    "peeringLocation": primary.location,
                     "bandwidthInMbps": bandwidth_mbps,
                     "expressRouteCircuit": {"id": f"{circuit}/expressRouteCircuits/er-{key[:8]}"},
                     "serviceProviderProvisioningState": "NotProvisioned",
@@ -227,7 +263,7 @@ class ExpressRoute:
             props["provisioningState"] = "Succeeded"
             xc["etag"] = _etag()
 
-        return self._start(xc, done)
+        return self._start(xc, done, xc["location"])
 
     # peerings ----------------------------------------------------------
     def _peering(self, xc: dict[str, Any], name: str) -> dict[str, Any]:
@@ -285,7 +321,7 @@ class ExpressRoute:
                     lambda: self._disable(xc, peering),
                 )
 
-        answer = self._start(peering, done)
+        answer = self._start(peering, done, xc["location"])
         answer.status = 200 if existing else 201
         return answer
 
@@ -307,7 +343,7 @@ class ExpressRoute:
             if was_up:
                 self._links(xc, peering, up=False)
 
-        answer = self._start(peering, done)
+        answer = self._start(peering, done, xc["location"])
         answer.status, answer.body = 202, None
         return answer
 
@@ -338,14 +374,14 @@ class ExpressRoute:
             (self.hook.up if up else self.hook.down)(peer)
 
     # long-running operations --------------------------------------------
-    def _start(self, resource: dict[str, Any], done: Callable[[], None]) -> Answer:
+    def _start(self, resource: dict[str, Any], done: Callable[[], None], location: str) -> Answer:
         op = str(uuid.uuid4())
         due = self.clock.now() + self.behaviour.provisioning_s
         self.operations[op] = due
         self.clock.timeline(f"op-{op}").at(due, done)
         self.clock.tick()  # a zero delay is done before the answer, as ARM often is
         wait = math.ceil(max(0.0, due - self.clock.now()))
-        return Answer(200, resource, operation=op, retry_after=wait or None)
+        return Answer(200, resource, operation=op, location=location, retry_after=wait or None)
 
     def _operation(self, sub: str, op: str) -> Answer:
         if sub != self.subscription or op not in self.operations:
@@ -442,7 +478,7 @@ def _handler(service: ExpressRoute) -> type[QuietHandler]:
             if answer.operation:
                 headers["Azure-AsyncOperation"] = (
                     f"http://{self.headers['Host']}/subscriptions/{service.subscription}"
-                    f"{PROVIDER}/locations/{LOCATION}/operations/{answer.operation}"
+                    f"{PROVIDER}/locations/{answer.location}/operations/{answer.operation}"
                     f"?api-version={query['api-version']}"
                 )
             if answer.retry_after:
@@ -456,6 +492,31 @@ def _handler(service: ExpressRoute) -> type[QuietHandler]:
             self.send(exc.status, json.dumps(body).encode(), "application/json", headers)
 
     return Handler
+
+
+def port_pairs(ports: Sequence[ProviderPort]) -> list[tuple[ProviderPort, ProviderPort]]:
+    """(primary, secondary) of each on-ramp, in inventory order: ExpressRoute is always a
+    pair (ONR-INV-010 for an on-ramp that lacks one of them)."""
+    pairs = []
+    for onramp in dict.fromkeys(p.onramp for p in ports):
+        roles = {p.role: p.connection for p in ports if p.onramp == onramp}
+        if sorted(str(role) for role in roles) != ["primary", "secondary"]:
+            raise OnrampError(
+                "ONR-INV-010",
+                f"Azure on-ramp {onramp} has ports {roles}, not one primary and one secondary",
+                field=f"onramps.{onramp}",
+            )
+        by_role = {p.role: p for p in ports if p.onramp == onramp}
+        pairs.append((by_role["primary"], by_role["secondary"]))
+    return pairs
+
+
+def from_inventory(bb: Backbone, account: str | None = None) -> ExpressRoute:
+    """The service for our Azure port pairs in `bb`, in subscription `account` (config.yaml's
+    `csp.azure.account`; None: `PARTNER_SUBSCRIPTION`)."""
+    ports = provider_ports(bb, "azure")
+    port_pairs(ports)  # refused now rather than at the first circuit
+    return ExpressRoute(subscription=account or PARTNER_SUBSCRIPTION, ports=ports)
 
 
 @contextmanager

@@ -23,6 +23,12 @@ brings Cloud Router's BGP session up in the lab. The customer rejecting is the c
 deleting their attachment: ours becomes DEFUNCT ("the other side of a Partner attachment
 was deleted"); `down_after_s` is the same thing after ACTIVE, and takes the lab session down.
 There is no MD5 key on a partner attachment, so the lab peer has no password.
+
+Our interconnects come from the inventory (`from_inventory`; without one, the
+repository's): each Google on-ramp port's `csp_connection` is an interconnect, serving the
+on-ramp's region (`csp_region`): an attachment in another region is refused, and a pairing
+key is made in the first interconnect's region unless one is asked for. Our project is
+config.yaml's `csp.gcp.account` when set.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,11 +53,15 @@ from onramp.csp.simulator import (
     CloudPeer,
     Faults,
     LabHook,
+    ProviderPort,
     QuietHandler,
     customer_timeline,
+    default_ports,
+    provider_ports,
     serve_http,
     steer,
 )
+from onramp.network.inventory import Backbone
 
 PARTNER_PROJECT = "onramp-partner"
 CUSTOMER_PROJECT = "customer-project"  # where the simulated customers' attachments live
@@ -136,17 +146,25 @@ class Compute:
     faults: Faults = field(default_factory=Faults)
     hook: LabHook | None = None
     project: str = PARTNER_PROJECT
-    interconnects: set[str] = field(default_factory=lambda: {"onramp-fra-ic1"})
+    # our interconnects: name -> where Google has it (the region its attachments are in)
+    interconnects: dict[str, ProviderPort] = field(
+        default_factory=lambda: by_connection(default_ports("gcp"))
+    )
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)  # pairing key -> theirs
     attachments: dict[str, dict[str, Any]] = field(default_factory=dict)  # "<region>/<name>"
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)  # "<region>/<name>"
     _keys: dict[str, str] = field(default_factory=dict)  # attachment -> pairing key (input only)
     calls: list[str] = field(default_factory=list)  # operations that did their work
 
-    def customer_attachment(
-        self, region: str = "europe-west3", edge_availability_domain: int = 1
-    ) -> str:
-        """The customer makes a PARTNER attachment in their project; returns its pairing key."""
+    @property
+    def account(self) -> str:
+        """What config.yaml's `csp.gcp.account` must say: our project."""
+        return self.project
+
+    def customer_attachment(self, region: str = "", edge_availability_domain: int = 1) -> str:
+        """The customer makes a PARTNER attachment in their project (in `region`; unnamed:
+        our first interconnect's); returns its pairing key."""
+        region = region or next(iter(self.interconnects.values())).region
         key = f"{uuid.uuid4()}/{region}/{edge_availability_domain}"
         name = f"customer-{secrets.token_hex(4)}"
         with self.clock.lock:
@@ -227,6 +245,13 @@ class Compute:
             )
         key = self._pairing_key(str(body.get("pairingKey", "")), region)
         interconnect = self._interconnect(str(body.get("interconnect", "")))
+        if self.interconnects[interconnect].region != region:
+            raise invalid(
+                "interconnect",
+                body.get("interconnect"),
+                f"Interconnect {interconnect} serves region "
+                f"{self.interconnects[interconnect].region}, not {region}.",
+            )
         vlan = int(body.get("vlanTag8021q", 0))
         self._vlan_free(interconnect, vlan)
         if body.get("bandwidth") not in BANDWIDTHS:
@@ -528,6 +553,17 @@ def _handler(service: Compute) -> type[QuietHandler]:
             self.send(200, json.dumps(out).encode(), "application/json")
 
     return Handler
+
+
+def by_connection(ports: Sequence[ProviderPort]) -> dict[str, ProviderPort]:
+    return {p.connection: p for p in ports}
+
+
+def from_inventory(bb: Backbone, account: str | None = None) -> Compute:
+    """The service for our Google interconnects in `bb`, in project `account` (config.yaml's
+    `csp.gcp.account`; None: `PARTNER_PROJECT`)."""
+    ports = provider_ports(bb, "gcp")
+    return Compute(project=account or PARTNER_PROJECT, interconnects=by_connection(ports))
 
 
 @contextmanager

@@ -93,7 +93,12 @@ def run(
     with ExitStack() as stack:
         # the simulators and the adapters found by name, as `onramp sim` and config.yaml's
         # csp: find them (an adapter at a simulator's URL uses its dummy credentials)
-        sims = {p: stack.enter_context(registry.simulator(p).serve()) for p in ("aws", "azure")}
+        # the simulators know the backbone's ports as its inventory names them
+        sims = {
+            p: stack.enter_context(sim.serve(sim.from_inventory(svc.backbone)))
+            for p in ("aws", "azure")
+            for sim in [registry.simulator(p)]
+        }
         for _, state in sims.values():
             state.hook, state.behaviour = hook, customer
         (aws_url, aws_state), (azure_url, azure_state) = sims["aws"], sims["azure"]

@@ -107,6 +107,12 @@ class Onramp(Strict):
     pop: str
     description: str = Field(pattern=r"^[^\n\r]{1,120}$")
     redundant: bool = False  # primary + secondary ports on two PEs (Azure ExpressRoute)
+    # where the provider places this on-ramp, in its own words (its simulator answers with
+    # them; the ports' own names are their `csp_connection`): AWS region and Direct Connect
+    # location code, Azure region and ExpressRoute peering location, Google region of the
+    # attachments and interconnect location
+    csp_region: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    csp_location: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 
 
 class Sla(Strict):
