@@ -257,6 +257,23 @@ def test_frr_restarted_between_commit_and_confirm(
     assert all(d["diff"] == "" for d in again["devices"].values()), again["devices"]
 
 
+def test_confirmed_config_survives_an_frr_restart(
+    env: Env, one_worker: subprocess.Popen[bytes]
+) -> None:
+    """A confirmed change is the router's startup config too: pe1-par's FRR daemons killed
+    and started again with nothing in flight come back with the active Connector (planning
+    it again changes nothing): frr-reload writes what it loads to frr.conf, which the
+    daemons load when they start (a restart must not lose the Connectors configured since
+    the lab came up)."""
+    c, allocated, before = create(env)
+    worker.submit("connector", c["id"])
+    assert settled_cleanly(env, c, allocated, before) == "active"
+    restart_frr(env.lab, PE)
+    assert until(lambda: f"vrf {c['vrf']}" in running(env.lab, PE), 10), running(env.lab, PE)
+    again = make_plan(env.svc, "connector", c["id"])
+    assert all(d["diff"] == "" for d in again["devices"].values()), again["devices"]
+
+
 def test_ssh_cut_during_the_commit(env: Env, one_worker: subprocess.Popen[bytes]) -> None:
     """Every SSH session to pe1-par killed as the commit begins (its unconfirmed mark
     written, the reload running), and again for half a second. The Connector ends active
