@@ -16,6 +16,16 @@ import yaml
 from onramp.network.platforms import PLATFORMS
 
 
+# per provider, the (csp_region, csp_location) of a generated on-ramp: values its simulator
+# and API accept; an operator's own inventory names its real ones
+CSP_PLACES = {"aws": ("eu-west-3", "EqPA2"), "azure": ("uksouth", "London"),
+              "gcp": ("europe-west3", "fra-zone1-4")}  # fmt: skip
+# how NAPALM reaches generated routers: host keys checked against known_hosts beside the
+# inventory (`onramp lab up` writes its routers' keys there), as the default inventory does
+NAPALM_ARGS = {"known_hosts": "known_hosts", "host_key_policy": "strict",
+               "netdev": "frr-netdev", "vrf_exec": "ip netns exec {vrf}"}  # fmt: skip
+
+
 def generate(
     count: int, mgmt_subnet: str = "172.20.20.0/24", platforms: list[str] | None = None
 ) -> dict[str, Any]:
@@ -81,6 +91,8 @@ def generate(
                 "pop": pop,
                 "description": f"{provider} on-ramp at {pop}",
             }
+            if provider in CSP_PLACES:  # where the provider's side is (its simulator reads it)
+                onramps[oid]["csp_region"], onramps[oid]["csp_location"] = CSP_PLACES[provider]
             if roles:
                 onramps[oid]["redundant"] = True
             for k, h in enumerate(on):
@@ -92,11 +104,17 @@ def generate(
                 }
                 if roles:
                     port["redundancy_role"] = roles[k]
+                if provider in CSP_PLACES:  # the provider's name for our port there
+                    port["csp_connection"] = f"{oid}-{h}-{port['name']}".lower().replace("/", "-")
                 hosts[h]["data"].setdefault("onramp_ports", []).append(port)
     return {
         "hosts": hosts,
         "groups": {"pe": {"data": {"role": "pe"}}, "p": {"data": {"role": "p"}}},
-        "defaults": {"username": "root", "data": {"asn": 65000}},
+        "defaults": {
+            "username": "root",
+            "data": {"asn": 65000},
+            "connection_options": {"napalm": {"extras": {"optional_args": NAPALM_ARGS}}},
+        },
         "backbone": {
             "pops": {p: {"city": p.capitalize(), "country": "FR", "region": "eu"} for p in pops},
             "onramps": onramps,
