@@ -43,6 +43,8 @@ class Faults:
     throttle_next: int = 0
     fail_next: int = 0
     lose_next_response: int = 0
+    slow_next: int = 0  # the next N calls do their work at once, then answer `slow_s` late
+    slow_s: float = 0.0
 
     def before(self) -> str | None:
         """'throttle' or 'fail' when the call must be refused before doing any work."""
@@ -53,6 +55,13 @@ class Faults:
             self.fail_next -= 1
             return "fail"
         return None
+
+    def late(self) -> float:
+        """Seconds this call's answer waits (outside the service's lock: others go on)."""
+        if self.slow_next:
+            self.slow_next -= 1
+            return self.slow_s
+        return 0.0
 
     def after(self) -> bool:
         """True when the work is done but the answer must be lost."""

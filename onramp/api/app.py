@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -36,9 +37,8 @@ from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
 from onramp.flow import compliance, monitor
 from onramp.flow.orchestrate import Orchestrator
-from onramp.flow.service import Service
+from onramp.flow.service import Service, Submit
 
-Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
 View = TypeVar("View", ConnectorView, LinkView)
 PORTAL = Path(__file__).parent / "portal" / "index.html"
 log = logging.getLogger(__name__)
@@ -240,6 +240,8 @@ def status_of(code: str) -> int:
 def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> FastAPI:
     app = FastAPI(title="onramp", version="1", docs_url="/v1/docs",
                   openapi_url="/v1/openapi.json")  # fmt: skip
+    # the service hands what it stores to the workers (creates, decommissions), once committed
+    svc = replace(svc, submit=submit)
     orch = Orchestrator(svc, {}, actor="api")  # marks decommissioning; workers do the rest
     bucket = limit or RateLimit()
 
@@ -345,9 +347,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         who: Caller,
         idempotency_key: IdempotencyKey = None,
     ) -> ConnectorView:
-        made = svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
-        submit("connector", made["id"])
-        return made
+        return svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
 
     @v1.get("/connectors/{ident}", response_model=ConnectorShown)
     def connector(ident: str, who: Caller) -> dict[str, object]:
@@ -372,9 +372,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
         data = order(body, who, idempotency_key)
         for end in ("a", "b"):  # another tenant's Connector is as absent as any
             find("connector", data[end], who)
-        made = svc.create_link(svc.link_request(data))
-        submit("link", made["id"])
-        return made
+        return svc.create_link(svc.link_request(data))
 
     @v1.get("/links/{ident}", response_model=LinkShown)
     def link(ident: str, who: Caller) -> dict[str, object]:
@@ -482,8 +480,7 @@ def create_app(svc: Service, submit: Submit, limit: RateLimit | None = None) -> 
 
     def taken_away(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
         item = find(kind, ident, who)
-        orch.decommission(kind, item["id"])
-        submit(kind, item["id"])
+        orch.decommission(kind, item["id"])  # and handed to the workers
         return find(kind, item["id"], who)
 
     app.include_router(v1)

@@ -31,9 +31,17 @@ link_app = typer.Typer(
 
 
 def service() -> Service:
+    """The service core; what it stores for the workers goes to config.yaml's broker."""
     from onramp.flow.service import Service  # imported here: `onramp --help` stays fast
 
-    return Service.open(settings())
+    return Service.open(settings(), submit=_submit)
+
+
+def _submit(kind: str, ident: str) -> None:
+    from onramp import worker  # Celery is loaded only by commands that hand work over
+
+    worker.configure_once(settings())
+    worker.submit(kind, ident)
 
 
 # ------------------------------------------------------------------ tenants

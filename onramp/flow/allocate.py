@@ -373,6 +373,7 @@ def release_connector(
     state: State = State.DELETED,
     actor: str = "onramp",
     reason: str = "",
+    holder: str | None = None,  # a worker's lease: released only while it holds the row
 ) -> Released:
     def run(s: Session) -> Released:
         row = s.get(ConnectorRow, connector_id)
@@ -405,7 +406,7 @@ def release_connector(
                 )
             )
         row.released = {"values": [list(v) for v in release_owner(s, row.id)]}
-        move(s, row, state.value, actor, reason)
+        move(s, row, state.value, actor, reason, holder)
         return {"id": row.id, "state": row.state, "released": row.released}
 
     return store.transact(run)
@@ -532,6 +533,7 @@ def release_link(
     state: State = State.DELETED,
     actor: str = "onramp",
     reason: str = "",
+    holder: str | None = None,  # a worker's lease: released only while it holds the row
 ) -> Released:
     def run(s: Session) -> Released:
         row = s.get(LinkRow, link_id)
@@ -541,7 +543,7 @@ def release_link(
             )
         if State(row.state) not in RELEASED_STATES:
             release_owner(s, row.id)
-            move(s, row, state.value, actor, reason)
+            move(s, row, state.value, actor, reason, holder)
         return {"id": row.id, "state": row.state}
 
     return store.transact(run)

@@ -48,6 +48,7 @@ def apply_plan(
     actor: str = "onramp",
     success_state: State | None = None,
     recheck: bool = True,
+    holder: str | None = None,
 ) -> PlanView:
     """Apply exactly the stored candidates on all the plan's routers in parallel.
 
@@ -55,7 +56,8 @@ def apply_plan(
     confirm timer. Then the pyATS gate (validation/bgp_gate) judges all of them at once:
     the new sessions Established with their prefixes, a Link's routes present, no other
     session disturbed. Pass: confirm everywhere; fail: roll every router back and check
-    it is as before. The service's state follows.
+    it is as before. The service's state follows (only while `holder`, a worker's lease,
+    still holds it: store.move).
     """
     if revert_in <= check_timeout + 10:
         raise OnrampError(
@@ -120,7 +122,7 @@ def apply_plan(
             target = s.get(spec_of(row.target_kind).row, row.target_id)
             to = success_state or _applied_state(row.action)
             if target.state != to.value:
-                move(s, target, to.value, actor, f"plan {row.id[:8]} applied")
+                move(s, target, to.value, actor, f"plan {row.id[:8]} applied", holder)
 
     svc.store.transact(record)
     if state == "applied" and recheck:  # else the caller has it done (`recheck_plan`)
