@@ -87,8 +87,10 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
 
 
 def configure_once(settings: Settings) -> None:
-    """`configure` unless this process already did (an embedded worker keeps its adapters)."""
-    if "settings" not in _current:
+    """`configure` unless this process already uses this broker (an embedded worker keeps
+    its adapters)."""
+    current: Settings | None = _current.get("settings")
+    if current is None or current.resolved_broker_url() != settings.resolved_broker_url():
         configure(settings)
 
 

@@ -110,7 +110,7 @@ class DirectConnect:
             self.calls.append(op)
             if self.faults.after():
                 raise ServerError("internal error after the work was done")
-            late = self.faults.late()
+            late = self.faults.late(op)
         time.sleep(late)  # a slow answer: the caller waits, the simulator does not
         return out
 
