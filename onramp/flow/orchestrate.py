@@ -218,18 +218,22 @@ class Orchestrator:
 
         self._lock_routers("connector", ident)
         try:
-            nr = self._discard_unconfirmed("connector", ident)
-            plan = make_plan(self.svc, "connector", ident, "quiesce", nornir=nr)
-            if any(d["diff"].strip() for d in plan["devices"].values()):
-                self._apply(plan["id"], nr, S(self.state("connector", ident)))
-            vrf = self.svc.connector(ident)["vrf"]
-            deadline = time.monotonic() + timeout_s
-            while (sent := _sent(snapshot(nr), vrf)) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if sent:
-                raise OnrampError("ONR-DEPLOY-003", f"vrf {vrf} still sends {sent} routes")
+            with self._heartbeat("connector", ident, row=False):  # the locks, while it waits
+                self._quiesce(ident, timeout_s)
         finally:
             self._unlock_routers("connector", ident)
+
+    def _quiesce(self, ident: str, timeout_s: float) -> None:
+        nr = self._discard_unconfirmed("connector", ident)
+        plan = make_plan(self.svc, "connector", ident, "quiesce", nornir=nr)
+        if any(d["diff"].strip() for d in plan["devices"].values()):
+            self._apply(plan["id"], nr, S(self.state("connector", ident)))
+        vrf = self.svc.connector(ident)["vrf"]
+        deadline = time.monotonic() + timeout_s
+        while (sent := _sent(snapshot(nr), vrf)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if sent:
+            raise OnrampError("ONR-DEPLOY-003", f"vrf {vrf} still sends {sent} routes")
 
     def state(self, kind: str, ident: str) -> str:
         with self.svc.store.session() as s:
@@ -278,6 +282,7 @@ class Orchestrator:
                 log.warning("%s %s: %s", kind, ident, exc.reason)
                 return self.state(kind, ident)
             why = f"{exc.code}: {exc.reason}"
+            log.warning("%s %s in %s: %s", kind, ident, state.value, why)
             cleaning = state in (S.ROLLING_BACK, S.DECOMMISSIONING)
             if exc.code in TRANSIENT or cleaning:
                 # undoing never gives up (what it holds would leak): it keeps retrying, at
@@ -472,16 +477,17 @@ class Orchestrator:
         return self.svc.store.transact(take)
 
     @contextmanager
-    def _heartbeat(self, kind: str, ident: str) -> Iterator[None]:
-        """Renew the lease, and the router locks of this change, every third of `lease_s`
-        while the step runs: a verify waiting a minute for BGP keeps them, a dead worker's
-        run out. A renewal that finds the lease taken stops (the step's commit is refused)."""
+    def _heartbeat(self, kind: str, ident: str, row: bool = True) -> Iterator[None]:
+        """Renew the lease (`row`), and the router locks of this change, every third of
+        `lease_s` while the step runs: a verify waiting a minute for BGP keeps them, a dead
+        worker's run out. A renewal that finds the lease taken stops (the step's commit is
+        refused)."""
         me, stop = self._me(), threading.Event()
 
         def beat() -> None:
             while not stop.wait(self.timings.lease_s / 3):
                 try:
-                    if not self._renew(kind, ident, me):
+                    if not self._renew(kind, ident, me if row else None):
                         log.warning("%s %s: lease lost by %s", kind, ident, me)
                         return
                 except OnrampError as exc:  # the store unreachable a moment: next beat
@@ -495,19 +501,22 @@ class Orchestrator:
             stop.set()
             thread.join()
 
-    def _renew(self, kind: str, ident: str, me: str) -> bool:
+    def _renew(self, kind: str, ident: str, me: str | None) -> bool:
+        """Push the lease held by `me` (None: no lease, the router locks only) and the
+        change's router locks; False when the lease is another's now."""
         table, owner = spec_of(kind).row, f"{kind}:{ident}"
         at = now()
         until = at + timedelta(seconds=self.timings.lease_s)
 
         def run(s: Db) -> bool:
-            got = s.execute(
-                update(table)
-                .where(table.id == ident, table.lease_owner == me)
-                .values(lease_until=until, heartbeat_at=at)
-            )
-            if not got.rowcount:  # type: ignore[attr-defined]
-                return False
+            if me is not None:
+                got = s.execute(
+                    update(table)
+                    .where(table.id == ident, table.lease_owner == me)
+                    .values(lease_until=until, heartbeat_at=at)
+                )
+                if not got.rowcount:  # type: ignore[attr-defined]
+                    return False
             s.execute(update(RouterLockRow).where(RouterLockRow.owner == owner).values(until=until))
             return True
 
