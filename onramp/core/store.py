@@ -386,7 +386,8 @@ def move(
     """The one way a Connector or Link changes state (a new row: its first state), with its
     transition row, in the caller's transaction; refused unless TRANSITIONS allows it.
     `holder`: the worker's lease; refused (ONR-STATE-002) unless it still holds the row, so
-    a worker whose lease another took over cannot commit what it was doing (fencing)."""
+    a worker whose lease another took over cannot commit what it was doing (fencing). The
+    caller reads the row FOR UPDATE then: no takeover between the check and the commit."""
     kind, was = KIND_OF[type(row)], row.state
     if holder is not None and row.lease_owner != holder:
         raise OnrampError("ONR-STATE-002", f"{kind} {row.id}: {holder} no longer holds it "

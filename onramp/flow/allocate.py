@@ -376,7 +376,7 @@ def release_connector(
     holder: str | None = None,  # a worker's lease: released only while it holds the row
 ) -> Released:
     def run(s: Session) -> Released:
-        row = s.get(ConnectorRow, connector_id)
+        row = s.get(ConnectorRow, connector_id, with_for_update=holder is not None)
         if row is None:
             raise OnrampError("ONR-REQ-011", f"Connector {connector_id}", field="id")
         if State(row.state) in RELEASED_STATES:
@@ -536,7 +536,7 @@ def release_link(
     holder: str | None = None,  # a worker's lease: released only while it holds the row
 ) -> Released:
     def run(s: Session) -> Released:
-        row = s.get(LinkRow, link_id)
+        row = s.get(LinkRow, link_id, with_for_update=holder is not None)
         if row is None:
             raise OnrampError(
                 "ONR-REQ-011", f"Link {link_id}", "check the id with 'onramp link list'", field="id"

@@ -119,7 +119,9 @@ def apply_plan(
         row = s.get(PlanRow, plan["id"])
         row.state, row.result, row.applied_at = state, {"devices": outcome}, now()
         if state == "applied" and row.target_kind != "router":
-            target = s.get(spec_of(row.target_kind).row, row.target_id)
+            target = s.get(
+                spec_of(row.target_kind).row, row.target_id, with_for_update=holder is not None
+            )  # the lease checked: held
             to = success_state or _applied_state(row.action)
             if target.state != to.value:
                 move(s, target, to.value, actor, f"plan {row.id[:8]} applied", holder)

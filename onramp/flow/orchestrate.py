@@ -300,7 +300,7 @@ class Orchestrator:
         me = self._me()
 
         def run(s: Db) -> int | None:
-            row = _row(s, kind, ident)
+            row = _row(s, kind, ident, lock=True)
             if row.lease_owner != me:
                 raise OnrampError(LOST, f"{kind} {ident}: {me} no longer holds it")
             row.attempts += 1
@@ -560,7 +560,7 @@ class Orchestrator:
         self, kind: str, ident: str, to: State, reason: str, keep: bool = False, **values: Any
     ) -> None:
         def run(s: Db) -> None:
-            row = _row(s, kind, ident)
+            row = _row(s, kind, ident, lock=True)
             for name, value in values.items():
                 setattr(row, name, value)
             if keep:
@@ -682,8 +682,10 @@ def status(svc: Service) -> WorkerStatus:
     return {"at": at.isoformat(), "work": work, "router_locks": locks}
 
 
-def _row(s: Db, kind: str, ident: str) -> Any:
-    row = s.get(spec_of(kind).row, ident)
+def _row(s: Db, kind: str, ident: str, lock: bool = False) -> Any:
+    """The row; `lock`: FOR UPDATE (PostgreSQL), so a lease checked before a change cannot
+    be taken over before the change commits (SQLite's BEGIN IMMEDIATE serializes anyway)."""
+    row = s.get(spec_of(kind).row, ident, with_for_update=lock)
     if row is None:
         raise OnrampError("ONR-REQ-011", f"{kind} {ident} not found", field="id")
     return row

@@ -17,20 +17,27 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from onramp import worker
 from onramp.cli.main import app as cli
+from onramp.core.errors import OnrampError
+from onramp.core.model import State
+from onramp.core.secrets import Vault
 from onramp.core.settings import Settings, load_settings, local_config
+from onramp.core.store import ConnectorRow, Store, now
 from onramp.csp.aws.adapter import AwsAdapter, client
 from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
 from onramp.csp.simulator import Behaviour, Customer, Faults
 from onramp.flow.orchestrate import Orchestrator, Timings, status
 from onramp.flow.service import Service
+from onramp.network.inventory import Backbone
 
 AWS = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
        "bandwidth_mbps": 100, "aws_account": "123456789012",
@@ -267,3 +274,29 @@ def test_worker_status_shows_who_holds_what(env: Env) -> None:
     assert 0 < held["lease_left_s"] <= settings.worker.lease_s and held["heartbeat_at"]
     text = CliRunner().invoke(cli, ["--config", str(config), "worker", "status"])
     assert c["id"][:8] in text.output and "worker:here" in text.output
+
+
+def test_fencing_in_the_moving_transaction_on_either_database(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    """The same race in one process, on SQLite and on PostgreSQL: A's lease ran out (a pause),
+    B took the row; A's state change and A's release are refused, B's go through."""
+    svc = Service(load_settings(), store, backbone, vault)
+    c = svc.create_connector(svc.connector_request(AWS))
+    a, b = Orchestrator(svc, {}, "worker:a"), Orchestrator(svc, {}, "worker:b")
+    assert a._lease("connector", c["id"])
+    assert not b._lease("connector", c["id"])  # held
+    store.transact(lambda s: s.execute(  # A paused past its lease: what that leaves
+        update(ConnectorRow).where(ConnectorRow.id == c["id"])
+        .values(lease_until=now() - timedelta(seconds=1))))  # fmt: skip
+    assert b._lease("connector", c["id"])
+
+    with pytest.raises(OnrampError) as refused:
+        a._go("connector", c["id"], State.CSP_REQUESTED, "A's late answer")
+    assert refused.value.code == "ONR-STATE-002"
+    with pytest.raises(OnrampError):
+        a._finish("connector", c["id"], State.FAILED, "A gives up")
+    assert svc.connector(c["id"])["state"] == "allocated"
+
+    b._go("connector", c["id"], State.CSP_REQUESTED, "B's answer")
+    assert [h["actor"] for h in b.history("connector", c["id"])][3:] == ["worker:b"]
