@@ -300,3 +300,23 @@ def test_fencing_in_the_moving_transaction_on_either_database(
 
     b._go("connector", c["id"], State.CSP_REQUESTED, "B's answer")
     assert [h["actor"] for h in b.history("connector", c["id"])][3:] == ["worker:b"]
+
+
+def test_the_workers_back_off_and_give_up_by_themselves(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Through the embedded worker, no sweep: each failed try queues the next at its
+    backoff; after retry_max tries the Connector ends failed with the provider's error."""
+    settings = env.settings("giveup", sweep_s=0, retry_max=3, retry_base_s=0.2, retry_cap_s=0.4)
+    svc = Service.open(settings, worker.submit)
+    svc.add_tenant("acme", "ACME")
+    dx = client(env.url, attempts=1, region_name="eu-west-3",
+                aws_access_key_id=PARTNER_KEY, aws_secret_access_key="-")  # fmt: skip
+    env.sim.faults.fail_next = 100
+    with worker.embedded(settings, {"aws": AwsAdapter(dx, {"pe1-par:eth3": "dxcon-onramp01"})}):
+        c = svc.create_connector(svc.connector_request(AWS))
+        until(lambda: svc.connector(c["id"])["state"] == "failed")
+    assert "gave up after 3 tries" in (svc.connector(c["id"])["reason"] or "")
+    assert "ONR-CSP-002" in (svc.connector(c["id"])["reason"] or "")
+    tries = [r for r in caplog.records if "in allocated: ONR-CSP-002" in r.getMessage()]
+    assert len(tries) == 3  # no more
