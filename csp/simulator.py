@@ -119,6 +119,9 @@ class Faults:
     throttle_next: int = 0
     fail_next: int = 0
     lose_next_response: int = 0
+    slow_next: int = 0  # the next N calls do their work at once, then answer `slow_s` late
+    slow_s: float = 0.0
+    slow_op: str = ""  # only calls of this operation (the provider's name for it); "": any
 
     def before(self) -> str | None:
         """'throttle' or 'fail' when the call must be refused before doing any work."""
@@ -129,6 +132,13 @@ class Faults:
             self.fail_next -= 1
             return "fail"
         return None
+
+    def late(self, op: str) -> float:
+        """Seconds this call's answer waits (outside the service's lock: others go on)."""
+        if self.slow_next and self.slow_op in ("", op):
+            self.slow_next -= 1
+            return self.slow_s
+        return 0.0
 
     def after(self) -> bool:
         """True when the work is done but the answer must be lost."""

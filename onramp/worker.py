@@ -1,10 +1,13 @@
 """Workers: Celery tasks that advance Connectors and Links, one step per message.
 
 A message only says "advance <kind> <id>"; the database is the truth (onramp.flow.orchestrate).
-A step that changed the state queues the next at once; a waiting one asks again after
-`worker.poll_s`; `sweep` (a `sweeper` thread: `onramp worker --beat`, the embedded runner;
-or `celery -A onramp.worker beat`) re-queues whatever
-is unfinished and not leased, so work a dead worker held resumes after its lease ends.
+An order is handed to the workers as soon as it is stored (`submit`, wired into the
+Service by every entry point). A step that changed the state queues the next at once; a
+waiting one asks again after `worker.poll_s`; a failed one after its backoff. `sweep` (a
+`sweeper` thread: `onramp worker --beat`, the embedded runner; or `celery -A onramp.worker
+beat`) is the safety net: it re-queues whatever is unfinished, not leased and not backing
+off, so work a dead worker held resumes once its lease (seconds: a heartbeat renews it
+while a step runs) has run out, and an order whose message was lost (broker down) starts.
 
 Embedded default: a SQLite broker file and an in-process worker thread (`embedded()`),
 no server. Scale-out: `worker.broker_url: amqp://...` (RabbitMQ), `onramp worker` on as
@@ -40,6 +43,15 @@ app.conf.update(
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    # a broker that is down fails an order's hand-over in about a second, not minutes:
+    # the order is stored, and the sweep takes it (Service.publish)
+    broker_connection_timeout=2,
+    task_publish_retry_policy={
+        "max_retries": 1,
+        "interval_start": 0.2,
+        "interval_step": 0.5,
+        "interval_max": 0.5,
+    },
 )
 _current: dict[str, Any] = {}  # the settings and adapters this process's tasks use
 
@@ -74,6 +86,14 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
     return app
 
 
+def configure_once(settings: Settings) -> None:
+    """`configure` unless this process already uses this broker (an embedded worker keeps
+    its adapters)."""
+    current: Settings | None = _current.get("settings")
+    if current is None or current.resolved_broker_url() != settings.resolved_broker_url():
+        configure(settings)
+
+
 @app.on_after_configure.connect
 def _from_config(**_: Any) -> None:
     """`celery -A onramp.worker ...` and `onramp worker` start here: config.yaml decides."""
@@ -83,7 +103,7 @@ def _from_config(**_: Any) -> None:
 
 @cache
 def _orchestrator() -> Orchestrator:
-    svc = Service.open(_current["settings"])
+    svc = Service.open(_current["settings"], submit)
     orch = Orchestrator.from_settings(svc, adapters=_current.get("adapters"))
     orch.audit = recheck.delay  # a deploy's compliance re-check: queued, not waited for
     return orch
@@ -94,27 +114,33 @@ def advance(kind: str, ident: str) -> str | None:
     orch = _orchestrator()
     before = orch.state(kind, ident)
     state = orch.advance(kind, ident)
-    if state is None or State(state) in SETTLED:
-        return state  # another worker has it, or it is done
-    waiting = state == before or State(state) in WAITING
-    poll = _current["settings"].worker.poll_s
-    advance.apply_async((kind, ident), countdown=poll if waiting else 0)
+    if state is not None and State(state) in SETTLED:
+        return state  # done
+    due = orch.due_in(kind, ident)  # a failed step backing off
+    if state is None and not due:
+        return None  # another worker has it (and queues its next step)
+    waiting = state is None or state == before or State(state) in WAITING
+    countdown = due or (_current["settings"].worker.poll_s if waiting else 0)
+    advance.apply_async((kind, ident), countdown=countdown)
     return state
 
 
 @app.task(name="onramp.sweep")
 def sweep() -> int:
-    """Queue every unfinished Connector and Link that no live worker holds."""
+    """Queue every unfinished Connector and Link that no live worker holds and that is not
+    backing off. Cheap: the state index finds the unfinished rows (few, however many are
+    active or deleted), the lease and backoff are read on those alone."""
     orch = _orchestrator()
-    unfinished = [s.value for s in State if s not in SETTLED]
+    unfinished = [s.value for s in State if s not in SETTLED and s != State.REQUESTED]
     queued = 0
+    at = now()
     with orch.svc.store.session() as s:
         for kind, table in ROWS.items():
             rows = s.scalars(
                 select(table.id).where(
                     table.state.in_(unfinished),
-                    table.state != State.REQUESTED.value,
-                    or_(table.lease_until.is_(None), table.lease_until < now()),
+                    or_(table.lease_until.is_(None), table.lease_until < at),
+                    or_(table.retry_at.is_(None), table.retry_at <= at),
                 )
             )
             for ident in rows:

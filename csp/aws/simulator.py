@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -124,7 +125,9 @@ class DirectConnect:
             self.calls.append(op)
             if self.faults.after():
                 raise ServerError("internal error after the work was done")
-            return out
+            late = self.faults.late(op)
+        time.sleep(late)  # a slow answer: the caller waits, the simulator does not
+        return out
 
     # the partner's operations -------------------------------------------
     def op_AllocatePrivateVirtualInterface(

@@ -14,8 +14,9 @@ run time, and those defined in `create_app` would be unresolvable strings.
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -54,10 +55,9 @@ from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
 from onramp.flow import compliance, monitor
 from onramp.flow.orchestrate import Orchestrator
-from onramp.flow.service import Service
+from onramp.flow.service import Service, Submit
 from onramp.network import customer
 
-Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
 View = TypeVar("View", ConnectorView, LinkView)
 PORTAL = Path(__file__).parent / "portal" / "index.html"
 log = logging.getLogger(__name__)
@@ -289,6 +289,8 @@ def create_app(
     (past it, no key is even checked from there: guessing stops)."""
     app = FastAPI(title="onramp", version="1", docs_url="/v1/docs",
                   openapi_url="/v1/openapi.json")  # fmt: skip
+    # the service hands what it stores to the workers (creates, decommissions), once committed
+    svc = replace(svc, submit=submit)
     orch = Orchestrator(svc, {}, actor="api")  # marks decommissioning; workers do the rest
     bucket = limit or RateLimit()
     guesses = failures or RateLimit(rate=0.2, burst=20)  # a person mistyping, not a script
@@ -398,9 +400,7 @@ def create_app(
         who: Caller,
         idempotency_key: IdempotencyKey = None,
     ) -> ConnectorView:
-        made = svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
-        submit("connector", made["id"])
-        return made
+        return svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
 
     @v1.get("/connectors/{ident}", response_model=ConnectorShown,
             responses={200: {"links": SHOWN_CONNECTOR}})  # fmt: skip
@@ -433,9 +433,7 @@ def create_app(
         data = order(body, who, idempotency_key)
         for end in ("a", "b"):  # another tenant's Connector is as absent as any
             find("connector", data[end], who)
-        made = svc.create_link(svc.link_request(data))
-        submit("link", made["id"])
-        return made
+        return svc.create_link(svc.link_request(data))
 
     @v1.get("/links/{ident}", response_model=LinkShown, responses={200: {"links": SHOWN_LINK}})
     def link(ident: str, who: Caller) -> dict[str, object]:
@@ -564,8 +562,7 @@ def create_app(
 
     def taken_away(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
         item = find(kind, ident, who)
-        orch.decommission(kind, item["id"])
-        submit(kind, item["id"])
+        orch.decommission(kind, item["id"])  # and handed to the workers
         return find(kind, item["id"], who)
 
     app.include_router(v1)

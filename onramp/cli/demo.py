@@ -80,7 +80,7 @@ def run(
     settings.worker.revert_in_s, settings.worker.check_timeout_s = 90, 30
     settings.monitor.interval_s = 10.0  # the Link's quality shows within seconds
 
-    svc = Service.open(settings)
+    svc = Service.open(settings, worker.submit)  # orders go to the embedded workers
     topo = build(svc.backbone, settings.lab)
     lab = Lab(topo, settings.lab.state_dir)
     with story.step("lab: the FRR twin of the backbone, converged"):
@@ -160,15 +160,13 @@ def _through_cli(
 
     made: Orders = {}
     for name, order in orders.items():
-        made[name] = svc.create_connector(svc.connector_request(order))
-        worker.submit("connector", made[name]["id"])
+        made[name] = svc.create_connector(svc.connector_request(order))  # and submitted
     for name, c in made.items():
         with story.step(f"{name} Connector {c['id'][:8]}: request -> active"):
             _settle(orch, "connector", c["id"], story.console)
     link = svc.create_link(svc.link_request({"tenant": "acme", "a": made["aws"]["id"],
                                              "b": made["azure"]["id"], "bandwidth_mbps": 500,
                                              "idempotency_key": "demo-link"}))  # fmt: skip
-    worker.submit("link", link["id"])
     with story.step(f"Link {link['id'][:8]} AWS <-> Azure: request -> active"):
         _settle(orch, "link", link["id"], story.console)
     return made, link

@@ -312,14 +312,24 @@ def _status_table(status: Any) -> None:
 # ------------------------------------------------------------------ demo
 
 
-@app.command()
+worker_app = typer.Typer(
+    help="A worker that advances Connectors and Links (Celery; broker from config.yaml); "
+    "'onramp worker status': who holds what."
+)
+app.add_typer(worker_app, name="worker")
+
+
+@worker_app.callback(invoke_without_command=True)
 def worker(
+    ctx: typer.Context,
     concurrency: Annotated[int, typer.Option(help="Threads advancing work in parallel.")] = 2,
     beat: Annotated[
         bool, typer.Option("--beat", help="Also run the schedule (the sweep) in this worker.")
     ] = False,
 ) -> None:
     """A worker that advances Connectors and Links (Celery; broker from config.yaml)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from onramp import worker as w
 
     s = settings()
@@ -332,6 +342,37 @@ def worker(
         w.sweeper(s, threading.Event())
     gc.freeze()  # as `onramp api serve`: the loaded modules stay out of full collections
     w.app.worker_main(args)
+
+
+@worker_app.command("status")
+def worker_status(as_json: JsonOpt = False) -> None:
+    """Who holds what: unfinished Connectors and Links with their lease (owner, time left,
+    last heartbeat), failed tries and backoff; the routers' locks."""
+    from onramp.cli.service import service
+    from onramp.flow.orchestrate import status
+
+    with errors(as_json):
+        found = status(service())
+    if as_json:
+        dump(found)
+        return
+    table = Table("kind", "id", "state", "lease owner", "lease left", "heartbeat", "tries",
+                  "retry in", "reason", title=f"work not settled at {found['at'][:19]}")  # fmt: skip
+    for w in found["work"]:
+        left = w["lease_left_s"]
+        table.add_row(
+            w["kind"], w["id"][:8], w["state"], w["owner"] or "-",
+            "-" if left is None else (f"{left:g} s" if left > 0 else "ran out"),
+            (w["heartbeat_at"] or "-")[11:19] or "-", str(w["attempts"]),
+            "-" if w["retry_in_s"] is None else f"{w['retry_in_s']:g} s",
+            (w["reason"] or "")[:60],
+        )  # fmt: skip
+    out.print(table)
+    locks = Table("router", "held by", "left", title="router locks")
+    for lock in found["router_locks"]:
+        left = lock["left_s"]
+        locks.add_row(lock["router"], lock["owner"], f"{left:g} s" if left > 0 else "ran out")
+    out.print(locks)
 
 
 @app.command("validate")

@@ -31,9 +31,17 @@ link_app = typer.Typer(
 
 
 def service() -> Service:
+    """The service core; what it stores for the workers goes to config.yaml's broker."""
     from onramp.flow.service import Service  # imported here: `onramp --help` stays fast
 
-    return Service.open(settings())
+    return Service.open(settings(), submit=_submit)
+
+
+def _submit(kind: str, ident: str) -> None:
+    from onramp import worker  # Celery is loaded only by commands that hand work over
+
+    worker.configure_once(settings())
+    worker.submit(kind, ident)
 
 
 # ------------------------------------------------------------------ tenants
@@ -318,13 +326,12 @@ def _delete(kind: str, ident: str, wait: bool, dry_run: bool, as_json: bool) -> 
         svc = service()
         item = svc.delete_connector(ident, actor) if kind == "connector" else (
             svc.delete_link(ident, actor))  # fmt: skip
-        sweep = svc.settings.worker.sweep_s
     if as_json:
         dump(item)
     elif item["state"] == "decommissioning":
-        out.print(f"{kind} {item['id']} decommissioning: the workers take it off the routers, "
-                  f"then the provider, then release it (their sweep finds it within {sweep:g} s;"
-                  f" 'onramp {kind} show {item['id'][:8]}' follows it). No worker running? "
+        out.print(f"{kind} {item['id']} decommissioning: handed to the workers, who take it off "
+                  f"the routers, then the provider, then release it ('onramp {kind} show "
+                  f"{item['id'][:8]}' follows it). No worker running? "
                   f"'onramp {kind} delete {item['id'][:8]} --wait' does it here.")  # fmt: skip
     else:  # deleted, or failed: released already
         out.print(f"{kind} {item['id']} {item['state']}: nothing left to remove")

@@ -50,8 +50,18 @@ class WorkerSettings(BaseModel):
     # the embedded default needs no server: a SQLite file; scale-out: amqp://.../ (RabbitMQ)
     broker_url: str = "sqla+sqlite:///var/broker.db"  # relative SQLite paths: to this file
     poll_s: float = 2.0  # how often a waiting Connector asks its provider again
-    sweep_s: float = 30.0  # beat: how often unfinished work without a live lease is resumed
-    lease_s: float = 600.0  # a dead worker's Connector is resumed after this
+    # the safety net (orders reach the workers when stored): how often unfinished work
+    # without a live lease is queued again; 0: never
+    sweep_s: float = 5.0
+    # a step's lease, renewed by a heartbeat every third of it while the step runs: a dead
+    # worker's Connector is free this long after its last heartbeat (+ a sweep: resumed)
+    lease_s: float = Field(default=15.0, gt=0)
+    # a step failing with a transient error (provider or router unreachable) is tried again
+    # after base * 2^(n-1) s (capped, the upper half of it at random: jitter), up to
+    # retry_max tries; then the Connector or Link rolls back to failed with the last error
+    retry_max: int = Field(default=8, ge=1)
+    retry_base_s: float = Field(default=2.0, ge=0)
+    retry_cap_s: float = Field(default=300.0, ge=0)
     awaiting_s: float = 7 * 24 * 3600.0  # the customer's (or the ticket's) time to answer
     revert_in_s: int = 120  # the routers' confirm timer
     check_timeout_s: float = 60.0  # how long the pyATS gate waits for BGP

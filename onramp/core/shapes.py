@@ -575,3 +575,32 @@ class TicketView(TypedDict):
     answer: TicketAnswerRecord | None
     created_at: datetime
     updated_at: datetime
+
+
+# ------------------------------------------------------------------ workers
+
+
+class LeaseHeld(TypedDict):
+    """An unfinished Connector or Link and who holds it (`onramp worker status`)."""
+
+    kind: str
+    id: str
+    state: str
+    owner: str | None  # worker:<host>:<pid>/<thread>; None: nobody holds it
+    lease_left_s: float | None  # negative: a dead worker's lease, run out (free to take)
+    heartbeat_at: str | None  # the holder's last renewal (RFC 3339)
+    attempts: int  # failed tries of the current step
+    retry_in_s: float | None  # backing off: the next try is due then
+    reason: str | None
+
+
+class RouterLockHeld(TypedDict):
+    router: str
+    owner: str  # "<kind>:<id>": the change holding it, whichever worker runs it
+    left_s: float  # negative: ran out, free for the next change
+
+
+class WorkerStatus(TypedDict):
+    at: str
+    work: list[LeaseHeld]
+    router_locks: list[RouterLockHeld]

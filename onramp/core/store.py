@@ -111,6 +111,11 @@ class ConnectorRow(Base):
     reason: Mapped[str | None] = mapped_column(String(1000))  # why it failed / is retrying
     lease_owner: Mapped[str | None] = mapped_column(String(80))  # the worker advancing it
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the holder's last
+    attempts: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )  # failed tries of this step
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # backoff: not before
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
     attachments: Mapped[list[AttachmentRow]] = relationship(
@@ -153,6 +158,9 @@ class LinkRow(Base):
     reason: Mapped[str | None] = mapped_column(String(1000))
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
@@ -380,12 +388,27 @@ ROWS: dict[Kind, type[ConnectorRow] | type[LinkRow]] = {
 KIND_OF: dict[type[ConnectorRow] | type[LinkRow], Kind] = {t: k for k, t in ROWS.items()}
 
 
-def move(s: Session, row: ConnectorRow | LinkRow, to: str, actor: str, reason: str = "") -> None:
+def move(
+    s: Session,
+    row: ConnectorRow | LinkRow,
+    to: str,
+    actor: str,
+    reason: str = "",
+    holder: str | None = None,
+) -> None:
     """The one way a Connector or Link changes state (a new row: its first state), with its
-    transition row, in the caller's transaction; refused unless TRANSITIONS allows it."""
+    transition row, in the caller's transaction; refused unless TRANSITIONS allows it.
+    `holder`: the worker's lease; refused (ONR-STATE-002) unless it still holds the row, so
+    a worker whose lease another took over cannot commit what it was doing (fencing). The
+    caller reads the row FOR UPDATE then: no takeover between the check and the commit."""
     kind, was = KIND_OF[type(row)], row.state
+    if holder is not None and row.lease_owner != holder:
+        raise OnrampError("ONR-STATE-002", f"{kind} {row.id}: {holder} no longer holds it "
+                          f"(now {row.lease_owner or 'nobody'}); not moved to {to}")  # fmt: skip
     if not allowed(was, to):
         raise OnrampError("ONR-STATE-001", f"{kind} {row.id} cannot go from {was} to {to}")
+    # a new step begins: the last one's failed tries no longer count
+    row.attempts, row.retry_at = 0, None
     s.add(TransitionRow(kind=kind.value, target_id=row.id, from_state=was, to_state=to,
                         actor=actor[:80], reason=reason[:1000]))  # fmt: skip
     row.state = to

@@ -413,9 +413,10 @@ def release_connector(
     state: State = State.DELETED,
     actor: str = "onramp",
     reason: str = "",
+    holder: str | None = None,  # a worker's lease: released only while it holds the row
 ) -> Released:
     def run(s: Session) -> Released:
-        row = s.get(ConnectorRow, connector_id)
+        row = s.get(ConnectorRow, connector_id, with_for_update=holder is not None)
         if row is None:
             raise OnrampError("ONR-REQ-011", f"Connector {connector_id}", field="id")
         if State(row.state) in RELEASED_STATES:
@@ -431,7 +432,7 @@ def release_connector(
                 )
             )
         row.released = {"values": [list(v) for v in release_owner(s, row.id)]}
-        move(s, row, state.value, actor, reason)
+        move(s, row, state.value, actor, reason, holder)
         return {"id": row.id, "state": row.state, "released": row.released}
 
     return store.transact(run)
@@ -615,16 +616,17 @@ def release_link(
     state: State = State.DELETED,
     actor: str = "onramp",
     reason: str = "",
+    holder: str | None = None,  # a worker's lease: released only while it holds the row
 ) -> Released:
     def run(s: Session) -> Released:
-        row = s.get(LinkRow, link_id)
+        row = s.get(LinkRow, link_id, with_for_update=holder is not None)
         if row is None:
             raise OnrampError(
                 "ONR-REQ-011", f"Link {link_id}", "check the id with 'onramp link list'", field="id"
             )
         if State(row.state) not in RELEASED_STATES:
             release_owner(s, row.id)
-            move(s, row, state.value, actor, reason)
+            move(s, row, state.value, actor, reason, holder)
         return {"id": row.id, "state": row.state}
 
     return store.transact(run)

@@ -51,6 +51,7 @@ def apply_plan(
     success_state: State | None = None,
     recheck: bool = True,
     progress: Callable[[str], None] = lambda _: None,
+    holder: str | None = None,
 ) -> PlanView:
     """Apply exactly the stored candidates on all the plan's routers in parallel.
 
@@ -58,7 +59,8 @@ def apply_plan(
     confirm timer. Then the pyATS gate (validation/bgp_gate) judges all of them at once:
     the new sessions Established with their prefixes, a Link's routes present, no other
     session disturbed. Pass: confirm everywhere; fail: roll every router back and check
-    it is as before. The service's state follows.
+    it is as before. The service's state follows (only while `holder`, a worker's lease,
+    still holds it: store.move).
     """
     if revert_in < check_timeout + 10:  # the hint: "at least the check timeout + 10 s"
         raise OnrampError(
@@ -131,10 +133,12 @@ def apply_plan(
         row = s.get(PlanRow, plan["id"])
         row.state, row.result, row.applied_at = state, {"devices": outcome}, now()
         if state == "applied" and row.target_kind != "router":
-            target = s.get(spec_of(row.target_kind).row, row.target_id)
+            target = s.get(
+                spec_of(row.target_kind).row, row.target_id, with_for_update=holder is not None
+            )  # the lease checked: held
             to = success_state or _applied_state(row.action)
             if target.state != to.value:
-                move(s, target, to.value, actor, f"plan {row.id[:8]} applied")
+                move(s, target, to.value, actor, f"plan {row.id[:8]} applied", holder)
 
     svc.store.transact(record)
     if state == "applied" and recheck:  # else the caller has it done (`recheck_plan`)

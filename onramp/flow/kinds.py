@@ -16,7 +16,8 @@ from onramp.core.store import ROWS, ConnectorRow, LinkRow, Store
 from onramp.flow import allocate, render
 from onramp.network.inventory import Backbone
 
-Release = Callable[[Store, str, State, str, str], Released]
+# (store, id, final state, actor, reason, the worker's lease or None)
+Release = Callable[[Store, str, State, str, str, str | None], Released]
 Segments = dict[str, dict[str, list[str]]]  # {router: {vrf: [peer]}}
 
 

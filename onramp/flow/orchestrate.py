@@ -7,8 +7,12 @@
     (onramp.core.model.TRANSITIONS: every change allowed; store.move refuses any other.)
 
 `advance(kind, id)` takes a lease on the row (so two workers never run one Connector at
-once; a dead worker's lease runs out), runs the step for the state it finds, and commits
-the transition with the step's outcome. Every step is idempotent: the CSP call is keyed by
+once), renews it from a heartbeat thread while the step runs (a dead worker's runs out in
+`lease_s`), runs the step for the state it finds, and commits the transition with the
+step's outcome, only while it still holds the lease (fencing: a worker paused past its
+lease, whose work another took over, commits nothing). A transient failure is tried again
+after an exponential backoff with jitter, `retry_max` times, then rolled back.
+Every step is idempotent: the CSP call is keyed by
 the Connector and step (a retry finds what the first call made), `configuring` makes a
 plan, `verifying` applies it with commit-confirm and the pyATS gate (a worker dying
 mid-commit leaves an unconfirmed commit the router reverts by itself; the next worker
@@ -18,24 +22,35 @@ discards it and plans again). The database is the truth: a queue message only sa
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from nornir.core import Nornir
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session as Db
 
-from onramp.core.errors import OnrampError
+from onramp.core.errors import Code, OnrampError
 from onramp.core.model import State
 from onramp.core.settings import WorkerSettings
-from onramp.core.shapes import BgpSession, ConnectorView, TransitionView
+from onramp.core.shapes import (
+    BgpSession,
+    ConnectorView,
+    LeaseHeld,
+    RouterLockHeld,
+    TransitionView,
+    WorkerStatus,
+)
 from onramp.core.store import (
+    ROWS,
     PlanRow,
     RouterLockRow,
     TransitionRow,
@@ -55,6 +70,7 @@ from onramp.tasks.config import discard_unconfirmed
 from onramp.tasks.failure import failure
 from onramp.validation.collect import snapshot
 
+log = logging.getLogger(__name__)
 S = State
 WAITING = frozenset({S.CSP_REQUESTED, S.AWAITING_CUSTOMER, S.AWAITING_TICKET})
 SETTLED = frozenset({S.ACTIVE, S.FAILED, S.DELETED})
@@ -74,16 +90,31 @@ def worker_name() -> str:
     return f"worker:{socket.gethostname()}:{os.getpid()}"
 
 
+# the lease was taken over while the step ran: its commit was refused (fencing)
+LOST: Code = "ONR-STATE-002"
+
+
 @dataclass
 class Timings:
-    lease_s: float = 600  # longer than any one step (a verify waits for BGP)
+    lease_s: float = 15  # renewed every third of it while a step runs (the heartbeat)
     awaiting_s: float = 7 * 24 * 3600  # the customer's (or the ticket's) time to answer
     revert_in_s: int = 120  # the routers' confirm timer
     check_timeout_s: float = 60  # how long the gate waits for BGP
+    retry_max: int = 8  # tries of a step failing with a transient error, then roll back
+    retry_base_s: float = 2.0
+    retry_cap_s: float = 300.0
 
     @classmethod
     def of(cls, w: WorkerSettings) -> Timings:
-        return cls(w.lease_s, w.awaiting_s, w.revert_in_s, w.check_timeout_s)
+        return cls(w.lease_s, w.awaiting_s, w.revert_in_s, w.check_timeout_s, w.retry_max,
+                   w.retry_base_s, w.retry_cap_s)  # fmt: skip
+
+    def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        """Seconds before try `attempt` + 1: base * 2^(attempt-1), capped, of which the
+        upper half at random ("equal jitter": workers that failed together spread out, and a
+        delay is never shorter than half the previous one's ceiling, so they still grow)."""
+        ceiling = min(self.retry_cap_s, self.retry_base_s * 2.0 ** (attempt - 1))
+        return float(ceiling / 2 + rand() * ceiling / 2)
 
 
 @dataclass
@@ -108,13 +139,20 @@ class Orchestrator:
     # ------------------------------------------------------------ entry points
     def advance(self, kind: str, ident: str) -> str | None:
         """One step of one Connector or Link. Returns its state after the step, or None
-        when another worker holds it."""
+        when another worker holds it or its retry is not due yet (`due_in`)."""
         if not self._lease(kind, ident):
             return None
         try:
-            return self._step(kind, ident)
+            with self._heartbeat(kind, ident):
+                return self._step(kind, ident)
         finally:
             self._unlease(kind, ident)
+
+    def due_in(self, kind: str, ident: str) -> float:
+        """Seconds until a failed step may be tried again (0: now)."""
+        with self.svc.store.session() as s:
+            at: datetime | None = _row(s, kind, ident).retry_at
+        return 0.0 if at is None else max(0.0, (at - now()).total_seconds())
 
     def drive(
         self,
@@ -169,8 +207,10 @@ class Orchestrator:
 
     def decommission(self, kind: str, ident: str) -> str:
         """Mark for decommissioning (allocate.decommission, the one way to remove); the
-        `_decommission` step that follows does the work."""
-        return decommission(self.svc.store, kind, ident, self.actor)
+        `_decommission` step that follows does the work, handed to the workers at once."""
+        state = decommission(self.svc.store, kind, ident, self.actor)
+        self.svc.publish(kind, ident)  # committed: the workers take it from here
+        return state
 
     def quiesce(self, ident: str, timeout_s: float = 30) -> None:
         """A Connector keeps its sessions but announces nothing either way; returns once its
@@ -179,18 +219,22 @@ class Orchestrator:
 
         self._lock_routers("connector", ident)
         try:
-            nr = self._discard_unconfirmed("connector", ident)
-            plan = make_plan(self.svc, "connector", ident, "quiesce", nornir=nr)
-            if any(d["diff"].strip() for d in plan["devices"].values()):
-                self._apply(plan["id"], nr, S(self.state("connector", ident)))
-            vrf = self.svc.connector(ident)["vrf"]
-            deadline = time.monotonic() + timeout_s
-            while (sent := _sent(snapshot(nr), vrf)) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if sent:
-                raise OnrampError("ONR-DEPLOY-003", f"vrf {vrf} still sends {sent} routes")
+            with self._heartbeat("connector", ident, row=False):  # the locks, while it waits
+                self._quiesce(ident, timeout_s)
         finally:
             self._unlock_routers("connector", ident)
+
+    def _quiesce(self, ident: str, timeout_s: float) -> None:
+        nr = self._discard_unconfirmed("connector", ident)
+        plan = make_plan(self.svc, "connector", ident, "quiesce", nornir=nr)
+        if any(d["diff"].strip() for d in plan["devices"].values()):
+            self._apply(plan["id"], nr, S(self.state("connector", ident)))
+        vrf = self.svc.connector(ident)["vrf"]
+        deadline = time.monotonic() + timeout_s
+        while (sent := _sent(snapshot(nr), vrf)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if sent:
+            raise OnrampError("ONR-DEPLOY-003", f"vrf {vrf} still sends {sent} routes")
 
     def state(self, kind: str, ident: str) -> str:
         with self.svc.store.session() as s:
@@ -220,19 +264,51 @@ class Orchestrator:
         try:
             step(kind, ident)
         except OnrampError as exc:
+            if exc.code == LOST:  # another worker has it now: leave everything to it
+                log.warning("%s %s: %s", kind, ident, exc.reason)
+                return self.state(kind, ident)
             now_in = S(self.state(kind, ident))
             if exc.code == "ONR-STATE-001" and now_in != state:
                 # taken away (decommissioned) while this step ran: the table refused the
                 # step's move; the next step is the new state's (it holds the same locks)
                 return now_in.value
-            if exc.code in TRANSIENT:
-                self._note(kind, ident, f"retrying: {exc.code}: {exc.reason}")
-            elif state in (S.ROLLING_BACK, S.DECOMMISSIONING):
-                self._note(kind, ident, f"stuck: {exc.code}: {exc.reason}")
-                raise
-            else:
-                self._go(kind, ident, S.ROLLING_BACK, f"{exc.code}: {exc.reason}", keep=True)
+            why = f"{exc.code}: {exc.reason}"
+            log.warning("%s %s in %s: %s", kind, ident, state.value, why)
+            cleaning = state in (S.ROLLING_BACK, S.DECOMMISSIONING)
+            if exc.code in TRANSIENT or cleaning:
+                # undoing never gives up (what it holds would leak): it keeps retrying, at
+                # the cap; building gives up after retry_max tries and rolls back
+                attempts = self._failed(kind, ident, why, give_up=not cleaning)
+                if attempts is not None or cleaning:
+                    return self.state(kind, ident)
+                why = f"{why} (gave up after {self.timings.retry_max} tries)"
+            self._go(kind, ident, S.ROLLING_BACK, why, keep=True)
         return self.state(kind, ident)
+
+    def _failed(self, kind: str, ident: str, why: str, give_up: bool) -> int | None:
+        """Count a failed try durably and set when the next may run (backoff); returns the
+        tries so far, or None when that was the last one allowed (`give_up`)."""
+        me = self._me()
+
+        def run(s: Db) -> int | None:
+            row = _row(s, kind, ident, lock=True)
+            if row.lease_owner != me:
+                raise OnrampError(LOST, f"{kind} {ident}: {me} no longer holds it")
+            row.attempts += 1
+            if give_up and row.attempts >= self.timings.retry_max:
+                return None
+            delay = self.timings.backoff(row.attempts)
+            row.retry_at = now() + timedelta(seconds=delay)
+            row.reason = f"retrying in {delay:.1f} s (try {row.attempts}): {why}"[:1000]
+            return int(row.attempts)
+
+        try:
+            return self.svc.store.transact(run)
+        except OnrampError as exc:
+            if exc.code != LOST:
+                raise
+            log.warning("%s %s: %s", kind, ident, exc.reason)
+            return 0
 
     def _csp_request(self, kind: str, ident: str) -> None:
         c = self.svc.connector(ident)
@@ -324,7 +400,7 @@ class Orchestrator:
     def _apply(self, plan_id: str, nr: Any, success_state: State | None = None) -> None:
         apply_plan(self.svc, plan_id, self.timings.revert_in_s, self.timings.check_timeout_s,
                    nornir=nr, actor=self.actor, success_state=success_state,
-                   recheck=self.audit is None)  # fmt: skip
+                   recheck=self.audit is None, holder=self._me())  # fmt: skip
         if self.audit is not None:
             self.audit(plan_id)
 
@@ -332,6 +408,8 @@ class Orchestrator:
         touched = {r: self.svc.backbone.routers[r].platform for r in self._touched(kind, ident)}
         if touched and len(undeployable(touched)) == len(touched):
             return  # deploys there are refused (ONR-PLAT-001): nothing of ours to take off
+        if self._last(kind, ident, S.CONFIGURING) is None and not self._applied(kind, ident):
+            return  # never planned onto a router (a provider's refusal): nothing to take off
         self._lock_routers(kind, ident)
         try:
             nr = self._discard_unconfirmed(kind, ident)
@@ -358,7 +436,7 @@ class Orchestrator:
     def _finish(self, kind: str, ident: str, to: State, reason: str) -> None:
         self._unlock_routers(kind, ident)
         self._note(kind, ident, reason)
-        spec_of(kind).release(self.svc.store, ident, to, self.actor, reason)
+        spec_of(kind).release(self.svc.store, ident, to, self.actor, reason, self._me())
 
     def _unlease(self, kind: str, ident: str) -> None:
         table = spec_of(kind).row
@@ -374,7 +452,8 @@ class Orchestrator:
 
     def _lease(self, kind: str, ident: str) -> bool:
         table = spec_of(kind).row
-        until = now() + timedelta(seconds=self.timings.lease_s)
+        at = now()
+        until = at + timedelta(seconds=self.timings.lease_s)
 
         def take(s: Db) -> bool:
             _row(s, kind, ident)  # a clear error for an unknown id
@@ -384,15 +463,62 @@ class Orchestrator:
                     table.id == ident,
                     or_(
                         table.lease_until.is_(None),
-                        table.lease_until < now(),
+                        table.lease_until < at,
                         table.lease_owner == self._me(),
                     ),
+                    or_(table.retry_at.is_(None), table.retry_at <= at),  # backing off
                 )
-                .values(lease_owner=self._me(), lease_until=until)
+                .values(lease_owner=self._me(), lease_until=until, heartbeat_at=at)
             )
             return bool(got.rowcount)  # type: ignore[attr-defined]
 
         return self.svc.store.transact(take)
+
+    @contextmanager
+    def _heartbeat(self, kind: str, ident: str, row: bool = True) -> Iterator[None]:
+        """Renew the lease (`row`), and the router locks of this change, every third of
+        `lease_s` while the step runs: a verify waiting a minute for BGP keeps them, a dead
+        worker's run out. A renewal that finds the lease taken stops (the step's commit is
+        refused)."""
+        me, stop = self._me(), threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.timings.lease_s / 3):
+                try:
+                    if not self._renew(kind, ident, me if row else None):
+                        log.warning("%s %s: lease lost by %s", kind, ident, me)
+                        return
+                except OnrampError as exc:  # the store unreachable a moment: next beat
+                    log.warning("%s %s: heartbeat failed: %s", kind, ident, exc.reason)
+
+        thread = threading.Thread(target=beat, name=f"onramp-heartbeat-{ident[:8]}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def _renew(self, kind: str, ident: str, me: str | None) -> bool:
+        """Push the lease held by `me` (None: no lease, the router locks only) and the
+        change's router locks; False when the lease is another's now."""
+        table, owner = spec_of(kind).row, f"{kind}:{ident}"
+        at = now()
+        until = at + timedelta(seconds=self.timings.lease_s)
+
+        def run(s: Db) -> bool:
+            if me is not None:
+                got = s.execute(
+                    update(table)
+                    .where(table.id == ident, table.lease_owner == me)
+                    .values(lease_until=until, heartbeat_at=at)
+                )
+                if not got.rowcount:  # type: ignore[attr-defined]
+                    return False
+            s.execute(update(RouterLockRow).where(RouterLockRow.owner == owner).values(until=until))
+            return True
+
+        return self.svc.store.transact(run)
 
     def _me(self) -> str:
         """The lease holder: this worker and thread (a process runs several)."""
@@ -430,16 +556,16 @@ class Orchestrator:
 
     def _go(self, kind: str, ident: str, to: State, reason: str, keep: bool = False) -> None:
         def run(s: Db) -> None:
-            row = _row(s, kind, ident)
+            row = _row(s, kind, ident, lock=True)
             if keep:
                 row.reason = reason[:1000]
-            move(s, row, to.value, self.actor, reason)
+            move(s, row, to.value, self.actor, reason, self._me())  # only while we hold it
 
         self.svc.store.transact(run)
 
     def _keep(self, kind: str, ident: str, **values: Any) -> None:
         def run(s: Db) -> None:
-            row = _row(s, kind, ident)
+            row = _row(s, kind, ident, lock=True)
             for name, value in values.items():
                 setattr(row, name, value)
 
@@ -461,6 +587,22 @@ class Orchestrator:
         with self.svc.store.session() as s:
             found: TransitionRow | None = s.scalar(query.order_by(TransitionRow.id.desc()).limit(1))
             return found
+
+    def _applied(self, kind: str, ident: str) -> bool:
+        """Whether any plan of it was ever applied (an engineer's `onramp apply` too)."""
+        with self.svc.store.session() as s:
+            return (
+                s.scalar(
+                    select(PlanRow.id)
+                    .where(
+                        PlanRow.target_id == ident,
+                        PlanRow.target_kind == kind,
+                        PlanRow.state == "applied",
+                    )
+                    .limit(1)
+                )
+                is not None
+            )
 
     def _waited(self, kind: str, ident: str) -> bool:
         last = self._last(kind, ident)
@@ -512,8 +654,43 @@ class Orchestrator:
             return self.svc.vault.decrypt(row.md5_key) if row.md5_key else None
 
 
-def _row(s: Db, kind: str, ident: str) -> Any:
-    row = s.get(spec_of(kind).row, ident)
+def status(svc: Service) -> WorkerStatus:
+    """Who holds what: every unfinished Connector and Link (its lease, last heartbeat,
+    failed tries, backoff) and every router lock."""
+    at = now()
+
+    def left(until: Any) -> float | None:
+        return None if until is None else round((until - at).total_seconds(), 1)
+
+    work: list[LeaseHeld] = []
+    unfinished = [x.value for x in State if x not in SETTLED]
+    with svc.store.session() as s:
+        for kind, table in ROWS.items():
+            rows: list[Any] = list(
+                s.scalars(
+                    select(table).where(table.state.in_(unfinished)).order_by(table.created_at)
+                )
+            )
+            for row in rows:
+                work.append({
+                    "kind": kind.value, "id": row.id, "state": row.state,
+                    "owner": row.lease_owner, "lease_left_s": left(row.lease_until),
+                    "heartbeat_at": row.heartbeat_at.isoformat() if row.heartbeat_at else None,
+                    "attempts": row.attempts,
+                    "retry_in_s": left(row.retry_at) if row.retry_at and row.retry_at > at
+                    else None,
+                    "reason": row.reason})  # fmt: skip
+        locks: list[RouterLockHeld] = [
+            {"router": r.router, "owner": r.owner, "left_s": left(r.until) or 0.0}
+            for r in s.scalars(select(RouterLockRow).order_by(RouterLockRow.router))
+        ]
+    return {"at": at.isoformat(), "work": work, "router_locks": locks}
+
+
+def _row(s: Db, kind: str, ident: str, lock: bool = False) -> Any:
+    """The row; `lock`: FOR UPDATE (PostgreSQL), so a lease checked before a change cannot
+    be taken over before the change commits (SQLite's BEGIN IMMEDIATE serializes anyway)."""
+    row = s.get(spec_of(kind).row, ident, with_for_update=lock)
     if row is None:
         raise OnrampError("ONR-REQ-011", f"{kind} {ident} not found", field="id")
     return row

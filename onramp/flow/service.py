@@ -1,12 +1,15 @@
 """The service core as one object: settings, store, inventory and vault, opened once.
 
-CLI commands (and later the API and the workers) call these methods; they never open
-the store or read the inventory themselves.
+CLI commands, the API, runbooks and the workers call these methods; they never open
+the store or read the inventory themselves. Whatever stores work for the workers (an
+order, a decommission) hands it to them through `submit` once it is committed: the entry
+points wire `onramp.worker.submit` (this layer cannot import the workers).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +48,8 @@ from onramp.network.inventory import Backbone, load
 # who saw a BGP key, when, of which Connector: the record is a row (`events`, kind "reveal");
 # this log line tells the operators' log collection too (never the key itself)
 audit = logging.getLogger("onramp.audit")
+log = logging.getLogger(__name__)
+Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
 
 
 @dataclass
@@ -53,12 +58,27 @@ class Service:
     store: Store
     backbone: Backbone
     vault: Vault
+    submit: Submit | None = None  # None: nobody to tell (tests, dry runs); the sweep finds it
 
     @classmethod
-    def open(cls, settings: Settings) -> Service:
+    def open(cls, settings: Settings, submit: Submit | None = None) -> Service:
         store = Store(settings.resolved_store_url())
         store.migrate()  # idempotent: a new database gets its schema, an old one its upgrades
-        return cls(settings, store, load(settings.inventory_dir), Vault(settings.secret_key_path))
+        return cls(settings, store, load(settings.inventory_dir), Vault(settings.secret_key_path),
+                   submit)  # fmt: skip
+
+    def publish(self, kind: str, ident: str) -> bool:
+        """Hand committed work to the workers. A broker that is down loses nothing: the
+        order is stored and the workers' sweep picks it up; so this never raises."""
+        if self.submit is None:
+            return False
+        try:
+            self.submit(kind, ident)
+        except Exception as exc:  # whatever the broker's client raises (kombu, amqp, OSError)
+            log.warning("%s %s stored, not handed to the workers (%s): the sweep will take it",
+                        kind, ident, exc)  # fmt: skip
+            return False
+        return True
 
     # tenants -----------------------------------------------------------
     def add_tenant(self, tenant_id: str, name: str) -> dict[str, str]:
@@ -109,7 +129,9 @@ class Service:
         return allocate.plan_connector(self.store, self.backbone, req, self.vault)
 
     def create_connector(self, req: ConnectorRequest) -> ConnectorView:
-        return allocate.create_connector(self.store, self.backbone, req, self.vault)
+        made = allocate.create_connector(self.store, self.backbone, req, self.vault)
+        self.publish("connector", made["id"])  # after the allocating transaction committed
+        return made
 
     def connectors(
         self,
@@ -178,6 +200,7 @@ class Service:
         routers and the provider, then release it. Refused while a live Link holds it."""
         full = self.connector(ident)["id"]
         allocate.decommission(self.store, "connector", full, actor)
+        self.publish("connector", full)  # committed: the workers take it from here
         return self.connector(full)
 
     # links ---------------------------------------------------------------
@@ -189,7 +212,9 @@ class Service:
         return allocate.plan_link(self.store, self.backbone, req)
 
     def create_link(self, req: LinkRequest) -> LinkView:
-        return allocate.create_link(self.store, self.backbone, req)
+        made = allocate.create_link(self.store, self.backbone, req)
+        self.publish("link", made["id"])
+        return made
 
     def links(
         self, tenant: str | None = None, limit: int | None = None, after: str | None = None
@@ -211,6 +236,7 @@ class Service:
         """Mark it decommissioning, as `delete_connector`."""
         full = self.link(ident)["id"]
         allocate.decommission(self.store, "link", full, actor)
+        self.publish("link", full)
         return self.link(full)
 
     # either ------------------------------------------------------------

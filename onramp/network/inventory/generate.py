@@ -15,7 +15,6 @@ import yaml
 
 from onramp.network.platforms import PLATFORMS
 
-
 # per provider, the (csp_region, csp_location) of a generated on-ramp: values its simulator
 # and API accept; an operator's own inventory names its real ones
 CSP_PLACES = {"aws": ("eu-west-3", "EqPA2"), "azure": ("uksouth", "London"),
