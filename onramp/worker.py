@@ -16,6 +16,7 @@ many machines as wanted, one of them with `--beat`, PostgreSQL as the store.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from onramp.flow.orchestrate import SETTLED, WAITING, Orchestrator
 from onramp.flow.service import Service
 from onramp.network.inventory.plugin import init_nornir
 
+log = logging.getLogger(__name__)
 app = Celery("onramp")
 app.conf.update(
     task_acks_late=True,  # a worker that dies mid-step leaves the message for another
@@ -228,8 +230,14 @@ def sweeper(settings: Settings, stop: threading.Event) -> threading.Thread:
         while not stop.wait(max(0.0, min(due.values()) - time.monotonic())):
             for task, at in due.items():
                 if time.monotonic() >= at:
-                    task.delay()
                     due[task] = at + every[task]
+                    try:
+                        task.delay()
+                    except Exception as exc:  # the broker's client's (kombu, amqp, OSError)
+                        # the broker is down: this round is lost, the next one comes; the
+                        # thread must outlive it, or nothing re-queues lost work again
+                        log.warning("%s not queued (%s): next try in %g s", task.name, exc,
+                                    every[task])  # fmt: skip
 
     timer = threading.Thread(target=run, name="onramp-sweep", daemon=True)
     timer.start()
