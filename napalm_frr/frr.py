@@ -30,13 +30,10 @@ from napalm.base.exceptions import (
 )
 from paramiko.hostkeys import HostKeyEntry, HostKeys
 
+from onramp.core.secrets import mask
+
 # Lines of `show running-config` that are not configuration.
 _HEADER = re.compile(r"^(Building configuration\.\.\.|Current configuration:|!\s*$|end\s*$)")
-# BGP/IS-IS/OSPF secrets in FRR syntax: masked when a sanitized config is asked for.
-_SECRETS = re.compile(
-    r"^(\s*(?:neighbor \S+ password|area-password|domain-password|.*authentication-key|.*message-digest-key \d+ md5)\s+)(\S+.*)$",
-    re.M,
-)
 _OS_VRF = re.compile(r"^vrf \S+\n netns \S+\nexit-vrf\n?", re.M)
 # `rd vpn export` inside `router bgp N vrf V`: the VRF's route distinguisher
 _VRF_RD = re.compile(r"^router bgp \d+ vrf (\S+)\n(?:[ !].*\n)*?\s+rd vpn export (\S+)", re.M)
@@ -45,6 +42,7 @@ _RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms")
 # strict: only keys already in known_hosts; accept-new: also record unknown hosts' keys on
 # first contact (OpenSSH's StrictHostKeyChecking=accept-new). Neither takes a changed key
 HOST_KEY_POLICIES = ("strict", "accept-new")
+REMOVED = "<removed>"  # what napalm's drivers put for a secret in a sanitized config
 
 log = logging.getLogger(__name__)
 
@@ -631,7 +629,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         )
         candidate = (self.candidate or "") if retrieve in ("all", "candidate") else ""
         if sanitized:
-            running, candidate = (_SECRETS.sub(r"\g<1><removed>", x) for x in (running, candidate))
+            running, candidate = (mask(x, marker=REMOVED) for x in (running, candidate))
         return {"running": running, "startup": "", "candidate": candidate}
 
     def ping(
@@ -965,7 +963,7 @@ def _bgp_config(running: str) -> dict[str, dict[str, Any]]:
             "import_policy": merged.get("route-map in", ""),
             "export_policy": merged.get("route-map out", ""),
             "local_address": merged.get("update-source", ""),
-            "authentication_key": "<removed>" if "password" in merged else "",
+            "authentication_key": REMOVED if "password" in merged else "",
             "nhs": "next-hop-self" in merged,
             "route_reflector_client": "route-reflector-client" in merged,
             "local_as": int(merged.get("local-as", "0").split()[0]) or local_as,
