@@ -488,9 +488,16 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         command = f"show ip route vrf all {destination}"
         if longer:
             command += " longer-prefixes"
-        tables = self._json(f"vtysh -c {shlex.quote(command + ' json')}")
+        # `vrf all` prints one JSON object per VRF, one after the other (longer-prefixes)
+        text = self._run(f"vtysh -c {shlex.quote(command + ' json')}")
+        tables: list[dict[str, Any]] = []
+        decoder, at = json.JSONDecoder(), 0
+        while text[at:].strip():
+            at = len(text) - len(text[at:].lstrip())
+            table, at = decoder.raw_decode(text, at)
+            tables.append(table)
         out: dict[str, list[models.RouteDict]] = {}
-        for vrf, routes in _per_vrf(tables).items():
+        for vrf, routes in ((v, r) for t in tables for v, r in _per_vrf(t).items()):
             for prefix, entries in routes.items():
                 for entry in entries:
                     if protocol and entry.get("protocol") != protocol:

@@ -107,3 +107,30 @@ def test_counters_include_the_interfaces_inside_vrfs() -> None:
     assert vif["rx_octets"] > 0 and vif["tx_octets"] > 0 and vif["rx_unicast_packets"] > 0
     state = run("pe-linked-traffic", "get_bgp_neighbors_detail")["c1"]["64512"][0]
     assert state["connection_state"] == "Established"
+
+
+def test_the_customer_vrf_as_an_l3vpn_provider_reads_it() -> None:
+    """pe1-par after the demo (an AWS Connector in VRF c1): the VRF, its attachment and
+    its RD; the VPC's prefix learnt from AWS's AS inside it; the AWS peer in its ARP."""
+    vrfs = run("pe-demo-aws", "get_network_instances")
+    assert vrfs["c1"]["type"] == "L3VRF" and "eth3.2" in vrfs["c1"]["interfaces"]["interface"]
+    assert vrfs["c1"]["state"]["route_distinguisher"] == "10.255.0.1:1"
+    assert "eth3.2" not in vrfs["default"]["interfaces"]["interface"]
+    (route,) = run("pe-demo-aws", "get_route_to", destination="10.100.0.0/24")["10.100.0.0/24"]
+    assert route["routing_table"] == "c1" and route["next_hop"] == "169.254.64.2"
+    assert route["protocol_attributes"]["as_path"] == "64512" and route["current_active"]
+    arp = run("pe-demo-aws", "get_arp_table", vrf="c1")
+    assert {"interface": "eth3.2", "ip": "169.254.64.2"}.items() <= next(
+        a for a in arp if a["ip"] == "169.254.64.2"
+    ).items()
+
+
+def test_bgp_config_groups_and_reflector_clients() -> None:
+    config = run("p-demo-rr", "get_bgp_config")
+    assert all(n["route_reflector_client"] for n in config["RR-CLIENTS"]["neighbors"].values())
+    assert (
+        len(config["RR-CLIENTS"]["neighbors"]) == 4 and config["RR-CLIENTS"]["type"] == "internal"
+    )
+    assert not config["RR"]["neighbors"]["10.255.0.12"]["route_reflector_client"]
+    only = run("p-demo-rr", "get_bgp_config", neighbor="10.255.0.12")
+    assert list(only) == ["RR"] and list(only["RR"]["neighbors"]) == ["10.255.0.12"]
