@@ -10,7 +10,8 @@ SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/lib/frr/frr-reload.py:frr-pythontools
 	/usr/sbin/ip:iproute2 /usr/sbin/nft:nftables /usr/bin/ping:iputils-ping /usr/bin/pgrep:procps \
 	/usr/bin/unshare:util-linux /usr/lib/postgresql/*/bin/initdb:postgresql \
 	/usr/lib/rabbitmq/bin/rabbitmq-server:rabbitmq-server \
-	/usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver
+	/usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver \
+	/usr/sbin/traceroute:traceroute
 
 .PHONY: demo test deps venv lint unit bench clean
 

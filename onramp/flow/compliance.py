@@ -54,7 +54,6 @@ from onramp.tasks.failure import failed
 
 RULES = ROOT / "validation" / "compliance"
 # what no report may show: the value after these words (also masked by the known keys)
-_SECRET = re.compile(r"(\b(?:password|secret|authentication-key|key-string)\s+)(\S+)")
 NO_CHANGE = render.Change()  # the store as it is
 OTHER = "other"  # lines no feature claims: reported, never silently compliant
 
@@ -199,7 +198,7 @@ def _check_order(f: Feature, want: HConfig, have: HConfig, entry: FeatureReport)
 
 
 def _masked(line: str, secrets: list[str]) -> str:
-    return _SECRET.sub(r"\g<1><removed>", mask(line, secrets))
+    return mask(line, secrets, marker="<removed>")
 
 
 # ------------------------------------------------------------------ the network
