@@ -122,9 +122,18 @@ def advance(kind: str, ident: str) -> str | None:
     if state is None and not due:
         return None  # another worker has it (and queues its next step)
     waiting = state is None or state == before or State(state) in WAITING
-    countdown = due or (_current["settings"].worker.poll_s if waiting else 0)
+    countdown = due or (poll_in(orch.in_state_for(kind, ident)) if waiting else 0)
     advance.apply_async((kind, ident), countdown=countdown)
     return state
+
+
+def poll_in(waited_s: float) -> float:
+    """When a waiting item asks again: after half the time it has waited so far, at least
+    0.1 s and at most `worker.poll_s`. A provider (or customer) that answers in a second is
+    seen within a fraction of it; one that takes an hour is asked every `poll_s`, so the
+    calls stay few (a geometric backoff that needs no counter)."""
+    poll: float = _current["settings"].worker.poll_s
+    return min(poll, max(0.1, waited_s / 2))
 
 
 @app.task(name="onramp.sweep")

@@ -49,7 +49,7 @@ class WorkerSettings(BaseModel):
 
     # the embedded default needs no server: a SQLite file; scale-out: amqp://.../ (RabbitMQ)
     broker_url: str = "sqla+sqlite:///var/broker.db"  # relative SQLite paths: to this file
-    poll_s: float = 2.0  # how often a waiting Connector asks its provider again
+    poll_s: float = 2.0  # a waiting Connector asks again at most this far apart (sooner at first)
     # the safety net (orders reach the workers when stored): how often unfinished work
     # without a live lease is queued again; 0: never
     sweep_s: float = 5.0

@@ -148,6 +148,11 @@ class Orchestrator:
         finally:
             self._unlease(kind, ident)
 
+    def in_state_for(self, kind: str, ident: str) -> float:
+        """Seconds since its last state change."""
+        last = self._last(kind, ident)
+        return 0.0 if last is None else max(0.0, (now() - last.at).total_seconds())
+
     def due_in(self, kind: str, ident: str) -> float:
         """Seconds until a failed step may be tried again (0: now)."""
         with self.svc.store.session() as s:
