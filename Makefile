@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 # binary:package pairs (globs allowed); apt-get runs only when one of these binaries is missing
 SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/lib/frr/frr-reload.py:frr-pythontools /usr/sbin/sshd:openssh-server /usr/bin/ssh:openssh-client \
-	/usr/sbin/ip:iproute2 /usr/sbin/nft:nftables /usr/bin/ping:iputils-ping /usr/bin/pgrep:procps \
+	/usr/sbin/ip:iproute2 /usr/sbin/tc:iproute2 /usr/bin/iperf3:iperf3 /usr/sbin/nft:nftables /usr/bin/ping:iputils-ping /usr/bin/pgrep:procps \
 	/usr/bin/unshare:util-linux /usr/lib/postgresql/*/bin/initdb:postgresql \
 	/usr/lib/rabbitmq/bin/rabbitmq-server:rabbitmq-server \
 	/usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver \

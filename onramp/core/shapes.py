@@ -216,6 +216,16 @@ class SubinterfaceIntent(TypedDict):
     mtu: int
     vrf: str
     description: str
+    qos: QosIntent
+
+
+class QosIntent(TypedDict):
+    """The guaranteed rate of one subinterface or segment (intent.qos): a policer in and
+    a shaper out where the platform has both, a shaper out on FRR (tc via frr-netdev)."""
+
+    policy: str  # the policy-map / policer / profile name, stable across a rate change
+    mbps: int
+    burst_bytes: int  # 5 ms at the rate, at least 10 full frames
 
 
 class NeighborIntent(TypedDict):
@@ -260,6 +270,7 @@ class SegmentIntent(TypedDict):
     keepalive: int
     hold: int
     peers: list[SegmentPeer]
+    qos: QosIntent  # the Link's rate, shaped where the VRF sends into the segment
 
 
 class ConnectorIntent(TypedDict):

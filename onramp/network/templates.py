@@ -66,8 +66,9 @@ def _line_in(exc: BaseException, filename: str) -> int | None:
     return frames[-1].lineno if frames else None
 
 
-# Order of a Connector's features in a router's config: a VRF before what lives in it.
-SERVICE_FEATURES = ("vrf", "onramp_interface", "bgp_neighbor")
+# Order of a Connector's features in a router's config: a VRF before what lives in it, an
+# interface before the rate bound to it (removal: the reverse).
+SERVICE_FEATURES = ("vrf", "onramp_interface", "qos", "bgp_neighbor")
 
 
 @dataclass
