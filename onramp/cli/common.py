@@ -23,7 +23,14 @@ _state: dict[str, Path | None] = {"config": None}
 
 
 def settings() -> Settings:
-    return load_settings(_state["config"])
+    """The config a command uses (found from where it runs); the project's templates/ then
+    come before the built-in ones for whatever this command renders."""
+    s = load_settings(_state["config"])
+    if (folder := s.template_overrides) is not None:
+        from onramp.network import templates  # only then: `onramp --help` stays light
+
+        templates.use_overrides(folder)
+    return s
 
 
 @contextmanager
