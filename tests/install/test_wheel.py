@@ -126,7 +126,7 @@ def test_the_wheel_carries_everything_under_onramp(installed: Installed) -> None
     where = subprocess.run([str(installed.bin / "python"), "-c",
                             "import onramp, napalm.base; print(onramp.__file__);"
                             "print(napalm.base.get_network_driver('frr').__module__)"],
-                           env=installed.env, capture_output=True, text=True, check=True)  # fmt: skip
+                           env=installed.env, cwd=installed.project, capture_output=True, text=True, check=True)  # fmt: skip
     onramp_file, driver = where.stdout.split()
     assert Path(onramp_file).is_relative_to(installed.bin.parent)  # the wheel's, not the tree's
     assert driver == "napalm_frr.frr"  # napalm still finds our driver by its module name
@@ -151,7 +151,7 @@ def test_a_template_override_in_the_project_changes_the_rendered_config(
 ) -> None:
     site = subprocess.run([str(installed.bin / "python"), "-c",
                            "from onramp.network.templates import TEMPLATES; print(TEMPLATES)"],
-                          env=installed.env, capture_output=True, text=True, check=True)  # fmt: skip
+                          env=installed.env, cwd=installed.project, capture_output=True, text=True, check=True)  # fmt: skip
     builtin = Path(site.stdout.strip())
     override = installed.project / "templates" / "backbone" / "frr.j2"
     override.parent.mkdir(parents=True, exist_ok=True)
