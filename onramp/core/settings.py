@@ -119,9 +119,10 @@ class Settings(BaseSettings):
 
     @property
     def template_overrides(self) -> Path | None:
-        """The project's templates/ folder, if it has one."""
+        """The project's templates/ folder, if it overrides any template (none: the
+        commands that render nothing need not load the renderer)."""
         found = self.path.parent / self.templates_dir
-        return found if found.is_dir() else None
+        return found if any(found.rglob("*.j2")) else None
 
     def resolved_store_url(self) -> str:
         return self._beside(self.store_url, "sqlite:///")
