@@ -87,12 +87,12 @@ def provider_ports(bb: Backbone, provider: str) -> tuple[ProviderPort, ...]:
 
 @cache
 def default_ports(provider: str) -> tuple[ProviderPort, ...]:
-    """The repository's inventory's ports at `provider`: what a simulator made without an
+    """The example project's inventory's ports at `provider`: what a simulator made without an
     inventory (a test's, in process) serves."""
-    from onramp.core.settings import ROOT
+    from onramp.core.settings import EXAMPLE
     from onramp.network.inventory import load
 
-    return provider_ports(load(ROOT / "inventory"), provider)
+    return provider_ports(load(EXAMPLE / "inventory"), provider)
 
 
 class Customer(StrEnum):

@@ -16,10 +16,10 @@ from typing import Any
 
 from ttp import ttp
 
-from onramp.core.settings import ROOT
+from onramp.core.settings import PACKAGE
 from onramp.network.platforms import PLATFORMS
 
-TTP = ROOT / "templates" / "ttp"
+TTP = PACKAGE / "templates" / "ttp"
 Shape = dict[str, Any]
 
 

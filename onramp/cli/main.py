@@ -20,6 +20,7 @@ from onramp.cli.common import JsonOpt, _state, dump, err, errors, out, settings
 from onramp.cli.compliance import compliance_app
 from onramp.cli.deploy import apply, plan_app
 from onramp.cli.kpi import kpi_app
+from onramp.cli.project import config_app, init
 from onramp.cli.runbook import runbook_app
 from onramp.cli.service import catalogue_app, connector_app, link_app, service, tenant_app
 from onramp.cli.sim import sim
@@ -49,6 +50,8 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(kpi_app, name="kpi")
 app.add_typer(compliance_app, name="compliance")
 app.command("apply")(apply)
+app.command("init")(init)
+app.add_typer(config_app, name="config")
 app.command("sim")(sim)
 
 
@@ -56,7 +59,13 @@ app.command("sim")(sim)
 def main(
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", envvar="ONRAMP_CONFIG", help="config.yaml to use."),
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="ONRAMP_CONFIG",
+            help="config.yaml to use; default: ./config.yaml or the nearest folder above "
+            "with one, then ~/.config/onramp/config.yaml.",
+        ),
     ] = None,
 ) -> None:
     _state["config"] = config

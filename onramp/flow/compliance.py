@@ -35,7 +35,7 @@ from sqlalchemy import select
 from onramp.core.errors import OnrampError
 from onramp.core.model import State
 from onramp.core.secrets import mask
-from onramp.core.settings import ROOT
+from onramp.core.settings import PACKAGE
 from onramp.core.shapes import (
     Backups,
     BackupTaken,
@@ -52,7 +52,7 @@ from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import fingerprint, running_config
 from onramp.tasks.failure import failed
 
-RULES = ROOT / "validation" / "compliance"
+RULES = PACKAGE / "validation" / "compliance"  # the built-in rules, in the package
 # what no report may show: the value after these words (also masked by the known keys)
 NO_CHANGE = render.Change()  # the store as it is
 OTHER = "other"  # lines no feature claims: reported, never silently compliant

@@ -10,7 +10,10 @@
 5. CSP constraints: every stored Connector that holds resources checked again against
    its provider's rules (they may have changed since it was ordered); and that its
    routers' platforms take a safe deploy (ONR-PLAT-001);
-6. golden files: the templates still render validation/golden/ as kept.
+6. golden files: the built-in templates still render validation/golden/ as kept.
+
+A project's template overrides (its templates/) take part in 2-4 as the built-in ones
+do; the golden files are the built-in templates' own, so 6 renders without overrides.
 
 A finding: {check, target, code, reason}. Passing means no finding.
 """
@@ -36,7 +39,14 @@ from onramp.flow.service import Service
 from onramp.network import intent
 from onramp.network.inventory import Backbone, check
 from onramp.network.platforms import PLATFORMS, undeployable
-from onramp.network.templates import SERVICE_FEATURES, RouterServices, render, router_config
+from onramp.network.templates import (
+    SERVICE_FEATURES,
+    RouterServices,
+    builtin_only,
+    overridden,
+    render,
+    router_config,
+)
 from onramp.validation import golden
 from onramp.validation.parse import PARSERS, parse, project
 
@@ -151,7 +161,8 @@ def platforms(svc: Service | None, bb: Backbone) -> list[Finding]:
 
 def golden_files() -> list[Finding]:
     try:
-        changed = golden.changed()
+        with builtin_only():
+            changed = golden.changed()
     except OnrampError as exc:  # a template the golden case cannot render (ONR-TPL-001)
         return [_finding("golden", "-", exc)]
     return [{"check": "golden", "target": name, "code": "ONR-VAL-004",
@@ -164,6 +175,8 @@ def run(
 ) -> ValidationReport:
     """Every check; the report: {ok, checks: {name: findings count}, findings}."""
     counts: dict[str, int] = {}
+    if names := overridden():
+        progress(f"the project's templates/ overrides {', '.join(names)}")
     bb, found = inventory(directory)
     counts["inventory"] = len(found)
     progress(f"inventory: {len(found)} findings")

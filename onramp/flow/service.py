@@ -42,7 +42,7 @@ from onramp.csp.constraints import for_kind, for_provider
 from onramp.flow import allocate
 from onramp.flow.kinds import spec_of
 from onramp.flow.request import parse
-from onramp.network import customer
+from onramp.network import customer, templates
 from onramp.network.inventory import Backbone, load
 
 # who saw a BGP key, when, of which Connector: the record is a row (`events`, kind "reveal");
@@ -62,6 +62,7 @@ class Service:
 
     @classmethod
     def open(cls, settings: Settings, submit: Submit | None = None) -> Service:
+        templates.use_overrides(settings.template_overrides)  # the project's, then built-in
         store = Store(settings.resolved_store_url())
         store.migrate()  # idempotent: a new database gets its schema, an old one its upgrades
         return cls(settings, store, load(settings.inventory_dir), Vault(settings.secret_key_path),
