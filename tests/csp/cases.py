@@ -28,6 +28,9 @@ from onramp.csp.azure.adapter import AzureAdapter, network
 from onramp.csp.gcp import simulator as gcp_sim
 from onramp.csp.gcp.adapter import GcpAdapter, retrying
 from onramp.csp.gcp.adapter import client as gcp_client
+from onramp.csp.ibm import simulator as ibm_sim
+from onramp.csp.ibm.adapter import IbmAdapter
+from onramp.csp.ibm.adapter import client as ibm_client
 from onramp.csp.manual.adapter import ManualAdapter, answer
 from onramp.csp.simulator import Behaviour, CloudPeer, Customer, Steerable
 from tests.csp.conftest import RecordingHook
@@ -348,6 +351,66 @@ class GcpCase(SimulatorControls):
         return [op for op in self.sim.calls if op not in reads]
 
 
+# IBM: a Direct Link Connect gateway in the customer's account; they approve it -------
+IBM_PORT = "pe1-fra:eth5"
+IBM_PORT_ID = "3a6d2c4e-8b1f-4d7a-9c0e-5f2b7a1d9e01"
+
+
+def ibm_request(account: str, key: str = "c0ffee02:csp", vlan: int = 201) -> PeeringRequest:
+    return PeeringRequest(
+        idempotency_key=key,
+        customer_account=account,
+        sessions=(Session(IBM_PORT, vlan, None, "169.254.64.2/30", "169.254.64.1/30"),),
+        local_asn=4201000017,
+        md5_key=None,
+        bandwidth_mbps=500,
+    )
+
+
+class IbmCase(SimulatorControls):
+    sim: ibm_sim.DirectLink
+    can = frozenset({"customer", "faults", "lab", "refuses", "accounts"})
+    first = slow = (CspState.AWAITING_CUSTOMER, "create_pending")
+    transient = ("configuring",)
+    ready = "provisioned"
+    ready_details: ClassVar[dict[str, Any]] = {"bgp_status": "established"}
+    rejected = "create_rejected"
+    down = "provisioned/bgp idle"
+    down_details: ClassVar[dict[str, Any]] = {"bgp_status": "idle"}
+    throttled = "429"
+    lose = 1  # the list before the create: retried by the SDK (test_ibm_simulator: the create's)
+    unknown_id = "00000000-0000-4000-8000-000000000000"
+    not_found = "ONR-CSP-003"
+    unknown_accounts = ("ffffffffffffffffffffffffffffffff",)
+    peers = (CloudPeer("ibm", IBM_PORT_ID, 201, None, "169.254.64.1/30", "169.254.64.2",
+                       4201000017, None),)  # fmt: skip
+
+    def __init__(self, url: str, sim: ibm_sim.DirectLink) -> None:
+        self.url, self.sim = url, sim
+        self.req = ibm_request(sim.customer())
+        self.details = {"vlan": 201, "asn": 4201000017, "connection": IBM_PORT_ID,
+                        "customer_address": "169.254.64.2/30", "cloud_address": "169.254.64.1/30",
+                        "customer_account": self.req.customer_account}  # fmt: skip
+
+    @classmethod
+    @contextmanager
+    def start(cls, hook: RecordingHook, _: Path) -> Iterator[IbmCase]:
+        with ibm_sim.serve(ibm_sim.DirectLink(hook=hook, behaviour=NEVER)) as (url, sim):
+            yield cls(url, sim)
+
+    def adapter(self) -> Adapter:
+        return IbmAdapter(ibm_client(self.url, retries=3, backoff_s=0), {IBM_PORT: IBM_PORT_ID})
+
+    def refused(self) -> tuple[PeeringRequest, str]:
+        return ibm_request(self.req.customer_account, "other:csp"), "already in use"  # its VLAN
+
+    def made(self) -> list[str]:
+        return list(self.sim.gateways)
+
+    def writes(self) -> list[str]:
+        return [op for op in self.sim.calls if not op.startswith(("get_", "list_"))]
+
+
 # A provider that takes tickets: an engineer records its answer ----------------------
 MANUAL_REQ = PeeringRequest(
     idempotency_key="feed0001:csp",
@@ -409,7 +472,13 @@ class ManualCase:
             return [f"{t.id} {t.updated_at} {t.state}" for t in rows]
 
 
-CASES: dict[str, Any] = {"aws": AwsCase, "azure": AzureCase, "gcp": GcpCase, "manual": ManualCase}
+CASES: dict[str, Any] = {
+    "aws": AwsCase,
+    "azure": AzureCase,
+    "gcp": GcpCase,
+    "ibm": IbmCase,
+    "manual": ManualCase,
+}
 
 
 def having(*needs: Capability) -> list[str]:
