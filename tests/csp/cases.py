@@ -20,6 +20,9 @@ from sqlalchemy import select
 from onramp.core.secrets import Vault
 from onramp.core.store import Store, TicketRow
 from onramp.csp.adapter import Adapter, CspResource, CspState, PeeringRequest, Session
+from onramp.csp.alibaba import simulator as alibaba_sim
+from onramp.csp.alibaba.adapter import AlibabaAdapter
+from onramp.csp.alibaba.adapter import client as alibaba_client
 from onramp.csp.aws import simulator as aws_sim
 from onramp.csp.aws.adapter import AwsAdapter
 from onramp.csp.aws.adapter import client as aws_client
@@ -411,6 +414,67 @@ class IbmCase(SimulatorControls):
         return [op for op in self.sim.calls if not op.startswith(("get_", "list_"))]
 
 
+# Alibaba: a hosted connection for the tenant's account; they confirm it, then their VBR
+ALIBABA_PORT = "pe2-lon:eth5"
+ALIBABA_PC = "pc-gw8onramplon0001"
+
+
+def alibaba_request(uid: str, key: str = "c0ffee03:csp", vlan: int = 301) -> PeeringRequest:
+    return PeeringRequest(
+        idempotency_key=key,
+        customer_account=uid,
+        sessions=(Session(ALIBABA_PORT, vlan, None, "169.254.64.2/30", "169.254.64.1/30"),),
+        local_asn=65000,
+        md5_key=None,
+        bandwidth_mbps=500,
+    )
+
+
+class AlibabaCase(SimulatorControls):
+    sim: alibaba_sim.ExpressConnect
+    can = frozenset({"customer", "faults", "lab", "refuses", "accounts"})
+    first = slow = (CspState.AWAITING_CUSTOMER, "UnConfirmed/Confirmed")
+    transient = ("Confirmed/Allocated",)
+    ready = "Confirmed/Enabled"
+    ready_details: ClassVar[dict[str, Any]] = {}
+    rejected = "Rejected"
+    down = "Confirmed/Enabled/FinancialLocked"
+    down_details: ClassVar[dict[str, Any]] = {}
+    throttled = "Throttling.User"
+    lose = 1  # the list before the create (test_alibaba_simulator: the create's, by its Token)
+    unknown_id = "pc-nothere"
+    not_found = "ONR-CSP-003"
+    unknown_accounts = ("9999999999999999",)
+    peers = (CloudPeer("alibaba", ALIBABA_PC, 301, None, "169.254.64.1/30", "169.254.64.2",
+                       65000, None),)  # fmt: skip
+
+    def __init__(self, url: str, sim: alibaba_sim.ExpressConnect) -> None:
+        self.url, self.sim = url, sim
+        self.req = alibaba_request(sim.tenant())
+        self.details = {"vlan": 301, "connection": ALIBABA_PC, "bandwidth": "500M",
+                        "customer_account": self.req.customer_account}  # fmt: skip
+
+    @classmethod
+    @contextmanager
+    def start(cls, hook: RecordingHook, _: Path) -> Iterator[AlibabaCase]:
+        service = alibaba_sim.ExpressConnect(hook=hook, behaviour=NEVER)
+        with alibaba_sim.serve(service) as (url, sim):
+            yield cls(url, sim)
+
+    def adapter(self) -> Adapter:
+        api = alibaba_client(self.url, "eu-west-1", attempts=3, backoff_ms=1)
+        return AlibabaAdapter(api, "eu-west-1", {ALIBABA_PORT: ALIBABA_PC})
+
+    def refused(self) -> tuple[PeeringRequest, str]:
+        return alibaba_request(self.req.customer_account, "other:csp"), "already in use"
+
+    def made(self) -> list[str]:
+        return list(self.sim.vpconns)
+
+    def writes(self) -> list[str]:
+        return list(self.sim.calls)
+
+
 # A provider that takes tickets: an engineer records its answer ----------------------
 MANUAL_REQ = PeeringRequest(
     idempotency_key="feed0001:csp",
@@ -473,6 +537,7 @@ class ManualCase:
 
 
 CASES: dict[str, Any] = {
+    "alibaba": AlibabaCase,
     "aws": AwsCase,
     "azure": AzureCase,
     "gcp": GcpCase,

@@ -1,5 +1,7 @@
 """The Direct Link Connect simulator through the unmodified DirectLinkProviderV2 client:
-IAM tokens, every answer checked against the SDK's own models (required fields, enums),
+IAM tokens, every answer checked against the SDK's own models (from_dict raises on a
+missing required field; to_dict gives the same JSON back: no field the SDK does not know;
+the enumerated words),
 IBM's refusals, and a create whose answer is lost made once."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ibm_cloud_networking_services.direct_link_provider_v2 import (
     ProviderGatewayPortIdentity,
     ProviderPortCollection,
 )
-from ibm_cloud_sdk_core import ApiException
+from ibm_cloud_sdk_core import ApiException, string_to_datetime
 
 from onramp.csp.adapter import CspState
 from onramp.csp.ibm.adapter import IbmAdapter, client
@@ -69,12 +71,21 @@ def checked(answers: list[tuple[str, dict[str, Any]]]) -> set[str]:
     """Parse every answer with the SDK's model for its operation (from_dict raises on a
     missing required field) and check the enumerated words; returns the operations seen."""
     for op, body in answers:
-        MODELS[op].from_dict(body)
+        parsed = MODELS[op].from_dict(body).to_dict()  # no field the SDK does not know
+        assert _dated(parsed) == _dated(body), op
         for gateway in body.get("gateways", [body] if "operational_status" in body else []):
             assert gateway["operational_status"] in STATUSES
             assert gateway.get("bgp_status", "idle") in BGP
             assert gateway["type"] == "connect" and gateway["provider_api_managed"] is True
     return {op for op, _ in answers}
+
+
+def _dated(body: dict[str, Any]) -> dict[str, Any]:
+    """created_at as the instant it names (the SDK writes it back in its own format)."""
+    gateways = body.get("gateways", [])
+    if "created_at" in body:
+        return body | {"created_at": string_to_datetime(body["created_at"])}
+    return body | ({"gateways": [_dated(g) for g in gateways]} if gateways else {})
 
 
 def test_every_answer_the_adapter_reads_is_the_sdks_model(ibm: tuple[str, Recording]) -> None:
