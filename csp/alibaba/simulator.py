@@ -97,6 +97,12 @@ class ExpressConnect:
         if not self.ports:
             self.ports = {p.connection: p for p in default_ports("alibaba")}
 
+    @property
+    def account(self) -> str:
+        """What config.yaml's `csp.alibaba.account` says: nothing, Alibaba knows the partner
+        by its AccessKey (`onramp sim` prints no account to configure)."""
+        return ""
+
     def tenant(self) -> str:
         """A new tenant account (Alibaba Cloud UIDs are 16 digits)."""
         with self.clock.lock:

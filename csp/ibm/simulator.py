@@ -108,6 +108,12 @@ class DirectLink:
         if not self.ports:
             self.ports = {p.connection: p for p in default_ports("ibm")}
 
+    @property
+    def account(self) -> str:
+        """What config.yaml's `csp.ibm.account` says: nothing, IBM knows the provider by
+        its API key (`onramp sim` prints no account to configure)."""
+        return ""
+
     def customer(self) -> str:
         """A new customer account (IBM Cloud account ids are 32 hex digits)."""
         with self.clock.lock:

@@ -363,7 +363,7 @@ def ibm_request(account: str, key: str = "c0ffee02:csp", vlan: int = 201) -> Pee
     return PeeringRequest(
         idempotency_key=key,
         customer_account=account,
-        sessions=(Session(IBM_PORT, vlan, None, "169.254.64.2/30", "169.254.64.1/30"),),
+        sessions=(Session(IBM_PORT, vlan, None, "10.254.0.2/30", "10.254.0.1/30"),),
         local_asn=4201000017,
         md5_key=None,
         bandwidth_mbps=500,
@@ -385,14 +385,14 @@ class IbmCase(SimulatorControls):
     unknown_id = "00000000-0000-4000-8000-000000000000"
     not_found = "ONR-CSP-003"
     unknown_accounts = ("ffffffffffffffffffffffffffffffff",)
-    peers = (CloudPeer("ibm", IBM_PORT_ID, 201, None, "169.254.64.1/30", "169.254.64.2",
+    peers = (CloudPeer("ibm", IBM_PORT_ID, 201, None, "10.254.0.1/30", "10.254.0.2",
                        4201000017, None),)  # fmt: skip
 
     def __init__(self, url: str, sim: ibm_sim.DirectLink) -> None:
         self.url, self.sim = url, sim
         self.req = ibm_request(sim.customer())
         self.details = {"vlan": 201, "asn": 4201000017, "connection": IBM_PORT_ID,
-                        "customer_address": "169.254.64.2/30", "cloud_address": "169.254.64.1/30",
+                        "customer_address": "10.254.0.2/30", "cloud_address": "10.254.0.1/30",
                         "customer_account": self.req.customer_account}  # fmt: skip
 
     @classmethod
@@ -423,7 +423,7 @@ def alibaba_request(uid: str, key: str = "c0ffee03:csp", vlan: int = 301) -> Pee
     return PeeringRequest(
         idempotency_key=key,
         customer_account=uid,
-        sessions=(Session(ALIBABA_PORT, vlan, None, "169.254.64.2/30", "169.254.64.1/30"),),
+        sessions=(Session(ALIBABA_PORT, vlan, None, "10.254.128.2/30", "10.254.128.1/30"),),
         local_asn=65000,
         md5_key=None,
         bandwidth_mbps=500,
@@ -445,7 +445,7 @@ class AlibabaCase(SimulatorControls):
     unknown_id = "pc-nothere"
     not_found = "ONR-CSP-003"
     unknown_accounts = ("9999999999999999",)
-    peers = (CloudPeer("alibaba", ALIBABA_PC, 301, None, "169.254.64.1/30", "169.254.64.2",
+    peers = (CloudPeer("alibaba", ALIBABA_PC, 301, None, "10.254.128.1/30", "10.254.128.2",
                        65000, None),)  # fmt: skip
 
     def __init__(self, url: str, sim: alibaba_sim.ExpressConnect) -> None:

@@ -100,7 +100,7 @@ def test_every_answer_is_the_sdks_model(ali: tuple[str, Recording]) -> None:
         .body.virtual_border_router_set.virtual_border_router_type
     )
     assert [(v.physical_connection_id, v.vlan_id, v.local_gateway_ip, v.peer_gateway_ip)
-            for v in vbrs] == [(made.resource_id, 301, "169.254.64.1", "169.254.64.2")]  # fmt: skip
+            for v in vbrs] == [(made.resource_id, 301, "10.254.128.1", "10.254.128.2")]  # fmt: skip
     assert adapter(url).delete(made.resource_id).state == CspState.DELETED
     assert checked(sim.answers) == set(MODELS)
     assert sim.calls == ["CreateVirtualPhysicalConnection", "TerminatePhysicalConnection",
