@@ -117,7 +117,7 @@ class Adapter(Protocol):
 class BuildContext:
     """What a provider package's `build` makes an adapter from."""
 
-    provider: str  # the catalogue's name (IBM and Alibaba share the ticket package)
+    provider: str  # the catalogue's name (every provider going by tickets shares csp/manual)
     settings: CspSettings  # config.yaml's csp.<provider>: where its API is
     connections: dict[str, str]  # "<router>:<port>" -> the provider's name for that port
     store: Store  # where tickets are kept
