@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from onramp.core.errors import OnrampError
 
 CSP_DIR = Path(__file__).resolve().parent
-Fact = Literal["aws_account", "azure_service_key", "gcp_pairing_key", "customer_asn", "prefixes"]
+Fact = Literal[
+    "aws_account",
+    "azure_service_key",
+    "gcp_pairing_key",
+    "ibm_account",
+    "alibaba_uid",
+    "customer_asn",
+    "prefixes",
+]
 
 
 class Strict(BaseModel):
@@ -94,6 +102,9 @@ class AdapterRule(Strict):
     calls: Literal["api", "ticket", "none"]  # none: nobody to ask (a cross-connect at a PoP)
     package: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")  # onramp.csp.<it>
     simulator: SimulatorRule | None = None
+    # without a `csp.<provider>` section in config.yaml: refuse (ONR-CSP-001), or an
+    # engineer's ticket (csp/manual) for a provider whose API is there but not configured
+    unconfigured: Literal["refuse", "tickets"] = "refuse"
 
     @field_validator("package")
     @classmethod

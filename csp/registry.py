@@ -45,6 +45,8 @@ def peering_request(
         asked.get("aws_account")
         or asked.get("azure_service_key")
         or asked.get("gcp_pairing_key")
+        or asked.get("ibm_account")
+        or asked.get("alibaba_uid")
         or connector["id"]  # a ticketed provider: our Connector id is the reference
     )
     legs = sorted(connector["attachments"], key=lambda a: ROLE_ORDER[a["role"]])
@@ -72,8 +74,21 @@ def peering_request(
 def adapters(
     csp: dict[str, CspSettings], bb: Backbone, store: Store, vault: Vault
 ) -> dict[str, Adapter]:
-    """One adapter per provider config.yaml's `csp:` section names."""
-    return {p: adapter(p, cfg, bb, store, vault) for p, cfg in csp.items()}
+    """One adapter per provider config.yaml's `csp:` section names, and the ticket adapter
+    for each catalogue provider it does not name whose constraints say `unconfigured:
+    tickets` (config decides: an API where it is configured, an engineer's ticket else)."""
+    built = {p: adapter(p, cfg, bb, store, vault) for p, cfg in csp.items()}
+    offered = sorted({o.provider for o in bb.catalogue.onramps.values()} - set(built))
+    for provider in offered:
+        if constraints.for_provider(provider).adapter.unconfigured == "tickets":
+            built[provider] = tickets(provider, bb, store, vault)
+    return built
+
+
+def tickets(provider: str, bb: Backbone, store: Store, vault: Vault) -> Adapter:
+    """The ticket adapter (csp/manual) for `provider`, whatever its own package is."""
+    make = builder("manual")
+    return make(BuildContext(provider, CspSettings(), connections(bb, provider), store, vault))
 
 
 def adapter(

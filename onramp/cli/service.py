@@ -106,7 +106,8 @@ def connector_order(
     kind: Annotated[
         str,
         Opt(
-            help="aws-hosted-vif, aws-hosted-connection, azure-expressroute, gcp-partner, enterprise, manual."
+            help="aws-hosted-vif, aws-hosted-connection, azure-expressroute, gcp-partner, "
+            "ibm-direct-link, alibaba-express-connect, enterprise, manual."
         ),
     ],
     bandwidth: Annotated[int, Opt(help="Mb/s, one of the provider's steps.")],
@@ -119,6 +120,12 @@ def connector_order(
     azure_service_key: Annotated[str | None, Opt(help="ExpressRoute circuit service key.")] = None,
     gcp_pairing_key: Annotated[
         str | None, Opt(help="Partner attachment pairing key <uuid>/<region>/<1|2>.")
+    ] = None,
+    ibm_account: Annotated[
+        str | None, Opt(help="IBM Cloud account id that receives the Direct Link gateway.")
+    ] = None,
+    alibaba_uid: Annotated[
+        str | None, Opt(help="Alibaba Cloud account UID that receives the hosted connection.")
     ] = None,
     customer_asn: Annotated[
         int | None, Opt(help="Customer's ASN, where the provider takes one.")
@@ -156,6 +163,8 @@ def connector_order(
                 "aws_account": aws_account,
                 "azure_service_key": azure_service_key,
                 "gcp_pairing_key": gcp_pairing_key,
+                "ibm_account": ibm_account,
+                "alibaba_uid": alibaba_uid,
                 "customer_asn": customer_asn,
                 "prefixes": prefix or [],
                 "mtu": mtu,

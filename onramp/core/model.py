@@ -57,6 +57,8 @@ ConnectorKind = Literal[
     "aws-hosted-connection",
     "azure-expressroute",
     "gcp-partner",
+    "ibm-direct-link",
+    "alibaba-express-connect",
     "enterprise",
     "manual",
 ]
@@ -172,6 +174,10 @@ class ConnectorRequest(Strict):
     gcp_pairing_key: (
         Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}/[a-z0-9-]+/[12]$")] | None
     ) = None
+    # IBM Cloud account id that receives the Direct Link gateway (32 hex digits)
+    ibm_account: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
+    # Alibaba Cloud account UID that receives the hosted connection (16 digits)
+    alibaba_uid: Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")] | None = None
     customer_asn: StrictInt | None = Field(default=None, ge=1, le=4294967294)
     prefixes: list[Prefix] = []  # what the customer may announce to us
     mtu: StrictInt | None = None  # default: the provider's first MTU

@@ -18,10 +18,12 @@ from onramp.core.settings import ROOT, CspSettings, load_settings
 from onramp.core.store import Store, TenantRow
 from onramp.csp import constraints, registry
 from onramp.csp.adapter import CspState, PeeringRequest, Session
+from onramp.csp.alibaba.adapter import AlibabaAdapter
 from onramp.csp.aws.adapter import AwsAdapter, AwsHostedConnectionAdapter
 from onramp.csp.azure.adapter import AzureAdapter
 from onramp.csp.constraints import CSP_DIR
 from onramp.csp.gcp.adapter import GcpAdapter
+from onramp.csp.ibm.adapter import IbmAdapter
 from onramp.csp.manual.adapter import ManualAdapter, tickets
 from onramp.csp.registry import adapter, connections, peering_request
 from onramp.flow import allocate
@@ -38,6 +40,8 @@ def test_provider_port_names_come_from_the_inventory() -> None:
     assert connections(BB, "azure") == {
         "pe1-lon:eth3": "onramp-lon-er-pri", "pe2-lon:eth3": "onramp-lon-er-sec"}  # fmt: skip
     assert connections(BB, "gcp") == {"pe1-fra:eth3": "onramp-fra-ic1"}
+    assert connections(BB, "ibm") == {"pe1-fra:eth5": "3a6d2c4e-8b1f-4d7a-9c0e-5f2b7a1d9e01"}
+    assert connections(BB, "alibaba") == {"pe2-lon:eth5": "pc-gw8onramplon0001"}
     assert connections(BB, "enterprise") == {}
 
 
@@ -105,7 +109,7 @@ def test_what_the_packages_build(store: Store, tmp_path: Path) -> None:
     assert type(built["aws"]) is AwsAdapter and built["aws"].interconnects == connections(
         BB, "aws")  # fmt: skip
     assert isinstance(built["azure"], AzureAdapter) and isinstance(built["gcp"], GcpAdapter)
-    assert isinstance(built["ibm"], ManualAdapter) and built["ibm"].provider == "ibm"
+    assert isinstance(built["ibm"], IbmAdapter)  # csp.ibm configured: its API
     # nothing listens on port 9: a clear error, not a hang
     with pytest.raises(OnrampError) as down:
         built["aws"].status("dxvif-x")
@@ -171,8 +175,22 @@ def test_a_package_without_build_or_without_the_adapter_named_is_refused() -> No
     assert callable(registry.builder("aws", "hosted-vif"))
 
 
+def test_config_decides_api_or_tickets(store: Store, tmp_path: Path) -> None:
+    """A provider with an API but no `csp:` section goes by tickets (`unconfigured:
+    tickets`); one whose constraints say nothing of it is still refused (ONR-CSP-001)."""
+    vault = Vault(tmp_path / "k")
+    none = registry.adapters({}, BB, store, vault)
+    assert isinstance(none["ibm"], ManualAdapter) and none["ibm"].provider == "ibm"
+    assert isinstance(none["alibaba"], ManualAdapter) and none["alibaba"].provider == "alibaba"
+    assert "aws" not in none  # AWS has no ticket path: refused by the flow
+    configured = registry.adapters({"ibm": SIM, "alibaba": SIM}, BB, store, vault)
+    assert isinstance(configured["ibm"], IbmAdapter)
+    assert isinstance(configured["alibaba"], AlibabaAdapter)
+    assert configured["ibm"].ports == connections(BB, "ibm")
+
+
 def test_simulators_are_found_by_the_same_data() -> None:
-    assert list(constraints.simulated()) == ["aws", "azure", "gcp"]
+    assert list(constraints.simulated()) == ["alibaba", "aws", "azure", "gcp", "ibm"]
     for provider in constraints.simulated():
         module = registry.simulator(provider)  # `onramp sim` serves what from_inventory makes
         assert callable(module.serve) and callable(module.from_inventory)

@@ -546,7 +546,7 @@ def test_cli_text_ok_on_the_default_inventory() -> None:
     result = cli(str(DEFAULT_INVENTORY))
     assert result.exit_code == 0
     assert "OK" in result.output
-    assert "6 routers, 3 PoPs, 6 on-ramps" in result.output
+    assert "6 routers, 3 PoPs, 8 on-ramps" in result.output
 
 
 def test_one_port_under_its_long_and_short_name_is_used_twice(tmp_path: Path) -> None:
