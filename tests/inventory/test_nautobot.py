@@ -155,3 +155,15 @@ def test_duplicate_loopback_in_nautobot_is_refused_with_the_yaml_code(
     finally:
         api.ipam.ip_address_to_interface.get(interface=lo.id).delete()
         api.ipam.ip_address_to_interface.create(ip_address=ours, interface=lo.id)
+
+
+def test_an_unreachable_nautobot_is_one_coded_error_without_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nowhere = Nautobot("http://127.0.0.1:9", "0123456789abcdef-secret")  # discard port: refused
+    config = config_for(tmp_path, nowhere, monkeypatch)
+    result = CliRunner().invoke(app, ["--config", str(config), "inventory", "check", "--json"])
+    assert result.exit_code == 2  # an error, not findings (1)
+    assert json.loads(result.output)["error"]["code"] == "ONR-INV-013"
+    assert "ONR-INV-013" in result.output and "127.0.0.1:9" in result.output
+    assert "secret" not in result.output
