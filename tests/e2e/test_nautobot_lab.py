@@ -33,6 +33,8 @@ def test_lab_up_from_nautobot_converges_as_from_yaml(tmp_path: Path) -> None:
         assert loaded.exit_code == 0, loaded.output
         data["nornir"]["inventory"] = {"plugin": "OnrampNautobotInventory", "options": {
             "nautobot_url": nb.url, "directory": str(tmp_path / "inventory")}}  # fmt: skip
+        data |= {"store_url": f"sqlite:///{tmp_path / 'onramp.db'}",
+                 "secret_key_file": str(tmp_path / "k")}  # fmt: skip
         config.write_text(yaml.safe_dump(data))
         cli = ["--config", str(config), "lab"]
         down(LAB, settings.state_dir)
@@ -43,6 +45,20 @@ def test_lab_up_from_nautobot_converges_as_from_yaml(tmp_path: Path) -> None:
             assert up.exit_code == 0, up.output
             status = runner.invoke(app, [*cli, "status", "--json"], env=env)
             assert status.exit_code == 0, status.output  # every daemon, adjacency, session up
+            # a plan from it: the Connector's diff against the lab's running pe1-par
+            base = ["--config", str(config)]
+            runner.invoke(app, [*base, "tenant", "add", "acme", "ACME"], env=env)
+            made = runner.invoke(app, [*base, "connector", "create", "--tenant", "acme",
+                                       "--onramp", "ent-par", "--kind", "enterprise",
+                                       "--bandwidth", "100", "--customer-asn", "65101",
+                                       "--prefix", "192.0.2.0/24", "--json"], env=env)  # fmt: skip
+            assert made.exit_code == 0, made.output
+            ident = json.loads(made.output)["id"]
+            plan = runner.invoke(app, [*base, "plan", "connector", ident, "--json"], env=env)
+            assert plan.exit_code == 0, plan.output
+            planned = json.loads(plan.output)
+            assert planned["state"] == "planned" and list(planned["devices"]) == ["pe1-par"]
+            assert "192.0.2.0/24" in json.dumps(planned["devices"]["pe1-par"])
         finally:
             runner.invoke(app, [*cli, "down"], env=env)
             down(LAB, settings.state_dir)
