@@ -7,6 +7,7 @@ kept as a pg_dump under `var/`, named by the Nautobot version, and restored in l
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
@@ -36,17 +37,32 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """One test process at a time (pytest-xdist runs two modules that want Nautobot)."""
+    path = ROOT / "var" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_venv() -> Path:
     """.venv-nautobot with this Nautobot release (pip, once)."""
     server = VENV / "bin" / "nautobot-server"
     stamp = VENV / f".nautobot-{VERSION}"
+    with _locked(".nautobot-venv.lock"):
+        _install(stamp)
+    return server
+
+
+def _install(stamp: Path) -> None:
     if not stamp.exists():
         if not (VENV / "bin" / "python").exists():
             subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", f"nautobot=={VERSION}"],
                        check=True)  # fmt: skip
         stamp.touch()
-    return server
 
 
 @dataclass
@@ -100,17 +116,18 @@ def nautobot_server(pg_host: Path) -> Iterator[Nautobot]:
                                            "--dir", str(base)], stdout=out, stderr=out))  # fmt: skip
         pg = ["psql", "-h", str(pg_host), "-U", "postgres", "-q"]
         subprocess.run([*pg, "-c", "CREATE DATABASE nautobot"], check=True, capture_output=True)
-        if DUMP.exists():
-            subprocess.run(["pg_restore", "-h", str(pg_host), "-U", "postgres", "-d", "nautobot",
-                            "--no-owner", str(DUMP)], check=True, capture_output=True)  # fmt: skip
-        else:
-            subprocess.run([str(server), "migrate", "--no-input"], env=env, check=True,
-                           capture_output=True)  # fmt: skip
-            DUMP.parent.mkdir(parents=True, exist_ok=True)
-            part = DUMP.with_suffix(".part")
-            subprocess.run(["pg_dump", "-h", str(pg_host), "-U", "postgres", "-Fc", "-f",
-                            str(part), "nautobot"], check=True, capture_output=True)  # fmt: skip
-            part.replace(DUMP)  # only a whole dump is ever restored
+        with _locked(".nautobot-dump.lock"):  # one migrates, the other restores its dump
+            if DUMP.exists():
+                subprocess.run(["pg_restore", "-h", str(pg_host), "-U", "postgres", "-d",
+                                "nautobot", "--no-owner", str(DUMP)],
+                               check=True, capture_output=True)  # fmt: skip
+            else:
+                subprocess.run([str(server), "migrate", "--no-input"], env=env, check=True,
+                               capture_output=True)  # fmt: skip
+                part = DUMP.with_suffix(f".{os.getpid()}.part")
+                subprocess.run(["pg_dump", "-h", str(pg_host), "-U", "postgres", "-Fc", "-f",
+                                str(part), "nautobot"], check=True, capture_output=True)  # fmt: skip
+                part.replace(DUMP)  # only a whole dump is ever restored
         token = secrets.token_hex(20)
         subprocess.run([str(server), "shell", "-c",
                         "from nautobot.users.models import Token, User\n"
