@@ -189,7 +189,8 @@ def inventory_export(
     else:
         out.print(f"[green]OK[/] {path} -> {url}: {counts['routers']} routers, "
                   f"{counts['interfaces']} interfaces, {counts['cables']} cables "
-                  f"({counts['cables_made']} new)")  # fmt: skip
+                  f"({counts['cables_made']} new); {counts['created']} objects created, "
+                  f"{counts['updated']} updated")  # fmt: skip
 
 
 @inventory_app.command("testbed")

@@ -50,6 +50,7 @@ def loaded(nautobot: Nautobot) -> Nautobot:
     assert first["routers"] == again["routers"] == 6
     assert first["cables_made"] == first["cables"] == 9  # every core link once
     assert again["cables_made"] == 0 and again["cables"] == 9
+    assert first["created"] > 100 and (again["created"], again["updated"]) == (0, 0)
     return nautobot
 
 

@@ -26,6 +26,7 @@ inventory's checks and codes judge it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Interface, ip_interface
@@ -51,6 +52,7 @@ PORT_FIELDS = ("onramp", "vlan_range", "speed_mbps", "redundancy_role", "csp_con
 # The loader writes each mapping's order beside it (`order`), the reader restores it.
 ORDERED = ("pops", "onramps", "slas")
 NATIVE = ("pop", "loopback", "isis_net", "core_interfaces", "onramp_ports", "role")
+INTERFACE_FIELDS = (*CORE_FIELDS, *PORT_FIELDS)  # unset ones are written None: a port may move
 # custom fields the loader makes: key -> (type, the models that carry it)
 CUSTOM_FIELDS: dict[str, tuple[str, str]] = {
     "isis_net": ("text", "dcim.device"),
@@ -180,7 +182,11 @@ class OnrampNautobotInventory:
 
 
 def _ensure(
-    endpoint: Any, key: dict[str, Any], fields: dict[str, Any], listed: bool = False
+    tally: Counter[str],
+    endpoint: Any,
+    key: dict[str, Any],
+    fields: dict[str, Any],
+    listed: bool = False,
 ) -> Any:
     """The object with `key`, made or brought to `fields` (what makes the load idempotent).
     `listed`: the endpoint cannot filter on `key`; compare the whole (short) list."""
@@ -189,17 +195,26 @@ def _ensure(
     else:
         obj = endpoint.get(**key)
     if obj is None:
+        tally["created"] += 1
         return endpoint.create(**key, **fields)
     current = dict(obj)
     changed = {k: v for k, v in fields.items() if not _same(current.get(k), v)}
     if changed:
+        tally["updated"] += 1
         obj.update(changed)
     return obj
 
 
 def _same(have: Any, want: Any) -> bool:
-    if isinstance(have, dict) and "id" in have and not isinstance(want, dict):
-        return str(have["id"]) == str(want)  # a related object, given by id
+    """Whether Nautobot's value is the one we write, in the shapes its API answers in."""
+    if isinstance(have, dict) and not isinstance(want, dict):
+        if "id" in have:
+            return str(have["id"]) == str(want)  # a related object, given by id
+        if "value" in have:
+            return bool(have["value"] == want)  # a choice: {"value": ..., "label": ...}
+    if isinstance(have, dict) and isinstance(want, dict):
+        # custom fields come back all of them, the operator's own too: ours must match
+        return all(have.get(k) == v for k, v in want.items())
     return bool(have == want)
 
 
@@ -211,17 +226,20 @@ def export(raw: Raw, api: Any, progress: Callable[[str], None] = lambda _: None)
 
 
 def _export(raw: Raw, api: Any, progress: Callable[[str], None]) -> dict[str, int]:
+    tally: Counter[str] = Counter()  # objects created and updated: 0 and 0 when run again
     for key, (kind, model) in CUSTOM_FIELDS.items():
-        _ensure(api.extras.custom_fields, {"key": key},
+        _ensure(tally, api.extras.custom_fields, {"key": key},
                 {"label": key, "type": kind, "content_types": [model]}, listed=True)  # fmt: skip
-    _ensure(api.extras.config_contexts, {"name": CONTEXT}, {"weight": 1000, "data": {CONTEXT: {
+    _ensure(tally, api.extras.config_contexts, {"name": CONTEXT}, {"weight": 1000, "data": {CONTEXT: {
         "backbone": raw["backbone"], "groups": raw["groups"], "defaults": raw["defaults"],
         "order": {"hosts": list(raw["hosts"]),
                   **{k: list(raw["backbone"].get(k) or {}) for k in ORDERED}}}}})  # fmt: skip
     active = api.extras.statuses.get(name="Active").id
     connected = api.extras.statuses.get(name="Connected").id
-    pop_type = _ensure(api.dcim.location_types, {"name": "PoP"}, {"content_types": ["dcim.device"]})
-    maker = _ensure(api.dcim.manufacturers, {"name": "onramp"}, {})
+    pop_type = _ensure(
+        tally, api.dcim.location_types, {"name": "PoP"}, {"content_types": ["dcim.device"]}
+    )
+    maker = _ensure(tally, api.dcim.manufacturers, {"name": "onramp"}, {})
     namespace = api.ipam.namespaces.get(name="Global").id
     roles, platforms, types, pops = {}, {}, {}, {}
     ifaces: dict[tuple[str, str], Any] = {}
@@ -232,19 +250,19 @@ def _export(raw: Raw, api: Any, progress: Callable[[str], None]) -> dict[str, in
         platform = host["platform"]
         if role not in roles:
             roles[role] = _ensure(
-                api.extras.roles, {"name": role}, {"content_types": ["dcim.device"]}
+                tally, api.extras.roles, {"name": role}, {"content_types": ["dcim.device"]}
             ).id
         if platform not in platforms:
-            platforms[platform] = _ensure(api.dcim.platforms, {"name": platform},
+            platforms[platform] = _ensure(tally, api.dcim.platforms, {"name": platform},
                                           {"network_driver": platform}).id  # fmt: skip
-            types[platform] = _ensure(api.dcim.device_types, {"model": f"{platform}-router"},
+            types[platform] = _ensure(tally, api.dcim.device_types, {"model": f"{platform}-router"},
                                       {"manufacturer": maker.id}).id  # fmt: skip
         pop = data.pop("pop")
         if pop not in pops:
-            pops[pop] = _ensure(api.dcim.locations, {"name": pop},
+            pops[pop] = _ensure(tally, api.dcim.locations, {"name": pop},
                                 {"location_type": pop_type.id, "status": active}).id  # fmt: skip
         local = {k: v for k, v in data.items() if k not in NATIVE}
-        dev = _ensure(api.dcim.devices, {"name": name}, {
+        dev = _ensure(tally, api.dcim.devices, {"name": name}, {
             "role": roles[role], "platform": platforms[platform], "device_type": types[platform],
             "location": pops[pop], "status": active,
             "custom_fields": {"isis_net": data.get("isis_net")},
@@ -260,15 +278,16 @@ def _export(raw: Raw, api: Any, progress: Callable[[str], None]) -> dict[str, in
             wanted.append((p["name"], None, {k: p.get(k) for k in PORT_FIELDS}))
         for ifname, address, cf in wanted:
             virtual = ifname in (MGMT, LOOPBACK)
-            iface = _ensure(api.dcim.interfaces, {"device_id": dev.id, "name": ifname}, {
+            iface = _ensure(tally, api.dcim.interfaces, {"device_id": dev.id, "name": ifname}, {
                 "device": dev.id, "type": "virtual" if virtual else "other", "status": active,
-                "custom_fields": cf})  # fmt: skip
+                "custom_fields": dict.fromkeys(INTERFACE_FIELDS) | cf})  # fmt: skip
             ifaces[(name, ifname)] = iface
             if address:
-                ip = _address(api, address, namespace, active)
-                _ensure(api.ipam.ip_address_to_interface,
+                ip = _address(tally, api, address, namespace, active)
+                _ensure(tally, api.ipam.ip_address_to_interface,
                         {"ip_address": ip.id, "interface": iface.id}, {})  # fmt: skip
-                if ifname == MGMT:
+                if ifname == MGMT and _id(dev.primary_ip4) != str(ip.id):
+                    tally["updated"] += 1
                     dev.update({"primary_ip4": ip.id})
         progress(f"{name}: {len(wanted)} interfaces")
     made = 0
@@ -278,19 +297,26 @@ def _export(raw: Raw, api: Any, progress: Callable[[str], None]) -> dict[str, in
             continue  # each link once, from the end that sorts first
         if api.dcim.cables.get(termination_a_id=a.id) or api.dcim.cables.get(termination_b_id=a.id):
             continue
+        tally["created"] += 1
         api.dcim.cables.create(termination_a_type="dcim.interface", termination_a_id=a.id,
                                termination_b_type="dcim.interface", termination_b_id=b.id,
                                status=connected)  # fmt: skip
         made += 1
     return {"routers": len(raw["hosts"]), "interfaces": len(ifaces),
-            "cables": len(api.dcim.cables.all()), "cables_made": made}  # fmt: skip
+            "cables": len(api.dcim.cables.all()), "cables_made": made,
+            "created": tally["created"], "updated": tally["updated"]}  # fmt: skip
 
 
-def _address(api: Any, address: str, namespace: str, status: str) -> Any:
+def _address(tally: Counter[str], api: Any, address: str, namespace: str, status: str) -> Any:
     """The IP address, and a /24 (or its own network, when wider) to hold it: Nautobot
     keeps every address inside a prefix of its namespace."""
     ip = IPv4Interface(address)
     parent = ip.network if ip.network.prefixlen < 24 else IPv4Interface(f"{ip.ip}/24").network
-    _ensure(api.ipam.prefixes, {"prefix": str(parent), "namespace": namespace}, {"status": status})
-    return _ensure(api.ipam.ip_addresses, {"address": address, "namespace": namespace},
+    _ensure(
+        tally,
+        api.ipam.prefixes,
+        {"prefix": str(parent), "namespace": namespace},
+        {"status": status},
+    )
+    return _ensure(tally, api.ipam.ip_addresses, {"address": address, "namespace": namespace},
                    {"status": status})  # fmt: skip
