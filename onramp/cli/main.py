@@ -82,11 +82,12 @@ def inventory_check(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate the inventory: schema, duplicates, both ends of every core link, on-ramp ports."""
-    from onramp.network.inventory import check
+    from onramp.network.inventory.source import check_source, describe
 
     with errors(as_json):
-        path = directory or settings().inventory_dir
-        backbone, findings = check(path)
+        source = directory or settings()
+        backbone, findings = check_source(source)
+        path = describe(source)
     if as_json:
         dump(
             {
@@ -119,10 +120,10 @@ def inventory_check(
 @inventory_app.command("show")
 def inventory_show(as_json: JsonOpt = False) -> None:
     """The routers, their PoP, role, platform, addresses and on-ramp ports."""
-    from onramp.network.inventory import load
+    from onramp.network.inventory.source import load_source
 
     with errors(as_json):
-        bb = load(settings().inventory_dir)
+        bb = load_source(settings())
     if as_json:
         dump(
             {
@@ -161,6 +162,60 @@ def inventory_show(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+class ExportTarget(StrEnum):
+    nautobot = "nautobot"
+
+
+@inventory_app.command("export")
+def inventory_export(
+    to: Annotated[ExportTarget, typer.Option("--to", help="Where to load the inventory.")],
+    url: Annotated[str, typer.Argument(help="Nautobot's URL, e.g. http://nautobot:8080.")],
+    token: Annotated[
+        str, typer.Option(envvar="NAUTOBOT_TOKEN", help="API token (or $NAUTOBOT_TOKEN).")
+    ],
+    directory: Annotated[
+        Path | None, typer.Argument(help="YAML inventory directory (default: from config.yaml).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load a YAML inventory into Nautobot (devices, interfaces, addresses, cables, custom
+    fields, the `onramp` config context); checked first; running it again changes nothing."""
+    import pynautobot
+
+    from onramp.network.inventory.checks import InventoryError, check_raw, read_files
+    from onramp.network.inventory.nautobot import export
+
+    with errors(as_json):
+        path = directory or settings().inventory_dir
+        raw, findings = read_files(path)
+        _, findings = check_raw(raw, path, findings)
+        if findings:
+            raise InventoryError(findings)
+        counts = export(raw, pynautobot.api(url, token=token),
+                        (lambda _: None) if as_json else lambda m: err.print(m))  # fmt: skip
+    if as_json:
+        dump({"inventory": str(path), "to": to.value, "url": url, **counts})
+    else:
+        out.print(f"[green]OK[/] {path} -> {url}: {counts['routers']} routers, "
+                  f"{counts['interfaces']} interfaces, {counts['cables']} cables "
+                  f"({counts['cables_made']} new); {counts['created']} objects created, "
+                  f"{counts['updated']} updated")  # fmt: skip
+
+
+@inventory_app.command("testbed")
+def inventory_testbed() -> None:
+    """A pyATS testbed (YAML, on stdout) of the configured inventory; credentials are
+    %ENV{ONRAMP_SSH_USERNAME} / %ENV{ONRAMP_SSH_PASSWORD}, read by pyATS when it loads it."""
+    import yaml
+
+    from onramp.network.inventory.plugin import init_nornir
+    from onramp.network.inventory.testbed import testbed
+
+    with errors(False):
+        nr = init_nornir(settings())
+        sys.stdout.write(yaml.safe_dump(testbed(nr.inventory), sort_keys=False))
+
+
 @inventory_app.command("generate")
 def inventory_generate(
     routers: Annotated[int, typer.Option(help="How many routers (PE + P).")],
@@ -186,10 +241,10 @@ def inventory_generate(
 def _lab() -> Any:
     from onramp.lab.run import Lab
     from onramp.lab.topology import build
-    from onramp.network.inventory import load
+    from onramp.network.inventory.source import load_source
 
     s = settings()
-    return Lab(build(load(s.inventory_dir), s.lab), s.lab.state_dir), s
+    return Lab(build(load_source(s), s.lab), s.lab.state_dir), s
 
 
 def _progress(as_json: bool) -> Callable[[str], None]:
@@ -401,7 +456,7 @@ def validate_offline(
     with errors(as_json):
         s = settings()
         svc = None if no_store else service()
-        report = offline.run(inventory or s.inventory_dir, svc,
+        report = offline.run(inventory or s, svc,
                              (lambda _: None) if as_json else lambda m: err.print(m))  # fmt: skip
     if as_json:
         dump(report)

@@ -31,13 +31,15 @@ from sqlalchemy import select
 
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import RELEASED_STATES, ConnectorRequest, State
+from onramp.core.settings import Settings
 from onramp.core.shapes import CheckFinding, ValidationReport
 from onramp.core.store import ConnectorRow
 from onramp.flow import request
 from onramp.flow.render import services
 from onramp.flow.service import Service
 from onramp.network import intent
-from onramp.network.inventory import Backbone, check
+from onramp.network.inventory import Backbone
+from onramp.network.inventory.source import check_source
 from onramp.network.platforms import PLATFORMS, undeployable
 from onramp.network.templates import (
     SERVICE_FEATURES,
@@ -59,8 +61,9 @@ def _finding(check_: str, target: str, exc: BaseException) -> Finding:
     return {"check": check_, "target": target, "code": code, "reason": reason[:500]}
 
 
-def inventory(directory: Path) -> tuple[Backbone | None, list[Finding]]:
-    backbone, found = check(directory)
+def inventory(source: Path | Settings) -> tuple[Backbone | None, list[Finding]]:
+    """A YAML inventory directory, or the inventory config.yaml names (YAML or Nautobot)."""
+    backbone, found = check_source(source)
     return backbone, [{"check": "inventory", "target": f.host, "code": f.code,
                        "reason": f"{f.field}: {f.reason}"} for f in found]  # fmt: skip
 
@@ -171,13 +174,13 @@ def golden_files() -> list[Finding]:
 
 
 def run(
-    directory: Path, svc: Service | None, progress: Callable[[str], None] = lambda _: None
+    source: Path | Settings, svc: Service | None, progress: Callable[[str], None] = lambda _: None
 ) -> ValidationReport:
     """Every check; the report: {ok, checks: {name: findings count}, findings}."""
     counts: dict[str, int] = {}
     if names := overridden():
         progress(f"the project's templates/ overrides {', '.join(names)}")
-    bb, found = inventory(directory)
+    bb, found = inventory(source)
     counts["inventory"] = len(found)
     progress(f"inventory: {len(found)} findings")
     if bb is not None:

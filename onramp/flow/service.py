@@ -43,7 +43,8 @@ from onramp.flow import allocate
 from onramp.flow.kinds import spec_of
 from onramp.flow.request import parse
 from onramp.network import customer, templates
-from onramp.network.inventory import Backbone, load
+from onramp.network.inventory import Backbone
+from onramp.network.inventory.source import load_source
 
 # who saw a BGP key, when, of which Connector: the record is a row (`events`, kind "reveal");
 # this log line tells the operators' log collection too (never the key itself)
@@ -65,7 +66,7 @@ class Service:
         templates.use_overrides(settings.template_overrides)  # the project's, then built-in
         store = Store(settings.resolved_store_url())
         store.migrate()  # idempotent: a new database gets its schema, an old one its upgrades
-        return cls(settings, store, load(settings.inventory_dir), Vault(settings.secret_key_path),
+        return cls(settings, store, load_source(settings), Vault(settings.secret_key_path),
                    submit)  # fmt: skip
 
     def publish(self, kind: str, ident: str) -> bool:

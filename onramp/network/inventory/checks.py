@@ -429,7 +429,17 @@ def _references(
 def check(directory: Path) -> tuple[Backbone | None, list[Finding]]:
     """Every problem in the inventory at `directory`, and the Backbone when there is none."""
     raw, findings = read_files(directory)
-    findings = findings or list(_shape(raw))
+    return check_raw(raw, directory, findings)
+
+
+def check_raw(
+    raw: dict[str, dict[str, Any]], directory: Path, findings: Iterable[Finding] = ()
+) -> tuple[Backbone | None, list[Finding]]:
+    """Every problem in an inventory of any source, in the one shape every source gives:
+    Nornir's SimpleInventory files as mappings (`hosts`, `groups`, `defaults`) plus
+    `backbone` (PoPs, on-ramps, SLAs). `directory`: what relative paths in it are relative
+    to; `findings`: what the source found while reading (reported alone)."""
+    findings = list(findings) or list(_shape(raw))
     if findings:
         return None, findings  # judging half-read files would only add noise
     routers, catalogue, schema = _parse(raw)
