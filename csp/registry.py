@@ -72,8 +72,24 @@ def peering_request(
 def adapters(
     csp: dict[str, CspSettings], bb: Backbone, store: Store, vault: Vault
 ) -> dict[str, Adapter]:
-    """One adapter per provider config.yaml's `csp:` section names."""
-    return {p: adapter(p, cfg, bb, store, vault) for p, cfg in csp.items()}
+    """One adapter per provider config.yaml's `csp:` section names and per adapter its kinds
+    name (constraints.yaml `kinds.*.adapter`), under `adapter_key`."""
+    made: dict[str, Adapter] = {}
+    for p, cfg in csp.items():
+        described = constraints.for_provider(p)
+        for variant in described.variants() or [None]:
+            key = p if variant == described.variant else f"{p}/{variant}"
+            made[key] = build(p, described, cfg, bb, store, vault, variant)
+    return made
+
+
+def adapter_key(provider: str, kind: str) -> str:
+    """Which of `adapters` serves a Connector of `kind` at `provider`: the provider's name
+    for its default adapter, "<provider>/<adapter>" for another its kind names."""
+    described = constraints.for_provider(provider)
+    rule = described.kinds.get(kind)
+    variant = rule.adapter if rule is not None else described.variant
+    return provider if variant == described.variant else f"{provider}/{variant}"
 
 
 def adapter(
@@ -92,14 +108,17 @@ def build(
     bb: Backbone,
     store: Store,
     vault: Vault,
+    variant: str | None = None,
 ) -> Adapter:
-    """The adapter the package `described` names makes for `provider`."""
+    """The adapter the package `described` names makes for `provider` (`variant`: which of
+    its ADAPTERS; None: the provider's default)."""
     package = described.adapter.package
     if package is None:  # nothing to call: a cross-connect
         raise OnrampError("ONR-CSP-001", f"no adapter for provider {provider}")
-    make = builder(package, described.variant)
+    variant = variant or described.variant
+    make = builder(package, variant)
     ports = connections(bb, provider)
-    return make(BuildContext(provider, settings, ports, store, vault, described.variant))
+    return make(BuildContext(provider, settings, ports, store, vault, variant))
 
 
 def builder(package: str, variant: str | None = None) -> Build:

@@ -120,7 +120,7 @@ class Timings:
 @dataclass
 class Orchestrator:
     svc: Service
-    adapters: dict[str, Adapter]  # provider -> its adapter (csp.registry builds them)
+    adapters: dict[str, Adapter]  # registry.adapter_key -> its adapter (registry.adapters)
     actor: str = field(default_factory=worker_name)
     timings: Timings = field(default_factory=Timings)
     # an applied plan's compliance re-check: None, at once (the caller waits); else handed
@@ -643,10 +643,11 @@ class Orchestrator:
         provider = self.svc.backbone.catalogue.onramps[c["onramp"]].provider
         if not registry.calls_provider(provider):  # its constraints.yaml: `calls: none`
             return None
+        key = registry.adapter_key(provider, c["kind"])  # the kind's adapter (hosted connection)
         try:
-            return self.adapters[provider]
+            return self.adapters[key]
         except KeyError:
-            raise OnrampError("ONR-CSP-001", f"no adapter configured for {provider}") from None
+            raise OnrampError("ONR-CSP-001", f"no adapter configured for {key}") from None
 
     def _key(self, ident: str) -> str | None:
         with self.svc.store.session() as s:
