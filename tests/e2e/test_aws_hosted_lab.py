@@ -10,22 +10,26 @@ One lab for this module (`tah`, octet 66); every test leaves routers, simulator 
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from onramp.core.model import AwsDelegation
-from onramp.core.settings import CspSettings
 from onramp.core.store import AllocationRow
-from onramp.csp import registry
 from onramp.csp.aws.adapter import client
 from onramp.csp.aws.simulator import PARTNER_ACCOUNT, DirectConnect, serve
 from onramp.csp.simulator import Behaviour, Customer
 from onramp.flow.orchestrate import Orchestrator, Timings
+from onramp.flow.plan import make_plan
 from onramp.flow.service import Service
 from onramp.lab.attach import LabAttachment
 from onramp.lab.run import Lab
@@ -42,29 +46,52 @@ class Env:
     lab: Lab
     svc: Service
     attach: LabAttachment
+    sim: DirectConnect
+    url: str
+    config: Path
 
     def held(self, owner: str) -> int:
         with self.svc.store.session() as s:
             return s.scalar(select(func.count()).select_from(AllocationRow)
                             .where(AllocationRow.owner == owner)) or 0  # fmt: skip
 
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "ONRAMP_CONFIG": str(self.config)}
+        return subprocess.Popen(
+            [sys.executable, "-m", "onramp.cli", "worker", "--concurrency", "1", "--beat"],
+            env=env, stdout=subprocess.DEVNULL,
+            stderr=(self.config.parent / f"worker-{time.time_ns()}.log").open("wb"),
+        )  # fmt: skip
+
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    with module_lab(tmp_path_factory.mktemp("aws-hosted"), "tah", OCTET) as (lab, svc, _):
-        yield Env(lab, svc, LabAttachment(lab, svc.backbone))
+    tmp = tmp_path_factory.mktemp("aws-hosted")
+    with serve(DirectConnect()) as (url, sim):
+        config = {
+            "csp": {"aws": {"endpoint_url": url, "region": "eu-west-3"}},
+            "worker": {"broker_url": f"sqla+sqlite:///{tmp / 'broker.db'}", "poll_s": 0.2,
+                       "sweep_s": 1.0, "lease_s": 6.0, "revert_in_s": 40, "check_timeout_s": 15},
+        }  # fmt: skip
+        with module_lab(tmp, "tah", OCTET, **config) as (lab, svc, _):
+            attach = LabAttachment(lab, svc.backbone)
+            sim.hook = attach
+            yield Env(lab, svc, attach, sim, url, svc.settings.path)
 
 
 @pytest.fixture
 def aws(env: Env) -> Iterator[tuple[Orchestrator, DirectConnect, str]]:
-    """The simulator as AWS (the customer accepts what is offered to its account unless a
-    test says otherwise), and an orchestrator with the adapters config.yaml would give."""
-    with serve(DirectConnect(hook=env.attach, behaviour=Behaviour(accept_after_s=0.2))) as (
-        url, sim):  # fmt: skip
-        built = registry.adapters({"aws": CspSettings(endpoint_url=url, region="eu-west-3")},
-                                  env.svc.backbone, env.svc.store, env.svc.vault)  # fmt: skip
-        timings = Timings(revert_in_s=60, check_timeout_s=20)
-        yield Orchestrator(env.svc, built, actor="test", timings=timings), sim, url
+    """The simulator as AWS, emptied (the customer accepts what is offered to its account
+    unless a test says otherwise), and an orchestrator with the adapters config.yaml gives
+    (registry.adapters: the hosted-connection adapter for its kind)."""
+    sim = env.sim
+    for held in (sim.hosted, sim._parents, sim.vifs):
+        held.clear()
+    sim.calls.clear()
+    sim.behaviour = Behaviour(accept_after_s=0.2)
+    orch = Orchestrator.from_settings(env.svc, actor="test")
+    orch.timings = Timings(revert_in_s=60, check_timeout_s=20)
+    yield orch, sim, env.url
 
 
 def states(orch: Orchestrator, ident: str) -> list[str]:
@@ -149,3 +176,106 @@ def test_delegated_onramp_accepts_and_creates_the_vif(
         decommission_in_aws_order(env, orch, sim, c, before)
     finally:
         env.svc.revoke_delegation("acme", "aws", "test")
+
+
+# crash tests: a worker process killed (SIGKILL) in each state of the hosted-connection
+# flow, a new one started: active, one hosted connection and one VIF, nothing leaked
+DELEGATED_FLOW = ["allocated", "csp_requested", "configuring", "verifying", "active"]
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def catch(orch: Orchestrator, ident: str, wanted: str, timeout: float = 60) -> str:
+    """Poll fast until the Connector has reached `wanted` (or a later state)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = [h["to"] for h in orch.history("connector", ident)]
+        if wanted in seen or seen[-1] == "active":
+            return seen[-1]
+        time.sleep(0.01)
+    raise AssertionError(f"never reached {wanted}: {orch.state('connector', ident)}")
+
+
+def survives(env: Env, orch: Orchestrator, c: dict[str, Any], before: str, allocated: int,
+             customer: bool) -> None:  # fmt: skip
+    """A second worker ends it active with one of each at AWS; then it is decommissioned."""
+    from onramp import worker
+
+    second = env.start_worker()
+    try:
+        assert orch.watch("connector", c["id"], poll_s=0.2, timeout_s=150) == "active", (
+            env.svc.connector(c["id"])["reason"])  # fmt: skip
+        one_hosted_connection_with_one_vif(env.sim, c)
+        assert env.held(c["id"]) == allocated  # nothing leaked, nothing taken twice
+        again = make_plan(env.svc, "connector", c["id"])  # nothing half-configured
+        assert all(d["diff"] == "" for d in again["devices"].values())
+        assert ("awaiting_customer" in states(orch, c["id"])) is customer
+        orch.decommission("connector", c["id"])
+        worker.submit("connector", c["id"])
+        assert orch.watch("connector", c["id"], poll_s=0.2, timeout_s=120) == "deleted"
+    finally:
+        kill(second)
+    (conn,), (vif,) = env.sim.hosted.values(), env.sim.vifs.values()
+    assert (conn["connectionState"], vif["virtualInterfaceState"]) == ("deleted", "deleted")
+    assert env.held(c["id"]) == 0 and running(env.lab, "pe1-par") == before
+
+
+@pytest.mark.parametrize("at", DELEGATED_FLOW[:4])
+def test_delegated_worker_killed_in_each_state_resumes_to_active(
+    env: Env, aws: tuple[Orchestrator, DirectConnect, str], at: str
+) -> None:
+    from onramp import worker
+
+    orch, sim, _ = aws
+    # slow enough to be caught in each state: AWS provisions the connection, then the VIF
+    sim.behaviour = Behaviour(Customer.NEVER, provisioning_s=1.5)
+    before = running(env.lab, "pe1-par")
+    env.svc.delegate("acme", AwsDelegation(account=ACCOUNT, access_key_id=sim.customer(ACCOUNT),
+                     secret_access_key="-", virtual_gateway_id="vgw-0a1b2c"), "test")  # type: ignore[arg-type]  # fmt: skip
+    try:
+        c = env.svc.create_connector(env.svc.connector_request(HOSTED))
+        allocated = env.held(c["id"])
+        worker.configure(env.svc.settings)
+        first = env.start_worker()
+        try:
+            worker.submit("connector", c["id"])
+            assert catch(orch, c["id"], at) != "active"  # killed mid-flow
+        finally:
+            kill(first)
+        survives(env, orch, c, before, allocated, customer=False)
+    finally:
+        env.svc.revoke_delegation("acme", "aws", "test")
+
+
+def test_worker_killed_awaiting_the_customer_resumes_once_the_vif_is_made(
+    env: Env, aws: tuple[Orchestrator, DirectConnect, str]
+) -> None:
+    from onramp import worker
+
+    orch, sim, url = aws
+    before = running(env.lab, "pe1-par")
+    c = env.svc.create_connector(env.svc.connector_request(HOSTED))
+    allocated = env.held(c["id"])
+    worker.configure(env.svc.settings)
+    first = env.start_worker()
+    try:
+        worker.submit("connector", c["id"])
+        assert catch(orch, c["id"], "awaiting_customer") == "awaiting_customer"
+        deadline = time.monotonic() + 30  # the customer accepted; AWS makes it available
+        while next(iter(sim.hosted.values()))["connectionState"] != "available":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        kill(first)
+    step = env.svc.customer_step(c["id"], reveal_by="test:customer")
+    assert step is not None
+    theirs = client(url, region_name="eu-west-3", aws_access_key_id=sim.customer(ACCOUNT),
+                    aws_secret_access_key="-")  # fmt: skip
+    theirs.create_private_virtual_interface(
+        connectionId=step["resource"],
+        newPrivateVirtualInterface={**step["vif"], "virtualGatewayId": "vgw-0a1b2c"},
+    )
+    survives(env, orch, c, before, allocated, customer=True)
