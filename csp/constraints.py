@@ -78,6 +78,9 @@ class Kind(Strict):
     # the customer makes the provider's attachment on what we allocated (an AWS VIF on a
     # hosted connection): `connector vif-parameters` gives its parameters, the key revealed
     customer_attachment: bool = False
+    # with the tenant's delegation, onramp makes what the order would name (Azure: the
+    # circuit, its service key and S-tag) before allocating: csp/<package>.delegated_order
+    delegation_orders: bool = False
     # the BGP peer is the customer's own router (not a provider's that its API or a ticket
     # sets up): `connector customer-config` tells the customer what to configure on it
     customer_router: bool = False

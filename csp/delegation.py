@@ -90,3 +90,13 @@ def credentials(store: Store, vault: Vault, provider: str, account: str) -> dict
             return None
         found: dict[str, Any] = json.loads(vault.decrypt(row.sealed))
         return found | {"account": row.account}
+
+
+def of_tenant(store: Store, vault: Vault, tenant: str, provider: str) -> dict[str, Any] | None:
+    """The tenant's unsealed credentials at `provider` (for a provider call only), or None."""
+    with store.session() as s:
+        row = s.get(DelegationRow, (tenant, provider))
+        if row is None:
+            return None
+        found: dict[str, Any] = json.loads(vault.decrypt(row.sealed))
+        return found | {"account": row.account}

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import cast
+from typing import Any, cast
 
 from onramp.core.errors import OnrampError
 from onramp.core.secrets import Vault
 from onramp.core.settings import CspSettings
 from onramp.core.shapes import ConnectorView
 from onramp.core.store import Store
-from onramp.csp import constraints
+from onramp.csp import constraints, delegation
 from onramp.csp.adapter import Adapter, Build, BuildContext, PeeringRequest, Session
 from onramp.csp.constraints import Constraints
 from onramp.network.inventory import Backbone
@@ -130,6 +130,29 @@ def builder(package: str, variant: str | None = None) -> Build:
     if variant is not None and variant not in getattr(module, "ADAPTERS", {}):
         raise OnrampError("ONR-CSP-008", f"onramp.csp.{package} has no adapter {variant!r}")
     return cast(Build, make)
+
+
+def delegated_order(
+    provider: str,
+    settings: CspSettings,
+    bb: Backbone,
+    store: Store,
+    vault: Vault,
+    order: dict[str, Any],
+) -> dict[str, Any]:
+    """What the tenant's delegation at `provider` fills into an order (Azure: the circuit
+    onramp makes in the customer's subscription, its service key and S-tag); nothing when
+    the tenant delegated nothing there or the provider's package does nothing with one."""
+    rule = constraints.for_provider(provider)
+    kind = rule.kinds.get(str(order.get("kind")))
+    made = delegation.of_tenant(store, vault, str(order.get("tenant")), provider)
+    if kind is None or not kind.delegation_orders or made is None:
+        return {}
+    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
+    context = BuildContext(provider, settings, connections(bb, provider), store, vault)
+    where = bb.catalogue.onramps[str(order["onramp"])]
+    filled: dict[str, Any] = module.delegated_order(context, made, order, where)
+    return filled
 
 
 def calls_provider(provider: str) -> bool:

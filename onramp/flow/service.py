@@ -47,7 +47,7 @@ from onramp.core.store import (
     by_prefix,
     now,
 )
-from onramp.csp import delegation
+from onramp.csp import delegation, registry
 from onramp.csp.constraints import for_kind, for_provider
 from onramp.flow import allocate
 from onramp.flow.kinds import spec_of
@@ -140,9 +140,25 @@ class Service:
 
     def create_connector(self, req: ConnectorRequest) -> ConnectorView:
         self._not_anothers_account(req)
+        req = self._delegated(req)
         made = allocate.create_connector(self.store, self.backbone, req, self.vault)
         self.publish("connector", made["id"])  # after the allocating transaction committed
         return made
+
+    def _delegated(self, req: ConnectorRequest) -> ConnectorRequest:
+        """An order without what the customer makes first (Azure: no service key), from a
+        tenant that delegated that provider: onramp makes it in the customer's account now
+        (idempotent by the order's key) and the order goes on with what it gave."""
+        onramp = self.backbone.catalogue.onramps.get(req.onramp)
+        if onramp is None or req.azure_service_key is not None:
+            return req
+        settings = self.settings.csp.get(onramp.provider)
+        if settings is None:
+            return req
+        data = req.model_dump(mode="json", exclude_none=True)
+        filled = registry.delegated_order(onramp.provider, settings, self.backbone, self.store,
+                                          self.vault, data)  # fmt: skip
+        return parse(ConnectorRequest, data | filled) if filled else req
 
     def _not_anothers_account(self, req: ConnectorRequest) -> None:
         """An account another tenant delegated is refused: onramp would act there with that
