@@ -23,16 +23,19 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from onramp.core.model import AwsDelegation
+from onramp.core.model import AwsDelegation, AzureDelegation
 from onramp.core.store import AllocationRow
 from onramp.csp.aws.adapter import client
 from onramp.csp.aws.simulator import PARTNER_ACCOUNT, DirectConnect, serve
+from onramp.csp.azure.simulator import ExpressRoute
+from onramp.csp.azure.simulator import serve as serve_azure
 from onramp.csp.simulator import Behaviour, Customer
 from onramp.flow.orchestrate import Orchestrator, Timings
 from onramp.flow.plan import make_plan
 from onramp.flow.service import Service
 from onramp.lab.attach import LabAttachment
 from onramp.lab.run import Lab
+from onramp.lab.topology import cloud_lans
 
 from .conftest import AWS_ORDER, module_lab, running
 
@@ -49,6 +52,7 @@ class Env:
     sim: DirectConnect
     url: str
     config: Path
+    azure: ExpressRoute
 
     def held(self, owner: str) -> int:
         with self.svc.store.session() as s:
@@ -67,16 +71,17 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("aws-hosted")
-    with serve(DirectConnect()) as (url, sim):
+    with serve(DirectConnect()) as (url, sim), serve_azure(ExpressRoute()) as (az_url, azure):
         config = {
-            "csp": {"aws": {"endpoint_url": url, "region": "eu-west-3"}},
+            "csp": {"aws": {"endpoint_url": url, "region": "eu-west-3"},
+                    "azure": {"endpoint_url": az_url, "account": azure.subscription}},
             "worker": {"broker_url": f"sqla+sqlite:///{tmp / 'broker.db'}", "poll_s": 0.2,
                        "sweep_s": 1.0, "lease_s": 6.0, "revert_in_s": 40, "check_timeout_s": 15},
         }  # fmt: skip
         with module_lab(tmp, "tah", OCTET, **config) as (lab, svc, _):
             attach = LabAttachment(lab, svc.backbone)
-            sim.hook = attach
-            yield Env(lab, svc, attach, sim, url, svc.settings.path)
+            sim.hook = azure.hook = attach
+            yield Env(lab, svc, attach, sim, url, svc.settings.path, azure)
 
 
 @pytest.fixture
@@ -279,3 +284,41 @@ def test_worker_killed_awaiting_the_customer_resumes_once_the_vif_is_made(
         newPrivateVirtualInterface={**step["vif"], "virtualGatewayId": "vgw-0a1b2c"},
     )
     survives(env, orch, c, before, allocated, customer=True)
+
+
+SUBSCRIPTION = "0b0c0d0e-0000-4000-8000-00000000c057"
+PRINCIPAL = "0b0c0d0e-0000-4000-8000-0000000000c1"
+
+
+def test_azure_delegated_from_no_circuit_at_all(
+    env: Env, aws: tuple[Orchestrator, DirectConnect, str]
+) -> None:
+    """The customer has no circuit and gives no service key: onramp makes the circuit in the
+    customer's subscription (our provider, the on-ramp's peering location), then our side."""
+    orch, _, _ = aws
+    azure = env.azure
+    assert azure.cross_connections == {} and azure.circuits == {}  # nothing at all
+    azure.customer(SUBSCRIPTION, PRINCIPAL)
+    before = running(env.lab, "pe1-lon")
+    env.svc.delegate("acme", AzureDelegation(account=SUBSCRIPTION, tenant_id=PRINCIPAL,  # type: ignore[arg-type]
+                     client_id=PRINCIPAL, client_secret="-", resource_group="rg-acme"), "test")  # type: ignore[arg-type]  # fmt: skip
+    try:
+        c = env.svc.create_connector(env.svc.connector_request({
+            "tenant": "acme", "onramp": "azure-er-lon", "kind": "azure-expressroute",
+            "bandwidth_mbps": 1000,
+            "prefixes": [str(cloud_lans(env.lab.topo)["azure-er-lon"])]}))  # fmt: skip
+        (circuit,) = azure.circuits.values()
+        assert circuit["id"].startswith(f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-acme/")
+        key = circuit["properties"]["serviceKey"]
+        assert c["request"]["azure_service_key"] == key
+        assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
+        assert "awaiting_customer" not in states(orch, c["id"])
+        xc = azure.cross_connections[key]["properties"]
+        assert xc["serviceProviderProvisioningState"] == "Provisioned"
+        assert xc["sTag"] == c["attachments"][0]["vlan"] and len(xc["peerings"]) == 1
+        assert orch.decommission("connector", c["id"]) == "decommissioning"
+        assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "deleted"
+        assert xc["serviceProviderProvisioningState"] == "NotProvisioned"
+        assert running(env.lab, "pe1-lon") == before and env.held(c["id"]) == 0
+    finally:
+        env.svc.revoke_delegation("acme", "azure", "test")
