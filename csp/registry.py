@@ -155,6 +155,28 @@ def delegated_order(
     return filled
 
 
+def delegated_cleanup(
+    provider: str,
+    settings: CspSettings,
+    bb: Backbone,
+    store: Store,
+    vault: Vault,
+    connector: ConnectorView,
+    resource_id: str,
+) -> None:
+    """Once our side at the provider is gone: what onramp made in the customer's account for
+    the order (`delegated_order`) is deleted too, with the tenant's delegation (revoked: it
+    stays, the customer's to delete)."""
+    rule = constraints.for_provider(provider)
+    kind = rule.kinds.get(connector["kind"])
+    made = delegation.of_tenant(store, vault, connector["tenant"], provider)
+    if kind is None or not kind.delegation_orders or made is None:
+        return
+    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
+    context = BuildContext(provider, settings, connections(bb, provider), store, vault)
+    module.delegated_cleanup(context, made, resource_id)
+
+
 def calls_provider(provider: str) -> bool:
     """Whether a Connector at this provider's on-ramps asks anything of a provider."""
     return constraints.for_provider(provider).adapter.calls != "none"

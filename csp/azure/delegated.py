@@ -19,6 +19,8 @@ from onramp.core.errors import OnrampError
 from onramp.csp.azure.adapter import StaticToken, _call, network
 from onramp.csp.azure.simulator import PROVIDER_NAME
 
+CIRCUIT_PREFIX = "onramp-"  # the circuits onramp made (and may delete) are named so
+
 
 @dataclass(frozen=True)
 class Circuit:

@@ -426,12 +426,18 @@ class Orchestrator:
             resource = _row(s, kind, ident).csp_resource
         if resource is None:  # never reached the provider: nothing to delete there
             return
-        adapter = self._adapter(self.svc.connector(ident))
+        c = self.svc.connector(ident)
+        adapter = self._adapter(c)
         if adapter is not None:
             gone = adapter.delete(resource)
             if gone.state != CspState.DELETED:
                 raise OnrampError("ONR-CSP-002", f"{gone.provider} {resource} still "
                                   f"{gone.provider_state}")  # fmt: skip
+            provider = self.svc.backbone.catalogue.onramps[c["onramp"]].provider
+            settings = self.svc.settings.csp.get(provider)
+            if settings is not None:  # what we made in the customer's account for the order
+                registry.delegated_cleanup(provider, settings, self.svc.backbone,
+                                           self.svc.store, self.svc.vault, c, resource)  # fmt: skip
 
     def _finish(self, kind: str, ident: str, to: State, reason: str) -> None:
         self._unlock_routers(kind, ident)

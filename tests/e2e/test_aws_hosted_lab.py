@@ -318,7 +318,9 @@ def test_azure_delegated_from_no_circuit_at_all(
         assert xc["sTag"] == c["attachments"][0]["vlan"] and len(xc["peerings"]) == 1
         assert orch.decommission("connector", c["id"]) == "decommissioning"
         assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "deleted"
-        assert xc["serviceProviderProvisioningState"] == "NotProvisioned"
+        assert xc["serviceProviderProvisioningState"] == "NotProvisioned"  # ours first, then
+        assert azure.circuits == {} and azure.cross_connections == {}  # the circuit we made
+        assert [op for op in azure.calls if "circuit" in op] == ["PUT circuit", "DELETE circuit"]
         assert running(env.lab, "pe1-lon") == before and env.held(c["id"]) == 0
     finally:
         env.svc.revoke_delegation("acme", "azure", "test")
