@@ -59,6 +59,29 @@ class ConnectorView(TypedDict):
     reason: str | None
 
 
+class VifParameters(TypedDict):
+    """The VIF the customer creates on an AWS hosted connection, in AWS's own field names
+    (`aws directconnect create-private-virtual-interface --new-private-virtual-interface`)."""
+
+    virtualInterfaceName: str
+    vlan: int
+    asn: int  # ours: AWS's BGP peer is our router
+    mtu: int
+    amazonAddress: str
+    customerAddress: str  # ours
+    addressFamily: Literal["ipv4"]
+    authKey: NotRequired[str]  # only where revealed (`connector customer-step --reveal`)
+
+
+class CustomerStep(TypedDict):
+    """What the customer must do at its provider before a Connector goes on, and with what."""
+
+    connector: str
+    action: str
+    resource: str | None  # the provider's id of what we made (the hosted connection)
+    vif: VifParameters
+
+
 class LinkView(TypedDict):
     """A Link as users see it (model.Link as JSON)."""
 

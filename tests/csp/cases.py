@@ -24,7 +24,7 @@ from onramp.csp.alibaba import simulator as alibaba_sim
 from onramp.csp.alibaba.adapter import AlibabaAdapter
 from onramp.csp.alibaba.adapter import client as alibaba_client
 from onramp.csp.aws import simulator as aws_sim
-from onramp.csp.aws.adapter import AwsAdapter
+from onramp.csp.aws.adapter import AwsAdapter, AwsHostedConnectionAdapter, Delegation
 from onramp.csp.aws.adapter import client as aws_client
 from onramp.csp.azure import simulator as azure_sim
 from onramp.csp.azure.adapter import AzureAdapter, network
@@ -194,6 +194,80 @@ class AwsCase(SimulatorControls):
 
     def writes(self) -> list[str]:
         return [op for op in self.sim.calls if not op.startswith("Describe")]
+
+
+# AWS: a hosted connection in the customer's account; the customer accepts it and makes
+# the VIF on it with the parameters onramp gives ---------------------------------------
+def vif_parameters(req: PeeringRequest) -> dict[str, Any]:
+    """What `connector customer-step --reveal` gives the customer for `req`."""
+    (leg,) = req.sessions
+    return {"virtualInterfaceName": req.idempotency_key, "vlan": leg.vlan, "asn": req.local_asn,
+            "mtu": req.mtu, "authKey": req.md5_key, "amazonAddress": leg.peer_address,
+            "customerAddress": leg.local_address, "addressFamily": "ipv4"}  # fmt: skip
+
+
+class AwsHostedCase(AwsCase):
+    first = slow = (CspState.AWAITING_CUSTOMER, "ordering")
+    transient = ("available/pending",)  # the customer's VIF, being made
+    ready = "available/available"
+    ready_details: ClassVar[dict[str, Any]] = {"vlan": 101, "bandwidth": "100Mbps"}
+    down = "available/down"
+    down_details: ClassVar[dict[str, Any]] = {}
+    lose = 2  # the describe of our hosted connections, and the allocate
+    unknown_id = "dxcon-nothere"
+
+    def __init__(self, url: str, sim: aws_sim.DirectConnect) -> None:
+        super().__init__(url, sim)
+        self.details = {"vlan": 101, "bandwidth": "100Mbps", "vif": None}
+        self.customer_dx = dx(url, sim.customer(AWS_ACCOUNT))
+
+    def adapter(self) -> Adapter:
+        return AwsHostedConnectionAdapter(dx(self.url), {AWS_PORT: "dxcon-onramp01"})
+
+    def meanwhile(self, resource: CspResource) -> None:
+        """The accepting customer: AWS makes the connection available, then the customer
+        creates the VIF on it with onramp's parameters."""
+        if self.sim.behaviour.customer != Customer.ACCEPT:
+            return
+        self.time_passes(60)
+        self.customer_dx.create_private_virtual_interface(
+            connectionId=resource.resource_id,
+            newPrivateVirtualInterface=vif_parameters(self.req) | {"virtualGatewayId": "vgw-1"},
+        )
+
+    def made(self) -> list[str]:
+        return [i for i, c in self.sim.hosted.items() if c["connectionState"] != "deleted"]
+
+
+class AwsHostedDelegatedCase(AwsHostedCase):
+    """The customer delegated: onramp accepts the connection and makes the VIF on it."""
+
+    can = frozenset({"faults", "refuses"})
+    first = (CspState.READY, "available/available")  # AWS at once: nothing is waited for
+    slow = (CspState.PROVISIONING, "pending")  # accepted by us; AWS still provisioning
+
+    def customer(
+        self,
+        answer: Customer,
+        after_s: float = 0.0,
+        provisioning_s: float = 0.0,
+        down_after_s: float | None = None,
+    ) -> None:
+        """Nobody answers but AWS: the customer's part is ours."""
+        slow = after_s + provisioning_s
+        self.sim.behaviour = Behaviour(Customer.NEVER, 0.0, slow, down_after_s)
+
+    def adapter(self) -> Adapter:
+        ours = Delegation(self.customer_dx, virtual_gateway_id="vgw-1")
+        return AwsHostedConnectionAdapter(dx(self.url), {AWS_PORT: "dxcon-onramp01"},
+                                          {AWS_ACCOUNT: ours})  # fmt: skip
+
+    def __init__(self, url: str, sim: aws_sim.DirectConnect) -> None:
+        super().__init__(url, sim)
+        self.details = {"vlan": 101, "bandwidth": "100Mbps"}  # and the VIF we made on it
+
+    def meanwhile(self, resource: CspResource) -> None:
+        return None
 
 
 # Azure: the customer's circuit first; we provision it and its private peering -------
@@ -539,6 +613,8 @@ class ManualCase:
 CASES: dict[str, Any] = {
     "alibaba": AlibabaCase,
     "aws": AwsCase,
+    "aws-hosted": AwsHostedCase,
+    "aws-hosted-delegated": AwsHostedDelegatedCase,
     "azure": AzureCase,
     "gcp": GcpCase,
     "ibm": IbmCase,

@@ -105,7 +105,7 @@ def test_every_provider_of_the_catalogue_is_built_by_the_package_its_data_names(
 def test_what_the_packages_build(store: Store, tmp_path: Path) -> None:
     vault = Vault(tmp_path / "k")
     built = {p: adapter(p, SIM, BB, store, vault) for p in ("aws", "azure", "gcp", "ibm")}
-    # the hosted connection is served by the hosted-VIF adapter, as constraints.yaml says
+    # the provider's default adapter: its first kind's (the hosted VIF)
     assert type(built["aws"]) is AwsAdapter and built["aws"].interconnects == connections(
         BB, "aws")  # fmt: skip
     assert isinstance(built["azure"], AzureAdapter) and isinstance(built["gcp"], GcpAdapter)
@@ -125,10 +125,18 @@ def test_a_kind_names_its_adapter(store: Store, tmp_path: Path) -> None:
     built = registry.build("aws", constraints.parse(data, "aws"), SIM, BB, store,
                            Vault(tmp_path / "k"))  # fmt: skip
     assert isinstance(built, AwsHostedConnectionAdapter)
-    data["kinds"]["aws-hosted-vif"]["adapter"] = "hosted-vif"  # one adapter per provider
-    with pytest.raises(OnrampError) as two:
-        constraints.parse(data, "aws")
-    assert two.value.code == "ONR-CSP-008"
+
+
+def test_each_kind_is_served_by_the_adapter_it_names(store: Store, tmp_path: Path) -> None:
+    """Issue 20: an aws-hosted-connection order was served by the hosted-VIF adapter (the
+    flow held one adapter per provider). Now every adapter a provider's kinds name is built,
+    and `adapter_key` finds the kind's."""
+    built = registry.adapters({"aws": SIM}, BB, store, Vault(tmp_path / "k"))
+    vif = built[registry.adapter_key("aws", "aws-hosted-vif")]
+    hosted = built[registry.adapter_key("aws", "aws-hosted-connection")]
+    assert type(vif) is AwsAdapter and type(hosted) is AwsHostedConnectionAdapter
+    assert registry.adapter_key("aws", "aws-hosted-vif") == "aws"  # the default keeps its name
+    assert sorted(built) == ["aws", "aws/hosted-connection"]
 
 
 def test_a_provider_configured_with_tickets_or_its_api(store: Store, tmp_path: Path) -> None:
