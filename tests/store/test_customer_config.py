@@ -80,8 +80,14 @@ def test_providers_peers_and_deleted_connectors_are_refused_unrecorded(svc: Serv
 
 
 def test_cli_prints_the_config_and_records_the_user(
-    svc: Service, config: Path, caplog: pytest.LogCaptureFixture
+    svc: Service, config: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # only pytest's own handlers on the root logger: a test before this one in the same
+    # process may have imported pyATS, whose screen handler writes every record to
+    # sys.stdout, which the runner below captures as the command's output
+    root = logging.getLogger()
+    kept = [h for h in root.handlers if type(h).__module__.startswith("_pytest")]
+    monkeypatch.setattr(root, "handlers", kept)
     caplog.set_level(logging.DEBUG)
     c = svc.create_connector(svc.connector_request(ENT))
     key = key_of(svc, c["id"])
