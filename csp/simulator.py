@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -83,6 +83,11 @@ def provider_ports(bb: Backbone, provider: str) -> tuple[ProviderPort, ...]:
             field="onramps",
         )
     return tuple(found)
+
+
+def by_connection(ports: Sequence[ProviderPort]) -> dict[str, ProviderPort]:
+    """Our ports at a provider by the provider's name for each (what its API is called with)."""
+    return {p.connection: p for p in ports}
 
 
 @cache

@@ -23,7 +23,7 @@ import hmac
 import json
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +39,7 @@ from onramp.csp.simulator import (
     LabHook,
     ProviderPort,
     QuietHandler,
+    by_connection,
     customer_timeline,
     default_ports,
     provider_ports,
@@ -392,10 +393,6 @@ def _handler(service: ExpressConnect) -> type[QuietHandler]:
             self.send(200, json.dumps(out).encode(), "application/json")
 
     return Handler
-
-
-def by_connection(ports: Sequence[ProviderPort]) -> dict[str, ProviderPort]:
-    return {p.connection: p for p in ports}
 
 
 def from_inventory(bb: Backbone, account: str | None = None) -> ExpressConnect:

@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv4Network
@@ -39,6 +39,7 @@ from onramp.csp.simulator import (
     LabHook,
     ProviderPort,
     QuietHandler,
+    by_connection,
     customer_timeline,
     default_ports,
     provider_ports,
@@ -474,10 +475,6 @@ def _handler(service: DirectConnect) -> type[QuietHandler]:
             self.send(200, json.dumps(out).encode(), "application/json")
 
     return Handler
-
-
-def by_connection(ports: Sequence[ProviderPort]) -> dict[str, ProviderPort]:
-    return {p.connection: p for p in ports}
 
 
 def from_inventory(bb: Backbone, account: str | None = None) -> DirectConnect:

@@ -19,7 +19,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +37,7 @@ from onramp.csp.simulator import (
     LabHook,
     ProviderPort,
     QuietHandler,
+    by_connection,
     customer_timeline,
     default_ports,
     provider_ports,
@@ -415,10 +416,6 @@ def _handler(service: DirectLink) -> type[QuietHandler]:
             self.send(200, json.dumps(out).encode(), "application/json")
 
     return Handler
-
-
-def by_connection(ports: Sequence[ProviderPort]) -> dict[str, ProviderPort]:
-    return {p.connection: p for p in ports}
 
 
 def from_inventory(bb: Backbone, account: str | None = None) -> DirectLink:
