@@ -10,6 +10,7 @@ sets all delays to 0 sees the final state on its next read.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -313,3 +314,10 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def admin(self, out: dict[str, Any] | None) -> None:
+        """The answer to a `/_sim/...` steering call: its result, or 404 when no route had it."""
+        if out is None:
+            self.send(404, b"unknown admin route", "text/plain")
+            return
+        self.send(200, json.dumps(out).encode(), "application/json")

@@ -387,10 +387,7 @@ def _handler(service: ExpressConnect) -> type[QuietHandler]:
             out = steer(service, what, data)
             if out is None and what == "tenants":
                 out = {"uid": service.tenant()}
-            if out is None:
-                self.send(404, b"unknown admin route", "text/plain")
-                return
-            self.send(200, json.dumps(out).encode(), "application/json")
+            self.admin(out)
 
     return Handler
 

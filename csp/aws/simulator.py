@@ -469,10 +469,7 @@ def _handler(service: DirectConnect) -> type[QuietHandler]:
             out = steer(service, what, data)
             if out is None and what == "customers":
                 out = {"access_key": service.customer(str(data["account"]))}
-            if out is None:
-                self.send(404, b"unknown admin route", "text/plain")
-                return
-            self.send(200, json.dumps(out).encode(), "application/json")
+            self.admin(out)
 
     return Handler
 

@@ -548,10 +548,7 @@ def _handler(service: Compute) -> type[QuietHandler]:
             out = steer(service, what, data)
             if out is None and what == "pairing-keys":
                 out = {"pairing_key": service.customer_attachment(**data)}
-            if out is None:
-                self.send(404, b"unknown admin route", "text/plain")
-                return
-            self.send(200, json.dumps(out).encode(), "application/json")
+            self.admin(out)
 
     return Handler
 

@@ -410,10 +410,7 @@ def _handler(service: DirectLink) -> type[QuietHandler]:
             out = steer(service, what, data)
             if out is None and what == "customers":
                 out = {"account": service.customer()}
-            if out is None:
-                self.send(404, b"unknown admin route", "text/plain")
-                return
-            self.send(200, json.dumps(out).encode(), "application/json")
+            self.admin(out)
 
     return Handler
 
