@@ -310,3 +310,24 @@ def test_the_signature_check_refuses_a_wrong_secret_a_change_and_a_replay() -> N
     assert not verify_signature("whsec_right", header, body, now=at + 301)  # a replay
     for junk in ("", "t=x,v1=00", f"t={at}", "v1=" + "0" * 64):
         assert not verify_signature("whsec_right", junk, body)
+
+
+def test_the_readmes_five_lines_verify_what_the_workers_sign() -> None:
+    """The README's receiver snippet, run as written, agrees with `sign`."""
+    import re
+
+    from onramp.core.settings import ROOT
+
+    text = (ROOT / "README.md").read_text().split("## Webhooks", 1)[1]
+    code = re.search(r"```python\n(.*?)```", text, re.S)
+    assert code is not None
+    lines = [line for line in code.group(1).splitlines() if line and not line.startswith("import")]
+    assert len(lines) == 5, lines
+    scope: dict[str, Any] = {}
+    exec(code.group(1), scope)
+    body = b'{"event_id":"e1"}'
+    header = sign("whsec_right", int(time.time()), body)
+    assert scope["verify"]("whsec_right", header, body)
+    assert not scope["verify"]("whsec_wrong", header, body)
+    assert not scope["verify"]("whsec_right", header, body + b" ")
+    assert not scope["verify"]("whsec_right", sign("whsec_right", 1, body), body)  # replay
