@@ -9,10 +9,14 @@
     link = api.link(aws["id"], other["id"], bandwidth_mbps=500)
 
 Every failure is an `ApiError` with onramp's error code, reason and hint.
+
+A webhook receiver checks what it is sent with `verify_signature(secret, header, body)`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +24,33 @@ from typing import Any
 import requests
 
 SETTLED = {"active", "failed", "deleted"}
+
+
+SIGNATURE_HEADER = "Onramp-Signature"  # "t=<unix seconds>,v1=<hex HMAC-SHA256>"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header's value: HMAC-SHA256 with the webhook's secret over
+    "<timestamp>.<body>" (the raw bytes as sent), as Stripe signs its webhooks."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify_signature(
+    secret: str, header: str, body: bytes, tolerance_s: float = 300, now: float | None = None
+) -> bool:
+    """Whether `body` (the raw request body) was signed with `secret` less than
+    `tolerance_s` ago (an older one is a replay). Constant-time: the comparison time
+    says nothing about how much of a forged signature was right."""
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(fields.get("t", ""))
+    except ValueError:
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > tolerance_s:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, fields.get("v1", ""))
 
 
 class ApiError(Exception):
@@ -137,3 +168,21 @@ class Client:
                                      "reason": f"{kind} {ident} is {item['state']}: {why}",
                                      "hint": f"waited for {until}"})  # fmt: skip
             time.sleep(poll)
+
+    # ------------------------------------------------------------------ webhooks
+    def add_webhook(self, url: str, secret: str | None = None) -> dict[str, Any]:
+        """Register a receiver of your Connectors' and Links' state changes. The answer's
+        `secret` (yours, or one made for you) is shown this once: keep it to verify."""
+        body = {"url": url, **({"secret": secret} if secret else {})}
+        return dict(self._call("POST", "/v1/webhooks", json=body))
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/v1/webhooks"))
+
+    def remove_webhook(self, ident: str) -> dict[str, Any]:
+        return dict(self._call("DELETE", f"/v1/webhooks/{ident}"))
+
+    def deliveries(self, ident: str, limit: int = 100) -> list[dict[str, Any]]:
+        """A webhook's deliveries, newest first: status, attempts, last error, next try."""
+        return list(self._call("GET", f"/v1/webhooks/{ident}/deliveries",
+                               params={"limit": limit}))  # fmt: skip

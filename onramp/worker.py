@@ -30,7 +30,7 @@ from sqlalchemy import or_, select
 from onramp.core.model import State
 from onramp.core.settings import Settings, load_settings
 from onramp.core.store import ROWS, now
-from onramp.flow import compliance, monitor
+from onramp.flow import compliance, monitor, webhooks
 from onramp.flow.apply import recheck_plan
 from onramp.flow.orchestrate import SETTLED, WAITING, Orchestrator
 from onramp.flow.service import Service
@@ -84,6 +84,7 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
             "task": "onramp.flow.compliance",
             "schedule": settings.compliance.interval_s,
         },
+        "webhooks": {"task": "onramp.webhooks", "schedule": settings.webhooks.interval_s},
     }
     return app
 
@@ -196,6 +197,16 @@ def compliance_run() -> float | None:
         nr.close_connections()
 
 
+@app.task(name="onramp.webhooks", expires=60)
+def deliver_webhooks() -> int:
+    """Send the webhook deliveries that are due (onramp.flow.webhooks: the outbox `move`
+    writes); a round older than a minute is dropped, the next one sends the same. Returns
+    how many were delivered."""
+    svc = _orchestrator().svc
+    cfg = svc.settings.webhooks
+    return webhooks.deliver_due(svc.store, svc.vault, cfg, budget_s=max(1.0, 5 * cfg.interval_s))
+
+
 def submit(kind: str, ident: str) -> None:
     """Ask the workers to take it from here."""
     advance.delay(kind, ident)
@@ -223,13 +234,15 @@ def embedded(
 
 def sweeper(settings: Settings, stop: threading.Event) -> threading.Thread:
     """The schedule: a `sweep` every `worker.sweep_s`, a monitoring round every
-    `monitor.interval_s`, a compliance run every `compliance.interval_s`, until `stop`,
+    `monitor.interval_s`, a compliance run every `compliance.interval_s`, the webhooks'
+    due deliveries every `webhooks.interval_s`, until `stop`,
     from a thread of this process. Not Celery's beat: `worker --beat` runs beat as a child process, which a
     SIGKILLed worker (the OOM killer, a crash test) leaves behind, still queueing sweeps
     for ever; a thread dies with its worker."""
 
     every = {sweep: settings.worker.sweep_s, kpis: settings.monitor.interval_s,
-             compliance_run: settings.compliance.interval_s}  # fmt: skip
+             compliance_run: settings.compliance.interval_s,
+             deliver_webhooks: settings.webhooks.interval_s}  # fmt: skip
     every = {task: s for task, s in every.items() if s > 0}
     due = {task: time.monotonic() + s for task, s in every.items()}
 

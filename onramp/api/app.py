@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from onramp.api import keys as apikeys
+from onramp.api import webhooks as webhook_routes
 from onramp.api.guard import BodyLimit, RateLimit, SecurityHeaders, Throttled, page_policy
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
@@ -275,13 +276,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                          (422, "invalid request"), (429, "rate limited: see Retry-After")]
 }  # fmt: skip
 
-_STATUS = {"ONR-REQ-011": 404, "ONR-DELEG-001": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
+_STATUS = {"ONR-HOOK-002": 404, "ONR-REQ-011": 404, "ONR-DELEG-001": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
            "ONR-API-001": 401, "ONR-API-002": 403, "ONR-API-003": 429, "ONR-API-004": 413, "ONR-API-009": 422, "ONR-STORE-001": 503}  # fmt: skip
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _BY_FAMILY = {"ONR-REQ": 422, "ONR-DELEG": 409, "ONR-ALLOC": 409, "ONR-PLAT": 409, "ONR-PLAN": 409,
-              "ONR-STATE": 409, "ONR-CSP": 502}  # fmt: skip
+              "ONR-STATE": 409, "ONR-CSP": 502, "ONR-HOOK": 422}  # fmt: skip
 
 
 def status_of(code: str) -> int:
@@ -609,6 +610,7 @@ def create_app(
         orch.decommission(kind, item["id"])  # and handed to the workers
         return find(kind, item["id"], who)
 
+    v1.include_router(webhook_routes.router(svc, Caller))
     app.include_router(v1)
     return app
 

@@ -25,6 +25,7 @@ from onramp.cli.runbook import runbook_app
 from onramp.cli.service import catalogue_app, connector_app, link_app, service, tenant_app
 from onramp.cli.sim import sim
 from onramp.cli.ticket import ticket_app
+from onramp.cli.webhook import webhook_app
 
 app = typer.Typer(
     help="onramp: Connectors, Links and verified commits on the interconnect backbone.",
@@ -49,6 +50,7 @@ app.add_typer(api_app, name="api")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(kpi_app, name="kpi")
 app.add_typer(compliance_app, name="compliance")
+app.add_typer(webhook_app, name="webhook")
 app.command("apply")(apply)
 app.command("init")(init)
 app.add_typer(config_app, name="config")

@@ -88,6 +88,25 @@ class ComplianceSettings(BaseModel):
     interval_s: float = 3600.0  # the workers' schedule: a compliance run; 0: not scheduled
 
 
+class WebhookSettings(BaseModel):
+    """Deliveries of tenants' webhooks (onramp.flow.webhooks), sent by the workers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_s: float = 1.0  # how often the workers look for deliveries due; 0: never
+    timeout_s: float = Field(default=10.0, gt=0)  # one POST: connect + answer
+    # a failed try is retried after base * 2^(n-1) s, at most cap apart, up to retry_max
+    # tries (about 3 days with these); then the delivery is `failed` (given up)
+    retry_base_s: float = Field(default=10.0, ge=0)
+    retry_cap_s: float = Field(default=3600.0, ge=0)
+    retry_max: int = Field(default=80, ge=1)
+    lease_s: float = Field(default=60.0, gt=0)  # a claimed delivery's owner; then another's
+    # SSRF guards: receivers are on the internet. Tests and labs may allow http:// to
+    # loopback, or private ranges (a customer's receiver inside our own network)
+    allow_http_loopback: bool = False
+    allow_private: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__"
@@ -102,6 +121,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     monitor: MonitorSettings = MonitorSettings()
     compliance: ComplianceSettings = ComplianceSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     # the project's own templates (<feature>/<platform>.j2), looked up before the built-in ones
     templates_dir: Path = Path("templates")
     _file: dict[str, Any] = PrivateAttr(default_factory=dict)  # what the file said: `explain`

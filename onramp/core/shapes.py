@@ -638,3 +638,61 @@ class WorkerStatus(TypedDict):
     at: str
     work: list[LeaseHeld]
     router_locks: list[RouterLockHeld]
+
+
+# ------------------------------------------------------------------ webhooks
+class WebhookObject(TypedDict):
+    """The Connector or Link a webhook event is about, as it was at the change: public
+    fields only (the API's view has the rest). Connectors add `onramp` and
+    `connector_kind`, Links `a`, `b` and `sla_class`."""
+
+    id: str
+    kind: str  # connector | link
+    tenant: str
+    state: str
+    bandwidth_mbps: int
+    description: str
+    reason: str  # why it moved, as the history says
+    onramp: NotRequired[str]
+    connector_kind: NotRequired[str]
+    a: NotRequired[str]
+    b: NotRequired[str]
+    sla_class: NotRequired[str]
+
+
+class WebhookEvent(TypedDict):
+    """One state change as a webhook's body carries it (plus `delivery_id`)."""
+
+    event_id: str  # the same for every webhook and every retry: dedupe by it
+    type: str  # "connector.state_changed" | "link.state_changed"
+    created_at: str  # RFC 3339, when the change was committed
+    old_state: str | None  # None: the object's first state
+    new_state: str
+    object: WebhookObject
+
+
+class WebhookView(TypedDict):
+    """A registered webhook as its tenant sees it; `secret` only in the answer that made it."""
+
+    id: str
+    tenant: str
+    url: str
+    created_at: str
+    secret: NotRequired[str]
+
+
+class DeliveryView(TypedDict):
+    """One event owed to one webhook: where its delivery stands."""
+
+    id: str  # the delivery id (Onramp-Delivery header)
+    event_id: str
+    type: str
+    object_id: str
+    old_state: str | None
+    new_state: str
+    status: str  # pending | delivered | failed (given up after webhooks.retry_max tries)
+    attempts: int
+    last_error: str | None
+    next_try_at: str | None  # None once delivered or given up
+    created_at: str
+    delivered_at: str | None

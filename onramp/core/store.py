@@ -10,6 +10,7 @@ same number, whatever the code above does.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -46,7 +47,15 @@ from sqlalchemy.orm import (
 
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import Kind, allowed
-from onramp.core.shapes import ComplianceRun, DeviceDiff, PlanResult, PlanTarget, TicketAnswerRecord
+from onramp.core.shapes import (
+    ComplianceRun,
+    DeviceDiff,
+    PlanResult,
+    PlanTarget,
+    TicketAnswerRecord,
+    WebhookEvent,
+    WebhookObject,
+)
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -394,6 +403,45 @@ class EventRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class WebhookRow(Base):
+    """A tenant's receiver of its Connectors' and Links' state changes. The signing secret
+    is sealed (the vault's Fernet): it signs every delivery, so it must be read back."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+
+
+class WebhookDeliveryRow(Base):
+    """The outbox: one event (a state change) for one webhook, written in the transaction of
+    the change itself (`move`), so a change committed is a delivery owed, whatever dies
+    after. `seq` orders them: a delivery is sent only when its object's earlier ones for the
+    same webhook are done (in order per object)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_try_at"),
+        Index("ix_webhook_deliveries_object", "webhook_id", "target_id", "seq"),
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)  # the delivery id (a header)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(36), index=True)  # one per state change
+    target_id: Mapped[str] = mapped_column(String(36))
+    event: Mapped[WebhookEvent] = mapped_column(JSON)  # the body, less the delivery id
+    status: Mapped[str] = mapped_column(String(12))  # pending | delivered | failed (gave up)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    next_try_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))  # the worker sending it
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 # Which table holds each kind the state machine moves, and back.
 ROWS: dict[Kind, type[ConnectorRow] | type[LinkRow]] = {
     Kind.CONNECTOR: ConnectorRow,
@@ -426,6 +474,40 @@ def move(
     s.add(TransitionRow(kind=kind.value, target_id=row.id, from_state=was, to_state=to,
                         actor=actor[:80], reason=reason[:1000]))  # fmt: skip
     row.state = to
+    _outbox(s, row, kind, was, reason)
+
+
+def _outbox(s: Session, row: ConnectorRow | LinkRow, kind: Kind, was: str | None,
+            reason: str) -> None:  # fmt: skip
+    """A delivery owed to each of the tenant's webhooks, in the change's own transaction."""
+    with s.no_autoflush:  # the caller's pending rows flush when it commits, as before
+        hooks = list(s.scalars(select(WebhookRow.id).where(WebhookRow.tenant_id == row.tenant_id)))
+    if not hooks:
+        return
+    at = now()
+    event: WebhookEvent = {
+        "event_id": str(uuid.uuid4()), "type": f"{kind.value}.state_changed",
+        "created_at": at.isoformat(), "old_state": was, "new_state": row.state,
+        "object": _object(row, kind, reason)}  # fmt: skip
+    for hook in hooks:
+        s.add(WebhookDeliveryRow(id=str(uuid.uuid4()), webhook_id=hook, target_id=row.id,
+                                 event_id=event["event_id"], event=event, status="pending",
+                                 attempts=0, next_try_at=at))  # fmt: skip
+
+
+def _object(row: ConnectorRow | LinkRow, kind: Kind, reason: str) -> WebhookObject:
+    """What a receiver learns of the object, as it was at the change: public fields only
+    (never a key; the API's view has the rest)."""
+    request = row.request or {}
+    obj: WebhookObject = {"id": row.id, "kind": kind.value, "tenant": row.tenant_id,
+                          "state": row.state, "bandwidth_mbps": row.bandwidth_mbps,
+                          "description": str(request.get("description", "")),
+                          "reason": reason}  # fmt: skip
+    if isinstance(row, ConnectorRow):
+        obj |= {"onramp": row.onramp, "connector_kind": row.kind}
+    else:
+        obj |= {"a": row.a_id, "b": row.b_id, "sla_class": row.sla_class}
+    return obj
 
 
 # What an id or its prefix can hold (ids are lowercase UUIDs): anything else matches nothing,

@@ -39,10 +39,11 @@ class Api:
 
 @contextmanager
 def running_api(
-    tmp: Path, limit: RateLimit | None = None, failures: RateLimit | None = None
+    tmp: Path, limit: RateLimit | None = None, failures: RateLimit | None = None, **config: Any
 ) -> Iterator[Api]:
+    """`config`: more top-level settings of its config.yaml."""
     inventory = copy_default_inventory(tmp / "inventory").write()
-    svc = Service.open(load_settings(local_config(tmp, inventory)))
+    svc = Service.open(load_settings(local_config(tmp, inventory, **config)))
     for t in ("acme", "globex"):
         svc.add_tenant(t, t.title())
     keys = {t: apikeys.issue(svc.store, t) for t in ("acme", "globex")}

@@ -245,6 +245,8 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
         ("DELETE", "/v1/links/{ident}"),
         ("GET", "/v1/tickets/{ident}"),
         ("POST", "/v1/tickets/{ident}/answer"),
+        ("GET", "/v1/webhooks/{ident}/deliveries"),  # these two: test_webhooks.py
+        ("DELETE", "/v1/webhooks/{ident}"),
     }
 
 

@@ -47,7 +47,9 @@ def acme_things(api: Api) -> dict[str, str]:
         sessions=(Session("pe1-par:eth3", 812, None, "169.254.64.1/30", "169.254.64.2/30"),),
         md5_key="Tq7kPz2mWc9xRb4n", bandwidth_mbps=100, peer_asn=64999,
     )).resource_id  # fmt: skip
-    return {"connectors": a["id"], "links": link.json()["id"], "tickets": ticket}
+    hook = api.call("POST", "/v1/webhooks", json={"url": "https://93.184.216.34/x"}).json()["id"]
+    return {"connectors": a["id"], "links": link.json()["id"], "tickets": ticket,
+            "webhooks": hook}  # fmt: skip
 
 
 def routes_with_an_id(api: Api) -> list[tuple[str, str, dict[str, Any] | None]]:

@@ -30,7 +30,7 @@ from onramp.api.app import RateLimit
 from .conftest import AWS, Api, running_api
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
-OPERATIONS = 21  # every /v1 operation of the document
+OPERATIONS = 25  # every /v1 operation of the document
 # Bounds: fuzzing draws MAX_EXAMPLES per operation (valid and invalid mixed); the stateful
 # phase runs scenarios of up to MAX_STEPS calls. Examples and coverage run what they derive.
 MAX_EXAMPLES = 100
@@ -115,7 +115,11 @@ def test_every_operation_keeps_the_contract(open_api: Api, phase: str, who: str)
     print(f"{phase}/{who}: {sum(result.calls.values())} calls, {len(result.calls)} operations")
     assert not result.failures, result.report()
     if phase == "examples":  # the operations whose document shows an example
-        assert set(result.calls) == {"POST /v1/connectors", "POST /v1/links"}, result.calls
+        assert set(result.calls) == {
+            "POST /v1/connectors",
+            "POST /v1/links",
+            "POST /v1/webhooks",
+        }, result.calls
     else:
         assert len(result.calls) == OPERATIONS, sorted(result.calls)
 
