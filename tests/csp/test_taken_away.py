@@ -6,7 +6,6 @@ No lab: the AWS simulator plays the provider, the customer accepting at once."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,11 @@ from onramp.core.model import ConnectorRequest
 from onramp.core.secrets import Vault
 from onramp.core.settings import ROOT, load_settings
 from onramp.core.store import Store, TenantRow
+from onramp.csp.adapter import CspResource, CspState
 from onramp.csp.aws.adapter import AwsAdapter, client
 from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
 from onramp.csp.registry import connections
-from onramp.csp.simulator import Behaviour, CloudPeer
+from onramp.csp.simulator import Behaviour
 from onramp.flow import allocate
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service
@@ -36,27 +36,32 @@ def svc(tmp_path: Path) -> Service:
     return Service(load_settings(), store, BB, Vault(tmp_path / "k"))
 
 
-@dataclass
-class EngineerDeletes:
-    """The moment AWS brings the VIF up, an engineer deletes the Connector (the one way)."""
+class EngineerDeletes(AwsAdapter):
+    """The moment the worker's step reads the VIF up at AWS, an engineer deletes the
+    Connector (the one way). The delete lands inside the step, between its read and its
+    move, every time: done from the simulator's ticker thread (as before), it raced the
+    polling and sometimes fell between two steps, so the next step was the decommission
+    itself (1 run in 3 under load: 'deleted' == 'decommissioning')."""
 
     svc: Service
     ident: str = ""
 
-    def up(self, peer: CloudPeer) -> None:
-        allocate.decommission(self.svc.store, "connector", self.ident, "cli:engineer")
-
-    def down(self, peer: CloudPeer) -> None:
-        pass
+    def status(self, resource_id: str) -> CspResource:
+        current = super().status(resource_id)
+        if current.state == CspState.READY and self.ident:
+            allocate.decommission(self.svc.store, "connector", self.ident, "cli:engineer")
+            self.ident = ""
+        return current
 
 
 def test_a_step_overtaken_by_a_decommission_is_refused_cleanly(svc: Service) -> None:
-    engineer = EngineerDeletes(svc)
     # the customer accepts 0.3 s after the request: after the first step, not during it
-    with serve(DirectConnect(hook=engineer, behaviour=Behaviour(accept_after_s=0.3))) as (url, sim):
+    with serve(DirectConnect(behaviour=Behaviour(accept_after_s=0.3))) as (url, sim):
         dx = client(url, region_name="eu-west-3", aws_access_key_id=PARTNER_KEY,
                     aws_secret_access_key="-")  # fmt: skip
-        orch = Orchestrator(svc, {"aws": AwsAdapter(dx, connections(BB, "aws"))}, "worker:w")
+        engineer = EngineerDeletes(dx, connections(BB, "aws"))
+        engineer.svc = svc
+        orch = Orchestrator(svc, {"aws": engineer}, "worker:w")
         c = allocate.create_connector(svc.store, BB, ConnectorRequest.model_validate({
             "tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
             "bandwidth_mbps": 100, "aws_account": "123456789012"}), svc.vault)  # fmt: skip
