@@ -1,5 +1,7 @@
-"""A live bandwidth change on a real lab (name tch, management 172.20.73.0/24): two
-enterprise sites (Paris, Frankfurt) and a Link between them, driven by the state machine.
+"""A live bandwidth change on a real lab (name tch, management 172.20.73.0/24): an AWS
+hosted VIF in Paris (the AWS simulator, the lab's cloud side), an enterprise site in
+Frankfurt (its CE as the customer configures it) and a Link between them, all driven by
+the state machine.
 
 - a Connector 100 -> 200 Mb/s with a ping every 50 ms between the two sites' hosts: none
   lost, the BGP sessions' uptime not reset, the tc class read back at 200;
@@ -27,19 +29,26 @@ from sqlalchemy import select
 
 from onramp.core.errors import OnrampError
 from onramp.core.store import PortUsageRow
+from onramp.csp.aws.adapter import AwsAdapter, client
+from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
+from onramp.csp.registry import connections
+from onramp.csp.simulator import Behaviour
 from onramp.flow.orchestrate import Orchestrator, Timings
 from onramp.flow.plan import nornir_for
 from onramp.flow.service import Service
 from onramp.lab import faults
+from onramp.lab.attach import LabAttachment
 from onramp.lab.run import Lab
 from onramp.lab.topology import HOST_OFFSET, cloud_lans
 from onramp.validation.collect import shaper_rates
 
+from .conftest import AWS_ORDER as AWS
 from .conftest import ce_side, module_lab, running
 
 OCTET = 73
 TIMINGS = dict(revert_in_s=60, check_timeout_s=8, lease_s=3)
-SITES = {"ent-par": ("pe1-par", 65201), "ent-fra": ("pe1-fra", 65202)}
+ENT_FRA = {"tenant": "acme", "onramp": "ent-fra", "kind": "enterprise", "bandwidth_mbps": 100,
+           "customer_asn": 65101}  # the lab's customer edge  # fmt: skip
 
 
 @dataclass
@@ -71,20 +80,25 @@ class Env:
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("change")
     with module_lab(tmp, "tch", OCTET) as (lab, svc, topo):
-        orch = Orchestrator(svc, {}, actor="test", timings=Timings(**TIMINGS))  # type: ignore[arg-type]
-        lans = cloud_lans(topo)
-        ends = {}
-        for onramp, (_, asn) in SITES.items():
-            c = svc.create_connector(svc.connector_request({
-                "tenant": "acme", "onramp": onramp, "kind": "enterprise", "bandwidth_mbps": 100,
-                "customer_asn": asn, "prefixes": [str(lans[onramp])]}))  # fmt: skip
-            ce_side(lab, svc, c)
-            assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=180) == "active"
-            ends[onramp] = svc.connector(c["id"])
-        link = svc.create_link(svc.link_request({"tenant": "acme", "a": ends["ent-par"]["id"],
-                                                 "b": ends["ent-fra"]["id"], "bandwidth_mbps": 100}))  # fmt: skip
-        assert orch.drive("link", link["id"], poll_s=0.1, timeout_s=180) == "active"
-        yield Env(lab, svc, orch, tmp / "config.yaml", ends, link)
+        hook = LabAttachment(lab, svc.backbone)
+        with serve(DirectConnect(hook=hook, behaviour=Behaviour(accept_after_s=0.2))) as (url, _):
+            dx = client(url, region_name="eu-west-3", aws_access_key_id=PARTNER_KEY,
+                        aws_secret_access_key="-")  # fmt: skip
+            adapters: dict[str, Any] = {"aws": AwsAdapter(dx, connections(svc.backbone, "aws"))}
+            orch = Orchestrator(svc, adapters, actor="test", timings=Timings(**TIMINGS))  # type: ignore[arg-type]
+            lans = cloud_lans(topo)
+            aws = svc.create_connector(svc.connector_request(
+                {**AWS, "prefixes": [str(lans["aws-dx-par"])]}))  # fmt: skip
+            site = svc.create_connector(svc.connector_request(
+                {**ENT_FRA, "prefixes": [str(lans["ent-fra"])]}))  # fmt: skip
+            ce_side(lab, svc, site)
+            for c in (aws, site):
+                assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=180) == "active"
+            link = svc.create_link(svc.link_request({"tenant": "acme", "a": aws["id"],
+                                                     "b": site["id"], "bandwidth_mbps": 100}))  # fmt: skip
+            assert orch.drive("link", link["id"], poll_s=0.1, timeout_s=180) == "active"
+            ends = {"aws-dx-par": svc.connector(aws["id"]), "ent-fra": svc.connector(site["id"])}
+            yield Env(lab, svc, orch, tmp / "config.yaml", ends, link)
 
 
 def interface(c: dict[str, Any]) -> tuple[str, str]:
@@ -97,8 +111,8 @@ def far_host(env: Env) -> str:
 
 
 def pinging(env: Env) -> subprocess.Popen[str]:
-    """A ping every 50 ms from the Paris site's host to Frankfurt's, until stopped."""
-    return subprocess.Popen(["ip", "netns", "exec", env.lab.ns("ent-par-host"), "ping", "-n",
+    """A ping every 50 ms from the VPC's host (Paris) to the site's (Frankfurt), until stopped."""
+    return subprocess.Popen(["ip", "netns", "exec", env.lab.ns("aws-dx-par-host"), "ping", "-n",
                              "-i", "0.05", "-W", "1", far_host(env)],
                             stdout=subprocess.PIPE, text=True)  # fmt: skip
 
@@ -117,7 +131,7 @@ def used(env: Env) -> dict[tuple[str, str], int]:
 
 
 def test_live_connector_100_to_200_no_loss_no_reset_rate_read_back(env: Env) -> None:
-    c = env.ends["ent-par"]
+    c = env.ends["aws-dx-par"]
     router, dev = interface(c)
     assert env.rates(router)[dev] == 100
     sessions = env.bgp(router)
@@ -182,10 +196,11 @@ def test_gate_failure_rolls_back_to_the_old_rate(env: Env) -> None:
 
 CHILD = """
 import sys
+from pathlib import Path
 from onramp.core.settings import load_settings
 from onramp.flow.orchestrate import Orchestrator, Timings
 from onramp.flow.service import Service
-svc = Service.open(load_settings(sys.argv[1]))
+svc = Service.open(load_settings(Path(sys.argv[1])))
 Orchestrator(svc, {{}}, actor="doomed", timings=Timings(**{timings})).advance("link", sys.argv[2])
 """
 
@@ -205,7 +220,7 @@ def test_worker_killed_mid_change_is_resumed(env: Env) -> None:
         deadline = time.monotonic() + 60
         while not pending.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert pending.exists(), "the doomed worker never committed"
+        assert pending.exists(), f"the doomed worker never committed (exit {child.poll()})"
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert env.svc.link(lk["id"])["state"] == "modifying"
@@ -216,4 +231,4 @@ def test_worker_killed_mid_change_is_resumed(env: Env) -> None:
     segment = f"vpn{lk['route_target'].split(':')[1]}"
     for router in ("pe1-par", "pe1-fra"):
         assert [v for k, v in env.rates(router).items() if k.endswith(f" {segment}")] == [200]
-    assert env.lab.ping("ent-par-host", far_host(env), count=3).received == 3
+    assert env.lab.ping("aws-dx-par-host", far_host(env), count=3).received == 3
