@@ -80,7 +80,19 @@ class KeyRule(Strict):
     max_length: int = Field(default=80, le=80)
 
 
+class ChangeRule(Strict):
+    """What the provider's API allows of a live attachment's bandwidth (a PATCH,
+    onramp.flow.change): the steps are `bandwidth_mbps`, the same as for an order."""
+
+    in_place: bool = True  # False: refused (ONR-CHG-001), `why` says what to do instead
+    lower: bool = True  # False: raised only (an Azure circuit is never lowered in place)
+    # the package's change_bandwidth(context, delegation, resource, mbps) runs first
+    provider_side: bool = False
+    why: str = ""  # the provider's own reason, quoted when refused
+
+
 class Kind(Strict):
+    change: ChangeRule = ChangeRule()
     requires: list[Fact] = []
     adapter: str | None = None  # which of the package's ADAPTERS serves it; None: its only one
     # the customer makes the provider's attachment on what we allocated (an AWS VIF on a

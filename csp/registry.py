@@ -191,6 +191,31 @@ def delegated_cleanup(
     module.delegated_cleanup(context, made, resource_id)
 
 
+def change_bandwidth(
+    provider: str,
+    settings: CspSettings,
+    bb: Backbone,
+    store: Store,
+    vault: Vault,
+    connector: ConnectorView,
+    resource_id: str,
+    mbps: int,
+) -> str | None:
+    """A live Connector's provider side at `mbps`, where its kind says the provider's side
+    changes too (constraints `change.provider_side`): the package's `change_bandwidth`, with
+    the tenant's delegation if it has one (Azure: onramp raises the circuit; without, it
+    checks the customer did). Returns what was done, in words; None: nothing to do."""
+    rule = constraints.for_provider(provider)
+    kind = rule.kinds.get(connector["kind"])
+    if kind is None or not kind.change.provider_side:
+        return None
+    made = delegation.of_tenant(store, vault, connector["tenant"], provider)
+    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
+    context = BuildContext(provider, settings, connections(bb, provider), store, vault)
+    done: str = module.change_bandwidth(context, made, resource_id, mbps)
+    return done
+
+
 def calls_provider(provider: str) -> bool:
     """Whether a Connector at this provider's on-ramps asks anything of a provider."""
     return constraints.for_provider(provider).adapter.calls != "none"

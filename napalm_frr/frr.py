@@ -340,6 +340,14 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
                 }
         return out
 
+    def get_rates(self) -> dict[str, int]:
+        """onramp's read-back of guaranteed rates (no NAPALM getter has one): "<vrf> <device>"
+        -> the Mb/s it is shaped to now, as the router's `netdev` tool reads the kernel's
+        qdiscs (`<netdev> rates`); {} without one (nothing is shaped then)."""
+        if not self.netdev:
+            return {}
+        return {str(k): int(v) for k, v in self._json(f"{self.netdev} rates").items()}
+
     def get_interfaces_ip(self) -> dict[str, models.InterfacesIPDict]:
         out: dict[str, models.InterfacesIPDict] = {}
         for link in self._json("ip -j addr show"):

@@ -71,6 +71,9 @@ class Client:
         self.http.headers["Authorization"] = f"Bearer {key}"
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
+        return self._answer(method, path, **kw).json()
+
+    def _answer(self, method: str, path: str, **kw: Any) -> requests.Response:
         for _ in range(5):
             r = self.http.request(method, self.url + path, timeout=self.timeout, **kw)
             if r.status_code != 429:
@@ -82,7 +85,7 @@ class Client:
             except (ValueError, KeyError, TypeError):
                 error = {"code": f"HTTP-{r.status_code}", "reason": r.text[:200]}
             raise ApiError(r.status_code, error)
-        return r.json()
+        return r
 
     # ------------------------------------------------------------------ reading
     def onramps(self) -> list[dict[str, Any]]:
@@ -148,6 +151,39 @@ class Client:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         body = {"a": a, "b": b, "bandwidth_mbps": bandwidth_mbps, **more}
         return dict(self._call("POST", "/v1/links", json=body, headers=headers))
+
+    def etag(self, kind: str, ident: str) -> str:
+        """The Connector's or Link's version now (its ETag): give it to `update_*` as
+        `if_match` so that a change made meanwhile refuses yours (ONR-CHG-006, 412)."""
+        return str(self._answer("GET", f"/v1/{kind}s/{ident}").headers["ETag"])
+
+    def update_connector(
+        self,
+        ident: str,
+        bandwidth_mbps: int | None = None,
+        description: str | None = None,
+        if_match: str | None = None,
+    ) -> dict[str, Any]:
+        """Change a live Connector's bandwidth in place (it answers `modifying`: `wait` for
+        `active`, then `bandwidth_mbps` says which rate it ended at) and/or its description."""
+        return self._update("connector", ident, bandwidth_mbps, description, if_match)
+
+    def update_link(
+        self,
+        ident: str,
+        bandwidth_mbps: int | None = None,
+        description: str | None = None,
+        if_match: str | None = None,
+    ) -> dict[str, Any]:
+        """As `update_connector`; a Link is at most as fast as its slower Connector."""
+        return self._update("link", ident, bandwidth_mbps, description, if_match)
+
+    def _update(self, kind: str, ident: str, bandwidth_mbps: int | None, description: str | None,
+                if_match: str | None) -> dict[str, Any]:  # fmt: skip
+        body = {k: v for k, v in (("bandwidth_mbps", bandwidth_mbps),
+                                  ("description", description)) if v is not None}  # fmt: skip
+        headers = {"If-Match": if_match} if if_match else {}
+        return dict(self._call("PATCH", f"/v1/{kind}s/{ident}", json=body, headers=headers))
 
     def delete(self, kind: str, ident: str) -> dict[str, Any]:
         return dict(self._call("DELETE", f"/v1/{kind}s/{ident}"))

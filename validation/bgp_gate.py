@@ -6,6 +6,8 @@ Checks, each a pair (collect -> assert):
 - the prefixes accepted from each are within its bounds and inside its allowed prefixes;
 - routes that must be in a VRF are there (a Link: each cloud's routes in the other's VRF);
 - no other BGP session on the touched routers changed state or dropped meanwhile.
+- a bandwidth change: each changed device is shaped to its new rate, read back from the
+  router (`rates`; its own sessions are judged as the others: up, never dropped).
 
 In the deploy (`onramp.flow.plan`) `run()` is called with a collector that polls the routers
 until the new sessions are up (or the time is up). Standalone, on data collected before
@@ -49,6 +51,10 @@ class Evidence:
     tables: dict[str, dict[str, Routes]] = field(default_factory=dict)  # router -> vrf -> routes
     present: Present = field(default_factory=dict)
     removing: Expected = field(default_factory=dict)  # sessions the change takes away
+    rates: dict[str, dict[str, int]] = field(
+        default_factory=dict
+    )  # router -> "<vrf> <device>" -> the Mb/s it must be shaped to
+    rates_seen: dict[str, dict[str, int]] = field(default_factory=dict)  # read back, same keys
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -131,6 +137,19 @@ class RoutesPresent(aetest.Testcase):
                     elif not table[prefix]["best"]:
                         # in the table but unusable: no valid path (next hop unresolved)
                         bad.append(f"{router} vrf {vrf}: {prefix} present, no valid best path")
+        _verdict(self, bad, findings)
+
+
+class RatesApplied(aetest.Testcase):
+    @aetest.test
+    def shaped(self, evidence: Evidence, findings: list[str]) -> None:
+        bad = []
+        for router, devices in evidence.rates.items():
+            seen = evidence.rates_seen.get(router, {})
+            for dev, mbps in devices.items():
+                if seen.get(dev) != mbps:
+                    now = f"{seen[dev]} Mb/s" if dev in seen else "not shaped"
+                    bad.append(f"{router} {dev}: {now}, not {mbps} Mb/s")
         _verdict(self, bad, findings)
 
 

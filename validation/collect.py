@@ -65,6 +65,17 @@ def bgp_routes(task: Task, accepted: dict[str, list[str]], tables: list[str]) ->
     return Result(host=task.host, result={"accepted": per_neighbor, "tables": table})
 
 
+def shaper_rates(task: Task) -> Result:
+    """What each device of the router is shaped to now ("<vrf> <device>" -> Mb/s), read by
+    its driver's `get_rates` (napalm_frr: the router's netdev tool); a driver without one
+    cannot prove a rate (ONR-DEPLOY-005)."""
+    driver = device(task)
+    if not hasattr(driver, "get_rates"):
+        raise OnrampError("ONR-DEPLOY-005", f"{task.host.name}: its driver reads no rates",
+                          "give its NAPALM driver get_rates() (napalm_frr's reads tc)")  # fmt: skip
+    return Result(host=task.host, result=driver.get_rates())
+
+
 def snapshot(nr: Nornir) -> dict[str, list[BgpSession]]:
     """Every session on these routers, now (the gate's before-state)."""
     return _gather(nr.run(task=bgp_summary))
@@ -79,6 +90,9 @@ def poller(nr: Nornir, timeout: float, interval: float = 0.3) -> Callable[[Evide
         while True:
             ev.after = _gather(nr.run(task=bgp_summary))
             _routes(nr, ev)
+            if ev.rates:
+                on = nr.filter(filter_func=lambda h: h.name in ev.rates)
+                ev.rates_seen = _gather(on.run(task=shaper_rates))
             if _settled(ev) or time.monotonic() > deadline:
                 return
             time.sleep(interval)
@@ -113,6 +127,10 @@ def _settled(ev: Evidence) -> bool:
                     return False
                 if received(s) < want.get("min_prefixes", 1):
                     return False
+    for router, devices in ev.rates.items():
+        seen = ev.rates_seen.get(router, {})
+        if any(seen.get(dev) != mbps for dev, mbps in devices.items()):
+            return False
     return all(
         (route := ev.tables.get(router, {}).get(vrf, {}).get(prefix)) is not None and route["best"]
         for router, vrfs in ev.present.items()

@@ -107,6 +107,7 @@ def customer_case(platform: str, inner: int | None = None) -> CustomerConfig:
         "created_at": None,
         "csp_resource": None,
         "reason": None,
+        "change": None,
     }  # fmt: skip
     return customer.customer_config(view, platform, password=KEY, max_prefixes=100)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from onramp.core.errors import OnrampError
 from onramp.csp.adapter import Adapter, BuildContext
 from onramp.csp.azure.adapter import AzureAdapter, network
 from onramp.network.inventory.schema import Onramp
@@ -58,3 +59,29 @@ def delegated_cleanup(context: BuildContext, credentials: dict[str, Any], resour
         and (circuit.rsplit("/", 1)[-1].startswith(CIRCUIT_PREFIX))
     ):
         delete_circuit(customer_client(credentials, url), circuit)
+
+
+def change_bandwidth(
+    context: BuildContext, credentials: dict[str, Any] | None, resource_id: str, mbps: int
+) -> str:
+    """A live circuit at `mbps` before our routers change: raised as the customer under its
+    delegation (Azure raises a circuit in place, never lowers it: the flow refused that
+    before); without one, the customer raises it and onramp checks it did (ONR-CHG-002)."""
+    from onramp.csp.azure.delegated import customer_client, raise_circuit
+
+    url = context.settings.endpoint_url
+    ours = AzureAdapter(network(context.settings.account, url), context.connections)
+    xc = ours._read(resource_id)
+    if xc is None:
+        raise OnrampError("ONR-CSP-003", f"Azure has no cross-connection {resource_id}")
+    now = int(xc.bandwidth_in_mbps or 0)
+    if now >= mbps:
+        return f"circuit at {now} Mb/s already"
+    circuit = xc.express_route_circuit.id if xc.express_route_circuit else ""
+    mine = f"/subscriptions/{credentials['account']}/" if credentials else None
+    if credentials is None or mine is None or not circuit.lower().startswith(mine.lower()):
+        raise OnrampError("ONR-CHG-002", f"the customer's circuit is at {now} Mb/s, below {mbps}",
+                          "the customer raises its ExpressRoute circuit to the new bandwidth "
+                          "first (or delegates its subscription to onramp), then asks again")  # fmt: skip
+    raise_circuit(customer_client(credentials, url), circuit, mbps)
+    return f"circuit {circuit.rsplit('/', 1)[-1]} raised from {now} to {mbps} Mb/s"

@@ -81,3 +81,14 @@ def delete_circuit(theirs: NetworkManagementClient, circuit_id: str) -> None:
     rg, name = parts[parts.index("resourceGroups") + 1], parts[-1]
     _call("delete the customer's circuit",
           lambda: theirs.express_route_circuits.begin_delete(rg, name).result())  # fmt: skip
+
+
+def raise_circuit(theirs: NetworkManagementClient, circuit_id: str, mbps: int) -> None:
+    """The customer's circuit at `mbps` (a PUT of the circuit as read, ARM's update)."""
+    parts = circuit_id.split("/")
+    rg, name = parts[parts.index("resourceGroups") + 1], parts[-1]
+    ops = theirs.express_route_circuits
+    circuit = _call("read the customer's circuit", lambda: ops.get(rg, name))
+    circuit.service_provider_properties.bandwidth_in_mbps = mbps
+    _call("raise the customer's circuit",
+          lambda: ops.begin_create_or_update(rg, name, circuit).result())  # fmt: skip

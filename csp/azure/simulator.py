@@ -446,6 +446,18 @@ class ExpressRoute:
                                     "circuitProvisioningState": "Enabled",
                                     "provisioningState": "Succeeded"}}  # fmt: skip
             self.circuits[cid] = found
+        else:  # an update: Azure raises a circuit's bandwidth in place, never lowers it
+            spp = (body.get("properties") or {}).get("serviceProviderProperties") or {}
+            was = int(found["properties"]["serviceProviderProperties"]["bandwidthInMbps"])
+            want = int(spp.get("bandwidthInMbps") or was)
+            if want < was:
+                raise ArmError(400, "CircuitBandwidthDecreaseNotAllowed",
+                               f"bandwidth {want} below the circuit's {was}: not in place")  # fmt: skip
+            if want not in BANDWIDTHS:
+                raise ArmError(400, "InvalidBandwidth", f"bandwidth {want}")
+            found["properties"]["serviceProviderProperties"]["bandwidthInMbps"] = want
+            key = found["properties"]["serviceKey"]
+            self.cross_connections[key]["properties"]["bandwidthInMbps"] = want
         return Answer(200, self._circuit_view(found))
 
     def _circuit_view(self, circuit: dict[str, Any]) -> dict[str, Any]:

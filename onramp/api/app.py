@@ -35,6 +35,7 @@ from onramp.api.guard import BodyLimit, RateLimit, SecurityHeaders, Throttled, p
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
+    BandwidthChange,
     Connector,
     ConnectorRequest,
     Delegation,
@@ -58,6 +59,7 @@ from onramp.core.shapes import (
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
 from onramp.flow import compliance, monitor
+from onramp.flow.change import etag
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service, Submit
 from onramp.network import customer
@@ -276,13 +278,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                          (422, "invalid request"), (429, "rate limited: see Retry-After")]
 }  # fmt: skip
 
-_STATUS = {"ONR-HOOK-002": 404, "ONR-REQ-011": 404, "ONR-DELEG-001": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
+_STATUS = {"ONR-HOOK-002": 404, "ONR-CHG-006": 412, "ONR-CHG-002": 422, "ONR-REQ-011": 404, "ONR-DELEG-001": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
            "ONR-API-001": 401, "ONR-API-002": 403, "ONR-API-003": 429, "ONR-API-004": 413, "ONR-API-009": 422, "ONR-STORE-001": 503}  # fmt: skip
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _BY_FAMILY = {"ONR-REQ": 422, "ONR-DELEG": 409, "ONR-ALLOC": 409, "ONR-PLAT": 409, "ONR-PLAN": 409,
-              "ONR-STATE": 409, "ONR-CSP": 502, "ONR-HOOK": 422}  # fmt: skip
+              "ONR-STATE": 409, "ONR-CSP": 502, "ONR-HOOK": 422, "ONR-CHG": 409}  # fmt: skip
 
 
 def status_of(code: str) -> int:
@@ -389,6 +391,21 @@ def create_app(
     CONFLICT: dict[int | str, dict[str, Any]] = {
         409: {"model": ErrorBody, "description": "refused by allocation or the state"}}  # fmt: skip
 
+    ETAG = {
+        "ETag": {
+            "description": "its version: send it back as If-Match",
+            "schema": {"type": "string"},
+        }
+    }
+
+    def changed_answers(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+        return {200: {"headers": ETAG},
+                202: {"model": model, "headers": ETAG, "description": "bandwidth change under way"},
+                409: {"model": ErrorBody, "description": "refused: the port, a Link, the provider, the state"},
+                412: {"model": ErrorBody, "description": "If-Match: changed since read (ONR-CHG-006)"}}  # fmt: skip
+
+    IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
     @v1.get("/onramps", responses={200: {"links": ORDER_HERE}})
     def onramps(who: Caller) -> list[Onramp]:
         """What can be ordered where, with the capacity left."""
@@ -410,10 +427,21 @@ def create_app(
         return svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
 
     @v1.get("/connectors/{ident}", response_model=ConnectorShown,
-            responses={200: {"links": SHOWN_CONNECTOR}})  # fmt: skip
-    def connector(ident: str, who: Caller) -> dict[str, object]:
-        """`ident`: the id or a unique prefix of it (8 characters, as the CLI shows)."""
-        return shown("connector", ident, who)
+            responses={200: {"links": SHOWN_CONNECTOR, "headers": ETAG}})  # fmt: skip
+    def connector(ident: str, who: Caller, response: Response) -> dict[str, object]:
+        """`ident`: the id or a unique prefix of it (8 characters, as the CLI shows). `ETag`:
+        its version, for a PATCH's `If-Match`."""
+        return shown("connector", ident, who, response)
+
+    @v1.patch("/connectors/{ident}", response_model=Connector,
+              responses=changed_answers(Connector))  # fmt: skip
+    def change_connector(ident: str, body: BandwidthChange, who: Caller, response: Response,
+                         if_match: IfMatch = None) -> ConnectorView | LinkView:  # fmt: skip
+        """`bandwidth_mbps`: changed in place (202, `modifying` until the workers end it
+        `active`: at the new rate, or at the old with `change.reason`); `description`: stored
+        (200). Refused before anything changes when it cannot be done (409, 422); with
+        `If-Match`, when it changed since read (412)."""
+        return changed("connector", ident, body, who, response, if_match)
 
     # documented whatever the delete refuses today: a state that cannot be left, Links alive
     REFUSED: dict[int | str, dict[str, Any]] = {409: {"model": ErrorBody, "description":
@@ -442,9 +470,16 @@ def create_app(
             find("connector", data[end], who)
         return svc.create_link(svc.link_request(data))
 
-    @v1.get("/links/{ident}", response_model=LinkShown, responses={200: {"links": SHOWN_LINK}})
-    def link(ident: str, who: Caller) -> dict[str, object]:
-        return shown("link", ident, who)
+    @v1.get("/links/{ident}", response_model=LinkShown,
+            responses={200: {"links": SHOWN_LINK, "headers": ETAG}})  # fmt: skip
+    def link(ident: str, who: Caller, response: Response) -> dict[str, object]:
+        return shown("link", ident, who, response)
+
+    @v1.patch("/links/{ident}", response_model=Link, responses=changed_answers(Link))
+    def change_link(ident: str, body: BandwidthChange, who: Caller, response: Response,
+                    if_match: IfMatch = None) -> ConnectorView | LinkView:  # fmt: skip
+        """As PATCH /v1/connectors/{ident}: a Link is at most as fast as its slower end."""
+        return changed("link", ident, body, who, response, if_match)
 
     @v1.delete("/links/{ident}", status_code=202, response_model=Link, responses=REFUSED)
     def delete_link(ident: str, who: Caller) -> ConnectorView | LinkView:
@@ -598,12 +633,23 @@ def create_app(
         # looked for among the key's tenant's only: another's is absent, down to the query
         return svc.view(kind, ident, who.tenant)
 
-    def shown(kind: str, ident: str, who: Principal) -> dict[str, object]:
+    def shown(kind: str, ident: str, who: Principal, response: Response) -> dict[str, object]:
         item = find(kind, ident, who)
+        response.headers["ETag"] = etag(item)
         shown: dict[str, object] = {**item, "history": orch.history(kind, item["id"])}
         if kind == "connector":
             shown["customer_step"] = svc.customer_step(item["id"])
         return shown
+
+    def changed(kind: str, ident: str, body: BandwidthChange, who: Principal,
+                response: Response, if_match: str | None) -> ConnectorView | LinkView:  # fmt: skip
+        item = find(kind, ident, who)  # another tenant's is as absent as any
+        done = svc.change(kind, item["id"], body.model_dump(exclude_none=True),
+                          f"api:{who.tenant or 'admin'}:{who.key_id}", who.tenant, if_match)  # fmt: skip
+        response.headers["ETag"] = etag(done)
+        if done["state"] == State.MODIFYING:
+            response.status_code = 202
+        return done
 
     def taken_away(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
         item = find(kind, ident, who)

@@ -553,3 +553,58 @@ def link_delete(
     """Take a Link away: marked decommissioning, the workers remove it from the routers, then
     release its route target."""
     _delete("link", ident, wait, dry_run, as_json)
+
+
+# ------------------------------------------------------------------ changes in place
+
+Bandwidth = Annotated[
+    int | None, Opt("--bandwidth", help="New Mb/s: changed in place, through plan, "
+                    "commit-confirm and a gate that reads the new rate back.")]  # fmt: skip
+Description = Annotated[str | None, Opt("--description", help="New free text (stored only).")]
+ChangeDry = Annotated[
+    bool, Opt("--dry-run", help="Check every rule (provider steps, port capacity, Links) and "
+              "show the answer; change nothing.")]  # fmt: skip
+
+
+@connector_app.command("update")
+def connector_update(
+    ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
+    bandwidth: Bandwidth = None,
+    description: Description = None,
+    dry_run: ChangeDry = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a live Connector's bandwidth in place (the workers: modifying -> active at the
+    new rate, or at the old one with the reason) and/or its description."""
+    _update("connector", ident, bandwidth, description, dry_run, as_json)
+
+
+@link_app.command("update")
+def link_update(
+    ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
+    bandwidth: Bandwidth = None,
+    description: Description = None,
+    dry_run: ChangeDry = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """As `connector update`: a Link is at most as fast as its slower Connector."""
+    _update("link", ident, bandwidth, description, dry_run, as_json)
+
+
+def _update(kind: str, ident: str, bandwidth: int | None, description: str | None,
+            dry_run: bool, as_json: bool) -> None:  # fmt: skip
+    import getpass
+
+    with errors(as_json):
+        item = service().change(kind, ident, {"bandwidth_mbps": bandwidth,
+                                              "description": description},
+                                f"cli:{getpass.getuser()}", dry_run=dry_run)  # fmt: skip
+    if as_json:
+        dump(item)
+        return
+    what = "would be" if dry_run else "is"
+    out.print(f"{kind} {item['id']} {what} [cyan]{item['state']}[/] at {item['bandwidth_mbps']} Mb/s"
+              + (" (nothing written)" if dry_run else ""))  # fmt: skip
+    if item["state"] == "modifying" and not dry_run:
+        out.print(f"handed to the workers: plan, commit-confirm, the rate read back, then active "
+                  f"('onramp {kind} show {item['id'][:8]}' follows it)")  # fmt: skip

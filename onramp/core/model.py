@@ -78,6 +78,7 @@ class State(StrEnum):
     CONFIGURING = "configuring"
     VERIFYING = "verifying"
     ACTIVE = "active"
+    MODIFYING = "modifying"  # an active one changing its bandwidth in place; still carries traffic
     ROLLING_BACK = "rolling_back"
     FAILED = "failed"
     DECOMMISSIONING = "decommissioning"
@@ -86,6 +87,8 @@ class State(StrEnum):
 
 # States whose resources are released: everything else holds its allocation.
 RELEASED_STATES = frozenset({State.FAILED, State.DELETED})
+# States whose service is up for its customer: a change in place keeps it so.
+LIVE = frozenset({State.ACTIVE, State.MODIFYING})
 # States on the way out (rolled back or taken away): nothing new may be built on them.
 LEAVING = frozenset({State.ROLLING_BACK, State.DECOMMISSIONING})
 
@@ -114,7 +117,10 @@ TRANSITIONS: dict[State | None, frozenset[State]] = {
     **dict.fromkeys(_WAITING, _WAITING | {State.CONFIGURING} | _APPLIED | _ENDS),
     State.CONFIGURING: frozenset({State.VERIFYING}) | _APPLIED | _ENDS,
     State.VERIFYING: frozenset({State.CONFIGURING}) | _APPLIED | _ENDS,
-    State.ACTIVE: frozenset({State.ALLOCATED, State.DECOMMISSIONING}),
+    State.ACTIVE: frozenset({State.ALLOCATED, State.DECOMMISSIONING, State.MODIFYING}),
+    # a bandwidth change (onramp.flow.change): confirmed at the new rate or rolled back to
+    # the old, active either way (the Connector kept running); nothing else may start meanwhile
+    State.MODIFYING: frozenset({State.ACTIVE}),
     State.ROLLING_BACK: frozenset({State.FAILED, State.DECOMMISSIONING}),
     State.DECOMMISSIONING: frozenset({State.DELETED}),
     State.FAILED: frozenset(),
@@ -192,6 +198,27 @@ class ConnectorRequest(Strict):
     idempotency_key: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
+class BandwidthChange(Strict):
+    """A change to a live Connector or Link (PATCH, `onramp connector|link update`): its
+    bandwidth, in place through the state machine, and/or its description (stored only)."""
+
+    bandwidth_mbps: StrictInt | None = Field(default=None, gt=0)
+    description: SafeText | None = None
+
+
+class ChangeRecord(Strict):
+    """The last bandwidth change of a Connector or Link, as stored and shown: from, to, and
+    how it ended (None: under way)."""
+
+    from_mbps: int
+    to_mbps: int
+    at: datetime
+    by: str
+    outcome: Literal["done", "rolled_back"] | None = None
+    reason: str | None = None  # why it was rolled back
+    provider: str | None = None  # what the provider's side did (Azure: the circuit raised)
+
+
 class Attachment(Strict):
     """One physical leg of a Connector: a VLAN on a PE port and a BGP session over it."""
 
@@ -226,6 +253,7 @@ class Connector(Strict):
     created_at: datetime | None
     csp_resource: str | None = None  # the provider's id for it (VIF, cross-connection, ...)
     reason: str | None = None  # why it failed, or what it is retrying
+    change: ChangeRecord | None = None  # the last bandwidth change
 
 
 class LinkRequest(Strict):
@@ -248,6 +276,8 @@ class Link(Strict):
     sla_class: SlaClass
     route_target: str  # imported and exported by both Connectors' VRFs
     description: str
+    reason: str | None = None  # what its last change did, when it was rolled back
+    change: ChangeRecord | None = None  # the last bandwidth change
 
 
 class TicketAnswerText(Strict):

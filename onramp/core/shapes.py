@@ -38,6 +38,18 @@ class AttachmentView(TypedDict):
     peer_address: str
 
 
+class ChangeView(TypedDict):
+    """A bandwidth change as stored and shown (model.ChangeRecord as JSON)."""
+
+    from_mbps: int
+    to_mbps: int
+    at: str
+    by: str
+    outcome: Literal["done", "rolled_back"] | None
+    reason: str | None
+    provider: str | None
+
+
 class ConnectorView(TypedDict):
     """A Connector as users see it (model.Connector as JSON): never a secret."""
 
@@ -57,6 +69,7 @@ class ConnectorView(TypedDict):
     created_at: str | None
     csp_resource: str | None
     reason: str | None
+    change: ChangeView | None  # the last bandwidth change (model.ChangeRecord)
 
 
 class VifParameters(TypedDict):
@@ -94,6 +107,8 @@ class LinkView(TypedDict):
     sla_class: Literal["gold", "silver", "bronze"]
     route_target: str
     description: str
+    reason: str | None
+    change: ChangeView | None
 
 
 class Released(TypedDict):
@@ -413,6 +428,7 @@ class Expectations(TypedDict):
     expected: Expected
     present: NotRequired[Present]
     removing: NotRequired[Expected]  # sessions the change takes away
+    rates: NotRequired[dict[str, dict[str, int]]]  # router -> "<vrf> <device>" -> Mb/s
 
 
 # ------------------------------------------------------------------ monitoring

@@ -118,6 +118,9 @@ class ConnectorRow(Base):
     released: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what it held, kept for audit
     csp_resource: Mapped[str | None] = mapped_column(String(300))  # the provider's id for it
     reason: Mapped[str | None] = mapped_column(String(1000))  # why it failed / is retrying
+    change: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON
+    )  # last bandwidth change (ChangeRecord)
     lease_owner: Mapped[str | None] = mapped_column(String(80))  # the worker advancing it
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the holder's last
@@ -165,6 +168,9 @@ class LinkRow(Base):
     request_sha256: Mapped[str | None] = mapped_column(String(64))  # what the key was sent with
     number: Mapped[int | None]  # route target <asn>:<number>
     reason: Mapped[str | None] = mapped_column(String(1000))
+    change: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON
+    )  # last bandwidth change (ChangeRecord)
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

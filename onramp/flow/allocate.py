@@ -504,6 +504,7 @@ def connector_view(row: ConnectorRow, bb: Backbone) -> ConnectorView:
         created_at=row.created_at,
         csp_resource=row.csp_resource,
         reason=row.reason,
+        change=row.change,
         request={k: v for k, v in row.request.items() if v not in (None, [], "")},
         attachments=[
             Attachment(
@@ -598,6 +599,8 @@ def link_view(row: LinkRow, bb: Backbone) -> LinkView:
         sla_class=row.sla_class,
         route_target=f"{bb.asn}:{row.number}",
         description=row.request.get("description", ""),
+        reason=row.reason,
+        change=row.change,
     )
     return cast(LinkView, view.model_dump(mode="json"))  # model.Link's JSON
 

@@ -19,7 +19,7 @@ from onramp.core.shapes import DeviceOutcome, Expectations, Expected, PlanView, 
 from onramp.core.store import AttachmentRow, ConnectorRow, PlanRow, move, now
 from onramp.csp import constraints
 from onramp.flow import compliance, render
-from onramp.flow.allocate import connector_view
+from onramp.flow.allocate import connector_view, vrf_name
 from onramp.flow.kinds import spec_of
 from onramp.flow.plan import (
     change_of,
@@ -32,6 +32,7 @@ from onramp.flow.plan import (
     view_of,
 )
 from onramp.flow.service import Service, _find
+from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import confirm, deploy_config, rollback
 from onramp.validation import bgp_gate
 from onramp.validation.bgp_gate import Evidence
@@ -196,6 +197,7 @@ def _expectations(svc: Service, plan: PlanView) -> Expectations:
     session as it was)."""
     sessions: Expected = {}
     present: Present = {}
+    rates: dict[str, dict[str, int]] = {}
     segments: dict[str, dict[str, list[str]]] = {}
     own_sessions = True  # a router's remediation: the sessions of the Connectors it carries
     with svc.store.session() as s:
@@ -211,9 +213,14 @@ def _expectations(svc: Service, plan: PlanView) -> Expectations:
             row = _find(s, spec.row, plan["target_id"], plan["target_kind"])
             ends, own_sessions = spec.ends(s, row), spec.has_sessions
             segments = spec.segments(s, svc.backbone, row)
+            rates = _rates(svc, s, plan["target_kind"], row)
         views = [Connector.model_validate(connector_view(e, svc.backbone)) for e in ends if e]
     if plan["action"] == "quiesce":
         return {"expected": {}}  # every session, its own included, stays as it was
+    if plan["action"] == "change":
+        # every session, its own included, stays up and never drops; each shaped device of
+        # it is read back at the new rate
+        return {"expected": {}, "rates": rates}
     if not own_sessions and plan["action"] != "deploy":
         # a Link taken away takes its segment sessions (if any); the clouds' stay up
         gone: Expected = {
@@ -240,6 +247,23 @@ def _expectations(svc: Service, plan: PlanView) -> Expectations:
     if plan["action"] == "deploy":
         return {"expected": sessions}
     return {"expected": {}, "removing": sessions}
+
+
+def _rates(svc: Service, s: Any, kind: str, row: Any) -> dict[str, dict[str, int]]:
+    """router -> "<vrf> <device>" -> Mb/s: the devices that carry its guaranteed rate (a
+    Connector's attachments; a Link's segment in each end's VRF, where there is one)."""
+    out: dict[str, dict[str, int]] = {}
+    if kind == "connector":
+        for a in row.attachments:
+            name = PLATFORMS[svc.backbone.routers[a.router].platform].subinterface_name(
+                a.port, a.vlan, a.inner_vlan
+            )
+            out.setdefault(a.router, {})[f"{vrf_name(row)} {name}"] = row.bandwidth_mbps
+        return out
+    for vrf, routers in render.segment_vrfs(s, svc.backbone, row).items():
+        for router in routers:
+            out.setdefault(router, {})[f"{vrf} vpn{row.number}"] = row.bandwidth_mbps
+    return out
 
 
 def _undo(

@@ -39,7 +39,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session as Db
 
 from onramp.core.errors import Code, OnrampError
-from onramp.core.model import State
+from onramp.core.model import ChangeRecord, State
 from onramp.core.settings import WorkerSettings
 from onramp.core.shapes import (
     BgpSession,
@@ -60,6 +60,7 @@ from onramp.core.store import (
 from onramp.csp import registry
 from onramp.csp.adapter import Adapter, CspState
 from onramp.csp.registry import peering_request
+from onramp.flow import change
 from onramp.flow.allocate import decommission
 from onramp.flow.apply import apply_plan
 from onramp.flow.kinds import spec_of
@@ -262,6 +263,7 @@ class Orchestrator:
             S.VERIFYING: self._verify,
             S.ROLLING_BACK: self._roll_back,
             S.DECOMMISSIONING: self._decommission,
+            S.MODIFYING: self._modify,
         }
         step = steps.get(state)
         if step is None:
@@ -279,6 +281,8 @@ class Orchestrator:
                 return now_in.value
             why = f"{exc.code}: {exc.reason}"
             log.warning("%s %s in %s: %s", kind, ident, state.value, why)
+            if state == S.MODIFYING:
+                return self._change_failed(kind, ident, exc.code, why)
             cleaning = state in (S.ROLLING_BACK, S.DECOMMISSIONING)
             if exc.code in TRANSIENT or cleaning:
                 # undoing never gives up (what it holds would leak): it keeps retrying, at
@@ -384,6 +388,72 @@ class Orchestrator:
             raise
         finally:
             self._unlock_routers(kind, ident)
+
+    def _modify(self, kind: str, ident: str) -> None:
+        """A bandwidth change (onramp.flow.change) carried out: the provider's side first
+        where it changes too, then the routers: plan (the rate's one-line diff), commit-confirm,
+        the gate (the new rate read back, no session dropped), confirm -> active. Going back
+        (the change failed: the store holds the old rate again), the same at the old rate.
+        Resumable: a dead worker's unconfirmed commit is discarded and the plan made again."""
+        with self.svc.store.session() as s:
+            row = _row(s, kind, ident)
+            record = ChangeRecord.model_validate(row.change)
+        back = record.outcome == "rolled_back"
+        if not back and record.provider is None and spec_of(kind).calls_provider:
+            done = self._provider_change(ident, record.to_mbps)
+            if done is not None:  # kept: a retry does not ask the provider again
+                self._keep(kind, ident, change=record.model_copy(update={"provider": done})
+                           .model_dump(mode="json"))  # fmt: skip
+        self._lock_routers(kind, ident)
+        try:
+            nr = self._discard_unconfirmed(kind, ident)
+            plan = make_plan(self.svc, kind, ident, "change", nornir=nr)
+            if any(d["diff"].strip() for d in plan["devices"].values()):
+                self._apply(plan["id"], nr, S.ACTIVE)
+            else:  # the routers are at this rate already (rolled back by the gate, or done)
+                self._go(kind, ident, S.ACTIVE, f"routers at {self._mbps(kind, ident)} Mb/s")
+        finally:
+            self._unlock_routers(kind, ident)
+        if not back:
+            with self.svc.store.session() as s:
+                now_rec = _row(s, kind, ident).change
+            self._keep(kind, ident, change={**now_rec, "outcome": "done"}, reason=None)
+
+    def _provider_change(self, ident: str, mbps: int) -> str | None:
+        """The provider's side of a Connector's change, where its kind says it has one
+        (constraints `change.provider_side`): what it did, in words; None: nothing to do."""
+        c = self.svc.connector(ident)
+        provider = self.svc.backbone.catalogue.onramps[c["onramp"]].provider
+        settings = self.svc.settings.csp.get(provider)
+        if c["csp_resource"] is None or settings is None:
+            return None
+        return registry.change_bandwidth(provider, settings, self.svc.backbone, self.svc.store,
+                                         self.svc.vault, c, c["csp_resource"], mbps)  # fmt: skip
+
+    def _change_failed(self, kind: str, ident: str, code: str, why: str) -> str:
+        """A change's step failed: a transient failure is tried again (going back, for ever:
+        the routers must come back to the old rate); otherwise, or after retry_max tries,
+        the store takes the old rate back and the next step puts the routers back."""
+        with self.svc.store.session() as s:
+            back = ChangeRecord.model_validate(_row(s, kind, ident).change).outcome is not None
+        if code in TRANSIENT or back:
+            if self._failed(kind, ident, why, give_up=not back) is not None or back:
+                return self.state(kind, ident)
+            why = f"{why} (gave up after {self.timings.retry_max} tries)"
+        me = self._me()
+
+        def run(s: Db) -> None:
+            row = _row(s, kind, ident, lock=True)
+            if row.lease_owner != me:
+                raise OnrampError(LOST, f"{kind} {ident}: {me} no longer holds it")
+            change.undo_in(s, self.svc.backbone, kind, row, why)
+
+        self.svc.store.transact(run)
+        return self.state(kind, ident)
+
+    def _mbps(self, kind: str, ident: str) -> int:
+        with self.svc.store.session() as s:
+            return int(_row(s, kind, ident).bandwidth_mbps)
 
     def _roll_back(self, kind: str, ident: str) -> None:
         """Saga compensation, each part idempotent: the service off the routers, the

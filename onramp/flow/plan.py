@@ -39,6 +39,8 @@ def change_of(kind: str, ident: str, action: str) -> render.Change:
         return render.Change()
     if action == "quiesce":
         return render.Change(quiesce_connectors=ids)
+    if action == "change":  # a live one at its stored (new) bandwidth: on the routers as it is
+        return render.Change()
     spec = spec_of(kind)
     return spec.deploy(ids) if action == "deploy" else spec.remove(ids)
 

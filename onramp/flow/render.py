@@ -28,8 +28,9 @@ from onramp.network.templates import RouterServices
 
 # Services whose config is on the routers (or about to be, or still being removed).
 CONFIGURED = frozenset(
-    {State.CONFIGURING, State.VERIFYING, State.ACTIVE, State.ROLLING_BACK, State.DECOMMISSIONING}
-)
+    {State.CONFIGURING, State.VERIFYING, State.ACTIVE, State.MODIFYING, State.ROLLING_BACK,
+     State.DECOMMISSIONING}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,15 @@ def segment_sessions(s: Session, bb: Backbone, link: LinkRow) -> dict[str, dict[
                 bandwidth_mbps=link.bandwidth_mbps,
             )
             out.setdefault(router, {})[vrf] = [p["address"] for p in seg["peers"]]
+    return out
+
+
+def segment_vrfs(s: Session, bb: Backbone, link: LinkRow) -> dict[str, list[str]]:
+    """{vrf: [router]}: where a Link's segment device is (platforms with `vpn_segments`)."""
+    out: dict[str, list[str]] = {}
+    for vrf, router in _members(s, link):
+        if PLATFORMS[bb.routers[router].platform].vpn_segments:
+            out.setdefault(vrf, []).append(router)
     return out
 
 

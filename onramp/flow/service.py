@@ -20,6 +20,7 @@ from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
     AwsDelegation,
     AzureDelegation,
+    BandwidthChange,
     ConnectorRequest,
     DelegationView,
     LinkRequest,
@@ -49,7 +50,7 @@ from onramp.core.store import (
 )
 from onramp.csp import delegation, registry
 from onramp.csp.constraints import for_kind, for_provider
-from onramp.flow import allocate
+from onramp.flow import allocate, change
 from onramp.flow.kinds import spec_of
 from onramp.flow.request import parse
 from onramp.network import customer, templates
@@ -348,6 +349,26 @@ class Service:
         spec = spec_of(kind)
         with self.store.session() as s:
             return spec.view(_find(s, spec.row, ident, kind, tenant=tenant), self.backbone)
+
+    def change(
+        self,
+        kind: str,
+        ident: str,
+        data: dict[str, Any],
+        actor: str,
+        tenant: str | None = None,
+        if_match: str | None = None,
+        dry_run: bool = False,
+    ) -> ConnectorView | LinkView:
+        """A Connector's or Link's bandwidth and/or description changed (onramp.flow.change):
+        refused with a code before anything is touched, else stored and, for a bandwidth,
+        handed to the workers (`modifying` until they end it `active`)."""
+        req = parse(BandwidthChange, {k: v for k, v in data.items() if v is not None})
+        done = change.change(self.store, self.backbone, kind, ident, req, actor, tenant,
+                             if_match, dry_run)  # fmt: skip
+        if not dry_run and done["state"] == "modifying":
+            self.publish(kind, done["id"])  # committed: the workers take it from here
+        return done
 
     def history(self, kind: str, ident: str) -> list[TransitionView]:
         """Every state change of a Connector or Link (by its full id), oldest first."""

@@ -179,3 +179,15 @@ def cut_ssh(lab: Lab, router: str) -> int:
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
     return killed
+
+
+@contextmanager
+def frozen_shapers(lab: Lab, router: str) -> Iterator[Path]:
+    """`router`'s frr-netdev leaves its shapers as they are while this lasts (lab/netdev.py
+    FREEZE on the router's disk): a device that ignores a new rate, for the gate to catch."""
+    mark = lab.node_dir(router) / "var-tmp" / "frr-netdev.freeze"
+    mark.write_text("onramp lab fault\n")
+    try:
+        yield mark
+    finally:
+        mark.unlink(missing_ok=True)

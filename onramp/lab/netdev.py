@@ -22,7 +22,10 @@ The kernel here has no 802.1Q and no VRF device (../shared/design/LAB.md). So:
 
 On a router, `frr-netdev prepare|finish CONFIG` (installed on its PATH by the lab) makes
 the kernel match the FRR config being loaded: what a real router's OS (or ifupdown) does for
-its subinterfaces. The NAPALM FRR driver runs it after every configuration change,
+its subinterfaces; `frr-netdev rates` prints what every device is shaped to now (JSON,
+"<vrf> <device>" -> Mb/s: the read-back a bandwidth change's gate judges). A lab fault,
+the file FREEZE on the router's disk, makes `prepare` leave the shapers as they are (a
+device that ignored its new rate). The NAPALM FRR driver runs it after every configuration change,
 including the revert timer's. The cloud-side edges use `ensure` from the lab code.
 """
 
@@ -55,6 +58,7 @@ _BANDWIDTH = re.compile(r"^ bandwidth (\d+)$", re.M)
 SHAPER = "1:1"  # the one htb class every packet of a shaped device goes through
 _HTB_RATE = re.compile(r"^class htb 1:1 .*? rate (\d+)(bit|Kbit|Mbit|Gbit) ", re.M)
 _UNIT = {"bit": 1, "Kbit": 1_000, "Mbit": 1_000_000, "Gbit": 1_000_000_000}
+FREEZE = Path("/var/tmp/frr-netdev.freeze")  # lab fault: shapers stay as they are
 BURST_S = 0.005  # 5 ms at the rate: htb's default burst (one MTU) undershoots a fast rate
 
 
@@ -251,10 +255,11 @@ def prepare(config: str) -> list[str]:
     for (name, vrf), vteps in sorted(segments.items()):
         done += ensure_segment(name, vrf, vteps)
     wanted_rates = rates(config)
-    for name, in_vrf in sorted(wanted.items()):
+    frozen = FREEZE.exists()  # the lab's fault: the device ignores its rates
+    for name, in_vrf in () if frozen else sorted(wanted.items()):
         if in_vrf and (change := shape(name, in_vrf, wanted_rates.get((name, in_vrf)))):
             done.append(change)
-    for name, vrf in sorted(segments):
+    for name, vrf in () if frozen else sorted(segments):
         if change := shape(name, vrf, wanted_rates.get((name, vrf))):
             done.append(change)
     wait_zebra(vrfs, gone)
@@ -263,6 +268,16 @@ def prepare(config: str) -> list[str]:
     for name, ns in gone:
         vtysh("configure terminal", f"no interface {name}" + (f" vrf {ns}" if ns else ""))
     return done
+
+
+def shaped() -> dict[str, int]:
+    """ "<vrf> <device>" -> the rate it is shaped to now, for every shaped device in a VRF."""
+    out = {}
+    for vrf in sorted(_vrfs()):
+        for link in json.loads(ip("-j", "link", "show", netns=vrf) or "[]"):
+            if (mbps := shaped_mbps(link["ifname"], vrf)) is not None:
+                out[f"{vrf} {link['ifname']}"] = mbps
+    return out
 
 
 def finish(config: str) -> list[str]:
@@ -300,9 +315,13 @@ def vtysh(*commands: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """`prepare FILE` before FRR loads FILE, `finish FILE` after (FILE: the whole config)."""
+    """`prepare FILE` before FRR loads FILE, `finish FILE` after (FILE: the whole config);
+    `rates`: what each device is shaped to now, as JSON."""
+    if argv == ["rates"]:
+        print(json.dumps(shaped(), sort_keys=True))
+        return 0
     if len(argv) != 2 or argv[0] not in ("prepare", "finish"):
-        print("usage: frr-netdev prepare|finish CONFIG-FILE", file=sys.stderr)
+        print("usage: frr-netdev prepare|finish CONFIG-FILE | rates", file=sys.stderr)
         return 2
     config = Path(argv[1]).read_text()
     changes = prepare(config) if argv[0] == "prepare" else finish(config)

@@ -221,9 +221,11 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
                          ("GET", f"/v1/connectors/{a['id']}/customer-config"),
                          ("GET", f"/v1/connectors/{a['id']}/customer-step"),
                          ("DELETE", f"/v1/connectors/{a['id']}"),
+                         ("PATCH", f"/v1/connectors/{a['id']}"),
                          ("GET", f"/v1/links/{lid}"), ("GET", f"/v1/links/{lid}/kpis"),
-                         ("DELETE", f"/v1/links/{lid}")):  # fmt: skip
-        r = api.call(method, path, who="globex")
+                         ("DELETE", f"/v1/links/{lid}"), ("PATCH", f"/v1/links/{lid}")):  # fmt: skip
+        body = {"json": {"bandwidth_mbps": 200}} if method == "PATCH" else {}
+        r = api.call(method, path, who="globex", **body)
         assert r.status_code == 404, (method, path, r.text)
     assert api.svc.link(lid)["state"] == "allocated"
     assert api.svc.connector(a["id"])["state"] == "active"
@@ -236,6 +238,8 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
     named = {(m.upper(), p) for p, ops in paths.items() if "{ident}" in p for m in ops}
     assert named == {
         ("GET", "/v1/connectors/{ident}"),
+        ("PATCH", "/v1/connectors/{ident}"),
+        ("PATCH", "/v1/links/{ident}"),
         ("GET", "/v1/connectors/{ident}/traffic"),
         ("GET", "/v1/connectors/{ident}/customer-config"),
         ("GET", "/v1/connectors/{ident}/customer-step"),

@@ -12,7 +12,7 @@ from alembic import op
 from onramp.core.store import UtcDateTime
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
