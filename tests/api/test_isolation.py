@@ -25,7 +25,10 @@ from .conftest import AWS, Api, running_api
 ABSENT = "0badc0de-0000-4000-8000-000000000000"
 WILDCARDS = ["%", "%%%%", "_", "____", "%25", "%25%25%25%25", "*", "****", "________-____"]
 # a valid body for each request schema a route with an id takes (a new one must be added)
-BODIES = {"TicketAnswer": {"accepted": True, "provider_ref": "X-1"}}
+BODIES = {
+    "TicketAnswer": {"accepted": True, "provider_ref": "X-1"},
+    "BandwidthChange": {"description": "a probe"},
+}
 
 
 @pytest.fixture(scope="module")

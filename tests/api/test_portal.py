@@ -58,7 +58,7 @@ def test_order_a_connector_and_watch_it_in_the_portal(browser: Any, api: Api) ->
     shot(browser, "2-connectors")
     # found and clicked in one script: a redraw between the two would leave it stale
     browser.execute_script("document.querySelector(arguments[0]).click();",
-                           f"#connector-rows tr[data-id='{made['id']}'] button")  # fmt: skip
+                           f"#connector-rows tr[data-id='{made['id']}'] button.history")  # fmt: skip
     text = until(lambda: browser.find_element(By.ID, "history").text)
     assert "requested" in text and "active" in text
     shot(browser, "3-history")
@@ -91,7 +91,7 @@ def test_a_links_kpis_are_plotted_against_its_sla(browser: Any, api: Api) -> Non
         w = monitor.Window(lid, 100, 100 - lost, 0.2 + n / 10, 0.3 + n / 10, 0.05)
         monitor.record(api.svc, [w], start + timedelta(minutes=n))
     sign_in(browser, api.url, api.keys["acme"])
-    row = f"#link-rows tr[data-id='{lid}'] button"
+    row = f"#link-rows tr[data-id='{lid}'] button.kpis"
     until(lambda: browser.find_elements(By.CSS_SELECTOR, row))  # the list is drawn after sign-in
     browser.execute_script("document.querySelector(arguments[0]).click();", row)
     until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#charts svg")) == 3)
@@ -139,7 +139,7 @@ def test_an_enterprise_connectors_router_config_in_the_portal(browser: Any, api:
     sign_in(browser, api.url, api.keys["acme"])
     until(lambda: [r for r in rows(browser) if r.startswith(made["id"][:8])])
     browser.execute_script("document.querySelector(arguments[0]).click();",
-                           f"#connector-rows tr[data-id='{made['id']}'] button:last-child")  # fmt: skip
+                           f"#connector-rows tr[data-id='{made['id']}'] button.router-config")  # fmt: skip
     Select(browser.find_element(By.ID, "customer-platform")).select_by_value("frr")
     browser.find_element(By.ID, "customer-config-show").click()
     text = until(lambda: browser.find_element(By.ID, "customer-config-text").text)

@@ -49,7 +49,8 @@ FLOW: list[tuple[State | None, State]] = [
     # a step failed: roll back, then failed; taken away: decommissioning, then deleted
     *[(s, S.ROLLING_BACK) for s in (S.ALLOCATED, *WAITING, S.CONFIGURING, S.VERIFYING)],
     (S.ROLLING_BACK, S.FAILED),
-    *[(s, S.DECOMMISSIONING) for s in HELD if s != S.DECOMMISSIONING],
+    # (not while a bandwidth change runs: it ends active either way, then it may go)
+    *[(s, S.DECOMMISSIONING) for s in HELD if s not in (S.DECOMMISSIONING, S.MODIFYING)],
     (S.DECOMMISSIONING, S.DELETED),
     # engineers: `onramp apply` of a deploy or a removal
     (S.ALLOCATED, S.ACTIVE),
