@@ -8,8 +8,8 @@ The file names Connectors and Links by the customer's own names (a Link names it
 Connectors); the API keeps the name at the head of the description, `@<name> <text>`, so
 only what carries such a name is ever changed or deleted here. `plan` compares the file
 with what the API holds for the key's tenant; `apply` creates Connectors before the Links
-that use them, deletes Links before their Connectors (waiting for a Link to be gone before
-its ends go), and changes description, bandwidth and prefixes in place where the server
+that use them (waiting for new ones to be active first), deletes Links before their
+Connectors (waiting for a Link to be gone before its ends go), and changes description, bandwidth and prefixes in place where the server
 offers updates. A second apply finds nothing to do.
 
 Exit codes, for CI: 0 nothing to do or all done; 1 an error (the file, the API, a failed
@@ -230,7 +230,14 @@ def apply(api: Client, changes: list[Change], have: dict[Kind, dict[str, dict[st
             key = f"onramp-client-{run}-{c.kind}-{c.name}"
             if c.kind == "connector":
                 c.id = ids[c.name] = api.order_connector(idempotency_key=key, **body)["id"]
-            else:
+            else:  # on ends not yet active the Link's gate finds no routes and it fails
+                for end in changes:
+                    if end.kind == "connector" and end.action == "create" and \
+                            end.name in (body["a"], body["b"]) and end.result != "active":  # fmt: skip
+                        say(
+                            f"  waiting for connector {end.name} to be active: link {c.name} needs it"
+                        )
+                        settle(api, end, "active", timeout)
                 body["a"], body["b"] = ids[body["a"]], ids[body["b"]]
                 c.id = api.link(idempotency_key=key, **body)["id"]
             c.result = "created"
@@ -250,7 +257,7 @@ def apply(api: Client, changes: list[Change], have: dict[Kind, dict[str, dict[st
         for c in changes:
             if c.action == "delete" and c.result != "deleted":
                 settle(api, c, "deleted", timeout)
-            elif c.action == "create" or (c.action == "change" and c.result == "changed"):
+            elif c.result in ("created", "changed"):
                 settle(api, c, "active", timeout)
             say(c.line())
     return ok
