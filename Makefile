@@ -13,7 +13,7 @@ SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/lib/frr/frr-reload.py:frr-pythontools
 	/usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver \
 	/usr/sbin/traceroute:traceroute
 
-.PHONY: demo test deps venv nautobot lint unit bench clean
+.PHONY: demo test deps venv nautobot gen lint unit bench clean
 
 # make demo VIA=api: the same story ordered through the REST API with onramp.client;
 # make demo SERVE=1: then the API, the Portal and the workers stay up (Ctrl-C stops)
@@ -22,12 +22,17 @@ SERVE ?=
 demo: deps venv
 	$(BIN)/onramp demo --via $(VIA) $(if $(SERVE),--serve)
 
-test: deps venv nautobot lint unit
+test: deps venv nautobot gen lint unit
 
 # Nautobot for tests/inventory/test_nautobot.py, in a venv of its own (its Django pins
 # stay out of .venv); the release is pinned in tests/nautobot_server.py
 nautobot: venv
 	$(BIN)/python -c 'from tests.nautobot_server import ensure_venv; ensure_venv()'
+
+# openapi-python-client for tests/api/test_generated_client.py, in a venv of its own (it
+# pins an older Typer than onramp's); the release is pinned in that test
+gen: venv
+	$(BIN)/python -c 'from tests.api.test_generated_client import ensure_venv; ensure_venv()'
 
 # Services installed here (postgresql, rabbitmq-server) are started by the tests that need
 # them, as instances of their own: a temporary policy-rc.d keeps apt from starting the
@@ -72,4 +77,4 @@ bench: deps venv
 
 clean:
 	-$(BIN)/onramp lab down
-	rm -rf $(VENV) .venv-nautobot .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-nautobot .venv-gen .pytest_cache .mypy_cache .ruff_cache

@@ -135,6 +135,16 @@ class Client:
             if not (after := body["next"]):
                 return
 
+    def links(self) -> Iterator[dict[str, Any]]:
+        """Every Link the key may see, page by page."""
+        after = None
+        while True:
+            params = {"limit": 100, **({"after": after} if after else {})}
+            body = self._call("GET", "/v1/links", params=params)
+            yield from body["items"]
+            if not (after := body["next"]):
+                return
+
     def tickets(self, everything: bool = False) -> list[dict[str, Any]]:
         """Requests to providers that take tickets for the key's Connectors: those waiting
         for the provider (`everything`: answered ones too)."""

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -130,6 +132,34 @@ ORDER_HERE = {  # an order on the catalogue's first on-ramp, of its first kind
         "onramp": "$response.body#/0/id", "kind": "$response.body#/0/kinds/0"}}}  # fmt: skip
 
 
+# The document for client generators: every operation a stable camelCase id (set on each
+# route; a route added without one gets its function's name in camelCase, never FastAPI's
+# default `order_connector_v1_connectors_post`, which changes with the path), grouped by tag.
+TAGS = [
+    {"name": "connectors", "description": "A tenant's attachments to a cloud on-ramp or a site"},
+    {"name": "links", "description": "Private paths between two of the tenant's Connectors"},
+    {"name": "catalogue", "description": "What can be ordered where"},
+    {"name": "monitoring", "description": "Traffic, BGP sessions, a Link's KPIs and SLA"},
+    {"name": "delegations", "description": "Letting onramp act in the customer's cloud account"},
+    {"name": "tickets", "description": "Requests to providers that answer by ticket"},
+    {"name": "webhooks", "description": "A tenant's receivers of its state changes, signed"},
+    {"name": "engineers", "description": "Admin keys only: the backbone's compliance"},
+]
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's operationId when it names none: its function's name in camelCase."""
+    head, *rest = route.name.split("_")
+    return head + "".join(w.title() for w in rest)
+
+
+# Both ways a key travels, declared as security schemes (generators then take the key once).
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", bearerFormat="onr_<id>_<secret>",
+                    description="An API key from `onramp apikey create`: `Authorization: Bearer onr_...`")  # fmt: skip
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey",
+                       description="The same key in a header of its own (older scripts)")  # fmt: skip
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(examples=["ONR-REQ-008"])
     reason: str
@@ -165,7 +195,16 @@ class LinkShown(Link):
 class TicketAnswer(TicketAnswerText):
     """What the provider answered, as the engineer recorded it."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"accepted": True, "provider_ref": "CASE-104233", "note": "cross-connect patched"}]})  # fmt: skip
     accepted: StrictBool
+
+
+# a delegation as a customer sends it (AWS; the secret is never shown again)
+DELEGATION_EXAMPLE = {"provider": "aws", "account": "123456789012",
+                      "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                      "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                      "virtual_gateway_id": "vgw-0123456789abcdef0"}  # fmt: skip
 
 
 class AnswerShown(BaseModel):
@@ -296,8 +335,8 @@ def create_app(
 ) -> FastAPI:
     """`limit`: each key's pace; `failures`: each client address's pace of unknown keys
     (past it, no key is even checked from there: guessing stops)."""
-    app = FastAPI(title="onramp", version="1", docs_url="/v1/docs",
-                  openapi_url="/v1/openapi.json")  # fmt: skip
+    app = FastAPI(title="onramp", version="1", docs_url="/v1/docs", openapi_url="/v1/openapi.json",
+                  openapi_tags=TAGS, generate_unique_id_function=operation_id)  # fmt: skip
     # the service hands what it stores to the workers (creates, decommissions), once committed
     svc = replace(svc, submit=submit)
     orch = Orchestrator(svc, {}, actor="api")  # marks decommissioning; workers do the rest
@@ -347,13 +386,13 @@ def create_app(
 
     def caller(
         request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+        x_api_key: Annotated[str | None, Security(API_KEY)] = None,
     ) -> Principal:
         addr = f"addr:{request.client.host if request.client else '-'}"
         if wait := guesses.wait(svc.store, addr):
             raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
-        key = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
+        key = x_api_key or (bearer.credentials.strip() if bearer else "")
         who = apikeys.principal(svc.store, key) if key else None
         if who is None:
             guesses.take(svc.store, addr)
@@ -406,18 +445,20 @@ def create_app(
 
     IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
-    @v1.get("/onramps", responses={200: {"links": ORDER_HERE}})
+    @v1.get("/onramps", operation_id="listOnramps", tags=["catalogue"],
+            responses={200: {"links": ORDER_HERE}})  # fmt: skip
     def onramps(who: Caller) -> list[Onramp]:
         """What can be ordered where, with the capacity left."""
         return svc.catalogue()
 
-    @v1.get("/connectors", response_model=ConnectorPage,
-            responses={200: {"links": LISTED_CONNECTORS}})  # fmt: skip
+    @v1.get("/connectors", response_model=ConnectorPage, operation_id="listConnectors",
+            tags=["connectors"], responses={200: {"links": LISTED_CONNECTORS}})  # fmt: skip
     def connectors(who: Caller, limit: Limit = 50, after: UUID | None = None,
                    state: State | None = None) -> dict[str, object]:  # fmt: skip
         return page(svc.connectors(who.tenant, state, limit + 1, _s(after)), limit)
 
     @v1.post("/connectors", status_code=202, response_model=Connector,
+             operation_id="createConnector", tags=["connectors"],
              responses={**CONFLICT, 202: {"links": CONNECTOR_LINKS}})  # fmt: skip
     def order_connector(
         body: ConnectorOrder,  # type: ignore[valid-type]
@@ -426,15 +467,15 @@ def create_app(
     ) -> ConnectorView:
         return svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
 
-    @v1.get("/connectors/{ident}", response_model=ConnectorShown,
-            responses={200: {"links": SHOWN_CONNECTOR, "headers": ETAG}})  # fmt: skip
+    @v1.get("/connectors/{ident}", response_model=ConnectorShown, operation_id="getConnector",
+            tags=["connectors"], responses={200: {"links": SHOWN_CONNECTOR, "headers": ETAG}})  # fmt: skip
     def connector(ident: str, who: Caller, response: Response) -> dict[str, object]:
         """`ident`: the id or a unique prefix of it (8 characters, as the CLI shows). `ETag`:
         its version, for a PATCH's `If-Match`."""
         return shown("connector", ident, who, response)
 
-    @v1.patch("/connectors/{ident}", response_model=Connector,
-              responses=changed_answers(Connector))  # fmt: skip
+    @v1.patch("/connectors/{ident}", response_model=Connector, operation_id="updateConnector",
+              tags=["connectors"], responses=changed_answers(Connector))  # fmt: skip
     def change_connector(ident: str, body: BandwidthChange, who: Caller, response: Response,
                          if_match: IfMatch = None) -> ConnectorView | LinkView:  # fmt: skip
         """`bandwidth_mbps`: changed in place (202, `modifying` until the workers end it
@@ -448,18 +489,19 @@ def create_app(
         "refused by the state (e.g. live Links still hold the Connector)"}}  # fmt: skip
 
     @v1.delete("/connectors/{ident}", status_code=202, response_model=Connector,
-               responses=REFUSED)  # fmt: skip
+               operation_id="deleteConnector", tags=["connectors"], responses=REFUSED)  # fmt: skip
     def delete_connector(ident: str, who: Caller) -> ConnectorView | LinkView:
         """Asynchronous: the Connector answered `decommissioning`, readable until the workers
         have removed it."""
         return taken_away("connector", ident, who)
 
-    @v1.get("/links", response_model=LinkPage, responses={200: {"links": LISTED_LINKS}})
+    @v1.get("/links", response_model=LinkPage, operation_id="listLinks", tags=["links"],
+            responses={200: {"links": LISTED_LINKS}})  # fmt: skip
     def links(who: Caller, limit: Limit = 50, after: UUID | None = None) -> dict[str, object]:
         return page(svc.links(who.tenant, limit + 1, _s(after)), limit)
 
-    @v1.post("/links", status_code=202, response_model=Link,
-             responses={**CONFLICT, 202: {"links": LINK_LINKS}})  # fmt: skip
+    @v1.post("/links", status_code=202, response_model=Link, operation_id="createLink",
+             tags=["links"], responses={**CONFLICT, 202: {"links": LINK_LINKS}})  # fmt: skip
     def order_link(
         body: LinkOrder,  # type: ignore[valid-type]
         who: Caller,
@@ -470,18 +512,20 @@ def create_app(
             find("connector", data[end], who)
         return svc.create_link(svc.link_request(data))
 
-    @v1.get("/links/{ident}", response_model=LinkShown,
+    @v1.get("/links/{ident}", response_model=LinkShown, operation_id="getLink", tags=["links"],
             responses={200: {"links": SHOWN_LINK, "headers": ETAG}})  # fmt: skip
     def link(ident: str, who: Caller, response: Response) -> dict[str, object]:
         return shown("link", ident, who, response)
 
-    @v1.patch("/links/{ident}", response_model=Link, responses=changed_answers(Link))
+    @v1.patch("/links/{ident}", response_model=Link, operation_id="updateLink", tags=["links"],
+              responses=changed_answers(Link))  # fmt: skip
     def change_link(ident: str, body: BandwidthChange, who: Caller, response: Response,
                     if_match: IfMatch = None) -> ConnectorView | LinkView:  # fmt: skip
         """As PATCH /v1/connectors/{ident}: a Link is at most as fast as its slower end."""
         return changed("link", ident, body, who, response, if_match)
 
-    @v1.delete("/links/{ident}", status_code=202, response_model=Link, responses=REFUSED)
+    @v1.delete("/links/{ident}", status_code=202, response_model=Link, operation_id="deleteLink",
+               tags=["links"], responses=REFUSED)  # fmt: skip
     def delete_link(ident: str, who: Caller) -> ConnectorView | LinkView:
         """Asynchronous: the Link answered `decommissioning`, readable until the workers have
         removed it."""
@@ -491,7 +535,8 @@ def create_app(
     # ASCII digits, years 1970-2999: datetime cannot hold year 0 or the month after 9999-12
     MONTH = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
 
-    @v1.get("/links/{ident}/kpis", response_model=LinkKpis)
+    @v1.get("/links/{ident}/kpis", response_model=LinkKpis, operation_id="getLinkKpis",
+            tags=["monitoring"])  # fmt: skip
     def link_kpis(
         ident: str,
         who: Caller,
@@ -506,13 +551,15 @@ def create_app(
             return monitor.kpis(svc, found["id"], start, end)
         return monitor.kpis(svc, found["id"], now() - timedelta(hours=hours))
 
-    @v1.get("/connectors/{ident}/traffic", response_model=ConnectorTraffic)
+    @v1.get("/connectors/{ident}/traffic", response_model=ConnectorTraffic,
+            operation_id="getConnectorTraffic", tags=["monitoring"])  # fmt: skip
     def connector_traffic(ident: str, who: Caller, hours: Hours = 24.0) -> dict[str, Any]:
         """Bitrates in and out per attachment over the last `hours`; BGP sessions' state."""
         found = find("connector", ident, who)
         return monitor.traffic(svc, found["id"], now() - timedelta(hours=hours))
 
-    @v1.get("/connectors/{ident}/customer-config", response_model=CustomerConfigView)
+    @v1.get("/connectors/{ident}/customer-config", response_model=CustomerConfigView,
+            operation_id="getCustomerConfig", tags=["connectors"])  # fmt: skip
     def customer_config(
         ident: str,
         who: Caller,
@@ -527,7 +574,8 @@ def create_app(
         actor = f"api:{who.tenant or 'admin'}:{who.key_id}"
         return svc.customer_config(found["id"], platform, actor, interface)
 
-    @v1.get("/connectors/{ident}/customer-step", response_model=CustomerStep | None)
+    @v1.get("/connectors/{ident}/customer-step", response_model=CustomerStep | None,
+            operation_id="getCustomerStep", tags=["connectors"])  # fmt: skip
     def customer_step(ident: str, who: Caller, reveal: bool = False) -> CustomerStep | None:
         """What the customer makes at its provider on what we allocated (an AWS hosted
         connection: accept it, then the VIF with these parameters); `reveal`: with the BGP
@@ -538,14 +586,16 @@ def create_app(
 
     Provider = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,31}$")]
 
-    @v1.get("/tenants/me/delegations", response_model=list[DelegationView])
+    @v1.get("/tenants/me/delegations", response_model=list[DelegationView],
+            operation_id="listDelegations", tags=["delegations"])  # fmt: skip
     def delegations(who: Caller, tenant: str | None = None) -> list[DelegationView]:
         """The tenant's delegations: provider and account, never a secret."""
         return svc.delegations(tenant_of(who, tenant))
 
     @v1.put("/tenants/me/delegations/{provider}", response_model=DelegationView,
-            responses=CONFLICT)  # fmt: skip
-    def delegate(provider: Provider, body: Delegation, who: Caller,
+            operation_id="putDelegation", tags=["delegations"], responses=CONFLICT)  # fmt: skip
+    def delegate(provider: Provider, body: Annotated[Delegation, Body(examples=[DELEGATION_EXAMPLE])],
+                 who: Caller,
                  tenant: str | None = None) -> DelegationView:  # fmt: skip
         """Credentials for onramp to do the customer's part in its account (AWS: accept and
         create the VIF; Azure: create the ExpressRoute circuit). Stored encrypted, never
@@ -556,7 +606,8 @@ def create_app(
         owner = tenant_of(who, tenant)
         return svc.delegate(owner, body, f"api:{who.tenant or 'admin'}:{who.key_id}")
 
-    @v1.delete("/tenants/me/delegations/{provider}", response_model=DelegationView)
+    @v1.delete("/tenants/me/delegations/{provider}", response_model=DelegationView,
+               operation_id="deleteDelegation", tags=["delegations"])  # fmt: skip
     def revoke(provider: Provider, who: Caller, tenant: str | None = None) -> DelegationView:
         """Forget the credentials: nothing more is done in the tenant's account."""
         owner = tenant_of(who, tenant)
@@ -580,14 +631,16 @@ def create_app(
             raise OnrampError("ONR-COMP-002", "no run stored")
         return report
 
-    @v1.get("/compliance", response_model=ComplianceReport)
+    @v1.get("/compliance", response_model=ComplianceReport, operation_id="getCompliance",
+            tags=["engineers"])  # fmt: skip
     def compliance_report(who: Caller) -> ComplianceRun:
         """The newest compliance run (engineers: an admin key)."""
         engineers(who)
         return newest()
 
     # a page, but its refusals are JSON like every other: the 200 is declared by hand
-    @v1.get("/compliance/report.html", response_class=Response, responses={200: {
+    @v1.get("/compliance/report.html", response_class=Response, operation_id="getComplianceHtml",
+            tags=["engineers"], responses={200: {
         "description": "the report as HTML",
         "content": {"text/html": {"schema": {"type": "string"}}}}})  # fmt: skip
     def compliance_page(who: Caller) -> HTMLResponse:
@@ -596,18 +649,19 @@ def create_app(
         page = compliance.html(newest())
         return HTMLResponse(page, headers={"Content-Security-Policy": page_policy(page)})
 
-    @v1.get("/tickets", response_model=list[Ticket])
+    @v1.get("/tickets", response_model=list[Ticket], operation_id="listTickets", tags=["tickets"])
     def tickets(who: Caller, everything: Annotated[bool, Query(alias="all")] = False
                 ) -> list[TicketView]:  # fmt: skip
         """Requests to providers that take tickets, waiting for their answer (all: answered
         ones too); a tenant's key sees those made for its Connectors."""
         return manual.tickets(svc.store, open_only=not everything, tenant=who.tenant)
 
-    @v1.get("/tickets/{ident}", response_model=Ticket)
+    @v1.get("/tickets/{ident}", response_model=Ticket, operation_id="getTicket", tags=["tickets"])
     def ticket(ident: str, who: Caller) -> TicketView:
         return ticket_of(ident, who)
 
-    @v1.post("/tickets/{ident}/answer", response_model=Ticket, responses=CONFLICT)
+    @v1.post("/tickets/{ident}/answer", response_model=Ticket, operation_id="answerTicket",
+             tags=["tickets"], responses=CONFLICT)  # fmt: skip
     def answer(ident: str, body: TicketAnswer, who: Caller) -> TicketView:
         """Engineers (admin keys) record the provider's answer; the Connector goes on."""
         if not who.admin:

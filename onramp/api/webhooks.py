@@ -37,22 +37,26 @@ def router(svc: Service, caller: Any) -> APIRouter:
             raise OnrampError("ONR-API-002", "a webhook belongs to a tenant: use its key")
         return who.tenant
 
-    @r.post("/webhooks", status_code=201, response_model=WebhookView)
+    @r.post("/webhooks", status_code=201, response_model=WebhookView, operation_id="createWebhook",
+            tags=["webhooks"])  # fmt: skip
     def add_webhook(body: WebhookOrder, who: caller) -> WebhookView:
         """Register a receiver; the answer's `secret` is shown this once (keep it: every
         delivery's `Onramp-Signature` is made with it)."""
         return webhooks.register(svc.store, svc.vault, cfg, tenant(who), body.url, body.secret)
 
-    @r.get("/webhooks", response_model=list[WebhookView])
+    @r.get("/webhooks", response_model=list[WebhookView], operation_id="listWebhooks",
+           tags=["webhooks"])  # fmt: skip
     def list_webhooks(who: caller) -> list[WebhookView]:
         return webhooks.listed(svc.store, tenant(who))
 
-    @r.delete("/webhooks/{ident}", response_model=WebhookView)
+    @r.delete("/webhooks/{ident}", response_model=WebhookView, operation_id="deleteWebhook",
+              tags=["webhooks"])  # fmt: skip
     def remove_webhook(ident: str, who: caller) -> WebhookView:
         """Forget the receiver and what it was still owed."""
         return webhooks.remove(svc.store, tenant(who), ident)
 
-    @r.get("/webhooks/{ident}/deliveries", response_model=list[DeliveryView])
+    @r.get("/webhooks/{ident}/deliveries", response_model=list[DeliveryView],
+           operation_id="listWebhookDeliveries", tags=["webhooks"])  # fmt: skip
     def webhook_deliveries(
         ident: str,
         who: caller,

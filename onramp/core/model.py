@@ -202,6 +202,9 @@ class BandwidthChange(Strict):
     """A change to a live Connector or Link (PATCH, `onramp connector|link update`): its
     bandwidth, in place through the state machine, and/or its description (stored only)."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+        {"bandwidth_mbps": 200}, {"description": "Paris to our VPC"}]})  # fmt: skip
+
     bandwidth_mbps: StrictInt | None = Field(default=None, gt=0)
     description: SafeText | None = None
 

@@ -1,0 +1,102 @@
+"""`onramp-client apply` through the real workers: `onramp demo --via api --serve` (its own
+lab, the AWS and Azure simulators, the embedded worker, the API on loopback) tells its
+story and stays up; then a customer's file takes acme's named connectivity (an AWS
+Connector, an Azure ExpressRoute Connector on a circuit made at the Azure simulator, a
+Link) from nothing to active through the pyATS gate, and back to nothing, each second
+apply finding nothing to do; the demo's own (unnamed) Connectors and Link stay active."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from onramp.client import Client
+from onramp.lab.run import down
+from onramp.lab.topology import build, cloud_lans
+
+from ..browser import until
+from .conftest import default_inventory_in, lab_settings, write_config
+
+LAB, OCTET = "tcf", 77
+SERVING = re.compile(r"serving: Portal (\S+)/ API \S+ key (onr_\S+)")
+AZURE = re.compile(r"Azure ARM (http://\S+)")
+
+
+def client(url: str, key: str, tmp: Path, file: dict[str, Any], *args: str) -> tuple[int, str]:
+    path = tmp / "connectivity.yaml"
+    path.write_text(yaml.safe_dump(file, sort_keys=False))
+    done = subprocess.run([sys.executable, "-m", "onramp.connectivity", *args, "-f", str(path)],
+                          env={**os.environ, "ONRAMP_URL": url, "ONRAMP_KEY": key},
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_the_story_as_a_file_through_the_workers(tmp_path: Path) -> None:
+    settings = lab_settings(LAB, tmp_path, OCTET)
+    bb = default_inventory_in(OCTET, tmp_path / "inventory")
+    config = write_config(tmp_path / "config.yaml", settings, tmp_path / "inventory")
+    lans = cloud_lans(build(bb, settings))
+    log = tmp_path / "demo.log"
+    with log.open("w") as sink:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "onramp.cli", "--config", str(config), "demo", "--via",
+             "api", "--serve", "--json"],
+            stdout=subprocess.DEVNULL, stderr=sink, env={**os.environ, "COLUMNS": "200"},
+        )  # fmt: skip
+    try:
+        serving = until(lambda: SERVING.search(log.read_text()) or demo.poll() is not None, 600)
+        assert demo.poll() is None, log.read_text()[-3000:]
+        url, key = serving.group(1), serving.group(2)
+        azure = AZURE.search(log.read_text())
+        assert azure, log.read_text()[-2000:]
+        # the customer's side first: an ExpressRoute circuit, its service key and S-tag
+        made = requests.post(azure.group(1) + "/_sim/circuits", json={"bandwidth_mbps": 1000},
+                             timeout=10).json()["service_key"]  # fmt: skip
+        state = requests.get(azure.group(1) + "/_sim/state", timeout=10).json()
+        s_tag = state["cross_connections"][made]["properties"]["sTag"]
+        story = {
+            "connectors": {
+                "paris-aws": {"onramp": "aws-dx-par", "kind": "aws-hosted-vif",
+                              "bandwidth_mbps": 200, "aws_account": "123456789012",
+                              "prefixes": [str(lans["aws-dx-par"])], "description": "Paris"},
+                "london-azure": {"onramp": "azure-er-lon", "kind": "azure-expressroute",
+                                 "bandwidth_mbps": 200, "azure_service_key": made,
+                                 "s_tag": s_tag, "prefixes": [str(lans["azure-er-lon"])]},
+            },
+            "links": {"vpc-to-vnet": {"a": "paris-aws", "b": "london-azure",
+                                      "bandwidth_mbps": 100}},
+        }  # fmt: skip
+        api = Client(url, key)
+        before = {i["id"]: i["state"] for i in [*api.connectors(), *api.links()]}
+
+        assert client(url, key, tmp_path, story, "plan", "--detailed-exitcode")[0] == 2
+        code, out = client(url, key, tmp_path, story, "apply", "--wait", "--timeout", "300")
+        assert code == 0, out + log.read_text()[-3000:]
+        named = {i["id"]: i for i in [*api.connectors(), *api.links()] if i["id"] not in before}
+        assert len(named) == 3 and all(i["state"] == "active" for i in named.values()), named
+        assert client(url, key, tmp_path, story, "apply", "--wait")[1].startswith("Nothing to do")
+
+        code, out = client(url, key, tmp_path, {}, "apply", "--wait", "--timeout", "300")
+        assert code == 0, out + log.read_text()[-3000:]
+        assert {api.connector(i)["state"] if "kind" in x else api.link_of(i)["state"]
+                for i, x in named.items()} == {"deleted"}  # fmt: skip
+        assert client(url, key, tmp_path, {}, "apply", "--wait")[1].startswith("Nothing to do")
+        after = {
+            i["id"]: i["state"] for i in [*api.connectors(), *api.links()] if i["id"] in before
+        }
+        assert after == before  # the demo's, unnamed: untouched
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        try:
+            demo.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+        down(settings.name, settings.state_dir)
