@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any, cast
 
 from onramp.core.errors import OnrampError
+from onramp.core.model import ROLE_ORDER
 from onramp.core.secrets import Vault
 from onramp.core.settings import CspSettings
 from onramp.core.shapes import ConnectorView
@@ -21,8 +22,6 @@ from onramp.csp import constraints, delegation
 from onramp.csp.adapter import Adapter, Build, BuildContext, PeeringRequest, Session
 from onramp.csp.constraints import Constraints
 from onramp.network.inventory import Backbone
-
-ROLE_ORDER = {"primary": 0, "single": 0, "secondary": 1}
 
 
 def connections(bb: Backbone, provider: str) -> dict[str, str]:

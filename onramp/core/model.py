@@ -192,6 +192,9 @@ class ConnectorRequest(Strict):
     idempotency_key: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
+ROLE_ORDER = {"primary": 0, "single": 0, "secondary": 1}  # a Connector's legs, first to last
+
+
 class Attachment(Strict):
     """One physical leg of a Connector: a VLAN on a PE port and a BGP session over it."""
 
