@@ -168,6 +168,26 @@ def delegated_order(
     return filled
 
 
+def delegated_undo(
+    provider: str,
+    settings: CspSettings,
+    bb: Backbone,
+    store: Store,
+    vault: Vault,
+    order: dict[str, Any],
+) -> None:
+    """What `delegated_order` made for an order that was then refused (Azure: the circuit),
+    deleted with the tenant's delegation; nothing when it made nothing."""
+    rule = constraints.for_provider(provider)
+    kind = rule.kinds.get(str(order.get("kind")))
+    made = delegation.of_tenant(store, vault, str(order.get("tenant")), provider)
+    if kind is None or not kind.delegation_orders or made is None:
+        return
+    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
+    context = BuildContext(provider, settings, connections(bb, provider), store, vault)
+    module.delegated_undo(context, made, order)
+
+
 def delegated_cleanup(
     provider: str,
     settings: CspSettings,
