@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any, cast
 
 from onramp.core.errors import OnrampError
+from onramp.core.model import ROLE_ORDER
 from onramp.core.secrets import Vault
 from onramp.core.settings import CspSettings
 from onramp.core.shapes import ConnectorView
@@ -21,8 +22,6 @@ from onramp.csp import constraints, delegation
 from onramp.csp.adapter import Adapter, Build, BuildContext, PeeringRequest, Session
 from onramp.csp.constraints import Constraints
 from onramp.network.inventory import Backbone
-
-ROLE_ORDER = {"primary": 0, "single": 0, "secondary": 1}
 
 
 def connections(bb: Backbone, provider: str) -> dict[str, str]:
@@ -167,6 +166,26 @@ def delegated_order(
     where = bb.catalogue.onramps[str(order["onramp"])]
     filled: dict[str, Any] = module.delegated_order(context, made, order, where)
     return filled
+
+
+def delegated_undo(
+    provider: str,
+    settings: CspSettings,
+    bb: Backbone,
+    store: Store,
+    vault: Vault,
+    order: dict[str, Any],
+) -> None:
+    """What `delegated_order` made for an order that was then refused (Azure: the circuit),
+    deleted with the tenant's delegation; nothing when it made nothing."""
+    rule = constraints.for_provider(provider)
+    kind = rule.kinds.get(str(order.get("kind")))
+    made = delegation.of_tenant(store, vault, str(order.get("tenant")), provider)
+    if kind is None or not kind.delegation_orders or made is None:
+        return
+    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
+    context = BuildContext(provider, settings, connections(bb, provider), store, vault)
+    module.delegated_undo(context, made, order)
 
 
 def delegated_cleanup(

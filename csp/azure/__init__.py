@@ -32,14 +32,29 @@ def delegated_order(
 
     url = context.settings.endpoint_url
     ours = network(context.settings.account, url, polling_interval_s=0.2 if url else 5.0)
-    from onramp.csp.azure.delegated import CIRCUIT_PREFIX
-
-    name = f"{CIRCUIT_PREFIX}{order['tenant']}-{order.get('idempotency_key') or order['onramp']}"
-    name = name[:80]
     made = create_circuit(customer_client(credentials, url), ours,
-                          credentials["resource_group"], name, where.csp_region or "",
+                          credentials["resource_group"], _circuit(order), where.csp_region or "",
                           where.csp_location or "", int(order["bandwidth_mbps"]))  # fmt: skip
     return {"azure_service_key": made.service_key, "s_tag": made.s_tag}
+
+
+def delegated_undo(
+    context: BuildContext, credentials: dict[str, Any], order: dict[str, Any]
+) -> None:
+    """The circuit `delegated_order` made for an order that was then refused: deleted as the
+    customer (it carries nothing of ours yet); gone already is done."""
+    from onramp.csp.azure.delegated import circuit_id, customer_client, delete_circuit
+
+    theirs = customer_client(credentials, context.settings.endpoint_url)
+    delete_circuit(theirs, circuit_id(credentials, _circuit(order)))
+
+
+def _circuit(order: dict[str, Any]) -> str:
+    """The name of the circuit onramp makes for an order: found again by a retry of it."""
+    from onramp.csp.azure.delegated import CIRCUIT_PREFIX
+
+    key = order.get("idempotency_key") or order["onramp"]
+    return f"{CIRCUIT_PREFIX}{order['tenant']}-{key}"[:80]
 
 
 def delegated_cleanup(context: BuildContext, credentials: dict[str, Any], resource_id: str) -> None:

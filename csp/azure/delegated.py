@@ -75,6 +75,13 @@ def create_circuit(
     return Circuit(str(made.id), key, int(found[0].s_tag))
 
 
+def circuit_id(credentials: dict[str, Any], name: str) -> str:
+    """The ARM id of circuit `name` in the delegated subscription's resource group."""
+    return (f"/subscriptions/{credentials['account']}/resourceGroups/"
+            f"{credentials['resource_group']}/providers/Microsoft.Network/"
+            f"expressRouteCircuits/{name}")  # fmt: skip
+
+
 def delete_circuit(theirs: NetworkManagementClient, circuit_id: str) -> None:
     """Delete a circuit we made (after our side is deprovisioned); gone already is done."""
     parts = circuit_id.split("/")

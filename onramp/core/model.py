@@ -222,6 +222,9 @@ class ChangeRecord(Strict):
     provider: str | None = None  # what the provider's side did (Azure: the circuit raised)
 
 
+ROLE_ORDER = {"primary": 0, "single": 0, "secondary": 1}  # a Connector's legs, first to last
+
+
 class Attachment(Strict):
     """One physical leg of a Connector: a VLAN on a PE port and a BGP session over it."""
 

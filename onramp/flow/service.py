@@ -143,25 +143,46 @@ class Service:
 
     def create_connector(self, req: ConnectorRequest) -> ConnectorView:
         self._not_anothers_account(req)
-        req = self._delegated(req)
-        made = allocate.create_connector(self.store, self.backbone, req, self.vault)
+        filled = self._delegated(req)
+        try:
+            order = parse(ConnectorRequest, req.model_dump(mode="json") | filled) if filled else req
+            made = allocate.create_connector(self.store, self.backbone, order, self.vault)
+        except Exception:
+            if filled:  # refused: what was made in the customer's account for it goes too
+                self._undo_delegated(req, filled)
+            raise
         self.publish("connector", made["id"])  # after the allocating transaction committed
         return made
 
-    def _delegated(self, req: ConnectorRequest) -> ConnectorRequest:
+    def _delegated(self, req: ConnectorRequest) -> dict[str, Any]:
         """An order without what the customer makes first (Azure: no service key), from a
         tenant that delegated that provider: onramp makes it in the customer's account now
-        (idempotent by the order's key) and the order goes on with what it gave."""
+        (idempotent by the order's key); what the order goes on with (nothing: as asked)."""
         onramp = self.backbone.catalogue.onramps.get(req.onramp)
         if onramp is None or req.azure_service_key is not None:
-            return req
+            return {}
         settings = self.settings.csp.get(onramp.provider)
         if settings is None:
-            return req
+            return {}
         data = req.model_dump(mode="json", exclude_none=True)
-        filled = registry.delegated_order(onramp.provider, settings, self.backbone, self.store,
-                                          self.vault, data)  # fmt: skip
-        return parse(ConnectorRequest, data | filled) if filled else req
+        return registry.delegated_order(onramp.provider, settings, self.backbone, self.store,
+                                        self.vault, data)  # fmt: skip
+
+    def _undo_delegated(self, order: ConnectorRequest, filled: dict[str, Any]) -> None:
+        """Delete what `_delegated` made for a refused order, unless a Connector holds it (the
+        same order key replayed with another body: the first order's, which stays)."""
+        with self.store.session() as s:
+            asked = s.scalars(select(ConnectorRow.request).where(
+                ConnectorRow.tenant_id == order.tenant, ConnectorRow.onramp == order.onramp))  # fmt: skip
+            if any(all(a.get(k) == v for k, v in filled.items()) for a in asked):
+                return
+        provider = self.backbone.catalogue.onramps[order.onramp].provider
+        try:
+            registry.delegated_undo(provider, self.settings.csp[provider], self.backbone,
+                                    self.store, self.vault, order.model_dump(mode="json"))  # fmt: skip
+        except OnrampError as exc:  # the refusal is the answer; this one needs an engineer
+            log.error("order of %s at %s refused, but what onramp made in the customer's "
+                      "account stays: %s: %s", order.tenant, order.onramp, exc.code, exc.reason)  # fmt: skip
 
     def _not_anothers_account(self, req: ConnectorRequest) -> None:
         """An account another tenant delegated is refused: onramp would act there with that

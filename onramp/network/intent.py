@@ -8,11 +8,11 @@ stored with a plan.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from onramp.core.errors import OnrampError
-from onramp.core.model import Connector
+from onramp.core.model import ROLE_ORDER, Connector
 from onramp.core.shapes import (
     BackboneIntent,
     ConnectorIntent,
@@ -139,11 +139,11 @@ def connector(
         "vrf": {
             "name": vrf,
             "asn": bb.asn,
-            # two VRFs of one router may meet on a segment: iBGP needs them to differ, so
-            # there each takes its own peering address on this router
-            "router_id": str(
-                atts[0].local_address.ip if plat.vpn_segments and atts else r.loopback.ip
-            ),
+            # VRF instances meet on a Link's segment (iBGP): each needs its own router-id
+            # there; elsewhere they peer with nothing of ours and take the PE's loopback
+            "router_id": vrf_router_id(vrf, _instance(conn, router))
+            if plat.vpn_segments
+            else str(r.loopback.ip),
             "rd": atts[0].rd if atts else f"{r.loopback.ip}:{vrf[1:]}",
             "route_targets": sorted(route_targets),
             "description": label,
@@ -177,6 +177,39 @@ def connector(
         ],
         "segments": list(segments),
     }
+
+
+# A VRF instance's BGP router-id where instances meet on segments: unique in the AS (RFC
+# 6286: FRR refuses an iBGP OPEN with its own id), so never a peering address (pools per PE
+# repeat them on other PEs) nor the loopback (two VRFs of one PE meet on a same-PE Link).
+# The VRF's number is unique in the backbone, its instance unique among its Connector's PEs:
+# ROUTER_ID_BASE + number * INSTANCES + instance. Private, below the loopbacks, never class
+# D/E (refused as identifiers); ids only, never routed.
+ROUTER_ID_BASE = IPv4Address("10.0.0.0")
+INSTANCES = 4  # PEs of one Connector, at most
+MAX_VRF_NUMBER = 999_999  # onramp.flow.allocate.NUMBERS
+
+
+def vrf_router_id(vrf: str, instance: int) -> str:
+    """The router-id of VRF `vrf` (c<number>) on its Connector's `instance`-th PE.
+
+    >>> vrf_router_id("c1", 0), vrf_router_id("c1", 1), vrf_router_id("c2", 0)
+    ('10.0.0.4', '10.0.0.5', '10.0.0.8')
+    >>> vrf_router_id("c999999", 3)
+    '10.61.8.255'
+    """
+    number = int(vrf.removeprefix("c"))
+    if not 0 < number <= MAX_VRF_NUMBER or not 0 <= instance < INSTANCES:
+        raise OnrampError("ONR-ALLOC-005", f"no router-id for VRF {vrf} instance {instance}")
+    return str(ROUTER_ID_BASE + number * INSTANCES + instance)
+
+
+def _instance(conn: Connector, router: str) -> int:
+    """Which of its Connector's PEs `router` is: their order of first attachment, by role
+    (primary first), which never changes while the Connector lives."""
+    legs = sorted(conn.attachments, key=lambda a: ROLE_ORDER[a.role])
+    pes = dict.fromkeys(a.router for a in legs)
+    return list(pes).index(router)
 
 
 # A Link's segment (platforms with `vpn_segments`): a /29 per Link number, enough for its

@@ -9,19 +9,14 @@ are `onramp worker --beat` processes on a SQLite broker, as an engineer starts t
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from onramp.core.store import AllocationRow
 from onramp.csp.aws.simulator import DirectConnect, serve
 from onramp.csp.simulator import Behaviour
 from onramp.flow.orchestrate import Orchestrator
@@ -33,6 +28,7 @@ from onramp.lab.topology import HOST_OFFSET, cloud_lans
 
 from .conftest import AWS_ORDER as AWS
 from .conftest import ce_side, module_lab, running
+from .crash import held, kill, start_worker, worker_config
 
 OCTET = 50
 
@@ -46,12 +42,7 @@ class Env:
     orch: Orchestrator  # only to read state and history here: the workers do the steps
 
     def start_worker(self) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "ONRAMP_CONFIG": str(self.config)}
-        return subprocess.Popen(
-            [sys.executable, "-m", "onramp.cli", "worker", "--concurrency", "1", "--beat"],
-            env=env, stdout=subprocess.DEVNULL,
-            stderr=(self.config.parent / f"worker-{time.time_ns()}.log").open("wb"),
-        )  # fmt: skip
+        return start_worker(self.config)
 
 
 @pytest.fixture(scope="module")
@@ -62,17 +53,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         url, sim):  # fmt: skip
         config = {
             "csp": {"aws": {"endpoint_url": url, "region": "eu-west-3"}},
-            "worker": {"broker_url": f"sqla+sqlite:///{tmp / 'broker.db'}", "poll_s": 0.2,
-                       "sweep_s": 1.0, "lease_s": 6.0, "revert_in_s": 40, "check_timeout_s": 15},
-        }  # fmt: skip
+        } | worker_config(tmp)  # fmt: skip
         with module_lab(tmp, "tcr", OCTET, **config) as (lab, svc, _):
             sim.hook = LabAttachment(lab, svc.backbone)
             yield Env(lab, svc, svc.settings.path, sim, Orchestrator(svc, {}, actor="test"))
-
-
-def kill(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
 
 
 # the AWS flow: allocated -> csp_requested (asked) -> awaiting_customer -> csp_requested
@@ -93,21 +77,11 @@ def catch(env: Env, ident: str, wanted: int, timeout: float = 60) -> int:
     raise AssertionError(f"never reached {FLOW[wanted]}: {env.orch.state('connector', ident)}")
 
 
-def held(env: Env, owner: str) -> int:
-    with env.svc.store.session() as s:
-        return (
-            s.scalar(
-                select(func.count()).select_from(AllocationRow).where(AllocationRow.owner == owner)
-            )
-            or 0
-        )
-
-
 @pytest.mark.parametrize("at", [0, 1, 2, 3, 4, 5], ids=lambda i: f"{i}-{FLOW[i]}")
 def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: int) -> None:
     before = running(env.lab, "pe1-par")
     c = env.svc.create_connector(env.svc.connector_request(AWS))
-    allocated = held(env, c["id"])
+    allocated = held(env.svc, c["id"])
     first = env.start_worker()
     try:
         from onramp import worker
@@ -132,7 +106,7 @@ def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: int) -> Non
                 if v["virtualInterfaceName"] == f"{c['id']}:csp"
                 and v["virtualInterfaceState"] != "deleted"]  # fmt: skip
         assert len(live) == 1 and live[0]["virtualInterfaceState"] == "available"
-        assert held(env, c["id"]) == allocated  # nothing leaked, nothing taken twice
+        assert held(env.svc, c["id"]) == allocated  # nothing leaked, nothing taken twice
         again = make_plan(env.svc, "connector", c["id"])  # nothing half-configured
         assert all(d["diff"] == "" for d in again["devices"].values())
         assert running(env.lab, "pe1-par") != before  # it is there
@@ -140,7 +114,7 @@ def test_worker_killed_in_each_state_resumes_to_active(env: Env, at: int) -> Non
         assert env.orch.watch("connector", c["id"], poll_s=0.2, timeout_s=120) == "deleted"
     finally:
         kill(second)
-    assert held(env, c["id"]) == 0
+    assert held(env.svc, c["id"]) == 0
     assert live[0]["virtualInterfaceState"] == "deleted"
     assert running(env.lab, "pe1-par") == before
 
@@ -202,7 +176,7 @@ def test_worker_killed_while_linking_resumes_to_active(env: Env, at: int) -> Non
     finally:
         kill(second)
         ce_side(env.lab, env.svc, site, remove=True)
-    assert held(env, link["id"]) == 0
+    assert held(env.svc, link["id"]) == 0
     after = {r: running(env.lab, r) for r in before}
     assert after == before
 

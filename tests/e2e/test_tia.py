@@ -4,6 +4,10 @@ gateway; the Alibaba tenant confirms its hosted connection and makes its VBR fro
 told it), BGP Established with the cloud edge in the provider's ASN, then a Link between
 the two clouds and traffic from the IBM cloud's host to the Alibaba cloud's host.
 
+Crash tests: a worker process killed in each state of either flow, another started: the
+Connector ends active with exactly one gateway (IBM) or one hosted connection and one VBR
+(Alibaba), nothing leaked, nothing left to change on the PE.
+
 One lab for this module (name tia, management 172.20.67.0/24); it leaves the lab as found.
 """
 
@@ -30,8 +34,11 @@ from onramp.flow.service import Service
 from onramp.lab.attach import LabAttachment
 from onramp.lab.run import Lab
 from onramp.lab.topology import HOST_OFFSET, cloud_lans
+from onramp.network.inventory import load
 
-from .conftest import module_lab
+from ..conftest import DEFAULT_INVENTORY
+from .conftest import module_lab, running
+from .crash import held, killed_in, resumes, worker_config
 
 OCTET = 67
 SLOW = Behaviour(accept_after_s=0.3, provisioning_s=0.3)  # the customer takes a moment
@@ -55,16 +62,20 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    tmp = tmp_path_factory.mktemp("tia")
     with ExitStack() as stack:
-        lab, svc, _ = stack.enter_context(module_lab(tmp_path_factory.mktemp("tia"), "tia", OCTET))
+        bb = load(DEFAULT_INVENTORY)  # the providers' ports (the lab's copy differs in mgmt only)
+        ibm_url, ibm = stack.enter_context(ibm_sim.serve(ibm_sim.from_inventory(bb)))
+        ali_url, ali = stack.enter_context(alibaba_sim.serve(alibaba_sim.from_inventory(bb)))
+        region = bb.catalogue.onramps["alibaba-ec-lon"].csp_region or ""
+        # the workers' adapters (crash tests) come from config.yaml, as in production
+        config = {"csp": {"ibm": {"endpoint_url": ibm_url},
+                          "alibaba": {"endpoint_url": ali_url, "region": region}}}  # fmt: skip
+        lab, svc, _ = stack.enter_context(module_lab(tmp, "tia", OCTET, **config,
+                                                     **worker_config(tmp)))  # fmt: skip
         attach = LabAttachment(lab, svc.backbone)
-        ibm_url, ibm = stack.enter_context(ibm_sim.serve(ibm_sim.from_inventory(svc.backbone)))
-        ali_url, ali = stack.enter_context(
-            alibaba_sim.serve(alibaba_sim.from_inventory(svc.backbone))
-        )
         ibm.hook, ibm.behaviour = attach, SLOW
         ali.hook, ali.behaviour = attach, SLOW
-        region = svc.backbone.catalogue.onramps["alibaba-ec-lon"].csp_region or ""
         adapters: dict[str, Any] = {
             "ibm": IbmAdapter(ibm_client(ibm_url, backoff_s=0.1), connections(svc.backbone, "ibm")),
             "alibaba": AlibabaAdapter(alibaba_client(ali_url, region, backoff_ms=100), region,
@@ -115,3 +126,65 @@ def test_ibm_and_alibaba_to_active_then_linked_with_traffic(env: Env) -> None:
         assert env.orch.decommission("connector", c["id"]) == "decommissioning"
         assert env.orch.drive("connector", c["id"], poll_s=0.1, timeout_s=180) == "deleted"
     assert env.ibm.gateways == {} and env.alibaba.vpconns == {}
+
+
+# crash tests: the customer (IBM) or tenant (Alibaba) takes 2 s to approve, the provider
+# 1.5 s to provision, so that each state lasts long enough to be killed in
+CRASH = Behaviour(accept_after_s=2.0, provisioning_s=1.5)
+FLOW = ["allocated", "csp_requested", "awaiting_customer", "configuring", "verifying"]
+
+
+@pytest.fixture
+def crashing(env: Env) -> Iterator[Env]:
+    env.ibm.behaviour = env.alibaba.behaviour = CRASH
+    try:
+        yield env
+    finally:
+        env.ibm.behaviour = env.alibaba.behaviour = SLOW
+
+
+@pytest.mark.parametrize("at", FLOW)
+def test_ibm_worker_killed_in_each_state_resumes_to_active(crashing: Env, at: str) -> None:
+    env = crashing
+    account = env.ibm.customer()
+    router = "pe1-fra"
+    before = {router: running(env.lab, router)}
+    c = env.svc.create_connector(env.svc.connector_request({
+        "tenant": "acme", "onramp": "ibm-dl-fra", "kind": "ibm-direct-link",
+        "bandwidth_mbps": 500, "ibm_account": account,
+        "prefixes": [str(cloud_lans(env.lab.topo)["ibm-dl-fra"])]}))  # fmt: skip
+    allocated = held(env.svc, c["id"])
+    killed_in(env.svc, env.orch, c["id"], at)
+
+    def one_gateway() -> None:
+        (gateway,) = env.ibm.gateways.values()  # one, whatever the retries after the kill
+        assert gateway["customer_account_id"] == account
+        assert (gateway["operational_status"], gateway["bgp_status"]) == (
+            "provisioned", "established")  # fmt: skip
+
+    resumes(env.svc, env.orch, env.lab, c, allocated, one_gateway, [router], before)
+    assert env.ibm.gateways == {}
+
+
+@pytest.mark.parametrize("at", FLOW)
+def test_alibaba_worker_killed_in_each_state_resumes_to_active(crashing: Env, at: str) -> None:
+    env = crashing
+    uid = env.alibaba.tenant()
+    router = "pe2-lon"
+    before = {router: running(env.lab, router)}
+    c = env.svc.create_connector(env.svc.connector_request({
+        "tenant": "acme", "onramp": "alibaba-ec-lon", "kind": "alibaba-express-connect",
+        "bandwidth_mbps": 500, "alibaba_uid": uid,
+        "prefixes": [str(cloud_lans(env.lab.topo)["alibaba-ec-lon"])]}))  # fmt: skip
+    allocated = held(env.svc, c["id"])
+    killed_in(env.svc, env.orch, c["id"], at)
+
+    def one_connection_one_vbr() -> None:
+        (vpconn,) = env.alibaba.vpconns.values()
+        assert vpconn["AliUid"] == uid
+        assert (vpconn["Status"], vpconn["VirtualPhysicalConnectionStatus"]) == (
+            "Enabled", "Confirmed")  # fmt: skip
+        assert len(env.alibaba.tenants[uid]) == 1  # the tenant's one VBR
+
+    resumes(env.svc, env.orch, env.lab, c, allocated, one_connection_one_vbr, [router], before)
+    assert env.alibaba.vpconns == {} and env.alibaba.tenants[uid] == []

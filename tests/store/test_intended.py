@@ -50,7 +50,7 @@ def test_connector_intent_on_its_pe(store: Store, backbone: Backbone, vault: Vau
         == {
             "name": c["vrf"],
             "asn": 65000,
-            "router_id": a["local_address"].split("/")[0],  # the lab's FRR: unique per VRF
+            "router_id": "10.0.0.4",  # the lab's FRR: c1 on its first PE (intent.vrf_router_id)
             "rd": a["rd"],
             "route_targets": [],
             "description": f"onramp acme aws-dx-par {c['id'][:8]}",
@@ -126,6 +126,30 @@ def test_a_link_brings_its_route_target_and_the_other_sides_prefixes(
     set_state(store, LinkRow, link["id"], State.ACTIVE)
     gone = on(store, backbone, vault, "pe1-par", Change(remove_links=frozenset({link["id"]})))
     assert all(d["vrf"]["route_targets"] == [] and d["segments"] == [] for d in gone.connectors)
+
+
+def test_vrfs_meeting_on_a_segment_have_their_own_router_ids(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    """Two enterprise sites on different PEs take the same peering address (the pool is per
+    PE); linked, their VRF instances peer (iBGP) on the Link's segment, which RFC 6286 (and
+    FRR) refuse between equal router-ids: each instance has its own, unique in the backbone."""
+    par = al.create_connector(store, backbone, req("ent"), vault)
+    fra = al.create_connector(store, backbone, req("ent", onramp="ent-fra", customer_asn=65102,
+                                                   prefixes=["192.168.20.0/24"]), vault)  # fmt: skip
+    (a,), (b,) = par["attachments"], fra["attachments"]
+    assert (a["router"], b["router"]) == ("pe1-par", "pe1-fra")
+    assert a["local_address"] == b["local_address"]  # what used to be both router-ids
+    for c in (par, fra):
+        set_state(store, ConnectorRow, c["id"], State.ACTIVE)
+    link = al.create_link(store, backbone,
+                          LinkRequest(tenant="acme", a=par["id"], b=fra["id"], bandwidth_mbps=100))  # fmt: skip
+    change = Change(add_links=frozenset({link["id"]}))
+    (one,) = on(store, backbone, vault, "pe1-par", change).connectors
+    (two,) = on(store, backbone, vault, "pe1-fra", change).connectors
+    assert one["segments"][0]["peers"][0]["address"] == two["segments"][0]["address"].split("/")[0]
+    ids = {one["vrf"]["router_id"], two["vrf"]["router_id"]}
+    assert len(ids) == 2 and not ids & {str(r.loopback.ip) for r in backbone.routers.values()}
 
 
 def test_router_config_holds_the_key_and_masking_removes_it(
