@@ -177,7 +177,7 @@ def parse(data: Any, where: str) -> Constraints:
 @cache
 def load(provider: str) -> Constraints:
     path = CSP_DIR / provider / "constraints.yaml"
-    return parse(yaml.safe_load(path.read_text()), str(path))
+    return parse(yaml.load(path.read_text(), Loader=yaml.CSafeLoader), str(path))
 
 
 def for_provider(provider: str) -> Constraints:

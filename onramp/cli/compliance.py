@@ -4,7 +4,7 @@ per feature; a JSON or HTML report; remediation through `onramp plan router`."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,7 +13,9 @@ from rich.table import Table
 from onramp.cli.common import JsonOpt, dump, errors, out
 from onramp.cli.service import service
 from onramp.core.errors import OnrampError
-from onramp.core.shapes import ComplianceRun
+
+if TYPE_CHECKING:
+    from onramp.core.shapes import ComplianceRun
 
 compliance_app = typer.Typer(
     help="Compliance: running against intended config, per router and feature.",

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.syntax import Syntax
 from rich.table import Table
 
 from onramp.cli.common import JsonOpt, dump, errors, out
@@ -123,6 +122,8 @@ def _print(plan: PlanView) -> None:
         f"{plan['target_id']}: [bold]{plan['state']}[/]"
     )
     results = (plan["result"] or {}).get("devices", {})
+    from rich.syntax import Syntax  # pygments: only when a plan is printed (issue 23)
+
     for host, d in plan["devices"].items():
         r = results.get(host)
         status = (

@@ -9,25 +9,39 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from onramp.cli.common import errors, out
-from onramp.csp import constraints
 from onramp.csp.simulator import Customer
 
 if TYPE_CHECKING:
+    from onramp.csp.constraints import SimulatorRule
     from onramp.network.inventory import Backbone
 
-SIMULATED = constraints.simulated()  # provider -> its simulator, as constraints.yaml says
-Provider = StrEnum("Provider", [(p, p) for p in SIMULATED])  # type: ignore[misc]
+
+def _simulated(name: str) -> dict[str, SimulatorRule]:
+    """The providers with a simulator, as their constraints.yaml say; read when the command
+    runs, not when the CLI starts (the constraints cost every command ~50 ms: issue 23)."""
+    from onramp.csp import constraints
+
+    simulated = constraints.simulated()
+    if name not in simulated:
+        raise typer.BadParameter(f"{name!r} is not one of {', '.join(sorted(simulated))}")
+    return simulated
 
 
 def sim(
-    provider: Annotated[Provider, typer.Argument(help="Which provider's API to simulate.")],
+    provider: Annotated[
+        str,
+        typer.Argument(
+            metavar="PROVIDER",
+            help="Which provider's API to simulate: one whose csp/<provider>/constraints.yaml "
+            "names a simulator (aws, azure, gcp, ibm, alibaba in this tree).",
+        ),
+    ],
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0: any free one).")] = 0,
     lab: Annotated[
         bool, typer.Option("--lab", help="Bring provisioned peerings up in the running lab.")
@@ -56,7 +70,8 @@ def sim(
     from onramp.csp.simulator import Behaviour, provider_ports
     from onramp.network.inventory.source import load_source
 
-    name = provider.value
+    simulated = _simulated(provider)
+    name = provider
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with errors(as_json):
@@ -70,7 +85,7 @@ def sim(
             state.behaviour = Behaviour(customer, accept_after, provisioning)
             if lab:
                 state.hook = _lab_hook(bb)
-            _ready(name, url, state.account, ports, as_json)
+            _ready(name, url, state.account, ports, as_json, simulated[name])
             try:
                 while not stop.wait(0.5):
                     pass
@@ -78,7 +93,9 @@ def sim(
                 pass
 
 
-def _ready(name: str, url: str, account: str, ports: list[str], as_json: bool) -> None:
+def _ready(
+    name: str, url: str, account: str, ports: list[str], as_json: bool, rule: SimulatorRule
+) -> None:
     if as_json:
         line = {"provider": name, "url": url, "account": account, "ports": ports}
         print(json.dumps(line), flush=True)
@@ -87,8 +104,8 @@ def _ready(name: str, url: str, account: str, ports: list[str], as_json: bool) -
     out.print(f"  our ports: {', '.join(ports)}", highlight=False)
     if account:
         out.print(f"  config.yaml csp.{name}.account: {account}", highlight=False)
-    out.print(f"  credentials: {SIMULATED[name].credentials}", highlight=False)
-    out.print(f"  state: GET {url}/_sim/state; {SIMULATED[name].admin}", highlight=False)
+    out.print(f"  credentials: {rule.credentials}", highlight=False)
+    out.print(f"  state: GET {url}/_sim/state; {rule.admin}", highlight=False)
     out.print("  faults: POST /_sim/faults {\"throttle_next\": 3}; customer: POST "
               "/_sim/behaviour {\"customer\": \"reject\"}", highlight=False)  # fmt: skip
 

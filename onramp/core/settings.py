@@ -221,7 +221,7 @@ def load_settings(path: Path | None = None) -> Settings:
     ONRAMP_NORNIR__INVENTORY__OPTIONS__DIRECTORY."""
     path = find_config(path).resolve()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
         if not isinstance(data, dict):
             raise ValueError("the file holds no mapping of settings")
         settings = Settings(**{**data, "path": path})

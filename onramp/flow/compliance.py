@@ -86,7 +86,7 @@ def rules(platform: str) -> Rules:
     path = RULES / f"{platform}.yaml"
     if not path.exists():
         raise OnrampError("ONR-COMP-001", f"no compliance rules for {platform} ({path})")
-    data = yaml.safe_load(path.read_text())
+    data = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
     return Rules(
         platform,
         tuple(

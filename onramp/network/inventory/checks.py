@@ -86,7 +86,7 @@ class Backbone:
         ]
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(yaml.CSafeLoader):
     """safe_load that also notes every mapping key written twice (PyYAML keeps the last
     one silently; YAML says keys are unique; a host written twice would lose its first)."""
 
