@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -78,6 +78,26 @@ class ComplianceSettings(BaseModel):
     interval_s: float = 3600.0  # the workers' schedule: a compliance run; 0: not scheduled
 
 
+class EdgeWeights(BaseModel):
+    """How an edge is scored among the usable ones (lower wins): each term times its weight."""
+
+    igp: float = 1.0  # per unit of IGP cost to the PEs of the tenant's other Connectors
+    load: float = 10.0  # per Connector already on the router (balance across PEs)
+    headroom: float = 100.0  # times the port's used share after this order (0..1)
+    shared_failure: float = 1000.0  # a secondary that fails with the primary's one core router
+
+
+class TopologySettings(BaseModel):
+    """The backbone read from the network (onramp.flow.topology) for the edge choice."""
+
+    source: Literal["isis-ssh", "off"] = "off"  # off: inventory and store only (config.yaml: on)
+    cache_file: Path = Path("var/topology.json")  # relative: to this file
+    max_age_s: float = 300.0  # older: read again before a plan
+    refresh_s: float = 60.0  # the workers' schedule; 0: not scheduled
+    ms_per_metric: float = 0.1  # latency per IGP metric unit when no KPI calibrates it
+    weights: EdgeWeights = EdgeWeights()
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -90,6 +110,7 @@ class Settings(BaseModel):
     worker: WorkerSettings = WorkerSettings()
     monitor: MonitorSettings = MonitorSettings()
     compliance: ComplianceSettings = ComplianceSettings()
+    topology: TopologySettings = TopologySettings()
 
     def resolved_store_url(self) -> str:
         return self._beside(self.store_url, "sqlite:///")
@@ -104,6 +125,10 @@ class Settings(BaseModel):
             db.parent.mkdir(parents=True, exist_ok=True)
             return prefix + str(db)
         return url
+
+    @property
+    def topology_cache(self) -> Path:
+        return self.path.parent / self.topology.cache_file
 
     @property
     def secret_key_path(self) -> Path:

@@ -57,6 +57,7 @@ class ConnectorView(TypedDict):
     created_at: str | None
     csp_resource: str | None
     reason: str | None
+    explain: NotRequired[list[EdgeChoice]]  # a plan's edge choice, every candidate (issue 24)
 
 
 class LinkView(TypedDict):
@@ -604,3 +605,75 @@ class WorkerStatus(TypedDict):
     at: str
     work: list[LeaseHeld]
     router_locks: list[RouterLockHeld]
+
+
+# ------------------------------------------------------------------ topology (issue 24)
+
+
+class IgpNode(TypedDict):
+    """One router of the IGP's link-state database, whatever the source (IS-IS, BGP-LS)."""
+
+    name: str
+    system_id: str
+    router_id: str
+    overload: bool  # IS-IS overload bit: the router asks not to be used for transit
+    neighbors: dict[str, int]  # neighbor name -> metric this node announces towards it
+
+
+class IgpDatabase(TypedDict):
+    """A link-state database, normalized: what a topology parser returns."""
+
+    nodes: dict[str, IgpNode]
+
+
+class PeHealth(TypedDict):
+    """A PE as read over SSH: could we reach it, which daemons answer, its iBGP sessions
+    to the route reflectors (loopback -> state)."""
+
+    reachable: bool
+    daemons: dict[str, bool]
+    rr_sessions: dict[str, str]
+    error: str
+
+
+class PeLoad(TypedDict):
+    connectors: int  # attachments on the router's on-ramp ports
+    used_mbps: int
+    capacity_mbps: int
+
+
+class TopologyView(TypedDict):
+    """The backbone as the network says it is, with its age (onramp.flow.topology)."""
+
+    source: str  # "isis-ssh", "recorded", ...
+    read_at: str  # ISO time of the read
+    age_s: float
+    read_s: float  # how long the read took
+    nodes: dict[str, IgpNode]
+    health: dict[str, PeHealth]
+    load: dict[str, PeLoad]
+
+
+class EdgeChoice(TypedDict):
+    """One candidate port of one role in an edge choice: its score (lower is better) and
+    its terms, or why it was excluded; `chosen` marks the one taken."""
+
+    role: str
+    router: str
+    port: str
+    score: float | None
+    terms: dict[str, float]
+    excluded: str | None
+    chosen: bool
+
+
+class WhatIf(TypedDict):
+    """What failing a router or a link would do (nothing is touched)."""
+
+    fail: str
+    isolated: list[str]  # routers cut off from every route reflector
+    connectors_down: list[str]  # Connectors that lose every leg
+    connectors_degraded: list[str]  # Connectors that lose one leg of a redundant pair
+    links_breached: list[
+        dict[str, Any]
+    ]  # {link, sla_class, cost_before, cost_after, latency_ms, limit_ms}

@@ -125,11 +125,26 @@ class Service:
     def connector_request(self, data: dict[str, Any]) -> ConnectorRequest:
         return parse(ConnectorRequest, {k: v for k, v in data.items() if v not in (None, [], ())})
 
+    def edge_context(self) -> allocate.EdgeContext | None:
+        """The network's state for an edge choice (read again when older than
+        topology.max_age_s); None when topology.source is off or nothing answered."""
+        from onramp.flow import topology  # reads the routers: only when a choice needs it
+
+        topo = topology.current(self.settings, self.store, self.backbone)
+        if topo is None or not topo["nodes"]:
+            if topo is not None:
+                log.warning("no router answered the topology read: edge choice by inventory")
+            return None
+        return allocate.EdgeContext(topo, self.settings.topology.weights,
+                                    topology.route_reflectors(self.backbone), [])  # fmt: skip
+
     def plan_connector(self, req: ConnectorRequest) -> ConnectorView:
-        return allocate.plan_connector(self.store, self.backbone, req, self.vault)
+        return allocate.plan_connector(self.store, self.backbone, req, self.vault,
+                                       self.edge_context())  # fmt: skip
 
     def create_connector(self, req: ConnectorRequest) -> ConnectorView:
-        made = allocate.create_connector(self.store, self.backbone, req, self.vault)
+        made = allocate.create_connector(self.store, self.backbone, req, self.vault,
+                                         edge=self.edge_context())  # fmt: skip
         self.publish("connector", made["id"])  # after the allocating transaction committed
         return made
 
