@@ -57,7 +57,13 @@ class ConnectorView(TypedDict):
     created_at: str | None
     csp_resource: str | None
     reason: str | None
-    explain: NotRequired[list[EdgeChoice]]  # a plan's edge choice, every candidate (issue 24)
+
+
+class ConnectorPlan(ConnectorView):
+    """A Connector as planned or created, with its edge choice when the network was read:
+    every candidate, its score or why it was excluded (issue 24)."""
+
+    explain: NotRequired[list[EdgeChoice]]
 
 
 class LinkView(TypedDict):

@@ -39,7 +39,14 @@ from onramp.core.model import (
 )
 from onramp.core.secrets import Vault, new_bgp_key
 from onramp.core.settings import EdgeWeights
-from onramp.core.shapes import ConnectorView, EdgeChoice, LinkView, Released, TopologyView
+from onramp.core.shapes import (
+    ConnectorPlan,
+    ConnectorView,
+    EdgeChoice,
+    LinkView,
+    Released,
+    TopologyView,
+)
 from onramp.core.store import (
     ROWS,
     AllocationRow,
@@ -250,9 +257,10 @@ class EdgeContext:
 
 def _tenant_routers(s: Session, tenant: str) -> list[str]:
     """The PEs of the tenant's live Connectors: the new leg wants to be near them."""
-    return list(
+    return list(  # distinct: a tenant with thousands of legs costs a few PEs, not thousands
         s.scalars(
             select(AttachmentRow.router)
+            .distinct()
             .join(ConnectorRow)
             .where(
                 ConnectorRow.tenant_id == tenant,
@@ -462,8 +470,8 @@ def create_connector(
     vault: Vault,
     actor: str = "onramp",
     edge: EdgeContext | None = None,
-) -> ConnectorView:
-    def run(s: Session) -> ConnectorView:
+) -> ConnectorPlan:
+    def run(s: Session) -> ConnectorPlan:
         if edge is not None:
             edge.explain.clear()  # a retried transaction explains its own choice
         return _explained(connector_view(_new_connector(s, bb, req, vault, actor, edge), bb), edge)
@@ -473,11 +481,11 @@ def create_connector(
 
 def plan_connector(
     store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, edge: EdgeContext | None = None
-) -> ConnectorView:
+) -> ConnectorPlan:
     """What create_connector would allocate now, and where; nothing is written. With `edge`:
     the view's `explain` lists every candidate, its score or why it was excluded."""
 
-    def run(s: Session) -> ConnectorView:
+    def run(s: Session) -> ConnectorPlan:
         if edge is not None:
             edge.explain.clear()
         return _explained(
@@ -487,10 +495,11 @@ def plan_connector(
     return _dry(store, run)
 
 
-def _explained(view: ConnectorView, edge: EdgeContext | None) -> ConnectorView:
+def _explained(view: ConnectorView, edge: EdgeContext | None) -> ConnectorPlan:
+    plan = cast(ConnectorPlan, view)
     if edge is not None:
-        view["explain"] = list(edge.explain)
-    return view
+        plan["explain"] = list(edge.explain)
+    return plan
 
 
 def plan_connector_off(

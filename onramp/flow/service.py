@@ -21,6 +21,7 @@ from onramp.core.model import ConnectorRequest, LinkRequest, Onramp, Tenant
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
 from onramp.core.shapes import (
+    ConnectorPlan,
     ConnectorView,
     CustomerConfigView,
     KeyReveal,
@@ -138,11 +139,11 @@ class Service:
         return allocate.EdgeContext(topo, self.settings.topology.weights,
                                     topology.route_reflectors(self.backbone), [])  # fmt: skip
 
-    def plan_connector(self, req: ConnectorRequest) -> ConnectorView:
+    def plan_connector(self, req: ConnectorRequest) -> ConnectorPlan:
         return allocate.plan_connector(self.store, self.backbone, req, self.vault,
                                        self.edge_context())  # fmt: skip
 
-    def create_connector(self, req: ConnectorRequest) -> ConnectorView:
+    def create_connector(self, req: ConnectorRequest) -> ConnectorPlan:
         made = allocate.create_connector(self.store, self.backbone, req, self.vault,
                                          edge=self.edge_context())  # fmt: skip
         self.publish("connector", made["id"])  # after the allocating transaction committed

@@ -19,7 +19,7 @@ from onramp.lab.run import FRR_RUN, Lab, sh
 from .conftest import module_lab
 
 ENT_LON = {"tenant": "acme", "onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 100,
-           "customer_asn": 65101}  # fmt: skip
+           "customer_asn": 65101, "prefixes": ["10.100.5.0/24"]}  # fmt: skip
 AZURE = {"tenant": "acme", "onramp": "azure-er-lon", "kind": "azure-expressroute",
          "bandwidth_mbps": 1000, "azure_service_key": "5d2f9c1e-1111-4222-8333-444455556666",
          "prefixes": ["10.100.1.0/24"]}  # fmt: skip
