@@ -707,6 +707,47 @@ class EdgeChoice(TypedDict):
     chosen: bool
 
 
+class PlacementCandidate(TypedDict):
+    """One candidate port of a Connector's edge choice as the API shows it. A tenant's key
+    sees where and a reason in a customer's words; an admin key also the score, its terms
+    and the engineers' reason (router health, load: not a customer's to see)."""
+
+    role: str
+    router: str
+    port: str
+    chosen: bool
+    reason: str  # the customer's words: "chosen: ...", "not available now", ...
+    score: NotRequired[float | None]  # admin keys only, as EdgeChoice
+    terms: NotRequired[dict[str, float]]
+    excluded: NotRequired[str | None]
+
+
+class Placement(TypedDict):
+    """Why a Connector is where it is (`GET /v1/connectors/{id}/placement`): the choice as
+    made when it was created, recorded then (the network may have changed since)."""
+
+    connector: str
+    decided_at: str | None  # when the choice was made; None: not recorded
+    basis: Literal["network", "inventory"]  # network: the topology read; inventory: the store only
+    topology_read_at: NotRequired[str | None]  # admin keys only: the age of what was read
+    candidates: list[PlacementCandidate]
+
+
+class RouterMark(TypedDict):
+    """A router on the engineers' backbone page: its role and whether a new leg may land."""
+
+    role: str  # "pe" | "p"
+    pop: str
+    state: Literal["ok", "route reflector", "excluded", "not in IS-IS"]
+    why: str | None  # the exclusion (unreachable, unhealthy, overloaded, isolated)
+
+
+class BackboneView(TopologyView):
+    """`GET /v1/topology` (admin keys): the cached topology with each router marked."""
+
+    routers: dict[str, RouterMark]
+
+
 class WhatIf(TypedDict):
     """What failing a router or a link would do (nothing is touched)."""
 

@@ -62,7 +62,7 @@ from onramp.core.store import (
     move,
 )
 from onramp.csp.constraints import Constraints
-from onramp.flow import edges, request
+from onramp.flow import edges, placement, request
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.schema import Router
 from onramp.network.platforms import refuse_undeployable, undeployable
@@ -454,6 +454,8 @@ def _new_connector(
     _created(s, row, actor)
     s.add(row)
     s.flush()
+    if edge is not None:  # why it is where it is, kept with it (GET .../placement)
+        placement.record(s, cid, edge.topo["read_at"], edge.explain)
     return row
 
 

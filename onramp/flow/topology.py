@@ -27,7 +27,15 @@ from sqlalchemy.orm import Session
 
 from onramp.core.model import RELEASED_STATES
 from onramp.core.settings import Settings
-from onramp.core.shapes import IgpDatabase, PeHealth, PeLoad, TopologyView, WhatIf
+from onramp.core.shapes import (
+    BackboneView,
+    IgpDatabase,
+    PeHealth,
+    PeLoad,
+    RouterMark,
+    TopologyView,
+    WhatIf,
+)
 from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow, PortUsageRow, Store
 from onramp.flow.edges import graph, reaches
 from onramp.network.inventory import Backbone
@@ -227,3 +235,22 @@ def _latency_limit(sla: Any, pair: tuple[str, str]) -> float | None:
         if key in limits:
             return float(limits[key])
     return None
+
+
+# ------------------------------------------------------------------ the engineers' page
+
+
+def marked(topo: TopologyView, bb: Backbone) -> BackboneView:
+    """`topo` with each router's role, PoP and whether a new leg may land on it (the same
+    exclusions as the edge choice), for the Portal's backbone page."""
+    from onramp.flow.edges import exclusion
+
+    rrs = route_reflectors(bb)
+    g = graph(topo["nodes"])
+    routers: dict[str, RouterMark] = {}
+    for name, r in bb.routers.items():
+        why = None if name in rrs else exclusion(topo, g, name, rrs)
+        state: Any = ("not in IS-IS" if name not in topo["nodes"] and why is None
+                      else "excluded" if why else "route reflector" if name in rrs else "ok")  # fmt: skip
+        routers[name] = {"role": r.role, "pop": r.pop, "state": state, "why": why}
+    return {**topo, "routers": routers}
