@@ -100,7 +100,9 @@ class EdgeWeights(BaseModel):
 class TopologySettings(BaseModel):
     """The backbone read from the network (onramp.flow.topology) for the edge choice."""
 
-    source: Literal["isis-ssh", "off"] = "off"  # off: inventory and store only (config.yaml: on)
+    source: Literal["isis-ssh", "bgp-ls", "off"] = (
+        "off"  # off: inventory and store only (config.yaml: on)
+    )
     cache_file: Path = Path("var/topology.json")  # relative: to this file
     max_age_s: float = 300.0  # older: read again before a plan
     refresh_s: float = 60.0  # the workers' schedule; 0: not scheduled

@@ -226,6 +226,21 @@ class BackboneIntent(TypedDict):
     bgp: IbgpIntent
 
 
+class BgpLsIntent(TypedDict):
+    """BGP-LS on a route reflector (intent.bgp_ls): its IS-IS database into the BGP-LS
+    table, exchanged with the other route reflectors, read by onramp (topology source
+    `bgp-ls`)."""
+
+    hostname: str
+    asn: int
+    router_id: str  # the loopback: the sessions' source
+    loopback: str  # its interface name on the platform
+    isis_instance: str
+    instance_id: int  # BGP-LS Identifier of this IGP instance (IOS-XR: 32 and up)
+    group: str  # the backbone's iBGP group of the other route reflectors (intent.backbone)
+    peers: list[PeerMember]  # the other route reflectors
+
+
 class VrfIntent(TypedDict):
     name: str
     asn: int

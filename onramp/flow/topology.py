@@ -25,6 +25,7 @@ from nornir.core.task import Result, Task
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from onramp.core.errors import OnrampError
 from onramp.core.model import RELEASED_STATES
 from onramp.core.settings import Settings
 from onramp.core.shapes import (
@@ -97,8 +98,32 @@ def read_isis_ssh(bb: Backbone, nr: Nornir) -> tuple[IgpDatabase, dict[str, PeHe
     return db, health
 
 
+def bgp_ls_state(task: Task) -> Result:
+    """A BGP-LS speaker's link-state table, by its platform's parser."""
+    from onramp.validation.parsers.bgp_ls import PARSERS
+
+    parser = PARSERS[str(task.host.platform)]
+    return Result(host=task.host, result=parser(device=_Device(device(task))).parse())
+
+
+def read_bgp_ls(bb: Backbone, nr: Nornir) -> tuple[IgpDatabase, dict[str, PeHealth]]:
+    """The graph from the BGP-LS table of a route reflector that speaks it (the first of
+    them that answers); the PEs' health read as isis-ssh reads it (which today only FRR
+    answers). Not verified against a live router: nothing here speaks BGP-LS."""
+    speakers = [n for n in route_reflectors(bb) if PLATFORMS[bb.routers[n].platform].bgp_ls]
+    if not speakers:
+        raise OnrampError("ONR-TOPO-002", "route reflectors "
+                          + ", ".join(f"{n} ({bb.routers[n].platform})" for n in route_reflectors(bb)))  # fmt: skip
+    _, health = read_isis_ssh(bb, nr)
+    got = nr.filter(filter_func=lambda h: h.name in speakers).run(task=bgp_ls_state, on_failed=True)
+    for name in speakers:
+        if name in got and not got[name].failed:
+            return cast(IgpDatabase, got[name][0].result), health
+    return {"nodes": {}}, health  # none answered: the plan falls back to the inventory
+
+
 Source = Callable[[Backbone, Nornir], tuple[IgpDatabase, dict[str, PeHealth]]]
-SOURCES: dict[str, Source] = {"isis-ssh": read_isis_ssh}
+SOURCES: dict[str, Source] = {"isis-ssh": read_isis_ssh, "bgp-ls": read_bgp_ls}
 
 
 def load_of(s: Session, bb: Backbone) -> dict[str, PeLoad]:
