@@ -85,6 +85,7 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
             "schedule": settings.compliance.interval_s,
         },
         "webhooks": {"task": "onramp.webhooks", "schedule": settings.webhooks.interval_s},
+        "topology": {"task": "onramp.topology", "schedule": settings.topology.refresh_s},
     }
     return app
 
@@ -207,6 +208,24 @@ def deliver_webhooks() -> int:
     return webhooks.deliver_due(svc.store, svc.vault, cfg, budget_s=max(1.0, 5 * cfg.interval_s))
 
 
+@app.task(name="onramp.topology", expires=60)
+def topology_read() -> int:
+    """Read the backbone from the network into the cache the edge choice uses
+    (onramp.flow.topology); a read older than a minute is dropped. Returns its routers."""
+
+    from onramp.flow import topology
+
+    settings: Settings = _current["settings"]
+    if settings.topology.source == "off":
+        return 0
+    svc = _orchestrator().svc
+    nr = init_nornir(settings)
+    try:
+        return len(topology.read(settings, svc.store, svc.backbone, nr)["nodes"])
+    finally:
+        nr.close_connections()
+
+
 def submit(kind: str, ident: str) -> None:
     """Ask the workers to take it from here."""
     advance.delay(kind, ident)
@@ -242,7 +261,8 @@ def sweeper(settings: Settings, stop: threading.Event) -> threading.Thread:
 
     every = {sweep: settings.worker.sweep_s, kpis: settings.monitor.interval_s,
              compliance_run: settings.compliance.interval_s,
-             deliver_webhooks: settings.webhooks.interval_s}  # fmt: skip
+             deliver_webhooks: settings.webhooks.interval_s,
+             topology_read: settings.topology.refresh_s if settings.topology.source != "off" else 0}  # fmt: skip
     every = {task: s for task, s in every.items() if s > 0}
     due = {task: time.monotonic() + s for task, s in every.items()}
 

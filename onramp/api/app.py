@@ -49,6 +49,7 @@ from onramp.core.model import (
     TicketAnswerText,
 )
 from onramp.core.shapes import (
+    BackboneView,
     ComplianceRun,
     ConnectorView,
     CustomerConfigView,
@@ -56,11 +57,12 @@ from onramp.core.shapes import (
     CustomerStep,
     LinkKpis,
     LinkView,
+    Placement,
     TicketView,
 )
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
-from onramp.flow import compliance, monitor
+from onramp.flow import compliance, monitor, placement, topology
 from onramp.flow.change import etag
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service, Submit
@@ -317,7 +319,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                          (422, "invalid request"), (429, "rate limited: see Retry-After")]
 }  # fmt: skip
 
-_STATUS = {"ONR-HOOK-002": 404, "ONR-CHG-006": 412, "ONR-CHG-002": 422, "ONR-REQ-011": 404, "ONR-DELEG-001": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
+_STATUS = {"ONR-HOOK-002": 404, "ONR-TOPO-001": 404, "ONR-CHG-006": 412, "ONR-CHG-002": 422, "ONR-REQ-011": 404, "ONR-DELEG-001": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
            "ONR-API-001": 401, "ONR-API-002": 403, "ONR-API-003": 429, "ONR-API-004": 413, "ONR-API-009": 422, "ONR-STORE-001": 503}  # fmt: skip
 
 
@@ -465,7 +467,11 @@ def create_app(
         who: Caller,
         idempotency_key: IdempotencyKey = None,
     ) -> ConnectorView:
-        return svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
+        made = svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
+        # the choice is shown per key by GET .../placement (scores and router health are
+        # the engineers'); here it would also break the Connector's schema
+        made.pop("explain", None)
+        return made
 
     @v1.get("/connectors/{ident}", response_model=ConnectorShown, operation_id="getConnector",
             tags=["connectors"], responses={200: {"links": SHOWN_CONNECTOR, "headers": ETAG}})  # fmt: skip
@@ -483,6 +489,15 @@ def create_app(
         (200). Refused before anything changes when it cannot be done (409, 422); with
         `If-Match`, when it changed since read (412)."""
         return changed("connector", ident, body, who, response, if_match)
+
+    @v1.get("/connectors/{ident}/placement", response_model=Placement, operation_id="getPlacement",
+            tags=["connectors"])  # fmt: skip
+    def connector_placement(ident: str, who: Caller) -> Placement:
+        """Why the Connector is on its PE: every candidate port when it was created, which
+        was chosen, why the others were not (an admin key: with scores, their terms and the
+        routers' health as read then)."""
+        found = svc.connector(ident, who.tenant)  # another tenant's: as absent as any
+        return placement.view(svc.store, found, admin=who.admin)
 
     # documented whatever the delete refuses today: a state that cannot be left, Links alive
     REFUSED: dict[int | str, dict[str, Any]] = {409: {"model": ErrorBody, "description":
@@ -648,6 +663,18 @@ def create_app(
         engineers(who)
         page = compliance.html(newest())
         return HTMLResponse(page, headers={"Content-Security-Policy": page_policy(page)})
+
+    @v1.get("/topology", response_model=BackboneView, operation_id="getTopology",
+            tags=["engineers"])  # fmt: skip
+    def backbone(who: Caller) -> BackboneView:
+        """The backbone as last read from the network (engineers: an admin key): routers,
+        IS-IS adjacencies and metrics, overload bit, health, load, each router marked."""
+        if not who.admin:
+            raise OnrampError("ONR-API-002", "the backbone is the engineers': use an admin key")
+        topo = topology.cached(svc.settings)  # never read here: the workers keep it fresh
+        if topo is None:
+            raise OnrampError("ONR-TOPO-001", f"no {svc.settings.topology_cache}")
+        return topology.marked(topo, svc.backbone)
 
     @v1.get("/tickets", response_model=list[Ticket], operation_id="listTickets", tags=["tickets"])
     def tickets(who: Caller, everything: Annotated[bool, Query(alias="all")] = False

@@ -25,6 +25,7 @@ from onramp.cli.runbook import runbook_app
 from onramp.cli.service import catalogue_app, connector_app, link_app, service, tenant_app
 from onramp.cli.sim import sim
 from onramp.cli.ticket import ticket_app
+from onramp.cli.topology import topology_app
 from onramp.cli.webhook import webhook_app
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(plan_app, name="plan")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(runbook_app, name="runbook")
+app.add_typer(topology_app, name="topology")
 app.add_typer(api_app, name="api")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(kpi_app, name="kpi")

@@ -13,7 +13,13 @@ from rich.table import Table
 from onramp.cli.common import JsonOpt, dump, errors, out, settings
 
 if TYPE_CHECKING:
-    from onramp.core.shapes import ConnectorView, CustomerStep, LinkView, TransitionView
+    from onramp.core.shapes import (
+        ConnectorView,
+        CustomerStep,
+        EdgeChoice,
+        LinkView,
+        TransitionView,
+    )
     from onramp.flow.service import Service
 
 tenant_app = typer.Typer(
@@ -212,6 +218,9 @@ def connector_order(
     idempotency_key: Annotated[
         str | None, Opt(help="The same key twice makes one Connector.")
     ] = None,
+    explain: Annotated[
+        bool, Opt("--explain", help="Every candidate edge, its score or why it was excluded.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """`plan` shows what a Connector would get and where, writing nothing; `create` allocates it."""
@@ -240,10 +249,28 @@ def connector_order(
             }
         )
         c = svc.create_connector(req) if write else svc.plan_connector(req)
+    if not explain:
+        c.pop("explain", None)
     if as_json:
         dump(c)
     else:
         _show_connector(c, "created" if write else "plan (nothing written)")
+        if explain:
+            show_explain(c.get("explain"))
+
+
+def show_explain(choices: list[EdgeChoice] | None) -> None:
+    """The edge choice as a table: chosen, score (lower wins) and its terms, or the reason."""
+    if choices is None:
+        out.print("no topology (topology.source off, or no router answered): inventory order")
+        return
+    t = Table("role", "edge", "score", "why")
+    for e in choices:
+        terms = ", ".join(f"{k} {v:g}" for k, v in e["terms"].items())
+        why = e["excluded"] or ("chosen: " if e["chosen"] else "") + terms
+        t.add_row(e["role"], f"{e['router']}:{e['port']}",
+                  "-" if e["score"] is None else f"{e['score']:g}", why)  # fmt: skip
+    out.print(t)
 
 
 connector_app.command(

@@ -32,6 +32,7 @@ Code = Literal[
     "ONR-STATE-001",
     "ONR-STATE-002",
     "ONR-STORE-001",
+    "ONR-TOPO-001", "ONR-TOPO-002",
     "ONR-TPL-001",
     "ONR-VAL-001", "ONR-VAL-002", "ONR-VAL-003", "ONR-VAL-004",
 ]
@@ -107,6 +108,8 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-API-007", "internal error", "retry (a create with the same Idempotency-Key makes nothing twice); if it persists, tell the operators the time and the route"),
     ErrorSpec("ONR-STATE-001", "state change not allowed", "a Connector or Link moves only along its lifecycle (onramp.core.model.TRANSITIONS): decommission an active one, order a failed one again"),
     ErrorSpec("ONR-STATE-002", "lease lost: another worker took this Connector or Link over", "nothing to do: the worker that holds it now carries on ('onramp worker status' shows who)"),
+    ErrorSpec("ONR-TOPO-001", "no topology read yet", "run 'onramp topology show --fresh', or set topology.source and let the workers read it every topology.refresh_s"),
+    ErrorSpec("ONR-TOPO-002", "no route reflector speaks BGP-LS", "set topology.source to isis-ssh, or run a route reflector of a platform with BGP-LS (iosxr, junos) configured from templates/bgp_ls/<platform>.j2"),
     ErrorSpec("ONR-STORE-001", "database unavailable", "check store_url in config.yaml and that the database is running"),
     ErrorSpec("ONR-CFG-001", "config file unreadable", "fix config.yaml or point ONRAMP_CONFIG at a valid file"),
     ErrorSpec("ONR-CFG-002", "no config.yaml found", "run 'onramp init DIR' and work inside DIR, or pass --config FILE (or set ONRAMP_CONFIG)"),

@@ -72,6 +72,13 @@ class ConnectorView(TypedDict):
     change: ChangeView | None  # the last bandwidth change (model.ChangeRecord)
 
 
+class ConnectorPlan(ConnectorView):
+    """A Connector as planned or created, with its edge choice when the network was read:
+    every candidate, its score or why it was excluded (issue 24)."""
+
+    explain: NotRequired[list[EdgeChoice]]
+
+
 class VifParameters(TypedDict):
     """The VIF the customer creates on an AWS hosted connection, in AWS's own field names
     (`aws directconnect create-private-virtual-interface --new-private-virtual-interface`)."""
@@ -232,6 +239,21 @@ class BackboneIntent(TypedDict):
     interfaces: list[CoreInterfaceIntent]
     isis: IsisIntent
     bgp: IbgpIntent
+
+
+class BgpLsIntent(TypedDict):
+    """BGP-LS on a route reflector (intent.bgp_ls): its IS-IS database into the BGP-LS
+    table, exchanged with the other route reflectors, read by onramp (topology source
+    `bgp-ls`)."""
+
+    hostname: str
+    asn: int
+    router_id: str  # the loopback: the sessions' source
+    loopback: str  # its interface name on the platform
+    isis_instance: str
+    instance_id: int  # BGP-LS Identifier of this IGP instance (IOS-XR: 32 and up)
+    group: str  # the backbone's iBGP group of the other route reflectors (intent.backbone)
+    peers: list[PeerMember]  # the other route reflectors
 
 
 class VrfIntent(TypedDict):
@@ -712,3 +734,116 @@ class DeliveryView(TypedDict):
     next_try_at: str | None  # None once delivered or given up
     created_at: str
     delivered_at: str | None
+
+
+# ------------------------------------------------------------------ topology (issue 24)
+
+
+class IgpNode(TypedDict):
+    """One router of the IGP's link-state database, whatever the source (IS-IS, BGP-LS)."""
+
+    name: str
+    system_id: str
+    router_id: str
+    overload: bool  # IS-IS overload bit: the router asks not to be used for transit
+    neighbors: dict[str, int]  # neighbor name -> metric this node announces towards it
+
+
+class IgpDatabase(TypedDict):
+    """A link-state database, normalized: what a topology parser returns."""
+
+    nodes: dict[str, IgpNode]
+
+
+class PeHealth(TypedDict):
+    """A PE as read over SSH: could we reach it, which daemons answer, its iBGP sessions
+    to the route reflectors (loopback -> state)."""
+
+    reachable: bool
+    daemons: dict[str, bool]
+    rr_sessions: dict[str, str]
+    error: str
+
+
+class PeLoad(TypedDict):
+    connectors: int  # attachments on the router's on-ramp ports
+    used_mbps: int
+    capacity_mbps: int
+
+
+class TopologyView(TypedDict):
+    """The backbone as the network says it is, with its age (onramp.flow.topology)."""
+
+    source: str  # "isis-ssh", "recorded", ...
+    read_at: str  # ISO time of the read
+    age_s: float
+    read_s: float  # how long the read took
+    nodes: dict[str, IgpNode]
+    health: dict[str, PeHealth]
+    load: dict[str, PeLoad]
+
+
+class EdgeChoice(TypedDict):
+    """One candidate port of one role in an edge choice: its score (lower is better) and
+    its terms, or why it was excluded; `chosen` marks the one taken."""
+
+    role: str
+    router: str
+    port: str
+    score: float | None
+    terms: dict[str, float]
+    excluded: str | None
+    chosen: bool
+
+
+class PlacementCandidate(TypedDict):
+    """One candidate port of a Connector's edge choice as the API shows it. A tenant's key
+    sees where and a reason in a customer's words; an admin key also the score, its terms
+    and the engineers' reason (router health, load: not a customer's to see)."""
+
+    role: str
+    router: str
+    port: str
+    chosen: bool
+    reason: str  # the customer's words: "chosen: ...", "not available now", ...
+    score: NotRequired[float | None]  # admin keys only, as EdgeChoice
+    terms: NotRequired[dict[str, float]]
+    excluded: NotRequired[str | None]
+
+
+class Placement(TypedDict):
+    """Why a Connector is where it is (`GET /v1/connectors/{id}/placement`): the choice as
+    made when it was created, recorded then (the network may have changed since)."""
+
+    connector: str
+    decided_at: str | None  # when the choice was made; None: not recorded
+    basis: Literal["network", "inventory"]  # network: the topology read; inventory: the store only
+    topology_read_at: NotRequired[str | None]  # admin keys only: the age of what was read
+    candidates: list[PlacementCandidate]
+
+
+class RouterMark(TypedDict):
+    """A router on the engineers' backbone page: its role and whether a new leg may land."""
+
+    role: str  # "pe" | "p"
+    pop: str
+    state: Literal["ok", "route reflector", "excluded", "not in IS-IS"]
+    why: str | None  # the exclusion (unreachable, unhealthy, overloaded, isolated)
+
+
+class BackboneView(TopologyView):
+    """`GET /v1/topology` (admin keys): the cached topology with each router marked."""
+
+    routers: dict[str, RouterMark]
+
+
+class WhatIf(TypedDict):
+    """What failing a router or a link would do (nothing is touched)."""
+
+    fail: str
+    isolated: list[str]  # routers cut off from every route reflector
+    connectors_down: list[str]  # Connectors that lose every leg
+    connectors_degraded: list[str]  # Connectors that lose one leg of a redundant pair
+    links_breached: list[
+        dict[str, Any]
+    ]  # {link, sla_class, cost_before, cost_after, latency_ms, limit_ms}

@@ -38,7 +38,15 @@ from onramp.core.model import (
     State,
 )
 from onramp.core.secrets import Vault, new_bgp_key
-from onramp.core.shapes import ConnectorView, LinkView, Released
+from onramp.core.settings import EdgeWeights
+from onramp.core.shapes import (
+    ConnectorPlan,
+    ConnectorView,
+    EdgeChoice,
+    LinkView,
+    Released,
+    TopologyView,
+)
 from onramp.core.store import (
     ROWS,
     AllocationRow,
@@ -54,7 +62,7 @@ from onramp.core.store import (
     move,
 )
 from onramp.csp.constraints import Constraints
-from onramp.flow import request
+from onramp.flow import edges, placement, request
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.schema import Router
 from onramp.network.platforms import refuse_undeployable, undeployable
@@ -236,8 +244,61 @@ def _reserve_bandwidth(s: Session, c: Candidate, mbps: int) -> bool:
 # ------------------------------------------------------------------ connectors
 
 
+@dataclass
+class EdgeContext:
+    """The network's state for an edge choice (onramp.flow.topology) and, filled in by the
+    choice, every candidate with its score or the reason it was excluded."""
+
+    topo: TopologyView
+    weights: EdgeWeights
+    rrs: list[str]
+    explain: list[EdgeChoice]
+
+
+def _tenant_routers(s: Session, tenant: str) -> list[str]:
+    """The PEs of the tenant's live Connectors: the new leg wants to be near them."""
+    return list(  # distinct: a tenant with thousands of legs costs a few PEs, not thousands
+        s.scalars(
+            select(AttachmentRow.router)
+            .distinct()
+            .join(ConnectorRow)
+            .where(
+                ConnectorRow.tenant_id == tenant,
+                ConnectorRow.state.not_in([st.value for st in RELEASED_STATES]),
+            )
+        )
+    )
+
+
+def _ranked(
+    s: Session, usable: list[Candidate], role: str, req: ConnectorRequest, edge: EdgeContext,
+    rows: list[AttachmentRow], peers: list[str],
+) -> list[Candidate]:  # fmt: skip
+    """`usable` in the order the network's state says, the excluded left out (explained)."""
+    usage = {(u.router, u.port): u for u in s.scalars(
+        select(PortUsageRow).where(PortUsageRow.router.in_({c.router for c in usable})))}  # fmt: skip
+    load: dict[str, int] = {}
+    for u in usage.values():
+        load[u.router] = load.get(u.router, 0) + u.attachments
+    topo: TopologyView = {**edge.topo, "load": {r: {"connectors": n, "used_mbps": 0, "capacity_mbps": 0}
+                                               for r, n in load.items()}}  # fmt: skip
+    ports = [edges.Port(c.router, c.port, c.speed_mbps,
+                        usage[(c.router, c.port)].used_mbps if (c.router, c.port) in usage else 0)
+             for c in usable]  # fmt: skip
+    ranked = edges.rank(ports, role, req.bandwidth_mbps, topo, edge.weights, edge.rrs, peers,
+                        rows[0].router if rows else None)  # fmt: skip
+    edge.explain.extend(ranked)
+    by_key = {(c.router, c.port): c for c in usable}
+    return [by_key[(r["router"], r["port"])] for r in ranked if r["excluded"] is None]
+
+
 def _attachments(
-    s: Session, bb: Backbone, req: ConnectorRequest, c: Constraints, owner: str
+    s: Session,
+    bb: Backbone,
+    req: ConnectorRequest,
+    c: Constraints,
+    owner: str,
+    edge: EdgeContext | None = None,
 ) -> list[AttachmentRow]:
     pool_len = req.prefix_length or c.peering.default_prefix_length
     pool = c.peering.pools[pool_len]
@@ -249,15 +310,30 @@ def _attachments(
         if of_role and len(undeployable(of_role)) == len(of_role):
             refuse_undeployable(of_role, f"every {role} port of {req.onramp}")
     rows: list[AttachmentRow] = []
+    peers = _tenant_routers(s, req.tenant) if edge else []
     for role in roles:
         usable = [p for p in ports if role == "single" or p.role == role]
+        if edge is not None:
+            usable = _ranked(s, usable, role, req, edge, rows, peers)
         usable = [p for p in usable if p.router not in {r.router for r in rows}]
         chosen = next((p for p in usable if _reserve_bandwidth(s, p, req.bandwidth_mbps)), None)
         if chosen is None:
+            why = ""
+            if edge is not None:
+                why = "; ".join(f"{e['router']}: {e['excluded']}" for e in edge.explain
+                                if e["role"] == role and e["excluded"])  # fmt: skip
             raise OnrampError(
                 "ONR-ALLOC-001",
-                f"no {role} port of {req.onramp} in service with {req.bandwidth_mbps} Mb/s free",
+                f"no {role} port of {req.onramp} in service with {req.bandwidth_mbps} Mb/s free"
+                + (f" ({why})" if why else ""),
             )
+        if edge is not None:
+            for e in edge.explain:
+                e["chosen"] |= (e["role"], e["router"], e["port"]) == (
+                    role,
+                    chosen.router,
+                    chosen.port,
+                )
         lo, hi = max(c.vlan.min, chosen.vlan_lo), min(c.vlan.max, chosen.vlan_hi)
         want = req.s_tag if c.vlan.qinq else req.vlan
         if want is not None and not lo <= want <= hi:
@@ -320,7 +396,12 @@ def _replayed(row: R, req: ConnectorRequest | LinkRequest) -> R:
 
 
 def _new_connector(
-    s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault, actor: str = "onramp"
+    s: Session,
+    bb: Backbone,
+    req: ConnectorRequest,
+    vault: Vault,
+    actor: str = "onramp",
+    edge: EdgeContext | None = None,
 ) -> ConnectorRow:
     if s.get(TenantRow, req.tenant) is None:
         raise OnrampError("ONR-REQ-013", f"tenant '{req.tenant}'", field="tenant")
@@ -335,7 +416,9 @@ def _new_connector(
             return _replayed(same, req)
     c = request.connector(req, bb)
     cid = str(uuid.uuid4())
-    attachments = _attachments(s, bb, req, c, cid)  # first: it locks the chosen port's usage row
+    attachments = _attachments(
+        s, bb, req, c, cid, edge
+    )  # first: it locks the chosen port's usage row
     number = take(s, "vrf", *NUMBERS, cid)
     if number is None:
         raise OnrampError("ONR-ALLOC-005", "no VRF number left")
@@ -371,6 +454,8 @@ def _new_connector(
     _created(s, row, actor)
     s.add(row)
     s.flush()
+    if edge is not None:  # why it is where it is, kept with it (GET .../placement)
+        placement.record(s, cid, edge.topo["read_at"], edge.explain)
     return row
 
 
@@ -381,16 +466,42 @@ def _created(s: Session, row: ConnectorRow | LinkRow, actor: str) -> None:
 
 
 def create_connector(
-    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, actor: str = "onramp"
-) -> ConnectorView:
-    return store.transact(lambda s: connector_view(_new_connector(s, bb, req, vault, actor), bb))
+    store: Store,
+    bb: Backbone,
+    req: ConnectorRequest,
+    vault: Vault,
+    actor: str = "onramp",
+    edge: EdgeContext | None = None,
+) -> ConnectorPlan:
+    def run(s: Session) -> ConnectorPlan:
+        if edge is not None:
+            edge.explain.clear()  # a retried transaction explains its own choice
+        return _explained(connector_view(_new_connector(s, bb, req, vault, actor, edge), bb), edge)
+
+    return store.transact(run)
 
 
 def plan_connector(
-    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault
-) -> ConnectorView:
-    """What create_connector would allocate now, and where; nothing is written."""
-    return _dry(store, lambda s: connector_view(_new_connector(s, bb, req, vault), bb))
+    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, edge: EdgeContext | None = None
+) -> ConnectorPlan:
+    """What create_connector would allocate now, and where; nothing is written. With `edge`:
+    the view's `explain` lists every candidate, its score or why it was excluded."""
+
+    def run(s: Session) -> ConnectorPlan:
+        if edge is not None:
+            edge.explain.clear()
+        return _explained(
+            connector_view(_new_connector(s, bb, req, vault, "onramp", edge), bb), edge
+        )
+
+    return _dry(store, run)
+
+
+def _explained(view: ConnectorView, edge: EdgeContext | None) -> ConnectorPlan:
+    plan = cast(ConnectorPlan, view)
+    if edge is not None:
+        plan["explain"] = list(edge.explain)
+    return plan
 
 
 def plan_connector_off(

@@ -30,6 +30,7 @@ from onramp.core.model import (
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
 from onramp.core.shapes import (
+    ConnectorPlan,
     ConnectorView,
     CustomerConfigView,
     CustomerStep,
@@ -138,15 +139,30 @@ class Service:
     def connector_request(self, data: dict[str, Any]) -> ConnectorRequest:
         return parse(ConnectorRequest, {k: v for k, v in data.items() if v not in (None, [], ())})
 
-    def plan_connector(self, req: ConnectorRequest) -> ConnectorView:
-        return allocate.plan_connector(self.store, self.backbone, req, self.vault)
+    def edge_context(self) -> allocate.EdgeContext | None:
+        """The network's state for an edge choice (read again when older than
+        topology.max_age_s); None when topology.source is off or nothing answered."""
+        from onramp.flow import topology  # reads the routers: only when a choice needs it
 
-    def create_connector(self, req: ConnectorRequest) -> ConnectorView:
+        topo = topology.current(self.settings, self.store, self.backbone)
+        if topo is None or not topo["nodes"]:
+            if topo is not None:
+                log.warning("no router answered the topology read: edge choice by inventory")
+            return None
+        return allocate.EdgeContext(topo, self.settings.topology.weights,
+                                    topology.route_reflectors(self.backbone), [])  # fmt: skip
+
+    def plan_connector(self, req: ConnectorRequest) -> ConnectorPlan:
+        return allocate.plan_connector(self.store, self.backbone, req, self.vault,
+                                       self.edge_context())  # fmt: skip
+
+    def create_connector(self, req: ConnectorRequest) -> ConnectorPlan:
         self._not_anothers_account(req)
         filled = self._delegated(req)
         try:
             order = parse(ConnectorRequest, req.model_dump(mode="json") | filled) if filled else req
-            made = allocate.create_connector(self.store, self.backbone, order, self.vault)
+            made = allocate.create_connector(self.store, self.backbone, order, self.vault,
+                                             edge=self.edge_context())  # fmt: skip
         except Exception:
             if filled:  # refused: what was made in the customer's account for it goes too
                 self._undo_delegated(req, filled)

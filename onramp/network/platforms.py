@@ -44,6 +44,10 @@ class Platform:
     # the `os` of a pyATS testbed device (`onramp inventory testbed`): Genie's name for the
     # OS whose CLI the router answers on; FRR routers are Linux hosts with vtysh
     pyats_os: str = "linux"
+    # it speaks BGP-LS (templates/bgp_ls/<name>.j2; its output read by
+    # onramp.validation.parsers.bgp_ls.PARSERS[name]): topology source `bgp-ls` reads a
+    # route reflector of it; False: FRR has no BGP-LS
+    bgp_ls: bool = False
 
     @property
     def deploy_gaps(self) -> list[str]:
@@ -87,6 +91,7 @@ PLATFORMS: dict[str, Platform] = {
             numbered_interface="GigabitEthernet0/0/0/{}",
             hier_config="CISCO_XR",
             pyats_os="iosxr",
+            bgp_ls=True,
             commit_confirm=False,  # NAPALM's iosxr driver: "not implemented on this platform"
         ),
         Platform(
@@ -97,6 +102,7 @@ PLATFORMS: dict[str, Platform] = {
             numbered_interface="ge-0/0/{}",
             hier_config="JUNIPER_JUNOS",
             pyats_os="junos",
+            bgp_ls=True,
             commit_confirm=True,  # `commit confirmed` (whole minutes)
         ),
     )

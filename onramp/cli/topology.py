@@ -1,0 +1,91 @@
+"""`onramp topology`: the backbone as the network says it is (IS-IS + PE health), and what
+failing a router or a link would do. Nothing here changes a router or the store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from onramp.cli.common import JsonOpt, dump, errors, out
+from onramp.cli.service import service
+
+topology_app = typer.Typer(
+    help="The backbone read from the network; what-if.", no_args_is_help=True
+)
+
+
+@topology_app.command("show")
+def show(
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Read the routers now, not the cache.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Routers, their IS-IS adjacencies, overload bit, health and load, with the read's age."""
+    from onramp.flow import edges, topology
+
+    with errors(as_json):
+        svc = service()
+        topo = topology.current(svc.settings, svc.store, svc.backbone, 0.0 if fresh else None)
+        if topo is None:
+            topo = topology.read(svc.settings, svc.store, svc.backbone)  # source off: read anyway
+    if as_json:
+        dump(topo)
+        return
+    rrs = topology.route_reflectors(svc.backbone)
+    g = edges.graph(topo["nodes"])
+    t = Table("router", "adjacencies (metric)", "state", "Connectors", "used/capacity Mb/s",
+              title=f"{topo['source']}, read {topo['age_s']:g}s ago in {topo['read_s']:g}s")  # fmt: skip
+    for name in sorted(svc.backbone.routers):
+        node = topo["nodes"].get(name)
+        adj = (
+            ", ".join(f"{b} ({g.edges[name, b]['weight']})" for b in sorted(g.successors(name)))
+            if name in g
+            else ""
+        )
+        why = edges.exclusion(topo, g, name, rrs) if name not in rrs else None
+        ld = topo["load"].get(name, {"connectors": 0, "used_mbps": 0, "capacity_mbps": 0})
+        state = (
+            why or ("route reflector" if name in rrs else "ok") if node or why else "not in IS-IS"
+        )
+        t.add_row(
+            name, adj, state, str(ld["connectors"]), f"{ld['used_mbps']}/{ld['capacity_mbps']}"
+        )
+    out.print(t)
+
+
+@topology_app.command("what-if")
+def what_if(
+    fail: Annotated[
+        str, typer.Option("--fail", help="A router (pe1-lon) or a link (pe1-lon--p1-par).")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """The Connectors that would lose a leg or their redundancy and the Links whose SLA
+    latency would break if ROUTER or LINK failed; nothing is touched."""
+    from onramp.flow import topology
+
+    with errors(as_json):
+        svc = service()
+        topo = topology.current(svc.settings, svc.store, svc.backbone) or topology.read(
+            svc.settings, svc.store, svc.backbone
+        )
+        report = topology.what_if(
+            topo, svc.store, svc.backbone, fail, svc.settings.topology.ms_per_metric
+        )
+    if as_json:
+        dump(report)
+        return
+    out.print(f"if {fail} failed:")
+    out.print(f"  routers cut off the route reflectors: {', '.join(report['isolated']) or 'none'}")
+    out.print(f"  Connectors down: {', '.join(report['connectors_down']) or 'none'}")
+    out.print(
+        f"  Connectors losing redundancy: {', '.join(report['connectors_degraded']) or 'none'}"
+    )
+    for b in report["links_breached"]:
+        out.print(f"  Link {b['link']} ({b['sla_class']}): cost {b['cost_before']} -> {b['cost_after']}, "
+                  f"{b['latency_ms']} ms > {b['limit_ms']} ms")  # fmt: skip
+    if not report["links_breached"]:
+        out.print("  Links breaching their SLA: none")
