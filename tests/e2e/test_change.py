@@ -207,7 +207,7 @@ Orchestrator(svc, {{}}, actor="doomed", timings=Timings(**{timings})).advance("l
 
 def test_worker_killed_mid_change_is_resumed(env: Env) -> None:
     """The worker dies while its commit waits for the gate (frozen: the gate keeps
-    waiting): the router holds an unconfirmed commit; another worker discards it, plans
+    waiting, up to 45 s: the commit's 60 s revert must leave 10 s after it, ONR-PLAN-005): the router holds an unconfirmed commit; another worker discards it, plans
     again and confirms the new rate."""
     lk = env.link
     pending = env.lab.node_dir("pe1-par") / "var-tmp" / "napalm-frr" / "pe1-par" / "pending"
@@ -216,7 +216,7 @@ def test_worker_killed_mid_change_is_resumed(env: Env) -> None:
     env.svc.change("link", lk["id"], {"bandwidth_mbps": 200}, "test")
     with faults.frozen_shapers(env.lab, "pe1-par"):
         child = subprocess.Popen([sys.executable, "-c", CHILD.format(timings={**TIMINGS,
-                                  "check_timeout_s": 60}), str(env.config), lk["id"]])  # fmt: skip
+                                  "check_timeout_s": 45}), str(env.config), lk["id"]])  # fmt: skip
         deadline = time.monotonic() + 60
         while not pending.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
