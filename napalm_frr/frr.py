@@ -340,14 +340,6 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
                 }
         return out
 
-    def get_rates(self) -> dict[str, int]:
-        """onramp's read-back of guaranteed rates (no NAPALM getter has one): "<vrf> <device>"
-        -> the Mb/s it is shaped to now, as the router's `netdev` tool reads the kernel's
-        qdiscs (`<netdev> rates`); {} without one (nothing is shaped then)."""
-        if not self.netdev:
-            return {}
-        return {str(k): int(v) for k, v in self._json(f"{self.netdev} rates").items()}
-
     def get_interfaces_ip(self) -> dict[str, models.InterfacesIPDict]:
         out: dict[str, models.InterfacesIPDict] = {}
         for link in self._json("ip -j addr show"):
@@ -817,6 +809,16 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             raise CommitError(f"{self.hostname}: nothing to roll back to")
         self._run(f"rm -f {self._dir}/pending")  # disarm the timer: we roll back now
         self._reload(f"{self._dir}/rollback.conf", CommitError)
+
+
+def shaped_rates(dev: FRRDriver) -> dict[str, int]:
+    """onramp's read-back of guaranteed rates (no NAPALM getter has one): "<vrf> <device>"
+    -> the Mb/s it is shaped to now, as the router's `netdev` tool reads the kernel's
+    qdiscs (`<netdev> rates`); {} without one (nothing is shaped then). A function, as
+    has_orphaned_commit: napalm's driver contract allows no public method of its own."""
+    if not dev.netdev:
+        return {}
+    return {str(k): int(v) for k, v in dev._json(f"{dev.netdev} rates").items()}
 
 
 def has_orphaned_commit(dev: FRRDriver) -> bool:

@@ -13,6 +13,7 @@ from napalm.base import NetworkDriver
 from nornir.core import Nornir
 from nornir.core.task import Result, Task
 
+from napalm_frr import FRRDriver, shaped_rates
 from onramp.core.errors import OnrampError
 from onramp.core.shapes import BgpSession
 from onramp.network.platforms import PLATFORMS
@@ -67,13 +68,13 @@ def bgp_routes(task: Task, accepted: dict[str, list[str]], tables: list[str]) ->
 
 def shaper_rates(task: Task) -> Result:
     """What each device of the router is shaped to now ("<vrf> <device>" -> Mb/s), read by
-    its driver's `get_rates` (napalm_frr: the router's netdev tool); a driver without one
-    cannot prove a rate (ONR-DEPLOY-005)."""
+    napalm_frr's `shaped_rates` (the router's netdev tool); another driver cannot prove a
+    rate (ONR-CHG-007)."""
     driver = device(task)
-    if not hasattr(driver, "get_rates"):
-        raise OnrampError("ONR-DEPLOY-005", f"{task.host.name}: its driver reads no rates",
-                          "give its NAPALM driver get_rates() (napalm_frr's reads tc)")  # fmt: skip
-    return Result(host=task.host, result=driver.get_rates())
+    if not isinstance(driver, FRRDriver):
+        raise OnrampError("ONR-CHG-007", f"{task.host.name}: its driver reads no rates",
+                          "only napalm_frr reads shaped rates back (tc, through netdev)")  # fmt: skip
+    return Result(host=task.host, result=shaped_rates(driver))
 
 
 def snapshot(nr: Nornir) -> dict[str, list[BgpSession]]:

@@ -15,7 +15,7 @@ Code = Literal[
     "ONR-ALLOC-001", "ONR-ALLOC-002", "ONR-ALLOC-003", "ONR-ALLOC-004", "ONR-ALLOC-005", "ONR-ALLOC-006",
     "ONR-API-001", "ONR-API-002", "ONR-API-003", "ONR-API-004", "ONR-API-005", "ONR-API-006", "ONR-API-007", "ONR-API-008", "ONR-API-009",
     "ONR-CFG-001",
-    "ONR-CHG-001", "ONR-CHG-002", "ONR-CHG-003", "ONR-CHG-004", "ONR-CHG-005", "ONR-CHG-006",
+    "ONR-CHG-001", "ONR-CHG-002", "ONR-CHG-003", "ONR-CHG-004", "ONR-CHG-005", "ONR-CHG-006", "ONR-CHG-007",
     "ONR-CFG-002",
     "ONR-CFG-003",
     "ONR-COMP-001", "ONR-COMP-002", "ONR-COMP-003",
@@ -146,6 +146,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-CHG-004", "not enough capacity left on the port for the new bandwidth", "choose a lower bandwidth, free capacity on the port, or order a Connector on another on-ramp"),
     ErrorSpec("ONR-CHG-005", "only an active Connector or Link changes its bandwidth", "wait until it is active (a change in progress: 'onramp connector show ID'), then ask again"),
     ErrorSpec("ONR-CHG-006", "changed since you read it (If-Match)", "read it again (GET gives its ETag), check the change still makes sense, and send it with the new ETag"),
+    ErrorSpec("ONR-CHG-007", "this router's driver cannot read a shaped rate back: the change's gate cannot judge it", "only napalm_frr reads rates (tc, through netdev); on other platforms read the policy-map counters by hand"),
     ErrorSpec("ONR-LAB-007", "no traffic between the clouds' hosts", "check the Link's routes ('show bgp vrf all' on its PEs) and the lab ('onramp lab status')"),
     ErrorSpec("ONR-DEPLOY-004", "rollback did not restore the previous config", "compare the router with 'onramp plan' output and fix by hand: the router differs from both plan and backup"),
 ]
