@@ -6,14 +6,19 @@ import gc
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out
+from onramp.cli.common import JsonOpt, dump, errors, new_table, out
 from onramp.cli.service import service
 from onramp.core.errors import OnrampError
 
-api_app = typer.Typer(help="The REST API (/v1) the Portal and customers use.", no_args_is_help=True)
-apikey_app = typer.Typer(help="API keys: one per tenant user, or admin.", no_args_is_help=True)
+api_app = typer.Typer(
+    rich_markup_mode=None,
+    help="The REST API (/v1) the Portal and customers use.",
+    no_args_is_help=True,
+)
+apikey_app = typer.Typer(
+    rich_markup_mode=None, help="API keys: one per tenant user, or admin.", no_args_is_help=True
+)
 
 
 @api_app.command("serve")
@@ -69,7 +74,7 @@ def listing(as_json: JsonOpt = False) -> None:
     if as_json:
         dump(keys)
         return
-    table = Table("id", "tenant", "name", "created", "revoked")
+    table = new_table("id", "tenant", "name", "created", "revoked")
     for k in keys:
         table.add_row(k["id"], k["tenant"] or "(admin)", k["name"], k["created_at"],
                       k["revoked_at"] or "")  # fmt: skip

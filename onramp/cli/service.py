@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out, settings
+from onramp.cli.common import JsonOpt, dump, errors, new_table, out, settings
 
 if TYPE_CHECKING:
     from onramp.core.shapes import (
@@ -23,16 +22,24 @@ if TYPE_CHECKING:
     from onramp.flow.service import Service
 
 tenant_app = typer.Typer(
-    help="Customers: each owns its Connectors and Links.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Customers: each owns its Connectors and Links.",
+    no_args_is_help=True,
 )
 catalogue_app = typer.Typer(
-    help="What can be ordered where, with capacity left.", invoke_without_command=True
+    rich_markup_mode=None,
+    help="What can be ordered where, with capacity left.",
+    invoke_without_command=True,
 )
 connector_app = typer.Typer(
-    help="Connectors: one attachment to a cloud or a site.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Connectors: one attachment to a cloud or a site.",
+    no_args_is_help=True,
 )
 link_app = typer.Typer(
-    help="Links: two Connectors of one tenant joined in their own VPN.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Links: two Connectors of one tenant joined in their own VPN.",
+    no_args_is_help=True,
 )
 
 
@@ -132,7 +139,7 @@ def tenant_list(as_json: JsonOpt = False) -> None:
     if as_json:
         dump(tenants)
         return
-    table = Table("id", "name")
+    table = new_table("id", "name")
     for t in tenants:
         table.add_row(t["id"], t["name"])
     out.print(table)
@@ -149,7 +156,7 @@ def catalogue(as_json: JsonOpt = False) -> None:
     if as_json:
         dump([{**o.model_dump(), "free_mbps": o.free_mbps} for o in onramps])
         return
-    table = Table("on-ramp", "provider", "pop", "kinds", "ports", "capacity Mb/s", "free Mb/s")
+    table = new_table("on-ramp", "provider", "pop", "kinds", "ports", "capacity Mb/s", "free Mb/s")
     for o in onramps:
         table.add_row(
             o.id,
@@ -264,7 +271,7 @@ def show_explain(choices: list[EdgeChoice] | None) -> None:
     if choices is None:
         out.print("no topology (topology.source off, or no router answered): inventory order")
         return
-    t = Table("role", "edge", "score", "why")
+    t = new_table("role", "edge", "score", "why")
     for e in choices:
         terms = ", ".join(f"{k} {v:g}" for k, v in e["terms"].items())
         why = e["excluded"] or ("chosen: " if e["chosen"] else "") + terms
@@ -291,7 +298,9 @@ def _show_connector(c: ConnectorView, title: str) -> None:
         f"  vrf {c['vrf']}  local AS {c['local_asn']}  peer AS {c['peer_asn']}  mtu {c['mtu']}  "
         f"BGP MD5 key {'set (encrypted)' if c['md5_key'] else 'none'}"
     )
-    table = Table("role", "router", "interface", "vlan", "c-tag", "subnet", "ours", "theirs", "rd")
+    table = new_table(
+        "role", "router", "interface", "vlan", "c-tag", "subnet", "ours", "theirs", "rd"
+    )
     for a in c["attachments"]:
         table.add_row(
             a["role"],
@@ -308,7 +317,7 @@ def _show_connector(c: ConnectorView, title: str) -> None:
 
 
 def _show_history(history: list[TransitionView]) -> None:
-    table = Table("from", "to", "at (UTC)", "by", "why", title="history")
+    table = new_table("from", "to", "at (UTC)", "by", "why", title="history")
     for h in history:
         table.add_row(h["from"] or "-", h["to"], f"{h['at']:%Y-%m-%d %H:%M:%S}", h["actor"],
                       h["reason"][:80] or "-")  # fmt: skip
@@ -329,7 +338,7 @@ def connector_list(
     if as_json:
         dump(conns)
         return
-    table = Table("id", "tenant", "on-ramp", "kind", "Mb/s", "state", "where")
+    table = new_table("id", "tenant", "on-ramp", "kind", "Mb/s", "state", "where")
     for c in conns:
         where = ", ".join(f"{a['router']} {a['interface']}" for a in c["attachments"])
         table.add_row(
@@ -538,7 +547,7 @@ def link_list(
     if as_json:
         dump(links)
         return
-    table = Table("id", "tenant", "a", "b", "Mb/s", "SLA", "RT", "state")
+    table = new_table("id", "tenant", "a", "b", "Mb/s", "SLA", "RT", "state")
     for x in links:
         table.add_row(
             x["id"][:8],

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out
+from onramp.cli.common import JsonOpt, dump, errors, new_table, out
 from onramp.cli.service import service
 
 topology_app = typer.Typer(
-    help="The backbone read from the network; what-if.", no_args_is_help=True
+    rich_markup_mode=None, help="The backbone read from the network; what-if.", no_args_is_help=True
 )
 
 
@@ -36,7 +35,7 @@ def show(
         return
     rrs = topology.route_reflectors(svc.backbone)
     g = edges.graph(topo["nodes"])
-    t = Table("router", "adjacencies (metric)", "state", "Connectors", "used/capacity Mb/s",
+    t = new_table("router", "adjacencies (metric)", "state", "Connectors", "used/capacity Mb/s",
               title=f"{topo['source']}, read {topo['age_s']:g}s ago in {topo['read_s']:g}s")  # fmt: skip
     for name in sorted(svc.backbone.routers):
         node = topo["nodes"].get(name)
