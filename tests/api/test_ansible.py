@@ -30,14 +30,14 @@ BIN = Path(sys.executable).parent
 RECAP = re.compile(r"^localhost\s+:\s+(.*)$", re.M)
 
 
-def story_tasks(story: dict[str, Any], state: str = "present") -> list[dict[str, Any]]:
-    """The story as tasks: Connectors then Links to make it, Links then Connectors to
-    remove it."""
+def story_tasks(story: dict[str, Any], state: str = "present", **more: Any) -> list[dict[str, Any]]:
+    """The story as tasks (`more`: options of each): Connectors then Links to make it, Links
+    then Connectors to remove it."""
     connectors = [{"name": f"connector {n}", "onramp.interconnect.connector":
-                   {"name": n, **spec, "state": state, "wait": True}}
+                   {"name": n, **spec, "state": state, "wait": True, **more}}
                   for n, spec in story["connectors"].items()]  # fmt: skip
     links = [{"name": f"link {n}", "onramp.interconnect.link":
-              {"name": n, **spec, "state": state, "wait": True}}
+              {"name": n, **spec, "state": state, "wait": True, **more}}
              for n, spec in story["links"].items()]  # fmt: skip
     return connectors + links if state == "present" else links + connectors
 
@@ -45,8 +45,19 @@ def story_tasks(story: dict[str, Any], state: str = "present") -> list[dict[str,
 def playbook(
     api: Api, tmp: Path, tasks: list[dict[str, Any]], *flags: str
 ) -> tuple[int, str, dict[str, int]]:
-    """`ansible-playbook` on localhost with these tasks: (exit code, output, the recap's
-    counts for localhost)."""
+    return run_play(api.url, api.keys["acme"], tmp, tasks, *flags)
+
+
+def run_play(
+    url: str,
+    key: str,
+    tmp: Path,
+    tasks: list[dict[str, Any]],
+    *flags: str,
+    collections: Path = ROOT,
+) -> tuple[int, str, dict[str, int]]:
+    """`ansible-playbook` on localhost with these tasks, the key in ONRAMP_KEY, the
+    collection found under `collections`: (exit code, output, the recap's counts)."""
     play = [{"name": "onramp", "hosts": "localhost", "connection": "local",
              "gather_facts": False,
              "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
@@ -55,14 +66,15 @@ def playbook(
     path.write_text(yaml.safe_dump(play, sort_keys=False))
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "LC_ALL": "C.UTF-8", "HOME": str(tmp),
            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-           "ANSIBLE_COLLECTIONS_PATH": str(ROOT), "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"),
+           "ANSIBLE_COLLECTIONS_PATH": str(collections),
+           "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"),
            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0",
            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-           "ONRAMP_URL": api.url, "ONRAMP_KEY": api.keys["acme"]}  # fmt: skip
+           "ONRAMP_URL": url, "ONRAMP_KEY": key}  # fmt: skip
     ran = subprocess.run([str(BIN / "ansible-playbook"), str(path), *flags], env=env,
-                         capture_output=True, text=True, timeout=600)  # fmt: skip
+                         capture_output=True, text=True, timeout=1800)  # fmt: skip
     out = ran.stdout + ran.stderr
-    assert api.keys["acme"] not in out  # no_log: the key is never shown
+    assert key not in out  # no_log: the key is never shown
     found = RECAP.search(ran.stdout)
     assert found, out
     counts = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", found[1])}
@@ -174,3 +186,49 @@ def test_the_modules_take_the_apis_order_fields_as_ansible_doc_shows_them(
     assert fields <= set(doc["options"]), fields - set(doc["options"])
     assert set(doc["options"]) - fields == {"name", "state", "wait", "wait_timeout", "url",
                                             "api_key"}  # fmt: skip
+
+
+def test_the_collection_builds_and_installs_from_its_tarball(api: Api, tmp_path: Path) -> None:
+    """As the README says a customer installs it: `ansible-galaxy collection build`, then
+    `install` of the tarball elsewhere; a play finds the modules there."""
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "LC_ALL": "C.UTF-8", "HOME": str(tmp_path)}
+    galaxy = [str(BIN / "ansible-galaxy"), "collection"]
+    built = subprocess.run([*galaxy, "build", str(COLLECTION), "--output-path", str(tmp_path)],
+                           env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    (tarball,) = tmp_path.glob("onramp-interconnect-*.tar.gz")
+    installed = tmp_path / "collections"
+    done = subprocess.run([*galaxy, "install", str(tarball), "-p", str(installed)], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (installed / "ansible_collections/onramp/interconnect/plugins/modules/link.py").exists()
+    assert not list(installed.glob("ansible_collections/onramp/interconnect/tests/output"))
+    tasks = [{"onramp.interconnect.connector_info": {}, "register": "every"}]
+    code, out, recap = run_play(api.url, api.keys["acme"], tmp_path, tasks,
+                                collections=installed)  # fmt: skip
+    assert code == 0 and recap == {**recap, "ok": 1, "changed": 0, "failed": 0}, out
+
+
+def test_wrong_tasks_fail_with_a_code_and_the_option_and_make_nothing(
+    api: Api, tmp_path: Path
+) -> None:
+    before = live(api)
+    tasks = [
+        {"onramp.interconnect.connector": {"name": "lonely", "onramp": "aws-dx-par"}},
+        {"onramp.interconnect.link": {"name": "nowhere", "a": "lonely", "b": "ghost",
+                                      "bandwidth_mbps": 50}},
+        {"onramp.interconnect.connector": {"name": "long", "description": "x" * 60}},
+        {"onramp.interconnect.connector_info": {"url": "http://127.0.0.1:9"}},
+    ]  # fmt: skip
+    for i, task in enumerate(tasks):
+        task.update(register=f"r{i}", ignore_errors=True)
+    results = "{{ [r0, r1, r2, r3] | to_json }}"
+    tasks.append({"ansible.builtin.copy": {"content": results, "dest": str(tmp_path / "r.json")}})
+    code, out, recap = playbook(api, tmp_path, tasks)
+    assert code == 0 and recap["failed"] == 0 and recap["ignored"] == 4, out
+    got = [(r["failed"], r.get("code"), r.get("field"))
+           for r in json.loads((tmp_path / "r.json").read_text())]  # fmt: skip
+    assert got == [(True, "ONR-CLIENT-002", "kind"), (True, "ONR-CLIENT-002", "a"),
+                   (True, "ONR-CLIENT-002", "description"),
+                   (True, "ONR-CLIENT-006", None)]  # fmt: skip
+    assert live(api) == before
