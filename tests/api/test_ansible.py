@@ -2,7 +2,8 @@
 run as a customer runs it: `ansible-playbook` in a process of its own, the key in
 ONRAMP_KEY, against the real API on loopback; the workers' part played by a thread (as in
 test_connectivity.py). The seed's story (AWS + Azure + Link) in check mode (nothing made),
-for real, again (changed=0), a description changed (diff shown), then absent (Links first).
+for real, again (changed=0), a description changed (diff shown), the Link's bandwidth
+changed (waited for until active again), then absent (Links first).
 On a lab through the workers: tests/e2e/test_ansible_lab.py."""
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ import pytest
 import yaml
 
 from onramp.client import Client
+from onramp.core.store import ConnectorRow, LinkRow, move
 
 from .conftest import Api
 from .test_connectivity import STORY, live, workers
@@ -86,8 +90,29 @@ def named(api: Api) -> dict[str, str]:
     return {d: s for d, s in live(api).items() if d.startswith("@")}
 
 
+@pytest.fixture(scope="module")
+def changes(api: Api) -> Iterator[None]:
+    """What the workers' change step ends with, at once: modifying -> active."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(0.1):
+            for row, items in ((ConnectorRow, api.svc.connectors("acme")),
+                               (LinkRow, api.svc.links("acme"))):  # fmt: skip
+                for item in items:
+                    if item["state"] == "modifying":
+                        api.svc.store.transact(lambda s, r=row, i=item["id"]: move(
+                            s, s.get(r, i), "active", "test", "changed"))  # fmt: skip
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    yield
+    stop.set()
+    t.join()
+
+
 def test_the_story_in_check_mode_then_made_then_again_then_changed_then_absent(
-    api: Api, workers: None, tmp_path: Path
+    api: Api, workers: None, changes: None, tmp_path: Path
 ) -> None:
     tasks = story_tasks(STORY)
     code, out, recap = playbook(api, tmp_path, tasks, "--check")
@@ -120,6 +145,16 @@ def test_the_story_in_check_mode_then_made_then_again_then_changed_then_absent(
     assert code == 0 and recap["changed"] == 1, out
     assert '+    "description": "Paris to the new VPC",' in out, out
     assert named(api)["@paris-aws Paris to the new VPC"] == "active"
+    assert playbook(api, tmp_path, story_tasks(changed))[2]["changed"] == 0
+
+    changed["links"]["vpc-to-vnet"]["bandwidth_mbps"] = 400  # in place: modifying -> active
+    code, out, recap = playbook(api, tmp_path, story_tasks(changed), "--diff")
+    assert code == 0 and recap["changed"] == 1, out
+    assert '-    "bandwidth_mbps": 500,' in out and '+    "bandwidth_mbps": 400,' in out, out
+    link = next(iter(Client(api.url, api.keys["acme"]).links()))
+    assert (link["state"], link["bandwidth_mbps"]) == ("active", 400)
+    history = Client(api.url, api.keys["acme"]).link_of(link["id"])["history"]
+    assert [h["to"] for h in history][-2:] == ["modifying", "active"]  # waited for its end
     assert playbook(api, tmp_path, story_tasks(changed))[2]["changed"] == 0
 
     code, out, recap = playbook(api, tmp_path, story_tasks(changed, "absent"), "--check")
