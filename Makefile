@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 # binary:package pairs (globs allowed); apt-get runs only when one of these binaries is missing
 SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/lib/frr/frr-reload.py:frr-pythontools /usr/sbin/sshd:openssh-server /usr/bin/ssh:openssh-client \
-	/usr/sbin/ip:iproute2 /usr/sbin/nft:nftables /usr/bin/ping:iputils-ping /usr/bin/pgrep:procps \
+	/usr/sbin/ip:iproute2 /usr/sbin/tc:iproute2 /usr/bin/iperf3:iperf3 /usr/sbin/nft:nftables /usr/bin/ping:iputils-ping /usr/bin/pgrep:procps \
 	/usr/bin/unshare:util-linux /usr/lib/postgresql/*/bin/initdb:postgresql \
-	/usr/lib/rabbitmq/bin/rabbitmq-server:rabbitmq-server \
-	/usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver
+	/usr/lib/rabbitmq/bin/rabbitmq-server:rabbitmq-server /usr/bin/redis-server:redis-server \
+	/usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver \
+	/usr/sbin/traceroute:traceroute
 
-.PHONY: demo test deps venv lint unit bench clean
+.PHONY: demo test deps venv nautobot lint unit bench clean
 
 # make demo VIA=api: the same story ordered through the REST API with onramp.client;
 # make demo SERVE=1: then the API, the Portal and the workers stay up (Ctrl-C stops)
@@ -21,7 +22,12 @@ SERVE ?=
 demo: deps venv
 	$(BIN)/onramp demo --via $(VIA) $(if $(SERVE),--serve)
 
-test: deps venv lint unit
+test: deps venv nautobot lint unit
+
+# Nautobot for tests/inventory/test_nautobot.py, in a venv of its own (its Django pins
+# stay out of .venv); the release is pinned in tests/nautobot_server.py
+nautobot: venv
+	$(BIN)/python -c 'from tests.nautobot_server import ensure_venv; ensure_venv()'
 
 # Services installed here (postgresql, rabbitmq-server) are started by the tests that need
 # them, as instances of their own: a temporary policy-rc.d keeps apt from starting the
@@ -66,4 +72,4 @@ bench: deps venv
 
 clean:
 	-$(BIN)/onramp lab down
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-nautobot .pytest_cache .mypy_cache .ruff_cache

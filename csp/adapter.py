@@ -88,6 +88,8 @@ class ResourceDetails(TypedDict, total=False):
     pairing_key: str | None  # GCP
     interconnect: str  # GCP: our interconnect it is on
     partner_asn: int  # GCP: ours, as Google holds it
+    cloud_address: str | None  # IBM, Alibaba: the provider's, with prefix length
+    customer_account: str  # IBM: the account the gateway is in; Alibaba: the tenant's UID
     ticket: str  # a ticket: its id
     provider_ref: str | None  # a ticket: the provider's reference, once answered
 
@@ -115,7 +117,7 @@ class Adapter(Protocol):
 class BuildContext:
     """What a provider package's `build` makes an adapter from."""
 
-    provider: str  # the catalogue's name (IBM and Alibaba share the ticket package)
+    provider: str  # the catalogue's name (every provider going by tickets shares csp/manual)
     settings: CspSettings  # config.yaml's csp.<provider>: where its API is
     connections: dict[str, str]  # "<router>:<port>" -> the provider's name for that port
     store: Store  # where tickets are kept

@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from onramp.core.errors import OnrampError
 
 CSP_DIR = Path(__file__).resolve().parent
-Fact = Literal["aws_account", "azure_service_key", "gcp_pairing_key", "customer_asn", "prefixes"]
+Fact = Literal[
+    "aws_account",
+    "azure_service_key",
+    "gcp_pairing_key",
+    "ibm_account",
+    "alibaba_uid",
+    "customer_asn",
+    "prefixes",
+]
 
 
 class Strict(BaseModel):
@@ -75,6 +83,12 @@ class KeyRule(Strict):
 class Kind(Strict):
     requires: list[Fact] = []
     adapter: str | None = None  # which of the package's ADAPTERS serves it; None: its only one
+    # the customer makes the provider's attachment on what we allocated (an AWS VIF on a
+    # hosted connection): `connector vif-parameters` gives its parameters, the key revealed
+    customer_attachment: bool = False
+    # with the tenant's delegation, onramp makes what the order would name (Azure: the
+    # circuit, its service key and S-tag) before allocating: csp/<package>.delegated_order
+    delegation_orders: bool = False
     # the BGP peer is the customer's own router (not a provider's that its API or a ticket
     # sets up): `connector customer-config` tells the customer what to configure on it
     customer_router: bool = False
@@ -94,6 +108,9 @@ class AdapterRule(Strict):
     calls: Literal["api", "ticket", "none"]  # none: nobody to ask (a cross-connect at a PoP)
     package: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")  # onramp.csp.<it>
     simulator: SimulatorRule | None = None
+    # without a `csp.<provider>` section in config.yaml: refuse (ONR-CSP-001), or an
+    # engineer's ticket (csp/manual) for a provider whose API is there but not configured
+    unconfigured: Literal["refuse", "tickets"] = "refuse"
 
     @field_validator("package")
     @classmethod
@@ -126,17 +143,15 @@ class Constraints(Strict):
     bandwidth_mbps: list[int]
     max_prefixes: int = Field(default=100, ge=1)  # per BGP session, the CSP's own limit or ours
 
-    @model_validator(mode="after")
-    def _one_adapter(self) -> Constraints:
-        # the flow holds one adapter per provider: its kinds name the same one
-        if len({k.adapter for k in self.kinds.values()}) > 1:
-            raise ValueError("the kinds of a provider must name the same adapter")
-        return self
-
     @property
     def variant(self) -> str | None:
-        """Which of its package's adapters serves the provider's kinds (None: the only one)."""
+        """The provider's first kind's adapter (None: the package's only one): the adapter
+        the flow holds under the provider's own name."""
         return next(iter(self.kinds.values())).adapter if self.kinds else None
+
+    def variants(self) -> list[str | None]:
+        """Every adapter the provider's kinds name, the default first, each once."""
+        return list(dict.fromkeys(k.adapter for k in self.kinds.values()))
 
 
 def parse(data: Any, where: str) -> Constraints:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import cast
+from typing import Any, cast
 
 from onramp.core.errors import OnrampError
 from onramp.core.secrets import Vault
 from onramp.core.settings import CspSettings
 from onramp.core.shapes import ConnectorView
 from onramp.core.store import Store
-from onramp.csp import constraints
+from onramp.csp import constraints, delegation
 from onramp.csp.adapter import Adapter, Build, BuildContext, PeeringRequest, Session
 from onramp.csp.constraints import Constraints
 from onramp.network.inventory import Backbone
@@ -45,6 +45,8 @@ def peering_request(
         asked.get("aws_account")
         or asked.get("azure_service_key")
         or asked.get("gcp_pairing_key")
+        or asked.get("ibm_account")
+        or asked.get("alibaba_uid")
         or connector["id"]  # a ticketed provider: our Connector id is the reference
     )
     legs = sorted(connector["attachments"], key=lambda a: ROLE_ORDER[a["role"]])
@@ -72,8 +74,36 @@ def peering_request(
 def adapters(
     csp: dict[str, CspSettings], bb: Backbone, store: Store, vault: Vault
 ) -> dict[str, Adapter]:
-    """One adapter per provider config.yaml's `csp:` section names."""
-    return {p: adapter(p, cfg, bb, store, vault) for p, cfg in csp.items()}
+    """One adapter per provider config.yaml's `csp:` section names and per adapter its kinds
+    name (constraints.yaml `kinds.*.adapter`), under `adapter_key`; and the ticket adapter
+    for each catalogue provider it does not name whose constraints say `unconfigured:
+    tickets` (config decides: an API where it is configured, an engineer's ticket else)."""
+    made: dict[str, Adapter] = {}
+    for p, cfg in csp.items():
+        described = constraints.for_provider(p)
+        for variant in described.variants() or [None]:
+            key = p if variant == described.variant else f"{p}/{variant}"
+            made[key] = build(p, described, cfg, bb, store, vault, variant)
+    offered = sorted({o.provider for o in bb.catalogue.onramps.values()} - set(csp))
+    for provider in offered:
+        if constraints.for_provider(provider).adapter.unconfigured == "tickets":
+            made[provider] = tickets(provider, bb, store, vault)
+    return made
+
+
+def adapter_key(provider: str, kind: str) -> str:
+    """Which of `adapters` serves a Connector of `kind` at `provider`: the provider's name
+    for its default adapter, "<provider>/<adapter>" for another its kind names."""
+    described = constraints.for_provider(provider)
+    rule = described.kinds.get(kind)
+    variant = rule.adapter if rule is not None else described.variant
+    return provider if variant == described.variant else f"{provider}/{variant}"
+
+
+def tickets(provider: str, bb: Backbone, store: Store, vault: Vault) -> Adapter:
+    """The ticket adapter (csp/manual) for `provider`, whatever its own package is."""
+    make = builder("manual")
+    return make(BuildContext(provider, CspSettings(), connections(bb, provider), store, vault))
 
 
 def adapter(
@@ -92,14 +122,17 @@ def build(
     bb: Backbone,
     store: Store,
     vault: Vault,
+    variant: str | None = None,
 ) -> Adapter:
-    """The adapter the package `described` names makes for `provider`."""
+    """The adapter the package `described` names makes for `provider` (`variant`: which of
+    its ADAPTERS; None: the provider's default)."""
     package = described.adapter.package
     if package is None:  # nothing to call: a cross-connect
         raise OnrampError("ONR-CSP-001", f"no adapter for provider {provider}")
-    make = builder(package, described.variant)
+    variant = variant or described.variant
+    make = builder(package, variant)
     ports = connections(bb, provider)
-    return make(BuildContext(provider, settings, ports, store, vault, described.variant))
+    return make(BuildContext(provider, settings, ports, store, vault, variant))
 
 
 def builder(package: str, variant: str | None = None) -> Build:
@@ -111,6 +144,51 @@ def builder(package: str, variant: str | None = None) -> Build:
     if variant is not None and variant not in getattr(module, "ADAPTERS", {}):
         raise OnrampError("ONR-CSP-008", f"onramp.csp.{package} has no adapter {variant!r}")
     return cast(Build, make)
+
+
+def delegated_order(
+    provider: str,
+    settings: CspSettings,
+    bb: Backbone,
+    store: Store,
+    vault: Vault,
+    order: dict[str, Any],
+) -> dict[str, Any]:
+    """What the tenant's delegation at `provider` fills into an order (Azure: the circuit
+    onramp makes in the customer's subscription, its service key and S-tag); nothing when
+    the tenant delegated nothing there or the provider's package does nothing with one."""
+    rule = constraints.for_provider(provider)
+    kind = rule.kinds.get(str(order.get("kind")))
+    made = delegation.of_tenant(store, vault, str(order.get("tenant")), provider)
+    if kind is None or not kind.delegation_orders or made is None:
+        return {}
+    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
+    context = BuildContext(provider, settings, connections(bb, provider), store, vault)
+    where = bb.catalogue.onramps[str(order["onramp"])]
+    filled: dict[str, Any] = module.delegated_order(context, made, order, where)
+    return filled
+
+
+def delegated_cleanup(
+    provider: str,
+    settings: CspSettings,
+    bb: Backbone,
+    store: Store,
+    vault: Vault,
+    connector: ConnectorView,
+    resource_id: str,
+) -> None:
+    """Once our side at the provider is gone: what onramp made in the customer's account for
+    the order (`delegated_order`) is deleted too, with the tenant's delegation (revoked: it
+    stays, the customer's to delete)."""
+    rule = constraints.for_provider(provider)
+    kind = rule.kinds.get(connector["kind"])
+    made = delegation.of_tenant(store, vault, connector["tenant"], provider)
+    if kind is None or not kind.delegation_orders or made is None:
+        return
+    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
+    context = BuildContext(provider, settings, connections(bb, provider), store, vault)
+    module.delegated_cleanup(context, made, resource_id)
 
 
 def calls_provider(provider: str) -> bool:

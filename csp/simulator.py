@@ -10,9 +10,10 @@ sets all delays to 0 sees the final state on its next read.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -85,14 +86,19 @@ def provider_ports(bb: Backbone, provider: str) -> tuple[ProviderPort, ...]:
     return tuple(found)
 
 
+def by_connection(ports: Sequence[ProviderPort]) -> dict[str, ProviderPort]:
+    """Our ports at a provider by the provider's name for each (what its API is called with)."""
+    return {p.connection: p for p in ports}
+
+
 @cache
 def default_ports(provider: str) -> tuple[ProviderPort, ...]:
-    """The repository's inventory's ports at `provider`: what a simulator made without an
+    """The example project's inventory's ports at `provider`: what a simulator made without an
     inventory (a test's, in process) serves."""
-    from onramp.core.settings import ROOT
+    from onramp.core.settings import EXAMPLE
     from onramp.network.inventory import load
 
-    return provider_ports(load(ROOT / "inventory"), provider)
+    return provider_ports(load(EXAMPLE / "inventory"), provider)
 
 
 class Customer(StrEnum):
@@ -308,3 +314,10 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def admin(self, out: dict[str, Any] | None) -> None:
+        """The answer to a `/_sim/...` steering call: its result, or 404 when no route had it."""
+        if out is None:
+            self.send(404, b"unknown admin route", "text/plain")
+            return
+        self.send(200, json.dumps(out).encode(), "application/json")

@@ -68,6 +68,25 @@ class Client:
         params = {"platform": platform, **({"interface": interface} if interface else {})}
         return dict(self._call("GET", f"/v1/connectors/{ident}/customer-config", params=params))
 
+    def customer_step(self, ident: str, reveal: bool = False) -> dict[str, Any] | None:
+        """What to make at the provider (an AWS VIF on a hosted connection), or None."""
+        found = self._call("GET", f"/v1/connectors/{ident}/customer-step",
+                           params={"reveal": reveal})  # fmt: skip
+        return None if found is None else dict(found)
+
+    def delegate(self, provider: str, **credentials: Any) -> dict[str, Any]:
+        """Let onramp act in your account at `provider` (aws: account, access_key_id,
+        secret_access_key, virtual_gateway_id or direct_connect_gateway_id; azure: account
+        (subscription), tenant_id, client_id, client_secret, resource_group)."""
+        body = {"provider": provider, **credentials}
+        return dict(self._call("PUT", f"/v1/tenants/me/delegations/{provider}", json=body))
+
+    def revoke_delegation(self, provider: str) -> dict[str, Any]:
+        return dict(self._call("DELETE", f"/v1/tenants/me/delegations/{provider}"))
+
+    def delegations(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/v1/tenants/me/delegations"))
+
     def link_of(self, ident: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/v1/links/{ident}"))
 

@@ -16,6 +16,7 @@ many machines as wanted, one of them with `--beat`, PostgreSQL as the store.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from onramp.flow.orchestrate import SETTLED, WAITING, Orchestrator
 from onramp.flow.service import Service
 from onramp.network.inventory.plugin import init_nornir
 
+log = logging.getLogger(__name__)
 app = Celery("onramp")
 app.conf.update(
     task_acks_late=True,  # a worker that dies mid-step leaves the message for another
@@ -121,9 +123,18 @@ def advance(kind: str, ident: str) -> str | None:
     if state is None and not due:
         return None  # another worker has it (and queues its next step)
     waiting = state is None or state == before or State(state) in WAITING
-    countdown = due or (_current["settings"].worker.poll_s if waiting else 0)
+    countdown = due or (poll_in(orch.in_state_for(kind, ident)) if waiting else 0)
     advance.apply_async((kind, ident), countdown=countdown)
     return state
+
+
+def poll_in(waited_s: float) -> float:
+    """When a waiting item asks again: after half the time it has waited so far, at least
+    0.1 s and at most `worker.poll_s`. A provider (or customer) that answers in a second is
+    seen within a fraction of it; one that takes an hour is asked every `poll_s`, so the
+    calls stay few (a geometric backoff that needs no counter)."""
+    poll: float = _current["settings"].worker.poll_s
+    return min(poll, max(0.1, waited_s / 2))
 
 
 @app.task(name="onramp.sweep")
@@ -248,8 +259,14 @@ def sweeper(settings: Settings, stop: threading.Event) -> threading.Thread:
         while not stop.wait(max(0.0, min(due.values()) - time.monotonic())):
             for task, at in due.items():
                 if time.monotonic() >= at:
-                    task.delay()
                     due[task] = at + every[task]
+                    try:
+                        task.delay()
+                    except Exception as exc:  # the broker's client's (kombu, amqp, OSError)
+                        # the broker is down: this round is lost, the next one comes; the
+                        # thread must outlive it, or nothing re-queues lost work again
+                        log.warning("%s not queued (%s): next try in %g s", task.name, exc,
+                                    every[task])  # fmt: skip
 
     timer = threading.Thread(target=run, name="onramp-sweep", daemon=True)
     timer.start()

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from napalm.base import NetworkDriver
 from nornir.core.task import Result, Task
 
-from napalm_frr import HostKeyError
+from napalm_frr import FRRDriver, HostKeyError, has_orphaned_commit
 from onramp.core.errors import Code, OnrampError
 from onramp.core.secrets import mask
 from onramp.network.platforms import PLATFORMS
@@ -131,11 +131,9 @@ ORPHAN = "a commit was left unconfirmed by an interrupted apply (its timer was g
 
 
 def _end_orphan(dev: NetworkDriver) -> str:
-    """Roll back a commit whose revert timer is gone (only drivers that can tell, as
-    napalm_frr, have `has_orphaned_commit`): nothing else would ever end it. Returns
-    what happened, for the user, or ""."""
-    orphaned = getattr(dev, "has_orphaned_commit", None)
-    if orphaned is None or not orphaned():
+    """Roll back a commit whose revert timer is gone (only napalm_frr can tell):
+    nothing else would ever end it. Returns what happened, for the user, or ""."""
+    if not isinstance(dev, FRRDriver) or not has_orphaned_commit(dev):
         return ""
     dev.rollback()
     if dev.has_pending_commit():

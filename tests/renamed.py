@@ -13,15 +13,20 @@ from onramp.core.settings import ROOT
 POPS = {"par": "ams", "lon": "dub", "fra": "waw"}
 ROUTERS = {"pe1-par": "ams-edge-a", "pe1-lon": "dub-edge-a", "pe2-lon": "dub-edge-b",
            "pe1-fra": "waw-edge-a", "p1-par": "ams-core", "p1-fra": "waw-core"}  # fmt: skip
-PORTS = {"eth3": "eth7", "eth4": "eth8"}  # the on-ramp ports
+PORTS = {"eth3": "eth7", "eth4": "eth8", "eth5": "eth9"}  # the on-ramp ports
 ONRAMPS = {"aws-dx-par": "aws-ams-1", "azure-er-lon": "er-dub-1", "gcp-pi-fra": "gcp-waw-1",
-           "ent-par": "xc-ams", "ent-lon": "xc-dub", "ent-fra": "xc-waw"}  # fmt: skip
+           "ent-par": "xc-ams", "ent-lon": "xc-dub", "ent-fra": "xc-waw",
+           "ibm-dl-fra": "dl-waw-1", "alibaba-ec-lon": "ec-dub-1"}  # fmt: skip
 CONNECTIONS = {"dxcon-onramp01": "dxcon-fh6ayh1d", "onramp-lon-er-pri": "bb2-dub-er-a",
-               "onramp-lon-er-sec": "bb2-dub-er-b", "onramp-fra-ic1": "bb2-waw-ic7"}  # fmt: skip
+               "onramp-lon-er-sec": "bb2-dub-er-b", "onramp-fra-ic1": "bb2-waw-ic7",
+               "3a6d2c4e-8b1f-4d7a-9c0e-5f2b7a1d9e01": "9e0c7d21-5b4a-4f3e-8a1d-2c6b0f9e7a55",
+               "pc-gw8onramplon0001": "pc-2ze9bb2dub0007"}  # fmt: skip
 PLACES = {  # csp_region, csp_location
     "aws-ams-1": ("eu-central-1", "EqAM2"),
     "er-dub-1": ("northeurope", "Dublin"),
     "gcp-waw-1": ("europe-central2", "waw-zone1-2"),
+    "dl-waw-1": ("eu-de", "fra02"),
+    "ec-dub-1": ("eu-central-1", "ap-de-fra-eq"),
 }
 
 

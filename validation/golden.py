@@ -70,7 +70,8 @@ def case(bb: Backbone, platform: str, inner: int | None = None) -> ConnectorInte
     # Link 7 joins c42 here to c43 on two other PEs (a redundant on-ramp); segments are
     # rendered on the platforms without MPLS forwarding only
     members = [("c42", router.name), ("c43", "pe2"), ("c43", "pe4")]
-    segments = [intent.segment(bb, "00000000-0000-4000-8000-0000000011c7", 7, members, members[0])]
+    segments = [intent.segment(bb, "00000000-0000-4000-8000-0000000011c7", 7, members, members[0],
+                               bandwidth_mbps=200)]  # fmt: skip
     return intent.connector(
         bb,
         conn,

@@ -16,10 +16,10 @@ from typing import Any
 
 from ttp import ttp
 
-from onramp.core.settings import ROOT
+from onramp.core.settings import PACKAGE
 from onramp.network.platforms import PLATFORMS
 
-TTP = ROOT / "templates" / "ttp"
+TTP = PACKAGE / "templates" / "ttp"
 Shape = dict[str, Any]
 
 
@@ -102,6 +102,10 @@ def project(feature: str, data: Mapping[str, Any]) -> Shape:
                 key=lambda x: x["vlan"],
             )
         }
+    if feature == "qos":
+        rates = [(f"vlan {i['vlan']}", i["qos"]["mbps"]) for i in data["interfaces"]]
+        rates += [(g["name"], g["qos"]["mbps"]) for g in data.get("segments", [])]
+        return {"rates": sorted(rates)}
     return {
         "neighbors": sorted(
             (
@@ -276,6 +280,50 @@ def _bgp_junos(raw: dict[str, Any]) -> Shape:
     }
 
 
+def _rate(policed: int | None, shaped: int | None) -> int | str | None:
+    """One rate where policer in and shaper out agree; both shown where they do not."""
+    return policed if policed == shaped else f"in {policed} out {shaped}"
+
+
+def _qos_frr(raw: dict[str, Any]) -> Shape:
+    rates = []
+    for r in _list(raw.get("rates")):
+        name = r["name"]
+        if "mbps" not in r or not (name.startswith("vpn") or "." in name):
+            continue  # a stanza without a rate, or not an on-ramp's (lo, eth1)
+        key = name if name.startswith("vpn") else f"vlan {int(name.split('.')[1])}"
+        rates.append((key, r["mbps"]))
+    return {"rates": sorted(rates)}
+
+
+def _qos_iosxr(raw: dict[str, Any]) -> Shape:
+    policies = _by(_list(raw.get("policies")), "name")
+    rates = []
+    for b in _list(raw.get("bindings")):
+        if "input" in b or "output" in b:
+            policed = policies.get(b.get("input", ""), {}).get("police")
+            shaped = policies.get(b.get("output", ""), {}).get("shape")
+            rates.append((f"vlan {int(b['name'].split('.')[1])}", _rate(policed, shaped)))
+    return {"rates": sorted(rates)}
+
+
+def _qos_junos(raw: dict[str, Any]) -> Shape:
+    policers = {p["name"]: p["mbps"] for p in _list(raw.get("policers"))}
+    shapers = {p["name"]: p["mbps"] for p in _list(raw.get("shapers"))}
+    units: dict[tuple[str, int], dict[str, Any]] = {}
+    for group in ("inputs", "outputs"):
+        for item in _list(raw.get(group)):
+            units.setdefault((item["parent"], item["vlan"]), {}).update(item)
+    rates = [
+        (
+            f"vlan {vlan}",
+            _rate(policers.get(u.get("policer", "")), shapers.get(u.get("shaper", ""))),
+        )
+        for (_, vlan), u in units.items()
+    ]
+    return {"rates": sorted(rates)}
+
+
 PARSERS: dict[tuple[str, str], Callable[[dict[str, Any]], Shape]] = {
     **{("backbone", p): _backbone for p in PLATFORMS},  # one normalizer for every platform
     ("vrf", "frr"): _vrf_frr,
@@ -284,6 +332,9 @@ PARSERS: dict[tuple[str, str], Callable[[dict[str, Any]], Shape]] = {
     ("onramp_interface", "frr"): _iface_frr,
     ("onramp_interface", "iosxr"): _iface_iosxr,
     ("onramp_interface", "junos"): _iface_junos,
+    ("qos", "frr"): _qos_frr,
+    ("qos", "iosxr"): _qos_iosxr,
+    ("qos", "junos"): _qos_junos,
     ("bgp_neighbor", "frr"): _bgp_frr,
     ("bgp_neighbor", "iosxr"): _bgp_iosxr,
     ("bgp_neighbor", "junos"): _bgp_junos,

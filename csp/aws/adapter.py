@@ -13,6 +13,7 @@ by `status`, which is polled while waiting: each is idempotent like the rest.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,11 +94,12 @@ class AwsAdapter:
         self,
         dx: Any,
         interconnects: dict[str, str],
-        delegations: dict[str, Delegation] | None = None,
+        delegations: Mapping[str, Delegation] | None = None,
     ) -> None:
         self.dx = dx
         self.interconnects = interconnects  # "<router>:<port>" -> our dxcon id on that port
-        self.delegations = delegations or {}  # customer account -> their credentials
+        # customer account -> their credentials (a store-backed Mapping is empty when listed)
+        self.delegations = delegations if delegations is not None else {}
 
     def request(self, req: PeeringRequest) -> CspResource:
         (session,) = req.sessions
@@ -180,7 +182,7 @@ class AwsHostedConnectionAdapter(AwsAdapter):
         self,
         dx: Any,
         interconnects: dict[str, str],
-        delegations: dict[str, Delegation] | None = None,
+        delegations: Mapping[str, Delegation] | None = None,
     ) -> None:
         super().__init__(dx, interconnects, delegations)
         self._vif_specs: dict[str, dict[str, Any]] = {}  # connection id -> the VIF to create
@@ -215,18 +217,23 @@ class AwsHostedConnectionAdapter(AwsAdapter):
         (conn,) = _call(self.dx, "describe_connections", connectionId=resource_id)["connections"]
         if conn["connectionState"] == "deleted":
             return _connection_resource(conn, None)
-        vif = self._vif_named(self.dx, conn["connectionName"], resource_id)
+        vif = self._vif_on(resource_id)
         if vif is not None:  # the provider's order: the VIF before its connection
-            _call(self.dx, "delete_virtual_interface", virtualInterfaceId=vif["virtualInterfaceId"])
+            delegation = self.delegations.get(conn["ownerAccount"])
+            dx = delegation.dx if delegation is not None else self.dx  # the VIF's owner's
+            _call(dx, "delete_virtual_interface", virtualInterfaceId=vif["virtualInterfaceId"])
         _call(self.dx, "delete_connection", connectionId=resource_id)
         return self.status(resource_id)
 
     def _advance(self, conn: dict[str, Any]) -> CspResource:
-        """The state, after doing the customer's due step when we hold a delegation."""
-        cid, name = conn["connectionId"], conn["connectionName"]
-        vif = self._vif_named(self.dx, name, cid)
+        """The state, after doing the customer's due steps when we hold a delegation: accept
+        the connection, then (once AWS has it available) create the VIF on it."""
+        cid = conn["connectionId"]
+        vif = self._vif_on(cid)
         delegation = self.delegations.get(conn["ownerAccount"])
-        if delegation is not None and vif is None:
+        for _ in range(2):  # at most: accept, then the VIF
+            if delegation is None or vif is not None:
+                break
             if conn["connectionState"] == "ordering":
                 _call(delegation.dx, "confirm_connection", connectionId=cid)
             elif conn["connectionState"] == "available" and cid in self._vif_specs:
@@ -237,9 +244,17 @@ class AwsHostedConnectionAdapter(AwsAdapter):
                     connectionId=cid,
                     newPrivateVirtualInterface=new,
                 )
+            else:
+                break
             (conn,) = _call(self.dx, "describe_connections", connectionId=cid)["connections"]
-            vif = self._vif_named(self.dx, name, cid)
-        return _connection_resource(conn, vif)
+            vif = self._vif_on(cid)
+        return _connection_resource(conn, vif, delegated=delegation is not None)
+
+    def _vif_on(self, cid: str) -> dict[str, Any] | None:
+        """The VIF on a hosted connection, whatever the customer named it (one VLAN: one VIF)."""
+        vifs = _call(self.dx, "describe_virtual_interfaces", connectionId=cid)["virtualInterfaces"]
+        live = [v for v in vifs if v["virtualInterfaceState"] not in ("deleted", "deleting")]
+        return live[0] if live else None
 
     def _connection_named(self, name: str, parent: str) -> dict[str, Any] | None:
         conns = _call(self.dx, "describe_hosted_connections", connectionId=parent)["connections"]
@@ -262,15 +277,17 @@ def _vif_fields(req: PeeringRequest) -> dict[str, Any]:
     }
 
 
-def _connection_resource(conn: dict[str, Any], vif: dict[str, Any] | None) -> CspResource:
+def _connection_resource(
+    conn: dict[str, Any], vif: dict[str, Any] | None, delegated: bool = False
+) -> CspResource:
     state = CONNECTION_STATES.get(conn["connectionState"], CspState.DOWN)
+    if delegated and state == CspState.AWAITING_CUSTOMER:
+        state = CspState.PROVISIONING  # the customer's accept is ours to do
     if state == CspState.READY:
-        # the connection is up; the attachment is ready when the VIF on it is
-        state = (
-            STATES.get(vif["virtualInterfaceState"], CspState.DOWN)
-            if vif
-            else CspState.AWAITING_CUSTOMER
-        )
+        # the connection is up; the attachment is ready when the VIF on it is: the
+        # customer's to make, or ours under a delegation
+        waiting = CspState.PROVISIONING if delegated else CspState.AWAITING_CUSTOMER
+        state = STATES.get(vif["virtualInterfaceState"], CspState.DOWN) if vif else waiting
     return CspResource(
         provider="aws",
         resource_id=conn["connectionId"],

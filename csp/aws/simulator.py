@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv4Network
@@ -39,6 +39,7 @@ from onramp.csp.simulator import (
     LabHook,
     ProviderPort,
     QuietHandler,
+    by_connection,
     customer_timeline,
     default_ports,
     provider_ports,
@@ -468,16 +469,9 @@ def _handler(service: DirectConnect) -> type[QuietHandler]:
             out = steer(service, what, data)
             if out is None and what == "customers":
                 out = {"access_key": service.customer(str(data["account"]))}
-            if out is None:
-                self.send(404, b"unknown admin route", "text/plain")
-                return
-            self.send(200, json.dumps(out).encode(), "application/json")
+            self.admin(out)
 
     return Handler
-
-
-def by_connection(ports: Sequence[ProviderPort]) -> dict[str, ProviderPort]:
-    return {p.connection: p for p in ports}
 
 
 def from_inventory(bb: Backbone, account: str | None = None) -> DirectConnect:

@@ -36,10 +36,14 @@ SCOPE = "https://management.azure.com/.default"
 
 
 class StaticToken:
-    """A credential for a local simulator: any token will do there."""
+    """A credential for a local simulator: ours is any token; a customer's names its service
+    principal (the simulator's /_sim/customers gives it)."""
+
+    def __init__(self, token: str = "onramp-simulator") -> None:
+        self.token = token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("onramp-simulator", 2**31 - 1)
+        return AccessToken(self.token, 2**31 - 1)
 
 
 class _PlainHttpBearer(ARMChallengeAuthenticationPolicy):

@@ -64,6 +64,11 @@ XC = re.compile(
     r"/providers/Microsoft\.Network/expressRouteCrossConnections"
     r"(?:/(?P<name>[^/]+)(?P<peerings>/peerings(?:/(?P<peering>[^/]+))?)?)?$"
 )
+CIRCUIT = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.Network/expressRouteCircuits/(?P<name>[^/]+)$"
+)
+PROVIDER_NAME = "onramp"  # our name in Azure's list of ExpressRoute service providers
 OPERATION = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Network/locations/[^/]+"
     r"/operations/(?P<op>[^/]+)$"
@@ -101,6 +106,10 @@ class ExpressRoute:
     cross_connections: dict[str, dict[str, Any]] = field(default_factory=dict)  # by service key
     operations: dict[str, float] = field(default_factory=dict)  # operation id -> done at
     calls: list[str] = field(default_factory=list)  # "<METHOD> <what>" that did their work
+    # a customer's bearer token -> its subscription (a delegation's service principal); any
+    # other token is ours, the partner's
+    customers: dict[str, str] = field(default_factory=dict)
+    circuits: dict[str, dict[str, Any]] = field(default_factory=dict)  # by circuit id
 
     @property
     def account(self) -> str:
@@ -113,61 +122,85 @@ class ExpressRoute:
         """The customer orders a circuit through us at a peering location (unnamed: our
         first port pair's): returns its service key."""
         with self.clock.lock:
-            pairs = port_pairs(self.ports)
-            at = [pair for pair in pairs if peering_location in ("", pair[0].location)]
-            if not at:
-                known = sorted({primary.location for primary, _ in pairs})
-                raise ArmError(
-                    400,
-                    "InvalidPeeringLocation",
-                    f"no port pair of ours at {peering_location!r}; ours are at {known}",
-                )
-            primary, secondary = at[0]
-            used = {
-                x["properties"]["sTag"]
-                for x in self.cross_connections.values()
-                if x["properties"]["primaryAzurePort"] == primary.connection
-            }  # an S-tag is unique per port pair
-            if s_tag is None:
-                s_tag = min(set(range(100, 4001)) - used)
-            elif s_tag in used:
-                raise ArmError(
-                    400,
-                    "InvalidSTag",
-                    f"S-tag {s_tag} is in use on {primary.connection}/{secondary.connection}",
-                )
-            key = str(uuid.uuid4())
-            xc_id = (
-                f"/subscriptions/{self.subscription}/resourceGroups/"
-                f"CrossConnection-{primary.region}{PROVIDER}/expressRouteCrossConnections/{key}"
-            )
-            circuit = f"/subscriptions/{uuid.uuid4()}/resourceGroups/customer{PROVIDER}"
-            self.cross_connections[key] = {
-                "name": key,
-                "id": xc_id,
-                "type": "Microsoft.Network/expressRouteCrossConnections",
-                "location": primary.region,
-                "etag": _etag(),
-                "properties": {
-                    "primaryAzurePort": primary.connection,
-                    "secondaryAzurePort": secondary.connection,
-                    "sTag": s_tag,
-                    "peeringLocation": primary.location,
-                    "bandwidthInMbps": bandwidth_mbps,
-                    "expressRouteCircuit": {"id": f"{circuit}/expressRouteCircuits/er-{key[:8]}"},
-                    "serviceProviderProvisioningState": "NotProvisioned",
-                    "serviceProviderNotes": "",
-                    "provisioningState": "Succeeded",
-                    "peerings": [],
-                },
-            }
-            return key
+            return self._new_circuit(bandwidth_mbps, s_tag, peering_location)
 
-    def handle(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> Answer:
+    def _new_circuit(self, bandwidth_mbps: int, s_tag: int | None, peering_location: str) -> str:
+        """Under the clock's lock (the caller's): the circuit's cross-connection, its key."""
+        pairs = port_pairs(self.ports)
+        at = [pair for pair in pairs if peering_location in ("", pair[0].location)]
+        if not at:
+            known = sorted({primary.location for primary, _ in pairs})
+            raise ArmError(
+                400,
+                "InvalidPeeringLocation",
+                f"no port pair of ours at {peering_location!r}; ours are at {known}",
+            )
+        primary, secondary = at[0]
+        used = {
+            x["properties"]["sTag"]
+            for x in self.cross_connections.values()
+            if x["properties"]["primaryAzurePort"] == primary.connection
+        }  # an S-tag is unique per port pair
+        if s_tag is None:
+            s_tag = min(set(range(100, 4001)) - used)
+        elif s_tag in used:
+            raise ArmError(
+                400,
+                "InvalidSTag",
+                f"S-tag {s_tag} is in use on {primary.connection}/{secondary.connection}",
+            )
+        key = str(uuid.uuid4())
+        xc_id = (
+            f"/subscriptions/{self.subscription}/resourceGroups/"
+            f"CrossConnection-{primary.region}{PROVIDER}/expressRouteCrossConnections/{key}"
+        )
+        circuit = f"/subscriptions/{uuid.uuid4()}/resourceGroups/customer{PROVIDER}"
+        self.cross_connections[key] = {
+            "name": key,
+            "id": xc_id,
+            "type": "Microsoft.Network/expressRouteCrossConnections",
+            "location": primary.region,
+            "etag": _etag(),
+            "properties": {
+                "primaryAzurePort": primary.connection,
+                "secondaryAzurePort": secondary.connection,
+                "sTag": s_tag,
+                "peeringLocation": primary.location,
+                "bandwidthInMbps": bandwidth_mbps,
+                "expressRouteCircuit": {"id": f"{circuit}/expressRouteCircuits/er-{key[:8]}"},
+                "serviceProviderProvisioningState": "NotProvisioned",
+                "serviceProviderNotes": "",
+                "provisioningState": "Succeeded",
+                "peerings": [],
+            },
+        }
+        return key
+
+    def customer(self, subscription: str, client_id: str) -> str:
+        """Register a customer's service principal; returns the bearer token that acts as it."""
+        token = f"sim-{client_id}"
+        self.customers[token] = subscription
+        return token
+
+    def handle(
+        self, method: str, path: str, query: dict[str, str], body: dict[str, Any], token: str = ""
+    ) -> Answer:
         with self.clock.lock:
             self.clock.tick()
             if match := OPERATION.match(path):
                 return self._operation(match["sub"], match["op"])
+            caller = self.customers.get(token)  # None: the partner
+            if match := CIRCUIT.match(path):
+                if caller != match["sub"]:  # only the subscription's owner makes its circuits
+                    raise ArmError(403, "AuthorizationFailed",
+                                   f"the client has no access to subscription {match['sub']}")  # fmt: skip
+                answer = self._circuit(method, match, body)
+                if method != "GET":
+                    self.calls.append(f"{method} circuit")
+                return answer
+            if caller is not None:  # a customer never touches our cross-connections
+                raise ArmError(403, "AuthorizationFailed",
+                               "the client has no access to the provider's cross-connections")  # fmt: skip
             match = XC.match(path)
             if match is None:
                 raise ArmError(404, "InvalidResourceType", f"{method} {path} is not simulated")
@@ -374,6 +407,53 @@ class ExpressRoute:
             (self.hook.up if up else self.hook.down)(peer)
 
     # long-running operations --------------------------------------------
+    # the customer's circuits -------------------------------------------------
+    def _circuit(self, method: str, match: re.Match[str], body: dict[str, Any]) -> Answer:
+        cid = f"/subscriptions/{match['sub']}/resourceGroups/{match['rg']}{PROVIDER}/expressRouteCircuits/{match['name']}"
+        found = self.circuits.get(cid)
+        if method == "GET":
+            if found is None:
+                raise ArmError(404, "ResourceNotFound", f"circuit {match['name']} not found")
+            return Answer(200, self._circuit_view(found))
+        if method == "DELETE":
+            if found is None:
+                return Answer(204, None)
+            xc = self.cross_connections[found["properties"]["serviceKey"]]
+            if xc["properties"]["serviceProviderProvisioningState"] != "NotProvisioned":
+                raise ArmError(400, "CircuitProvisioned", "the provider still has the circuit "
+                               "provisioned: it must deprovision it first")  # fmt: skip
+            del self.circuits[cid]
+            del self.cross_connections[found["properties"]["serviceKey"]]
+            return Answer(200, None)
+        if method != "PUT":
+            raise ArmError(405, "MethodNotAllowed", f"{method} is not simulated here")
+        if found is None:  # a PUT again is the same circuit (ARM's idempotent create)
+            spp = (body.get("properties") or {}).get("serviceProviderProperties") or {}
+            if spp.get("serviceProviderName") != PROVIDER_NAME:
+                raise ArmError(400, "InvalidServiceProviderName",
+                               f"service provider {spp.get('serviceProviderName')!r} unknown")  # fmt: skip
+            if spp.get("bandwidthInMbps") not in BANDWIDTHS:
+                raise ArmError(400, "InvalidBandwidth", f"bandwidth {spp.get('bandwidthInMbps')}")
+            key = self._new_circuit(
+                int(spp["bandwidthInMbps"]), None, str(spp.get("peeringLocation", ""))
+            )
+            self.cross_connections[key]["properties"]["expressRouteCircuit"] = {"id": cid}
+            found = {"id": cid, "name": match["name"], "type": "Microsoft.Network/expressRouteCircuits",
+                     "location": body.get("location", ""), "etag": _etag(),
+                     "sku": body.get("sku") or {"name": "Standard_MeteredData", "tier": "Standard",
+                                                "family": "MeteredData"},
+                     "properties": {"serviceKey": key, "serviceProviderProperties": spp,
+                                    "circuitProvisioningState": "Enabled",
+                                    "provisioningState": "Succeeded"}}  # fmt: skip
+            self.circuits[cid] = found
+        return Answer(200, self._circuit_view(found))
+
+    def _circuit_view(self, circuit: dict[str, Any]) -> dict[str, Any]:
+        xc = self.cross_connections[circuit["properties"]["serviceKey"]]
+        state = xc["properties"]["serviceProviderProvisioningState"]
+        return circuit | {"properties": circuit["properties"]
+                          | {"serviceProviderProvisioningState": state}}  # fmt: skip
+
     def _start(self, resource: dict[str, Any], done: Callable[[], None], location: str) -> Answer:
         op = str(uuid.uuid4())
         due = self.clock.now() + self.behaviour.provisioning_s
@@ -447,6 +527,9 @@ def _handler(service: ExpressRoute) -> type[QuietHandler]:
             url = urlsplit(self.path)
             data = json.loads(self.body() or b"{}")
             out = steer(service, url.path.removeprefix("/_sim/"), data)
+            if out is None and url.path == "/_sim/customers":
+                token = service.customer(str(data["subscription"]), str(data["client_id"]))
+                out = {"token": token}
             if out is None and url.path == "/_sim/circuits":
                 try:
                     out = {"service_key": service.create_circuit(**data)}
@@ -470,7 +553,8 @@ def _handler(service: ExpressRoute) -> type[QuietHandler]:
                     raise ArmError(401, "AuthenticationFailed", "a Bearer token is required")
                 if "api-version" not in query:
                     raise ArmError(400, "MissingApiVersionParameter", "api-version is required")
-                answer = service.handle(method, url.path, query, json.loads(raw or b"{}"))
+                token = self.headers["Authorization"].removeprefix("Bearer ").strip()
+                answer = service.handle(method, url.path, query, json.loads(raw or b"{}"), token)
             except ArmError as exc:
                 self._error(exc)
                 return

@@ -39,7 +39,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +55,7 @@ from onramp.csp.simulator import (
     LabHook,
     ProviderPort,
     QuietHandler,
+    by_connection,
     customer_timeline,
     default_ports,
     provider_ports,
@@ -547,16 +548,9 @@ def _handler(service: Compute) -> type[QuietHandler]:
             out = steer(service, what, data)
             if out is None and what == "pairing-keys":
                 out = {"pairing_key": service.customer_attachment(**data)}
-            if out is None:
-                self.send(404, b"unknown admin route", "text/plain")
-                return
-            self.send(200, json.dumps(out).encode(), "application/json")
+            self.admin(out)
 
     return Handler
-
-
-def by_connection(ports: Sequence[ProviderPort]) -> dict[str, ProviderPort]:
-    return {p.connection: p for p in ports}
 
 
 def from_inventory(bb: Backbone, account: str | None = None) -> Compute:

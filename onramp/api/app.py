@@ -36,6 +36,8 @@ from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
     Connector,
     ConnectorRequest,
+    Delegation,
+    DelegationView,
     Link,
     LinkRequest,
     Onramp,
@@ -47,6 +49,7 @@ from onramp.core.shapes import (
     ConnectorView,
     CustomerConfigView,
     CustomerPlatformName,
+    CustomerStep,
     LinkKpis,
     LinkView,
     TicketView,
@@ -100,6 +103,7 @@ CONNECTOR_LINKS = {
     "ConnectorTraffic": _to("/v1/connectors/{ident}/traffic", "get", ident="$response.body#/id"),
     "CustomerConfig": _to("/v1/connectors/{ident}/customer-config", "get",
                           ident="$response.body#/id"),
+    "CustomerStep": _to("/v1/connectors/{ident}/customer-step", "get", ident="$response.body#/id"),
     # one end the new Connector, the other as the caller writes it
     "OrderLink": {**_to("/v1/links", "post"), "requestBody": {"a": "$response.body#/id"}},
 }  # fmt: skip
@@ -147,6 +151,8 @@ class Transition(BaseModel):
 
 class ConnectorShown(Connector):
     history: list[Transition]
+    # what the customer must make at its provider (an AWS VIF on a hosted connection)
+    customer_step: CustomerStep | None = None
 
 
 class LinkShown(Link):
@@ -269,12 +275,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                          (422, "invalid request"), (429, "rate limited: see Retry-After")]
 }  # fmt: skip
 
-_STATUS = {"ONR-REQ-011": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
+_STATUS = {"ONR-REQ-011": 404, "ONR-DELEG-001": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
            "ONR-API-001": 401, "ONR-API-002": 403, "ONR-API-003": 429, "ONR-API-004": 413, "ONR-API-009": 422, "ONR-STORE-001": 503}  # fmt: skip
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-_BY_FAMILY = {"ONR-REQ": 422, "ONR-ALLOC": 409, "ONR-PLAT": 409, "ONR-PLAN": 409,
+_BY_FAMILY = {"ONR-REQ": 422, "ONR-DELEG": 409, "ONR-ALLOC": 409, "ONR-PLAT": 409, "ONR-PLAN": 409,
               "ONR-STATE": 409, "ONR-CSP": 502}  # fmt: skip
 
 
@@ -485,6 +491,41 @@ def create_app(
         actor = f"api:{who.tenant or 'admin'}:{who.key_id}"
         return svc.customer_config(found["id"], platform, actor, interface)
 
+    @v1.get("/connectors/{ident}/customer-step", response_model=CustomerStep | None)
+    def customer_step(ident: str, who: Caller, reveal: bool = False) -> CustomerStep | None:
+        """What the customer makes at its provider on what we allocated (an AWS hosted
+        connection: accept it, then the VIF with these parameters); `reveal`: with the BGP
+        key, shown to the Connector's tenant (or an admin key) and recorded. null: nothing."""
+        found = find("connector", ident, who)
+        actor = f"api:{who.tenant or 'admin'}:{who.key_id}"
+        return svc.customer_step(found["id"], reveal_by=actor if reveal else None)
+
+    Provider = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,31}$")]
+
+    @v1.get("/tenants/me/delegations", response_model=list[DelegationView])
+    def delegations(who: Caller, tenant: str | None = None) -> list[DelegationView]:
+        """The tenant's delegations: provider and account, never a secret."""
+        return svc.delegations(tenant_of(who, tenant))
+
+    @v1.put("/tenants/me/delegations/{provider}", response_model=DelegationView,
+            responses=CONFLICT)  # fmt: skip
+    def delegate(provider: Provider, body: Delegation, who: Caller,
+                 tenant: str | None = None) -> DelegationView:  # fmt: skip
+        """Credentials for onramp to do the customer's part in its account (AWS: accept and
+        create the VIF; Azure: create the ExpressRoute circuit). Stored encrypted, never
+        shown again; replaces the tenant's earlier one for the provider."""
+        if body.provider != provider:
+            raise OnrampError("ONR-REQ-008", f"the body is for {body.provider}, the path "
+                              f"for {provider}", field="provider")  # fmt: skip
+        owner = tenant_of(who, tenant)
+        return svc.delegate(owner, body, f"api:{who.tenant or 'admin'}:{who.key_id}")
+
+    @v1.delete("/tenants/me/delegations/{provider}", response_model=DelegationView)
+    def revoke(provider: Provider, who: Caller, tenant: str | None = None) -> DelegationView:
+        """Forget the credentials: nothing more is done in the tenant's account."""
+        owner = tenant_of(who, tenant)
+        return svc.revoke_delegation(owner, provider, f"api:{who.tenant or 'admin'}:{who.key_id}")
+
     @app.get("/metrics", include_in_schema=False)
     def metrics(who: Caller) -> Response:
         """Prometheus exposition (an admin key: every tenant's, labelled by tenant)."""
@@ -558,7 +599,10 @@ def create_app(
 
     def shown(kind: str, ident: str, who: Principal) -> dict[str, object]:
         item = find(kind, ident, who)
-        return {**item, "history": orch.history(kind, item["id"])}
+        shown: dict[str, object] = {**item, "history": orch.history(kind, item["id"])}
+        if kind == "connector":
+            shown["customer_step"] = svc.customer_step(item["id"])
+        return shown
 
     def taken_away(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
         item = find(kind, ident, who)

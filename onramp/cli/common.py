@@ -7,14 +7,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from onramp.core.errors import OnrampError
-from onramp.core.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # the settings (pydantic-settings) load with the first command that reads them
+    from onramp.core.settings import Settings
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
@@ -23,7 +25,16 @@ _state: dict[str, Path | None] = {"config": None}
 
 
 def settings() -> Settings:
-    return load_settings(_state["config"])
+    """The config a command uses (found from where it runs); the project's templates/ then
+    come before the built-in ones for whatever this command renders."""
+    from onramp.core.settings import load_settings
+
+    s = load_settings(_state["config"])
+    if (folder := s.template_overrides) is not None:
+        from onramp.network import templates  # only then: `onramp --help` stays light
+
+        templates.use_overrides(folder)
+    return s
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from onramp.cli.common import JsonOpt, _state, dump, err, errors, out, settings
 from onramp.cli.compliance import compliance_app
 from onramp.cli.deploy import apply, plan_app
 from onramp.cli.kpi import kpi_app
+from onramp.cli.project import config_app, init
 from onramp.cli.runbook import runbook_app
 from onramp.cli.service import catalogue_app, connector_app, link_app, service, tenant_app
 from onramp.cli.sim import sim
@@ -51,6 +52,8 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(kpi_app, name="kpi")
 app.add_typer(compliance_app, name="compliance")
 app.command("apply")(apply)
+app.command("init")(init)
+app.add_typer(config_app, name="config")
 app.command("sim")(sim)
 
 
@@ -58,7 +61,13 @@ app.command("sim")(sim)
 def main(
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", envvar="ONRAMP_CONFIG", help="config.yaml to use."),
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="ONRAMP_CONFIG",
+            help="config.yaml to use; default: ./config.yaml or the nearest folder above "
+            "with one, then ~/.config/onramp/config.yaml.",
+        ),
     ] = None,
 ) -> None:
     _state["config"] = config
@@ -75,11 +84,12 @@ def inventory_check(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate the inventory: schema, duplicates, both ends of every core link, on-ramp ports."""
-    from onramp.network.inventory import check
+    from onramp.network.inventory.source import check_source, describe
 
     with errors(as_json):
-        path = directory or settings().inventory_dir
-        backbone, findings = check(path)
+        source = directory or settings()
+        backbone, findings = check_source(source)
+        path = describe(source)
     if as_json:
         dump(
             {
@@ -112,10 +122,10 @@ def inventory_check(
 @inventory_app.command("show")
 def inventory_show(as_json: JsonOpt = False) -> None:
     """The routers, their PoP, role, platform, addresses and on-ramp ports."""
-    from onramp.network.inventory import load
+    from onramp.network.inventory.source import load_source
 
     with errors(as_json):
-        bb = load(settings().inventory_dir)
+        bb = load_source(settings())
     if as_json:
         dump(
             {
@@ -154,6 +164,60 @@ def inventory_show(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+class ExportTarget(StrEnum):
+    nautobot = "nautobot"
+
+
+@inventory_app.command("export")
+def inventory_export(
+    to: Annotated[ExportTarget, typer.Option("--to", help="Where to load the inventory.")],
+    url: Annotated[str, typer.Argument(help="Nautobot's URL, e.g. http://nautobot:8080.")],
+    token: Annotated[
+        str, typer.Option(envvar="NAUTOBOT_TOKEN", help="API token (or $NAUTOBOT_TOKEN).")
+    ],
+    directory: Annotated[
+        Path | None, typer.Argument(help="YAML inventory directory (default: from config.yaml).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load a YAML inventory into Nautobot (devices, interfaces, addresses, cables, custom
+    fields, the `onramp` config context); checked first; running it again changes nothing."""
+    import pynautobot
+
+    from onramp.network.inventory.checks import InventoryError, check_raw, read_files
+    from onramp.network.inventory.nautobot import export
+
+    with errors(as_json):
+        path = directory or settings().inventory_dir
+        raw, findings = read_files(path)
+        _, findings = check_raw(raw, path, findings)
+        if findings:
+            raise InventoryError(findings)
+        counts = export(raw, pynautobot.api(url, token=token),
+                        (lambda _: None) if as_json else lambda m: err.print(m))  # fmt: skip
+    if as_json:
+        dump({"inventory": str(path), "to": to.value, "url": url, **counts})
+    else:
+        out.print(f"[green]OK[/] {path} -> {url}: {counts['routers']} routers, "
+                  f"{counts['interfaces']} interfaces, {counts['cables']} cables "
+                  f"({counts['cables_made']} new); {counts['created']} objects created, "
+                  f"{counts['updated']} updated")  # fmt: skip
+
+
+@inventory_app.command("testbed")
+def inventory_testbed() -> None:
+    """A pyATS testbed (YAML, on stdout) of the configured inventory; credentials are
+    %ENV{ONRAMP_SSH_USERNAME} / %ENV{ONRAMP_SSH_PASSWORD}, read by pyATS when it loads it."""
+    import yaml
+
+    from onramp.network.inventory.plugin import init_nornir
+    from onramp.network.inventory.testbed import testbed
+
+    with errors(False):
+        nr = init_nornir(settings())
+        sys.stdout.write(yaml.safe_dump(testbed(nr.inventory), sort_keys=False))
+
+
 @inventory_app.command("generate")
 def inventory_generate(
     routers: Annotated[int, typer.Option(help="How many routers (PE + P).")],
@@ -179,10 +243,10 @@ def inventory_generate(
 def _lab() -> Any:
     from onramp.lab.run import Lab
     from onramp.lab.topology import build
-    from onramp.network.inventory import load
+    from onramp.network.inventory.source import load_source
 
     s = settings()
-    return Lab(build(load(s.inventory_dir), s.lab), s.lab.state_dir), s
+    return Lab(build(load_source(s), s.lab), s.lab.state_dir), s
 
 
 def _progress(as_json: bool) -> Callable[[str], None]:
@@ -394,7 +458,7 @@ def validate_offline(
     with errors(as_json):
         s = settings()
         svc = None if no_store else service()
-        report = offline.run(inventory or s.inventory_dir, svc,
+        report = offline.run(inventory or s, svc,
                              (lambda _: None) if as_json else lambda m: err.print(m))  # fmt: skip
     if as_json:
         dump(report)

@@ -60,6 +60,8 @@ def provision_connector(
     azure_service_key: Annotated[str | None, typer.Option()] = None,
     s_tag: Annotated[int | None, typer.Option()] = None,
     gcp_pairing_key: Annotated[str | None, typer.Option()] = None,
+    ibm_account: Annotated[str | None, typer.Option()] = None,
+    alibaba_uid: Annotated[str | None, typer.Option()] = None,
     customer_asn: Annotated[int | None, typer.Option()] = None,
     prefix: Annotated[list[str] | None, typer.Option(help="Allowed prefix (repeat).")] = None,
     idempotency_key: Annotated[str | None, typer.Option()] = None,
@@ -72,6 +74,7 @@ def provision_connector(
     order = {"tenant": tenant, "onramp": onramp, "kind": kind, "bandwidth_mbps": bandwidth,
              "aws_account": aws_account, "azure_service_key": azure_service_key,
              "s_tag": s_tag, "gcp_pairing_key": gcp_pairing_key,
+             "ibm_account": ibm_account, "alibaba_uid": alibaba_uid,
              "customer_asn": customer_asn, "prefixes": prefix or [],
              "idempotency_key": idempotency_key}  # fmt: skip
     with errors(as_json):

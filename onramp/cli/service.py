@@ -13,7 +13,13 @@ from rich.table import Table
 from onramp.cli.common import JsonOpt, dump, errors, out, settings
 
 if TYPE_CHECKING:
-    from onramp.core.shapes import ConnectorView, EdgeChoice, LinkView, TransitionView
+    from onramp.core.shapes import (
+        ConnectorView,
+        CustomerStep,
+        EdgeChoice,
+        LinkView,
+        TransitionView,
+    )
     from onramp.flow.service import Service
 
 tenant_app = typer.Typer(
@@ -53,6 +59,69 @@ def tenant_add(tenant_id: str, name: str, as_json: JsonOpt = False) -> None:
     with errors(as_json):
         t = service().add_tenant(tenant_id, name)
     dump(t) if as_json else out.print(f"tenant {t['id']} ({t['name']})")
+
+
+@tenant_app.command("delegate")
+def tenant_delegate(
+    tenant_id: str,
+    provider: Annotated[str, typer.Argument(help="aws or azure.")],
+    account: Annotated[str, typer.Option(help="AWS account id; Azure subscription id.")],
+    key_id: Annotated[str | None, typer.Option(help="AWS access key id.")] = None,
+    virtual_gateway_id: Annotated[
+        str | None, typer.Option(help="AWS: the VGW to attach VIFs to.")
+    ] = None,
+    direct_connect_gateway_id: Annotated[
+        str | None, typer.Option(help="AWS: the DX gateway.")
+    ] = None,
+    azure_tenant: Annotated[
+        str | None, typer.Option(help="Azure: the service principal's tenant.")
+    ] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="Azure: the service principal's client id.")
+    ] = None,
+    resource_group: Annotated[
+        str | None, typer.Option(help="Azure: where circuits are made.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a tenant's credentials at a provider, for onramp to do its part there. The
+    secret (AWS secret access key, Azure client secret) is read from $ONRAMP_DELEGATION_SECRET
+    or asked without echo; it is stored encrypted and never shown."""
+    import getpass
+    import os
+
+    from onramp.core.model import AwsDelegation, AzureDelegation
+    from onramp.flow.request import parse
+
+    secret = os.environ.get("ONRAMP_DELEGATION_SECRET") or getpass.getpass("secret: ")
+    given = {"provider": provider, "account": account, "access_key_id": key_id,
+             "secret_access_key": secret, "virtual_gateway_id": virtual_gateway_id,
+             "direct_connect_gateway_id": direct_connect_gateway_id} if provider == "aws" else {
+             "provider": provider, "account": account, "tenant_id": azure_tenant,
+             "client_id": client_id, "client_secret": secret, "resource_group": resource_group}  # fmt: skip
+    with errors(as_json):
+        data = {k: v for k, v in given.items() if v is not None}
+        body: AwsDelegation | AzureDelegation = (
+            parse(AwsDelegation, data) if provider == "aws" else parse(AzureDelegation, data)
+        )
+        d = service().delegate(tenant_id, body, f"cli:{getpass.getuser()}")
+    if as_json:
+        dump(d.model_dump(mode="json"))
+    else:
+        out.print(f"delegation of {d.tenant} at {d.provider} (account {d.account}): stored")
+
+
+@tenant_app.command("revoke")
+def tenant_revoke(tenant_id: str, provider: str, as_json: JsonOpt = False) -> None:
+    """Forget a tenant's credentials at a provider."""
+    import getpass
+
+    with errors(as_json):
+        d = service().revoke_delegation(tenant_id, provider, f"cli:{getpass.getuser()}")
+    if as_json:
+        dump(d.model_dump(mode="json"))
+    else:
+        out.print(f"delegation of {d.tenant} at {d.provider} (account {d.account}): revoked")
 
 
 @tenant_app.command("list")
@@ -101,12 +170,13 @@ Opt = typer.Option
 
 def connector_order(
     ctx: typer.Context,
-    tenant: Annotated[str, Opt(help="Tenant id.")],
-    onramp: Annotated[str, Opt(help="On-ramp id (see: onramp catalogue).")],
+    tenant: Annotated[str, typer.Option(help="Tenant id.")],
+    onramp: Annotated[str, typer.Option(help="On-ramp id (see: onramp catalogue).")],
     kind: Annotated[
         str,
         Opt(
-            help="aws-hosted-vif, aws-hosted-connection, azure-expressroute, gcp-partner, enterprise, manual."
+            help="aws-hosted-vif, aws-hosted-connection, azure-expressroute, gcp-partner, "
+            "ibm-direct-link, alibaba-express-connect, enterprise, manual."
         ),
     ],
     bandwidth: Annotated[int, Opt(help="Mb/s, one of the provider's steps.")],
@@ -116,9 +186,17 @@ def connector_order(
     aws_account: Annotated[
         str | None, Opt(help="AWS account id (12 digits) that receives the VIF or connection.")
     ] = None,
-    azure_service_key: Annotated[str | None, Opt(help="ExpressRoute circuit service key.")] = None,
+    azure_service_key: Annotated[
+        str | None, typer.Option(help="ExpressRoute circuit service key.")
+    ] = None,
     gcp_pairing_key: Annotated[
         str | None, Opt(help="Partner attachment pairing key <uuid>/<region>/<1|2>.")
+    ] = None,
+    ibm_account: Annotated[
+        str | None, Opt(help="IBM Cloud account id that receives the Direct Link gateway.")
+    ] = None,
+    alibaba_uid: Annotated[
+        str | None, Opt(help="Alibaba Cloud account UID that receives the hosted connection.")
     ] = None,
     customer_asn: Annotated[
         int | None, Opt(help="Customer's ASN, where the provider takes one.")
@@ -159,6 +237,8 @@ def connector_order(
                 "aws_account": aws_account,
                 "azure_service_key": azure_service_key,
                 "gcp_pairing_key": gcp_pairing_key,
+                "ibm_account": ibm_account,
+                "alibaba_uid": alibaba_uid,
                 "customer_asn": customer_asn,
                 "prefixes": prefix or [],
                 "mtu": mtu,
@@ -237,8 +317,10 @@ def _show_history(history: list[TransitionView]) -> None:
 
 @connector_app.command("list")
 def connector_list(
-    tenant: Annotated[str | None, Opt(help="Only this tenant's.")] = None,
-    state: Annotated[str | None, Opt(help="Only in this state (e.g. active, deleted).")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's.")] = None,
+    state: Annotated[
+        str | None, typer.Option(help="Only in this state (e.g. active, deleted).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Connectors with their state and where they sit."""
@@ -272,17 +354,53 @@ def connector_show(
         svc = service()
         c = svc.connector(ident)
         history = svc.history("connector", c["id"])
+        step = svc.customer_step(c["id"])
     if as_json:
-        dump({**c, "history": history})
+        dump({**c, "history": history, "customer_step": step})
         return
     _show_connector(c, "connector")
+    if step is not None:
+        _show_step(step)
     _show_history(history)
+
+
+def _show_step(step: CustomerStep) -> None:
+    out.print(f"[bold]the customer's step[/] ({step['resource'] or 'not yet made'}): "
+              f"{step['action']}")  # fmt: skip
+    out.print("  VIF: " + "  ".join(f"{k} {v}" for k, v in step["vif"].items()))
+    if "authKey" not in step["vif"]:
+        out.print("  authKey: the Connector's BGP key: onramp connector customer-step ID --reveal")
+
+
+@connector_app.command("customer-step")
+def connector_customer_step(
+    ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
+    reveal: Annotated[
+        bool, typer.Option(help="Show the BGP key too (the reveal is recorded).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the customer makes at its provider (an AWS VIF on a hosted connection)."""
+    import getpass
+
+    with errors(as_json):
+        svc = service()
+        c = svc.connector(ident)
+        step = svc.customer_step(c["id"], reveal_by=f"cli:{getpass.getuser()}" if reveal else None)
+    if as_json:
+        dump(step)
+    elif step is None:
+        out.print(f"connector {c['id']}: nothing for the customer to make at the provider")
+    else:
+        _show_step(step)
 
 
 @connector_app.command("customer-config")
 def connector_customer_config(
     ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
-    platform: Annotated[str, Opt(help="The customer router's OS: ios, iosxr, junos, frr.")] = "ios",
+    platform: Annotated[
+        str, typer.Option(help="The customer router's OS: ios, iosxr, junos, frr.")
+    ] = "ios",
     interface: Annotated[
         str | None,
         Opt(help="The customer router's port facing the cross-connect (default: per platform)."),
@@ -363,13 +481,15 @@ def _delete(kind: str, ident: str, wait: bool, dry_run: bool, as_json: bool) -> 
 
 def link_order(
     ctx: typer.Context,
-    tenant: Annotated[str, Opt(help="Tenant id.")],
-    a: Annotated[str, Opt(help="First Connector (id or prefix).")],
-    b: Annotated[str, Opt(help="Second Connector (id or prefix).")],
+    tenant: Annotated[str, typer.Option(help="Tenant id.")],
+    a: Annotated[str, typer.Option(help="First Connector (id or prefix).")],
+    b: Annotated[str, typer.Option(help="Second Connector (id or prefix).")],
     bandwidth: Annotated[int, Opt(help="Mb/s, at most the slower Connector's.")],
-    sla: Annotated[str, Opt(help="SLA class: gold, silver, bronze.")] = "silver",
-    description: Annotated[str, Opt(help="Free text (same rules as Connectors).")] = "",
-    idempotency_key: Annotated[str | None, Opt(help="The same key twice makes one Link.")] = None,
+    sla: Annotated[str, typer.Option(help="SLA class: gold, silver, bronze.")] = "silver",
+    description: Annotated[str, typer.Option(help="Free text (same rules as Connectors).")] = "",
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="The same key twice makes one Link.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """`plan` shows the Link's route target, writing nothing; `create` allocates it."""
@@ -409,7 +529,8 @@ def _show_link(link: LinkView, title: str) -> None:
 
 @link_app.command("list")
 def link_list(
-    tenant: Annotated[str | None, Opt(help="Only this tenant's.")] = None, as_json: JsonOpt = False
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Links with their Connectors, SLA and state."""
     with errors(as_json):

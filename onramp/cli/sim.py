@@ -54,14 +54,14 @@ def sim(
     from onramp.cli.common import settings
     from onramp.csp.registry import simulator
     from onramp.csp.simulator import Behaviour, provider_ports
-    from onramp.network.inventory import load
+    from onramp.network.inventory.source import load_source
 
     name = provider.value
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with errors(as_json):
         s = settings()
-        bb = load(inventory.resolve() if inventory else s.inventory_dir)
+        bb = load_source(inventory.resolve() if inventory else s)
         configured = s.csp.get(name)
         module = simulator(name)
         service = module.from_inventory(bb, configured.account if configured else None)

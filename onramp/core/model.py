@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     StrictInt,
     StringConstraints,
 )
@@ -57,6 +58,8 @@ ConnectorKind = Literal[
     "aws-hosted-connection",
     "azure-expressroute",
     "gcp-partner",
+    "ibm-direct-link",
+    "alibaba-express-connect",
     "enterprise",
     "manual",
 ]
@@ -172,6 +175,10 @@ class ConnectorRequest(Strict):
     gcp_pairing_key: (
         Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}/[a-z0-9-]+/[12]$")] | None
     ) = None
+    # IBM Cloud account id that receives the Direct Link gateway (32 hex digits)
+    ibm_account: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
+    # Alibaba Cloud account UID that receives the hosted connection (16 digits)
+    alibaba_uid: Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")] | None = None
     customer_asn: StrictInt | None = Field(default=None, ge=1, le=4294967294)
     prefixes: list[Prefix] = []  # what the customer may announce to us
     mtu: StrictInt | None = None  # default: the provider's first MTU
@@ -249,3 +256,46 @@ class TicketAnswerText(Strict):
 
     provider_ref: Annotated[str, StringConstraints(max_length=128, pattern=SAFE_TEXT)] = ""
     note: Annotated[OneLine, StringConstraints(max_length=1000)] = ""
+
+
+Secret = Annotated[SecretStr, StringConstraints(min_length=1, max_length=256)]
+AwsId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+
+
+class AwsDelegation(Strict):
+    """A tenant's AWS credentials (an access key of its own account): onramp accepts the
+    hosted VIF or hosted connection with them and creates the VIF on it, attached to the
+    tenant's gateway (a virtual private gateway or a Direct Connect gateway)."""
+
+    provider: Literal["aws"] = "aws"
+    account: Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+    access_key_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,128}$")]
+    secret_access_key: Secret
+    virtual_gateway_id: AwsId | None = None
+    direct_connect_gateway_id: AwsId | None = None
+
+
+class AzureDelegation(Strict):
+    """A tenant's Azure service principal on its subscription: onramp creates the
+    ExpressRoute circuit there (the provider and peering location of the on-ramp), reads
+    its service key and then provisions our side."""
+
+    provider: Literal["azure"] = "azure"
+    account: UUID  # the subscription
+    tenant_id: UUID  # the Entra ID tenant of the service principal
+    client_id: UUID
+    client_secret: Secret
+    resource_group: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.()-]{1,90}$")]
+
+
+Delegation = Annotated[AwsDelegation | AzureDelegation, Field(discriminator="provider")]
+
+
+class DelegationView(Strict):
+    """A delegation as anyone sees it: never a secret."""
+
+    tenant: str
+    provider: str
+    account: str
+    credentials: Literal["set"] = "set"
+    created_at: datetime

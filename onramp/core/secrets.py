@@ -55,20 +55,24 @@ def new_bgp_key(length: int = 24) -> str:
 
 MASK = "<masked>"
 # secrets in router config, whatever the platform: FRR/IOS-XR `password [clear] X`,
-# Junos `authentication-key "X"`, IS-IS `*-password X`
+# Junos `authentication-key "X"`, IS-IS `*-password [md5|clear] X`, OSPF
+# `message-digest-key N md5 X`, IOS `secret 5 X` and `key-string X`, the SDKs' md5_key
 _SECRET_LINE = re.compile(
     r"(\b(?:password|authentication-key|area-password|domain-password|shared-key|md5_key"
-    r"|auth_key)\"?:?\s+(?:(?:clear|encrypted|md5|hmac-md5|0|7)\s+)?)"
+    r"|auth_key|secret|key-string|message-digest-key\s+\d+)\"?:?\s+"
+    r"(?:(?:clear|encrypted|md5|hmac-md5|0|5|7|8|9)\s+)?)"
     r"(\"[^\"]*\"|\S+)",
     re.IGNORECASE,
 )
 
 
-def mask(text: str, known: Iterable[str] = ()) -> str:
-    """Text safe to show: every known secret value, and whatever follows a password
-    keyword, replaced by <masked>. Applied to diffs, logs and results before users see them."""
+def mask(text: str, known: Iterable[str] = (), marker: str = MASK) -> str:
+    """Text safe to show: every known secret value, and whatever follows a secret keyword,
+    replaced by `marker` (a quoted secret stays quoted). The one masking of onramp: diffs,
+    logs, results, compliance reports, and napalm_frr's sanitized configs (napalm's own
+    drivers write `<removed>` there)."""
     for value in sorted({k for k in known if k}, key=len, reverse=True):
-        text = text.replace(value, MASK)
+        text = text.replace(value, marker)
     return _SECRET_LINE.sub(
-        lambda m: m.group(1) + (f'"{MASK}"' if m.group(2).startswith('"') else MASK), text
+        lambda m: m.group(1) + (f'"{marker}"' if m.group(2).startswith('"') else marker), text
     )

@@ -1,22 +1,32 @@
-"""config.yaml: Nornir's settings plus onramp's own; environment variables override.
+"""config.yaml: Nornir's settings plus onramp's own; the environment overrides any of them.
 
-Relative paths in the file are relative to the file, so commands work from any directory.
+Which file: `--config`, then $ONRAMP_CONFIG, then ./config.yaml or the nearest parent folder
+that has one (as git finds its repository), then the user's config folder
+(~/.config/onramp/config.yaml). Relative paths in the file are relative to the file, so
+commands work from any folder of the project. Every setting also comes from the
+environment as ONRAMP_<SECTION>__<KEY> (ONRAMP_LAB__NAME, ONRAMP_STORE_URL), for containers.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from onramp.core.errors import OnrampError
 
-ROOT = Path(__file__).resolve().parent.parent.parent  # the project: onramp/core/settings.py
-DEFAULT_CONFIG = ROOT / "config.yaml"
+PACKAGE = Path(__file__).resolve().parent.parent  # onramp/: the built-in data ships inside it
+EXAMPLE = PACKAGE / "example"  # the example project `onramp init` copies: config + inventory
+# The checkout, for tests and benchmarks only: an installed onramp reads nothing through it
+ROOT = PACKAGE.parent
+CONFIG_NAME = "config.yaml"
+ENV_PREFIX = "ONRAMP_"
 
 
 class LabSettings(BaseModel):
@@ -49,7 +59,7 @@ class WorkerSettings(BaseModel):
 
     # the embedded default needs no server: a SQLite file; scale-out: amqp://.../ (RabbitMQ)
     broker_url: str = "sqla+sqlite:///var/broker.db"  # relative SQLite paths: to this file
-    poll_s: float = 2.0  # how often a waiting Connector asks its provider again
+    poll_s: float = 2.0  # a waiting Connector asks again at most this far apart (sooner at first)
     # the safety net (orders reach the workers when stored): how often unfinished work
     # without a live lease is queued again; 0: never
     sweep_s: float = 5.0
@@ -98,8 +108,10 @@ class TopologySettings(BaseModel):
     weights: EdgeWeights = EdgeWeights()
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__"
+    )
 
     path: Path
     nornir: dict[str, Any]
@@ -111,6 +123,27 @@ class Settings(BaseModel):
     monitor: MonitorSettings = MonitorSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     topology: TopologySettings = TopologySettings()
+    # the project's own templates (<feature>/<platform>.j2), looked up before the built-in ones
+    templates_dir: Path = Path("templates")
+    _file: dict[str, Any] = PrivateAttr(default_factory=dict)  # what the file said: `explain`
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return env_settings, init_settings  # the file comes in as init: the environment wins
+
+    @property
+    def template_overrides(self) -> Path | None:
+        """The project's templates/ folder, if it overrides any template (none: the
+        commands that render nothing need not load the renderer)."""
+        found = self.path.parent / self.templates_dir
+        return found if any(found.rglob("*.j2")) else None
 
     def resolved_store_url(self) -> str:
         return self._beside(self.store_url, "sqlite:///")
@@ -152,7 +185,7 @@ class Settings(BaseModel):
 
 
 def local_config(
-    directory: Path, inventory: Path = ROOT / "inventory", db: str = "onramp.db", **more: Any
+    directory: Path, inventory: Path = EXAMPLE / "inventory", db: str = "onramp.db", **more: Any
 ) -> Path:
     """A config.yaml in `directory` for a SQLite store and a key file there, and an
     inventory (tests, benchmarks, a scratch store); `more`: further top-level keys."""
@@ -165,17 +198,100 @@ def local_config(
     return path
 
 
+def user_config() -> Path:
+    """~/.config/onramp/config.yaml on Linux (platformdirs: the OS's own place)."""
+    from platformdirs import user_config_path  # only when no project config was found
+
+    return user_config_path("onramp") / CONFIG_NAME
+
+
+def find_config(explicit: Path | None = None, cwd: Path | None = None) -> Path:
+    """The config file a command uses, from where it stands (see the module's docstring)."""
+    if explicit is not None:
+        return explicit
+    if named := os.environ.get("ONRAMP_CONFIG"):
+        return Path(named)
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    if (user := user_config()).is_file():
+        return user
+    raise OnrampError("ONR-CFG-002", f"no {CONFIG_NAME} in {here} or a folder above it, nor {user}")
+
+
 def load_settings(path: Path | None = None) -> Settings:
-    """Read config.yaml (or $ONRAMP_CONFIG); ONRAMP_INVENTORY and ONRAMP_STORE_URL override."""
-    path = (path or Path(os.environ.get("ONRAMP_CONFIG", DEFAULT_CONFIG))).resolve()
+    """The settings of the config file `find_config` names, the environment over them;
+    ONRAMP_INVENTORY (the inventory folder) is kept as a short name of
+    ONRAMP_NORNIR__INVENTORY__OPTIONS__DIRECTORY."""
+    path = find_config(path).resolve()
     try:
         data = yaml.safe_load(path.read_text()) or {}
-        settings = Settings.model_validate({**data, "path": path})
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        if not isinstance(data, dict):
+            raise ValueError("the file holds no mapping of settings")
+        settings = Settings(**{**data, "path": path})
+    except (OSError, ValueError, yaml.YAMLError, ValidationError) as exc:
         raise OnrampError("ONR-CFG-001", f"{path}: {exc}".replace("\n", " ")) from exc
-    if url := os.environ.get("ONRAMP_STORE_URL"):
-        settings.store_url = url
+    settings.path = path  # whatever the environment says, paths are relative to this file
+    settings._file = data
     if inventory := os.environ.get("ONRAMP_INVENTORY"):
         options = settings.nornir.setdefault("inventory", {}).setdefault("options", {})
         options["directory"] = str(Path(inventory).resolve())
+    if not settings.lab.state_dir.is_absolute():
+        settings.lab.state_dir = path.parent / settings.lab.state_dir
     return settings
+
+
+def _leaves(data: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    if isinstance(data, dict) and data:
+        for key, value in data.items():
+            yield from _leaves(value, (*prefix, str(key)))
+    else:
+        yield prefix, data
+
+
+_SECRET_WORDS = ("password", "secret", "token", "api_key")
+
+
+def _shown(key: tuple[str, ...], value: Any) -> Any:
+    """A value as `config show` prints it: a URL's password and secret-named values masked
+    (secret_key_file is a path: shown, its content never read)."""
+    from onramp.core.secrets import MASK
+
+    name = key[-1].lower()
+    if name != "secret_key_file" and any(w in name for w in _SECRET_WORDS) and value:
+        return MASK
+    if isinstance(value, str) and "://" in value and "@" in value:
+        from sqlalchemy.engine import make_url  # parses any scheme://user:password@host/x
+
+        try:
+            url = make_url(value)
+        except Exception:  # not a URL after all: show nothing of what may be a password
+            return MASK
+        if url.password is not None:
+            return url.render_as_string(hide_password=True)  # user:***@host
+    return value
+
+
+def _env_name(key: tuple[str, ...]) -> str | None:
+    """The environment variable that set `key` (or a section above it, as JSON), if any."""
+    upper = {k.upper(): k for k in os.environ}
+    if key == ("nornir", "inventory", "options", "directory") and "ONRAMP_INVENTORY" in upper:
+        return "ONRAMP_INVENTORY"
+    for n in range(len(key), 0, -1):
+        name = ENV_PREFIX + "__".join(key[:n]).upper()
+        if name in upper:
+            return upper[name]
+    return None
+
+
+def explain(settings: Settings) -> list[dict[str, Any]]:
+    """Every effective setting: {key, value, source}; source is the environment variable,
+    the config file, or `default`. Secrets masked."""
+    in_file = {k for k, _ in _leaves(settings._file)}
+    rows = []
+    for key, value in _leaves(settings.model_dump(mode="json", exclude={"path"})):
+        env = _env_name(key)
+        source = f"env {env}" if env else str(settings.path) if key in in_file else "default"
+        rows.append({"key": ".".join(key), "value": _shown(key, value), "source": source})
+    return rows

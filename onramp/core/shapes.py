@@ -66,6 +66,29 @@ class ConnectorPlan(ConnectorView):
     explain: NotRequired[list[EdgeChoice]]
 
 
+class VifParameters(TypedDict):
+    """The VIF the customer creates on an AWS hosted connection, in AWS's own field names
+    (`aws directconnect create-private-virtual-interface --new-private-virtual-interface`)."""
+
+    virtualInterfaceName: str
+    vlan: int
+    asn: int  # ours: AWS's BGP peer is our router
+    mtu: int
+    amazonAddress: str
+    customerAddress: str  # ours
+    addressFamily: Literal["ipv4"]
+    authKey: NotRequired[str]  # only where revealed (`connector customer-step --reveal`)
+
+
+class CustomerStep(TypedDict):
+    """What the customer must do at its provider before a Connector goes on, and with what."""
+
+    connector: str
+    action: str
+    resource: str | None  # the provider's id of what we made (the hosted connection)
+    vif: VifParameters
+
+
 class LinkView(TypedDict):
     """A Link as users see it (model.Link as JSON)."""
 
@@ -223,6 +246,16 @@ class SubinterfaceIntent(TypedDict):
     mtu: int
     vrf: str
     description: str
+    qos: QosIntent
+
+
+class QosIntent(TypedDict):
+    """The guaranteed rate of one subinterface or segment (intent.qos): a policer in and
+    a shaper out where the platform has both, a shaper out on FRR (tc via frr-netdev)."""
+
+    policy: str  # the policy-map / policer / profile name, stable across a rate change
+    mbps: int
+    burst_bytes: int  # 5 ms at the rate, at least 10 full frames
 
 
 class NeighborIntent(TypedDict):
@@ -267,6 +300,7 @@ class SegmentIntent(TypedDict):
     keepalive: int
     hold: int
     peers: list[SegmentPeer]
+    qos: QosIntent  # the Link's rate, shaped where the VRF sends into the segment
 
 
 class ConnectorIntent(TypedDict):

@@ -283,6 +283,20 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class DelegationRow(Base):
+    """A tenant's credentials for onramp to act in its account at a provider (AWS: accept
+    and create VIFs; Azure: create the circuit). `account` is public (the AWS account, the
+    Azure subscription); every secret is in `sealed` (the vault's Fernet, JSON inside)."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (UniqueConstraint("provider", "account"),)  # one tenant per account
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+
+
 class RateBucketRow(Base):
     """A token bucket of the API's rate limit (a key's requests, an address's failed keys),
     here so that every API process draws from the same one."""

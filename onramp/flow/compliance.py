@@ -35,7 +35,7 @@ from sqlalchemy import select
 from onramp.core.errors import OnrampError
 from onramp.core.model import State
 from onramp.core.secrets import mask
-from onramp.core.settings import ROOT
+from onramp.core.settings import PACKAGE
 from onramp.core.shapes import (
     Backups,
     BackupTaken,
@@ -52,9 +52,8 @@ from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import fingerprint, running_config
 from onramp.tasks.failure import failed
 
-RULES = ROOT / "validation" / "compliance"
+RULES = PACKAGE / "validation" / "compliance"  # the built-in rules, in the package
 # what no report may show: the value after these words (also masked by the known keys)
-_SECRET = re.compile(r"(\b(?:password|secret|authentication-key|key-string)\s+)(\S+)")
 NO_CHANGE = render.Change()  # the store as it is
 OTHER = "other"  # lines no feature claims: reported, never silently compliant
 
@@ -199,7 +198,7 @@ def _check_order(f: Feature, want: HConfig, have: HConfig, entry: FeatureReport)
 
 
 def _masked(line: str, secrets: list[str]) -> str:
-    return _SECRET.sub(r"\g<1><removed>", mask(line, secrets))
+    return mask(line, secrets, marker="<removed>")
 
 
 # ------------------------------------------------------------------ the network

@@ -10,7 +10,10 @@
 5. CSP constraints: every stored Connector that holds resources checked again against
    its provider's rules (they may have changed since it was ordered); and that its
    routers' platforms take a safe deploy (ONR-PLAT-001);
-6. golden files: the templates still render validation/golden/ as kept.
+6. golden files: the built-in templates still render validation/golden/ as kept.
+
+A project's template overrides (its templates/) take part in 2-4 as the built-in ones
+do; the golden files are the built-in templates' own, so 6 renders without overrides.
 
 A finding: {check, target, code, reason}. Passing means no finding.
 """
@@ -28,15 +31,24 @@ from sqlalchemy import select
 
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import RELEASED_STATES, ConnectorRequest, State
+from onramp.core.settings import Settings
 from onramp.core.shapes import CheckFinding, ValidationReport
 from onramp.core.store import ConnectorRow
 from onramp.flow import request
 from onramp.flow.render import services
 from onramp.flow.service import Service
 from onramp.network import intent
-from onramp.network.inventory import Backbone, check
+from onramp.network.inventory import Backbone
+from onramp.network.inventory.source import check_source
 from onramp.network.platforms import PLATFORMS, undeployable
-from onramp.network.templates import SERVICE_FEATURES, RouterServices, render, router_config
+from onramp.network.templates import (
+    SERVICE_FEATURES,
+    RouterServices,
+    builtin_only,
+    overridden,
+    render,
+    router_config,
+)
 from onramp.validation import golden
 from onramp.validation.parse import PARSERS, parse, project
 
@@ -49,8 +61,9 @@ def _finding(check_: str, target: str, exc: BaseException) -> Finding:
     return {"check": check_, "target": target, "code": code, "reason": reason[:500]}
 
 
-def inventory(directory: Path) -> tuple[Backbone | None, list[Finding]]:
-    backbone, found = check(directory)
+def inventory(source: Path | Settings) -> tuple[Backbone | None, list[Finding]]:
+    """A YAML inventory directory, or the inventory config.yaml names (YAML or Nautobot)."""
+    backbone, found = check_source(source)
     return backbone, [{"check": "inventory", "target": f.host, "code": f.code,
                        "reason": f"{f.field}: {f.reason}"} for f in found]  # fmt: skip
 
@@ -151,7 +164,8 @@ def platforms(svc: Service | None, bb: Backbone) -> list[Finding]:
 
 def golden_files() -> list[Finding]:
     try:
-        changed = golden.changed()
+        with builtin_only():
+            changed = golden.changed()
     except OnrampError as exc:  # a template the golden case cannot render (ONR-TPL-001)
         return [_finding("golden", "-", exc)]
     return [{"check": "golden", "target": name, "code": "ONR-VAL-004",
@@ -160,11 +174,13 @@ def golden_files() -> list[Finding]:
 
 
 def run(
-    directory: Path, svc: Service | None, progress: Callable[[str], None] = lambda _: None
+    source: Path | Settings, svc: Service | None, progress: Callable[[str], None] = lambda _: None
 ) -> ValidationReport:
     """Every check; the report: {ok, checks: {name: findings count}, findings}."""
     counts: dict[str, int] = {}
-    bb, found = inventory(directory)
+    if names := overridden():
+        progress(f"the project's templates/ overrides {', '.join(names)}")
+    bb, found = inventory(source)
     counts["inventory"] = len(found)
     progress(f"inventory: {len(found)} findings")
     if bb is not None:

@@ -120,7 +120,7 @@ class Timings:
 @dataclass
 class Orchestrator:
     svc: Service
-    adapters: dict[str, Adapter]  # provider -> its adapter (csp.registry builds them)
+    adapters: dict[str, Adapter]  # registry.adapter_key -> its adapter (registry.adapters)
     actor: str = field(default_factory=worker_name)
     timings: Timings = field(default_factory=Timings)
     # an applied plan's compliance re-check: None, at once (the caller waits); else handed
@@ -147,6 +147,11 @@ class Orchestrator:
                 return self._step(kind, ident)
         finally:
             self._unlease(kind, ident)
+
+    def in_state_for(self, kind: str, ident: str) -> float:
+        """Seconds since its last state change."""
+        last = self._last(kind, ident)
+        return 0.0 if last is None else max(0.0, (now() - last.at).total_seconds())
 
     def due_in(self, kind: str, ident: str) -> float:
         """Seconds until a failed step may be tried again (0: now)."""
@@ -426,12 +431,18 @@ class Orchestrator:
             resource = _row(s, kind, ident).csp_resource
         if resource is None:  # never reached the provider: nothing to delete there
             return
-        adapter = self._adapter(self.svc.connector(ident))
+        c = self.svc.connector(ident)
+        adapter = self._adapter(c)
         if adapter is not None:
             gone = adapter.delete(resource)
             if gone.state != CspState.DELETED:
                 raise OnrampError("ONR-CSP-002", f"{gone.provider} {resource} still "
                                   f"{gone.provider_state}")  # fmt: skip
+            provider = self.svc.backbone.catalogue.onramps[c["onramp"]].provider
+            settings = self.svc.settings.csp.get(provider)
+            if settings is not None:  # what we made in the customer's account for the order
+                registry.delegated_cleanup(provider, settings, self.svc.backbone,
+                                           self.svc.store, self.svc.vault, c, resource)  # fmt: skip
 
     def _finish(self, kind: str, ident: str, to: State, reason: str) -> None:
         self._unlock_routers(kind, ident)
@@ -643,10 +654,11 @@ class Orchestrator:
         provider = self.svc.backbone.catalogue.onramps[c["onramp"]].provider
         if not registry.calls_provider(provider):  # its constraints.yaml: `calls: none`
             return None
+        key = registry.adapter_key(provider, c["kind"])  # the kind's adapter (hosted connection)
         try:
-            return self.adapters[provider]
+            return self.adapters[key]
         except KeyError:
-            raise OnrampError("ONR-CSP-001", f"no adapter configured for {provider}") from None
+            raise OnrampError("ONR-CSP-001", f"no adapter configured for {key}") from None
 
     def _key(self, ident: str) -> str | None:
         with self.svc.store.session() as s:

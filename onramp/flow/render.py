@@ -122,7 +122,9 @@ def _members(s: Session, link: LinkRow) -> list[tuple[str, str]]:
 
 
 def _segment(s: Session, bb: Backbone, link: LinkRow, me: tuple[str, str]) -> SegmentIntent:
-    return intent.segment(bb, link.id, link.number or 0, _members(s, link), me)
+    return intent.segment(
+        bb, link.id, link.number or 0, _members(s, link), me, bandwidth_mbps=link.bandwidth_mbps
+    )
 
 
 def segment_sessions(s: Session, bb: Backbone, link: LinkRow) -> dict[str, dict[str, list[str]]]:
@@ -132,7 +134,14 @@ def segment_sessions(s: Session, bb: Backbone, link: LinkRow) -> dict[str, dict[
     members = _members(s, link)
     for vrf, router in members:
         if PLATFORMS[bb.routers[router].platform].vpn_segments:
-            seg = intent.segment(bb, link.id, link.number or 0, members, (vrf, router))
+            seg = intent.segment(
+                bb,
+                link.id,
+                link.number or 0,
+                members,
+                (vrf, router),
+                bandwidth_mbps=link.bandwidth_mbps,
+            )
             out.setdefault(router, {})[vrf] = [p["address"] for p in seg["peers"]]
     return out
 
@@ -149,7 +158,8 @@ def probe_path(s: Session, bb: Backbone, link: LinkRow) -> tuple[str, str, str, 
     near, far = (vrf_name(a), first[a.id].router), (vrf_name(b), first[b.id].router)
     if PLATFORMS[bb.routers[near[1]].platform].vpn_segments:
         members = _members(s, link)
-        at = {m: intent.segment(bb, link.id, link.number or 0, members, m)["address"]
+        at = {m: intent.segment(bb, link.id, link.number or 0, members, m,
+                                 bandwidth_mbps=link.bandwidth_mbps)["address"]
               for m in (near, far)}  # fmt: skip
         source, destination = (str(IPv4Interface(at[m]).ip) for m in (near, far))
     else:

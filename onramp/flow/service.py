@@ -17,13 +17,22 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import selectinload
 
 from onramp.core.errors import Code, OnrampError
-from onramp.core.model import ConnectorRequest, LinkRequest, Onramp, Tenant
+from onramp.core.model import (
+    AwsDelegation,
+    AzureDelegation,
+    ConnectorRequest,
+    DelegationView,
+    LinkRequest,
+    Onramp,
+    Tenant,
+)
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
 from onramp.core.shapes import (
     ConnectorPlan,
     ConnectorView,
     CustomerConfigView,
+    CustomerStep,
     KeyReveal,
     LinkView,
     TransitionView,
@@ -39,12 +48,14 @@ from onramp.core.store import (
     by_prefix,
     now,
 )
+from onramp.csp import delegation, registry
 from onramp.csp.constraints import for_kind, for_provider
 from onramp.flow import allocate
 from onramp.flow.kinds import spec_of
 from onramp.flow.request import parse
-from onramp.network import customer
-from onramp.network.inventory import Backbone, load
+from onramp.network import customer, templates
+from onramp.network.inventory import Backbone
+from onramp.network.inventory.source import load_source
 
 # who saw a BGP key, when, of which Connector: the record is a row (`events`, kind "reveal");
 # this log line tells the operators' log collection too (never the key itself)
@@ -63,9 +74,10 @@ class Service:
 
     @classmethod
     def open(cls, settings: Settings, submit: Submit | None = None) -> Service:
+        templates.use_overrides(settings.template_overrides)  # the project's, then built-in
         store = Store(settings.resolved_store_url())
         store.migrate()  # idempotent: a new database gets its schema, an old one its upgrades
-        return cls(settings, store, load(settings.inventory_dir), Vault(settings.secret_key_path),
+        return cls(settings, store, load_source(settings), Vault(settings.secret_key_path),
                    submit)  # fmt: skip
 
     def publish(self, kind: str, ident: str) -> bool:
@@ -144,10 +156,100 @@ class Service:
                                        self.edge_context())  # fmt: skip
 
     def create_connector(self, req: ConnectorRequest) -> ConnectorPlan:
+        self._not_anothers_account(req)
+        req = self._delegated(req)
         made = allocate.create_connector(self.store, self.backbone, req, self.vault,
                                          edge=self.edge_context())  # fmt: skip
         self.publish("connector", made["id"])  # after the allocating transaction committed
         return made
+
+    def _delegated(self, req: ConnectorRequest) -> ConnectorRequest:
+        """An order without what the customer makes first (Azure: no service key), from a
+        tenant that delegated that provider: onramp makes it in the customer's account now
+        (idempotent by the order's key) and the order goes on with what it gave."""
+        onramp = self.backbone.catalogue.onramps.get(req.onramp)
+        if onramp is None or req.azure_service_key is not None:
+            return req
+        settings = self.settings.csp.get(onramp.provider)
+        if settings is None:
+            return req
+        data = req.model_dump(mode="json", exclude_none=True)
+        filled = registry.delegated_order(onramp.provider, settings, self.backbone, self.store,
+                                          self.vault, data)  # fmt: skip
+        return parse(ConnectorRequest, data | filled) if filled else req
+
+    def _not_anothers_account(self, req: ConnectorRequest) -> None:
+        """An account another tenant delegated is refused: onramp would act there with that
+        tenant's credentials for this one."""
+        onramp = self.backbone.catalogue.onramps.get(req.onramp)  # unknown: refused later
+        account = req.aws_account  # the account a delegation names (Azure's is a subscription)
+        if onramp is None or account is None:
+            return
+        provider = onramp.provider
+        held = delegation.owner(self.store, provider, account)
+        if held is not None and held != req.tenant:
+            raise OnrampError("ONR-DELEG-002", f"{provider} account {account} is delegated by "
+                              "another tenant", field="aws_account")  # fmt: skip
+
+    def delegate(
+        self, tenant: str, given: AwsDelegation | AzureDelegation, actor: str
+    ) -> DelegationView:
+        """Store the tenant's credentials at a provider (sealed); the log names who and which
+        account, never a secret."""
+        with self.store.session() as s:
+            if s.get(TenantRow, tenant) is None:
+                raise OnrampError("ONR-REQ-013", f"tenant '{tenant}'", field="tenant")
+        view = delegation.register(self.store, self.vault, tenant, given)
+        audit.info("delegation of tenant %s at %s (account %s) set by %s",
+                   tenant, given.provider, view.account, actor)  # fmt: skip
+        return view
+
+    def revoke_delegation(self, tenant: str, provider: str, actor: str) -> DelegationView:
+        view = delegation.revoke(self.store, tenant, provider)
+        audit.info("delegation of tenant %s at %s (account %s) revoked by %s",
+                   tenant, provider, view.account, actor)  # fmt: skip
+        return view
+
+    def delegations(self, tenant: str) -> list[DelegationView]:
+        return delegation.listed(self.store, tenant)
+
+    def customer_step(
+        self, ident: str, tenant: str | None = None, reveal_by: str | None = None
+    ) -> CustomerStep | None:
+        """What the customer makes at the provider on what we allocated (an AWS VIF on a
+        hosted connection): None for other kinds, or once done. `reveal_by`: the BGP key is
+        added, and the reveal recorded first (as customer-config does)."""
+        c = self.connector(ident, tenant)
+        if not for_kind(c["kind"]).kinds[c["kind"]].customer_attachment:
+            return None
+        if c["state"] not in ("requested", "validated", "allocated", "csp_requested",
+                              "awaiting_customer"):  # fmt: skip
+            return None
+        (leg,) = c["attachments"]
+        step: CustomerStep = {
+            "connector": c["id"],
+            "action": "accept the hosted connection in your AWS account (confirm-connection), "
+            "then create a private VIF on it with these parameters and your gateway; or "
+            "delegate it: onramp tenant delegate aws",
+            "resource": c["csp_resource"],
+            "vif": {"virtualInterfaceName": f"{c['id']}:csp", "vlan": leg["vlan"],
+                    "asn": c["local_asn"], "mtu": c["mtu"] or 1500,
+                    "amazonAddress": leg["peer_address"],
+                    "customerAddress": leg["local_address"], "addressFamily": "ipv4"},
+        }  # fmt: skip
+        if reveal_by is not None:
+            with self.store.session() as s:
+                row = _find(s, ConnectorRow, c["id"], "connector")
+                key = self.vault.decrypt(row.md5_key) if row.md5_key else None
+                at = now()
+                s.add(EventRow(kind="reveal", target_id=row.id, what=reveal_by[:120],
+                               started_at=at, ended_at=at,
+                               detail={"platform": "aws-vif", "key": key is not None}))  # fmt: skip
+            audit.info("customer-step of connector %s (tenant %s, key %s) by %s", c["id"],
+                       c["tenant"], "revealed" if key else "none", reveal_by)  # fmt: skip
+            if key:
+                step["vif"]["authKey"] = key
+        return step
 
     def connectors(
         self,

@@ -15,6 +15,11 @@ The kernel here has no 802.1Q and no VRF device (../shared/design/LAB.md). So:
   device `vxs<N>` (VNI N, UDP 4790) that floods to the other routers' loopbacks named in
   the interface's description (`... vtep 10.255.0.3 10.255.0.4`), across the IS-IS core.
 
+- a guaranteed rate is zebra's `bandwidth N` (Mb/s) on a subinterface's or segment's
+  stanza (onramp's `qos` feature): a tc htb shaper on the device's egress, N Mbit/s rate
+  and ceiling, changed in place (`tc class replace`, no queue reset) when N changes. The
+  kernel here has htb and tbf, not the police action: the cloud-bound side is shaped.
+
 On a router, `frr-netdev prepare|finish CONFIG` (installed on its PATH by the lab) makes
 the kernel match the FRR config being loaded: what a real router's OS (or ifupdown) does for
 its subinterfaces. The NAPALM FRR driver runs it after every configuration change,
@@ -45,6 +50,12 @@ _BGP_VRF = re.compile(r"^router bgp \d+ vrf (\S+)$", re.M)
 _IFACE = re.compile(r"^interface (\S+)(?: vrf (\S+))?$", re.M)
 _STANZA = re.compile(r"^interface (vpn\d+) vrf (\S+)\n((?: .*\n)*?)exit$", re.M)
 _VTEPS = re.compile(r"^ description .* vtep((?: [\d.]+)*)$", re.M)
+_ANY_STANZA = re.compile(r"^interface (\S+) vrf (\S+)\n((?: .*\n)*?)exit$", re.M)
+_BANDWIDTH = re.compile(r"^ bandwidth (\d+)$", re.M)
+SHAPER = "1:1"  # the one htb class every packet of a shaped device goes through
+_HTB_RATE = re.compile(r"^class htb 1:1 .*? rate (\d+)(bit|Kbit|Mbit|Gbit) ", re.M)
+_UNIT = {"bit": 1, "Kbit": 1_000, "Mbit": 1_000_000, "Gbit": 1_000_000_000}
+BURST_S = 0.005  # 5 ms at the rate: htb's default burst (one MTU) undershoots a fast rate
 
 
 def vni(name: str) -> int:
@@ -94,11 +105,59 @@ def _subifs(netns: str | None) -> list[str]:
 
 def _segments(config: str) -> dict[tuple[str, str], list[str]]:
     """(segment interface, VRF) -> the other routers' loopbacks it floods to."""
-    out = {}
+    out: dict[tuple[str, str], list[str]] = {}
     for name, vrf, body in _STANZA.findall(config):
         m = _VTEPS.search(body)
-        out[(name, vrf)] = m[1].split() if m else []
+        # the qos feature's stanza of the same segment carries no description: it adds none
+        out.setdefault((name, vrf), []).extend(m[1].split() if m else [])
     return out
+
+
+def rates(config: str) -> dict[tuple[str, str], int]:
+    """(interface, VRF) -> its guaranteed rate in Mb/s, from the `bandwidth` lines.
+
+    >>> rates("interface eth1.7 vrf c1\\n bandwidth 100\\nexit\\n")
+    {('eth1.7', 'c1'): 100}
+    """
+    out = {}
+    for name, vrf, body in _ANY_STANZA.findall(config):
+        if m := _BANDWIDTH.search(body):
+            out[(name, vrf)] = int(m[1])
+    return out
+
+
+def tc(*args: str, netns: str | None = None) -> str:
+    cmd = ["tc", *(["-n", netns] if netns else []), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def shaped_mbps(name: str, netns: str | None) -> int | None:
+    """The rate device `name` is shaped to now (None: not shaped)."""
+    # tc of Debian 12 prints htb classes as text even with -j
+    m = _HTB_RATE.search(tc("class", "show", "dev", name, netns=netns))
+    return None if m is None else int(m[1]) * _UNIT[m[2]] // 1_000_000
+
+
+def shape(name: str, netns: str | None, mbps: int | None) -> str | None:
+    """Device `name` shaped to `mbps` (None: unshaped); what changed, or None."""
+    now = shaped_mbps(name, netns)
+    if now == mbps:
+        return None
+    if mbps is None:
+        tc("qdisc", "del", "dev", name, "root", netns=netns)
+        return f"-shaper {name}"
+    burst = max(int(mbps * 1_000_000 / 8 * BURST_S), 10 * 1518)
+    if now is None:
+        tc("qdisc", "replace", "dev", name, "root", "handle", "1:", "htb", "default", "1",
+           netns=netns)  # fmt: skip
+    # replace changes the class in place: the queue and its packets stay
+    tc("class", "replace", "dev", name, "parent", "1:", "classid", SHAPER, "htb",
+       "rate", f"{mbps}mbit", "ceil", f"{mbps}mbit", "burst", str(burst),
+       "cburst", str(burst), netns=netns)  # fmt: skip
+    return f"shaper {name} {mbps}M"
 
 
 def _root_end(name: str, vrf: str) -> str:
@@ -191,6 +250,13 @@ def prepare(config: str) -> list[str]:
             done.append(f"+{name}" + (f" vrf {in_vrf}" if in_vrf else ""))
     for (name, vrf), vteps in sorted(segments.items()):
         done += ensure_segment(name, vrf, vteps)
+    wanted_rates = rates(config)
+    for name, in_vrf in sorted(wanted.items()):
+        if in_vrf and (change := shape(name, in_vrf, wanted_rates.get((name, in_vrf)))):
+            done.append(change)
+    for name, vrf in sorted(segments):
+        if change := shape(name, vrf, wanted_rates.get((name, vrf))):
+            done.append(change)
     wait_zebra(vrfs, gone)
     # FRR can neither drop the address of a device that is gone nor delete a device that
     # is there: the stanza of a gone one goes whole, before frr-reload walks it line by line

@@ -20,6 +20,7 @@ from onramp.core.shapes import (
     PeerMember,
     PrefixEntry,
     PrefixListIntent,
+    QosIntent,
     SegmentIntent,
     SubinterfaceIntent,
 )
@@ -126,6 +127,10 @@ def connector(
             "mtu": conn.mtu,
             "vrf": vrf,
             "description": f"{label} {a.role}",
+            "qos": qos(
+                f"{vrf}-{a.vlan}" + (f"-{a.inner_vlan}" if a.inner_vlan else ""),
+                conn.bandwidth_mbps,
+            ),
         }
         for a in atts
     ]
@@ -183,7 +188,13 @@ SEGMENT_PREFIX = 29
 
 
 def segment(
-    bb: Backbone, link: str, number: int, members: Sequence[tuple[str, str]], me: tuple[str, str]
+    bb: Backbone,
+    link: str,
+    number: int,
+    members: Sequence[tuple[str, str]],
+    me: tuple[str, str],
+    *,
+    bandwidth_mbps: int,
 ) -> SegmentIntent:
     """Link `number`'s segment as the VRF instance `me` = (vrf, router) sees it.
 
@@ -215,6 +226,27 @@ def segment(
         "peers": [
             {"address": str(address[m]), "description": f"{label} {m[0]} {m[1]}"} for m in others
         ],
+        "qos": qos(f"{vrf}-vpn{number}", bandwidth_mbps),
+    }
+
+
+# 5 ms of traffic at the rate: enough for TCP to fill the rate through a policer, short
+# enough to keep the queue small; never under 10 full frames (a tiny rate still bursts)
+BURST_S = 0.005
+MIN_BURST_BYTES = 10 * 1518
+
+
+def qos(policy: str, mbps: int) -> QosIntent:
+    """A guaranteed rate: `policy` names it on the router (the same name across a change
+    of rate, so a change is one line, not a new policy).
+
+    >>> qos("c42-120", 100)
+    {'policy': 'c42-120', 'mbps': 100, 'burst_bytes': 62500}
+    """
+    return {
+        "policy": policy,
+        "mbps": mbps,
+        "burst_bytes": max(int(mbps * 1_000_000 / 8 * BURST_S), MIN_BURST_BYTES),
     }
 
 

@@ -41,6 +41,9 @@ class Platform:
     # NAPALM's driver commits under a revert timer (commit_config(revert_in=)): deploys
     # need it, and refuse the platform before touching a router otherwise
     commit_confirm: bool = False
+    # the `os` of a pyATS testbed device (`onramp inventory testbed`): Genie's name for the
+    # OS whose CLI the router answers on; FRR routers are Linux hosts with vtysh
+    pyats_os: str = "linux"
 
     @property
     def deploy_gaps(self) -> list[str]:
@@ -83,6 +86,7 @@ PLATFORMS: dict[str, Platform] = {
             r"(TenGig|Hundred|FortyGig|Gigabit|Bundle-)[A-Za-z]*[0-9/]+(\.[0-9]{1,4})?",
             numbered_interface="GigabitEthernet0/0/0/{}",
             hier_config="CISCO_XR",
+            pyats_os="iosxr",
             commit_confirm=False,  # NAPALM's iosxr driver: "not implemented on this platform"
         ),
         Platform(
@@ -92,6 +96,7 @@ PLATFORMS: dict[str, Platform] = {
             r"(ge|xe|et|ae)-?[0-9/]+(\.[0-9]{1,4})?",
             numbered_interface="ge-0/0/{}",
             hier_config="JUNIPER_JUNOS",
+            pyats_os="junos",
             commit_confirm=True,  # `commit confirmed` (whole minutes)
         ),
     )

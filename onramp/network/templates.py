@@ -1,9 +1,14 @@
-"""Render `templates/<feature>/<platform>.j2` from intent data. Nothing else renders config."""
+"""Render `templates/<feature>/<platform>.j2` from intent data. Nothing else renders config.
+
+One search path, as netlab's: the project's templates/ first (a provider's overrides,
+`use_overrides`), then the built-in ones that ship in the package.
+"""
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -12,18 +17,49 @@ from typing import Any
 import jinja2
 
 from onramp.core.errors import OnrampError
-from onramp.core.settings import ROOT
+from onramp.core.settings import PACKAGE
 from onramp.core.shapes import ConnectorIntent
 from onramp.network import intent
 from onramp.network.inventory import Backbone
 
-TEMPLATES = ROOT / "templates"
+TEMPLATES = PACKAGE / "templates"  # the built-in ones
+# the project's templates/, searched before TEMPLATES: a process serves one project's
+# config, so its command (or Service.open) sets them once, as nornir's InitNornir does
+_overrides: list[Path] = []
+
+
+def use_overrides(folder: Path | None) -> None:
+    """Look templates up in `folder` (a project's templates/) before the built-in ones."""
+    _overrides[:] = [folder] if folder is not None else []
+
+
+@contextmanager
+def builtin_only() -> Iterator[None]:
+    """Render with the built-in templates alone (the golden files are theirs)."""
+    kept = list(_overrides)
+    _overrides.clear()
+    try:
+        yield
+    finally:
+        _overrides[:] = kept
+
+
+def search_path() -> tuple[Path, ...]:
+    return (*_overrides, TEMPLATES)  # TEMPLATES read at call time: a test points it at a copy
+
+
+def overridden(folder: Path | None = None) -> list[str]:
+    """The template names the project's templates/ replaces (`onramp validate` lists them)."""
+    found: list[str] = []
+    for root in [folder] if folder is not None else _overrides:
+        found += sorted(str(p.relative_to(root)) for p in root.rglob("*.j2"))
+    return found
 
 
 @cache
-def _environment(root: Path) -> jinja2.Environment:
+def _environment(roots: tuple[Path, ...]) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
+        loader=jinja2.FileSystemLoader([str(r) for r in roots]),
         undefined=jinja2.StrictUndefined,  # a missing value is an error, never an empty line
         trim_blocks=True,
         lstrip_blocks=True,
@@ -45,15 +81,18 @@ def render(
     root: Path | None = None,
     remove: bool = False,
 ) -> str:
-    """The template's text for `data`; a value it needs and `data` lacks is ONR-TPL-001
-    naming the template file, its line and the value (never jinja2's traceback)."""
-    root = root or TEMPLATES  # read at call time: a test points it at a copy
+    """The template's text for `data` (`root`: only that folder; else `search_path()`);
+    a value it needs and `data` lacks is ONR-TPL-001 naming the template file, its line
+    and the value (never jinja2's traceback)."""
+    roots = (root,) if root is not None else search_path()
     name = template_name(feature, platform, remove)
     try:
-        return _environment(root).get_template(name).render(**data)
+        template = _environment(roots).get_template(name)
+        return template.render(**data)
     except jinja2.UndefinedError as exc:
-        where = f"{root.name}/{name}"
-        line = _line_in(exc, str(root / name))
+        filename = template.filename or name
+        where = "/".join(Path(filename).parts[-3:])
+        line = _line_in(exc, filename)
         raise OnrampError(
             "ONR-TPL-001", f"{where}{f' line {line}' if line else ''}: {exc.message}"
         ) from exc
@@ -66,8 +105,9 @@ def _line_in(exc: BaseException, filename: str) -> int | None:
     return frames[-1].lineno if frames else None
 
 
-# Order of a Connector's features in a router's config: a VRF before what lives in it.
-SERVICE_FEATURES = ("vrf", "onramp_interface", "bgp_neighbor")
+# Order of a Connector's features in a router's config: a VRF before what lives in it, an
+# interface before the rate bound to it (removal: the reverse).
+SERVICE_FEATURES = ("vrf", "onramp_interface", "qos", "bgp_neighbor")
 
 
 @dataclass

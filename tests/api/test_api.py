@@ -219,6 +219,7 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
     for method, path in (("GET", f"/v1/connectors/{a['id']}"),
                          ("GET", f"/v1/connectors/{a['id']}/traffic"),
                          ("GET", f"/v1/connectors/{a['id']}/customer-config"),
+                         ("GET", f"/v1/connectors/{a['id']}/customer-step"),
                          ("DELETE", f"/v1/connectors/{a['id']}"),
                          ("GET", f"/v1/links/{lid}"), ("GET", f"/v1/links/{lid}/kpis"),
                          ("DELETE", f"/v1/links/{lid}")):  # fmt: skip
@@ -237,6 +238,7 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
         ("GET", "/v1/connectors/{ident}"),
         ("GET", "/v1/connectors/{ident}/traffic"),
         ("GET", "/v1/connectors/{ident}/customer-config"),
+        ("GET", "/v1/connectors/{ident}/customer-step"),
         ("DELETE", "/v1/connectors/{ident}"),
         ("GET", "/v1/links/{ident}"),
         ("GET", "/v1/links/{ident}/kpis"),

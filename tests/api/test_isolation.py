@@ -56,7 +56,7 @@ def routes_with_an_id(api: Api) -> list[tuple[str, str, dict[str, Any] | None]]:
     out = []
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
-            if not any(p["in"] == "path" for p in op.get("parameters", [])):
+            if "{ident}" not in path:  # the tenant's own (delegations): test_delegation.py
                 continue
             body = None
             if "requestBody" in op:

@@ -91,8 +91,9 @@ def test_a_links_kpis_are_plotted_against_its_sla(browser: Any, api: Api) -> Non
         w = monitor.Window(lid, 100, 100 - lost, 0.2 + n / 10, 0.3 + n / 10, 0.05)
         monitor.record(api.svc, [w], start + timedelta(minutes=n))
     sign_in(browser, api.url, api.keys["acme"])
-    browser.execute_script("document.querySelector(arguments[0]).click();",
-                           f"#link-rows tr[data-id='{lid}'] button")  # fmt: skip
+    row = f"#link-rows tr[data-id='{lid}'] button"
+    until(lambda: browser.find_elements(By.CSS_SELECTOR, row))  # the list is drawn after sign-in
+    browser.execute_script("document.querySelector(arguments[0]).click();", row)
     until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#charts svg")) == 3)
     titles = [
         e.get_attribute("data-title") for e in browser.find_elements(By.CSS_SELECTOR, "#charts svg")

@@ -30,7 +30,7 @@ from onramp.api.app import RateLimit
 from .conftest import AWS, Api, running_api
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
-OPERATIONS = 17  # every /v1 operation of the document
+OPERATIONS = 21  # every /v1 operation of the document
 # Bounds: fuzzing draws MAX_EXAMPLES per operation (valid and invalid mixed); the stateful
 # phase runs scenarios of up to MAX_STEPS calls. Examples and coverage run what they derive.
 MAX_EXAMPLES = 100

@@ -20,14 +20,20 @@ from sqlalchemy import select
 from onramp.core.secrets import Vault
 from onramp.core.store import Store, TicketRow
 from onramp.csp.adapter import Adapter, CspResource, CspState, PeeringRequest, Session
+from onramp.csp.alibaba import simulator as alibaba_sim
+from onramp.csp.alibaba.adapter import AlibabaAdapter
+from onramp.csp.alibaba.adapter import client as alibaba_client
 from onramp.csp.aws import simulator as aws_sim
-from onramp.csp.aws.adapter import AwsAdapter
+from onramp.csp.aws.adapter import AwsAdapter, AwsHostedConnectionAdapter, Delegation
 from onramp.csp.aws.adapter import client as aws_client
 from onramp.csp.azure import simulator as azure_sim
 from onramp.csp.azure.adapter import AzureAdapter, network
 from onramp.csp.gcp import simulator as gcp_sim
 from onramp.csp.gcp.adapter import GcpAdapter, retrying
 from onramp.csp.gcp.adapter import client as gcp_client
+from onramp.csp.ibm import simulator as ibm_sim
+from onramp.csp.ibm.adapter import IbmAdapter
+from onramp.csp.ibm.adapter import client as ibm_client
 from onramp.csp.manual.adapter import ManualAdapter, answer
 from onramp.csp.simulator import Behaviour, CloudPeer, Customer, Steerable
 from tests.csp.conftest import RecordingHook
@@ -190,6 +196,80 @@ class AwsCase(SimulatorControls):
         return [op for op in self.sim.calls if not op.startswith("Describe")]
 
 
+# AWS: a hosted connection in the customer's account; the customer accepts it and makes
+# the VIF on it with the parameters onramp gives ---------------------------------------
+def vif_parameters(req: PeeringRequest) -> dict[str, Any]:
+    """What `connector customer-step --reveal` gives the customer for `req`."""
+    (leg,) = req.sessions
+    return {"virtualInterfaceName": req.idempotency_key, "vlan": leg.vlan, "asn": req.local_asn,
+            "mtu": req.mtu, "authKey": req.md5_key, "amazonAddress": leg.peer_address,
+            "customerAddress": leg.local_address, "addressFamily": "ipv4"}  # fmt: skip
+
+
+class AwsHostedCase(AwsCase):
+    first = slow = (CspState.AWAITING_CUSTOMER, "ordering")
+    transient = ("available/pending",)  # the customer's VIF, being made
+    ready = "available/available"
+    ready_details: ClassVar[dict[str, Any]] = {"vlan": 101, "bandwidth": "100Mbps"}
+    down = "available/down"
+    down_details: ClassVar[dict[str, Any]] = {}
+    lose = 2  # the describe of our hosted connections, and the allocate
+    unknown_id = "dxcon-nothere"
+
+    def __init__(self, url: str, sim: aws_sim.DirectConnect) -> None:
+        super().__init__(url, sim)
+        self.details = {"vlan": 101, "bandwidth": "100Mbps", "vif": None}
+        self.customer_dx = dx(url, sim.customer(AWS_ACCOUNT))
+
+    def adapter(self) -> Adapter:
+        return AwsHostedConnectionAdapter(dx(self.url), {AWS_PORT: "dxcon-onramp01"})
+
+    def meanwhile(self, resource: CspResource) -> None:
+        """The accepting customer: AWS makes the connection available, then the customer
+        creates the VIF on it with onramp's parameters."""
+        if self.sim.behaviour.customer != Customer.ACCEPT:
+            return
+        self.time_passes(60)
+        self.customer_dx.create_private_virtual_interface(
+            connectionId=resource.resource_id,
+            newPrivateVirtualInterface=vif_parameters(self.req) | {"virtualGatewayId": "vgw-1"},
+        )
+
+    def made(self) -> list[str]:
+        return [i for i, c in self.sim.hosted.items() if c["connectionState"] != "deleted"]
+
+
+class AwsHostedDelegatedCase(AwsHostedCase):
+    """The customer delegated: onramp accepts the connection and makes the VIF on it."""
+
+    can = frozenset({"faults", "refuses"})
+    first = (CspState.READY, "available/available")  # AWS at once: nothing is waited for
+    slow = (CspState.PROVISIONING, "pending")  # accepted by us; AWS still provisioning
+
+    def customer(
+        self,
+        answer: Customer,
+        after_s: float = 0.0,
+        provisioning_s: float = 0.0,
+        down_after_s: float | None = None,
+    ) -> None:
+        """Nobody answers but AWS: the customer's part is ours."""
+        slow = after_s + provisioning_s
+        self.sim.behaviour = Behaviour(Customer.NEVER, 0.0, slow, down_after_s)
+
+    def adapter(self) -> Adapter:
+        ours = Delegation(self.customer_dx, virtual_gateway_id="vgw-1")
+        return AwsHostedConnectionAdapter(dx(self.url), {AWS_PORT: "dxcon-onramp01"},
+                                          {AWS_ACCOUNT: ours})  # fmt: skip
+
+    def __init__(self, url: str, sim: aws_sim.DirectConnect) -> None:
+        super().__init__(url, sim)
+        self.details = {"vlan": 101, "bandwidth": "100Mbps"}  # and the VIF we made on it
+
+    def meanwhile(self, resource: CspResource) -> None:
+        return None
+
+
 # Azure: the customer's circuit first; we provision it and its private peering -------
 AZURE_PORTS = {"pe1-lon:eth3": "onramp-lon-er-pri", "pe2-lon:eth3": "onramp-lon-er-sec"}
 AZURE_KEY = "Abcdefgh2345"
@@ -348,6 +428,127 @@ class GcpCase(SimulatorControls):
         return [op for op in self.sim.calls if op not in reads]
 
 
+# IBM: a Direct Link Connect gateway in the customer's account; they approve it -------
+IBM_PORT = "pe1-fra:eth5"
+IBM_PORT_ID = "3a6d2c4e-8b1f-4d7a-9c0e-5f2b7a1d9e01"
+
+
+def ibm_request(account: str, key: str = "c0ffee02:csp", vlan: int = 201) -> PeeringRequest:
+    return PeeringRequest(
+        idempotency_key=key,
+        customer_account=account,
+        sessions=(Session(IBM_PORT, vlan, None, "10.254.0.2/30", "10.254.0.1/30"),),
+        local_asn=4201000017,
+        md5_key=None,
+        bandwidth_mbps=500,
+    )
+
+
+class IbmCase(SimulatorControls):
+    sim: ibm_sim.DirectLink
+    can = frozenset({"customer", "faults", "lab", "refuses", "accounts"})
+    first = slow = (CspState.AWAITING_CUSTOMER, "create_pending")
+    transient = ("configuring",)
+    ready = "provisioned"
+    ready_details: ClassVar[dict[str, Any]] = {"bgp_status": "established"}
+    rejected = "create_rejected"
+    down = "provisioned/bgp idle"
+    down_details: ClassVar[dict[str, Any]] = {"bgp_status": "idle"}
+    throttled = "429"
+    lose = 1  # the list before the create: retried by the SDK (test_ibm_simulator: the create's)
+    unknown_id = "00000000-0000-4000-8000-000000000000"
+    not_found = "ONR-CSP-003"
+    unknown_accounts = ("ffffffffffffffffffffffffffffffff",)
+    peers = (CloudPeer("ibm", IBM_PORT_ID, 201, None, "10.254.0.1/30", "10.254.0.2",
+                       4201000017, None),)  # fmt: skip
+
+    def __init__(self, url: str, sim: ibm_sim.DirectLink) -> None:
+        self.url, self.sim = url, sim
+        self.req = ibm_request(sim.customer())
+        self.details = {"vlan": 201, "asn": 4201000017, "connection": IBM_PORT_ID,
+                        "customer_address": "10.254.0.2/30", "cloud_address": "10.254.0.1/30",
+                        "customer_account": self.req.customer_account}  # fmt: skip
+
+    @classmethod
+    @contextmanager
+    def start(cls, hook: RecordingHook, _: Path) -> Iterator[IbmCase]:
+        with ibm_sim.serve(ibm_sim.DirectLink(hook=hook, behaviour=NEVER)) as (url, sim):
+            yield cls(url, sim)
+
+    def adapter(self) -> Adapter:
+        return IbmAdapter(ibm_client(self.url, retries=3, backoff_s=0), {IBM_PORT: IBM_PORT_ID})
+
+    def refused(self) -> tuple[PeeringRequest, str]:
+        return ibm_request(self.req.customer_account, "other:csp"), "already in use"  # its VLAN
+
+    def made(self) -> list[str]:
+        return list(self.sim.gateways)
+
+    def writes(self) -> list[str]:
+        return [op for op in self.sim.calls if not op.startswith(("get_", "list_"))]
+
+
+# Alibaba: a hosted connection for the tenant's account; they confirm it, then their VBR
+ALIBABA_PORT = "pe2-lon:eth5"
+ALIBABA_PC = "pc-gw8onramplon0001"
+
+
+def alibaba_request(uid: str, key: str = "c0ffee03:csp", vlan: int = 301) -> PeeringRequest:
+    return PeeringRequest(
+        idempotency_key=key,
+        customer_account=uid,
+        sessions=(Session(ALIBABA_PORT, vlan, None, "10.254.128.2/30", "10.254.128.1/30"),),
+        local_asn=65000,
+        md5_key=None,
+        bandwidth_mbps=500,
+    )
+
+
+class AlibabaCase(SimulatorControls):
+    sim: alibaba_sim.ExpressConnect
+    can = frozenset({"customer", "faults", "lab", "refuses", "accounts"})
+    first = slow = (CspState.AWAITING_CUSTOMER, "UnConfirmed/Confirmed")
+    transient = ("Confirmed/Allocated",)
+    ready = "Confirmed/Enabled"
+    ready_details: ClassVar[dict[str, Any]] = {}
+    rejected = "Rejected"
+    down = "Confirmed/Enabled/FinancialLocked"
+    down_details: ClassVar[dict[str, Any]] = {}
+    throttled = "Throttling.User"
+    lose = 1  # the list before the create (test_alibaba_simulator: the create's, by its Token)
+    unknown_id = "pc-nothere"
+    not_found = "ONR-CSP-003"
+    unknown_accounts = ("9999999999999999",)
+    peers = (CloudPeer("alibaba", ALIBABA_PC, 301, None, "10.254.128.1/30", "10.254.128.2",
+                       65000, None),)  # fmt: skip
+
+    def __init__(self, url: str, sim: alibaba_sim.ExpressConnect) -> None:
+        self.url, self.sim = url, sim
+        self.req = alibaba_request(sim.tenant())
+        self.details = {"vlan": 301, "connection": ALIBABA_PC, "bandwidth": "500M",
+                        "customer_account": self.req.customer_account}  # fmt: skip
+
+    @classmethod
+    @contextmanager
+    def start(cls, hook: RecordingHook, _: Path) -> Iterator[AlibabaCase]:
+        service = alibaba_sim.ExpressConnect(hook=hook, behaviour=NEVER)
+        with alibaba_sim.serve(service) as (url, sim):
+            yield cls(url, sim)
+
+    def adapter(self) -> Adapter:
+        api = alibaba_client(self.url, "eu-west-1", attempts=3, backoff_ms=1)
+        return AlibabaAdapter(api, "eu-west-1", {ALIBABA_PORT: ALIBABA_PC})
+
+    def refused(self) -> tuple[PeeringRequest, str]:
+        return alibaba_request(self.req.customer_account, "other:csp"), "already in use"
+
+    def made(self) -> list[str]:
+        return list(self.sim.vpconns)
+
+    def writes(self) -> list[str]:
+        return list(self.sim.calls)
+
+
 # A provider that takes tickets: an engineer records its answer ----------------------
 MANUAL_REQ = PeeringRequest(
     idempotency_key="feed0001:csp",
@@ -409,7 +610,16 @@ class ManualCase:
             return [f"{t.id} {t.updated_at} {t.state}" for t in rows]
 
 
-CASES: dict[str, Any] = {"aws": AwsCase, "azure": AzureCase, "gcp": GcpCase, "manual": ManualCase}
+CASES: dict[str, Any] = {
+    "alibaba": AlibabaCase,
+    "aws": AwsCase,
+    "aws-hosted": AwsHostedCase,
+    "aws-hosted-delegated": AwsHostedDelegatedCase,
+    "azure": AzureCase,
+    "gcp": GcpCase,
+    "ibm": IbmCase,
+    "manual": ManualCase,
+}
 
 
 def having(*needs: Capability) -> list[str]:

@@ -267,3 +267,30 @@ def test_both_wire_protocols(dx: tuple[Any, Any, DirectConnect]) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(plain)
     assert b"expected smithy-rpc-v2-cbor or JSON 1.1" in refused.value.read()
+
+
+def test_each_party_does_only_its_own_part(dx: tuple[Any, Any, DirectConnect]) -> None:
+    """What a delegation relies on: the partner cannot accept or make the VIF for the
+    customer, the customer's credentials cannot allocate on our interconnect, and another
+    customer cannot touch this one's connection."""
+    partner, customer, state = dx
+    stranger = client(partner.meta.endpoint_url, state.customer("210987654321"))
+    kw = {"connectionId": "dxcon-onramp01", "ownerAccount": OWNER, "connectionName": "acme-c3"}
+    with pytest.raises(ClientError, match="owner"):
+        customer.allocate_hosted_connection(bandwidth="500Mbps", vlan=310, **kw)
+    cid = partner.allocate_hosted_connection(bandwidth="500Mbps", vlan=310, **kw)["connectionId"]
+    with pytest.raises(ClientError, match="does not exist"):
+        partner.confirm_connection(connectionId=cid)
+    customer.confirm_connection(connectionId=cid)
+    vif = {"virtualInterfaceName": "acme-c3", "vlan": 310, "asn": 65000,
+           "virtualGatewayId": "vgw-3"}  # fmt: skip
+    with pytest.raises(ClientError, match="does not exist"):
+        partner.create_private_virtual_interface(connectionId=cid, newPrivateVirtualInterface=vif)
+    with pytest.raises(ClientError, match="does not exist"):
+        stranger.create_private_virtual_interface(connectionId=cid, newPrivateVirtualInterface=vif)
+    made = customer.create_private_virtual_interface(
+        connectionId=cid, newPrivateVirtualInterface=vif
+    )
+    assert made["ownerAccount"] == OWNER
+    assert [op for op in state.calls if not op.startswith("Describe")] == [
+        "AllocateHostedConnection", "ConfirmConnection", "CreatePrivateVirtualInterface"]  # fmt: skip

@@ -202,8 +202,10 @@ def test_every_answer_matches_the_sdks_models(
     answers: list[tuple[str, Answer]] = []
     real = state.handle
 
-    def recording(method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> Answer:
-        answer = real(method, path, query, body)
+    def recording(
+        method: str, path: str, query: dict[str, str], body: dict[str, Any], token: str = ""
+    ) -> Answer:
+        answer = real(method, path, query, body, token)
         answers.append((path, answer))
         return answer
 

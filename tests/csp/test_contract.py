@@ -102,6 +102,7 @@ def test_the_lab_sees_the_cloud_side_up_until_delete(case: Simulated, hook: Reco
     adapter = case.adapter()
     made = adapter.request(case.req)
     assert hook.events == []  # nothing up before the customer's answer
+    case.meanwhile(made)
     wait(adapter, made.resource_id, timeout_s=5, poll_s=0.05)
     assert hook.events == [("up", peer) for peer in case.peers]
     assert removed(adapter, made.resource_id).state == CspState.DELETED
@@ -113,6 +114,7 @@ def test_resource_goes_down_after_ready(case: Simulated, hook: RecordingHook) ->
     case.customer(Customer.ACCEPT, down_after_s=0.3)
     adapter = case.adapter()
     made = adapter.request(case.req)
+    case.meanwhile(made)
     assert wait(adapter, made.resource_id, timeout_s=5, poll_s=0.05).state == CspState.READY
     case.time_passes(1)
     down = adapter.status(made.resource_id)
@@ -219,6 +221,7 @@ def rejected(case: Case, adapter: Adapter) -> CspResource:
 def gone_down(case: Simulated, adapter: Adapter) -> CspResource:
     case.customer(Customer.ACCEPT, down_after_s=0.1)
     made = adapter.request(case.req)
+    case.meanwhile(made)
     wait(adapter, made.resource_id, timeout_s=5, poll_s=0.05)
     case.time_passes(1)
     return adapter.status(made.resource_id)

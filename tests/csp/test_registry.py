@@ -18,10 +18,12 @@ from onramp.core.settings import ROOT, CspSettings, load_settings
 from onramp.core.store import Store, TenantRow
 from onramp.csp import constraints, registry
 from onramp.csp.adapter import CspState, PeeringRequest, Session
+from onramp.csp.alibaba.adapter import AlibabaAdapter
 from onramp.csp.aws.adapter import AwsAdapter, AwsHostedConnectionAdapter
 from onramp.csp.azure.adapter import AzureAdapter
 from onramp.csp.constraints import CSP_DIR
 from onramp.csp.gcp.adapter import GcpAdapter
+from onramp.csp.ibm.adapter import IbmAdapter
 from onramp.csp.manual.adapter import ManualAdapter, tickets
 from onramp.csp.registry import adapter, connections, peering_request
 from onramp.flow import allocate
@@ -38,6 +40,8 @@ def test_provider_port_names_come_from_the_inventory() -> None:
     assert connections(BB, "azure") == {
         "pe1-lon:eth3": "onramp-lon-er-pri", "pe2-lon:eth3": "onramp-lon-er-sec"}  # fmt: skip
     assert connections(BB, "gcp") == {"pe1-fra:eth3": "onramp-fra-ic1"}
+    assert connections(BB, "ibm") == {"pe1-fra:eth5": "3a6d2c4e-8b1f-4d7a-9c0e-5f2b7a1d9e01"}
+    assert connections(BB, "alibaba") == {"pe2-lon:eth5": "pc-gw8onramplon0001"}
     assert connections(BB, "enterprise") == {}
 
 
@@ -101,11 +105,11 @@ def test_every_provider_of_the_catalogue_is_built_by_the_package_its_data_names(
 def test_what_the_packages_build(store: Store, tmp_path: Path) -> None:
     vault = Vault(tmp_path / "k")
     built = {p: adapter(p, SIM, BB, store, vault) for p in ("aws", "azure", "gcp", "ibm")}
-    # the hosted connection is served by the hosted-VIF adapter, as constraints.yaml says
+    # the provider's default adapter: its first kind's (the hosted VIF)
     assert type(built["aws"]) is AwsAdapter and built["aws"].interconnects == connections(
         BB, "aws")  # fmt: skip
     assert isinstance(built["azure"], AzureAdapter) and isinstance(built["gcp"], GcpAdapter)
-    assert isinstance(built["ibm"], ManualAdapter) and built["ibm"].provider == "ibm"
+    assert isinstance(built["ibm"], IbmAdapter)  # csp.ibm configured: its API
     # nothing listens on port 9: a clear error, not a hang
     with pytest.raises(OnrampError) as down:
         built["aws"].status("dxvif-x")
@@ -121,10 +125,19 @@ def test_a_kind_names_its_adapter(store: Store, tmp_path: Path) -> None:
     built = registry.build("aws", constraints.parse(data, "aws"), SIM, BB, store,
                            Vault(tmp_path / "k"))  # fmt: skip
     assert isinstance(built, AwsHostedConnectionAdapter)
-    data["kinds"]["aws-hosted-vif"]["adapter"] = "hosted-vif"  # one adapter per provider
-    with pytest.raises(OnrampError) as two:
-        constraints.parse(data, "aws")
-    assert two.value.code == "ONR-CSP-008"
+
+
+def test_each_kind_is_served_by_the_adapter_it_names(store: Store, tmp_path: Path) -> None:
+    """Issue 20: an aws-hosted-connection order was served by the hosted-VIF adapter (the
+    flow held one adapter per provider). Now every adapter a provider's kinds name is built,
+    and `adapter_key` finds the kind's."""
+    built = registry.adapters({"aws": SIM}, BB, store, Vault(tmp_path / "k"))
+    vif = built[registry.adapter_key("aws", "aws-hosted-vif")]
+    hosted = built[registry.adapter_key("aws", "aws-hosted-connection")]
+    assert type(vif) is AwsAdapter and type(hosted) is AwsHostedConnectionAdapter
+    assert registry.adapter_key("aws", "aws-hosted-vif") == "aws"  # the default keeps its name
+    # and the ticket adapter for the providers config.yaml does not name (ibm, alibaba)
+    assert sorted(built) == ["alibaba", "aws", "aws/hosted-connection", "ibm"]
 
 
 def test_a_provider_configured_with_tickets_or_its_api(store: Store, tmp_path: Path) -> None:
@@ -171,8 +184,22 @@ def test_a_package_without_build_or_without_the_adapter_named_is_refused() -> No
     assert callable(registry.builder("aws", "hosted-vif"))
 
 
+def test_config_decides_api_or_tickets(store: Store, tmp_path: Path) -> None:
+    """A provider with an API but no `csp:` section goes by tickets (`unconfigured:
+    tickets`); one whose constraints say nothing of it is still refused (ONR-CSP-001)."""
+    vault = Vault(tmp_path / "k")
+    none = registry.adapters({}, BB, store, vault)
+    assert isinstance(none["ibm"], ManualAdapter) and none["ibm"].provider == "ibm"
+    assert isinstance(none["alibaba"], ManualAdapter) and none["alibaba"].provider == "alibaba"
+    assert "aws" not in none  # AWS has no ticket path: refused by the flow
+    configured = registry.adapters({"ibm": SIM, "alibaba": SIM}, BB, store, vault)
+    assert isinstance(configured["ibm"], IbmAdapter)
+    assert isinstance(configured["alibaba"], AlibabaAdapter)
+    assert configured["ibm"].ports == connections(BB, "ibm")
+
+
 def test_simulators_are_found_by_the_same_data() -> None:
-    assert list(constraints.simulated()) == ["aws", "azure", "gcp"]
+    assert list(constraints.simulated()) == ["alibaba", "aws", "azure", "gcp", "ibm"]
     for provider in constraints.simulated():
         module = registry.simulator(provider)  # `onramp sim` serves what from_inventory makes
         assert callable(module.serve) and callable(module.from_inventory)

@@ -83,3 +83,31 @@ def test_gcp_simulator_process(simulator: str) -> None:
     ), 65000, None)  # fmt: skip
     made = adapter.request(req)
     assert made.details["customer_router_ip"].startswith("169.254.130.2")
+
+
+@pytest.mark.parametrize("simulator", ["ibm"], indirect=True)
+def test_ibm_simulator_process(simulator: str) -> None:
+    from onramp.csp.ibm.adapter import IbmAdapter
+    from onramp.csp.ibm.adapter import client as ibm_client
+
+    account = post(simulator + "/_sim/customers", {})["account"]
+    port = "3a6d2c4e-8b1f-4d7a-9c0e-5f2b7a1d9e01"  # the default inventory's
+    adapter = IbmAdapter(ibm_client(simulator, retries=1, backoff_s=0), {"pe1-fra:eth5": port})
+    req = PeeringRequest("cafe0004:csp", account, (
+        Session("pe1-fra:eth5", 300, None, "10.254.9.2/30", "10.254.9.1/30"),
+    ), 4201000005, None)  # fmt: skip
+    assert adapter.request(req).provider_state == "create_pending"
+
+
+@pytest.mark.parametrize("simulator", ["alibaba"], indirect=True)
+def test_alibaba_simulator_process(simulator: str) -> None:
+    from onramp.csp.alibaba.adapter import AlibabaAdapter
+    from onramp.csp.alibaba.adapter import client as alibaba_client
+
+    uid = post(simulator + "/_sim/tenants", {})["uid"]
+    api = alibaba_client(simulator, "eu-west-1", attempts=1, backoff_ms=1)
+    adapter = AlibabaAdapter(api, "eu-west-1", {"pe2-lon:eth5": "pc-gw8onramplon0001"})
+    req = PeeringRequest("cafe0005:csp", uid, (
+        Session("pe2-lon:eth5", 300, None, "10.254.137.2/30", "10.254.137.1/30"),
+    ), 65000, None)  # fmt: skip
+    assert adapter.request(req).state == CspState.READY  # the tenant confirmed at once

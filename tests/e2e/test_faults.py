@@ -371,13 +371,6 @@ def test_no_unfinished_row_is_left_unleased(env: Env) -> None:
             assert list(stuck) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the worker's sweeper thread dies on its first publish to a broker that is "
-    "down (onramp/worker.py `sweeper`: no error handling in its loop), so after a broker "
-    "restart nothing re-queues work whose message was lost; left to the lease/heartbeat "
-    "change of onramp/worker.py",
-)
 def test_the_sweep_outlives_a_broker_restart(env: Env, one_worker: subprocess.Popen[bytes]) -> None:
     """RabbitMQ restarted while the worker's sweep runs (every second); then a Connector
     stored without a message (as when the API died between the two) is found by the sweep

@@ -546,4 +546,17 @@ def test_cli_text_ok_on_the_default_inventory() -> None:
     result = cli(str(DEFAULT_INVENTORY))
     assert result.exit_code == 0
     assert "OK" in result.output
-    assert "6 routers, 3 PoPs, 6 on-ramps" in result.output
+    assert "6 routers, 3 PoPs, 8 on-ramps" in result.output
+
+
+def test_one_port_under_its_long_and_short_name_is_used_twice(tmp_path: Path) -> None:
+    """IOS-XR takes `TenGigE0/0/0/7` and `TenGigabitEthernet0/0/0/7` for one port: two
+    on-ramp ports, one named each way, are one port used twice."""
+    files = generate(3, platforms=["iosxr"])
+    pe = next(h for h in files["hosts"].values() if len(h["data"].get("onramp_ports", [])) > 1)
+    pe["data"]["onramp_ports"][0]["name"] = "TenGigabitEthernet0/0/0/7"
+    pe["data"]["onramp_ports"][1]["name"] = "TenGigE0/0/0/7"
+    write(files, tmp_path)
+    _, findings = check(tmp_path)
+    assert [(f.code, f.field) for f in findings] == [("ONR-INV-005", "onramp_ports.1.name")]
+    assert "the same port" in findings[0].reason

@@ -128,12 +128,15 @@ EDGES = {  # edge: (asn, router, port), in the order the inventory cables them
     "azure-er-lon-e1": (12076, "pe1-lon", "eth3"),  # primary
     "azure-er-lon-e2": (12076, "pe2-lon", "eth3"),  # secondary
     "gcp-pi-fra-e1": (16550, "pe1-fra", "eth3"),
+    "ibm-dl-fra-e1": (13884, "pe1-fra", "eth5"),
+    "alibaba-ec-lon-e1": (45104, "pe2-lon", "eth5"),
     "ent-par-e1": (LabSettings().enterprise_asn, "pe1-par", "eth4"),
     "ent-fra-e1": (LabSettings().enterprise_asn, "pe1-fra", "eth4"),
     "ent-lon-e1": (LabSettings().enterprise_asn, "pe1-lon", "eth4"),
     "ent-lon-e2": (LabSettings().enterprise_asn, "pe2-lon", "eth4"),
 }
-ONRAMPS = ["aws-dx-par", "azure-er-lon", "gcp-pi-fra", "ent-par", "ent-fra", "ent-lon"]
+ONRAMPS = ["aws-dx-par", "azure-er-lon", "gcp-pi-fra", "ibm-dl-fra", "alibaba-ec-lon", "ent-par",
+           "ent-fra", "ent-lon"]  # fmt: skip
 
 
 def test_one_edge_per_onramp_port(topo: Topology) -> None:

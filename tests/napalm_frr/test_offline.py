@@ -13,27 +13,13 @@ from napalm.base import models
 
 from napalm_frr import FRRDriver
 
-from .recorded import DATA, GETTERS, RecordedFRR
-
-CASES = sorted(p.name for p in DATA.iterdir() if (p / "expected_result.json").exists())
-MODELS: dict[str, Any] = {
-    "get_facts": models.FactsDict,
-    "get_interfaces": models.InterfaceDict,
-    "get_interfaces_ip": models.InterfacesIPDict,
-    "get_interfaces_counters": models.InterfaceCounterDict,
-    "get_bgp_neighbors": models.BGPStateNeighborsPerVRFDict,
-    "get_lldp_neighbors": models.LLDPNeighborDict,
-    "get_config": models.ConfigDict,
-}
+from .recorded import DATA, OWN, RecordedFRR, cases, expected
 
 
-def expected(case: str) -> dict[str, Any]:
-    return json.loads((DATA / case / "expected_result.json").read_text())  # type: ignore[no-any-return]
-
-
-def run(case: str, getter: str) -> Any:
-    method, kwargs = GETTERS[getter]
-    result = getattr(RecordedFRR(DATA / case), method)(**kwargs)
+def run(case: str, name: str, **kwargs: Any) -> Any:
+    """A getter's result on a recorded case: `name` a getter or one of our own calls."""
+    method, args = OWN.get(name, (name, {}))
+    result = getattr(RecordedFRR(case=DATA / case), method)(**{**args, **kwargs})
     return json.loads(json.dumps(result))  # int keys of get_bgp_neighbors_detail as JSON has them
 
 
@@ -53,36 +39,16 @@ def test_napalm_finds_the_driver() -> None:
 
 
 @pytest.mark.parametrize(
-    ("case", "getter"), [(c, g) for c in CASES for g in expected(c)], ids=lambda x: str(x)
+    ("case", "name"), [(c, n) for n in OWN for c in cases(n)], ids=lambda x: str(x)
 )
-def test_getter_replays_the_recorded_result(case: str, getter: str) -> None:
-    assert run(case, getter) == expected(case)[getter]
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_results_follow_napalms_models(case: str) -> None:
-    results = expected(case)
-    for getter, result in results.items():
-        model = MODELS.get(getter)
-        if getter == "get_facts" or getter == "get_config":
-            conforms(result, model)
-        elif getter in ("get_interfaces", "get_interfaces_counters"):
-            for iface in result.values():
-                conforms(iface, model)
-        elif getter == "get_bgp_neighbors":
-            for vrf in result.values():
-                assert set(vrf) == {"router_id", "peers"}
-                for peer in vrf["peers"].values():
-                    conforms(peer, models.BGPStateNeighborDict)
-        elif getter == "get_bgp_neighbors_detail":
-            for per_as in result.values():
-                for peers in per_as.values():
-                    for peer in peers:
-                        conforms(peer, models.PeerDetailsDict)
-        elif getter.startswith("ping") and "success" in result:
-            conforms(result["success"], models.PingDict)
-            for probe in result["success"]["results"]:
-                conforms(probe, models.PingResultDictEntry)
+def test_our_own_calls_replay_the_recorded_result(case: str, name: str) -> None:
+    """napalm's suite covers its own calls (test_napalm_suite.py); these are ours."""
+    result = run(case, name)
+    assert result == expected(case, name)
+    if "success" in result:
+        conforms(result["success"], models.PingDict)
+        for probe in result["success"]["results"]:
+            conforms(probe, models.PingResultDictEntry)
 
 
 def test_established_ebgp_session_inside_the_customer_vrf() -> None:
@@ -104,7 +70,7 @@ def test_session_down_is_reported_down() -> None:
 
 
 def test_sanitized_config_has_no_key() -> None:
-    running = run("pe-vrf-session-up", "get_config")["running"]
+    running = run("pe-vrf-session-up", "get_config", sanitized=True)["running"]
     assert "neighbor 169.254.64.2 password <removed>" in running
     assert "RecordedLabKey" not in running
     assert not running.startswith("Building configuration")
@@ -119,7 +85,7 @@ def test_ping_in_a_vrf_and_unreachable() -> None:
 
 def test_unrecorded_command_fails_loudly() -> None:
     with pytest.raises(AssertionError, match="no recorded output"):
-        RecordedFRR(DATA / "pe-vrf-session-down").get_facts()
+        RecordedFRR(case=DATA / "pe-vrf-session-down").get_facts()
 
 
 def test_interfaces_and_addresses() -> None:
@@ -141,3 +107,30 @@ def test_counters_include_the_interfaces_inside_vrfs() -> None:
     assert vif["rx_octets"] > 0 and vif["tx_octets"] > 0 and vif["rx_unicast_packets"] > 0
     state = run("pe-linked-traffic", "get_bgp_neighbors_detail")["c1"]["64512"][0]
     assert state["connection_state"] == "Established"
+
+
+def test_the_customer_vrf_as_an_l3vpn_provider_reads_it() -> None:
+    """pe1-par after the demo (an AWS Connector in VRF c1): the VRF, its attachment and
+    its RD; the VPC's prefix learnt from AWS's AS inside it; the AWS peer in its ARP."""
+    vrfs = run("pe-demo-aws", "get_network_instances")
+    assert vrfs["c1"]["type"] == "L3VRF" and "eth3.2" in vrfs["c1"]["interfaces"]["interface"]
+    assert vrfs["c1"]["state"]["route_distinguisher"] == "10.255.0.1:1"
+    assert "eth3.2" not in vrfs["default"]["interfaces"]["interface"]
+    (route,) = run("pe-demo-aws", "get_route_to", destination="10.100.0.0/24")["10.100.0.0/24"]
+    assert route["routing_table"] == "c1" and route["next_hop"] == "169.254.64.2"
+    assert route["protocol_attributes"]["as_path"] == "64512" and route["current_active"]
+    arp = run("pe-demo-aws", "get_arp_table", vrf="c1")
+    assert {"interface": "eth3.2", "ip": "169.254.64.2"}.items() <= next(
+        a for a in arp if a["ip"] == "169.254.64.2"
+    ).items()
+
+
+def test_bgp_config_groups_and_reflector_clients() -> None:
+    config = run("p-demo-rr", "get_bgp_config")
+    assert all(n["route_reflector_client"] for n in config["RR-CLIENTS"]["neighbors"].values())
+    assert (
+        len(config["RR-CLIENTS"]["neighbors"]) == 4 and config["RR-CLIENTS"]["type"] == "internal"
+    )
+    assert not config["RR"]["neighbors"]["10.255.0.12"]["route_reflector_client"]
+    only = run("p-demo-rr", "get_bgp_config", neighbor="10.255.0.12")
+    assert list(only) == ["RR"] and list(only["RR"]["neighbors"]) == ["10.255.0.12"]

@@ -396,7 +396,7 @@ def test_link_refusals(
     assert counts(store)[2] == 0
 
 
-def test_ticketed_provider_gets_a_private_asn_of_ours(
+def test_a_provider_wanting_an_asn_per_gateway_gets_a_private_one_of_ours(
     store: Store, tmp_path: Path, vault: Vault
 ) -> None:
     def edit(hosts: dict[str, Any], catalogue: dict[str, Any]) -> None:
@@ -410,17 +410,19 @@ def test_ticketed_provider_gets_a_private_asn_of_ours(
         }
 
     bb = backbone_with(tmp_path, edit)
-    body = {"onramp": "ibm-dl-par", "kind": "manual", "bandwidth_mbps": 1000, "customer_asn": 65300}
+    body = {"onramp": "ibm-dl-par", "kind": "ibm-direct-link", "bandwidth_mbps": 1000,
+            "ibm_account": "0123456789abcdef0123456789abcdef"}  # fmt: skip
     one = al.create_connector(
         store, bb, ConnectorRequest.model_validate({"tenant": "acme", **body}), vault
     )
     two = al.create_connector(
         store, bb, ConnectorRequest.model_validate({"tenant": "acme", **body}), vault
     )
-    assert one["local_asn"] == 4200000000 and two["local_asn"] == 4200000001
-    assert one["peer_asn"] == 65300
+    # IBM's bgp_asn ranges leave out our 2-byte private backbone ASN: a 4-byte one each
+    assert one["local_asn"] == 4201000000 and two["local_asn"] == 4201000001
+    assert one["peer_asn"] == 13884
     gone(store, "connector", one["id"])
     three = al.create_connector(
         store, bb, ConnectorRequest.model_validate({"tenant": "acme", **body}), vault
     )
-    assert three["local_asn"] == 4200000000  # released, then reused
+    assert three["local_asn"] == 4201000000  # released, then reused

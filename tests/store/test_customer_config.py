@@ -80,8 +80,14 @@ def test_providers_peers_and_deleted_connectors_are_refused_unrecorded(svc: Serv
 
 
 def test_cli_prints_the_config_and_records_the_user(
-    svc: Service, config: Path, caplog: pytest.LogCaptureFixture
+    svc: Service, config: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # only pytest's own handlers on the root logger: a test before this one in the same
+    # process may have imported pyATS, whose screen handler writes every record to
+    # sys.stdout, which the runner below captures as the command's output
+    root = logging.getLogger()
+    kept = [h for h in root.handlers if type(h).__module__.startswith("_pytest")]
+    monkeypatch.setattr(root, "handlers", kept)
     caplog.set_level(logging.DEBUG)
     c = svc.create_connector(svc.connector_request(ENT))
     key = key_of(svc, c["id"])
@@ -89,14 +95,14 @@ def test_cli_prints_the_config_and_records_the_user(
     text = run(app, ["--config", str(config), "connector", "customer-config", c["id"][:8],
                      "--platform", "junos", "--interface", "xe-0/1/0"])  # fmt: skip
     assert text.exit_code == 0, text.output
-    assert text.output.startswith("# onramp: your router's side of Connector")
+    assert text.stdout.startswith("# onramp: your router's side of Connector")
     assert (
-        f'authentication-key "{key}"' in text.output
-        and "set interfaces xe-0/1/0 unit" in text.output
+        f'authentication-key "{key}"' in text.stdout
+        and "set interfaces xe-0/1/0 unit" in text.stdout
     )
     as_json = run(app, ["--config", str(config), "connector", "customer-config", c["id"],
                         "--platform", "ios", "--json"])  # fmt: skip
-    assert json.loads(as_json.output)["password"] == key
+    assert json.loads(as_json.stdout)["password"] == key
     refused = run(app, ["--config", str(config), "connector", "customer-config", c["id"],
                         "--platform", "eos", "--json"])  # fmt: skip
     assert refused.exit_code == 2 and json.loads(refused.output)["error"]["field"] == "platform"

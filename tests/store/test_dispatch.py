@@ -320,3 +320,18 @@ def test_the_workers_back_off_and_give_up_by_themselves(
     assert "ONR-CSP-002" in (svc.connector(c["id"])["reason"] or "")
     tries = [r for r in caplog.records if "in allocated: ONR-CSP-002" in r.getMessage()]
     assert len(tries) == 3  # no more
+
+
+def test_a_waiting_connector_asks_again_soon_at_first(tmp_path: Path) -> None:
+    """A waiting Connector asks its provider again after half the time it has waited so far
+    (at least 0.1 s, at most `poll_s`): a customer who accepts in 0.3 s is seen within a
+    fraction of a second, not after `poll_s` (60 s here, as slow as a real provider needs)."""
+    with serve(DirectConnect(behaviour=Behaviour(accept_after_s=0.3, provisioning_s=0.3))) as (
+        url, sim):  # fmt: skip
+        settings = Env(tmp_path, url, sim).settings("soon", sweep_s=0, poll_s=60)
+        svc = Service.open(settings, worker.submit)
+        svc.add_tenant("acme", "ACME")
+        with worker.embedded(settings):
+            c = svc.create_connector(svc.connector_request(AWS))
+            # past both waits (the customer's accept, AWS's provisioning): the routers' turn
+            until(lambda: "configuring" in [h["to"] for h in history(svc, c["id"])], 20)

@@ -27,9 +27,9 @@ T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
 def recorded(case: str, getter: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads((RECORDED / case / "expected_result.json").read_text())[
-        getter
-    ]
+    result: dict[str, Any] = json.loads(
+        (RECORDED / getter / case / "expected_result.json").read_text()
+    )
     return result
 
 

@@ -62,7 +62,12 @@ def test_a_missing_value_is_an_error_not_an_empty_line(
 ) -> None:
     data = (intent.backbone(bb, golden.ROUTER[platform]) if feature == "backbone"
             else golden.case(bb, platform))  # fmt: skip
-    needed = {"backbone": "isis", "vrf": "vrf", "onramp_interface": "interfaces"}
+    needed = {
+        "backbone": "isis",
+        "vrf": "vrf",
+        "onramp_interface": "interfaces",
+        "qos": "interfaces",
+    }
     broken = {k: v for k, v in data.items() if k != needed.get(feature, "neighbors")}
     with pytest.raises(OnrampError) as exc:
         render(feature, platform, broken)

@@ -129,7 +129,7 @@ def test_junos_set_lines() -> None:
     assert got == {
         "static": {"extra": ["set routing-options static route 10.9.0.0/16 discard"]},
         "bgp_neighbor": {"missing": ['set routing-instances c42 protocols bgp group c42-csp neighbor '
-                                    "169.254.64.2 authentication-key <removed>"]},
+                                    '169.254.64.2 authentication-key "<removed>"']},
     }  # fmt: skip
 
 

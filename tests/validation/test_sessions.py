@@ -29,7 +29,9 @@ def recorded(case: str) -> str:
 
 @pytest.mark.parametrize("case", CASES)
 def test_the_napalm_path_reads_what_vtysh_reads(case: str) -> None:
-    through_napalm = ShowBgpVrfAllSummary(device=NapalmDevice(RecordedFRR(DATA / case))).parse()
+    through_napalm = ShowBgpVrfAllSummary(
+        device=NapalmDevice(RecordedFRR(case=DATA / case))
+    ).parse()
     assert through_napalm["sessions"] == bgp_sessions(recorded(case))
 
 
@@ -37,7 +39,7 @@ def test_the_napalm_path_reads_what_vtysh_reads(case: str) -> None:
 def test_states_are_those_napalm_reports(case: str) -> None:
     """Monitoring read NAPALM's get_bgp_neighbors_detail before; the shared reading gives
     every session the same state (FRR's summary names the default VRF `default`)."""
-    detail = RecordedFRR(DATA / case).get_bgp_neighbors_detail()
+    detail = RecordedFRR(case=DATA / case).get_bgp_neighbors_detail()
     napalm = {("default" if vrf == "global" else vrf, p["remote_address"]): p["connection_state"]
               for vrf, per_as in detail.items() for peers in per_as.values() for p in peers}  # fmt: skip
     ours = {(s["vrf"], s["neighbor"]): s["state"] for s in bgp_sessions(recorded(case))}

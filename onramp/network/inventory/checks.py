@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from netutils.interface import canonical_interface_name
 from pydantic import ValidationError
 
 from onramp.core.errors import CATALOGUE, Code, OnrampError
@@ -265,7 +266,7 @@ def _platform_and_ports(r: Router) -> Iterator[Finding]:
         yield Finding(
             "ONR-INV-006", r.name, "platform", f"'{r.platform}' is not one of {sorted(PLATFORMS)}"
         )
-    used: dict[str, str] = {}
+    used: dict[str, tuple[str, str]] = {}
     named = [(f"core_interfaces.{i}", c.name) for i, c in enumerate(r.core_interfaces)]
     named += [(f"onramp_ports.{i}", p.name) for i, p in enumerate(r.onramp_ports)]
     for fld, ifname in named:
@@ -276,10 +277,13 @@ def _platform_and_ports(r: Router) -> Iterator[Finding]:
                 f"{fld}.name",
                 f"'{ifname}' is not a {r.platform} interface name",
             )
-        first = used.setdefault(ifname, fld)
+        # one port has a long and short name (TenGigE0/0/0/7 = TenGigabitEthernet0/0/0/7)
+        port = canonical_interface_name(ifname)
+        first, first_name = used.setdefault(port, (fld, ifname))
         if first != fld:
+            same = "" if first_name == ifname else f" ({first_name}: the same port)"
             yield Finding(
-                "ONR-INV-005", r.name, f"{fld}.name", f"{ifname} is already used by {first}"
+                "ONR-INV-005", r.name, f"{fld}.name", f"{ifname} is already used by {first}{same}"
             )
     for i, p in enumerate(r.onramp_ports):
         low, high = p.vlan_range
@@ -425,7 +429,17 @@ def _references(
 def check(directory: Path) -> tuple[Backbone | None, list[Finding]]:
     """Every problem in the inventory at `directory`, and the Backbone when there is none."""
     raw, findings = read_files(directory)
-    findings = findings or list(_shape(raw))
+    return check_raw(raw, directory, findings)
+
+
+def check_raw(
+    raw: dict[str, dict[str, Any]], directory: Path, findings: Iterable[Finding] = ()
+) -> tuple[Backbone | None, list[Finding]]:
+    """Every problem in an inventory of any source, in the one shape every source gives:
+    Nornir's SimpleInventory files as mappings (`hosts`, `groups`, `defaults`) plus
+    `backbone` (PoPs, on-ramps, SLAs). `directory`: what relative paths in it are relative
+    to; `findings`: what the source found while reading (reported alone)."""
+    findings = list(findings) or list(_shape(raw))
     if findings:
         return None, findings  # judging half-read files would only add noise
     routers, catalogue, schema = _parse(raw)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, cast
 
 from nornir import InitNornir
 from nornir.core import Nornir
-from nornir.core.inventory import Defaults, Host, Inventory
-from nornir.plugins.inventory.simple import SimpleInventory
+from nornir.core.inventory import Defaults, Group, Groups, Host, Hosts, Inventory, ParentGroups
+from nornir.plugins.inventory.simple import (
+    SimpleInventory,
+    _get_defaults,
+    _get_inventory_element,
+)
 
 from onramp.core.settings import Settings, load_settings
 from onramp.network.inventory.checks import inventory_path, load
@@ -30,14 +35,36 @@ class OnrampInventory:
             group_file=str(self.directory / "groups.yaml"),
             defaults_file=str(self.directory / "defaults.yaml"),
         ).load()
-        # the driver would read a relative known_hosts against the process's cwd
-        layers: list[Defaults | Host] = [inv.defaults, *inv.groups.values(), *inv.hosts.values()]
-        for layer in layers:
-            napalm = layer.connection_options.get("napalm")
-            args = (napalm.extras or {}).get("optional_args") if napalm else None
-            if isinstance(args, dict) and args.get("known_hosts"):
-                args["known_hosts"] = str(inventory_path(self.directory, args["known_hosts"]))
-        return inv
+        return resolve_paths(inv, self.directory)
+
+
+def nornir_inventory(raw: dict[str, dict[str, Any]], directory: Path) -> Inventory:
+    """A Nornir Inventory from the checked shape every source gives (`checks.check_raw`),
+    built as SimpleInventory builds it from its files (its own helpers, so both agree)."""
+    defaults = _get_defaults(raw["defaults"])
+    groups = Groups({n: _get_inventory_element(Group, g or {}, n, defaults)
+                     for n, g in raw["groups"].items()})  # fmt: skip
+    hosts = Hosts({n: _get_inventory_element(Host, h or {}, n, defaults)
+                   for n, h in raw["hosts"].items()})  # fmt: skip
+    for element in [*groups.values(), *hosts.values()]:
+        names = cast(list[str], element.groups or [])  # names until here, as in SimpleInventory
+        element.groups = ParentGroups([groups[g] for g in names])
+    return resolve_paths(Inventory(hosts=hosts, groups=groups, defaults=defaults), directory)
+
+
+def resolve_paths(inv: Inventory, directory: Path) -> Inventory:
+    """known_hosts made absolute: the driver would read a relative one against the cwd."""
+    layers: list[Defaults | Host | Group] = [
+        inv.defaults,
+        *inv.groups.values(),
+        *inv.hosts.values(),
+    ]
+    for layer in layers:
+        napalm = layer.connection_options.get("napalm")
+        args = (napalm.extras or {}).get("optional_args") if napalm else None
+        if isinstance(args, dict) and args.get("known_hosts"):
+            args["known_hosts"] = str(inventory_path(directory, args["known_hosts"]))
+    return inv
 
 
 _QUIET = ("nornir", "napalm", "netmiko", "paramiko", "ncclient", "jnpr")
@@ -57,6 +84,13 @@ def init_nornir(settings: Settings | None = None) -> Nornir:
         logger = logging.getLogger(name)
         if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
             logger.addHandler(logging.NullHandler())
+    if settings.nornir.get("inventory", {}).get("plugin") == "OnrampNautobotInventory":
+        # registered here too: the entry point exists only once onramp is installed again
+        from nornir.core.plugins.inventory import InventoryPluginRegister
+
+        from onramp.network.inventory.nautobot import OnrampNautobotInventory
+
+        InventoryPluginRegister.register("OnrampNautobotInventory", OnrampNautobotInventory)
     nr = InitNornir(**settings.nornir_kwargs())
     napalm = nr.inventory.defaults.connection_options.get("napalm")
     if napalm is not None:

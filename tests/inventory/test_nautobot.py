@@ -1,0 +1,170 @@
+"""Nautobot as the inventory, against a real Nautobot (its own venv, PostgreSQL, Redis):
+loaded by `onramp inventory export`, read through nornir-nautobot, judged by the YAML
+inventory's checks; the same routers, the same rendered configs, byte for byte."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pynautobot
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from onramp.cli.main import app
+from onramp.core.settings import ROOT, load_settings
+from onramp.core.store import ConnectorRow, move
+from onramp.flow import offline
+from onramp.flow.service import Service
+from onramp.network.inventory import load
+from onramp.network.inventory.plugin import init_nornir
+from onramp.network.inventory.source import load_source
+from onramp.network.templates import RouterServices, router_config
+from tests.conftest import pg_server
+from tests.nautobot_server import Nautobot, nautobot_server
+
+YAML_INVENTORY = ROOT / "inventory"
+
+
+@pytest.fixture(scope="module")
+def nautobot() -> Iterator[Nautobot]:
+    with pg_server() as pg, nautobot_server(pg.base / "sock") as nb:
+        yield nb
+
+
+def run(*args: str, code: int = 0, env: dict[str, str] | None = None) -> Any:
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exit_code == code, result.output
+    return json.loads(result.output) if "--json" in args else result.output
+
+
+@pytest.fixture(scope="module")
+def loaded(nautobot: Nautobot) -> Nautobot:
+    """The example backbone in Nautobot, loaded twice: the second load changes nothing."""
+    args = ("inventory", "export", "--to", "nautobot", nautobot.url, str(YAML_INVENTORY), "--json")
+    first = run(*args, env={"NAUTOBOT_TOKEN": nautobot.token})
+    again = run(*args, env={"NAUTOBOT_TOKEN": nautobot.token})
+    assert first["routers"] == again["routers"] == 6
+    assert first["cables_made"] == first["cables"] == 9  # every core link once
+    assert again["cables_made"] == 0 and again["cables"] == 9
+    assert first["created"] > 100 and (again["created"], again["updated"]) == (0, 0)
+    return nautobot
+
+
+def config_for(tmp_path: Path, nb: Nautobot, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """config.yaml selecting Nautobot (the token from the environment, not the file)."""
+    monkeypatch.setenv("NAUTOBOT_TOKEN", nb.token)
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "nornir": {"inventory": {"plugin": "OnrampNautobotInventory",
+                                 "options": {"nautobot_url": nb.url,
+                                             "directory": str(YAML_INVENTORY)}},
+                   "logging": {"enabled": False}},
+        "store_url": "sqlite:///store/onramp.db", "secret_key_file": "store/secret.key"}))  # fmt: skip
+    return config
+
+
+def test_same_routers_and_byte_identical_configs(
+    loaded: Nautobot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(config_for(tmp_path, loaded, monkeypatch))
+    from_nautobot, from_yaml = load_source(settings), load(YAML_INVENTORY)
+    assert from_nautobot.routers == from_yaml.routers
+    assert from_nautobot.catalogue == from_yaml.catalogue
+    # order too (Nautobot sorts JSON keys): the lab numbers on-ramps in catalogue order
+    assert list(from_nautobot.routers) == list(from_yaml.routers)
+    assert list(from_nautobot.catalogue.onramps) == list(from_yaml.catalogue.onramps)
+    for r in sorted(from_yaml.routers):
+        want = router_config(from_yaml, r, RouterServices(r))
+        assert router_config(from_nautobot, r, RouterServices(r)) == want, r
+    # the Nornir inventory too: what tasks and the NAPALM driver get
+    nr = init_nornir(settings)
+    yaml_nr = init_nornir(load_settings(_yaml_config(tmp_path)))
+    for name, host in yaml_nr.inventory.hosts.items():
+        got = nr.inventory.hosts[name]
+        assert (got.hostname, got.platform, got.username) == (
+            host.hostname, host.platform, host.username)  # fmt: skip
+        assert dict(got.items()) == dict(host.items())
+        assert got.get_connection_parameters("napalm").dict() == (
+            host.get_connection_parameters("napalm").dict())  # fmt: skip
+
+
+def _yaml_config(tmp_path: Path) -> Path:
+    config = tmp_path / "yaml" / "config.yaml"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(yaml.safe_dump({
+        "nornir": {"inventory": {"plugin": "OnrampInventory",
+                                 "options": {"directory": str(YAML_INVENTORY)}},
+                   "logging": {"enabled": False}},
+        "store_url": f"sqlite:///{tmp_path}/store/onramp.db",
+        "secret_key_file": f"{tmp_path}/store/secret.key"}))  # fmt: skip
+    return config
+
+
+def test_validate_and_a_connectors_rendered_configs_from_nautobot(
+    loaded: Nautobot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = config_for(tmp_path, loaded, monkeypatch)
+    base = ["--config", str(config)]
+    run(*base, "tenant", "add", "acme", "ACME Corp")
+    made = run(*base, "connector", "create", "--tenant", "acme", "--onramp", "ent-par",
+               "--kind", "enterprise", "--bandwidth", "100", "--customer-asn", "65101",
+               "--prefix", "192.0.2.0/24", "--json")  # fmt: skip
+    assert made["onramp"] == "ent-par"
+    pe = made["attachments"][0]["router"]
+    svc = Service.open(load_settings(config))
+    # as a deploy would leave it, so that routers carry it
+    svc.store.transact(lambda s: move(s, s.get(ConnectorRow, made["id"]), "active", "test"))
+    report = run(*base, "validate", "--json")
+    assert report["ok"] is True, report["findings"]
+    assert report["routers"] == 6
+    # the same store rendered through either inventory: the same configs, service included
+    from_nautobot, _, _ = offline.rendered(svc, svc.backbone)
+    from_yaml, _, _ = offline.rendered(svc, load(YAML_INVENTORY))
+    assert from_nautobot == from_yaml
+    bare = router_config(svc.backbone, pe, RouterServices(pe))
+    assert from_nautobot[pe] != bare  # the Connector is in what was compared
+    # and the lab would be built the same (its plan; building it is tests/e2e's)
+    lab = run(*base, "lab", "up", "--dry-run", "--json")
+    assert lab == run("--config", str(_yaml_config(tmp_path)), "lab", "up", "--dry-run", "--json")
+
+
+def test_duplicate_loopback_in_nautobot_is_refused_with_the_yaml_code(
+    loaded: Nautobot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pe1-lon's `lo` given pe1-par's loopback address: ONR-INV-002, as from YAML."""
+    api = pynautobot.api(loaded.url, token=loaded.token)
+    lo = api.dcim.interfaces.get(device="pe1-lon", name="lo")
+    theirs = api.ipam.ip_addresses.get(address="10.255.0.1/32")
+    mine = api.ipam.ip_address_to_interface.get(interface=lo.id)
+    ours = mine.ip_address.id
+    mine.delete()
+    api.ipam.ip_address_to_interface.create(ip_address=theirs.id, interface=lo.id)
+    try:
+        config = config_for(tmp_path, loaded, monkeypatch)
+        out = run("--config", str(config), "inventory", "check", "--json", code=1)
+        assert [(f["code"], f["host"], f["field"]) for f in out["findings"]] == [
+            ("ONR-INV-002", "pe1-lon", "loopback")
+        ]
+        assert out["findings"][0]["reason"] == "10.255.0.1 is already used by pe1-par"
+        # what loads it refuses too: Nornir (the plugin) and the service
+        with pytest.raises(Exception, match="ONR-INV-002"):
+            init_nornir(load_settings(config))
+    finally:
+        api.ipam.ip_address_to_interface.get(interface=lo.id).delete()
+        api.ipam.ip_address_to_interface.create(ip_address=ours, interface=lo.id)
+
+
+def test_an_unreachable_nautobot_is_one_coded_error_without_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nowhere = Nautobot("http://127.0.0.1:9", "0123456789abcdef-secret")  # discard port: refused
+    config = config_for(tmp_path, nowhere, monkeypatch)
+    result = CliRunner().invoke(app, ["--config", str(config), "inventory", "check", "--json"])
+    assert result.exit_code == 2  # an error, not findings (1)
+    assert json.loads(result.output)["error"]["code"] == "ONR-INV-013"
+    assert "ONR-INV-013" in result.output and "127.0.0.1:9" in result.output
+    assert "secret" not in result.output
