@@ -255,8 +255,11 @@ class EdgeContext:
     explain: list[EdgeChoice]
 
 
-def _tenant_routers(s: Session, tenant: str) -> list[str]:
-    """The PEs of the tenant's live Connectors: the new leg wants to be near them."""
+def _tenant_routers(s: Session, tenant: str, onramp: str) -> list[str]:
+    """The PEs of the tenant's live Connectors at other on-ramps: the far ends its Links
+    will join, which the new leg wants to be near. Not those at this on-ramp: they are the
+    candidates' own PEs (cost 0 to themselves), and counting them piled every order of an
+    on-ramp onto the PE of its first Connector (issue 24's 3-to-1 in the ted lab)."""
     return list(  # distinct: a tenant with thousands of legs costs a few PEs, not thousands
         s.scalars(
             select(AttachmentRow.router)
@@ -264,6 +267,7 @@ def _tenant_routers(s: Session, tenant: str) -> list[str]:
             .join(ConnectorRow)
             .where(
                 ConnectorRow.tenant_id == tenant,
+                ConnectorRow.onramp != onramp,
                 ConnectorRow.state.not_in([st.value for st in RELEASED_STATES]),
             )
         )
@@ -310,7 +314,7 @@ def _attachments(
         if of_role and len(undeployable(of_role)) == len(of_role):
             refuse_undeployable(of_role, f"every {role} port of {req.onramp}")
     rows: list[AttachmentRow] = []
-    peers = _tenant_routers(s, req.tenant) if edge else []
+    peers = _tenant_routers(s, req.tenant, req.onramp) if edge else []
     for role in roles:
         usable = [p for p in ports if role == "single" or p.role == role]
         if edge is not None:
@@ -503,15 +507,25 @@ def _explained(view: ConnectorView, edge: EdgeContext | None) -> ConnectorPlan:
 
 
 def plan_connector_off(
-    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, router: str
-) -> ConnectorView:
-    """What create_connector would allocate with `router` drained (a drain's dry run);
-    nothing is written."""
+    store: Store,
+    bb: Backbone,
+    req: ConnectorRequest,
+    vault: Vault,
+    router: str,
+    edge: EdgeContext | None = None,
+) -> ConnectorPlan:
+    """What create_connector would allocate with `router` drained (a drain's dry run),
+    by the same edge choice (`edge`: the network's state) as the move will; nothing is
+    written."""
 
-    def off(s: Session) -> ConnectorView:
+    def off(s: Session) -> ConnectorPlan:
         s.merge(RouterStateRow(router=router, state="drained", reason="dry run"))
         s.flush()
-        return connector_view(_new_connector(s, bb, req, vault), bb)
+        if edge is not None:
+            edge.explain.clear()
+        return _explained(
+            connector_view(_new_connector(s, bb, req, vault, "onramp", edge), bb), edge
+        )
 
     return _dry(store, off)
 
