@@ -190,7 +190,9 @@ def current(
     limit = settings.topology.max_age_s if max_age_s is None else max_age_s
     if (topo is None or topo["age_s"] > limit or not topo["nodes"]
             or topo["source"] != settings.topology.source):  # fmt: skip
-        topo = read(settings, store, bb)
+        return read(settings, store, bb)
+    with store.session() as s:  # the store's part is cheap: always as it is now
+        topo["load"] = load_of(s, bb)
     return topo
 
 

@@ -187,7 +187,7 @@ def test_topology_show_and_what_if_read_the_lab(ted: tuple[Lab, Service]) -> Non
         assert topo["nodes"]["pe1-lon"]["neighbors"] == {"p1-par": 30, "p1-fra": 50}
         (router,) = [a["router"] for a in made["attachments"]]
         report = cli(svc, "topology", "what-if", "--fail", router)
-        assert report["connectors_down"] == [made["id"]]
+        assert made["id"] in report["connectors_down"]  # with the earlier tests' ones there
         assert report["calibration"]["source"] == "config"  # no KPI probe in this lab
         report = cli(svc, "topology", "what-if", "--fail", f"{router}--p1-fra")
         assert (report["connectors_down"], report["isolated"]) == ([], [])

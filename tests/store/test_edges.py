@@ -170,3 +170,39 @@ def test_a_failed_read_falls_back_to_the_store_only_choice_and_says_why(
     assert "explain" not in view
     assert "edge choice by inventory and store: the topology read failed" in caplog.text
     assert "NoSuchInventory" in caplog.text
+
+
+def test_topology_commands_on_the_cached_read(tmp_path: Path, backbone: Backbone) -> None:
+    """`onramp topology show|what-if --json` as an engineer runs them, on a cache of the
+    recorded lab (no router read): the routers with their state, and pe1-lon's failure."""
+    from typer.testing import CliRunner
+
+    from onramp.cli.main import app
+
+    topo = recorded.topology("default", RRS)
+    topo["nodes"]["pe2-lon"]["overload"] = True
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({
+        "nornir": {"inventory": {"plugin": "OnrampInventory",
+                                 "options": {"directory": str(backbone.directory)}}},
+        "store_url": "sqlite:///onramp.db", "secret_key_file": "k",
+        "topology": {"source": "isis-ssh", "cache_file": "topology.json", "max_age_s": 3600}}))  # fmt: skip
+    (tmp_path / "topology.json").write_text(
+        json.dumps(topo | {"source": "isis-ssh", "read_at": datetime.now(UTC).isoformat()})
+    )
+    svc = Service.open(load_settings(config))
+    svc.add_tenant("acme", "Acme")
+    site = svc.create_connector(req("ent", onramp="ent-lon"))
+    assert [a["router"] for a in site["attachments"]] == ["pe1-lon"]  # pe2-lon overloaded
+
+    def run(*args: str) -> Any:
+        result = CliRunner().invoke(app, ["--config", str(config), "topology", *args, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    shown = run("show")
+    assert shown["nodes"]["pe2-lon"]["overload"] and shown["nodes"]["pe1-lon"]["neighbors"]
+    assert shown["load"]["pe1-lon"]["connectors"] == 1
+    report = run("what-if", "--fail", "pe1-lon")
+    assert report["connectors_down"] == [site["id"]]
+    assert report["calibration"]["source"] == "config"
