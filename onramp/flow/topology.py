@@ -24,6 +24,7 @@ from typing import Any, cast
 import networkx as nx
 from nornir.core import Nornir
 from nornir.core.task import Result, Task
+from nornir.plugins.runners import ThreadedRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -59,21 +60,35 @@ log = logging.getLogger(__name__)
 
 
 class _Device:
-    """What a Genie parser calls: `execute(command)` -> text, over a NAPALM driver."""
+    """What a Genie parser calls: `execute(command)` -> text, over a NAPALM driver; the
+    commands `fetch` named are sent together (one SSH exec on FRR) and answered from it."""
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
+        self.answers: dict[str, str] = {}
+
+    def fetch(self, commands: list[str]) -> None:
+        self.answers |= {k: str(v) for k, v in self.driver.cli(commands).items()}
 
     def execute(self, command: str) -> str:
-        return str(self.driver.cli([command])[command])
+        if command not in self.answers:
+            self.fetch([command])
+        return self.answers[command]
+
+
+def _commands(parser: Any) -> list[str]:
+    return [parser.cli_command] if isinstance(parser.cli_command, str) else parser.cli_command
 
 
 def router_state(task: Task) -> Result:
-    """One router's daemons, its IS-IS database and its default-VRF BGP sessions."""
+    """One router's daemons, its IS-IS database and its default-VRF BGP sessions: two
+    round trips, the daemons first (a command to a dead daemon would fail the batch)."""
     platform = PLATFORMS[str(task.host.platform)]
     parsers = import_module(f"onramp.validation.parsers.{platform.gate_parser}")
     dev = _Device(device(task))
     daemons = parsers.ShowDaemons(device=dev).parse()["daemons"]
+    wanted = [(parsers.ShowIsisDatabase, "isisd"), (parsers.ShowBgpVrfAllSummary, "bgpd")]
+    dev.fetch([c for p, d in wanted if d in daemons for c in _commands(p)])
     db = parsers.ShowIsisDatabase(device=dev).parse() if "isisd" in daemons else {"nodes": {}}
     sessions = (
         parsers.ShowBgpVrfAllSummary(device=dev).parse()["sessions"] if "bgpd" in daemons else []
@@ -88,7 +103,10 @@ def route_reflectors(bb: Backbone) -> list[str]:
 
 
 def read_isis_ssh(bb: Backbone, nr: Nornir) -> tuple[IgpDatabase, dict[str, PeHealth]]:
-    got = nr.run(task=router_state, on_failed=True)
+    # every router at once (config.yaml's num_workers may be fewer): the read is waits
+    got = nr.with_runner(ThreadedRunner(num_workers=max(1, len(nr.inventory.hosts)))).run(
+        task=router_state, on_failed=True
+    )
     health: dict[str, PeHealth] = {}
     dbs: dict[str, IgpDatabase] = {}
     for name in bb.routers:
