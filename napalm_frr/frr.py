@@ -42,7 +42,6 @@ _RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms")
 # strict: only keys already in known_hosts; accept-new: also record unknown hosts' keys on
 # first contact (OpenSSH's StrictHostKeyChecking=accept-new). Neither takes a changed key
 HOST_KEY_POLICIES = ("strict", "accept-new")
-_MARK = "@@onramp-cli-end"  # closes each command's output when cli() sends several at once
 REMOVED = "<removed>"  # what napalm's drivers put for a secret in a sanitized config
 
 log = logging.getLogger(__name__)
@@ -267,26 +266,33 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         return json.loads(out) if out else {}
 
     def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
-        """Each command's output. Several go in one SSH exec (one session opened on the
-        router, not one per command: the topology read sends four to every router), each
-        through its own vtysh, its output closed by a mark line with its exit status; a
-        command that fails raises as it would alone."""
+        """Each command's output. Several go to one vtysh in one SSH exec (one session and
+        one process on the router, not one of each per command: the topology read sends
+        four to every router); `vtysh -E` echoes "<prompt><command>" before each output,
+        which is where they are split. vtysh stops at a failing command: it raises naming
+        that command, with vtysh's word, as it would alone."""
         if len(commands) < 2:
             return {c: self._vtysh(c) for c in commands}
-        # stderr joins each command's text: a failing one's message stays with its command
-        script = "; ".join(f"vtysh -c {shlex.quote(c)} 2>&1; printf '\\n{_MARK} %s\\n' $?"
-                           for c in commands)  # fmt: skip
-        out = self._run(script, check=False)
-        # "<text 1>\n<mark> <status 1>\n<text 2>\n<mark> <status 2>\n": split at the marks
-        parts = out.split(f"\n{_MARK} ")
-        if len(parts) != len(commands) + 1:
-            raise CommandErrorException(f"{commands!r} on {self.hostname}: output cut short")
-        texts = [parts[0]] + [p.partition("\n")[2] for p in parts[1:-1]]
-        answers: dict[str, str] = {}
-        for command, text, tail in zip(commands, texts, parts[1:], strict=True):
-            if tail.partition("\n")[0].strip() != "0":
-                raise CommandErrorException(f"{command!r} on {self.hostname}: {text.strip()}")
-            answers[command] = text
+        out = self._run(
+            "vtysh -E " + " ".join(f"-c {shlex.quote(c)}" for c in commands) + " 2>&1",
+            check=False,
+        )
+        first = out.find(f"# {commands[0]}\n")  # its prompt: the router's hostname and "# "
+        prompt = out[out.rfind("\n", 0, first) + 1 : first + 2] if first >= 0 else None
+        echoed: list[tuple[int, int]] = []  # per command run: its echo line's start and end
+        for command in commands if prompt is not None else []:
+            at = out.find(f"{prompt}{command}\n", echoed[-1][1] if echoed else 0)
+            if at < 0:
+                break  # vtysh stopped at the command before
+            echoed.append((at, at + len(f"{prompt}{command}\n")))
+        bounds = [*(at for at, _ in echoed[1:]), len(out)]
+        # the commands vtysh ran are a prefix of `commands`: zip stops with them
+        ran = zip(commands, echoed, bounds, strict=False)
+        answers = {c: out[end:nxt] for c, (_, end), nxt in ran}
+        if self._last_status != 0 or len(answers) != len(commands):
+            failed = commands[max(0, len(answers) - 1)]
+            said = answers.get(failed, out).strip()
+            raise CommandErrorException(f"{failed!r} on {self.hostname}: {said}")
         return answers
 
     # ------------------------------------------------------------ getters

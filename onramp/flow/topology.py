@@ -22,6 +22,7 @@ from statistics import median
 from typing import Any, cast
 
 import networkx as nx
+from napalm.base.exceptions import CommandErrorException
 from nornir.core import Nornir
 from nornir.core.task import Result, Task
 from nornir.plugins.runners import ThreadedRunner
@@ -68,7 +69,8 @@ class _Device:
         self.answers: dict[str, str] = {}
 
     def fetch(self, commands: list[str]) -> None:
-        self.answers |= {k: str(v) for k, v in self.driver.cli(commands).items()}
+        if commands:
+            self.answers |= {k: str(v) for k, v in self.driver.cli(commands).items()}
 
     def execute(self, command: str) -> str:
         if command not in self.answers:
@@ -81,14 +83,20 @@ def _commands(parser: Any) -> list[str]:
 
 
 def router_state(task: Task) -> Result:
-    """One router's daemons, its IS-IS database and its default-VRF BGP sessions: two
-    round trips, the daemons first (a command to a dead daemon would fail the batch)."""
+    """One router's daemons, its IS-IS database and its default-VRF BGP sessions, asked
+    in one batch; when one fails (a daemon down), the daemons first, then what they allow."""
     platform = PLATFORMS[str(task.host.platform)]
     parsers = import_module(f"onramp.validation.parsers.{platform.gate_parser}")
     dev = _Device(device(task))
-    daemons = parsers.ShowDaemons(device=dev).parse()["daemons"]
     wanted = [(parsers.ShowIsisDatabase, "isisd"), (parsers.ShowBgpVrfAllSummary, "bgpd")]
-    dev.fetch([c for p, d in wanted if d in daemons for c in _commands(p)])
+    try:
+        dev.fetch([*_commands(parsers.ShowDaemons), *(c for p, _ in wanted for c in _commands(p))])
+    except CommandErrorException:
+        dev.answers.clear()
+        dev.fetch(_commands(parsers.ShowDaemons))
+        up = parsers.ShowDaemons(device=dev).parse()["daemons"]
+        dev.fetch([c for p, d in wanted if d in up for c in _commands(p)])
+    daemons = parsers.ShowDaemons(device=dev).parse()["daemons"]
     db = parsers.ShowIsisDatabase(device=dev).parse() if "isisd" in daemons else {"nodes": {}}
     sessions = (
         parsers.ShowBgpVrfAllSummary(device=dev).parse()["sessions"] if "bgpd" in daemons else []

@@ -60,10 +60,21 @@ def vtysh_conf(lab: Lab, node: str, *lines: str) -> None:
     )
 
 
+def overloaded(lab: Lab, router: str) -> None:
+    """Set `router`'s overload bit and wait until both route reflectors hold its LSP with
+    it: the read can come sooner than the router makes its new LSP (lsp-gen-interval)."""
+    vtysh_conf(lab, router, "router isis core", "set-overload-bit")
+    for rr in ("p1-par", "p1-fra"):
+        until(
+            f"{rr} holds {router}'s LSP with OL",
+            lambda rr=rr: lsp_line(lab, rr, router).endswith("0/0/1"),
+        )
+
+
 def test_overload_bit_moves_the_order_to_pe2_lon(ted: tuple[Lab, Service]) -> None:
     lab, svc = ted
     assert plan(svc, ENT_LON)["attachments"][0]["router"] == "pe1-lon"  # emptiest, by name
-    vtysh_conf(lab, "pe1-lon", "router isis core", "set-overload-bit")
+    overloaded(lab, "pe1-lon")
     try:
         view = plan(svc, ENT_LON)
         assert view["attachments"][0]["router"] == "pe2-lon"
@@ -136,7 +147,7 @@ def test_azure_pair_never_on_one_pe(ted: tuple[Lab, Service]) -> None:
     lab, svc = ted
     view = plan(svc, AZURE)
     assert {a["router"] for a in view["attachments"]} == {"pe1-lon", "pe2-lon"}
-    vtysh_conf(lab, "pe2-lon", "router isis core", "set-overload-bit")
+    overloaded(lab, "pe2-lon")
     try:  # the secondary's only PE is out: refused, not both legs on pe1-lon
         with pytest.raises(OnrampError) as err:
             plan(svc, AZURE)
