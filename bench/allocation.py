@@ -59,7 +59,7 @@ def warm_topology(bb: Backbone) -> TopologyView:
     rr_ids = [str(bb.routers[r].loopback.ip) for r in route_reflectors(bb)]
     return {"source": "bench", "read_at": "", "age_s": 0.0, "read_s": 0.0,
             "nodes": {r.name: {"name": r.name, "system_id": "", "router_id": str(r.loopback.ip),
-                               "overload": False,
+                               "overload": False, "seq": 0,
                                "neighbors": {i.peer.host: i.isis_metric for i in r.core_interfaces}}
                       for r in bb.routers.values()},
             "health": {r: {"reachable": True, "daemons": dict.fromkeys(("zebra", "isisd", "bgpd"), True),

@@ -266,7 +266,34 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         return json.loads(out) if out else {}
 
     def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
-        return {c: self._vtysh(c) for c in commands}
+        """Each command's output. Several go to one vtysh in one SSH exec (one session and
+        one process on the router, not one of each per command: the topology read sends
+        four to every router); `vtysh -E` echoes "<prompt><command>" before each output,
+        which is where they are split. vtysh stops at a failing command: it raises naming
+        that command, with vtysh's word, as it would alone."""
+        if len(commands) < 2:
+            return {c: self._vtysh(c) for c in commands}
+        out = self._run(
+            "vtysh -E " + " ".join(f"-c {shlex.quote(c)}" for c in commands) + " 2>&1",
+            check=False,
+        )
+        first = out.find(f"# {commands[0]}\n")  # its prompt: the router's hostname and "# "
+        prompt = out[out.rfind("\n", 0, first) + 1 : first + 2] if first >= 0 else None
+        echoed: list[tuple[int, int]] = []  # per command run: its echo line's start and end
+        for command in commands if prompt is not None else []:
+            at = out.find(f"{prompt}{command}\n", echoed[-1][1] if echoed else 0)
+            if at < 0:
+                break  # vtysh stopped at the command before
+            echoed.append((at, at + len(f"{prompt}{command}\n")))
+        bounds = [*(at for at, _ in echoed[1:]), len(out)]
+        # the commands vtysh ran are a prefix of `commands`: zip stops with them
+        ran = zip(commands, echoed, bounds, strict=False)
+        answers = {c: out[end:nxt] for c, (_, end), nxt in ran}
+        if self._last_status != 0 or len(answers) != len(commands):
+            failed = commands[max(0, len(answers) - 1)]
+            said = answers.get(failed, out).strip()
+            raise CommandErrorException(f"{failed!r} on {self.hostname}: {said}")
+        return answers
 
     # ------------------------------------------------------------ getters
     def get_facts(self) -> models.FactsDict:

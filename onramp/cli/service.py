@@ -269,7 +269,8 @@ def connector_order(
 def show_explain(choices: list[EdgeChoice] | None) -> None:
     """The edge choice as a table: chosen, score (lower wins) and its terms, or the reason."""
     if choices is None:
-        out.print("no topology (topology.source off, or no router answered): inventory order")
+        out.print("edge chosen by inventory and store only: topology.source is off, or the "
+                  "read failed (the warning above says why)")  # fmt: skip
         return
     t = new_table("role", "edge", "score", "why")
     for e in choices:

@@ -77,14 +77,21 @@ def what_if(
     if as_json:
         dump(report)
         return
-    out.print(f"if {fail} failed:")
+    cal = report["calibration"]
+    how = (f"fitted to {cal['samples']} KPI windows of {cal['links']} Link(s)"
+           if cal["source"] == "kpi" else "topology.ms_per_metric: no KPI probe to fit")  # fmt: skip
+    out.print(f"if {fail} failed (latency {cal['ms_per_metric']:g} ms per IGP metric unit, {how}):")
     out.print(f"  routers cut off the route reflectors: {', '.join(report['isolated']) or 'none'}")
-    out.print(f"  Connectors down: {', '.join(report['connectors_down']) or 'none'}")
+    out.print(
+        f"  Connectors down (every leg lost): {', '.join(report['connectors_down']) or 'none'}"
+    )
     out.print(
         f"  Connectors losing redundancy: {', '.join(report['connectors_degraded']) or 'none'}"
     )
-    for b in report["links_breached"]:
-        out.print(f"  Link {b['link']} ({b['sla_class']}): cost {b['cost_before']} -> {b['cost_after']}, "
-                  f"{b['latency_ms']} ms > {b['limit_ms']} ms")  # fmt: skip
-    if not report["links_breached"]:
-        out.print("  Links breaching their SLA: none")
+    if not report["links"]:
+        out.print("  Links whose path cost rises: none")
+    for lk in report["links"]:
+        after = "no path" if lk["cost_after"] is None else f"{lk['cost_after']:g}"
+        sla = f"{lk['latency_ms']} ms vs {lk['limit_ms']} ms ({lk['sla_class']})"
+        verdict = "[red]SLA breached[/]" if lk["breached"] else "within SLA"
+        out.print(f"  Link {lk['link']}: cost {lk['cost_before']:g} -> {after}, {sla}: {verdict}")

@@ -586,6 +586,7 @@ DrainMove = TypedDict(
         "links": list[str],
         "to": list[str] | None,
         "blocked": str | None,
+        "explain": NotRequired[list["EdgeChoice"]],  # the edge choice, with the network read
         "replacement": NotRequired[str],  # the new Connector, once made
         "result": NotRequired[str],  # moved, or where it stopped
     },
@@ -746,6 +747,7 @@ class IgpNode(TypedDict):
     system_id: str
     router_id: str
     overload: bool  # IS-IS overload bit: the router asks not to be used for transit
+    seq: int  # the LSP's sequence number: of two copies, the higher is the newer
     neighbors: dict[str, int]  # neighbor name -> metric this node announces towards it
 
 
@@ -837,6 +839,29 @@ class BackboneView(TopologyView):
     routers: dict[str, RouterMark]
 
 
+class Calibration(TypedDict):
+    """Round-trip latency per IGP metric unit: fitted to the Links' KPI probes ("kpi"), or
+    config.yaml's topology.ms_per_metric when no probe can calibrate it ("config")."""
+
+    ms_per_metric: float
+    source: Literal["kpi", "config"]
+    links: int  # Links the fit used
+    samples: int  # KPI windows behind it
+
+
+class LinkImpact(TypedDict):
+    """A Link whose IGP path cost a failure would raise: breached when no path is left or
+    its latency (cost x ms per metric) passes its SLA class's limit."""
+
+    link: str
+    sla_class: str
+    cost_before: float
+    cost_after: float | None  # None: no path left
+    latency_ms: float | None
+    limit_ms: float | None
+    breached: bool
+
+
 class WhatIf(TypedDict):
     """What failing a router or a link would do (nothing is touched)."""
 
@@ -844,6 +869,5 @@ class WhatIf(TypedDict):
     isolated: list[str]  # routers cut off from every route reflector
     connectors_down: list[str]  # Connectors that lose every leg
     connectors_degraded: list[str]  # Connectors that lose one leg of a redundant pair
-    links_breached: list[
-        dict[str, Any]
-    ]  # {link, sla_class, cost_before, cost_after, latency_ms, limit_ms}
+    links: list[LinkImpact]
+    calibration: Calibration

@@ -255,19 +255,23 @@ class EdgeContext:
     explain: list[EdgeChoice]
 
 
-def _tenant_routers(s: Session, tenant: str) -> list[str]:
-    """The PEs of the tenant's live Connectors: the new leg wants to be near them."""
-    return list(  # distinct: a tenant with thousands of legs costs a few PEs, not thousands
-        s.scalars(
-            select(AttachmentRow.router)
-            .distinct()
-            .join(ConnectorRow)
-            .where(
-                ConnectorRow.tenant_id == tenant,
-                ConnectorRow.state.not_in([st.value for st in RELEASED_STATES]),
-            )
+def _tenant_routers(s: Session, bb: Backbone, tenant: str, onramp: str) -> list[str]:
+    """The PEs of the on-ramps where the tenant has live Connectors, this one's excepted:
+    the far ends its Links will join, which the new leg wants to be near. Not this
+    on-ramp's: they are the candidates themselves (cost 0 to their own PE), and counting
+    them piled every order of an on-ramp onto its first one's PE (3 to 1 in the ted lab).
+    By on-ramp, not by attachment: a distinct over the tenant's Connectors alone (no join
+    to their legs) keeps a tenant with 10,000 of them at a few ms (bench/allocation.py)."""
+    onramps = s.scalars(
+        select(ConnectorRow.onramp)
+        .distinct()
+        .where(
+            ConnectorRow.tenant_id == tenant,
+            ConnectorRow.onramp != onramp,
+            ConnectorRow.state.not_in([st.value for st in RELEASED_STATES]),
         )
     )
+    return sorted({r.name for o in onramps for r, _ in bb.ports_of(o)})
 
 
 def _ranked(
@@ -310,7 +314,7 @@ def _attachments(
         if of_role and len(undeployable(of_role)) == len(of_role):
             refuse_undeployable(of_role, f"every {role} port of {req.onramp}")
     rows: list[AttachmentRow] = []
-    peers = _tenant_routers(s, req.tenant) if edge else []
+    peers = _tenant_routers(s, bb, req.tenant, req.onramp) if edge else []
     for role in roles:
         usable = [p for p in ports if role == "single" or p.role == role]
         if edge is not None:
@@ -505,15 +509,25 @@ def _explained(view: ConnectorView, edge: EdgeContext | None) -> ConnectorPlan:
 
 
 def plan_connector_off(
-    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, router: str
-) -> ConnectorView:
-    """What create_connector would allocate with `router` drained (a drain's dry run);
-    nothing is written."""
+    store: Store,
+    bb: Backbone,
+    req: ConnectorRequest,
+    vault: Vault,
+    router: str,
+    edge: EdgeContext | None = None,
+) -> ConnectorPlan:
+    """What create_connector would allocate with `router` drained (a drain's dry run),
+    by the same edge choice (`edge`: the network's state) as the move will; nothing is
+    written."""
 
-    def off(s: Session) -> ConnectorView:
+    def off(s: Session) -> ConnectorPlan:
         s.merge(RouterStateRow(router=router, state="drained", reason="dry run"))
         s.flush()
-        return connector_view(_new_connector(s, bb, req, vault), bb)
+        if edge is not None:
+            edge.explain.clear()
+        return _explained(
+            connector_view(_new_connector(s, bb, req, vault, "onramp", edge), bb), edge
+        )
 
     return _dry(store, off)
 

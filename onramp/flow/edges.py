@@ -2,9 +2,10 @@
 order, with the reason for each (`EdgeChoice`). Pure: a topology in, a ranking out; the
 topology is read by onramp.flow.topology, the ranking is used by onramp.flow.allocate.
 
-Excluded, in this order of reasons: unreachable over SSH, a daemon down (unhealthy), the
-IS-IS overload bit, isolated from the route reflectors (no two-way IGP path to any, or no
-iBGP session to any Established). The rest are scored by config.yaml `topology.weights`.
+Excluded, in this order of reasons: unreachable over SSH, a daemon down (unhealthy),
+isolated from the route reflectors (no two-way IGP path from any), the IS-IS overload bit,
+no iBGP session to a route reflector Established (isolated too). The rest are scored by
+config.yaml `topology.weights`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def graph(nodes: dict[str, IgpNode], without: Iterable[str] = ()) -> nx.DiGraph:
 
 
 def reaches(g: nx.DiGraph, router: str, rrs: Iterable[str]) -> bool:
-    return router in g and any(rr in g and nx.has_path(g, router, rr) for rr in rrs)
+    """Whether some route reflector's SPF reaches `router` (edges count only two-way)."""
+    return router in g and any(rr in g and nx.has_path(g, rr, router) for rr in rrs)
 
 
 def exclusion(topo: TopologyView, g: nx.DiGraph, router: str, rrs: list[str]) -> str | None:
@@ -47,10 +49,11 @@ def exclusion(topo: TopologyView, g: nx.DiGraph, router: str, rrs: list[str]) ->
         return f"unreachable: {h['error'] if h else 'not read'}"
     if down := [d for d in DAEMONS if not h["daemons"].get(d, False)]:
         return f"unhealthy: {', '.join(down)} down"
-    if topo["nodes"].get(router, {"overload": False})["overload"]:
-        return "overloaded: IS-IS overload bit set"
+    # isolated before overloaded: the LSP of a router SPF cannot reach is stale, its bit moot
     if not reaches(g, router, rrs):
         return "isolated: no IGP path to a route reflector"
+    if topo["nodes"].get(router, {"overload": False})["overload"]:
+        return "overloaded: IS-IS overload bit set"
     if not any(h["rr_sessions"].get(rr) == "Established" for rr in rrs_loopbacks(topo, rrs)):
         return "isolated: no iBGP session to a route reflector Established"
     return None

@@ -144,10 +144,16 @@ class Service:
         topology.max_age_s); None when topology.source is off or nothing answered."""
         from onramp.flow import topology  # reads the routers: only when a choice needs it
 
-        topo = topology.current(self.settings, self.store, self.backbone)
+        try:
+            topo = topology.current(self.settings, self.store, self.backbone)
+        except Exception as exc:  # any failure of the read: the store-only choice, said why
+            log.warning("edge choice by inventory and store: the topology read failed: %s", exc)
+            return None
         if topo is None or not topo["nodes"]:
             if topo is not None:
-                log.warning("no router answered the topology read: edge choice by inventory")
+                down = {h["error"] for h in topo["health"].values() if h["error"]}
+                log.warning("edge choice by inventory and store: no router gave its IS-IS "
+                            "database (%s)", "; ".join(sorted(down)) or "none read")  # fmt: skip
             return None
         return allocate.EdgeContext(topo, self.settings.topology.weights,
                                     topology.route_reflectors(self.backbone), [])  # fmt: skip

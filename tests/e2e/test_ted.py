@@ -4,9 +4,11 @@ an Azure pair never lands both legs on one PE. A lab of its own ("ted", 172.20.6
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +60,21 @@ def vtysh_conf(lab: Lab, node: str, *lines: str) -> None:
     )
 
 
+def overloaded(lab: Lab, router: str) -> None:
+    """Set `router`'s overload bit and wait until both route reflectors hold its LSP with
+    it: the read can come sooner than the router makes its new LSP (lsp-gen-interval)."""
+    vtysh_conf(lab, router, "router isis core", "set-overload-bit")
+    for rr in ("p1-par", "p1-fra"):
+        until(
+            f"{rr} holds {router}'s LSP with OL",
+            lambda rr=rr: lsp_line(lab, rr, router).endswith("0/0/1"),
+        )
+
+
 def test_overload_bit_moves_the_order_to_pe2_lon(ted: tuple[Lab, Service]) -> None:
     lab, svc = ted
     assert plan(svc, ENT_LON)["attachments"][0]["router"] == "pe1-lon"  # emptiest, by name
-    vtysh_conf(lab, "pe1-lon", "router isis core", "set-overload-bit")
+    overloaded(lab, "pe1-lon")
     try:
         view = plan(svc, ENT_LON)
         assert view["attachments"][0]["router"] == "pe2-lon"
@@ -70,17 +83,51 @@ def test_overload_bit_moves_the_order_to_pe2_lon(ted: tuple[Lab, Service]) -> No
         assert [(e["router"], e["score"] is not None) for e in chosen] == [("pe2-lon", True)]
     finally:
         vtysh_conf(lab, "pe1-lon", "router isis core", "no set-overload-bit")
+        until(
+            "the bit cleared everywhere",
+            lambda: lsp_line(lab, "p1-fra", "pe1-lon").endswith("0/0/0"),
+        )
+
+
+def lsp_line(lab: Lab, node: str, of: str) -> str:
+    """`of`'s LSP header (fragment 0) in `node`'s copy of the database."""
+    db = lab.vtysh(node, "show isis database")
+    return next((ln for ln in db.splitlines() if ln.startswith(f"{of}.00-00")), "")
+
+
+def until(what: str, ok: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Wait for the network to reach the state a test sets up (not a timed assertion)."""
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        assert time.monotonic() < deadline, f"not reached in {timeout_s:g}s: {what}"
+        time.sleep(0.2)
 
 
 def test_core_links_down_isolate_pe1_lon(ted: tuple[Lab, Service]) -> None:
+    """pe1-lon's core links go down while the route reflectors still hold an LSP of it with
+    the overload bit (set, then cleared after the links went: the clearing cannot flood).
+    Excluded as isolated, not as overloaded: the route reflectors' SPF no longer reaches
+    it, and its own copy, the newest, has the bit cleared."""
     lab, svc = ted
     ns = lab.ns("pe1-lon")
+    vtysh_conf(lab, "pe1-lon", "router isis core", "set-overload-bit")
+    until(
+        "p1-par holds pe1-lon's LSP with OL",
+        lambda: lsp_line(lab, "p1-par", "pe1-lon").endswith("0/0/1"),
+    )
     for dev in ("eth1", "eth2"):
         sh("ip", "link", "set", dev, "down", ns=ns)
+    vtysh_conf(lab, "pe1-lon", "router isis core", "no set-overload-bit")
     try:
+        until("pe1-lon's own LSP without OL and p1-par's without pe1-lon", lambda: (
+            lsp_line(lab, "pe1-lon", "pe1-lon").endswith("0/0/0")
+            and "pe1-lon" not in lab.vtysh("p1-par", "show isis neighbor")
+            and "pe1-lon" not in lab.vtysh("p1-fra", "show isis neighbor")))  # fmt: skip
+        assert lsp_line(lab, "p1-par", "pe1-lon").endswith("0/0/1")  # the stale copy stays
+        record(lab, "isolated", "p1-par", "pe1-lon")
         view = plan(svc, ENT_LON)
         assert view["attachments"][0]["router"] == "pe2-lon"
-        assert edges_of(view)["pe1-lon"].startswith("isolated:")
+        assert edges_of(view)["pe1-lon"] == "isolated: no IGP path to a route reflector"
     finally:
         for dev in ("eth1", "eth2"):
             sh("ip", "link", "set", dev, "up", ns=ns)
@@ -100,7 +147,7 @@ def test_azure_pair_never_on_one_pe(ted: tuple[Lab, Service]) -> None:
     lab, svc = ted
     view = plan(svc, AZURE)
     assert {a["router"] for a in view["attachments"]} == {"pe1-lon", "pe2-lon"}
-    vtysh_conf(lab, "pe2-lon", "router isis core", "set-overload-bit")
+    overloaded(lab, "pe2-lon")
     try:  # the secondary's only PE is out: refused, not both legs on pe1-lon
         with pytest.raises(OnrampError) as err:
             plan(svc, AZURE)
@@ -108,6 +155,10 @@ def test_azure_pair_never_on_one_pe(ted: tuple[Lab, Service]) -> None:
         assert "pe2-lon: overloaded" in err.value.reason
     finally:
         vtysh_conf(lab, "pe2-lon", "router isis core", "no set-overload-bit")
+        until(
+            "the bit cleared everywhere",
+            lambda: lsp_line(lab, "p1-fra", "pe2-lon").endswith("0/0/0"),
+        )
 
 
 def test_dead_bgpd_makes_pe1_lon_unhealthy(ted: tuple[Lab, Service]) -> None:
@@ -126,24 +177,63 @@ def test_dead_bgpd_makes_pe1_lon_unhealthy(ted: tuple[Lab, Service]) -> None:
         lab.wait_converged(90)
 
 
+def cli(svc: Service, *args: str) -> Any:
+    """`onramp ... --json` as an engineer runs it: another process, this lab's config."""
+    proc = subprocess.run([sys.executable, "-m", "onramp.cli", "--config", str(svc.settings.path),
+                           *args, "--json"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_topology_show_and_what_if_read_the_lab(ted: tuple[Lab, Service]) -> None:
+    """`topology show --fresh` reads the six routers' IS-IS and health over SSH; failing
+    pe1-lon takes the Connector there down; failing one of its core links changes nothing
+    for it (the other one carries it) and isolates nobody."""
+    _, svc = ted
+    made = svc.create_connector(svc.connector_request(ENT_LON))
+    try:
+        topo = cli(svc, "topology", "show", "--fresh")
+        assert sorted(topo["nodes"]) == sorted(svc.backbone.routers)
+        assert all(h["reachable"] for h in topo["health"].values())
+        assert topo["nodes"]["pe1-lon"]["neighbors"] == {"p1-par": 30, "p1-fra": 50}
+        (router,) = [a["router"] for a in made["attachments"]]
+        report = cli(svc, "topology", "what-if", "--fail", router)
+        assert made["id"] in report["connectors_down"]  # with the earlier tests' ones there
+        assert report["calibration"]["source"] == "config"  # no KPI probe in this lab
+        report = cli(svc, "topology", "what-if", "--fail", f"{router}--p1-fra")
+        assert (report["connectors_down"], report["isolated"]) == ([], [])
+    finally:
+        svc.delete_connector(made["id"])
+
+
+RECORDED = Path(__file__).parent.parent / "validation" / "recorded"
+
+
+def record(lab: Lab, case: str, *copies: str) -> None:
+    """Keep the parser's recorded cases true to this FRR: each router's copy of the IS-IS
+    database (tests/validation/test_isis.py and tests/flow/test_edges.py read them);
+    several copies go to recorded/isis-copies/<case>/<router>/."""
+    for node in copies:
+        d = RECORDED / "isis" / case if len(copies) == 1 else RECORDED / "isis-copies" / case / node
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "database.txt").write_text(lab.vtysh(node, "show isis database detail"))
+        (d / "hostname.txt").write_text(lab.vtysh(node, "show isis hostname"))
+
+
 def test_record_outputs(ted: tuple[Lab, Service]) -> None:
-    """Keep the parser's recorded cases true to this FRR: the default lab, healthy and with
-    pe1-lon's overload bit set (tests/validation/test_isis.py reads them)."""
+    """The default lab, healthy and with pe1-lon's overload bit set, as p1-par sees it."""
     lab, _ = ted
-    root = Path(__file__).parent.parent / "validation" / "recorded" / "isis"
-
-    def record(case: str) -> None:
-        (root / case).mkdir(parents=True, exist_ok=True)
-        (root / case / "database.txt").write_text(lab.vtysh("p1-par", "show isis database detail"))
-        (root / case / "hostname.txt").write_text(lab.vtysh("p1-par", "show isis hostname"))
-
-    record("default")
+    record(lab, "default", "p1-par")
     vtysh_conf(lab, "pe1-lon", "router isis core", "set-overload-bit")
     try:
-        for _ in range(50):  # the new LSP floods within a moment
-            if "0/0/1" in lab.vtysh("p1-par", "show isis database"):
-                break
-            time.sleep(0.1)
-        record("overload")
+        until(
+            "p1-par holds pe1-lon's LSP with OL",
+            lambda: lsp_line(lab, "p1-par", "pe1-lon").endswith("0/0/1"),
+        )
+        record(lab, "overload", "p1-par")
     finally:
         vtysh_conf(lab, "pe1-lon", "router isis core", "no set-overload-bit")
+        until(
+            "the bit cleared everywhere",
+            lambda: lsp_line(lab, "p1-fra", "pe1-lon").endswith("0/0/0"),
+        )

@@ -34,7 +34,7 @@ def test_twelve_routers_named_with_metrics_and_no_overload() -> None:
     nodes = parsed("twelve")["nodes"]
     assert len(nodes) == 12
     assert nodes["pe3"] == {"name": "pe3", "system_id": "0000.0000.0005",
-                            "router_id": "10.255.0.5", "overload": False,
+                            "router_id": "10.255.0.5", "overload": False, "seq": 2,
                             "neighbors": {"p1": 10, "p2": 10}}  # fmt: skip
     assert len(nodes["p1"]["neighbors"]) == 11
 

@@ -44,7 +44,9 @@ class _Lsdb:
             nodes[name(sysid)] = {"name": name(sysid), "system_id": sysid,
                                   "router_id": self.router_ids.get(sysid, ""),
                                   "overload": self.overload.get(sysid, False),
-                                  "neighbors": {}}  # fmt: skip
+                                  # BGP-LS hands over one copy of each node (BGP's best
+                                  # path): no LSP sequence numbers to compare copies by
+                                  "seq": 0, "neighbors": {}}  # fmt: skip
         for (a, b), metric in sorted(self.links.items()):
             nodes[name(a)]["neighbors"][name(b)] = metric
         return {"nodes": dict(sorted(nodes.items()))}

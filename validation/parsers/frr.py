@@ -108,6 +108,7 @@ class ShowIsisDatabaseSchema(MetaParser):
                 "system_id": str,
                 "router_id": str,
                 "overload": bool,
+                "seq": int,
                 "neighbors": {Any(): int},
             }
         }
@@ -115,7 +116,8 @@ class ShowIsisDatabaseSchema(MetaParser):
 
 
 # an LSP's header: "p1.00-00   [*]   292   0x00000003  0x125d    1135    0/0/1"
-_LSP = re.compile(r"^(?P<node>\S+?)\.(?P<pn>[0-9a-f]{2})-[0-9a-f]{2}\s+(?:\*\s+)?\d+\s+0x\S+\s+0x\S+"
+_LSP = re.compile(r"^(?P<node>\S+?)\.(?P<pn>[0-9a-f]{2})-(?P<frag>[0-9a-f]{2})\s+(?:\*\s+)?\d+"
+                  r"\s+0x(?P<seq>[0-9a-f]+)\s+0x\S+"
                   r"\s+\d+\s+\d/\d/(?P<ol>\d)\s*$")  # fmt: skip
 _IS_REACH = re.compile(r"^\s+(?:Extended Reachability|IS Reachability): (\S+) \(Metric: (\d+)\)")
 _ROUTER_ID = re.compile(r"^\s+TE Router ID: (\S+)")
@@ -150,8 +152,10 @@ class ShowIsisDatabase(ShowIsisDatabaseSchema):
             if m := _LSP.match(line):
                 name = m["node"] if m["pn"] == "00" else f"{m['node']}.{m['pn']}"
                 node = nodes.setdefault(name, {"name": name, "system_id": ids.get(m["node"], ""),
-                                               "router_id": "", "overload": False,
+                                               "router_id": "", "overload": False, "seq": 0,
                                                "neighbors": {}})  # fmt: skip
+                if m["frag"] == "00":  # fragment 0's number: how fresh this copy is
+                    node["seq"] = int(m["seq"], 16)
                 node["overload"] |= m["ol"] == "1"  # fragment 0 carries it; any fragment counts
             elif node is not None and (m := _IS_REACH.match(line)):
                 node["neighbors"][named(m[1])] = int(m[2])
