@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from onramp.core.settings import EdgeWeights
 from onramp.core.shapes import EdgeChoice, IgpNode, TopologyView
+
+if TYPE_CHECKING:  # imported where a graph is built or searched: networkx is ~70 ms of
+    import networkx as nx  # every CLI command's start-up otherwise (issue 23)
 
 DAEMONS = ("zebra", "isisd", "bgpd")  # what a PE needs to carry a Connector
 
@@ -25,6 +27,8 @@ def graph(nodes: dict[str, IgpNode], without: Iterable[str] = ()) -> nx.DiGraph:
     """The IGP graph as SPF sees it: an adjacency counts only when both ends announce it
     (a router whose links went down still has its old LSP in the others' databases);
     `without`: routers ("pe1-lon") or links ("pe1-lon--p1-par") taken out."""
+    import networkx as nx
+
     gone = set(without)
     g = nx.DiGraph()
     g.add_nodes_from(n for n in nodes if n not in gone)
@@ -39,6 +43,8 @@ def graph(nodes: dict[str, IgpNode], without: Iterable[str] = ()) -> nx.DiGraph:
 
 def reaches(g: nx.DiGraph, router: str, rrs: Iterable[str]) -> bool:
     """Whether some route reflector's SPF reaches `router` (edges count only two-way)."""
+    import networkx as nx
+
     return router in g and any(rr in g and nx.has_path(g, rr, router) for rr in rrs)
 
 
@@ -97,6 +103,8 @@ def rank(
     g: nx.DiGraph | None = None,
 ) -> list[EdgeChoice]:
     """Every port of `role`: excluded with a reason, or scored; usable ones first, best first."""
+    import networkx as nx
+
     g = graph(topo["nodes"]) if g is None else g
     costs: dict[str, float] = {}
     out: list[EdgeChoice] = []
