@@ -115,6 +115,8 @@ class ConnectorRow(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_connectors_page", "tenant_id", "created_at", "id"),  # keyset pages
+        # the edge choice's far ends: a tenant's live on-ramps, read from the index alone
+        Index("ix_connectors_tenant_onramp", "tenant_id", "onramp", "state"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
