@@ -21,7 +21,7 @@ from onramp.core.store import AttachmentRow, ConnectorRow, PlanRow, move, now
 from onramp.csp import constraints
 from onramp.flow import compliance, render
 from onramp.flow.allocate import connector_view, vrf_name
-from onramp.flow.change import far_ends
+from onramp.flow.change import far_ends, filters_change
 from onramp.flow.kinds import spec_of
 from onramp.flow.plan import (
     change_of,
@@ -35,7 +35,7 @@ from onramp.flow.plan import (
 )
 from onramp.flow.service import Service, _find
 from onramp.network.platforms import PLATFORMS
-from onramp.tasks.config import confirm, deploy_config, rollback
+from onramp.tasks.config import confirm, deploy_config, refresh_filters, rollback
 from onramp.validation import bgp_gate
 from onramp.validation.bgp_gate import Evidence
 from onramp.validation.collect import poller, snapshot
@@ -87,6 +87,7 @@ def apply_plan(
         per_router = render.services(
             s, svc.backbone, svc.vault, candidates, change_of(p.target_kind, p.target_id, p.action)
         )
+        refresh = _filters_of(s, svc, plan)
     secrets = [k for r in per_router.values() for k in r.secrets]
     expected = {h: d["running_sha256"] for h, d in plan["devices"].items()}
     nr = (nornir or nornir_for(svc)).filter(filter_func=lambda h: h.name in candidates)
@@ -106,6 +107,9 @@ def apply_plan(
         progress(f"{h}: " + {"pending": f"committed (reverts by itself in {revert_in}s)",
                              "unchanged": "no change"}.get(o["state"], f"failed: {o.get('reason')}")
                  + (f"; {o['note']}" if o.get("note") else ""))  # fmt: skip
+    if not failed and committed and refresh:
+        raise_failed(nr.filter(filter_func=lambda h: h.name in committed)
+                     .run(task=refresh_filters, vrfs=refresh), secrets, "ONR-DEPLOY-001")  # fmt: skip
     if not failed and committed:
         # the gate judges every touched router at once; only a pass confirms
         progress(f"gate: waiting up to {check_timeout:.0f}s for BGP on {', '.join(committed)}")
@@ -129,6 +133,9 @@ def apply_plan(
     if failed:
         # the routers that did commit go back too: a service is all or nothing
         _undo(nr, committed, outcome, expected)
+        if refresh:  # the old filters applied again, as the new ones were
+            nr.filter(filter_func=lambda h: h.name in committed).run(
+                task=refresh_filters, vrfs=refresh)  # fmt: skip
         for h in committed:
             progress(f"{h}: {outcome[h]['state'].replace('_', ' ')}")
 
@@ -280,6 +287,21 @@ def _changed(svc: Service, s: Any, kind: str, row: Any) -> tuple[
             for a in far.attachments:
                 covered.setdefault(a.router, {})[vrf_name(far)] = added
     return rates, filters, covered
+
+
+def _filters_of(s: Any, svc: Service, plan: PlanView) -> dict[str, list[str]]:
+    """router -> the VRFs whose prefix filters a prefix change moves: its own VRF on its PEs,
+    its Links' far VRFs on theirs (what they send their clouds, and take on the segments)."""
+    if plan["action"] != "change" or plan["target_kind"] != "connector":
+        return {}
+    row = _find(s, ConnectorRow, plan["target_id"], "connector")
+    if not filters_change(row):
+        return {}
+    out: dict[str, list[str]] = {}
+    for end in [row, *far_ends(s, row)]:
+        for a in end.attachments:
+            out.setdefault(a.router, []).append(vrf_name(end))
+    return out
 
 
 def _rates(svc: Service, s: Any, kind: str, row: Any) -> dict[str, dict[str, int]]:

@@ -44,6 +44,9 @@ class Platform:
     # the `os` of a pyATS testbed device (`onramp inventory testbed`): Genie's name for the
     # OS whose CLI the router answers on; FRR routers are Linux hosts with vtysh
     pyats_os: str = "linux"
+    # what makes a VRF's BGP sessions apply their changed prefix filters, without a reset
+    # (`{vrf}` filled in); () where the OS applies a changed filter by itself
+    filter_refresh: tuple[str, ...] = ()
 
     @property
     def deploy_gaps(self) -> list[str]:
@@ -78,6 +81,9 @@ PLATFORMS: dict[str, Platform] = {
             gate_parser="frr",
             lab_native=True,
             commit_confirm=True,  # napalm_frr: a timer process on the router
+            # a neighbor's prefix-list changed is not applied to routes already received
+            # or sent: route refresh in, re-advertise out (sessions stay up)
+            filter_refresh=("clear bgp vrf {vrf} ipv4 unicast * soft",),
         ),
         Platform(
             "iosxr",
