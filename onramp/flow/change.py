@@ -94,7 +94,7 @@ def change_in(
     if req.description is not None and req.description != row.request.get("description", ""):
         row.request = {**row.request, "description": req.description}  # a new dict: stored
     new = req.bandwidth_mbps if req.bandwidth_mbps != row.bandwidth_mbps else None
-    prefixes = _new_prefixes(s, bb, row, req)
+    prefixes = _new_prefixes(bb, row, req)
     if new is not None or prefixes is not None:
         if row.state != State.ACTIVE:
             field = "bandwidth_mbps" if new is not None else "prefixes"
@@ -122,8 +122,7 @@ def change_in(
     return spec.view(row, bb)
 
 
-def _new_prefixes(s: Session, bb: Backbone, row: ConnectorRow | LinkRow, req: Change
-                  ) -> list[str] | None:  # fmt: skip
+def _new_prefixes(bb: Backbone, row: ConnectorRow | LinkRow, req: Change) -> list[str] | None:
     """The Connector's new prefix list as stored (text), checked as at order time; None when
     the request leaves them as they are (the same set, in any order)."""
     if req.prefixes is None:
