@@ -175,6 +175,16 @@ def rollback(task: Task) -> Result:
     )
 
 
+def refresh_filters(task: Task, vrfs: dict[str, list[str]]) -> Result:
+    """Make the sessions of the router's VRFs `vrfs[host]` apply their changed prefix
+    filters (the platform's `filter_refresh`: a route refresh, no reset)."""
+    commands = [c.format(vrf=vrf) for vrf in vrfs.get(task.host.name, [])
+                for c in PLATFORMS[str(task.host.platform)].filter_refresh]  # fmt: skip
+    if commands:
+        device(task).cli(commands)
+    return Result(host=task.host, changed=False, result=commands)
+
+
 def discard_unconfirmed(task: Task) -> Result:
     """Roll back a commit still waiting for confirmation (left by a worker that died
     between commit and confirm) instead of waiting for the router's own timer."""

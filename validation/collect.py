@@ -19,7 +19,7 @@ from onramp.core.shapes import BgpSession
 from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import device
 from onramp.tasks.failure import failure
-from onramp.validation.bgp_gate import Evidence, by_peer, received
+from onramp.validation.bgp_gate import Evidence, by_peer, outside, received, uncovered
 
 
 class NapalmDevice:
@@ -102,15 +102,24 @@ def poller(nr: Nornir, timeout: float, interval: float = 0.3) -> Callable[[Evide
 
 
 def _routes(nr: Nornir, ev: Evidence) -> None:
-    routers = set(ev.expected) | set(ev.present)
+    routers = set(ev.expected) | set(ev.present) | set(ev.filters) | set(ev.covered)
     if not routers:  # a removal: only the other sessions are judged
         ev.accepted, ev.tables = {}, {}
         return
+
+    def neighbors(router: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for source in (ev.expected, ev.filters):
+            for vrf, nbrs in source.get(router, {}).items():
+                have = out.setdefault(vrf, [])
+                have.extend(n for n in nbrs if n not in have)
+        return out
+
     result = nr.filter(filter_func=lambda h: h.name in routers).run(
         task=lambda task: bgp_routes(
             task,
-            {vrf: list(nbrs) for vrf, nbrs in ev.expected.get(task.host.name, {}).items()},
-            list(ev.present.get(task.host.name, {})),
+            neighbors(task.host.name),
+            sorted({*ev.present.get(task.host.name, {}), *ev.covered.get(task.host.name, {})}),
         )
     )
     gathered = _gather(result)
@@ -132,6 +141,17 @@ def _settled(ev: Evidence) -> bool:
         seen = ev.rates_seen.get(router, {})
         if any(seen.get(dev) != mbps for dev, mbps in devices.items()):
             return False
+    for router, filtered in ev.filters.items():  # a route taken out may take a moment to go
+        for vrf, peers in filtered.items():
+            for peer, allowed in peers.items():
+                if outside(ev.accepted.get(router, {}).get(vrf, {}).get(peer, {}), allowed):
+                    return False
+    if any(
+        uncovered(ev.tables.get(router, {}).get(vrf, {}), prefixes)
+        for router, vrfs in ev.covered.items()
+        for vrf, prefixes in vrfs.items()
+    ):
+        return False
     return all(
         (route := ev.tables.get(router, {}).get(vrf, {}).get(prefix)) is not None and route["best"]
         for router, vrfs in ev.present.items()

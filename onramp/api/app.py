@@ -37,7 +37,7 @@ from onramp.api.guard import BodyLimit, RateLimit, SecurityHeaders, Throttled, p
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
-    BandwidthChange,
+    Change,
     Connector,
     ConnectorRequest,
     Delegation,
@@ -441,7 +441,7 @@ def create_app(
 
     def changed_answers(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
         return {200: {"headers": ETAG},
-                202: {"model": model, "headers": ETAG, "description": "bandwidth change under way"},
+                202: {"model": model, "headers": ETAG, "description": "bandwidth or prefixes change under way"},
                 409: {"model": ErrorBody, "description": "refused: the port, a Link, the provider, the state"},
                 412: {"model": ErrorBody, "description": "If-Match: changed since read (ONR-CHG-006)"}}  # fmt: skip
 
@@ -482,11 +482,11 @@ def create_app(
 
     @v1.patch("/connectors/{ident}", response_model=Connector, operation_id="updateConnector",
               tags=["connectors"], responses=changed_answers(Connector))  # fmt: skip
-    def change_connector(ident: str, body: BandwidthChange, who: Caller, response: Response,
+    def change_connector(ident: str, body: Change, who: Caller, response: Response,
                          if_match: IfMatch = None) -> ConnectorView | LinkView:  # fmt: skip
-        """`bandwidth_mbps`: changed in place (202, `modifying` until the workers end it
-        `active`: at the new rate, or at the old with `change.reason`); `description`: stored
-        (200). Refused before anything changes when it cannot be done (409, 422); with
+        """`bandwidth_mbps`, `prefixes` (the whole new list): changed in place (202,
+        `modifying` until the workers end it `active`: changed, or at the old values with
+        `change.reason`); `description`: stored (200). Refused before anything changes when it cannot be done (409, 422); with
         `If-Match`, when it changed since read (412)."""
         return changed("connector", ident, body, who, response, if_match)
 
@@ -534,7 +534,7 @@ def create_app(
 
     @v1.patch("/links/{ident}", response_model=Link, operation_id="updateLink", tags=["links"],
               responses=changed_answers(Link))  # fmt: skip
-    def change_link(ident: str, body: BandwidthChange, who: Caller, response: Response,
+    def change_link(ident: str, body: Change, who: Caller, response: Response,
                     if_match: IfMatch = None) -> ConnectorView | LinkView:  # fmt: skip
         """As PATCH /v1/connectors/{ident}: a Link is at most as fast as its slower end."""
         return changed("link", ident, body, who, response, if_match)
@@ -722,10 +722,10 @@ def create_app(
             shown["customer_step"] = svc.customer_step(item["id"])
         return shown
 
-    def changed(kind: str, ident: str, body: BandwidthChange, who: Principal,
+    def changed(kind: str, ident: str, body: Change, who: Principal,
                 response: Response, if_match: str | None) -> ConnectorView | LinkView:  # fmt: skip
         item = find(kind, ident, who)  # another tenant's is as absent as any
-        done = svc.change(kind, item["id"], body.model_dump(exclude_none=True),
+        done = svc.change(kind, item["id"], body.model_dump(mode="json", exclude_none=True),
                           f"api:{who.tenant or 'admin'}:{who.key_id}", who.tenant, if_match)  # fmt: skip
         response.headers["ETag"] = etag(done)
         if done["state"] == State.MODIFYING:

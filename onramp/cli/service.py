@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -598,6 +598,11 @@ Bandwidth = Annotated[
     int | None, Opt("--bandwidth", help="New Mb/s: changed in place, through plan, "
                     "commit-confirm and a gate that reads the new rate back.")]  # fmt: skip
 Description = Annotated[str | None, Opt("--description", help="New free text (stored only).")]
+NewPrefixes = Annotated[
+    list[str] | None, Opt("--prefix", help="The whole new list of prefixes the customer may "
+                          "announce (repeat it), changed in place through plan, commit-confirm "
+                          "and a gate that sees the routes come in.")]  # fmt: skip
+NoPrefixes = Annotated[bool, Opt("--no-prefixes", help="Allow no prefix at all (deny all).")]
 ChangeDry = Annotated[
     bool, Opt("--dry-run", help="Check every rule (provider steps, port capacity, Links) and "
               "show the answer; change nothing.")]  # fmt: skip
@@ -608,12 +613,15 @@ def connector_update(
     ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
     bandwidth: Bandwidth = None,
     description: Description = None,
+    prefix: NewPrefixes = None,
+    no_prefixes: NoPrefixes = False,
     dry_run: ChangeDry = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a live Connector's bandwidth in place (the workers: modifying -> active at the
-    new rate, or at the old one with the reason) and/or its description."""
-    _update("connector", ident, bandwidth, description, dry_run, as_json)
+    """Change a live Connector's bandwidth and/or prefixes in place (the workers: modifying
+    -> active, changed, or as it was with the reason) and/or its description."""
+    prefixes = [] if no_prefixes else prefix
+    _update("connector", ident, bandwidth, description, dry_run, as_json, prefixes)
 
 
 @link_app.command("update")
@@ -629,19 +637,22 @@ def link_update(
 
 
 def _update(kind: str, ident: str, bandwidth: int | None, description: str | None,
-            dry_run: bool, as_json: bool) -> None:  # fmt: skip
+            dry_run: bool, as_json: bool, prefixes: list[str] | None = None) -> None:  # fmt: skip
     import getpass
 
     with errors(as_json):
         item = service().change(kind, ident, {"bandwidth_mbps": bandwidth,
-                                              "description": description},
+                                              "description": description, "prefixes": prefixes},
                                 f"cli:{getpass.getuser()}", dry_run=dry_run)  # fmt: skip
     if as_json:
         dump(item)
         return
     what = "would be" if dry_run else "is"
+    allowed = " ".join(map(str, cast(dict[str, list[str]], item.get("request") or {})
+                           .get("prefixes", []))) or "none"  # fmt: skip
     out.print(f"{kind} {item['id']} {what} [cyan]{item['state']}[/] at {item['bandwidth_mbps']} Mb/s"
+              + (f", prefixes {allowed}" if kind == "connector" else "")
               + (" (nothing written)" if dry_run else ""))  # fmt: skip
     if item["state"] == "modifying" and not dry_run:
-        out.print(f"handed to the workers: plan, commit-confirm, the rate read back, then active "
+        out.print(f"handed to the workers: plan, commit-confirm, the gate, then active "
                   f"('onramp {kind} show {item['id'][:8]}' follows it)")  # fmt: skip

@@ -39,10 +39,12 @@ class AttachmentView(TypedDict):
 
 
 class ChangeView(TypedDict):
-    """A bandwidth change as stored and shown (model.ChangeRecord as JSON)."""
+    """A change in place as stored and shown (model.ChangeRecord as JSON)."""
 
-    from_mbps: int
-    to_mbps: int
+    from_mbps: int | None
+    to_mbps: int | None
+    from_prefixes: list[str] | None
+    to_prefixes: list[str] | None
     at: str
     by: str
     outcome: Literal["done", "rolled_back"] | None
@@ -451,6 +453,12 @@ class Expectations(TypedDict):
     present: NotRequired[Present]
     removing: NotRequired[Expected]  # sessions the change takes away
     rates: NotRequired[dict[str, dict[str, int]]]  # router -> "<vrf> <device>" -> Mb/s
+    # a prefix change: {router: {vrf: {neighbor: [allowed prefix]}}}, what each session's
+    # accepted routes must lie inside now (none allowed: none accepted)
+    filters: NotRequired[dict[str, dict[str, dict[str, list[str]]]]]
+    # {router: {vrf: [prefix]}}: each prefix covered by a route (itself or inside it) with a
+    # valid best path (a prefix let in: in its own VRF and in the far VRFs of its Links)
+    covered: NotRequired[Present]
 
 
 # ------------------------------------------------------------------ monitoring

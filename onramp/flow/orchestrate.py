@@ -390,16 +390,19 @@ class Orchestrator:
             self._unlock_routers(kind, ident)
 
     def _modify(self, kind: str, ident: str) -> None:
-        """A bandwidth change (onramp.flow.change) carried out: the provider's side first
-        where it changes too, then the routers: plan (the rate's one-line diff), commit-confirm,
-        the gate (the new rate read back, no session dropped), confirm -> active. Going back
-        (the change failed: the store holds the old rate again), the same at the old rate.
+        """A change in place (onramp.flow.change) carried out: the provider's side first
+        where a rate changes there too, then the routers: plan (the rate's line, the
+        prefix-list lines, on the far PEs of its Links too), commit-confirm, the gate (the
+        new rate read back, the new prefixes' routes in, no session dropped), confirm ->
+        active. Going back (the change failed: the store holds the old values again), the
+        same with the old values.
         Resumable: a dead worker's unconfirmed commit is discarded and the plan made again."""
         with self.svc.store.session() as s:
             row = _row(s, kind, ident)
             record = ChangeRecord.model_validate(row.change)
         back = record.outcome == "rolled_back"
-        if not back and record.provider is None and spec_of(kind).calls_provider:
+        if (not back and record.provider is None and record.to_mbps is not None
+                and spec_of(kind).calls_provider):  # fmt: skip
             done = self._provider_change(ident, record.to_mbps)
             if done is not None:  # kept: a retry does not ask the provider again
                 self._keep(kind, ident, change=record.model_copy(update={"provider": done})
@@ -410,8 +413,10 @@ class Orchestrator:
             plan = make_plan(self.svc, kind, ident, "change", nornir=nr)
             if any(d["diff"].strip() for d in plan["devices"].values()):
                 self._apply(plan["id"], nr, S.ACTIVE)
-            else:  # the routers are at this rate already (rolled back by the gate, or done)
-                self._go(kind, ident, S.ACTIVE, f"routers at {self._mbps(kind, ident)} Mb/s")
+            else:  # the routers are so already (rolled back by the gate, or done)
+                self._go(
+                    kind, ident, S.ACTIVE, f"routers as stored ({self._mbps(kind, ident)} Mb/s)"
+                )
         finally:
             self._unlock_routers(kind, ident)
         if not back:

@@ -20,7 +20,7 @@ from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
     AwsDelegation,
     AzureDelegation,
-    BandwidthChange,
+    Change,
     ConnectorRequest,
     DelegationView,
     LinkRequest,
@@ -403,10 +403,11 @@ class Service:
         if_match: str | None = None,
         dry_run: bool = False,
     ) -> ConnectorView | LinkView:
-        """A Connector's or Link's bandwidth and/or description changed (onramp.flow.change):
-        refused with a code before anything is touched, else stored and, for a bandwidth,
-        handed to the workers (`modifying` until they end it `active`)."""
-        req = parse(BandwidthChange, {k: v for k, v in data.items() if v is not None})
+        """A Connector's or Link's bandwidth, prefixes and/or description changed
+        (onramp.flow.change): refused with a code before anything is touched, else stored
+        and, for a bandwidth or prefixes, handed to the workers (`modifying` until they end
+        it `active`)."""
+        req = parse(Change, {k: v for k, v in data.items() if v is not None})
         done = change.change(self.store, self.backbone, kind, ident, req, actor, tenant,
                              if_match, dry_run)  # fmt: skip
         if not dry_run and done["state"] == "modifying":

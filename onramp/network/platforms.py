@@ -48,6 +48,9 @@ class Platform:
     # onramp.validation.parsers.bgp_ls.PARSERS[name]): topology source `bgp-ls` reads a
     # route reflector of it; False: FRR has no BGP-LS
     bgp_ls: bool = False
+    # what makes a VRF's BGP sessions apply their changed prefix filters, without a reset
+    # (`{vrf}` filled in); () where the OS applies a changed filter by itself
+    filter_refresh: tuple[str, ...] = ()
 
     @property
     def deploy_gaps(self) -> list[str]:
@@ -82,6 +85,9 @@ PLATFORMS: dict[str, Platform] = {
             gate_parser="frr",
             lab_native=True,
             commit_confirm=True,  # napalm_frr: a timer process on the router
+            # a neighbor's prefix-list changed is not applied to routes already received
+            # or sent: route refresh in, re-advertise out (sessions stay up)
+            filter_refresh=("clear bgp vrf {vrf} ipv4 unicast * soft",),
         ),
         Platform(
             "iosxr",

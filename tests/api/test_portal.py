@@ -187,3 +187,32 @@ def test_delete_in_the_portal_refuses_a_linked_connector_and_decommissions_a_lin
                       for r in rows(browser, "link-rows")))  # fmt: skip
     assert api.submitted[-1] == ("link", link["id"])  # handed to the workers
     shot(browser, "4-decommissioning")
+
+
+def test_a_connectors_prefixes_changed_in_the_portal(browser: Any, api: Api) -> None:
+    """The row's `prefixes` action asks for the whole list and PATCHes it with the ETag
+    it read: the Connector goes modifying with the new list recorded."""
+    made = api.call("POST", "/v1/connectors", json={**AWS_ORDER, "prefixes": ["10.100.0.0/24"]})
+    ident = made.json()["id"]
+    api.svc.store.transact(lambda s: move(s, s.get(ConnectorRow, ident), "active", "test", "made"))
+    browser.get(api.url + "/")
+    sign_in(browser, api.url, api.keys["acme"])
+    until(lambda: any(r.startswith(ident[:8]) and "active" in r for r in rows(browser)))
+    browser.execute_script("document.querySelector(arguments[0]).click();",
+                           f"#connector-rows tr[data-id='{ident}'] button.prefixes")  # fmt: skip
+    ask = until(lambda: _alert(browser))
+    assert ask.text.startswith("Prefixes you announce")
+    ask.send_keys("10.100.0.0/24 10.101.0.0/24")
+    ask.accept()
+    changed = until(lambda: (c := api.svc.connector(ident))["state"] == "modifying" and c)
+    assert changed["change"]["to_prefixes"] == ["10.100.0.0/24", "10.101.0.0/24"]
+    assert ("connector", ident) in api.submitted  # through /v1, handed to the workers
+
+
+def _alert(browser: Any) -> Any:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        return browser.switch_to.alert
+    except NoAlertPresentException:  # no prompt open yet
+        return None
