@@ -30,28 +30,24 @@ def show(
         topo = topology.current(svc.settings, svc.store, svc.backbone, 0.0 if fresh else None)
         if topo is None:
             topo = topology.read(svc.settings, svc.store, svc.backbone)  # source off: read anyway
+    view = topology.marked(topo, svc.backbone)  # the marks the API and the Portal show
     if as_json:
-        dump(topo)
+        dump(view)
         return
-    rrs = topology.route_reflectors(svc.backbone)
     g = edges.graph(topo["nodes"])
     t = new_table("router", "adjacencies (metric)", "state", "Connectors", "used/capacity Mb/s",
               title=f"{topo['source']}, read {topo['age_s']:g}s ago in {topo['read_s']:g}s")  # fmt: skip
-    for name in sorted(svc.backbone.routers):
-        node = topo["nodes"].get(name)
+    for name, mark in sorted(view["routers"].items()):
         adj = (
             ", ".join(f"{b} ({g.edges[name, b]['weight']})" for b in sorted(g.successors(name)))
             if name in g
             else ""
         )
-        why = edges.exclusion(topo, g, name, rrs) if name not in rrs else None
         ld = topo["load"].get(name, {"connectors": 0, "used_mbps": 0, "capacity_mbps": 0})
-        state = (
-            why or ("route reflector" if name in rrs else "ok") if node or why else "not in IS-IS"
-        )
         t.add_row(
-            name, adj, state, str(ld["connectors"]), f"{ld['used_mbps']}/{ld['capacity_mbps']}"
-        )
+            name, adj, mark["why"] or mark["state"], str(ld["connectors"]),
+            f"{ld['used_mbps']}/{ld['capacity_mbps']}",
+        )  # fmt: skip
     out.print(t)
 
 

@@ -203,6 +203,11 @@ def test_topology_commands_on_the_cached_read(tmp_path: Path, backbone: Backbone
     shown = run("show")
     assert shown["nodes"]["pe2-lon"]["overload"] and shown["nodes"]["pe1-lon"]["neighbors"]
     assert shown["load"]["pe1-lon"]["connectors"] == 1
+    # the marks the API's GET /v1/topology and the Portal show (topology.marked): one place
+    assert shown["routers"]["pe2-lon"] == {
+        "role": "pe", "pop": "lon", "state": "excluded",
+        "why": shown["routers"]["pe2-lon"]["why"]}  # fmt: skip
+    assert "overload" in shown["routers"]["pe2-lon"]["why"]
     report = run("what-if", "--fail", "pe1-lon")
     assert report["connectors_down"] == [site["id"]]
     assert report["calibration"]["source"] == "config"
