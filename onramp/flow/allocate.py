@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import Any, TypeVar, cast
@@ -491,11 +491,14 @@ def plan_decommission(store: Store, kind: str, ident: str) -> str:
     return _dry(store, lambda s: decommission_in(s, kind, ident, "dry run"))
 
 
-def connector_view(row: ConnectorRow, bb: Backbone) -> ConnectorView:
+def connector_view(
+    row: ConnectorRow, bb: Backbone, legs: Sequence[AttachmentRow] | None = None
+) -> ConnectorView:
     """A Connector as users see it (model.Connector's JSON): no secrets, RD per PE,
     interface names. Built straight from the row, which holds only what was validated on
     the way in: validating it again on the way out cost most of a page's time (the
-    addresses parsed again); tests/store/test_views.py holds it equal to the model's JSON."""
+    addresses parsed again); tests/store/test_shapes.py holds it equal to the model's JSON.
+    `legs`: its attachments, when `row` is a plain result row (a list's, without the ORM)."""
     return {
         "id": row.id,
         "tenant": row.tenant_id,
@@ -523,7 +526,7 @@ def connector_view(row: ConnectorRow, bb: Backbone) -> ConnectorView:
                 "local_address": a.local_address,
                 "peer_address": a.peer_address,
             }
-            for a in row.attachments
+            for a in (row.attachments if legs is None else legs)
         ],
         "request": {k: v for k, v in row.request.items() if v not in (None, [], "")},
         "created_at": None if row.created_at is None else to_jsonable_python(row.created_at),
