@@ -11,7 +11,7 @@ API and bare requests take turns (on a shared machine both see the same load). T
 figures on SQLite and on PostgreSQL (a throw-away server, as the tests start one).
 Prints the figures and the ratios API / bare.
 
-    .venv/bin/python bench/api.py [--connectors 10000] [--requests 300] [--stores sqlite,postgresql] [--json]
+    .venv/bin/python bench/api.py [--connectors 10000] [--requests 1000] [--stores sqlite,postgresql] [--json]
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def measure(svc: Service, a: argparse.Namespace, label: str) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--connectors", type=int, default=10_000)
-    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--creates", type=int, default=60)  # two 1 Gb/s ports: 200 orders of 10 Mb/s
     ap.add_argument("--stores", default="sqlite,postgresql")
     ap.add_argument("--json", action="store_true")
