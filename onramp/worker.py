@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -165,16 +166,36 @@ def sweep() -> int:
 @app.task(name="onramp.kpis", expires=60)
 def kpis() -> int:
     """One monitoring round (onramp.flow.monitor.poll); a round older than a minute is dropped
-    (`expires`): the next one measures the same Links."""
+    (`expires`): the next one measures the same Links. With `monitor.parts` > 1 the Links
+    go out as that many `onramp.kpis.part` tasks, for the other workers to share."""
 
     settings: Settings = _current["settings"]
     orch = _orchestrator()
     nr = init_nornir(settings)
     try:
-        done = monitor.round_(orch.svc, nr, settings.monitor.probes)
+        if settings.monitor.parts == 1:
+            return len(monitor.round_(orch.svc, nr, settings.monitor.probes)["links"])
+        at = now()
+        shares = monitor.parts(orch.svc, settings.monitor.parts)
+        for share in shares:  # one window time for the whole round
+            kpis_part.delay(share, at.isoformat())
+        monitor.poll_connectors(orch.svc, nr, at)
+        return sum(map(len, shares))
     finally:
         nr.close_connections()
-    return len(done["links"])
+
+
+@app.task(name="onramp.kpis.part", expires=60)
+def kpis_part(links: list[str], at: str) -> int:
+    """A part of a monitoring round: these Links' windows, at the round's time."""
+    settings: Settings = _current["settings"]
+    nr = init_nornir(settings)
+    try:
+        when = datetime.fromisoformat(at)
+        return len(monitor.poll(_orchestrator().svc, nr, settings.monitor.probes, when,
+                                links=links))  # fmt: skip
+    finally:
+        nr.close_connections()
 
 
 @app.task(name="onramp.recheck", bind=True, max_retries=150)

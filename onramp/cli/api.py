@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import gc
-from typing import Annotated
+import os
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from onramp.cli.common import JsonOpt, dump, errors, new_table, out
 from onramp.cli.service import service
 from onramp.core.errors import OnrampError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 api_app = typer.Typer(
     rich_markup_mode=None,
@@ -25,21 +29,41 @@ apikey_app = typer.Typer(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes on the one port (uvicorn's workers); they share the store, "
+            "the rate limit and the broker.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve /v1 with uvicorn; orders go to the workers of config.yaml's broker."""
     import uvicorn
 
+    with errors(False):
+        if workers == 1:
+            app = served()
+            uvicorn.run(app, host=host, port=port, log_level="warning")
+            return
+        # each process builds its own app: they find this config through the environment
+        os.environ["ONRAMP_CONFIG"] = str(service().settings.path)  # refused here, not N times
+    uvicorn.run("onramp.cli.api:served", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")  # fmt: skip
+
+
+def served() -> FastAPI:
+    """The app of one API process (`serve`, or each of uvicorn's worker processes)."""
     from onramp import worker
     from onramp.api.app import create_app
 
-    with errors(False):
-        svc = service()
-        worker.configure(svc.settings)
-        app = create_app(svc, worker.submit)
-        # what is loaded by now lives as long as the server: out of the collector's sight,
-        # a full collection scans the requests' objects only (~100 ms pauses otherwise)
-        gc.freeze()
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+    svc = service()
+    worker.configure(svc.settings)
+    app = create_app(svc, worker.submit)
+    # what is loaded by now lives as long as the server: out of the collector's sight,
+    # a full collection scans the requests' objects only (~100 ms pauses otherwise)
+    gc.freeze()
+    return app
 
 
 @apikey_app.command("create")

@@ -81,6 +81,9 @@ class MonitorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     interval_s: float = 60.0  # one KPI window per Link per interval; 0: not scheduled
     probes: int = Field(default=20, ge=2, le=1000)  # pings per Link per window
+    # a round's Links in this many tasks, each on whichever worker takes it (its own SSH
+    # connections: MaxSessions caps one connection's parallel pings); 1: one task
+    parts: int = Field(default=1, ge=1, le=64)
 
 
 class ComplianceSettings(BaseModel):

@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from pydantic_core import to_jsonable_python
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,8 +31,6 @@ from onramp.core.errors import OnrampError
 from onramp.core.model import (
     LEAVING,
     RELEASED_STATES,
-    Attachment,
-    Connector,
     ConnectorRequest,
     Kind,
     Link,
@@ -108,12 +108,16 @@ def take(
 
 
 def _insert(s: Session, scope: str, value: int, owner: str) -> bool:
-    try:
-        with s.begin_nested():  # a savepoint: a duplicate aborts only this insert
-            s.execute(insert(AllocationRow).values(scope=scope, value=value, owner=owner))
-    except IntegrityError:
-        return False
-    return True
+    """Hold `value` unless another holds it: one statement (ON CONFLICT DO NOTHING; a
+    savepoint around a plain insert cost two more round trips per value)."""
+    dialect = sqlite if s.get_bind().dialect.name == "sqlite" else postgresql
+    held = s.scalar(
+        dialect.insert(AllocationRow)
+        .values(scope=scope, value=value, owner=owner)
+        .on_conflict_do_nothing(index_elements=["scope", "value"])
+        .returning(AllocationRow.value)  # no row back: another holds it
+    )
+    return held is not None
 
 
 def _released(s: Session, scope: str, lo: int, hi: int) -> int | None:
@@ -612,44 +616,49 @@ def plan_decommission(store: Store, kind: str, ident: str) -> str:
     return _dry(store, lambda s: decommission_in(s, kind, ident, "dry run"))
 
 
-def connector_view(row: ConnectorRow, bb: Backbone) -> ConnectorView:
-    """A Connector as users see it (model.Connector): no secrets, RD per PE, interface names."""
-    view = Connector(
-        id=row.id,
-        tenant=row.tenant_id,
-        onramp=row.onramp,
-        kind=row.kind,
-        state=row.state,
-        bandwidth_mbps=row.bandwidth_mbps,
-        vrf=vrf_name(row),
-        local_asn=row.local_asn,
-        peer_asn=row.peer_asn,
-        mtu=row.mtu,
-        md5_key="set" if row.md5_key else None,
-        created_at=row.created_at,
-        csp_resource=row.csp_resource,
-        reason=row.reason,
-        change=row.change,
-        request={k: v for k, v in row.request.items() if v not in (None, [], "")},
-        attachments=[
-            Attachment(
-                role=a.role,
-                router=a.router,
-                port=a.port,
-                interface=f"{a.port}.{a.vlan}",
-                vlan=a.vlan,
-                inner_vlan=a.inner_vlan,
-                subnet=a.subnet,
-                local_address=a.local_address,
-                peer_address=a.peer_address,
-                rd=f"{bb.routers[a.router].loopback.ip}:{row.number}"
+def connector_view(
+    row: ConnectorRow, bb: Backbone, legs: Sequence[AttachmentRow] | None = None
+) -> ConnectorView:
+    """A Connector as users see it (model.Connector's JSON): no secrets, RD per PE,
+    interface names. Built straight from the row, which holds only what was validated on
+    the way in: validating it again on the way out cost most of a page's time (the
+    addresses parsed again); tests/store/test_shapes.py holds it equal to the model's JSON.
+    `legs`: its attachments, when `row` is a plain result row (a list's, without the ORM)."""
+    return {
+        "id": row.id,
+        "tenant": row.tenant_id,
+        "onramp": row.onramp,
+        "kind": row.kind,
+        "state": row.state,
+        "bandwidth_mbps": row.bandwidth_mbps,
+        "vrf": vrf_name(row),
+        "local_asn": cast(int, row.local_asn),
+        "peer_asn": row.peer_asn,
+        "mtu": cast(int, row.mtu),
+        "md5_key": "set" if row.md5_key else None,
+        "attachments": [
+            {
+                "role": cast(Any, a.role),
+                "router": a.router,
+                "port": a.port,
+                "interface": f"{a.port}.{a.vlan}",
+                "vlan": a.vlan,
+                "inner_vlan": a.inner_vlan,
+                "rd": f"{bb.routers[a.router].loopback.ip}:{row.number}"
                 if a.router in bb.routers
                 else None,
-            )
-            for a in row.attachments
+                "subnet": a.subnet,
+                "local_address": a.local_address,
+                "peer_address": a.peer_address,
+            }
+            for a in (row.attachments if legs is None else legs)
         ],
-    )
-    return cast(ConnectorView, view.model_dump(mode="json"))  # model.Connector's JSON
+        "request": {k: v for k, v in row.request.items() if v not in (None, [], "")},
+        "created_at": None if row.created_at is None else to_jsonable_python(row.created_at),
+        "csp_resource": row.csp_resource,
+        "reason": row.reason,
+        "change": cast(Any, row.change),  # stored as model.ChangeRecord's JSON
+    }
 
 
 # ------------------------------------------------------------------ links

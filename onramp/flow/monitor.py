@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -154,11 +154,14 @@ def ping_links(task: Task, probes: list[Probe], count: int, parallel: int = 8) -
         return Result(host=task.host, result=dict(pool.map(one, mine)))
 
 
-def probes(svc: Service) -> list[Probe]:
-    """Every active Link's probe."""
+def probes(svc: Service, links: Collection[str] | None = None) -> list[Probe]:
+    """Every active Link's probe (`links`: of these Links only)."""
     out = []
     with svc.store.session() as s:
-        for lk in s.scalars(select(LinkRow).where(LinkRow.state == State.ACTIVE.value)):
+        q = select(LinkRow).where(LinkRow.state == State.ACTIVE.value)
+        if links is not None:
+            q = q.where(LinkRow.id.in_(links))
+        for lk in s.scalars(q):
             try:
                 out.append(Probe(lk.id, *render.probe_path(s, svc.backbone, lk)))
             except OnrampError as exc:  # one Link that cannot be measured stops no other
@@ -167,11 +170,17 @@ def probes(svc: Service) -> list[Probe]:
 
 
 def poll(
-    svc: Service, nr: Nornir, count: int, at: datetime | None = None, parallel: int = 8
+    svc: Service,
+    nr: Nornir,
+    count: int,
+    at: datetime | None = None,
+    parallel: int = 8,
+    links: Collection[str] | None = None,
 ) -> list[KpiWindow]:
-    """One round: probe every active Link, store the windows, open and close breaches.
-    Returns what each Link measured with the SLA metrics it broke."""
-    todo = probes(svc)
+    """One round: probe every active Link (`links`: these, a part of a round), store the
+    windows, open and close breaches. Returns what each Link measured with the SLA metrics
+    it broke."""
+    todo = probes(svc, links)
     if not todo:
         return []
     routers = {p.router for p in todo}
@@ -375,6 +384,15 @@ def traffic(
             for e in events
         ],
     }
+
+
+def parts(svc: Service, n: int) -> list[list[str]]:
+    """The active Links in `n` parts (or fewer) for as many workers, each part's Links
+    spread over the PEs (a part's pings then run on every PE at once)."""
+    with svc.store.session() as s:
+        ids = list(s.scalars(select(LinkRow.id).where(LinkRow.state == State.ACTIVE.value)
+                             .order_by(LinkRow.a_id, LinkRow.id)))  # fmt: skip
+    return [p for p in (ids[k::n] for k in range(n)) if p]
 
 
 def round_(svc: Service, nr: Nornir, count: int) -> MonitorRound:

@@ -79,6 +79,7 @@ SETTLED = frozenset({S.ACTIVE, S.FAILED, S.DELETED})
 TRANSIENT = frozenset(
     {"ONR-CSP-002", "ONR-DEPLOY-001", "ONR-DEPLOY-006", "ONR-ALLOC-004", "ONR-STORE-001"}
 )
+BUSY = "ONR-DEPLOY-006"  # a router held by another change: wait, it is no failure
 CSP_STATE = {
     CspState.AWAITING_CUSTOMER: S.AWAITING_CUSTOMER,
     CspState.AWAITING_TICKET: S.AWAITING_TICKET,
@@ -284,6 +285,9 @@ class Orchestrator:
             if state == S.MODIFYING:
                 return self._change_failed(kind, ident, exc.code, why)
             cleaning = state in (S.ROLLING_BACK, S.DECOMMISSIONING)
+            if exc.code == BUSY:
+                self._wait_for_router(kind, ident, why)
+                return self.state(kind, ident)
             if exc.code in TRANSIENT or cleaning:
                 # undoing never gives up (what it holds would leak): it keeps retrying, at
                 # the cap; building gives up after retry_max tries and rolls back
@@ -293,6 +297,28 @@ class Orchestrator:
                 why = f"{why} (gave up after {self.timings.retry_max} tries)"
             self._go(kind, ident, S.ROLLING_BACK, why, keep=True)
         return self.state(kind, ident)
+
+    def _wait_for_router(self, kind: str, ident: str, why: str) -> None:
+        """Another change holds a router this one needs: a queue, not a failed try (50
+        orders on one PE gave up after retry_max tries of waiting, the router healthy
+        all along). Asked again after a short, jittered wait, never given up; the other
+        change's router lock is a lease, so a dead holder's runs out."""
+        me = self._me()
+
+        def run(s: Db) -> None:
+            row = _row(s, kind, ident, lock=True)
+            if row.lease_owner != me:
+                raise OnrampError(LOST, f"{kind} {ident}: {me} no longer holds it")
+            delay = self.timings.backoff(1)  # the first try's wait, every time
+            row.retry_at = now() + timedelta(seconds=delay)
+            row.reason = f"waiting {delay:.1f} s for the router: {why}"[:1000]
+
+        try:
+            self.svc.store.transact(run)
+        except OnrampError as exc:
+            if exc.code != LOST:
+                raise
+            log.warning("%s %s: %s", kind, ident, exc.reason)
 
     def _failed(self, kind: str, ident: str, why: str, give_up: bool) -> int | None:
         """Count a failed try durably and set when the next may run (backoff); returns the

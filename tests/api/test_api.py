@@ -150,6 +150,19 @@ def test_lists_page_with_a_cursor(api: Api) -> None:
     assert seen == everything and len(everything) >= 3
 
 
+def test_a_listed_connector_is_the_one_shown(api: Api) -> None:
+    """Lists read plain rows (no ORM objects, for speed): each item is still what the
+    Connector's own read answers (its attachments in order), model.Connector's JSON."""
+    from onramp.core.model import Connector
+
+    api.call("POST", "/v1/connectors", who="globex", json=AWS)
+    listed = api.call("GET", "/v1/connectors", who="globex", params={"limit": 500}).json()
+    assert listed["items"]
+    for item in listed["items"]:
+        one = api.svc.connector(item["id"])
+        assert item == one == Connector.model_validate(one).model_dump(mode="json")
+
+
 def test_catalogue_and_openapi(api: Api) -> None:
     onramps = api.call("GET", "/v1/onramps").json()
     assert {"aws-dx-par", "azure-er-lon", "ent-lon"} <= {o["id"] for o in onramps}

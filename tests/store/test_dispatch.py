@@ -337,3 +337,30 @@ def test_a_waiting_connector_asks_again_soon_at_first(tmp_path: Path) -> None:
             c = svc.create_connector(svc.connector_request(AWS))
             # past both waits (the customer's accept, AWS's provisioning): the routers' turn
             until(lambda: "configuring" in [h["to"] for h in history(svc, c["id"])], 20)
+
+
+def test_a_busy_router_is_waited_for_not_counted_as_a_failed_try(env: Env) -> None:
+    """Another change holds the PE (its router lock): the Connector waits, past retry_max
+    of such turns, with no try counted and the router named. (Before: each turn was a
+    failed try, and 50 orders on one PE gave up.)"""
+    from onramp.core.store import RouterLockRow
+
+    svc = Service.open(env.settings("busy"))
+    svc.add_tenant("acme", "ACME")
+    timings = Timings(retry_max=2, retry_base_s=0.05, retry_cap_s=0.1)
+    orch = Orchestrator(svc, {}, "worker:test", timings)
+    site = {"tenant": "acme", "onramp": "ent-par", "kind": "enterprise", "bandwidth_mbps": 10,
+            "customer_asn": 65101, "prefixes": ["192.168.10.0/24"]}  # fmt: skip
+    c = svc.create_connector(svc.connector_request(site))
+    with svc.store.session() as s:
+        s.add(
+            RouterLockRow(
+                router="pe1-par", owner="connector:other", until=now() + timedelta(hours=1)
+            )
+        )
+    assert orch.advance("connector", c["id"]) == "configuring"  # no provider to call
+    for _ in range(2 * timings.retry_max):
+        time.sleep(orch.due_in("connector", c["id"]) or 0)
+        assert orch.advance("connector", c["id"]) == "configuring"
+        row = _held(svc, c["id"])
+        assert row["attempts"] == 0 and "pe1-par is busy" in (row["reason"] or ""), row

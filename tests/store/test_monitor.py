@@ -121,3 +121,15 @@ def test_kpi_show_on_the_command_line(svc: Service, config: Path) -> None:
         app, ["--config", str(config), "kpi", "show", link, "--month", "11/26"]
     )
     assert bad.exit_code != 0 and "ONR-REQ-008" in bad.output
+
+
+def test_a_round_in_parts_covers_every_active_link_once(svc: Service) -> None:
+    """monitor.parts (monitor.parts > 1: a round shared by the workers): every active Link
+    in exactly one part, at most n parts; a part's poll probes its Links only."""
+    links = [active_link(svc, ENT_FRA) for _ in range(5)]
+    for n in (1, 2, 3, 8):
+        shares = monitor.parts(svc, n)
+        assert len(shares) == min(n, 5) and all(shares)
+        assert sorted(i for p in shares for i in p) == sorted(links)
+    part = monitor.parts(svc, 2)[0]
+    assert sorted(p.link for p in monitor.probes(svc, part)) == sorted(part)
