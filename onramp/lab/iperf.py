@@ -75,8 +75,20 @@ def _client(flow: Flow, seconds: int) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def udp(flows: list[Flow], seconds: int = 4) -> list[Measured]:
-    """Every flow at once for `seconds`; what each delivered, in the order given."""
+def udp(flows: list[Flow], seconds: int = 4, tries: int = 3) -> list[Measured]:
+    """Every flow at once for `seconds`; what each delivered, in the order given.
+
+    A run in which a sender fell short of its offer by more than 5 % was short of CPU (2
+    cores shared by the whole lab and more): what got lost then is the machine's, not the
+    shaper's. It is measured again, up to `tries` runs; the last one counts."""
+    for _ in range(tries - 1):
+        got = _run(flows, seconds)
+        if all(m.sent_mbps >= 0.95 * f.offered_mbps for f, m in zip(flows, got, strict=True)):
+            return got
+    return _run(flows, seconds)
+
+
+def _run(flows: list[Flow], seconds: int) -> list[Measured]:
     servers = [_server(f) for f in flows]
     clients = [_client(f, seconds) for f in flows]
     out = []
