@@ -271,6 +271,8 @@ class ConnectorTraffic(BaseModel):
     connector: UUID
     since: datetime
     until: datetime
+    rate_mbps: int | None  # the configured (guaranteed, shaped) rate
+    at_limit: bool  # bitrate >= 95 % of the rate in each of the last 3 samples, one way
     rates: list[Rate]
     bgp: list[BgpSession]
     events: list[BgpEvent]

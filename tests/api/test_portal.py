@@ -108,6 +108,40 @@ def test_a_links_kpis_are_plotted_against_its_sla(browser: Any, api: Api) -> Non
     shot(browser, "4-link-kpis")
 
 
+def test_a_connectors_traffic_is_plotted_against_its_rate_and_at_its_limit(
+    browser: Any, api: Api
+) -> None:
+    """Counter samples stored as a monitoring round stores them: a 100 Mb/s Connector at
+    97, 98, 99 Mb/s toward its cloud. Its traffic plot has a line at its rate, and the
+    Portal flags it as running at its limit."""
+    from datetime import timedelta
+
+    from onramp.core.store import TrafficSampleRow
+
+    c = api.call("POST", "/v1/connectors", json=AWS_ORDER).json()
+    api.svc.store.transact(lambda s: move(s, s.get(ConnectorRow, c["id"]), "active", "t", "made"))
+    start, tx = now() - timedelta(minutes=10), 0
+    for n, mbps in enumerate([0, 40, 97, 98, 99]):
+        tx += int(mbps * 1e6 * 60 / 8)
+        api.svc.store.transact(lambda s, n=n, tx=tx: s.add(TrafficSampleRow(
+            connector_id=c["id"], at=start + timedelta(minutes=n), router="pe1-par",
+            interface="eth3.2", rx_octets=0, tx_octets=tx)))  # fmt: skip
+    sign_in(browser, api.url, api.keys["acme"])
+    row = f"#connector-rows tr[data-id='{c['id']}'] button"
+    until(lambda: browser.find_elements(By.CSS_SELECTOR, row))
+    browser.execute_script(
+        "[...document.querySelectorAll(arguments[0])].find(b => b.textContent === 'traffic')"
+        ".click();", row)  # fmt: skip
+    (plot,) = until(lambda: browser.find_elements(By.CSS_SELECTOR, "#charts svg"))
+    assert plot.get_attribute("data-title") == "bitrate pe1-par eth3.2"
+    assert plot.find_elements(By.CSS_SELECTOR, "line.rate")  # the configured rate
+    assert "rate 100 Mb/s" in plot.text
+    facts = browser.find_element(By.ID, "monitor-facts")
+    assert facts.text.startswith("AT ITS LIMIT: rate 100 Mb/s")
+    assert "at-limit" in (facts.get_attribute("class") or "")
+    shot(browser, "7-connector-at-its-limit")
+
+
 def test_engineers_see_compliance_tenants_do_not(browser: Any, api: Api) -> None:
     from onramp.core.store import ComplianceReportRow
 
