@@ -806,9 +806,11 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         return self._run(f"cat {self._dir}/pending 2>/dev/null", check=False).strip() != ""
 
     def confirm_commit(self) -> None:
-        if not self.has_pending_commit():
+        # one round trip (it is on every deploy's path): the check and the removal
+        pending = f"{self._dir}/pending"
+        self._run(f"test -s {pending} && rm -f {pending}", check=False)
+        if self._last_status != 0:
             raise CommitError(f"{self.hostname}: no commit waits for confirmation")
-        self._run(f"rm -f {self._dir}/pending")
 
     def rollback(self) -> None:
         """Back to the config before the last commit (confirmed or not)."""

@@ -335,3 +335,20 @@ def test_a_waiting_connector_asks_again_soon_at_first(tmp_path: Path) -> None:
             c = svc.create_connector(svc.connector_request(AWS))
             # past both waits (the customer's accept, AWS's provisioning): the routers' turn
             until(lambda: "configuring" in [h["to"] for h in history(svc, c["id"])], 20)
+
+
+def test_a_step_that_moves_on_runs_the_next_in_the_same_message(env: Env) -> None:
+    """A refused order: the step that reads the refusal moves it to rolling_back, and the
+    same message rolls it back to failed, with no trip through the broker (whose polling
+    interval each hop would cost). No worker consumes here: a queued step would not run."""
+    env.sim.behaviour = Behaviour(customer=Customer.REJECT)
+    settings = env.settings("chain", sweep_s=0)
+    worker.configure(settings)
+    svc = Service.open(settings)  # nobody told: the test runs the task itself
+    svc.add_tenant("acme", "ACME")
+    c = svc.create_connector(svc.connector_request(AWS))
+    # the task's body, in this process (a Celery task called is a plain call)
+    assert worker.advance("connector", c["id"]) == "awaiting_customer"
+    until(lambda: worker.advance("connector", c["id"]) != "awaiting_customer")
+    assert svc.connector(c["id"])["state"] == "failed"
+    assert [h["to"] for h in history(svc, c["id"])][-2:] == ["rolling_back", "failed"]
