@@ -17,7 +17,7 @@ import secrets
 import shlex
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import paramiko
 from napalm.base import NetworkDriver, models
@@ -784,13 +784,19 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         return _reload_diff(out)
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
-        if self.has_pending_commit():
-            raise CommitError(
-                f"{self.hostname}: a commit waits for confirmation: confirm_commit() or rollback()"
-            )
         target = self._target()
-        self._stage("rollback.conf", _strip(self._vtysh("show running-config")))
-        path = self._stage("candidate.conf", target)
+        rollback = _strip(self._vtysh("show running-config"))
+        path, pending = f"{self._dir}/candidate.conf", f"{self._dir}/pending"
+        # One round trip (every deploy waits for it): refuse while a commit waits for
+        # confirmation, stage the rollback and the candidate (one stdin, split at a
+        # random mark), start the confirm timer.
+        split = f"--onramp-split-{secrets.token_hex(8)}--"
+        steps = [
+            f"if [ -s {pending} ]; then cat >/dev/null; exit 3; fi",  # stdin read: no broken pipe
+            f"mkdir -p {self._dir} && umask 077 && : >{self._dir}/rollback.conf && : >{path}",
+            f"awk -v m={split} -v a={self._dir}/rollback.conf -v b={path} "
+            "'BEGIN {f = a} $0 == m {f = b; next} {print > f}'",
+        ]
         if revert_in:
             # The timer lives on the router (setsid -f: its own session, no link to this SSH
             # connection or its caller). It writes the `pending` mark itself, with its token
@@ -798,7 +804,6 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             # the two left one that blocked every commit); it reverts unless `pending`
             # still holds that mark when it wakes (confirm_commit removes it).
             token = secrets.token_hex(8)
-            pending = f"{self._dir}/pending"
             revert = (
                 f'echo "{token} $$" >{pending}.new && mv {pending}.new {pending}; '
                 f"sleep {int(revert_in)}; "
@@ -806,14 +811,20 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
                 f"{self._reload_command(self._dir + '/rollback.conf')}; "
                 f"rm -f {pending}"
             )
-            self._run(
-                f"setsid -f sh -c {shlex.quote(revert)} </dev/null >/dev/null 2>&1; "
+            steps.append(
+                f"{{ setsid -f sh -c {shlex.quote(revert)} </dev/null >/dev/null 2>&1; "
                 f"for i in $(seq 100); do grep -qs {token} {pending} && exit 0; sleep 0.05; "
-                "done; exit 1",
-                check=False,
+                "done; exit 4; }"
             )
-            if self._last_status != 0:
-                raise CommitError(f"{self.hostname}: the confirm timer did not start")
+        out = self._run(" && ".join(steps), stdin=f"{rollback}{split}\n{target}", check=False)
+        if self._last_status == 3:
+            raise CommitError(
+                f"{self.hostname}: a commit waits for confirmation: confirm_commit() or rollback()"
+            )
+        if self._last_status == 4:
+            raise CommitError(f"{self.hostname}: the confirm timer did not start")
+        if self._last_status != 0:
+            raise CommitError(f"{self.hostname}: staging the commit failed: {out.strip()[-300:]}")
         try:
             self._reload(path, CommitError)
         except CommitError:
@@ -825,9 +836,11 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         return self._run(f"cat {self._dir}/pending 2>/dev/null", check=False).strip() != ""
 
     def confirm_commit(self) -> None:
-        if not self.has_pending_commit():
+        # one round trip (it is on every deploy's path): the check and the removal
+        pending = f"{self._dir}/pending"
+        self._run(f"test -s {pending} && rm -f {pending}", check=False)
+        if self._last_status != 0:
             raise CommitError(f"{self.hostname}: no commit waits for confirmation")
-        self._run(f"rm -f {self._dir}/pending")
 
     def rollback(self) -> None:
         """Back to the config before the last commit (confirmed or not)."""
@@ -848,19 +861,25 @@ def shaped_rates(dev: FRRDriver) -> dict[str, int]:
     return {str(k): int(v) for k, v in dev._json(f"{dev.netdev} rates").items()}
 
 
-def has_orphaned_commit(dev: FRRDriver) -> bool:
-    """A commit waits for confirmation but no timer will ever revert it: its timer
-    process is gone (killed, the router restarted) or never started (a mark of an
-    older driver, written before its timer). Only a rollback ends it. A function, not a
+def commit_state(dev: FRRDriver) -> Literal["none", "pending", "orphaned"]:
+    """Whether a commit waits for confirmation, read once ("none" costs one round trip):
+    "pending", under its live timer; "orphaned", no timer will ever revert it (its timer
+    process is gone: killed, the router restarted; or never started: a mark of an older
+    driver, written before its timer), only a rollback ends it. A function, not a
     method: napalm's driver contract (BaseTestGetters) allows no public method of its own."""
     mark = dev._run(f"cat {dev._dir}/pending 2>/dev/null", check=False).split()
     if not mark:
-        return False
+        return "none"
     if len(mark) != 2 or not mark[1].isdigit():
-        return True
+        return "orphaned"
     # the pid alone could be reused: its command line holds the token
     dev._run(f"grep -qs {shlex.quote(mark[0])} /proc/{mark[1]}/cmdline", check=False)
-    return dev._last_status != 0
+    return "orphaned" if dev._last_status != 0 else "pending"
+
+
+def has_orphaned_commit(dev: FRRDriver) -> bool:
+    """A commit waits for confirmation but no timer will ever revert it (`commit_state`)."""
+    return commit_state(dev) == "orphaned"
 
 
 def _strip(running: str) -> str:

@@ -1,9 +1,9 @@
-"""Workers: Celery tasks that advance Connectors and Links, one step per message.
+"""Workers: Celery tasks that advance Connectors and Links, a step (or a few) per message.
 
 A message only says "advance <kind> <id>"; the database is the truth (onramp.flow.orchestrate).
 An order is handed to the workers as soon as it is stored (`submit`, wired into the
-Service by every entry point). A step that changed the state queues the next at once; a
-waiting one asks again after `worker.poll_s`; a failed one after its backoff. `sweep` (a
+Service by every entry point). A step that changed the state runs the next at once, in
+the same message (up to `CHAIN` steps, then it queues the next); a waiting one asks again after `worker.poll_s`; a failed one after its backoff. `sweep` (a
 `sweeper` thread: `onramp worker --beat`, the embedded runner; or `celery -A onramp.worker
 beat`) is the safety net: it re-queues whatever is unfinished, not leased and not backing
 off, so work a dead worker held resumes once its lease (seconds: a heartbeat renews it
@@ -114,17 +114,29 @@ def _orchestrator() -> Orchestrator:
     return orch
 
 
+# steps one message may run back to back (then the next goes through the broker, so a
+# long chain, e.g. a rollback retrying, leaves room for other orders)
+CHAIN = 8
+
+
 @app.task(name="onramp.advance")
 def advance(kind: str, ident: str) -> str | None:
     orch = _orchestrator()
-    before = orch.state(kind, ident)
-    state = orch.advance(kind, ident)
-    if state is not None and State(state) in SETTLED:
-        return state  # done
-    due = orch.due_in(kind, ident)  # a failed step backing off
-    if state is None and not due:
-        return None  # another worker has it (and queues its next step)
-    waiting = state is None or state == before or State(state) in WAITING
+    for _ in range(CHAIN):
+        before = orch.state(kind, ident)
+        state = orch.advance(kind, ident)
+        if state is not None and State(state) in SETTLED:
+            return state  # done
+        due = orch.due_in(kind, ident)  # a failed step backing off
+        if state is None and not due:
+            return None  # another worker has it (and queues its next step)
+        waiting = state is None or state == before or State(state) in WAITING
+        if waiting or due:
+            break
+        # moved on and ready (configuring -> verifying, rolling_back -> ...): its next
+        # step at once, here; a trip through the broker costs its polling interval
+    else:
+        due, waiting = 0.0, False
     countdown = due or (poll_in(orch.in_state_for(kind, ident)) if waiting else 0)
     advance.apply_async((kind, ident), countdown=countdown)
     return state

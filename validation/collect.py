@@ -82,21 +82,37 @@ def snapshot(nr: Nornir) -> dict[str, list[BgpSession]]:
     return _gather(nr.run(task=bgp_summary))
 
 
-def poller(nr: Nornir, timeout: float, interval: float = 0.3) -> Callable[[Evidence], None]:
+def poll_after(elapsed: float, cap: float = 1.0) -> float:
+    """Seconds until the gate polls again, `elapsed` seconds after it began: every 0.1 s
+    for the first 5 s (a session comes up in 1-3 s after a commit: seen within a tenth of
+    a second, at one `show bgp` per router per poll), then a tenth of the time waited so
+    far, at most `cap` (a peer slow to answer is not asked 10 times a second for a minute).
+
+    >>> [poll_after(t) for t in (0.0, 4.9, 8.0, 30.0)]
+    [0.1, 0.1, 0.8, 1.0]
+    """
+    return 0.1 if elapsed < 5 else round(min(cap, elapsed / 10), 3)
+
+
+def poller(nr: Nornir, timeout: float, cap: float = 1.0) -> Callable[[Evidence], None]:
     """A collector: poll until every new session is Established with at least its minimum
-    of prefixes and every route that must be present has a valid best path, or `timeout` passes."""
+    of prefixes and every route that must be present has a valid best path, or `timeout`
+    passes (`poll_after` says how often). Routes and rates are read once the new sessions
+    are up (before, the gate cannot pass), and on the last poll (its findings need them)."""
 
     def collect(ev: Evidence) -> None:
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
         while True:
+            last = time.monotonic() - start > timeout
             ev.after = _gather(nr.run(task=bgp_summary))
-            _routes(nr, ev)
-            if ev.rates:
-                on = nr.filter(filter_func=lambda h: h.name in ev.rates)
-                ev.rates_seen = _gather(on.run(task=shaper_rates))
-            if _settled(ev) or time.monotonic() > deadline:
-                return
-            time.sleep(interval)
+            if last or _sessions_up(ev):
+                _routes(nr, ev)
+                if ev.rates:
+                    on = nr.filter(filter_func=lambda h: h.name in ev.rates)
+                    ev.rates_seen = _gather(on.run(task=shaper_rates))
+                if last or _settled(ev):
+                    return
+            time.sleep(poll_after(time.monotonic() - start, cap))
 
     return collect
 
@@ -127,7 +143,8 @@ def _routes(nr: Nornir, ev: Evidence) -> None:
     ev.tables = {h: r["tables"] for h, r in gathered.items()}
 
 
-def _settled(ev: Evidence) -> bool:
+def _sessions_up(ev: Evidence) -> bool:
+    """Every new session Established with at least its minimum of prefixes."""
     for router, vrfs in ev.expected.items():
         after = by_peer(ev.after.get(router, []))
         for vrf, nbrs in vrfs.items():
@@ -137,6 +154,12 @@ def _settled(ev: Evidence) -> bool:
                     return False
                 if received(s) < want.get("min_prefixes", 1):
                     return False
+    return True
+
+
+def _settled(ev: Evidence) -> bool:
+    if not _sessions_up(ev):
+        return False
     for router, devices in ev.rates.items():
         seen = ev.rates_seen.get(router, {})
         if any(seen.get(dev) != mbps for dev, mbps in devices.items()):

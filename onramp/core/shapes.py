@@ -267,6 +267,7 @@ class VrfIntent(TypedDict):
     description: str
     export_map: str | None
     import_vpn: bool
+    coalesce_ms: int | None  # BGP's wait before a new peer's first UPDATE; None: OS default
 
 
 class SubinterfaceIntent(TypedDict):

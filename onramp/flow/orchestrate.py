@@ -128,6 +128,8 @@ class Orchestrator:
     # an applied plan's compliance re-check: None, at once (the caller waits); else handed
     # the plan's id (the workers queue it, so a customer's order does not wait for it)
     audit: Callable[[str], None] | None = None
+    # each thread's Nornir: its SSH connections kept from one step to the next (`_nornir`)
+    _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @classmethod
     def from_settings(
@@ -272,6 +274,7 @@ class Orchestrator:
         try:
             step(kind, ident)
         except OnrampError as exc:
+            self._forget_connections()  # a router may have failed mid-session: fresh ones
             if exc.code == LOST:  # another worker has it now: leave everything to it
                 log.warning("%s %s: %s", kind, ident, exc.reason)
                 return self.state(kind, ident)
@@ -395,7 +398,7 @@ class Orchestrator:
         no other change can move those routers in between."""
 
         self._lock_routers(kind, ident)
-        plan = make_plan(self.svc, kind, ident)
+        plan = make_plan(self.svc, kind, ident, nornir=self._nornir())
         self._go(kind, ident, S.VERIFYING, f"plan {plan['id']}")
 
     def _verify(self, kind: str, ident: str) -> None:
@@ -741,7 +744,7 @@ class Orchestrator:
         Returns the Nornir on those routers, connected, for the plan and apply that follow."""
 
         routers = self._touched(kind, ident)
-        nr = nornir_for(self.svc).filter(filter_func=lambda h: h.name in routers)
+        nr = self._nornir().filter(filter_func=lambda h: h.name in routers)
         result = nr.run(task=discard_unconfirmed)
         failed = {
             h: failure(r[0].exception, "ONR-DEPLOY-001") for h, r in result.items() if r.failed
@@ -750,6 +753,33 @@ class Orchestrator:
             raise OnrampError(next(iter(failed.values()))[0], "cannot check for unconfirmed "
                               "commits: " + "; ".join(f"{h}: {w}" for h, (_, w) in failed.items()))  # fmt: skip
         return nr
+
+    def _nornir(self) -> Nornir:
+        """This thread's Nornir, connected routers included: the plan's SSH sessions serve
+        the apply that follows, and the next order's steps (an SSH handshake per router
+        per step saved). A session that died (a router restarted) is opened again on use;
+        a failed step drops them all (`_forget_connections`)."""
+        nr: Nornir | None = getattr(self._local, "nr", None)
+        if nr is None:
+            nr = self._local.nr = nornir_for(self.svc)
+        for host in nr.inventory.hosts.values():
+            conn = host.connections.get("napalm")
+            if conn is not None and not conn.connection.is_alive().get("is_alive"):
+                self._close(host)
+        return nr
+
+    def _forget_connections(self) -> None:
+        nr: Nornir | None = getattr(self._local, "nr", None)
+        self._local.nr = None
+        for host in nr.inventory.hosts.values() if nr is not None else []:
+            self._close(host)
+
+    @staticmethod
+    def _close(host: Any) -> None:
+        try:
+            host.close_connection("napalm")
+        except Exception:  # closing a dead session may fail too: it is gone either way
+            host.connections.pop("napalm", None)
 
     def _adapter(self, c: ConnectorView) -> Adapter | None:
         provider = self.svc.backbone.catalogue.onramps[c["onramp"]].provider

@@ -173,6 +173,7 @@ def connector(
             # imports none (unlabelled, they could not forward; the segment brings them)
             "export_map": f"{vrf}-vpn-export" if plat.vpn_segments else None,
             "import_vpn": not plat.vpn_segments,
+            "coalesce_ms": plat.vrf_bgp_coalesce_ms,  # the first UPDATE to a new peer
         },
         "interfaces": interfaces,
         "neighbors": [

@@ -364,3 +364,20 @@ def test_a_busy_router_is_waited_for_not_counted_as_a_failed_try(env: Env) -> No
         assert orch.advance("connector", c["id"]) == "configuring"
         row = _held(svc, c["id"])
         assert row["attempts"] == 0 and "pe1-par is busy" in (row["reason"] or ""), row
+
+
+def test_a_step_that_moves_on_runs_the_next_in_the_same_message(env: Env) -> None:
+    """A refused order: the step that reads the refusal moves it to rolling_back, and the
+    same message rolls it back to failed, with no trip through the broker (whose polling
+    interval each hop would cost). No worker consumes here: a queued step would not run."""
+    env.sim.behaviour = Behaviour(customer=Customer.REJECT)
+    settings = env.settings("chain", sweep_s=0)
+    worker.configure(settings)
+    svc = Service.open(settings)  # nobody told: the test runs the task itself
+    svc.add_tenant("acme", "ACME")
+    c = svc.create_connector(svc.connector_request(AWS))
+    # the task's body, in this process (a Celery task called is a plain call)
+    assert worker.advance("connector", c["id"]) == "awaiting_customer"
+    until(lambda: worker.advance("connector", c["id"]) != "awaiting_customer")
+    assert svc.connector(c["id"])["state"] == "failed"
+    assert [h["to"] for h in history(svc, c["id"])][-2:] == ["rolling_back", "failed"]
