@@ -80,12 +80,12 @@ def test_order_in_the_portal_and_watch_it_become_active(browser: Any, tmp_path: 
 
         # the demo's workers measure every 10 s: the Link's quality, the Connectors' traffic
         click = "document.querySelector(arguments[0]).click();"
-        browser.execute_script(click, "#link-rows tr button")  # the demo's Link: KPIs
+        browser.execute_script(click, "#link-rows tr button.kpis")  # the demo's Link: KPIs
         until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#charts svg")) == 3, 60)
         assert "availability 100 %" in browser.find_element(By.ID, "monitor-facts").text
         browser.execute_script("document.getElementById('monitor').scrollIntoView();")
         shot(browser, "lab-3-link-kpis")
-        browser.execute_script(click, f"#connector-rows tr[data-id='{made['id']}'] button + button")
+        browser.execute_script(click, f"#connector-rows tr[data-id='{made['id']}'] button.traffic")
         until(lambda: "Established" in browser.find_element(By.ID, "monitor-facts").text
               and browser.find_elements(By.CSS_SELECTOR, "#charts svg[data-title^='bitrate']"), 60)  # fmt: skip
         browser.execute_script("document.getElementById('monitor').scrollIntoView();")
