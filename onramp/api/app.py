@@ -203,10 +203,11 @@ class TicketAnswer(TicketAnswerText):
     accepted: StrictBool
 
 
-# a delegation as a customer sends it (AWS; the secret is never shown again)
+# a delegation as a customer sends it (AWS; the secret is never shown again). Placeholders,
+# plainly not keys: a credential-shaped string in the published document gets copied
 DELEGATION_EXAMPLE = {"provider": "aws", "account": "123456789012",
-                      "access_key_id": "AKIAIOSFODNN7EXAMPLE",
-                      "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                      "access_key_id": "YOUR-ACCESS-KEY-ID",
+                      "secret_access_key": "your-secret-access-key",
                       "virtual_gateway_id": "vgw-0123456789abcdef0"}  # fmt: skip
 
 
