@@ -8,48 +8,26 @@ commit-confirm and gate), and back to nothing; the demo's own (unnamed) resource
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from onramp.client import Client
-from onramp.lab.run import down
-from onramp.lab.topology import build, cloud_lans
 
 from ..api.test_ansible import run_play, story_tasks
-from ..browser import until
-from .conftest import default_inventory_in, lab_settings, write_config
-from .test_connectivity_lab import AZURE, SERVING
+from .conftest import served_demo
 
 LAB, OCTET = "tan", 75
 
 
 def test_the_story_as_a_play_through_the_workers(tmp_path: Path) -> None:
-    settings = lab_settings(LAB, tmp_path, OCTET)
-    bb = default_inventory_in(OCTET, tmp_path / "inventory")
-    config = write_config(tmp_path / "config.yaml", settings, tmp_path / "inventory")
-    lans = cloud_lans(build(bb, settings))
-    log = tmp_path / "demo.log"
-    with log.open("w") as sink:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "onramp.cli", "--config", str(config), "demo", "--via",
-             "api", "--serve", "--json"],
-            stdout=subprocess.DEVNULL, stderr=sink, env={**os.environ, "COLUMNS": "200"},
-        )  # fmt: skip
-    try:
-        serving = until(lambda: SERVING.search(log.read_text()) or demo.poll() is not None, 600)
-        assert demo.poll() is None, log.read_text()[-3000:]
-        url, key = serving.group(1), serving.group(2)
-        azure = AZURE.search(log.read_text())
-        assert azure, log.read_text()[-2000:]
-        made = requests.post(azure.group(1) + "/_sim/circuits", json={"bandwidth_mbps": 1000},
+    with served_demo(LAB, tmp_path, OCTET) as served:
+        url, key, lans, log = served.url, served.key, served.lans, served.log
+        azure = served.azure_url()
+        made = requests.post(azure + "/_sim/circuits", json={"bandwidth_mbps": 1000},
                              timeout=10).json()["service_key"]  # fmt: skip
-        state = requests.get(azure.group(1) + "/_sim/state", timeout=10).json()
+        state = requests.get(azure + "/_sim/state", timeout=10).json()
         s_tag = state["cross_connections"][made]["properties"]["sTag"]
         story = {
             "connectors": {
@@ -96,10 +74,3 @@ def test_the_story_as_a_play_through_the_workers(tmp_path: Path) -> None:
             i["id"]: i["state"] for i in [*api.connectors(), *api.links()] if i["id"] in before
         }
         assert after == before  # the demo's, unnamed: untouched
-    finally:
-        demo.send_signal(signal.SIGTERM)
-        try:
-            demo.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-        down(settings.name, settings.state_dir)

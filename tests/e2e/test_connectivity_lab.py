@@ -10,8 +10,6 @@ Connectors and Link stay active."""
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -21,16 +19,12 @@ import requests
 import yaml
 
 from onramp.client import Client
-from onramp.lab.run import Lab, down
-from onramp.lab.topology import build, cloud_lans
+from onramp.lab.run import Lab
 
-from ..browser import until
-from .conftest import default_inventory_in, lab_settings, write_config
+from .conftest import served_demo
 
 LAB, OCTET = "tcf", 77
 NEW = "10.200.77.0/24"  # the VPC's new subnet
-SERVING = re.compile(r"serving: Portal (\S+)/ API \S+ key (onr_\S+)")
-AZURE = re.compile(r"Azure ARM (http://\S+)")
 
 
 def client(url: str, key: str, tmp: Path, file: dict[str, Any], *args: str) -> tuple[int, str]:
@@ -43,28 +37,13 @@ def client(url: str, key: str, tmp: Path, file: dict[str, Any], *args: str) -> t
 
 
 def test_the_story_as_a_file_through_the_workers(tmp_path: Path) -> None:
-    settings = lab_settings(LAB, tmp_path, OCTET)
-    bb = default_inventory_in(OCTET, tmp_path / "inventory")
-    config = write_config(tmp_path / "config.yaml", settings, tmp_path / "inventory")
-    topo = build(bb, settings)
-    lans = cloud_lans(topo)
-    log = tmp_path / "demo.log"
-    with log.open("w") as sink:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "onramp.cli", "--config", str(config), "demo", "--via",
-             "api", "--serve", "--json"],
-            stdout=subprocess.DEVNULL, stderr=sink, env={**os.environ, "COLUMNS": "200"},
-        )  # fmt: skip
-    try:
-        serving = until(lambda: SERVING.search(log.read_text()) or demo.poll() is not None, 600)
-        assert demo.poll() is None, log.read_text()[-3000:]
-        url, key = serving.group(1), serving.group(2)
-        azure = AZURE.search(log.read_text())
-        assert azure, log.read_text()[-2000:]
+    with served_demo(LAB, tmp_path, OCTET) as served:
+        url, key, lans, log = served.url, served.key, served.lans, served.log
+        azure = served.azure_url()
         # the customer's side first: an ExpressRoute circuit, its service key and S-tag
-        made = requests.post(azure.group(1) + "/_sim/circuits", json={"bandwidth_mbps": 1000},
+        made = requests.post(azure + "/_sim/circuits", json={"bandwidth_mbps": 1000},
                              timeout=10).json()["service_key"]  # fmt: skip
-        state = requests.get(azure.group(1) + "/_sim/state", timeout=10).json()
+        state = requests.get(azure + "/_sim/state", timeout=10).json()
         s_tag = state["cross_connections"][made]["properties"]["sTag"]
         story = {
             "connectors": {
@@ -89,7 +68,7 @@ def test_the_story_as_a_file_through_the_workers(tmp_path: Path) -> None:
         assert client(url, key, tmp_path, story, "apply", "--wait")[1].startswith("Nothing to do")
 
         # a changed description and prefixes: the VPC's new subnet, announced by its cloud
-        lab = Lab(topo, settings.state_dir)
+        lab = Lab(served.topo, served.settings.state_dir)
         vpc = lab.announce("aws-dx-par", NEW)
         assert lab.ping("azure-er-lon-host", vpc, count=3).received == 0  # filtered so far
         changed = yaml.safe_load(yaml.safe_dump(story))
@@ -115,10 +94,3 @@ def test_the_story_as_a_file_through_the_workers(tmp_path: Path) -> None:
             i["id"]: i["state"] for i in [*api.connectors(), *api.links()] if i["id"] in before
         }
         assert after == before  # the demo's, unnamed: untouched
-    finally:
-        demo.send_signal(signal.SIGTERM)
-        try:
-            demo.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-        down(settings.name, settings.state_dir)
