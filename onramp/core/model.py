@@ -91,6 +91,8 @@ RELEASED_STATES = frozenset({State.FAILED, State.DELETED})
 LIVE = frozenset({State.ACTIVE, State.MODIFYING})
 # States on the way out (rolled back or taken away): nothing new may be built on them.
 LEAVING = frozenset({State.ROLLING_BACK, State.DECOMMISSIONING})
+# States the workers are done with: nothing left to advance.
+SETTLED = frozenset({State.ACTIVE, State.FAILED, State.DELETED})
 
 _WAITING = frozenset({State.CSP_REQUESTED, State.AWAITING_CUSTOMER, State.AWAITING_TICKET})
 # an engineer's `onramp apply` of a deploy plan makes it active, of a removal allocated again,
@@ -141,7 +143,7 @@ class Kind(StrEnum):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Tenant(Strict):
