@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from onramp.core.errors import OnrampError
 from onramp.core.settings import PACKAGE
-from onramp.core.shapes import ConnectorIntent
-from onramp.network import intent
-from onramp.network.inventory import Backbone
 
-if TYPE_CHECKING:  # jinja2 loads with the first render: `use_overrides` runs in every command
+if TYPE_CHECKING:  # loaded with the first render: `use_overrides` runs in every command
     import jinja2
+
+    from onramp.core.shapes import ConnectorIntent
+    from onramp.network.inventory import Backbone
 
 TEMPLATES = PACKAGE / "templates"  # the built-in ones
 # the project's templates/, searched before TEMPLATES: a process serves one project's
@@ -124,6 +124,8 @@ class RouterServices:
 
 def router_config(bb: Backbone, router: str, svc: RouterServices) -> str:
     """The whole config of an FRR-style router (replace semantics): backbone + services."""
+    from onramp.network import intent  # with the first render: not for `use_overrides`
+
     platform = bb.routers[router].platform
     parts = [render("backbone", platform, intent.backbone(bb, router))]
     for data in svc.connectors:
