@@ -28,12 +28,12 @@ from typing import Any
 from celery import Celery
 from sqlalchemy import or_, select
 
-from onramp.core.model import State
+from onramp.core.model import SETTLED, State
 from onramp.core.settings import Settings, load_settings
 from onramp.core.store import ROWS, now
 from onramp.flow import compliance, monitor, webhooks
 from onramp.flow.apply import recheck_plan
-from onramp.flow.orchestrate import SETTLED, WAITING, Orchestrator
+from onramp.flow.orchestrate import WAITING, Orchestrator
 from onramp.flow.service import Service
 from onramp.network.inventory.plugin import init_nornir
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
@@ -28,6 +28,9 @@ from onramp.core.shapes import TicketAnswerRecord, TicketView
 from onramp.core.store import ConnectorRow, Store, TicketRow, by_prefix, now
 from onramp.csp.adapter import CspResource, CspState, PeeringRequest, ResourceDetails
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 STATES = {
     "open": CspState.AWAITING_TICKET,
     "ready": CspState.READY,
@@ -35,12 +38,19 @@ STATES = {
     "removal_open": CspState.DELETING,
     "deleted": CspState.DELETED,
 }
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-    autoescape=False,  # plain text for an e-mail or a provider's portal, not HTML
-)
+
+
+@cache
+def _templates() -> Environment:
+    """The ticket's template, loaded when a ticket is written (`onramp ticket list` never)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).parent),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # plain text for an e-mail or a provider's portal, not HTML
+    )
 
 
 class ManualAdapter:
@@ -178,7 +188,8 @@ def view(ticket: TicketRow) -> TicketView:
 
 
 def render(ticket: TicketRow, removal: bool = False) -> str:
-    return _TEMPLATES.get_template("ticket.j2").render(
+    template = _templates().get_template("ticket.j2")
+    return template.render(
         provider=ticket.provider,
         ticket=ticket.id[:8],
         req=ticket.request | {"md5_key": ticket.md5_key is not None},

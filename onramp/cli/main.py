@@ -422,10 +422,9 @@ def worker_status(as_json: JsonOpt = False) -> None:
     """Who holds what: unfinished Connectors and Links with their lease (owner, time left,
     last heartbeat), failed tries and backoff; the routers' locks."""
     from onramp.cli.service import service
-    from onramp.flow.orchestrate import status
 
     with errors(as_json):
-        found = status(service())
+        found = service().worker_status()
     if as_json:
         dump(found)
         return

@@ -91,6 +91,8 @@ RELEASED_STATES = frozenset({State.FAILED, State.DELETED})
 LIVE = frozenset({State.ACTIVE, State.MODIFYING})
 # States on the way out (rolled back or taken away): nothing new may be built on them.
 LEAVING = frozenset({State.ROLLING_BACK, State.DECOMMISSIONING})
+# States the workers are done with: nothing left to advance.
+SETTLED = frozenset({State.ACTIVE, State.FAILED, State.DELETED})
 
 _WAITING = frozenset({State.CSP_REQUESTED, State.AWAITING_CUSTOMER, State.AWAITING_TICKET})
 # an engineer's `onramp apply` of a deploy plan makes it active, of a removal allocated again,

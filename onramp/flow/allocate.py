@@ -14,6 +14,7 @@ retried on fresh data (Store.transact), or, for a value the user asked for, refu
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,7 +24,6 @@ from typing import Any, TypeVar, cast
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -110,7 +110,9 @@ def take(
 def _insert(s: Session, scope: str, value: int, owner: str) -> bool:
     """Hold `value` unless another holds it: one statement (ON CONFLICT DO NOTHING; a
     savepoint around a plain insert cost two more round trips per value)."""
-    dialect = sqlite if s.get_bind().dialect.name == "sqlite" else postgresql
+    # the store's own dialect only: a SQLite store (the CLI's) never loads PostgreSQL's
+    name = s.get_bind().dialect.name
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{name}")
     held = s.scalar(
         dialect.insert(AllocationRow)
         .values(scope=scope, value=value, owner=owner)

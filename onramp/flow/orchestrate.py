@@ -39,18 +39,14 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session as Db
 
 from onramp.core.errors import Code, OnrampError
-from onramp.core.model import ChangeRecord, State
+from onramp.core.model import SETTLED, ChangeRecord, State
 from onramp.core.settings import WorkerSettings
 from onramp.core.shapes import (
     BgpSession,
     ConnectorView,
-    LeaseHeld,
-    RouterLockHeld,
     TransitionView,
-    WorkerStatus,
 )
 from onramp.core.store import (
-    ROWS,
     PlanRow,
     RouterLockRow,
     TransitionRow,
@@ -74,7 +70,6 @@ from onramp.validation.collect import snapshot
 log = logging.getLogger(__name__)
 S = State
 WAITING = frozenset({S.CSP_REQUESTED, S.AWAITING_CUSTOMER, S.AWAITING_TICKET})
-SETTLED = frozenset({S.ACTIVE, S.FAILED, S.DELETED})
 # errors worth another try later: the provider or a router was unreachable
 TRANSIENT = frozenset(
     {"ONR-CSP-002", "ONR-DEPLOY-001", "ONR-DEPLOY-006", "ONR-ALLOC-004", "ONR-STORE-001"}
@@ -795,39 +790,6 @@ class Orchestrator:
         with self.svc.store.session() as s:
             row = _row(s, "connector", ident)
             return self.svc.vault.decrypt(row.md5_key) if row.md5_key else None
-
-
-def status(svc: Service) -> WorkerStatus:
-    """Who holds what: every unfinished Connector and Link (its lease, last heartbeat,
-    failed tries, backoff) and every router lock."""
-    at = now()
-
-    def left(until: Any) -> float | None:
-        return None if until is None else round((until - at).total_seconds(), 1)
-
-    work: list[LeaseHeld] = []
-    unfinished = [x.value for x in State if x not in SETTLED]
-    with svc.store.session() as s:
-        for kind, table in ROWS.items():
-            rows: list[Any] = list(
-                s.scalars(
-                    select(table).where(table.state.in_(unfinished)).order_by(table.created_at)
-                )
-            )
-            for row in rows:
-                work.append({
-                    "kind": kind.value, "id": row.id, "state": row.state,
-                    "owner": row.lease_owner, "lease_left_s": left(row.lease_until),
-                    "heartbeat_at": row.heartbeat_at.isoformat() if row.heartbeat_at else None,
-                    "attempts": row.attempts,
-                    "retry_in_s": left(row.retry_at) if row.retry_at and row.retry_at > at
-                    else None,
-                    "reason": row.reason})  # fmt: skip
-        locks: list[RouterLockHeld] = [
-            {"router": r.router, "owner": r.owner, "left_s": left(r.until) or 0.0}
-            for r in s.scalars(select(RouterLockRow).order_by(RouterLockRow.router))
-        ]
-    return {"at": at.isoformat(), "work": work, "router_locks": locks}
 
 
 def _row(s: Db, kind: str, ident: str, lock: bool = False) -> Any:

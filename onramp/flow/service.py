@@ -17,6 +17,7 @@ from sqlalchemy import select, tuple_
 
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
+    SETTLED,
     AwsDelegation,
     AzureDelegation,
     Change,
@@ -24,6 +25,7 @@ from onramp.core.model import (
     DelegationView,
     LinkRequest,
     Onramp,
+    State,
     Tenant,
 )
 from onramp.core.secrets import Vault
@@ -34,27 +36,30 @@ from onramp.core.shapes import (
     CustomerConfigView,
     CustomerStep,
     KeyReveal,
+    LeaseHeld,
     LinkView,
+    RouterLockHeld,
     TransitionView,
+    WorkerStatus,
 )
 from onramp.core.store import (
+    ROWS,
     AttachmentRow,
     ConnectorRow,
     EventRow,
     LinkRow,
     PortUsageRow,
+    RouterLockRow,
     Store,
     TenantRow,
     TransitionRow,
     by_prefix,
     now,
 )
-from onramp.csp import delegation, registry
 from onramp.csp.constraints import for_kind, for_provider
-from onramp.flow import allocate, change
-from onramp.flow.kinds import spec_of
+from onramp.flow import allocate
 from onramp.flow.request import parse
-from onramp.network import customer, templates
+from onramp.network import templates
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.source import load_source
 
@@ -186,6 +191,8 @@ class Service:
         settings = self.settings.csp.get(onramp.provider)
         if settings is None:
             return {}
+        from onramp.csp import registry  # only for an order a tenant delegated
+
         data = req.model_dump(mode="json", exclude_none=True)
         return registry.delegated_order(onramp.provider, settings, self.backbone, self.store,
                                         self.vault, data)  # fmt: skip
@@ -198,6 +205,8 @@ class Service:
                 ConnectorRow.tenant_id == order.tenant, ConnectorRow.onramp == order.onramp))  # fmt: skip
             if any(all(a.get(k) == v for k, v in filled.items()) for a in asked):
                 return
+        from onramp.csp import registry
+
         provider = self.backbone.catalogue.onramps[order.onramp].provider
         try:
             registry.delegated_undo(provider, self.settings.csp[provider], self.backbone,
@@ -213,6 +222,8 @@ class Service:
         account = req.aws_account  # the account a delegation names (Azure's is a subscription)
         if onramp is None or account is None:
             return
+        from onramp.csp import delegation
+
         provider = onramp.provider
         held = delegation.owner(self.store, provider, account)
         if held is not None and held != req.tenant:
@@ -224,6 +235,8 @@ class Service:
     ) -> DelegationView:
         """Store the tenant's credentials at a provider (sealed); the log names who and which
         account, never a secret."""
+        from onramp.csp import delegation
+
         with self.store.session() as s:
             if s.get(TenantRow, tenant) is None:
                 raise OnrampError("ONR-REQ-013", f"tenant '{tenant}'", field="tenant")
@@ -233,12 +246,16 @@ class Service:
         return view
 
     def revoke_delegation(self, tenant: str, provider: str, actor: str) -> DelegationView:
+        from onramp.csp import delegation
+
         view = delegation.revoke(self.store, tenant, provider)
         audit.info("delegation of tenant %s at %s (account %s) revoked by %s",
                    tenant, provider, view.account, actor)  # fmt: skip
         return view
 
     def delegations(self, tenant: str) -> list[DelegationView]:
+        from onramp.csp import delegation
+
         return delegation.listed(self.store, tenant)
 
     def customer_step(
@@ -323,6 +340,8 @@ class Service:
         with), in `platform`'s syntax, the BGP key revealed; every call is recorded first
         (`reveals`). A Connector whose peer a provider sets up is refused (ONR-REQ-014):
         the provider configures that side from what its API or ticket was given."""
+        from onramp.network import customer  # the customer's templates: only this command
+
         customer.platform_of(platform)  # a wrong platform reveals nothing
         with self.store.session() as s:
             row = _find(s, ConnectorRow, ident, "connector")
@@ -403,6 +422,8 @@ class Service:
     def view(self, kind: str, ident: str, tenant: str | None = None) -> ConnectorView | LinkView:
         """A Connector or Link by its kind's name (as runbooks and routes pass it); `tenant`:
         looked for among that tenant's only (None: every tenant's)."""
+        from onramp.flow.kinds import spec_of  # the renderer behind it: not for list or show
+
         spec = spec_of(kind)
         with self.store.session() as s:
             return spec.view(_find(s, spec.row, ident, kind, tenant=tenant), self.backbone)
@@ -421,6 +442,8 @@ class Service:
         (onramp.flow.change): refused with a code before anything is touched, else stored
         and, for a bandwidth or prefixes, handed to the workers (`modifying` until they end
         it `active`)."""
+        from onramp.flow import change  # renders and plans: not loaded by the read-only commands
+
         req = parse(Change, {k: v for k, v in data.items() if v is not None})
         done = change.change(self.store, self.backbone, kind, ident, req, actor, tenant,
                              if_match, dry_run)  # fmt: skip
@@ -441,6 +464,39 @@ class Service:
                  "reason": t.reason}
                 for t in rows
             ]  # fmt: skip
+
+    def worker_status(self) -> WorkerStatus:
+        """Who holds what: every unfinished Connector and Link (its lease, last heartbeat,
+        failed tries, backoff) and every router lock. Here, not beside the workers: a read
+        of the store that `onramp worker status` runs without loading Nornir (issue 23)."""
+        at = now()
+
+        def left(until: Any) -> float | None:
+            return None if until is None else round((until - at).total_seconds(), 1)
+
+        work: list[LeaseHeld] = []
+        unfinished = [x.value for x in State if x not in SETTLED]
+        with self.store.session() as s:
+            for kind, table in ROWS.items():
+                rows: list[Any] = list(
+                    s.scalars(
+                        select(table).where(table.state.in_(unfinished)).order_by(table.created_at)
+                    )
+                )
+                for row in rows:
+                    work.append({
+                        "kind": kind.value, "id": row.id, "state": row.state,
+                        "owner": row.lease_owner, "lease_left_s": left(row.lease_until),
+                        "heartbeat_at": row.heartbeat_at.isoformat() if row.heartbeat_at else None,
+                        "attempts": row.attempts,
+                        "retry_in_s": left(row.retry_at) if row.retry_at and row.retry_at > at
+                        else None,
+                        "reason": row.reason})  # fmt: skip
+            locks: list[RouterLockHeld] = [
+                {"router": r.router, "owner": r.owner, "left_s": left(r.until) or 0.0}
+                for r in s.scalars(select(RouterLockRow).order_by(RouterLockRow.router))
+            ]
+        return {"at": at.isoformat(), "work": work, "router_locks": locks}
 
 
 def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> Any:

@@ -12,15 +12,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from onramp.core.errors import OnrampError
 from onramp.core.settings import PACKAGE
-from onramp.core.shapes import ConnectorIntent
-from onramp.network import intent
-from onramp.network.inventory import Backbone
+
+if TYPE_CHECKING:  # loaded with the first render: `use_overrides` runs in every command
+    import jinja2
+
+    from onramp.core.shapes import ConnectorIntent
+    from onramp.network.inventory import Backbone
 
 TEMPLATES = PACKAGE / "templates"  # the built-in ones
 # the project's templates/, searched before TEMPLATES: a process serves one project's
@@ -58,6 +59,8 @@ def overridden(folder: Path | None = None) -> list[str]:
 
 @cache
 def _environment(roots: tuple[Path, ...]) -> jinja2.Environment:
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(r) for r in roots]),
         undefined=jinja2.StrictUndefined,  # a missing value is an error, never an empty line
@@ -84,6 +87,8 @@ def render(
     """The template's text for `data` (`root`: only that folder; else `search_path()`);
     a value it needs and `data` lacks is ONR-TPL-001 naming the template file, its line
     and the value (never jinja2's traceback)."""
+    import jinja2
+
     roots = (root,) if root is not None else search_path()
     name = template_name(feature, platform, remove)
     try:
@@ -119,6 +124,8 @@ class RouterServices:
 
 def router_config(bb: Backbone, router: str, svc: RouterServices) -> str:
     """The whole config of an FRR-style router (replace semantics): backbone + services."""
+    from onramp.network import intent  # with the first render: not for `use_overrides`
+
     platform = bb.routers[router].platform
     parts = [render("backbone", platform, intent.backbone(bb, router))]
     for data in svc.connectors:

@@ -35,7 +35,7 @@ from onramp.core.store import ConnectorRow, Store, now
 from onramp.csp.aws.adapter import AwsAdapter, client
 from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
 from onramp.csp.simulator import Behaviour, Customer, Faults
-from onramp.flow.orchestrate import Orchestrator, Timings, status
+from onramp.flow.orchestrate import Orchestrator, Timings
 from onramp.flow.service import Service
 from onramp.network.inventory import Backbone
 
@@ -214,7 +214,7 @@ def _by(svc: Service, ident: str, pid: int) -> list[dict[str, Any]]:
 
 
 def _held(svc: Service, ident: str) -> Any:
-    return next(w for w in status(svc)["work"] if w["id"] == ident)
+    return next(w for w in svc.worker_status()["work"] if w["id"] == ident)
 
 
 def test_transient_failures_back_off_then_roll_back_with_the_last_error(env: Env) -> None:
