@@ -18,13 +18,24 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from ipaddress import IPv4Network
 from typing import Any, TypeVar, cast
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onramp.core.errors import OnrampError
@@ -58,8 +69,8 @@ from onramp.core.store import (
     ReleasedRow,
     RouterStateRow,
     Store,
-    TenantRow,
     move,
+    tenant_webhooks,
 )
 from onramp.csp.constraints import Constraints
 from onramp.flow import edges, placement, request
@@ -69,6 +80,8 @@ from onramp.network.platforms import refuse_undeployable, undeployable
 
 T = TypeVar("T")
 NUMBERS = (1, 999_999)
+# tables for Core statements: plain rows, no ORM identity map kept in step
+_HELD, _GIVEN_BACK, _USAGE = AllocationRow.__table__, ReleasedRow.__table__, PortUsageRow.__table__
 ATTEMPTS = 64  # values tried within one transaction before starting it again  # VRF numbers (RD <loopback>:n) and Link numbers (RT <asn>:n)
 
 
@@ -92,6 +105,10 @@ def take(
                 "ONR-ALLOC-006", f"{want} in {scope} is held by another service", field="vlan"
             )
         return want
+    # the common case in one statement: nothing released, room past the highest
+    held = s.scalar(_next_statement(s), {"scope": scope, "lo": lo, "hi": hi, "owner": owner})
+    if held is not None:
+        return int(held)
     for _ in range(ATTEMPTS):
         # each statement sees what concurrent transactions committed meanwhile (READ
         # COMMITTED; SQLite serializes writers), so a lost race moves on to the next value
@@ -105,6 +122,36 @@ def take(
         if _insert(s, scope, candidate, owner):
             return candidate
     raise Conflict(f"{scope}: {ATTEMPTS} values taken under us")
+
+
+@cache
+def _next_one(dialect: str) -> Any:
+    """INSERT one past the highest held value of the scope, when no value of it was given
+    back (those come first: `take`'s loop) and the top is not reached; nothing back when
+    it cannot (then the loop decides: released, a gap, full, or a lost race). Built once:
+    constructing it cost more Python than running it."""
+    scope, lo, hi = (
+        bindparam("scope", type_=String),
+        bindparam("lo", type_=BigInteger),
+        bindparam("hi", type_=BigInteger),
+    )
+    in_range = (_HELD.c.scope == scope) & _HELD.c.value.between(lo, hi)
+    top = (
+        select(func.coalesce(func.max(_HELD.c.value) + 1, lo).label("value"))
+        .where(in_range)
+        .subquery()
+    )
+    given_back = exists().where(_GIVEN_BACK.c.scope == scope, _GIVEN_BACK.c.value.between(lo, hi))
+    chosen = select(scope, top.c.value, bindparam("owner", type_=String)).where(
+        top.c.value <= hi, ~given_back
+    )
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    return (insert(_HELD).from_select(["scope", "value", "owner"], chosen)
+            .on_conflict_do_nothing(index_elements=["scope", "value"]).returning(_HELD.c.value))  # fmt: skip
+
+
+def _next_statement(s: Session) -> Any:
+    return _next_one(s.get_bind().dialect.name)
 
 
 def _insert(s: Session, scope: str, value: int, owner: str) -> bool:
@@ -195,8 +242,7 @@ def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
         )
     )
     usage = {
-        (u.router, u.port): u
-        for u in s.scalars(select(PortUsageRow).where(PortUsageRow.router.in_(routers)))
+        (u.router, u.port): u for u in s.execute(select(_USAGE).where(_USAGE.c.router.in_(routers)))
     }
     found = []
     for r, name in bb.ports_of(onramp):
@@ -224,25 +270,28 @@ def _role(router: Router, port: str) -> str | None:
 
 
 def _reserve_bandwidth(s: Session, c: Candidate, mbps: int) -> bool:
-    with s.begin_nested():
-        if s.get(PortUsageRow, (c.router, c.port)) is None:
-            try:
-                with s.begin_nested():
-                    s.add(PortUsageRow(router=c.router, port=c.port, used_mbps=0, attachments=0))
-            except IntegrityError:
-                pass  # another transaction created it first
-        done = s.execute(
-            update(PortUsageRow)
-            .where(
-                PortUsageRow.router == c.router,
-                PortUsageRow.port == c.port,
-                PortUsageRow.used_mbps + mbps <= c.speed_mbps,
-            )
-            .values(
-                used_mbps=PortUsageRow.used_mbps + mbps, attachments=PortUsageRow.attachments + 1
-            )
-        )
-    return bool(done.rowcount)  # type: ignore[attr-defined]
+    """Add `mbps` and one attachment to the port's usage (made at its first use) unless that
+    passes its speed: one statement, atomic on both stores (PostgreSQL locks the row and
+    checks the condition on its newest version; SQLite serializes writers)."""
+    return s.execute(_reserve_statement(s), {"router": c.router, "port": c.port, "mbps": mbps,
+                                             "speed": c.speed_mbps}).first() is not None  # fmt: skip
+
+
+@cache
+def _reserve(dialect: str) -> Any:
+    mbps, speed = bindparam("mbps", type_=Integer), bindparam("speed", type_=Integer)
+    first = select(bindparam("router", type_=String), bindparam("port", type_=String), mbps,
+                   literal(1, Integer)).where(mbps <= speed)  # fmt: skip
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(_USAGE)
+    return (insert.from_select(["router", "port", "used_mbps", "attachments"], first)
+            .on_conflict_do_update(index_elements=["router", "port"], set_={
+                "used_mbps": _USAGE.c.used_mbps + mbps, "attachments": _USAGE.c.attachments + 1},
+                where=_USAGE.c.used_mbps + mbps <= speed)
+            .returning(_USAGE.c.router))  # fmt: skip
+
+
+def _reserve_statement(s: Session) -> Any:
+    return _reserve(s.get_bind().dialect.name)
 
 
 # ------------------------------------------------------------------ connectors
@@ -283,8 +332,8 @@ def _ranked(
     rows: list[AttachmentRow], peers: list[str],
 ) -> list[Candidate]:  # fmt: skip
     """`usable` in the order the network's state says, the excluded left out (explained)."""
-    usage = {(u.router, u.port): u for u in s.scalars(
-        select(PortUsageRow).where(PortUsageRow.router.in_({c.router for c in usable})))}  # fmt: skip
+    usage = {(u.router, u.port): u for u in s.execute(
+        select(_USAGE).where(_USAGE.c.router.in_({c.router for c in usable})))}  # fmt: skip
     load: dict[str, int] = {}
     for u in usage.values():
         load[u.router] = load.get(u.router, 0) + u.attachments
@@ -411,7 +460,7 @@ def _new_connector(
     actor: str = "onramp",
     edge: EdgeContext | None = None,
 ) -> ConnectorRow:
-    if s.get(TenantRow, req.tenant) is None:
+    if tenant_webhooks(s, req.tenant) is None:  # read with its webhooks: the moves want them
         raise OnrampError("ONR-REQ-013", f"tenant '{req.tenant}'", field="tenant")
     if req.idempotency_key:
         same = s.scalar(
@@ -469,8 +518,7 @@ def _new_connector(
 
 def _created(s: Session, row: ConnectorRow | LinkRow, actor: str) -> None:
     """Requested, validated and allocated happen in one transaction: three rows."""
-    for state in (State.REQUESTED, State.VALIDATED, State.ALLOCATED):
-        move(s, row, state.value, actor)
+    move(s, row, [State.REQUESTED.value, State.VALIDATED.value, State.ALLOCATED.value], actor)
 
 
 def create_connector(

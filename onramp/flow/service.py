@@ -447,7 +447,8 @@ def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> A
     """Keyset paging: oldest first by (created_at, id), from just after row `after`; the
     database does the work (an offset would read every row before the page)."""
     if after is not None:
-        last = s.get(table, after)
+        # its two keys only: a whole row (JSON columns parsed, an ORM object) cost more
+        last = s.execute(select(table.created_at, table.id).where(table.id == after)).first()
         if last is not None:
             # a row value: both SQLite and PostgreSQL walk the page index from there
             q = q.where(tuple_(table.created_at, table.id) > tuple_(last.created_at, last.id))
