@@ -10,6 +10,7 @@ same number, whatever the code above does.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -610,11 +611,40 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
+            if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+                return  # Store.read: each statement its own, no lock held between them
             # writers queue at BEGIN instead of failing later on a lock upgrade
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    _pinged_when_idle(engine)
+    return engine
+
+
+IDLE_PING_S = 5.0
+
+
+def _pinged_when_idle(engine: Engine) -> None:
+    """pool_pre_ping, for a connection that sat in the pool IDLE_PING_S or more: a server
+    restarted or a connection cut by a firewall shows there, before any work is sent. A
+    connection back within seconds goes without: the ping was a round trip on each of a
+    request's two checkouts (issue 23). Should the server die in those seconds, the first
+    statement fails (ONR-STORE-001) and SQLAlchemy drops the pool's other connections."""
+
+    @event.listens_for(engine, "checkin")
+    def _back(dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _out(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return  # new, or back a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # any failure: the pool makes a new connection
+            raise DisconnectionError(f"ping failed: {exc}") from exc
 
 
 class Store:
@@ -622,6 +652,8 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # the same pool, no transaction: Store.read
+        self.readers = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent). A store already at
@@ -650,6 +682,15 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self.sessions() as s, s.begin():
+            yield s
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads that need no transaction around them: no BEGIN and COMMIT
+        (two round trips on PostgreSQL, where READ COMMITTED gives each statement its own
+        snapshot anyway), and on SQLite no write lock taken, so a read does not queue
+        behind writers. Nothing it writes is kept."""
+        with self.readers() as s:
             yield s
 
     def transact(self, fn: Callable[[Session], T], retries: int = 8) -> T:

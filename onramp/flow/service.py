@@ -289,7 +289,7 @@ class Service:
         """Oldest first; `limit` and `after` (the last id of the previous page) page them."""
         # plain rows, not ORM objects: building 50 objects and their attachments' cost
         # most of an API page (identity map, relationship loading)
-        with self.store.session() as s:
+        with self.store.read() as s:
             c = ConnectorRow
             # what a view shows, no more: each datetime and JSON column costs a parse per row
             q = select(c.id, c.tenant_id, c.onramp, c.kind, c.state, c.bandwidth_mbps, c.number,
@@ -379,7 +379,7 @@ class Service:
     def links(
         self, tenant: str | None = None, limit: int | None = None, after: str | None = None
     ) -> list[LinkView]:
-        with self.store.session() as s:
+        with self.store.read() as s:
             q = select(LinkRow)
             if tenant:
                 q = q.where(LinkRow.tenant_id == tenant)
