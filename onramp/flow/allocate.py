@@ -27,10 +27,12 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     String,
+    Table,
     bindparam,
     delete,
     exists,
     func,
+    insert,
     literal,
     select,
     update,
@@ -70,6 +72,7 @@ from onramp.core.store import (
     RouterStateRow,
     Store,
     move,
+    now,
     tenant_webhooks,
 )
 from onramp.csp.constraints import Constraints
@@ -82,6 +85,10 @@ T = TypeVar("T")
 NUMBERS = (1, 999_999)
 # tables for Core statements: plain rows, no ORM identity map kept in step
 _HELD, _GIVEN_BACK, _USAGE = AllocationRow.__table__, ReleasedRow.__table__, PortUsageRow.__table__
+_CONNECTORS, _ATTACHMENTS = (
+    cast(Table, ConnectorRow.__table__),
+    cast(Table, AttachmentRow.__table__),
+)
 ATTEMPTS = 64  # values tried within one transaction before starting it again  # VRF numbers (RD <loopback>:n) and Link numbers (RT <asn>:n)
 
 
@@ -506,14 +513,27 @@ def _new_connector(
         md5_key=vault.encrypt(new_bgp_key(min(max(24, c.key.min_length), c.key.max_length)))
         if c.key.md5 != "none"
         else None,
+        attempts=0,
+        created_at=now(),
     )
-    row.attachments = attachments
+    row.updated_at = row.created_at
+    row.attachments = attachments  # for the view: the row itself is written below
     _created(s, row, actor)
-    s.add(row)
-    s.flush()
+    # one INSERT for the Connector, one for its attachments, of what is here: nothing is
+    # read back, and the ORM's unit of work cost more than both statements (issue 23)
+    conn = s.connection()
+    conn.execute(insert(_CONNECTORS), [_written(row)])
+    conn.execute(insert(_ATTACHMENTS), [_written(a) | {"connector_id": cid} for a in attachments])
     if edge is not None:  # why it is where it is, kept with it (GET .../placement)
         placement.record(s, cid, edge.topo["read_at"], edge.explain)
     return row
+
+
+def _written(row: ConnectorRow | AttachmentRow) -> dict[str, Any]:
+    """A new row's columns as set here (an id still None: the database numbers it)."""
+    table = cast(Table, type(row).__table__)
+    return {c.key: v for c in table.columns
+            if (v := getattr(row, c.key)) is not None or not c.primary_key}  # fmt: skip
 
 
 def _created(s: Session, row: ConnectorRow | LinkRow, actor: str) -> None:
