@@ -94,9 +94,10 @@ class Throttled(OnrampError):
 
 class RateLimit:
     """A token bucket per name (`key:<id>`, `addr:<ip>`): `rate` requests a second on
-    average, bursts of `burst`. The buckets are rows of the store, drawn from in one
-    transaction each (row-locked on PostgreSQL, BEGIN IMMEDIATE on SQLite), so every API
-    process on the store limits as one; the clock is the hosts' (Unix time)."""
+    average, bursts of `burst`. The buckets are rows of the store, drawn from by one
+    atomic UPDATE (`draw`), or, for a new or an empty bucket, in a transaction that locks
+    the row (row-locked on PostgreSQL, BEGIN IMMEDIATE on SQLite), so every API process on
+    the store limits as one; the clock is the hosts' (Unix time)."""
 
     def __init__(self, rate: float = 20.0, burst: int = 40) -> None:
         self.rate, self.burst = rate, burst
@@ -110,13 +111,19 @@ class RateLimit:
         """0 if the request may go (a token taken); else the seconds until one is there."""
         return store.transact(lambda s: self.take_in(s, name))
 
+    def draw(self, s: Session, name: str) -> bool:
+        """Take a token if the bucket is there and holds one: one statement, atomic on its
+        own, so it needs no transaction around it (Store.read). False: no bucket yet, or no
+        token; then `take` decides, in a transaction."""
+        params = {"name": name, "t": time.time(), "rate": self.rate, "burst": float(self.burst)}
+        return s.execute(_DRAW, params).first() is not None
+
     def take_in(self, s: Session, name: str) -> float:
-        """`take` in the caller's transaction (the API checks a key and draws in one)."""
-        t = time.time()
-        params = {"name": name, "t": t, "rate": self.rate, "burst": float(self.burst)}
-        if s.execute(_DRAW, params).first() is not None:
+        """`take` in the caller's transaction."""
+        if self.draw(s, name):
             return 0.0  # the common case, one statement: a token was there and is taken
         # no row yet, or no token: read it locked, as the answer needs the wait
+        t = time.time()
         row = s.get(RateBucketRow, name, with_for_update=True)
         tokens = self._count(row, t)
         if row is None:

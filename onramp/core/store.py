@@ -594,6 +594,9 @@ class Conflict(Exception):
     """Another transaction took a resource this one wanted: retry on fresh data."""
 
 
+AUTOCOMMIT_SQLITE = "onramp_autocommit"  # an execution option: no BEGIN on SQLite
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -611,7 +614,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            if conn.get_execution_options().get(AUTOCOMMIT_SQLITE):
                 return  # Store.read: each statement its own, no lock held between them
             # writers queue at BEGIN instead of failing later on a lock upgrade
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -652,8 +655,13 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # the same pool, no transaction: Store.read
-        self.readers = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        # the same pool, each statement its own transaction (Store.read): PostgreSQL's
+        # driver set to autocommit; SQLite's connections always are, the "begin" listener
+        # then adds no BEGIN (SQLAlchemy's AUTOCOMMIT there would turn the driver's own
+        # transactions back on when the connection returns to the pool)
+        sqlite = url.startswith("sqlite")
+        option = {AUTOCOMMIT_SQLITE: True} if sqlite else {"isolation_level": "AUTOCOMMIT"}
+        self.readers = sessionmaker(self.engine.execution_options(**option))
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent). A store already at
@@ -686,12 +694,16 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reads that need no transaction around them: no BEGIN and COMMIT
-        (two round trips on PostgreSQL, where READ COMMITTED gives each statement its own
-        snapshot anyway), and on SQLite no write lock taken, so a read does not queue
-        behind writers. Nothing it writes is kept."""
-        with self.readers() as s:
-            yield s
+        """A session whose every statement is its own transaction (autocommit): for reads,
+        and writes that are one atomic statement. No BEGIN and COMMIT (two round trips on
+        PostgreSQL, where READ COMMITTED gives each statement its own snapshot anyway); on
+        SQLite no write lock held between statements, so a read does not queue behind
+        writers. Anything that must commit together goes through `transact`."""
+        try:
+            with self.readers() as s:
+                yield s
+        except OperationalError as exc:  # as transact says it: the store is not there
+            raise OnrampError("ONR-STORE-001", str(exc).splitlines()[0]) from exc
 
     def transact(self, fn: Callable[[Session], T], retries: int = 8) -> T:
         """Run `fn` in one transaction; on a unique-key race, retry on fresh data."""

@@ -3,6 +3,8 @@ dropped while it sat idle replaced before anything is sent on it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select, text
 
@@ -38,3 +40,16 @@ def test_a_connection_dropped_while_idle_is_replaced(
         with reading() as s:
             assert s.scalar(text("SELECT pg_backend_pid()")) != pid
             assert set(s.scalars(select(TenantRow.id))) == {"acme", "globex"}
+
+
+def test_a_read_leaves_the_sqlite_driver_without_its_own_transactions(tmp_path: Path) -> None:
+    """Only the "begin" listener's BEGIN IMMEDIATE starts a transaction on SQLite: a read
+    must hand its connection back that way (SQLAlchemy's AUTOCOMMIT, undone on return,
+    left the driver opening its own deferred transactions and ran a PRAGMA each way)."""
+    st = Store(f"sqlite:///{tmp_path / 'onramp.db'}")
+    st.migrate()
+    for _ in range(2):
+        with st.read() as s:
+            s.execute(select(TenantRow.id)).all()
+        with st.engine.connect() as conn:  # the pool's one connection, back from the read
+            assert conn.connection.dbapi_connection.isolation_level is None  # type: ignore[union-attr]
