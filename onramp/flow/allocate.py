@@ -14,6 +14,7 @@ retried on fresh data (Store.transact), or, for a value the user asked for, refu
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,7 +38,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from onramp.core.errors import OnrampError
@@ -152,7 +152,7 @@ def _next_one(dialect: str) -> Any:
     chosen = select(scope, top.c.value, bindparam("owner", type_=String)).where(
         top.c.value <= hi, ~given_back
     )
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
     return (insert(_HELD).from_select(["scope", "value", "owner"], chosen)
             .on_conflict_do_nothing(index_elements=["scope", "value"]).returning(_HELD.c.value))  # fmt: skip
 
@@ -164,7 +164,9 @@ def _next_statement(s: Session) -> Any:
 def _insert(s: Session, scope: str, value: int, owner: str) -> bool:
     """Hold `value` unless another holds it: one statement (ON CONFLICT DO NOTHING; a
     savepoint around a plain insert cost two more round trips per value)."""
-    dialect = sqlite if s.get_bind().dialect.name == "sqlite" else postgresql
+    # the store's own dialect only: a SQLite store (the CLI's) never loads PostgreSQL's
+    name = s.get_bind().dialect.name
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{name}")
     held = s.scalar(
         dialect.insert(AllocationRow)
         .values(scope=scope, value=value, owner=owner)
@@ -289,7 +291,7 @@ def _reserve(dialect: str) -> Any:
     mbps, speed = bindparam("mbps", type_=Integer), bindparam("speed", type_=Integer)
     first = select(bindparam("router", type_=String), bindparam("port", type_=String), mbps,
                    literal(1, Integer)).where(mbps <= speed)  # fmt: skip
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(_USAGE)
+    insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert(_USAGE)
     return (insert.from_select(["router", "port", "used_mbps", "attachments"], first)
             .on_conflict_do_update(index_elements=["router", "port"], set_={
                 "used_mbps": _USAGE.c.used_mbps + mbps, "attachments": _USAGE.c.attachments + 1},
