@@ -6,7 +6,8 @@ process, called over loopback with one HTTP session:
 - `GET /v1/connectors?limit=50`: the first page and a page deep in the list (keyset);
   p50 and p99 of each, against the bare endpoint (same JSON, no auth, no store);
 - create: `POST /v1/connectors` (enterprise orders: allocation, store, a message to the
-  workers, here recorded) per second, against the bare endpoint's POST.
+  workers, here recorded) per second, against the bare endpoint's POST; and the SQL
+  statements a create runs (each a round trip on PostgreSQL, and SQLAlchemy's work).
 API and bare requests take turns (on a shared machine both see the same load). The same
 figures on SQLite and on PostgreSQL (a throw-away server, as the tests start one).
 Prints the figures and the ratios API / bare.
@@ -30,6 +31,7 @@ from typing import Any
 import requests
 from fastapi import FastAPI
 from report import report
+from sqlalchemy import event
 
 from onramp.api import keys as apikeys
 from onramp.api.app import create_app, serve_in_thread
@@ -81,6 +83,18 @@ def bare(page: dict[str, Any], made: dict[str, Any]) -> FastAPI:
     return app
 
 
+def counted(svc: Service) -> tuple[list[str], Any]:
+    """From now on, every SQL statement the store runs (BEGIN, savepoints and all); and
+    what stops counting."""
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(svc.store.engine, "before_cursor_execute", count)
+    return seen, lambda: event.remove(svc.store.engine, "before_cursor_execute", count)
+
+
 def timed(fns: list[Any], n: int) -> list[list[float]]:
     """Each of `fns` n times, taking turns: on a shared machine both see the same load."""
     out: list[list[float]] = [[] for _ in fns]
@@ -129,9 +143,12 @@ def measure(svc: Service, a: argparse.Namespace, label: str) -> dict[str, Any]:
                     f"{statistics.median(api_t) / statistics.median(bare_t):.1f}/"
                     f"{pct(api_t, 0.99) / pct(bare_t, 0.99):.1f}"
                 )
+            seen, stop = counted(svc)
             api_c, bare_c = timed(
                 [lambda u=u: http.post(f"{u}/v1/connectors", json=ORDER).raise_for_status()
                  for u in (url, bare_url)], a.creates)  # fmt: skip
+            stop()
+            figures[f"{label} create SQL statements"] = round(len(seen) / a.creates, 1)
             figures[f"{label} create per s"] = round(len(api_c) / sum(api_c), 1)
             figures[f"{label} create bare per s"] = round(len(bare_c) / sum(bare_c), 1)
             figures[f"{label} create ratio (api / bare time)"] = round(sum(api_c) / sum(bare_c), 1)

@@ -206,8 +206,11 @@ def check_pools() -> list[str]:
     ]
 
 
-def providers() -> list[str]:
-    return sorted(p.parent.name for p in CSP_DIR.glob("*/constraints.yaml"))
+@cache
+def providers() -> tuple[str, ...]:
+    """The providers described here, read once (as `load` reads each): a glob of the
+    package on every order cost eight directory scans per create."""
+    return tuple(sorted(p.parent.name for p in CSP_DIR.glob("*/constraints.yaml")))
 
 
 def for_kind(kind: str) -> Constraints:

@@ -28,7 +28,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
-from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -398,23 +397,18 @@ def create_app(
         addr = f"addr:{request.client.host if request.client else '-'}"
         key = x_api_key or (bearer.credentials.strip() if bearer else "")
 
-        def check(s: Session) -> tuple[Principal | None, float]:
-            """One transaction for the address's bucket, the key and its bucket: three of
-            their own cost a third of a listing's time."""
+        # each statement its own transaction (no BEGIN and COMMIT: two round trips on
+        # PostgreSQL): two reads and an atomic draw; a transaction only to count an unknown
+        # key or for a new or empty bucket
+        with svc.store.read() as s:
             if wait := guesses.wait_in(s, addr):
-                return None, wait
+                raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
             who = apikeys.principal_in(s, key) if key else None
-            if who is None:
-                guesses.take_in(s, addr)
-                return None, 0.0
-            return who, bucket.take_in(s, f"key:{who.key_id}")
-
-        who, wait = svc.store.transact(check)
-        if who is None and wait:
-            raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
+            drawn = who is not None and bucket.draw(s, f"key:{who.key_id}")
         if who is None:
+            guesses.take(svc.store, addr)
             raise OnrampError("ONR-API-001", "no valid API key in the request")
-        if wait:
+        if not drawn and (wait := bucket.take(svc.store, f"key:{who.key_id}")):
             raise Throttled(wait, f"key {who.key_id}")
         return who
 

@@ -14,7 +14,9 @@ import json
 import math
 import re
 import time
+from typing import Any, cast
 
+from sqlalchemy import Float, Row, String, Table, Update, bindparam, case, select, update
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -92,14 +94,15 @@ class Throttled(OnrampError):
 
 class RateLimit:
     """A token bucket per name (`key:<id>`, `addr:<ip>`): `rate` requests a second on
-    average, bursts of `burst`. The buckets are rows of the store, drawn from in one
-    transaction each (row-locked on PostgreSQL, BEGIN IMMEDIATE on SQLite), so every API
-    process on the store limits as one; the clock is the hosts' (Unix time)."""
+    average, bursts of `burst`. The buckets are rows of the store, drawn from by one
+    atomic UPDATE (`draw`), or, for a new or an empty bucket, in a transaction that locks
+    the row (row-locked on PostgreSQL, BEGIN IMMEDIATE on SQLite), so every API process on
+    the store limits as one; the clock is the hosts' (Unix time)."""
 
     def __init__(self, rate: float = 20.0, burst: int = 40) -> None:
         self.rate, self.burst = rate, burst
 
-    def _count(self, row: RateBucketRow | None, t: float) -> float:
+    def _count(self, row: RateBucketRow | Row[Any, Any] | None, t: float) -> float:
         if row is None:
             return float(self.burst)
         return min(float(self.burst), row.tokens + max(0.0, t - row.at) * self.rate)
@@ -108,8 +111,18 @@ class RateLimit:
         """0 if the request may go (a token taken); else the seconds until one is there."""
         return store.transact(lambda s: self.take_in(s, name))
 
+    def draw(self, s: Session, name: str) -> bool:
+        """Take a token if the bucket is there and holds one: one statement, atomic on its
+        own, so it needs no transaction around it (Store.read). False: no bucket yet, or no
+        token; then `take` decides, in a transaction."""
+        params = {"name": name, "t": time.time(), "rate": self.rate, "burst": float(self.burst)}
+        return s.execute(_DRAW, params).first() is not None
+
     def take_in(self, s: Session, name: str) -> float:
-        """`take` in the caller's transaction (the API checks a key and draws in one)."""
+        """`take` in the caller's transaction."""
+        if self.draw(s, name):
+            return 0.0  # the common case, one statement: a token was there and is taken
+        # no row yet, or no token: read it locked, as the answer needs the wait
         t = time.time()
         row = s.get(RateBucketRow, name, with_for_update=True)
         tokens = self._count(row, t)
@@ -126,8 +139,31 @@ class RateLimit:
             return self.wait_in(s, name)
 
     def wait_in(self, s: Session, name: str) -> float:
-        tokens = self._count(s.get(RateBucketRow, name), time.time())
+        tokens = self._count(s.connection().execute(_BUCKET, {"name": name}).first(), time.time())
         return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+
+def _draw() -> Update:
+    """Take a token from bucket :name if refilled (up to :burst at :rate a second since `at`)
+    it holds one; no row back otherwise. One UPDATE: PostgreSQL locks the row and checks
+    the condition on its newest version, SQLite serializes writers, so the limit stays exact
+    across API processes. `RateLimit._count` in SQL (CASE: both stores' min and max differ)."""
+    table = cast(Table, RateBucketRow.__table__)
+    b = table.c
+    t, rate, burst = (bindparam(n, type_=Float) for n in ("t", "rate", "burst"))
+    refilled = b.tokens + case((t > b.at, t - b.at), else_=0.0) * rate
+    count = case((refilled > burst, burst), else_=refilled)
+    return (update(table)
+            .where(b.key == bindparam("name", type_=String), count >= 1)
+            .values(tokens=count - 1, at=case((t > b.at, t), else_=b.at))
+            .returning(b.key))  # fmt: skip
+
+
+_BUCKETS = cast(Table, RateBucketRow.__table__)
+_BUCKET = select(_BUCKETS.c.tokens, _BUCKETS.c.at).where(
+    _BUCKETS.c.key == bindparam("name", type_=String)
+)  # a plain row, built once (the ORM's load of an object cost more than the query)
+_DRAW = _draw()  # built once: its construction costs more Python than its run
 
 
 # Every answer: no framing, no sniffing, no referrer; a page brings its own policy

@@ -11,8 +11,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import String, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from onramp.core.errors import OnrampError
@@ -62,12 +63,19 @@ def principal_in(s: Session, key: str) -> Principal | None:
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
         return None
-    row = s.get(ApiKeyRow, parts[1])
+    row = s.connection().execute(_KEY, {"id": parts[1]}).first()
     if row is None or row.revoked_at is not None:
         return None
     if not hmac.compare_digest(row.sha256, _digest(key)):
         return None
     return Principal(row.id, row.tenant_id)
+
+
+_KEYS = cast(Table, ApiKeyRow.__table__)
+# a plain row, built once: the ORM's load of an object cost a fifth of the key's check
+_KEY = select(_KEYS.c.id, _KEYS.c.tenant_id, _KEYS.c.sha256, _KEYS.c.revoked_at).where(
+    _KEYS.c.id == bindparam("id", type_=String)
+)
 
 
 def revoke(store: Store, key_id: str) -> bool:

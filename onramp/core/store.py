@@ -10,12 +10,13 @@ same number, whatever the code above does.
 from __future__ import annotations
 
 import re
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -27,16 +28,18 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
+    insert,
     select,
     text,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -476,54 +479,76 @@ KIND_OF: dict[type[ConnectorRow] | type[LinkRow], Kind] = {t: k for k, t in ROWS
 def move(
     s: Session,
     row: ConnectorRow | LinkRow,
-    to: str,
+    to: str | Sequence[str],
     actor: str,
     reason: str = "",
     holder: str | None = None,
 ) -> None:
     """The one way a Connector or Link changes state (a new row: its first state), with its
     transition row, in the caller's transaction; refused unless TRANSITIONS allows it.
+    `to`: a state, or states passed through in turn (a create: requested, validated,
+    allocated), their transition rows and webhook deliveries written by one INSERT each.
     `holder`: the worker's lease; refused (ONR-STATE-002) unless it still holds the row, so
     a worker whose lease another took over cannot commit what it was doing (fencing). The
     caller reads the row FOR UPDATE then: no takeover between the check and the commit."""
-    kind, was = KIND_OF[type(row)], row.state
+    kind = KIND_OF[type(row)]
+    path = [to] if isinstance(to, str) else list(to)
     if holder is not None and row.lease_owner != holder:
         raise OnrampError("ONR-STATE-002", f"{kind} {row.id}: {holder} no longer holds it "
-                          f"(now {row.lease_owner or 'nobody'}); not moved to {to}")  # fmt: skip
-    if not allowed(was, to):
-        raise OnrampError("ONR-STATE-001", f"{kind} {row.id} cannot go from {was} to {to}")
+                          f"(now {row.lease_owner or 'nobody'}); not moved to {path[-1]}")  # fmt: skip
+    hooks = tenant_webhooks(s, row.tenant_id) or []
+    steps: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    for state in path:
+        was = row.state
+        if not allowed(was, state):
+            raise OnrampError("ONR-STATE-001", f"{kind} {row.id} cannot go from {was} to {state}")
+        steps.append({"kind": kind.value, "target_id": row.id, "from_state": was,
+                      "to_state": state, "actor": actor[:80], "reason": reason[:1000]})  # fmt: skip
+        row.state = state
+        deliveries += _outbox(row, kind, was, reason, hooks)
     # a new step begins: the last one's failed tries no longer count
     row.attempts, row.retry_at = 0, None
-    s.add(TransitionRow(kind=kind.value, target_id=row.id, from_state=was, to_state=to,
-                        actor=actor[:80], reason=reason[:1000]))  # fmt: skip
-    row.state = to
-    _outbox(s, row, kind, was, reason)
+    # Core inserts on the session's connection: no autoflush of the caller's pending rows
+    # (they flush when it commits, as before) and no ORM unit of work for append-only rows
+    conn = s.connection()
+    conn.execute(insert(cast(Table, TransitionRow.__table__)), steps)
+    if deliveries:
+        conn.execute(insert(cast(Table, WebhookDeliveryRow.__table__)), deliveries)
 
 
-def _outbox(s: Session, row: ConnectorRow | LinkRow, kind: Kind, was: str | None,
-            reason: str) -> None:  # fmt: skip
-    """A delivery owed to each of the tenant's webhooks, in the change's own transaction."""
-    # read once per transaction and tenant: a create moves its Connector three times
+def tenant_webhooks(s: Session, tenant: str) -> list[str] | None:
+    """The ids of the tenant's webhooks, None when there is no such tenant: one query, read
+    once per transaction (a create checks the tenant and moves its Connector three times)."""
     tx = s.get_transaction()
     if s.info.get("webhooks", (None,))[0] is not tx:
         s.info["webhooks"] = (tx, {})
     known: dict[str, list[str]] = s.info["webhooks"][1]
-    hooks = known.get(row.tenant_id)
-    if hooks is None:
+    if tenant not in known:
+        q = (select(TenantRow.id, WebhookRow.id)
+             .outerjoin(WebhookRow, WebhookRow.tenant_id == TenantRow.id)
+             .where(TenantRow.id == tenant))  # fmt: skip
         with s.no_autoflush:  # the caller's pending rows flush when it commits, as before
-            q = select(WebhookRow.id).where(WebhookRow.tenant_id == row.tenant_id)
-            hooks = known[row.tenant_id] = list(s.scalars(q))
+            rows = s.execute(q).all()
+        if not rows:
+            return None
+        known[tenant] = [hook for _, hook in rows if hook is not None]
+    return known[tenant]
+
+
+def _outbox(row: ConnectorRow | LinkRow, kind: Kind, was: str | None, reason: str,
+            hooks: list[str]) -> list[dict[str, Any]]:  # fmt: skip
+    """A delivery owed to each of the tenant's webhooks, in the change's own transaction."""
     if not hooks:
-        return
+        return []
     at = now()
     event: WebhookEvent = {
         "event_id": str(uuid.uuid4()), "type": f"{kind.value}.state_changed",
         "created_at": at.isoformat(), "old_state": was, "new_state": row.state,
         "object": _object(row, kind, reason)}  # fmt: skip
-    for hook in hooks:
-        s.add(WebhookDeliveryRow(id=str(uuid.uuid4()), webhook_id=hook, target_id=row.id,
-                                 event_id=event["event_id"], event=event, status="pending",
-                                 attempts=0, next_try_at=at))  # fmt: skip
+    return [{"id": str(uuid.uuid4()), "webhook_id": hook, "target_id": row.id,
+             "event_id": event["event_id"], "event": event, "status": "pending",
+             "attempts": 0, "next_try_at": at} for hook in hooks]  # fmt: skip
 
 
 def _object(row: ConnectorRow | LinkRow, kind: Kind, reason: str) -> WebhookObject:
@@ -569,6 +594,9 @@ class Conflict(Exception):
     """Another transaction took a resource this one wanted: retry on fresh data."""
 
 
+AUTOCOMMIT_SQLITE = "onramp_autocommit"  # an execution option: no BEGIN on SQLite
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -586,11 +614,40 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
+            if conn.get_execution_options().get(AUTOCOMMIT_SQLITE):
+                return  # Store.read: each statement its own, no lock held between them
             # writers queue at BEGIN instead of failing later on a lock upgrade
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    _pinged_when_idle(engine)
+    return engine
+
+
+IDLE_PING_S = 5.0
+
+
+def _pinged_when_idle(engine: Engine) -> None:
+    """pool_pre_ping, for a connection that sat in the pool IDLE_PING_S or more: a server
+    restarted or a connection cut by a firewall shows there, before any work is sent. A
+    connection back within seconds goes without: the ping was a round trip on each of a
+    request's two checkouts (issue 23). Should the server die in those seconds, the first
+    statement fails (ONR-STORE-001) and SQLAlchemy drops the pool's other connections."""
+
+    @event.listens_for(engine, "checkin")
+    def _back(dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _out(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return  # new, or back a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # any failure: the pool makes a new connection
+            raise DisconnectionError(f"ping failed: {exc}") from exc
 
 
 class Store:
@@ -598,6 +655,13 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # the same pool, each statement its own transaction (Store.read): PostgreSQL's
+        # driver set to autocommit; SQLite's connections always are, the "begin" listener
+        # then adds no BEGIN (SQLAlchemy's AUTOCOMMIT there would turn the driver's own
+        # transactions back on when the connection returns to the pool)
+        sqlite = url.startswith("sqlite")
+        option = {AUTOCOMMIT_SQLITE: True} if sqlite else {"isolation_level": "AUTOCOMMIT"}
+        self.readers = sessionmaker(self.engine.execution_options(**option))
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent). A store already at
@@ -627,6 +691,19 @@ class Store:
     def session(self) -> Iterator[Session]:
         with self.sessions() as s, s.begin():
             yield s
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session whose every statement is its own transaction (autocommit): for reads,
+        and writes that are one atomic statement. No BEGIN and COMMIT (two round trips on
+        PostgreSQL, where READ COMMITTED gives each statement its own snapshot anyway); on
+        SQLite no write lock held between statements, so a read does not queue behind
+        writers. Anything that must commit together goes through `transact`."""
+        try:
+            with self.readers() as s:
+                yield s
+        except OperationalError as exc:  # as transact says it: the store is not there
+            raise OnrampError("ONR-STORE-001", str(exc).splitlines()[0]) from exc
 
     def transact(self, fn: Callable[[Session], T], retries: int = 8) -> T:
         """Run `fn` in one transaction; on a unique-key race, retry on fresh data."""

@@ -19,12 +19,25 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from ipaddress import IPv4Network
 from typing import Any, TypeVar, cast
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from onramp.core.errors import OnrampError
@@ -58,8 +71,9 @@ from onramp.core.store import (
     ReleasedRow,
     RouterStateRow,
     Store,
-    TenantRow,
     move,
+    now,
+    tenant_webhooks,
 )
 from onramp.csp.constraints import Constraints
 from onramp.flow import edges, placement, request
@@ -69,6 +83,12 @@ from onramp.network.platforms import refuse_undeployable, undeployable
 
 T = TypeVar("T")
 NUMBERS = (1, 999_999)
+# tables for Core statements: plain rows, no ORM identity map kept in step
+_HELD, _GIVEN_BACK, _USAGE = AllocationRow.__table__, ReleasedRow.__table__, PortUsageRow.__table__
+_CONNECTORS, _ATTACHMENTS = (
+    cast(Table, ConnectorRow.__table__),
+    cast(Table, AttachmentRow.__table__),
+)
 ATTEMPTS = 64  # values tried within one transaction before starting it again  # VRF numbers (RD <loopback>:n) and Link numbers (RT <asn>:n)
 
 
@@ -92,6 +112,10 @@ def take(
                 "ONR-ALLOC-006", f"{want} in {scope} is held by another service", field="vlan"
             )
         return want
+    # the common case in one statement: nothing released, room past the highest
+    held = s.scalar(_next_statement(s), {"scope": scope, "lo": lo, "hi": hi, "owner": owner})
+    if held is not None:
+        return int(held)
     for _ in range(ATTEMPTS):
         # each statement sees what concurrent transactions committed meanwhile (READ
         # COMMITTED; SQLite serializes writers), so a lost race moves on to the next value
@@ -105,6 +129,36 @@ def take(
         if _insert(s, scope, candidate, owner):
             return candidate
     raise Conflict(f"{scope}: {ATTEMPTS} values taken under us")
+
+
+@cache
+def _next_one(dialect: str) -> Any:
+    """INSERT one past the highest held value of the scope, when no value of it was given
+    back (those come first: `take`'s loop) and the top is not reached; nothing back when
+    it cannot (then the loop decides: released, a gap, full, or a lost race). Built once:
+    constructing it cost more Python than running it."""
+    scope, lo, hi = (
+        bindparam("scope", type_=String),
+        bindparam("lo", type_=BigInteger),
+        bindparam("hi", type_=BigInteger),
+    )
+    in_range = (_HELD.c.scope == scope) & _HELD.c.value.between(lo, hi)
+    top = (
+        select(func.coalesce(func.max(_HELD.c.value) + 1, lo).label("value"))
+        .where(in_range)
+        .subquery()
+    )
+    given_back = exists().where(_GIVEN_BACK.c.scope == scope, _GIVEN_BACK.c.value.between(lo, hi))
+    chosen = select(scope, top.c.value, bindparam("owner", type_=String)).where(
+        top.c.value <= hi, ~given_back
+    )
+    insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+    return (insert(_HELD).from_select(["scope", "value", "owner"], chosen)
+            .on_conflict_do_nothing(index_elements=["scope", "value"]).returning(_HELD.c.value))  # fmt: skip
+
+
+def _next_statement(s: Session) -> Any:
+    return _next_one(s.get_bind().dialect.name)
 
 
 def _insert(s: Session, scope: str, value: int, owner: str) -> bool:
@@ -197,8 +251,7 @@ def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
         )
     )
     usage = {
-        (u.router, u.port): u
-        for u in s.scalars(select(PortUsageRow).where(PortUsageRow.router.in_(routers)))
+        (u.router, u.port): u for u in s.execute(select(_USAGE).where(_USAGE.c.router.in_(routers)))
     }
     found = []
     for r, name in bb.ports_of(onramp):
@@ -226,25 +279,28 @@ def _role(router: Router, port: str) -> str | None:
 
 
 def _reserve_bandwidth(s: Session, c: Candidate, mbps: int) -> bool:
-    with s.begin_nested():
-        if s.get(PortUsageRow, (c.router, c.port)) is None:
-            try:
-                with s.begin_nested():
-                    s.add(PortUsageRow(router=c.router, port=c.port, used_mbps=0, attachments=0))
-            except IntegrityError:
-                pass  # another transaction created it first
-        done = s.execute(
-            update(PortUsageRow)
-            .where(
-                PortUsageRow.router == c.router,
-                PortUsageRow.port == c.port,
-                PortUsageRow.used_mbps + mbps <= c.speed_mbps,
-            )
-            .values(
-                used_mbps=PortUsageRow.used_mbps + mbps, attachments=PortUsageRow.attachments + 1
-            )
-        )
-    return bool(done.rowcount)  # type: ignore[attr-defined]
+    """Add `mbps` and one attachment to the port's usage (made at its first use) unless that
+    passes its speed: one statement, atomic on both stores (PostgreSQL locks the row and
+    checks the condition on its newest version; SQLite serializes writers)."""
+    return s.execute(_reserve_statement(s), {"router": c.router, "port": c.port, "mbps": mbps,
+                                             "speed": c.speed_mbps}).first() is not None  # fmt: skip
+
+
+@cache
+def _reserve(dialect: str) -> Any:
+    mbps, speed = bindparam("mbps", type_=Integer), bindparam("speed", type_=Integer)
+    first = select(bindparam("router", type_=String), bindparam("port", type_=String), mbps,
+                   literal(1, Integer)).where(mbps <= speed)  # fmt: skip
+    insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert(_USAGE)
+    return (insert.from_select(["router", "port", "used_mbps", "attachments"], first)
+            .on_conflict_do_update(index_elements=["router", "port"], set_={
+                "used_mbps": _USAGE.c.used_mbps + mbps, "attachments": _USAGE.c.attachments + 1},
+                where=_USAGE.c.used_mbps + mbps <= speed)
+            .returning(_USAGE.c.router))  # fmt: skip
+
+
+def _reserve_statement(s: Session) -> Any:
+    return _reserve(s.get_bind().dialect.name)
 
 
 # ------------------------------------------------------------------ connectors
@@ -285,8 +341,8 @@ def _ranked(
     rows: list[AttachmentRow], peers: list[str],
 ) -> list[Candidate]:  # fmt: skip
     """`usable` in the order the network's state says, the excluded left out (explained)."""
-    usage = {(u.router, u.port): u for u in s.scalars(
-        select(PortUsageRow).where(PortUsageRow.router.in_({c.router for c in usable})))}  # fmt: skip
+    usage = {(u.router, u.port): u for u in s.execute(
+        select(_USAGE).where(_USAGE.c.router.in_({c.router for c in usable})))}  # fmt: skip
     load: dict[str, int] = {}
     for u in usage.values():
         load[u.router] = load.get(u.router, 0) + u.attachments
@@ -413,7 +469,7 @@ def _new_connector(
     actor: str = "onramp",
     edge: EdgeContext | None = None,
 ) -> ConnectorRow:
-    if s.get(TenantRow, req.tenant) is None:
+    if tenant_webhooks(s, req.tenant) is None:  # read with its webhooks: the moves want them
         raise OnrampError("ONR-REQ-013", f"tenant '{req.tenant}'", field="tenant")
     if req.idempotency_key:
         same = s.scalar(
@@ -459,20 +515,32 @@ def _new_connector(
         md5_key=vault.encrypt(new_bgp_key(min(max(24, c.key.min_length), c.key.max_length)))
         if c.key.md5 != "none"
         else None,
+        attempts=0,
+        created_at=now(),
     )
-    row.attachments = attachments
+    row.updated_at = row.created_at
+    row.attachments = attachments  # for the view: the row itself is written below
     _created(s, row, actor)
-    s.add(row)
-    s.flush()
+    # one INSERT for the Connector, one for its attachments, of what is here: nothing is
+    # read back, and the ORM's unit of work cost more than both statements (issue 23)
+    conn = s.connection()
+    conn.execute(insert(_CONNECTORS), [_written(row)])
+    conn.execute(insert(_ATTACHMENTS), [_written(a) | {"connector_id": cid} for a in attachments])
     if edge is not None:  # why it is where it is, kept with it (GET .../placement)
         placement.record(s, cid, edge.topo["read_at"], edge.explain)
     return row
 
 
+def _written(row: ConnectorRow | AttachmentRow) -> dict[str, Any]:
+    """A new row's columns as set here (an id still None: the database numbers it)."""
+    table = cast(Table, type(row).__table__)
+    return {c.key: v for c in table.columns
+            if (v := getattr(row, c.key)) is not None or not c.primary_key}  # fmt: skip
+
+
 def _created(s: Session, row: ConnectorRow | LinkRow, actor: str) -> None:
     """Requested, validated and allocated happen in one transaction: three rows."""
-    for state in (State.REQUESTED, State.VALIDATED, State.ALLOCATED):
-        move(s, row, state.value, actor)
+    move(s, row, [State.REQUESTED.value, State.VALIDATED.value, State.ALLOCATED.value], actor)
 
 
 def create_connector(

@@ -306,7 +306,7 @@ class Service:
         """Oldest first; `limit` and `after` (the last id of the previous page) page them."""
         # plain rows, not ORM objects: building 50 objects and their attachments' cost
         # most of an API page (identity map, relationship loading)
-        with self.store.session() as s:
+        with self.store.read() as s:
             c = ConnectorRow
             # what a view shows, no more: each datetime and JSON column costs a parse per row
             q = select(c.id, c.tenant_id, c.onramp, c.kind, c.state, c.bandwidth_mbps, c.number,
@@ -398,7 +398,7 @@ class Service:
     def links(
         self, tenant: str | None = None, limit: int | None = None, after: str | None = None
     ) -> list[LinkView]:
-        with self.store.session() as s:
+        with self.store.read() as s:
             q = select(LinkRow)
             if tenant:
                 q = q.where(LinkRow.tenant_id == tenant)
@@ -503,7 +503,8 @@ def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> A
     """Keyset paging: oldest first by (created_at, id), from just after row `after`; the
     database does the work (an offset would read every row before the page)."""
     if after is not None:
-        last = s.get(table, after)
+        # its two keys only: a whole row (JSON columns parsed, an ORM object) cost more
+        last = s.execute(select(table.created_at, table.id).where(table.id == after)).first()
         if last is not None:
             # a row value: both SQLite and PostgreSQL walk the page index from there
             q = q.where(tuple_(table.created_at, table.id) > tuple_(last.created_at, last.id))

@@ -95,14 +95,18 @@ def changes(api: Api) -> Iterator[None]:
     """What the workers' change step ends with, at once: modifying -> active."""
     stop = threading.Event()
 
+    def ended(s: Any, table: Any, ident: str) -> None:
+        row = s.get(table, ident)
+        if row.state == "modifying":  # else `workers` ended it since listed: a lost race
+            move(s, row, "active", "test", "changed")
+
     def run() -> None:
         while not stop.wait(0.1):
             for row, items in ((ConnectorRow, api.svc.connectors("acme")),
                                (LinkRow, api.svc.links("acme"))):  # fmt: skip
                 for item in items:
                     if item["state"] == "modifying":
-                        api.svc.store.transact(lambda s, r=row, i=item["id"]: move(
-                            s, s.get(r, i), "active", "test", "changed"))  # fmt: skip
+                        api.svc.store.transact(lambda s, r=row, i=item["id"]: ended(s, r, i))
 
     t = threading.Thread(target=run, daemon=True)
     t.start()

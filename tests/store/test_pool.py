@@ -1,0 +1,55 @@
+"""The store's connections: reads without a transaction, and a pooled connection the server
+dropped while it sat idle replaced before anything is sent on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from onramp.core import store as store_module
+from onramp.core.store import Store, TenantRow
+
+
+def test_a_read_takes_no_write_lock(store: Store) -> None:
+    """A read goes on while a writer holds its transaction open (SQLite: BEGIN IMMEDIATE
+    took the write lock for reads too, so a page queued behind every allocation)."""
+    with store.session() as writing:
+        writing.add(TenantRow(id="initech", name="Initech"))
+        writing.flush()
+        with store.read() as s:  # another connection of the pool
+            assert set(s.scalars(select(TenantRow.id))) == {"acme", "globex"}
+
+
+@pytest.mark.postgres
+def test_a_connection_dropped_while_idle_is_replaced(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to drop a connection")
+    monkeypatch.setattr(store_module, "IDLE_PING_S", 0.0)  # every checkout counts as idle
+    with store.read() as s:
+        pid = s.scalar(text("SELECT pg_backend_pid()"))
+    # the server ends the pooled connection (a restart, a firewall's idle cut)
+    other = Store(store.url)
+    with other.engine.begin() as admin:
+        assert admin.scalar(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    other.engine.dispose()
+    for reading in (store.read, store.session):
+        with reading() as s:
+            assert s.scalar(text("SELECT pg_backend_pid()")) != pid
+            assert set(s.scalars(select(TenantRow.id))) == {"acme", "globex"}
+
+
+def test_a_read_leaves_the_sqlite_driver_without_its_own_transactions(tmp_path: Path) -> None:
+    """Only the "begin" listener's BEGIN IMMEDIATE starts a transaction on SQLite: a read
+    must hand its connection back that way (SQLAlchemy's AUTOCOMMIT, undone on return,
+    left the driver opening its own deferred transactions and ran a PRAGMA each way)."""
+    st = Store(f"sqlite:///{tmp_path / 'onramp.db'}")
+    st.migrate()
+    for _ in range(2):
+        with st.read() as s:
+            s.execute(select(TenantRow.id)).all()
+        with st.engine.connect() as conn:  # the pool's one connection, back from the read
+            assert conn.connection.dbapi_connection.isolation_level is None  # type: ignore[union-attr]
