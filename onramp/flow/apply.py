@@ -110,24 +110,29 @@ def apply_plan(
     if not failed and committed and refresh:
         raise_failed(nr.filter(filter_func=lambda h: h.name in committed)
                      .run(task=refresh_filters, vrfs=refresh), secrets, "ONR-DEPLOY-001")  # fmt: skip
-    if not failed and committed:
+    # A service deployed while nothing changed (another plan carried its config: a plan
+    # renders every Connector its routers carry) is judged too before it is called active;
+    # nothing to confirm then, nor to roll back.
+    judged = committed or (sorted(outcome) if _deploys_service(plan) else [])
+    if not failed and judged:
         # the gate judges every touched router at once; only a pass confirms
-        progress(f"gate: waiting up to {check_timeout:.0f}s for BGP on {', '.join(committed)}")
+        progress(f"gate: waiting up to {check_timeout:.0f}s for BGP on {', '.join(judged)}")
         verdict = bgp_gate.run(evidence, collector=poller(nr, check_timeout))
         if verdict.passed:
             progress("gate passed")
-            on = nr.filter(filter_func=lambda h: h.name in committed)
-            raise_failed(on.run(task=confirm), secrets, "ONR-DEPLOY-001")
-            for h in committed:
-                outcome[h]["state"] = "committed"
-            progress(f"confirmed on {', '.join(committed)}")
+            if committed:
+                on = nr.filter(filter_func=lambda h: h.name in committed)
+                raise_failed(on.run(task=confirm), secrets, "ONR-DEPLOY-001")
+                for h in committed:
+                    outcome[h]["state"] = "committed"
+                progress(f"confirmed on {', '.join(committed)}")
         else:
             progress(f"gate {verdict.result}")
             why = "; ".join(verdict.findings) or "see the gate's log (a section errored)"
             reason = f"pyATS gate {verdict.result}: {why}"
-            for h in committed:
+            for h in judged:
                 outcome[h] |= {"state": "failed", "code": "ONR-DEPLOY-003", "reason": reason}
-            failed = {h: outcome[h] for h in committed}
+            failed = {h: outcome[h] for h in judged}
     refused = failed and all(o["code"] == "ONR-PLAN-002" for o in failed.values())
     state = "refused" if refused else "failed" if failed else "applied"
     if failed:
@@ -162,6 +167,12 @@ def apply_plan(
             + "; ".join(f"{h}: {o['reason']}" for h, o in failed.items()),
         )
     return done
+
+
+def _deploys_service(plan: PlanView) -> bool:
+    """A plan that makes a Connector or Link active: its sessions are judged even when it
+    changes no router (a router's remediation changing nothing has nothing to judge)."""
+    return plan["action"] == "deploy" and plan["target_kind"] != "router"
 
 
 def _applied_state(action: str) -> State:

@@ -209,6 +209,47 @@ def test_failed_post_commit_check_leaves_the_router_as_before(env: Env) -> None:
     decommissioned(env.svc, "connector", c["id"])
 
 
+def test_a_connector_another_plan_deployed_is_still_checked_before_active(env: Env) -> None:
+    """Two Connectors being configured on pe1-par at once (as the workers do): the first's
+    plan carries the second's config too (a plan renders every Connector its router
+    carries). The second's own plan then changes nothing, and its session must still pass
+    the gate before it is called active: here its cloud side was never configured, so it
+    is not active. Found by bench/scale_out.py: 23 enterprise Connectors went active with
+    no prefix on their sessions."""
+    from onramp.core.store import ConnectorRow, move
+
+    first, second = new_connector(env), new_connector(env)
+
+    def configuring(s: Any) -> None:
+        row = s.get(ConnectorRow, second["id"])
+        move(s, row, "configuring", "test", "its worker is configuring it")
+
+    env.svc.store.transact(configuring)
+    env.cloud_side(first)  # only the first's cloud answers
+    plan = make_plan(env.svc, "connector", first["id"])
+    peer = second["attachments"][0]["peer_address"].split("/")[0]
+    assert peer in plan["devices"]["pe1-par"]["diff"]  # the second's config rides along
+    assert apply_plan(env.svc, plan["id"], revert_in=60, check_timeout=30)["state"] == "applied"
+
+    own = make_plan(env.svc, "connector", second["id"])
+    assert own["devices"]["pe1-par"]["diff"] == ""  # nothing left for its own plan to do
+    with pytest.raises(OnrampError) as failed:
+        apply_plan(env.svc, own["id"], revert_in=40, check_timeout=5)
+    assert failed.value.code == "ONR-DEPLOY-003"
+    assert peer in failed.value.reason and "not Established" in failed.value.reason
+    assert show_plan(env.svc, own["id"])["state"] == "failed"
+    assert env.svc.connector(second["id"])["state"] == "configuring"  # never active
+    # its session is left as it was (nothing was committed for it: nothing to roll back)
+    assert env.bgp_state("pe1-par", second["vrf"], peer) != "absent"
+
+    env.cloud_side(second)  # its cloud answers now: the same empty plan passes the gate
+    again = make_plan(env.svc, "connector", second["id"])
+    assert apply_plan(env.svc, again["id"], revert_in=60, check_timeout=30)["state"] == "applied"
+    assert env.svc.connector(second["id"])["state"] == "active"
+    take_off(env, second)
+    take_off(env, first)
+
+
 def test_apply_refuses_when_the_router_changed_since_the_plan(env: Env) -> None:
     c = new_connector(env)
     plan = make_plan(env.svc, "connector", c["id"])
