@@ -197,6 +197,8 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         self.client: paramiko.SSHClient | None = None
         self.candidate: str | None = None
         self.merge = False
+        # the running config (as get_config gives it) that the last compare_config diffed
+        self.compared_running: str | None = None
 
     # ------------------------------------------------------------ session
     def open(self) -> None:
@@ -770,23 +772,34 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             raise error(f"{self.hostname}: frr-reload failed: {log.strip()[-800:]}")
 
     def compare_config(self) -> str:
+        self.compared_running = None
         if self.candidate is None:
             return ""
         # one SSH round trip: stage, read the running config once (for the OS's VRF
         # stanzas and as frr-reload's --input: each `show running-config` costs the
-        # router ~70 ms of CPU, and a dry run of every PE at once is CPU-bound), --test
+        # router ~70 ms of CPU, and a dry run of every PE at once is CPU-bound), --test.
+        # That read comes back too, before a random mark (`compared_running`): a caller that
+        # fingerprints the config it diffed needs no second read, and gets the very config
+        # the diff was made against, not one read a moment apart
         path, running = f"{self._dir}/candidate.conf", f"{self._dir}/running.conf"
         make, load = self._loadable(path, running)
+        split = f"--onramp-split-{secrets.token_hex(8)}--"
         out = self._run(
             f"mkdir -p {self._dir} && umask 077 && cat > {path} "
             f"&& vtysh -c 'show running-config no-header' > {running} && {make} "
+            f"&& cat {running} && echo {split} "
             f"&& {self.frr_reload} --test --input {running} {load} 2>&1",
             stdin=self._target(),
             check=False,
         )
-        if self._last_status != 0:
-            raise CommandErrorException(f"{self.hostname}: frr-reload --test: {out.strip()[-800:]}")
-        return _reload_diff(out)
+        shown, _, report = out.rpartition(f"{split}\n")
+        if self._last_status != 0 or not shown:
+            # the report only: what came before the mark is the running config (secrets)
+            raise CommandErrorException(
+                f"{self.hostname}: frr-reload --test: {(report or out).strip()[-800:]}"
+            )
+        self.compared_running = _strip(shown)
+        return _reload_diff(report)
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         target = self._target()
