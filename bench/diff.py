@@ -6,8 +6,11 @@ Frankfurt), renders each PE's intended config and runs `tasks.config.diff_config
 through Nornir's threaded runner: on all PEs at once, and on pe1-par alone, interleaved,
 each run with fresh SSH connections (as `onramp plan` does). Prints the medians, the
 ratio all / one (target <= 1.5) and the CPU the PEs spent per run (every process in their
-namespaces: sshd, vtysh, frr-reload, the daemons): with more PEs than cores a dry run of
-all of them is CPU-bound, and that CPU is what to cut.
+namespaces: sshd, vtysh, frr-reload, the daemons) and this process (Nornir, paramiko):
+with more PEs than cores a dry run of all of them is CPU-bound, and that CPU is what to cut.
+`ratio_if_idle` is that CPU spread over every core, over one PE's CPU: the ratio an idle
+machine would give (the lab's routers run on its cores; a real network's each have their
+own). Two PEs (as many as cores) are timed too.
 
     .venv/bin/python bench/diff.py [--runs 5] [--json] [--lab bdf --octet 47]
 """
@@ -95,38 +98,58 @@ def main() -> None:
 
             namespaces = [lab.ns(p) for p in pes]
 
-            def run(hosts: list[str]) -> tuple[float, float]:
+            def run(hosts: list[str]) -> tuple[float, float, float]:
                 nr = init_nornir(svc.settings).filter(filter_func=lambda h: h.name in hosts)
-                cpu = cpu_s(namespaces)
+                cpu, own = cpu_s(namespaces), time.process_time()
                 t = time.perf_counter()
                 result = nr.run(task=diff_config, candidates=candidates)
                 elapsed = time.perf_counter() - t
+                own = time.process_time() - own  # ours: Nornir, paramiko, the diff's parsing
                 nr.close_connections()
                 time.sleep(0.2)  # sshd reaps the closed sessions: their CPU is counted
                 assert not result.failed, {h: r[0].exception for h, r in result.items()}
                 assert all(r[0].changed for r in result.values())  # a real diff everywhere
-                return elapsed, cpu_s(namespaces) - cpu
+                return elapsed, cpu_s(namespaces) - cpu, own
 
             run(pes)  # warm-up: imports, first SSH host keys
-            all_s, one_s, all_cpu, one_cpu = [], [], [], []
+            # as many PEs as cores too: if the CPU is what limits, two cost about one
+            two = ["pe1-par", next(p for p in pes if p != "pe1-par")]
+            cases = {"all": pes, "two": two, "one": ["pe1-par"]}
+            wall: dict[str, list[float]] = {k: [] for k in cases}
+            cpu: dict[str, list[float]] = {k: [] for k in cases}
+            own: dict[str, list[float]] = {k: [] for k in cases}
             for _ in range(args.runs):
-                for hosts, wall, cpu in ((pes, all_s, all_cpu), (["pe1-par"], one_s, one_cpu)):
-                    w, c = run(hosts)
-                    wall.append(w)
-                    cpu.append(c)
+                for case, hosts in cases.items():
+                    took, spent, ours = run(hosts)
+                    wall[case].append(took)
+                    cpu[case].append(spent)
+                    own[case].append(ours)
         finally:
             down(args.lab, tmp / "state")
+    cores = os.cpu_count() or 1
+    w, c, o = ({k: statistics.median(v) for k, v in d.items()} for d in (wall, cpu, own))
     figures = {
         "pes": len(pes),
         "runs": args.runs,
-        "all_pes_parallel_s": round(statistics.median(all_s), 3),
-        "one_pe_s": round(statistics.median(one_s), 3),
-        "ratio_all_over_one": round(statistics.median(all_s) / statistics.median(one_s), 3),
+        "all_pes_parallel_s": round(w["all"], 3),
+        "one_pe_s": round(w["one"], 3),
+        "ratio_all_over_one": round(w["all"] / w["one"], 3),
         "target_ratio": 1.5,
-        "pe_cpu_s_all": round(statistics.median(all_cpu), 3),
-        "pe_cpu_s_one": round(statistics.median(one_cpu), 3),
-        # the floor on this machine: all PEs' CPU spread over every core
-        "cpu_floor_all_s": round(statistics.median(all_cpu) / (os.cpu_count() or 1), 3),
+        "two_pes_parallel_s": round(w["two"], 3),
+        "ratio_two_over_one": round(w["two"] / w["one"], 3),
+        "pe_cpu_s_all": round(c["all"], 3),
+        "pe_cpu_s_one": round(c["one"], 3),
+        "own_cpu_s_all": round(o["all"], 3),  # ours: Nornir, paramiko, the diffs' parsing
+        "own_cpu_s_one": round(o["one"], 3),
+        # how much of one PE's wall is CPU (the routers' and ours); the rest is waiting,
+        # mostly for a core the other work on this machine holds
+        "cpu_share_of_one_pe_wall": round((c["one"] + o["one"]) / w["one"], 3),
+        # all PEs' CPU spread over every core: the least time they can take here
+        "cpu_floor_all_s": round((c["all"] + o["all"]) / cores, 3),
+        # the ratio on an idle machine: one PE's dry run is a chain (one step after the
+        # other, each waiting for the last), so it keeps one core busy; all PEs' CPU over
+        # every core against that one chain's CPU
+        "ratio_if_idle": round(max(1, (c["all"] + o["all"]) / cores / (c["one"] + o["one"])), 3),
         "load_avg_1m": round(os.getloadavg()[0], 2),  # other work sharing the cores
     }
     report(figures, args.json)
