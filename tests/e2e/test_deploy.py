@@ -391,6 +391,36 @@ def test_every_router_runs_its_rendered_backbone_verbatim(env: Env) -> None:
     assert {h: r[0].result["diff"] for h, r in result.items()} == {r: "" for r in bb.routers}
 
 
+def test_a_dry_run_reads_the_running_config_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dry run is one SSH command per router: the running config it is diffed against
+    comes back with the diff (a second read was a second vtysh, ~30 ms of the router's CPU,
+    and a dry run of every PE at once is CPU-bound); its fingerprint is still the one a
+    deploy checks (running_config's), and the diff is the change's line alone."""
+    from onramp.tasks.config import diff_config, running_config
+
+    nr = init_nornir(env.svc.settings).filter(filter_func=lambda h: h.name == "pe1-fra")
+    try:
+        dev = nr.inventory.hosts["pe1-fra"].get_connection("napalm", nr.config)
+        before = dev.get_config(retrieve="running")["running"]
+        commands: list[str] = []
+        run = dev._run
+
+        def counted(command: str, *args: Any, **kwargs: Any) -> Any:
+            commands.append(command)
+            return run(command, *args, **kwargs)
+
+        monkeypatch.setattr(dev, "_run", counted)
+        candidate = {"pe1-fra": before + "ip route 192.0.2.0/24 Null0\n"}
+        result = nr.run(task=diff_config, candidates=candidate)["pe1-fra"]
+        assert not result.failed, result[0].exception
+        assert len(commands) == 1, commands
+        assert result[0].result["diff"] == "+ ip route 192.0.2.0/24 Null0"
+        read = nr.run(task=running_config)["pe1-fra"][0].result
+        assert result[0].result["running_sha256"] == read["sha256"]
+    finally:
+        nr.close_connections()
+
+
 def test_driver_merge_diff_discard_and_refusals(env: Env) -> None:
     """napalm_frr's config methods on a real router: a merge diffs as exactly its lines,
     discard forgets it, a replace with the running config diffs empty, a second commit
