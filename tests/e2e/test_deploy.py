@@ -416,7 +416,9 @@ def test_driver_commit_of_additions_applies_exactly_them(env: Env) -> None:
         assert canonical(after) == canonical(before + ADDED)
         dev.load_replace_candidate(config=before + ADDED)
         assert dev.compare_config() == ""
-    finally:
+    finally:  # as found, even after a failure with a commit waiting
+        if dev.has_pending_commit():
+            dev.rollback()
         dev.load_replace_candidate(config=before)
         dev.commit_config()
         dev.close()
@@ -441,7 +443,9 @@ def test_driver_commit_with_a_deletion_goes_through_frr_reload(env: Env) -> None
         dev.confirm_commit()
         after = dev.get_config(retrieve="running")["running"]
         assert canonical(after) == canonical(replaced)
-    finally:
+    finally:  # as found, even after a failure with a commit waiting
+        if dev.has_pending_commit():
+            dev.rollback()
         dev.load_replace_candidate(config=before)
         dev.commit_config()
         dev.close()
