@@ -750,19 +750,21 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         self._run(f"mkdir -p {self._dir} && umask 077 && cat > {path}", stdin=text)
         return path
 
-    def _loadable(self, path: str) -> tuple[str, str]:
-        """(shell, file): make `file`, what frr-reload is given for the config in `path`.
+    def _loadable(self, path: str, keep: str | None = None) -> tuple[str, str]:
+        """(shell, file): make `file`, what frr-reload is given for the config in `path`;
+        `keep`: a file to keep the running config read meanwhile in, as vtysh printed it.
 
         With netns-based VRFs (zebra -n) a VRF's `netns` line belongs to the OS, not to
         the config we render: the VRF stanzas the router has are carried into what is
         loaded, so that frr-reload never detaches a VRF from its namespace.
         """
         load = f"{path}.load"
-        return (
-            f"cp {path} {load} && vtysh -c 'show running-config' | awk '/^vrf /{{v=$0}} "
-            f'/^ netns /{{print v; print $0; print "exit-vrf"}}\' >>{load}',
-            load,
-        )
+        netns = "awk '/^vrf /{v=$0} /^ netns /{print v; print $0; print \"exit-vrf\"}'"
+        if keep:
+            read = f"vtysh -c 'show running-config' >{keep} && {netns} {keep}"
+        else:
+            read = f"vtysh -c 'show running-config' | {netns}"
+        return f"cp {path} {load} && {read} >>{load}", load
 
     def _reload_command(self, path: str) -> str:
         """Apply a whole config file, with the OS following (subinterfaces, VRFs)."""
@@ -784,12 +786,19 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
     def compare_config(self) -> str:
         if self.candidate is None:
             return ""
-        # one SSH round trip: stage, add the OS's VRF stanzas, frr-reload --test
-        path = f"{self._dir}/candidate.conf"
-        make, load = self._loadable(path)
+        # one SSH round trip: stage, add the OS's VRF stanzas, frr-reload --test. The diff
+        # stays on the router under the hashes of the running config and the candidate it
+        # was made from (one file, replaced whole): a commit of the same candidate on the
+        # same running config applies it instead of computing it again (_commit_command)
+        d = self._dir
+        path = f"{d}/candidate.conf"
+        make, load = self._loadable(path, keep=f"{d}/compared.run")
         out = self._run(
-            f"mkdir -p {self._dir} && umask 077 && cat > {path} && {make} "
-            f"&& {self.frr_reload} --test {load} 2>&1",
+            f"mkdir -p {d} && umask 077 && cat > {path} && {make} && "
+            f"{self.frr_reload} --test {load} >{d}/compared.out 2>{d}/compared.err; rc=$?; "
+            f"cat {d}/compared.err {d}/compared.out; [ $rc = 0 ] || exit $rc; "
+            f"{{ {_key(d + '/compared.run', path)}; cat {d}/compared.out; }} >{d}/compared.new "
+            f"&& mv {d}/compared.new {d}/compared",
             stdin=self._target(),
             check=False,
         )
@@ -874,6 +883,17 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         reload log names the way taken."""
         make, load = self._loadable(path)
         d = self._dir
+        # the dry run's diff if it was made from this candidate and this running config
+        # (now.conf: read before `prepare`, which only adds the OS's VRF stanzas to both
+        # sides); else frr-reload's, now
+        kept = (
+            f"cp {d}/compared {d}/compared.mine 2>/dev/null && "
+            f'[ "$(head -n 2 {d}/compared.mine)" = "$({_key(d + "/now.conf", path)})" ]'
+        )
+        diff = (
+            f"if {kept}; then echo 'diff: kept from the dry run'; tail -n +3 {d}/compared.mine >{d}/delta; "
+            f"else {self.frr_reload} --test {load} >{d}/delta; fi"
+        )
         adds = "awk 'a && !/^=+$/ {print} /^Lines To Add$/ {a = 1}'"
         # exit 1 when an add is a deletion: a `no ...` line the candidate does not have
         deletes = (
@@ -882,7 +902,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         )
         steps = [
             make,
-            f"{self.frr_reload} --test {load} >{d}/delta && {adds} {d}/delta >{d}/adds",
+            f"{diff} && {adds} {d}/delta >{d}/adds",
             f"if grep -q '^Lines To Delete' {d}/delta || ! {deletes} {load} {d}/adds; then "
             f"echo 'apply: frr-reload --reload'; {self.frr_reload} --reload {load}; "
             "else echo 'apply: its additions (vtysh -f)'; "
@@ -942,6 +962,11 @@ def commit_state(dev: FRRDriver) -> Literal["none", "pending", "orphaned"]:
 def has_orphaned_commit(dev: FRRDriver) -> bool:
     """A commit waits for confirmation but no timer will ever revert it (`commit_state`)."""
     return commit_state(dev) == "orphaned"
+
+
+def _key(running: str, candidate: str) -> str:
+    """Shell: what a kept dry-run diff is filed under, the hashes of its two inputs."""
+    return f"sha256sum <{running}; sha256sum <{candidate}"
 
 
 def _strip(running: str) -> str:

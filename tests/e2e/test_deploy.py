@@ -400,8 +400,9 @@ ADDED = "ip route 192.0.2.0/24 Null0\nip prefix-list T23 seq 5 permit 192.0.2.0/
 
 
 def test_driver_commit_of_additions_applies_exactly_them(env: Env) -> None:
-    """A commit whose diff only adds lines applies frr-reload's diff as it is (vtysh -f):
-    the router ends with the candidate, and nothing else changed."""
+    """A commit whose diff only adds lines applies the dry run's diff (frr-reload --test,
+    kept on the router) as it is (vtysh -f): the router ends with the candidate, and
+    nothing else changed."""
     dev = env.driver("pe1-fra")
     before = dev.get_config(retrieve="running")["running"]
     try:
@@ -410,7 +411,8 @@ def test_driver_commit_of_additions_applies_exactly_them(env: Env) -> None:
         dev.get_config(retrieve="running")
         dev.load_replace_candidate(config=before + ADDED)
         dev.commit_config(revert_in=60)
-        assert "apply: its additions (vtysh -f)" in reload_log(dev)
+        done = reload_log(dev)  # the dry run's diff, kept on the router, applied as it is
+        assert "diff: kept from the dry run" in done and "apply: its additions (vtysh -f)" in done
         dev.confirm_commit()
         after = dev.get_config(retrieve="running")["running"]
         assert canonical(after) == canonical(before + ADDED)
