@@ -2,6 +2,7 @@
 
 from napalm_frr.frr import (
     HOST_KEY_POLICIES,
+    ConfigChanged,
     FRRDriver,
     HostKeyError,
     commit_state,
@@ -12,6 +13,7 @@ from napalm_frr.frr import (
 
 __all__ = [
     "HOST_KEY_POLICIES",
+    "ConfigChanged",
     "FRRDriver",
     "HostKeyError",
     "commit_state",

@@ -1,10 +1,12 @@
 """NAPALM driver for FRR: SSH to the router, `vtysh` for FRR, `ip -j` for the kernel.
 
-Configuration goes through FRR's own `frr-reload.py`: `--test` is the diff, `--reload`
-applies it. commit_config(revert_in=N) leaves a timer process on the router itself
-(setsid, detached from the SSH session): unless confirm_commit removes the pending mark
-within N seconds, the router restores its previous running config on its own, even if
-the caller died.
+Configuration goes through FRR's own `frr-reload.py`: `--test` is the diff; a commit
+whose diff only adds lines applies those lines (`vtysh -f`), any other goes through
+`--reload`, as does every revert. A commit refuses (ConfigChanged) when the running config
+is no longer the one last read. commit_config(revert_in=N) leaves a timer process on the
+router itself (setsid, detached from the SSH session): unless confirm_commit removes the
+pending mark within N seconds, the router restores its previous running config on its
+own, even if the caller died.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ HOST_KEY_POLICIES = ("strict", "accept-new")
 REMOVED = "<removed>"  # what napalm's drivers put for a secret in a sanitized config
 
 log = logging.getLogger(__name__)
+
+
+class ConfigChanged(CommitError):  # type: ignore[misc]
+    """The running config changed between its last read and the commit: nothing was
+    applied, and nothing must be rolled back either (that would undo the other change)."""
 
 
 class HostKeyError(ConnectionException):  # type: ignore[misc]
@@ -199,6 +206,9 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         self.merge = False
         # the running config (as get_config gives it) that the last compare_config diffed
         self.compared_running: str | None = None
+        # the running config as last read (get_config): a commit applies against it, and
+        # refuses if the router's is no longer that text
+        self._seen: str | None = None
 
     # ------------------------------------------------------------ session
     def open(self) -> None:
@@ -660,9 +670,10 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         sanitized: bool = False,
         format: str = "text",
     ) -> models.ConfigDict:
-        running = (
-            _strip(self._vtysh("show running-config")) if retrieve in ("all", "running") else ""
-        )
+        running = ""
+        if retrieve in ("all", "running"):
+            self._seen = self._vtysh("show running-config")
+            running = _strip(self._seen)
         candidate = (self.candidate or "") if retrieve in ("all", "candidate") else ""
         if sanitized:
             running, candidate = (mask(x, marker=REMOVED) for x in (running, candidate))
@@ -721,13 +732,16 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
     def discard_config(self) -> None:
         self.candidate, self.merge = None, False
 
-    def _target(self) -> str:
-        """The whole config the router should end with: the candidate, or running + candidate."""
+    def _target(self, running: str | None = None) -> str:
+        """The whole config the router should end with: the candidate, or running (as read
+        now, or `running`) + candidate."""
         if self.candidate is None:
             raise CommitError("no candidate loaded")
         if not self.merge:
             return self.candidate
-        return _strip(self._vtysh("show running-config")) + "\n" + self.candidate
+        if running is None:
+            running = self._vtysh("show running-config")
+        return _strip(running) + "\n" + self.candidate
 
     @property
     def _dir(self) -> str:
@@ -780,17 +794,28 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         # router ~70 ms of CPU, and a dry run of every PE at once is CPU-bound), --test.
         # That read comes back too, before a random mark (`compared_running`): a caller that
         # fingerprints the config it diffed needs no second read, and gets the very config
-        # the diff was made against, not one read a moment apart
-        # the state directory named once ($d): each `$(hostname)` in it is a subshell and a
-        # process, ~1.5 ms of the router's CPU, and the paths below name it ten times
-        path, running = "$d/candidate.conf", "$d/running.conf"
-        make, load = self._loadable(path, running)
+        # the diff was made against, not one read a moment apart.
+        # The diff stays on the router under the hashes of the running config (as a commit
+        # reads it: with vtysh's header) and the candidate it was made from (one file,
+        # replaced whole): a commit of the same candidate on the same running config
+        # applies it instead of computing it again (_commit_command).
+        # The state directory is named once ($d): each `$(hostname)` in it is a subshell
+        # and a process, ~1.5 ms of the router's CPU, and the paths below name it often.
+        path, running, given = "$d/candidate.conf", "$d/compared.run", "$d/compared.input"
+        make, load = self._loadable(path, given)
         split = f"--onramp-split-{secrets.token_hex(8)}--"
         out = self._run(
             f"d={self._dir} && mkdir -p $d && umask 077 && cat > {path} "
-            f"&& vtysh -c 'show running-config no-header' > {running} && {make} "
+            f"&& vtysh -c 'show running-config' > {running} "
+            # frr-reload's --input is the config without vtysh's two banner lines
+            f"&& sed -e '/^Building configuration\\.\\.\\.$/d' "
+            f"-e '/^Current configuration:$/d' {running} > {given} && {make} "
             f"&& cat {running} && echo {split} "
-            f"&& {self.frr_reload} --test --input {running} {load} 2>&1",
+            f"&& {{ {self.frr_reload} --test --input {given} {load} >$d/compared.out "
+            f"2>$d/compared.err; rc=$?; cat $d/compared.err $d/compared.out; "
+            f"[ $rc = 0 ] || exit $rc; "
+            f"{{ {_key(running, path)}; cat $d/compared.out; }} >$d/compared.new "
+            f"&& mv $d/compared.new $d/compared; }}",
             stdin=self._target(),
             check=False,
         )
@@ -804,18 +829,28 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         return _reload_diff(report)
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
-        target = self._target()
-        rollback = _strip(self._vtysh("show running-config"))
-        path, pending = f"{self._dir}/candidate.conf", f"{self._dir}/pending"
+        # the running config last read, so what a caller checked is what this commit
+        # applies against (the router refuses below if it is no longer that text)
+        seen, self._seen = self._seen, None
+        if seen is None:
+            seen = self._vtysh("show running-config")
+        target = self._target(running=seen)
+        d, path, pending = self._dir, f"{self._dir}/candidate.conf", f"{self._dir}/pending"
         # One round trip (every deploy waits for it): refuse while a commit waits for
-        # confirmation, stage the rollback and the candidate (one stdin, split at a
-        # random mark), start the confirm timer.
+        # confirmation; stage what was read, the rollback and the candidate (one stdin,
+        # split at a random mark); refuse if the running config is no longer what was
+        # read (a change made meanwhile must not be overwritten); start the confirm
+        # timer; apply.
         split = f"--onramp-split-{secrets.token_hex(8)}--"
-        steps = [
+        script = [
             f"if [ -s {pending} ]; then cat >/dev/null; exit 3; fi",  # stdin read: no broken pipe
-            f"mkdir -p {self._dir} && umask 077 && : >{self._dir}/rollback.conf && : >{path}",
-            f"awk -v m={split} -v a={self._dir}/rollback.conf -v b={path} "
-            "'BEGIN {f = a} $0 == m {f = b; next} {print > f}'",
+            f"{{ mkdir -p {d} && umask 077 && : >{d}/seen.conf && : >{d}/rollback.next "
+            f"&& : >{path} && awk -v m={split} -v a={d}/seen.conf -v b={d}/rollback.next "
+            f"-v c={path} 'BEGIN {{f = a}} $0 == m {{f = (f == a) ? b : c; next}} "
+            "{print > f}'; } || exit 6",
+            f"vtysh -c 'show running-config' >{d}/now.conf || exit 6",
+            f"cmp -s {d}/now.conf {d}/seen.conf || exit 5",
+            f"mv {d}/rollback.next {d}/rollback.conf || exit 6",
         ]
         if revert_in:
             # The timer lives on the router (setsid -f: its own session, no link to this SSH
@@ -831,26 +866,74 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
                 f"{self._reload_command(self._dir + '/rollback.conf')}; "
                 f"rm -f {pending}"
             )
-            steps.append(
-                f"{{ setsid -f sh -c {shlex.quote(revert)} </dev/null >/dev/null 2>&1; "
-                f"for i in $(seq 100); do grep -qs {token} {pending} && exit 0; sleep 0.05; "
-                "done; exit 4; }"
-            )
-        out = self._run(" && ".join(steps), stdin=f"{rollback}{split}\n{target}", check=False)
+            script += [
+                f"setsid -f sh -c {shlex.quote(revert)} </dev/null >/dev/null 2>&1",
+                f"i=0; until grep -qs {token} {pending}; do i=$((i+1)); "
+                "[ $i -le 100 ] || exit 4; sleep 0.05; done",
+            ]
+        script += [f"{self._commit_command(path)}; rc=$?; cat {d}/reload.log; exit $rc"]
+        # awk ends every line it writes with a newline: so must `seen`, to compare equal
+        seen += "" if seen.endswith("\n") else "\n"
+        stdin = f"{seen}{split}\n{_strip(seen)}{split}\n{target}"
+        out = self._run("\n".join(script), stdin=stdin, check=False)
+        self.candidate, self.merge = None, False
         if self._last_status == 3:
             raise CommitError(
                 f"{self.hostname}: a commit waits for confirmation: confirm_commit() or rollback()"
             )
+        if self._last_status == 5:
+            raise ConfigChanged(
+                f"{self.hostname}: the running config changed since it was read: nothing "
+                "applied; read it again (a new plan) and commit against it"
+            )
         if self._last_status == 4:
             raise CommitError(f"{self.hostname}: the confirm timer did not start")
-        if self._last_status != 0:
+        if self._last_status == 6:
             raise CommitError(f"{self.hostname}: staging the commit failed: {out.strip()[-300:]}")
-        try:
-            self._reload(path, CommitError)
-        except CommitError:
-            self.rollback()  # a half-applied reload must not stay
-            raise
-        self.candidate, self.merge = None, False
+        if self._last_status != 0 or "ERROR" in out:
+            self.rollback()  # a half-applied change must not stay
+            raise CommitError(f"{self.hostname}: frr-reload failed: {out.strip()[-800:]}")
+
+    def _commit_command(self, path: str) -> str:
+        """Apply the config in `path` as frr-reload would, cheaper when it only adds:
+        frr-reload's own diff (`--test`, against the running config) applied as it is
+        (`vtysh -f` of its "Lines To Add", then `write`: frr-reload's first pass). Any
+        deletion goes through `frr-reload --reload` and its second pass, which puts back
+        what a `no` took with it (`no ip prefix-list L seq 10 ...` after `ip prefix-list L
+        seq 10 permit ...` drops both): a line to delete, or a `no` line among the adds
+        that is not a line of the candidate (frr-reload moves some deletions there). The
+        reload log names the way taken."""
+        make, load = self._loadable(path)
+        d = self._dir
+        # the dry run's diff if it was made from this candidate and this running config
+        # (now.conf: read before `prepare`, which only adds the OS's VRF stanzas to both
+        # sides); else frr-reload's, now
+        kept = (
+            f"cp {d}/compared {d}/compared.mine 2>/dev/null && "
+            f'[ "$(head -n 2 {d}/compared.mine)" = "$({_key(d + "/now.conf", path)})" ]'
+        )
+        diff = (
+            f"if {kept}; then echo 'diff: kept from the dry run'; tail -n +3 {d}/compared.mine >{d}/delta; "
+            f"else {self.frr_reload} --test {load} >{d}/delta; fi"
+        )
+        adds = "awk 'a && !/^=+$/ {print} /^Lines To Add$/ {a = 1}'"
+        # exit 1 when an add is a deletion: a `no ...` line the candidate does not have
+        deletes = (
+            'awk \'NR == FNR {sub(/^ +/, ""); mine[$0] = 1; next} '
+            '{sub(/^ +/, "")} /^no / && !($0 in mine) {n++} END {exit (n > 0)}\''
+        )
+        steps = [
+            make,
+            f"{diff} && {adds} {d}/delta >{d}/adds",
+            f"if grep -q '^Lines To Delete' {d}/delta || ! {deletes} {load} {d}/adds; then "
+            f"echo 'apply: frr-reload --reload'; {self.frr_reload} --reload {load}; "
+            "else echo 'apply: its additions (vtysh -f)'; "
+            f"[ ! -s {d}/adds ] || {{ vtysh -f {d}/adds && vtysh -c write >/dev/null; }}; fi",
+        ]
+        if self.netdev:
+            steps = [f"{self.netdev} prepare {path}", *steps, f"{self.netdev} finish {path}"]
+        log = f"{d}/reload.log"
+        return f": >{log}; " + " && ".join(f"{{ {step}; }} >>{log} 2>&1" for step in steps)
 
     def has_pending_commit(self) -> bool:
         return self._run(f"cat {self._dir}/pending 2>/dev/null", check=False).strip() != ""
@@ -867,6 +950,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         self._run(f"test -e {self._dir}/rollback.conf", check=False)
         if self._last_status != 0:
             raise CommitError(f"{self.hostname}: nothing to roll back to")
+        self._seen = None
         self._run(f"rm -f {self._dir}/pending")  # disarm the timer: we roll back now
         self._reload(f"{self._dir}/rollback.conf", CommitError)
 
@@ -900,6 +984,11 @@ def commit_state(dev: FRRDriver) -> Literal["none", "pending", "orphaned"]:
 def has_orphaned_commit(dev: FRRDriver) -> bool:
     """A commit waits for confirmation but no timer will ever revert it (`commit_state`)."""
     return commit_state(dev) == "orphaned"
+
+
+def _key(running: str, candidate: str) -> str:
+    """Shell: what a kept dry-run diff is filed under, the hashes of its two inputs."""
+    return f"sha256sum <{running}; sha256sum <{candidate}"
 
 
 def _strip(running: str) -> str:

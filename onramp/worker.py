@@ -32,7 +32,6 @@ from onramp.core.model import SETTLED, State
 from onramp.core.settings import Settings, load_settings
 from onramp.core.store import ROWS, now
 from onramp.flow import compliance, monitor, webhooks
-from onramp.flow.apply import recheck_plan
 from onramp.flow.orchestrate import WAITING, Orchestrator
 from onramp.flow.service import Service
 from onramp.network.inventory.plugin import init_nornir
@@ -215,7 +214,7 @@ def recheck(self: Any, plan_id: str) -> None:
     """Compliance on the routers an applied plan changed; the plan keeps the scores. A
     router still busy with another change is judged when that change is over."""
 
-    if not recheck_plan(_orchestrator().svc, plan_id):
+    if not _orchestrator().recheck(plan_id):
         raise self.retry(countdown=_current["settings"].worker.poll_s)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from napalm.base import NetworkDriver
 from nornir.core.task import Result, Task
 
-from napalm_frr import FRRDriver, HostKeyError, commit_state
+from napalm_frr import ConfigChanged, FRRDriver, HostKeyError, commit_state
 from onramp.core.errors import Code, OnrampError
 from onramp.core.secrets import mask
 from onramp.network.platforms import PLATFORMS
@@ -124,6 +124,8 @@ def deploy_config(
     dev.load_replace_candidate(config=candidates[host])
     try:
         dev.commit_config(revert_in=revert_in)
+    except ConfigChanged as exc:  # changed since `before`: nothing applied, nothing to undo
+        raise OnrampError("ONR-PLAN-002", f"{host}: {exc}") from exc
     except Exception as exc:
         _restore(dev, before, host)
         raise OnrampError("ONR-DEPLOY-002", f"{host}: {mask(str(exc), secrets)}") from exc

@@ -182,8 +182,15 @@ def _applied_state(action: str) -> State:
 
 def recheck_plan(svc: Service, ident: str, nornir: Nornir | None = None) -> bool:
     """Compliance again on an applied plan's routers (the workers' queued re-check).
-    False when one of them is busy with another change: ask again later."""
+    False when one of them is busy with another change: ask again later. Busy is read
+    from the store before any router is: a router mid-change would be judged busy anyway,
+    and reading every router again each time took CPU and SSH sessions from that change."""
     plan = show_plan(svc, ident)
+    change = change_of(plan["target_kind"], plan["target_id"], plan["action"])
+    busy = compliance.changing(svc, sorted(plan["devices"]), compliance.touched(change))
+    if busy:
+        _keep_compliance(svc, plan, {r: f"busy: {why}" for r, why in busy.items()})
+        return False
     nr = (nornir or nornir_for(svc)).filter(filter_func=lambda h: h.name in plan["devices"])
     return _check_compliance(svc, nr, plan)
 
@@ -201,13 +208,16 @@ def _check_compliance(svc: Service, nr: Nornir, plan: PlanView) -> bool:
         }
     except Exception as exc:  # the commit stands; say why the check could not run
         scores = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    _keep_compliance(svc, plan, scores)
+    return not any(isinstance(v, str) and v.startswith("busy") for v in scores.values())
 
+
+def _keep_compliance(svc: Service, plan: PlanView, scores: dict[str, float | str | None]) -> None:
     def keep(s: Any) -> None:
         row = s.get(PlanRow, plan["id"])
         row.result = {**row.result, "compliance": scores}
 
     svc.store.transact(keep)
-    return not any(isinstance(v, str) and v.startswith("busy") for v in scores.values())
 
 
 def _expectations(svc: Service, plan: PlanView) -> Expectations:

@@ -266,6 +266,12 @@ def changing(
     return {r: why for r, why in out.items() if r in routers}
 
 
+def touched(change: render.Change) -> frozenset[str]:
+    """The ids a change is about (their own change is over when it was applied)."""
+    return (change.add_connectors | change.remove_connectors | change.add_links
+            | change.remove_links | change.quiesce_connectors)  # fmt: skip
+
+
 def run(
     svc: Service,
     nr: Nornir,
@@ -275,9 +281,7 @@ def run(
     """Back up, render intended, compare: the report (JSON-ready, secrets masked), stored.
     A router with a change in flight is reported busy, not judged."""
     wanted = routers or sorted(svc.backbone.routers)
-    touched = (change.add_connectors | change.remove_connectors | change.add_links
-               | change.remove_links | change.quiesce_connectors)  # fmt: skip
-    busy = changing(svc, wanted, touched)
+    busy = changing(svc, wanted, touched(change))
     nr = nr.filter(filter_func=lambda h: h.name in wanted)
     at = now()
     taken = backup(svc, nr, at)

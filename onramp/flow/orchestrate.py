@@ -58,7 +58,7 @@ from onramp.csp.adapter import Adapter, CspState
 from onramp.csp.registry import peering_request
 from onramp.flow import change
 from onramp.flow.allocate import decommission
-from onramp.flow.apply import apply_plan
+from onramp.flow.apply import apply_plan, recheck_plan
 from onramp.flow.kinds import spec_of
 from onramp.flow.plan import make_plan, nornir_for, target_of
 from onramp.flow.service import Service
@@ -507,6 +507,11 @@ class Orchestrator:
                    recheck=self.audit is None, holder=self._me())  # fmt: skip
         if self.audit is not None:
             self.audit(plan_id)
+
+    def recheck(self, plan_id: str) -> bool:
+        """An applied plan's compliance re-check (`audit`), on this thread's Nornir: its
+        SSH sessions, not new ones per try. False while a router is busy: ask again."""
+        return recheck_plan(self.svc, plan_id, nornir=self._nornir())
 
     def _off_routers(self, kind: str, ident: str) -> None:
         touched = {r: self.svc.backbone.routers[r].platform for r in self._touched(kind, ident)}

@@ -455,6 +455,100 @@ def test_driver_merge_diff_discard_and_refusals(env: Env) -> None:
         dev.close()
 
 
+def reload_log(dev: Any) -> str:
+    """What the router's last commit or rollback did (napalm_frr keeps it on the router)."""
+    return str(dev._run(f"cat {dev._dir}/reload.log"))
+
+
+def configure(env: Env, router: str, line: str) -> None:
+    """A change by hand on the router (another engineer's), beside onramp's."""
+    ns = env.lab.ns(router)
+    subprocess.run(["ip", "netns", "exec", ns, "vtysh", "-N", ns, "-c", "configure terminal",
+                    "-c", line], check=True)  # fmt: skip
+
+
+ADDED = "ip route 192.0.2.0/24 Null0\nip prefix-list T23 seq 5 permit 192.0.2.0/24\n"
+
+
+def test_driver_commit_of_additions_applies_exactly_them(env: Env) -> None:
+    """A commit whose diff only adds lines applies the dry run's diff (frr-reload --test,
+    kept on the router) as it is (vtysh -f): the router ends with the candidate, and
+    nothing else changed."""
+    dev = env.driver("pe1-fra")
+    before = dev.get_config(retrieve="running")["running"]
+    try:
+        dev.load_replace_candidate(config=before + ADDED)
+        assert dev.compare_config() == "\n".join(f"+ {line}" for line in ADDED.splitlines())
+        dev.get_config(retrieve="running")
+        dev.load_replace_candidate(config=before + ADDED)
+        dev.commit_config(revert_in=60)
+        done = reload_log(dev)  # the dry run's diff, kept on the router, applied as it is
+        assert "diff: kept from the dry run" in done and "apply: its additions (vtysh -f)" in done
+        dev.confirm_commit()
+        after = dev.get_config(retrieve="running")["running"]
+        assert canonical(after) == canonical(before + ADDED)
+        dev.load_replace_candidate(config=before + ADDED)
+        assert dev.compare_config() == ""
+    finally:  # as found, even after a failure with a commit waiting
+        if dev.has_pending_commit():
+            dev.rollback()
+        dev.load_replace_candidate(config=before)
+        dev.commit_config()
+        dev.close()
+    assert canonical(env.running("pe1-fra")) == canonical(before)
+
+
+def test_driver_commit_with_a_deletion_goes_through_frr_reload(env: Env) -> None:
+    """Any line to delete: frr-reload --reload (its second pass puts back what a `no`
+    took with it). Here a route goes and a prefix-list entry is replaced at its sequence
+    number (frr-reload lists `no ...seq 5 permit <old>` among the adds: applied after
+    the new one, it drops both); the router ends with the candidate, exactly."""
+    dev = env.driver("pe1-fra")
+    before = dev.get_config(retrieve="running")["running"]
+    replaced = before + "ip prefix-list T23 seq 5 permit 198.51.100.0/24\n"
+    try:
+        dev.load_merge_candidate(config=ADDED)
+        dev.commit_config()
+        dev.get_config(retrieve="running")
+        dev.load_replace_candidate(config=replaced)
+        dev.commit_config(revert_in=60)
+        assert "apply: frr-reload --reload" in reload_log(dev)
+        dev.confirm_commit()
+        after = dev.get_config(retrieve="running")["running"]
+        assert canonical(after) == canonical(replaced)
+    finally:  # as found, even after a failure with a commit waiting
+        if dev.has_pending_commit():
+            dev.rollback()
+        dev.load_replace_candidate(config=before)
+        dev.commit_config()
+        dev.close()
+    assert canonical(env.running("pe1-fra")) == canonical(before)
+
+
+def test_driver_commit_refuses_a_config_changed_since_it_was_read(env: Env) -> None:
+    """The plan/commit race: someone changes the router between our read and our commit.
+    The commit applies nothing (their change stays), arms no timer, rolls nothing back."""
+    from napalm.base.exceptions import CommitError
+
+    dev = env.driver("pe1-fra")
+    before = dev.get_config(retrieve="running")["running"]
+    theirs = "ip route 198.51.100.0/24 Null0"
+    configure(env, "pe1-fra", theirs)
+    try:
+        dev.load_replace_candidate(config=before + ADDED)
+        with pytest.raises(CommitError, match="changed since it was read"):
+            dev.commit_config(revert_in=60)
+        assert not dev.has_pending_commit()
+        running = env.running("pe1-fra")
+        assert theirs in running and "192.0.2.0/24" not in running
+    finally:
+        if dev.has_pending_commit():
+            dev.rollback()
+        configure(env, "pe1-fra", f"no {theirs}")
+        dev.close()
+    assert canonical(env.running("pe1-fra")) == canonical(before)
+
+
 def test_cli_plan_apply_json_and_errors(env: Env) -> None:
     """What an engineer runs: `onramp plan connector ID --json`, `onramp apply PLAN --json`;
     a wrong plan id answers the error's code on stdout and exits 2."""
