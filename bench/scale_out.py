@@ -161,7 +161,7 @@ def kpi_round(svc: Any, workers: list[Any], n: int, probes: int) -> dict[str, An
 
     out: dict[str, Any] = {"links": len(links(svc, n))}
     nr = init_nornir(svc.settings)
-    out["links deploy s"] = round(deploy(svc, nr), 1)
+    out["links deploy s"] = round(deploy(svc, nr, timeout_s=1800), 1)
     worker.configure(svc.settings)
     for label in ("warm-up", "round"):  # the warm-up: the segments' first ARP, SSH opened
         cpu0 = {w.pid: cpu_s(w.pid) for w in workers}
