@@ -89,7 +89,10 @@ def cpu_s(pid: int) -> float:
 
 def orders(n: int, sims: dict[str, Any], lans: dict[str, Any], asn: int) -> list[dict[str, Any]]:
     """AWS, Azure, Google, enterprise in turn; what the customer makes first made first.
-    `asn`: the lab's CE's (its edge runs one BGP instance: a site's order names it)."""
+    `asn`: the lab's CE's (its edge runs one BGP instance: a site's order names it). A
+    site's prefix is the one its CE announces (its LAN): the gate wants at least one on the
+    session, and a prefix the CE does not have (192.168.<i>.0/24 until this stop) left
+    every enterprise session empty: the gate failed each order whose plan changed pe1-par."""
     out = []
     for i in range(n):
         kind = ("aws", "azure", "gcp", "ent")[i % 4]
@@ -111,7 +114,7 @@ def orders(n: int, sims: dict[str, Any], lans: dict[str, Any], asn: int) -> list
                                "prefixes": [str(lans["gcp-pi-fra"])]})  # fmt: skip
         else:
             out.append(base | {"onramp": "ent-par", "kind": "enterprise", "customer_asn": asn,
-                               "prefixes": [f"192.168.{i}.0/24"]})  # fmt: skip
+                               "prefixes": [str(lans["ent-par"])]})  # fmt: skip
     return out
 
 
@@ -212,6 +215,27 @@ def kpi_round(svc: Any, workers: list[Any], n: int, probes: int) -> dict[str, An
     out["ratio one task / spread"] = round(one / took, 1)
     nr.close_connections()
     return out
+
+
+def sessions_up(lab: Any, conns: list[dict[str, Any]]) -> int:
+    """How many of these Connectors have every BGP session Established with a prefix, as
+    the PEs say: a Connector whose config another order's plan already carried is made
+    active by an unchanged plan without the gate (found this stop), so `active` alone is
+    not the proof."""
+    routers = {a["router"] for c in conns for a in c["attachments"]}
+    said = {r: lab.vtysh_json(r, "show bgp vrf all summary json") for r in routers}
+
+    def peer(c: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
+        peers = said[a["router"]].get(c["vrf"], {}).get("ipv4Unicast", {}).get("peers", {})
+        return dict(peers.get(str(a["peer_address"]).split("/")[0], {}))
+
+    return sum(
+        all(
+            (p := peer(c, a)).get("state") == "Established" and p.get("pfxRcd", 0) > 0
+            for a in c["attachments"]
+        )
+        for c in conns
+    )
 
 
 ENDED = ("active", "failed", "deleted")
@@ -392,6 +416,10 @@ def main() -> int:
         figures["duplicates (legs, VIFs)"] = (
             f"{sum(n - 1 for n in Counter(legs).values())}, "
             f"{sum(n - 1 for n in Counter(vifs).values())}"
+        )
+        active = [c for c in svc.connectors() if c["id"] in made and c["state"] == "active"]
+        figures["active with every session Established and a prefix (PEs' word)"] = (
+            f"{sessions_up(lab, active)} of {len(active)}"
         )
         figures["Connectors stored per order"] = round(len(svc.connectors()) / len(todo), 2)
         figures["worker CPU s / wall (each)"] = ", ".join(
