@@ -77,6 +77,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (all processes: the routers' sshd, ip and
+    ping too), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq = map(
+        int, Path("/proc/stat").read_text().split()[1:8]
+    )
+    return (user + nice + system + irq + softirq) / TICK
+
+
 def cpu_s(pid: int) -> float:
     """CPU seconds of a process and its children (a worker's pool), alive ones."""
     try:
@@ -172,6 +181,7 @@ def kpi_round(svc: Any, workers: list[Any], n: int, probes: int) -> dict[str, An
     worker.configure(svc.settings)
     for label in ("warm-up", "round"):  # the warm-up: the segments' first ARP, SSH opened
         cpu0 = {w.pid: cpu_s(w.pid) for w in workers}
+        busy0 = machine_busy_s()
         t = time.time()
         worker.kpis.delay()
         while samples_since(svc, t) < out["links"] and time.time() - t < 300:
@@ -179,6 +189,9 @@ def kpi_round(svc: Any, workers: list[Any], n: int, probes: int) -> dict[str, An
         took = time.time() - t
         out[f"KPI {label} over the workers s ({svc.settings.monitor.parts} parts)"] = round(took, 1)
     out["KPI round fits 60 s"] = took < 60
+    out["machine CPU busy during the round, cores (of 2; every engineer's)"] = round(
+        (machine_busy_s() - busy0) / took, 2
+    )
     out["  Links with loss or an error (spread)"] = samples_since(svc, t, lossy=True)
     out["worker CPU s / KPI round (each)"] = ", ".join(
         f"{(cpu_s(w.pid) - cpu0[w.pid]) / took:.2f}" for w in workers
@@ -199,19 +212,26 @@ def kpi_round(svc: Any, workers: list[Any], n: int, probes: int) -> dict[str, An
 
     probes_, record_ = monitor.probes, monitor.record
     monitor.probes, monitor.record = timed("read", probes_), timed("write", record_)
+    busy0 = machine_busy_s()
     t = time.time()
     try:
         got = monitor.poll(svc, nr, probes)
     finally:
         monitor.probes, monitor.record = probes_, record_
     one = time.time() - t
+    out["machine CPU busy during the one-task round, cores"] = round(
+        (machine_busy_s() - busy0) / one, 2
+    )
     out["KPI round in one process s (as one task)"] = round(one, 1)
     out["  of which: read probe paths / pings / write samples s"] = (
         f"{spent['read']:.1f} / {one - spent['read'] - spent['write']:.1f} / {spent['write']:.1f}"
     )
-    out["  Links with loss or an error (one task)"] = sum(
-        1 for w in got if w["loss_pct"] > 0 or w["error"]
-    )
+    bad = [w for w in got if w["loss_pct"] > 0 or w["error"]]
+    out["  Links with loss or an error (one task)"] = len(bad)
+    out["  what they said (3 most common)"] = Counter(
+        str(w["error"])[:120] if w["error"] else f"loss {w['loss_pct']:.0f} %" for w in bad
+    ).most_common(3)
+    out["  one probe's parts on pe1-par, s (median of 5)"] = probe_cost(svc, nr, probes)
     out["ratio one task / spread"] = round(one / took, 1)
     nr.close_connections()
     return out
@@ -280,6 +300,31 @@ class Customers(threading.Thread):
                     time.sleep(1 + attempt)
             done.add(c["id"])
             self.waited.append(time.time() - seen[c["id"]])
+
+
+def probe_cost(svc: Any, nr: Any, count: int) -> str:
+    """Where one Link's probe goes, on an idle pe1-par: an SSH exec that does nothing, the
+    same entering the Link's VRF (`ip netns exec`: netns-based VRFs), and the whole ping."""
+    from onramp.flow import monitor
+    from onramp.tasks.config import device
+
+    probe = next(p for p in monitor.probes(svc) if p.router == "pe1-par")
+    parts: dict[str, list[float]] = {"ssh exec": [], "+ enter the VRF": [], "ping": []}
+
+    def run(task: Any) -> None:
+        dev = device(task)
+        for _ in range(5):
+            for name, cmd in (("ssh exec", "true"),
+                              ("+ enter the VRF", f"ip netns exec {probe.vrf} true")):  # fmt: skip
+                t = time.perf_counter()
+                dev._run(cmd)  # a bench: the driver's one SSH exec
+                parts[name].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            dev.ping(probe.destination, source=probe.source, vrf=probe.vrf, count=count, timeout=1)
+            parts["ping"].append(time.perf_counter() - t)
+
+    nr.filter(filter_func=lambda h: h.name == "pe1-par").run(task=run)
+    return ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in parts.items() if v)
 
 
 def pct(xs: list[float], p: float) -> float:
