@@ -182,11 +182,16 @@ def kpi_round(svc: Any, workers: list[Any], n: int, probes: int) -> dict[str, An
     for label in ("warm-up", "round"):  # the warm-up: the segments' first ARP, SSH opened
         cpu0 = {w.pid: cpu_s(w.pid) for w in workers}
         busy0 = machine_busy_s()
+        watch = Watch(worker.app)
+        watch.start()
         t = time.time()
         worker.kpis.delay()
         while samples_since(svc, t) < out["links"] and time.time() - t < 300:
             time.sleep(0.25)
         took = time.time() - t
+        watch.stop.set()
+        watch.join()
+        out[f"KPI {label}: tasks (worker, task, from..to s, seen every ~0.5-1 s)"] = watch.parts(t)
         out[f"KPI {label} over the workers s ({svc.settings.monitor.parts} parts)"] = round(took, 1)
     out["KPI round fits 60 s"] = took < 60
     out["machine CPU busy during the round, cores (of 2; every engineer's)"] = round(
@@ -325,6 +330,33 @@ def probe_cost(svc: Any, nr: Any, count: int) -> str:
 
     nr.filter(filter_func=lambda h: h.name == "pe1-par").run(task=run)
     return ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in parts.items() if v)
+
+
+class Watch(threading.Thread):
+    """What each worker runs during a round, asked every 0.5 s over the broker (Celery's
+    inspect): per task, its worker, when it started and when it was last seen running."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(daemon=True)
+        self.app, self.stop = app, threading.Event()
+        self.seen: dict[str, dict[str, Any]] = {}
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            active = self.app.control.inspect(timeout=0.5).active() or {}
+            for worker, tasks in active.items():
+                for task in tasks:
+                    entry = self.seen.setdefault(task["id"], {
+                        "worker": worker.split("@")[0], "name": task["name"],
+                        "start": task.get("time_start") or time.time()})  # fmt: skip
+                    entry["last"] = time.time()
+            self.stop.wait(0.5)
+
+    def parts(self, t0: float) -> str:
+        """Each task of the round: worker, name's tail, start after t0 .. last seen, s."""
+        rows = sorted(self.seen.values(), key=lambda e: e["start"])
+        return "; ".join(f"{e['worker'][-5:]} {e['name'].rsplit('.', 1)[-1]} "
+                         f"{e['start'] - t0:.0f}..{e['last'] - t0:.0f}" for e in rows)  # fmt: skip
 
 
 def pct(xs: list[float], p: float) -> float:
