@@ -236,6 +236,13 @@ def kpi_round(svc: Any, workers: list[Any], n: int, probes: int) -> dict[str, An
     out["  what they said (3 most common)"] = Counter(
         str(w["error"])[:120] if w["error"] else f"loss {w['loss_pct']:.0f} %" for w in bad
     ).most_common(3)
+    if bad:  # where the silent Links are: their Paris site (a-end) and the Frankfurt one
+        with svc.store.session() as s:
+            ends = [(s.get(LinkRow, w["link"]).a_id[:8], s.get(LinkRow, w["link"]).b_id[:8])
+                    for w in bad]  # fmt: skip
+        out["  silent Links: a-ends, b-ends (distinct), first"] = (
+            f"{len({a for a, _ in ends})}, {len({b for _, b in ends})}, {ends[0]}"
+        )
     out["  one probe's parts on pe1-par, s (median of 5)"] = probe_cost(svc, nr, probes)
     out["ratio one task / spread"] = round(one / took, 1)
     nr.close_connections()
