@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ from typing import Any
 import requests
 from labkit import lab_service
 from report import report
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from onramp.api import keys as apikeys
 from onramp.core.errors import OnrampError
@@ -76,6 +77,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (all processes: the routers' sshd, ip and
+    ping too), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq = map(
+        int, Path("/proc/stat").read_text().split()[1:8]
+    )
+    return (user + nice + system + irq + softirq) / TICK
+
+
 def cpu_s(pid: int) -> float:
     """CPU seconds of a process and its children (a worker's pool), alive ones."""
     try:
@@ -88,7 +98,10 @@ def cpu_s(pid: int) -> float:
 
 def orders(n: int, sims: dict[str, Any], lans: dict[str, Any], asn: int) -> list[dict[str, Any]]:
     """AWS, Azure, Google, enterprise in turn; what the customer makes first made first.
-    `asn`: the lab's CE's (its edge runs one BGP instance: a site's order names it)."""
+    `asn`: the lab's CE's (its edge runs one BGP instance: a site's order names it). A
+    site's prefix is the one its CE announces (its LAN): the gate wants at least one on the
+    session, and a prefix the CE does not have (192.168.<i>.0/24 until this stop) left
+    every enterprise session empty: the gate failed each order whose plan changed pe1-par."""
     out = []
     for i in range(n):
         kind = ("aws", "azure", "gcp", "ent")[i % 4]
@@ -110,7 +123,7 @@ def orders(n: int, sims: dict[str, Any], lans: dict[str, Any], asn: int) -> list
                                "prefixes": [str(lans["gcp-pi-fra"])]})  # fmt: skip
         else:
             out.append(base | {"onramp": "ent-par", "kind": "enterprise", "customer_asn": asn,
-                               "prefixes": [f"192.168.{i}.0/24"]})  # fmt: skip
+                               "prefixes": [str(lans["ent-par"])]})  # fmt: skip
     return out
 
 
@@ -142,10 +155,13 @@ def links(svc: Any, n: int) -> list[str]:
     return made
 
 
-def samples_since(svc: Any, t: float) -> int:
+def samples_since(svc: Any, t: float, lossy: bool = False) -> int:
+    """Samples stored for rounds started after t (`lossy`: those that lost a probe)."""
     since = datetime.fromtimestamp(t, UTC)
     with svc.store.session() as s:
         q = select(func.count()).select_from(KpiSampleRow).where(KpiSampleRow.at >= since)
+        if lossy:
+            q = q.where(or_(KpiSampleRow.received < KpiSampleRow.sent, KpiSampleRow.sent == 0))
         return int(s.scalar(q) or 0)
 
 
@@ -161,27 +177,193 @@ def kpi_round(svc: Any, workers: list[Any], n: int, probes: int) -> dict[str, An
 
     out: dict[str, Any] = {"links": len(links(svc, n))}
     nr = init_nornir(svc.settings)
-    out["links deploy s"] = round(deploy(svc, nr), 1)
+    out["links deploy s"] = round(deploy(svc, nr, timeout_s=1800), 1)
     worker.configure(svc.settings)
     for label in ("warm-up", "round"):  # the warm-up: the segments' first ARP, SSH opened
         cpu0 = {w.pid: cpu_s(w.pid) for w in workers}
+        busy0 = machine_busy_s()
+        watch = Watch(worker.app)
+        watch.start()
         t = time.time()
         worker.kpis.delay()
         while samples_since(svc, t) < out["links"] and time.time() - t < 300:
             time.sleep(0.25)
         took = time.time() - t
+        watch.stop.set()
+        watch.join()
+        out[f"KPI {label}: tasks (worker, task, from..to s, seen every ~0.5-1 s)"] = watch.parts(t)
         out[f"KPI {label} over the workers s ({svc.settings.monitor.parts} parts)"] = round(took, 1)
     out["KPI round fits 60 s"] = took < 60
+    out["machine CPU busy during the round, cores (of 2; every engineer's)"] = round(
+        (machine_busy_s() - busy0) / took, 2
+    )
+    out["  Links with loss or an error (spread)"] = samples_since(svc, t, lossy=True)
     out["worker CPU s / KPI round (each)"] = ", ".join(
         f"{(cpu_s(w.pid) - cpu0[w.pid]) / took:.2f}" for w in workers
     )
+    # where one task's round goes: the store's read of the probe paths, the pings (SSH), the
+    # store's write of the samples (the functions poll calls, timed where they are looked up)
+    spent: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        def run(*args: Any, **kw: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kw)
+            finally:
+                spent[name] = time.perf_counter() - t
+
+        return run
+
+    probes_, record_ = monitor.probes, monitor.record
+    monitor.probes, monitor.record = timed("read", probes_), timed("write", record_)
+    busy0 = machine_busy_s()
     t = time.time()
-    monitor.poll(svc, nr, probes)
+    try:
+        got = monitor.poll(svc, nr, probes)
+    finally:
+        monitor.probes, monitor.record = probes_, record_
     one = time.time() - t
+    out["machine CPU busy during the one-task round, cores"] = round(
+        (machine_busy_s() - busy0) / one, 2
+    )
     out["KPI round in one process s (as one task)"] = round(one, 1)
+    out["  of which: read probe paths / pings / write samples s"] = (
+        f"{spent['read']:.1f} / {one - spent['read'] - spent['write']:.1f} / {spent['write']:.1f}"
+    )
+    bad = [w for w in got if w["loss_pct"] > 0 or w["error"]]
+    out["  Links with loss or an error (one task)"] = len(bad)
+    out["  what they said (3 most common)"] = Counter(
+        str(w["error"])[:120] if w["error"] else f"loss {w['loss_pct']:.0f} %" for w in bad
+    ).most_common(3)
+    if bad:  # where the silent Links are: their Paris site (a-end) and the Frankfurt one
+        with svc.store.session() as s:
+            ends = [(s.get(LinkRow, w["link"]).a_id[:8], s.get(LinkRow, w["link"]).b_id[:8])
+                    for w in bad]  # fmt: skip
+        out["  silent Links: a-ends, b-ends (distinct), first"] = (
+            f"{len({a for a, _ in ends})}, {len({b for _, b in ends})}, {ends[0]}"
+        )
+    out["  one probe's parts on pe1-par, s (median of 5)"] = probe_cost(svc, nr, probes)
     out["ratio one task / spread"] = round(one / took, 1)
     nr.close_connections()
     return out
+
+
+def sessions_up(lab: Any, conns: list[dict[str, Any]]) -> int:
+    """How many of these Connectors have every BGP session Established with a prefix, as
+    the PEs say: a Connector whose config another order's plan already carried is made
+    active by an unchanged plan without the gate (found this stop), so `active` alone is
+    not the proof."""
+    routers = {a["router"] for c in conns for a in c["attachments"]}
+    said = {r: lab.vtysh_json(r, "show bgp vrf all summary json") for r in routers}
+
+    def peer(c: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
+        peers = said[a["router"]].get(c["vrf"], {}).get("ipv4Unicast", {}).get("peers", {})
+        return dict(peers.get(str(a["peer_address"]).split("/")[0], {}))
+
+    return sum(
+        all(
+            (p := peer(c, a)).get("state") == "Established" and p.get("pfxRcd", 0) > 0
+            for a in c["attachments"]
+        )
+        for c in conns
+    )
+
+
+ENDED = ("active", "failed", "deleted")
+# how far along a Connector is: the customers configure the furthest first (its gate waits)
+ALONG = {"verifying": 0, "configuring": 1, "awaiting_customer": 2, "csp_requested": 2}
+
+
+class Customers(threading.Thread):
+    """The enterprise sites' customers: each configures its CE from customer-config as soon
+    as its Connector is allocated (the addresses are known only then), on a thread of their
+    own, the one furthest along first. Done in the bench's polling loop, after all the
+    orders were sent and 0.5 s apart, an early order's gate could time out before its CE was
+    configured (1 of 100 failed so at the last stop)."""
+
+    def __init__(self, lab: Any, svc: Any) -> None:
+        super().__init__(daemon=True)
+        self.lab, self.svc = lab, svc
+        self.stop = threading.Event()
+        self.errors: list[str] = []
+        self.waited: list[float] = []  # seen allocated -> CE configured, per site
+
+    def run(self) -> None:
+        from tests.e2e.conftest import ce_side  # the customer's CE, as the lab tests make it
+
+        seen: dict[str, float] = {}
+        done: set[str] = set()
+        while not self.stop.is_set():
+            ready = [c for c in self.svc.connectors() if c["kind"] == "enterprise"
+                     and c["attachments"] and c["id"] not in done and c["state"] not in ENDED]  # fmt: skip
+            for c in ready:
+                seen.setdefault(c["id"], time.time())
+            if not ready:
+                self.stop.wait(0.2)
+                continue
+            c = min(ready, key=lambda c: ALONG.get(c["state"], 3))  # one, then look again
+            for attempt in range(3):  # vtysh may not reach a loaded bgpd at once
+                try:
+                    ce_side(self.lab, self.svc, dict(c))
+                    break
+                except OnrampError as exc:
+                    self.errors.append(f"{str(exc)[:160]}")
+                    time.sleep(1 + attempt)
+            done.add(c["id"])
+            self.waited.append(time.time() - seen[c["id"]])
+
+
+def probe_cost(svc: Any, nr: Any, count: int) -> str:
+    """Where one Link's probe goes, on an idle pe1-par: an SSH exec that does nothing, the
+    same entering the Link's VRF (`ip netns exec`: netns-based VRFs), and the whole ping."""
+    from onramp.flow import monitor
+    from onramp.tasks.config import device
+
+    probe = next(p for p in monitor.probes(svc) if p.router == "pe1-par")
+    parts: dict[str, list[float]] = {"ssh exec": [], "+ enter the VRF": [], "ping": []}
+
+    def run(task: Any) -> None:
+        dev = device(task)
+        for _ in range(5):
+            for name, cmd in (("ssh exec", "true"),
+                              ("+ enter the VRF", f"ip netns exec {probe.vrf} true")):  # fmt: skip
+                t = time.perf_counter()
+                dev._run(cmd)  # a bench: the driver's one SSH exec
+                parts[name].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            dev.ping(probe.destination, source=probe.source, vrf=probe.vrf, count=count, timeout=1)
+            parts["ping"].append(time.perf_counter() - t)
+
+    nr.filter(filter_func=lambda h: h.name == "pe1-par").run(task=run)
+    return ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in parts.items() if v)
+
+
+class Watch(threading.Thread):
+    """What each worker runs during a round, asked every 0.5 s over the broker (Celery's
+    inspect): per task, its worker, when it started and when it was last seen running."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(daemon=True)
+        self.app, self.stop = app, threading.Event()
+        self.seen: dict[str, dict[str, Any]] = {}
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            active = self.app.control.inspect(timeout=0.5).active() or {}
+            for worker, tasks in active.items():
+                for task in tasks:
+                    entry = self.seen.setdefault(task["id"], {
+                        "worker": worker.split("@")[0], "name": task["name"],
+                        "start": task.get("time_start") or time.time()})  # fmt: skip
+                    entry["last"] = time.time()
+            self.stop.wait(0.5)
+
+    def parts(self, t0: float) -> str:
+        """Each task of the round: worker, name's tail, start after t0 .. last seen, s."""
+        rows = sorted(self.seen.values(), key=lambda e: e["start"])
+        return "; ".join(f"{e['worker'][-5:]} {e['name'].rsplit('.', 1)[-1]} "
+                         f"{e['start'] - t0:.0f}..{e['last'] - t0:.0f}" for e in rows)  # fmt: skip
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -265,6 +447,8 @@ def main() -> int:
             return sent, http.post(url + "/v1/connectors", json=body, timeout=120,
                                    headers={"X-API-Key": keys[order["tenant"]]})  # fmt: skip
 
+        customers = Customers(lab, svc)
+        customers.start()
         cpu0 = {w.pid: cpu_s(w.pid) for w in workers}
         t0 = time.time()
         with ThreadPoolExecutor(32) as pool:
@@ -276,32 +460,17 @@ def main() -> int:
         figures["orders accepted"] = f"{codes[202]} of {len(todo)} ({dict(codes)})"
         figures["orders accepted per s"] = round(codes[202] / accepted_s, 1)
 
-        from tests.e2e.conftest import ce_side  # the customer's CE, as the lab tests make it
-
         orch = Orchestrator(svc, {}, "bench")
         ends: dict[str, str] = {}
-        configured: set[str] = set()
-        ce_errors: list[str] = []
         deadline = time.time() + a.timeout
         while len(ends) < len(made) and time.time() < deadline:
             for c in svc.connectors():
-                if c["id"] not in made or c["id"] in ends:
-                    continue
-                if c["state"] in ("active", "failed", "deleted"):
+                if c["id"] in made and c["id"] not in ends and c["state"] in ENDED:
                     ends[c["id"]] = c["state"]
-                elif (c["kind"] == "enterprise" and c["attachments"]
-                      and c["id"] not in configured):  # fmt: skip
-                    configured.add(c["id"])
-                    for attempt in range(3):  # vtysh may not reach a loaded bgpd at once
-                        try:
-                            ce_side(lab, svc, dict(c))
-                            break
-                        except OnrampError as exc:
-                            edge = [n for n in lab.status().nodes if n.name.startswith("ent-par")]
-                            ce_errors.append(f"{str(exc)[:160]} (edge: {edge[0].problems})")
-                            time.sleep(1 + attempt)
             time.sleep(0.5)
         wall = time.time() - t0
+        customers.stop.set()
+        customers.join(timeout=60)
         cpu = {w.pid: cpu_s(w.pid) - cpu0[w.pid] for w in workers}
 
         took, steps = [], Counter()
@@ -332,6 +501,10 @@ def main() -> int:
             f"{sum(n - 1 for n in Counter(legs).values())}, "
             f"{sum(n - 1 for n in Counter(vifs).values())}"
         )
+        active = [c for c in svc.connectors() if c["id"] in made and c["state"] == "active"]
+        figures["active with every session Established and a prefix (PEs' word)"] = (
+            f"{sessions_up(lab, active)} of {len(active)}"
+        )
         figures["Connectors stored per order"] = round(len(svc.connectors()) / len(todo), 2)
         figures["worker CPU s / wall (each)"] = ", ".join(
             f"{cpu[w.pid] / wall:.2f}" for w in workers
@@ -339,7 +512,11 @@ def main() -> int:
         figures["Connectors with steps by each worker"] = dict(steps.most_common())
         bad = {i: svc.connector(i)["reason"] for i, s in ends.items() if s != "active"}
         figures["not active, why (first 3)"] = list(bad.items())[:3]
-        figures["CE configs retried"] = f"{len(ce_errors)}: {ce_errors[:1]}"
+        figures["CE configs retried"] = f"{len(customers.errors)}: {customers.errors[:1]}"
+        if customers.waited:
+            figures["CE configured after allocation s (p50/max)"] = (
+                f"{statistics.median(customers.waited):.1f}/{max(customers.waited):.1f}"
+            )
         report(figures, a.json)  # the orders' figures now: the KPI part is long
         figures = {}
         if a.links:

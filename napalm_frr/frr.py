@@ -25,6 +25,7 @@ import paramiko
 from napalm.base import NetworkDriver, models
 from napalm.base.exceptions import (
     CommandErrorException,
+    CommandTimeoutException,
     CommitError,
     ConnectionException,
     MergeConfigException,
@@ -250,18 +251,27 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         transport = self.client.get_transport() if self.client else None
         return {"is_alive": bool(transport and transport.is_active())}
 
-    def _run(self, command: str, stdin: str | None = None, check: bool = True) -> str:
-        """One shell command on the router, over the open SSH connection."""
+    def _run(
+        self, command: str, stdin: str | None = None, check: bool = True, what: str = ""
+    ) -> str:
+        """One shell command on the router, over the open SSH connection (`what`: how a
+        timeout names it, the command's start if not given)."""
         if self.client is None:
             raise ConnectionException("not connected: call open() first")
         chan_in, chan_out, chan_err = self.client.exec_command(command, timeout=self.timeout)
-        if stdin is not None:
-            chan_in.write(stdin)
-            chan_in.channel.shutdown_write()
         try:
+            if stdin is not None:
+                chan_in.write(stdin)
+                chan_in.channel.shutdown_write()
             out = chan_out.read().decode()
             err = chan_err.read().decode()
             self._last_status = chan_out.channel.recv_exit_status()
+        except TimeoutError as exc:  # paramiko's socket.timeout() says nothing: say what waited
+            raise CommandTimeoutException(
+                f"{self.hostname}: {what or repr(command[:80])} gave no answer in "
+                f"{self.timeout} s (the router may still be running it): give the driver a "
+                "longer timeout (connection_options: napalm: extras: timeout) for work this large"
+            ) from exc
         finally:
             # at once, not when collected: sshd allows 10 open sessions per connection
             # and the monitor runs several commands at a time on one
@@ -781,6 +791,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         log = self._run(
             f"{self._reload_command(path)}; rc=$?; cat {self._dir}/reload.log; exit $rc",
             check=False,
+            what=f"frr-reload --reload {path}",
         )
         if self._last_status != 0 or "ERROR" in log:
             raise error(f"{self.hostname}: frr-reload failed: {log.strip()[-800:]}")
@@ -818,6 +829,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             f"&& mv $d/compared.new $d/compared; }}",
             stdin=self._target(),
             check=False,
+            what=f"frr-reload --test {path}",
         )
         shown, _, report = out.rpartition(f"{split}\n")
         if self._last_status != 0 or not shown:

@@ -10,6 +10,7 @@ import socket
 from collections.abc import Iterator
 
 import paramiko
+from napalm.base.exceptions import CommandTimeoutException
 from nornir.core.task import Result
 
 from onramp.core.errors import Code, OnrampError
@@ -68,6 +69,8 @@ def connection_error(exc: BaseException) -> str | None:
     True
     """
     chain = list(_chain(exc))
+    if any(isinstance(e, CommandTimeoutException) for e in chain):
+        return None  # a command that outlived its timeout on a connection that works
     kind = next((k for e in reversed(chain) if (k := _kind(e))), None)  # the root cause
     named = [e for e in chain if "Connect" in type(e).__name__ or _kind(e)]
     if kind is None and not named:
