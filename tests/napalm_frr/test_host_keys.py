@@ -79,7 +79,10 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
         f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {host_key}\nPidFile {tmp / 'pid'}\n"
         f"AuthorizedKeysFile {tmp / 'authorized_keys'}\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+        # a module may put stand-ins for router commands (vtysh, ...) in tmp/bin
+        f"SetEnv PATH={tmp / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
     )
+    (tmp / "bin").mkdir()
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation, as root
     proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE)
     try:

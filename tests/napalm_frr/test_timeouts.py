@@ -17,6 +17,10 @@ from .test_host_keys import Sshd, sshd  # noqa: F401 (the fixture)
 
 
 def slow_reload_driver(server: Sshd, timeout: int) -> FRRDriver:
+    # the dry run reads the running config with vtysh first: a stand-in that answers
+    vtysh = server.tmp / "bin" / "vtysh"
+    vtysh.write_text("#!/bin/sh\necho 'hostname r1'\n")
+    vtysh.chmod(0o755)
     known = server.tmp / "known_hosts"
     known.write_text(server.line())
     args = {"port": server.port, "key_file": str(server.client_key), "known_hosts": str(known),
