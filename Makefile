@@ -13,7 +13,7 @@ SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/lib/frr/frr-reload.py:frr-pythontools
 	/usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver \
 	/usr/sbin/traceroute:traceroute
 
-.PHONY: demo test deps venv nautobot gen lint unit bench clean
+.PHONY: demo test deps venv nautobot gen lint unit bench clean ansible-sanity ansible-collection
 
 # make demo VIA=api: the same story ordered through the REST API with onramp.client;
 # make demo SERVE=1: then the API, the Portal and the workers stay up (Ctrl-C stops)
@@ -33,6 +33,15 @@ nautobot: venv
 # pins an older Typer than onramp's); the release is pinned in that test
 gen: venv
 	$(BIN)/python -c 'from tests.api.test_generated_client import ensure_venv; ensure_venv()'
+
+# The customers' Ansible collection: ansible-test's sanity suite (needs the network: it
+# downloads pip's bootstrap script and each test's requirements into venvs of its own), and
+# the tarball `ansible-galaxy collection install` takes (dist/)
+COLLECTION := ansible_collections/onramp/interconnect
+ansible-sanity: venv
+	cd $(COLLECTION) && PATH=$(abspath $(BIN)):$$PATH ansible-test sanity --python 3.11
+ansible-collection: venv
+	$(BIN)/ansible-galaxy collection build $(COLLECTION) --output-path dist --force
 
 # Services installed here (postgresql, rabbitmq-server) are started by the tests that need
 # them, as instances of their own: a temporary policy-rc.d keeps apt from starting the

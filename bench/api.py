@@ -7,9 +7,11 @@ process, called over loopback with one HTTP session:
   p50 and p99 of each, against the bare endpoint (same JSON, no auth, no store);
 - create: `POST /v1/connectors` (enterprise orders: allocation, store, a message to the
   workers, here recorded) per second, against the bare endpoint's POST.
+API and bare requests take turns (on a shared machine both see the same load). The same
+figures on SQLite and on PostgreSQL (a throw-away server, as the tests start one).
 Prints the figures and the ratios API / bare.
 
-    .venv/bin/python bench/api.py [--connectors 10000] [--requests 300] [--json]
+    .venv/bin/python bench/api.py [--connectors 10000] [--requests 1000] [--stores sqlite,postgresql] [--json]
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gc
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -38,8 +41,8 @@ ORDER = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10, "custo
          "prefixes": ["192.168.10.0/24"]}  # fmt: skip
 
 
-def service(tmp: Path) -> Service:
-    svc = Service.open(load_settings(local_config(tmp)))
+def service(tmp: Path, **more: Any) -> Service:
+    svc = Service.open(load_settings(local_config(tmp, **more)))
     svc.add_tenant("acme", "Acme")
     return svc
 
@@ -78,12 +81,14 @@ def bare(page: dict[str, Any], made: dict[str, Any]) -> FastAPI:
     return app
 
 
-def timed(fn: Any, n: int) -> list[float]:
-    out = []
+def timed(fns: list[Any], n: int) -> list[list[float]]:
+    """Each of `fns` n times, taking turns: on a shared machine both see the same load."""
+    out: list[list[float]] = [[] for _ in fns]
     for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
+        for fn, times in zip(fns, out, strict=True):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
     return out
 
 
@@ -91,53 +96,71 @@ def pct(xs: list[float], p: float) -> float:
     return sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
 
 
+def ms(xs: list[float]) -> str:
+    return f"{statistics.median(xs) * 1000:.1f}/{pct(xs, 0.99) * 1000:.1f}"
+
+
+def measure(svc: Service, a: argparse.Namespace, label: str) -> dict[str, Any]:
+    """The figures of one store, `label` before each name."""
+    from onramp.api.app import RateLimit
+
+    fill(svc, a.connectors)
+    key = apikeys.issue(svc.store, "acme")
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {key}"
+    app = create_app(svc, lambda kind, ident: None, RateLimit(rate=1e9, burst=10**9))
+    gc.freeze()  # as `onramp api serve` does before serving
+    figures: dict[str, Any] = {}
+    with serve_in_thread(app) as url:
+        first = http.get(f"{url}/v1/connectors", params={"limit": 50}).json()
+        ids = [c["id"] for c in svc.connectors("acme")]
+        deep = ids[len(ids) * 9 // 10]
+        made = http.post(f"{url}/v1/connectors", json=ORDER).json()
+        with serve_in_thread(bare(first, made)) as bare_url:
+            figures[f"{label} connectors"] = len(ids)
+            for name, params in (("first page", {"limit": 50}),
+                                 ("page at 90 %", {"limit": 50, "after": deep})):  # fmt: skip
+                api_t, bare_t = timed(
+                    [lambda p=params, u=u: http.get(f"{u}/v1/connectors", params=p).raise_for_status()
+                     for u in (url, bare_url)], a.requests)  # fmt: skip
+                figures[f"{label} GET {name} p50/p99 ms"] = ms(api_t)
+                figures[f"{label} GET {name} bare p50/p99 ms"] = ms(bare_t)
+                figures[f"{label} GET {name} ratio p50/p99"] = (
+                    f"{statistics.median(api_t) / statistics.median(bare_t):.1f}/"
+                    f"{pct(api_t, 0.99) / pct(bare_t, 0.99):.1f}"
+                )
+            api_c, bare_c = timed(
+                [lambda u=u: http.post(f"{u}/v1/connectors", json=ORDER).raise_for_status()
+                 for u in (url, bare_url)], a.creates)  # fmt: skip
+            figures[f"{label} create per s"] = round(len(api_c) / sum(api_c), 1)
+            figures[f"{label} create bare per s"] = round(len(bare_c) / sum(bare_c), 1)
+            figures[f"{label} create ratio (api / bare time)"] = round(sum(api_c) / sum(bare_c), 1)
+    gc.unfreeze()
+    return figures
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--connectors", type=int, default=10_000)
-    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--creates", type=int, default=60)  # two 1 Gb/s ports: 200 orders of 10 Mb/s
+    ap.add_argument("--stores", default="sqlite,postgresql")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as d:
-        svc = service(Path(d))
-        fill(svc, a.connectors)
-        key = apikeys.issue(svc.store, "acme")
-        http = requests.Session()
-        http.headers["Authorization"] = f"Bearer {key}"
-        from onramp.api.app import RateLimit
+        if "sqlite" in a.stores:
+            (Path(d) / "sqlite").mkdir()
+            figures |= measure(service(Path(d) / "sqlite"), a, "sqlite")
+        if "postgresql" in a.stores:
+            # the test suite's throw-away server (initdb in a temp dir, unix socket)
+            sys.path.insert(0, str(Path(__file__).parents[1]))
+            from tests.conftest import new_postgres_db, pg_server
 
-        app = create_app(svc, lambda kind, ident: None, RateLimit(rate=1e9, burst=10**9))
-        gc.freeze()  # as `onramp api serve` does before serving
-        with serve_in_thread(app) as url:
-            first = http.get(f"{url}/v1/connectors", params={"limit": 50}).json()
-            ids = [c["id"] for c in svc.connectors("acme")]
-            deep = ids[len(ids) * 9 // 10]
-            made = http.post(f"{url}/v1/connectors", json=ORDER).json()
-            with serve_in_thread(bare(first, made)) as bare_url:
-                figures: dict[str, Any] = {"connectors": len(ids)}
-                for name, params in (("first page", {"limit": 50}),
-                                     ("page at 90 %", {"limit": 50, "after": deep})):  # fmt: skip
-                    api_t = timed(lambda p=params: http.get(f"{url}/v1/connectors", params=p)
-                                  .raise_for_status(), a.requests)  # fmt: skip
-                    bare_t = timed(lambda p=params: http.get(f"{bare_url}/v1/connectors",
-                                   params=p).raise_for_status(), a.requests)  # fmt: skip
-                    figures[f"GET {name} p50/p99 ms"] = (
-                        f"{statistics.median(api_t) * 1000:.1f}/{pct(api_t, 0.99) * 1000:.1f}"
-                    )
-                    figures[f"GET {name} bare p50/p99 ms"] = (
-                        f"{statistics.median(bare_t) * 1000:.1f}/{pct(bare_t, 0.99) * 1000:.1f}"
-                    )
-                    figures[f"GET {name} ratio p50/p99"] = (
-                        f"{statistics.median(api_t) / statistics.median(bare_t):.1f}/"
-                        f"{pct(api_t, 0.99) / pct(bare_t, 0.99):.1f}"
-                    )
-                api_c = timed(lambda: http.post(f"{url}/v1/connectors", json=ORDER)
-                              .raise_for_status(), a.creates)  # fmt: skip
-                bare_c = timed(lambda: http.post(f"{bare_url}/v1/connectors", json=ORDER)
-                               .raise_for_status(), a.creates)  # fmt: skip
-                figures["create per s"] = round(len(api_c) / sum(api_c), 1)
-                figures["create bare per s"] = round(len(bare_c) / sum(bare_c), 1)
-                figures["create ratio (bare / api time)"] = round(sum(api_c) / sum(bare_c), 1)
+            with pg_server() as pg:
+                (Path(d) / "pg").mkdir()
+                url = new_postgres_db(pg.url)
+                figures |= measure(service(Path(d) / "pg", store_url=url), a, "postgresql")
     report(figures, a.json)
     return 0
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from report import report
+from startup import median_s
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {
@@ -32,16 +31,6 @@ COMMANDS = {
 }
 
 
-def median_s(argv: list[str], env: dict[str, str], runs: int) -> float:
-    subprocess.run(argv, cwd=ROOT, env=env, check=True, capture_output=True)  # warm: schema, .pyc
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, cwd=ROOT, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -49,10 +38,15 @@ def main() -> None:
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONRAMP_")}
     env["PYTHONPATH"] = str(ROOT)
-    bare = median_s([sys.executable, "-c", "pass"], env, args.runs)
+
+    def timed(argv: list[str]) -> float:
+        subprocess.run(argv, cwd=ROOT, env=env, check=True, capture_output=True)  # warm-up
+        return median_s(argv, ROOT, env, args.runs)
+
+    bare = timed([sys.executable, "-c", "pass"])
     figures: dict[str, object] = {"runs": args.runs, "python_bare_s": round(bare, 3)}
     for name, argv in COMMANDS.items():
-        took = median_s([sys.executable, "-m", "onramp.cli", *argv], env, args.runs)
+        took = timed([sys.executable, "-m", "onramp.cli", *argv])
         figures |= {f"{name}_s": round(took, 3), f"{name}_ratio_to_bare": round(took / bare, 1)}
     figures["load_avg_1m"] = round(os.getloadavg()[0], 2)
     report(figures, args.json)

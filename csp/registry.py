@@ -145,6 +145,26 @@ def builder(package: str, variant: str | None = None) -> Build:
     return cast(Build, make)
 
 
+def _delegated_package(
+    provider: str,
+    kind: str,
+    tenant: str,
+    settings: CspSettings,
+    bb: Backbone,
+    store: Store,
+    vault: Vault,
+) -> tuple[ModuleType, BuildContext, dict[str, Any]] | None:
+    """The provider's package, its context and the tenant's delegation, when this kind acts
+    with a delegation (constraints `delegation_orders`) and the tenant gave one; else None."""
+    rule = constraints.for_provider(provider)
+    spec = rule.kinds.get(kind)
+    made = delegation.of_tenant(store, vault, tenant, provider)
+    if spec is None or not spec.delegation_orders or made is None:
+        return None
+    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
+    return module, BuildContext(provider, settings, connections(bb, provider), store, vault), made
+
+
 def delegated_order(
     provider: str,
     settings: CspSettings,
@@ -156,13 +176,11 @@ def delegated_order(
     """What the tenant's delegation at `provider` fills into an order (Azure: the circuit
     onramp makes in the customer's subscription, its service key and S-tag); nothing when
     the tenant delegated nothing there or the provider's package does nothing with one."""
-    rule = constraints.for_provider(provider)
-    kind = rule.kinds.get(str(order.get("kind")))
-    made = delegation.of_tenant(store, vault, str(order.get("tenant")), provider)
-    if kind is None or not kind.delegation_orders or made is None:
+    found = _delegated_package(provider, str(order.get("kind")), str(order.get("tenant")),
+                               settings, bb, store, vault)  # fmt: skip
+    if found is None:
         return {}
-    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
-    context = BuildContext(provider, settings, connections(bb, provider), store, vault)
+    module, context, made = found
     where = bb.catalogue.onramps[str(order["onramp"])]
     filled: dict[str, Any] = module.delegated_order(context, made, order, where)
     return filled
@@ -178,13 +196,11 @@ def delegated_undo(
 ) -> None:
     """What `delegated_order` made for an order that was then refused (Azure: the circuit),
     deleted with the tenant's delegation; nothing when it made nothing."""
-    rule = constraints.for_provider(provider)
-    kind = rule.kinds.get(str(order.get("kind")))
-    made = delegation.of_tenant(store, vault, str(order.get("tenant")), provider)
-    if kind is None or not kind.delegation_orders or made is None:
+    found = _delegated_package(provider, str(order.get("kind")), str(order.get("tenant")),
+                               settings, bb, store, vault)  # fmt: skip
+    if found is None:
         return
-    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
-    context = BuildContext(provider, settings, connections(bb, provider), store, vault)
+    module, context, made = found
     module.delegated_undo(context, made, order)
 
 
@@ -200,13 +216,11 @@ def delegated_cleanup(
     """Once our side at the provider is gone: what onramp made in the customer's account for
     the order (`delegated_order`) is deleted too, with the tenant's delegation (revoked: it
     stays, the customer's to delete)."""
-    rule = constraints.for_provider(provider)
-    kind = rule.kinds.get(connector["kind"])
-    made = delegation.of_tenant(store, vault, connector["tenant"], provider)
-    if kind is None or not kind.delegation_orders or made is None:
+    found = _delegated_package(provider, connector["kind"], connector["tenant"], settings, bb,
+                               store, vault)  # fmt: skip
+    if found is None:
         return
-    module = importlib.import_module(f"onramp.csp.{rule.adapter.package}")
-    context = BuildContext(provider, settings, connections(bb, provider), store, vault)
+    module, context, made = found
     module.delegated_cleanup(context, made, resource_id)
 
 

@@ -1,5 +1,21 @@
 """NAPALM community driver for FRR: `napalm.get_network_driver("frr")` finds FRRDriver here."""
 
-from napalm_frr.frr import HOST_KEY_POLICIES, FRRDriver, HostKeyError, has_orphaned_commit, is_for
+from napalm_frr.frr import (
+    HOST_KEY_POLICIES,
+    FRRDriver,
+    HostKeyError,
+    commit_state,
+    has_orphaned_commit,
+    is_for,
+    shaped_rates,
+)
 
-__all__ = ["HOST_KEY_POLICIES", "FRRDriver", "HostKeyError", "has_orphaned_commit", "is_for"]
+__all__ = [
+    "HOST_KEY_POLICIES",
+    "FRRDriver",
+    "HostKeyError",
+    "commit_state",
+    "has_orphaned_commit",
+    "is_for",
+    "shaped_rates",
+]

@@ -17,7 +17,7 @@ import secrets
 import shlex
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import paramiko
 from napalm.base import NetworkDriver, models
@@ -266,7 +266,34 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         return json.loads(out) if out else {}
 
     def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
-        return {c: self._vtysh(c) for c in commands}
+        """Each command's output. Several go to one vtysh in one SSH exec (one session and
+        one process on the router, not one of each per command: the topology read sends
+        four to every router); `vtysh -E` echoes "<prompt><command>" before each output,
+        which is where they are split. vtysh stops at a failing command: it raises naming
+        that command, with vtysh's word, as it would alone."""
+        if len(commands) < 2:
+            return {c: self._vtysh(c) for c in commands}
+        out = self._run(
+            "vtysh -E " + " ".join(f"-c {shlex.quote(c)}" for c in commands) + " 2>&1",
+            check=False,
+        )
+        first = out.find(f"# {commands[0]}\n")  # its prompt: the router's hostname and "# "
+        prompt = out[out.rfind("\n", 0, first) + 1 : first + 2] if first >= 0 else None
+        echoed: list[tuple[int, int]] = []  # per command run: its echo line's start and end
+        for command in commands if prompt is not None else []:
+            at = out.find(f"{prompt}{command}\n", echoed[-1][1] if echoed else 0)
+            if at < 0:
+                break  # vtysh stopped at the command before
+            echoed.append((at, at + len(f"{prompt}{command}\n")))
+        bounds = [*(at for at, _ in echoed[1:]), len(out)]
+        # the commands vtysh ran are a prefix of `commands`: zip stops with them
+        ran = zip(commands, echoed, bounds, strict=False)
+        answers = {c: out[end:nxt] for c, (_, end), nxt in ran}
+        if self._last_status != 0 or len(answers) != len(commands):
+            failed = commands[max(0, len(answers) - 1)]
+            said = answers.get(failed, out).strip()
+            raise CommandErrorException(f"{failed!r} on {self.hostname}: {said}")
+        return answers
 
     # ------------------------------------------------------------ getters
     def get_facts(self) -> models.FactsDict:
@@ -339,14 +366,6 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
                     "rx_broadcast_packets": 0,
                 }
         return out
-
-    def get_rates(self) -> dict[str, int]:
-        """onramp's read-back of guaranteed rates (no NAPALM getter has one): "<vrf> <device>"
-        -> the Mb/s it is shaped to now, as the router's `netdev` tool reads the kernel's
-        qdiscs (`<netdev> rates`); {} without one (nothing is shaped then)."""
-        if not self.netdev:
-            return {}
-        return {str(k): int(v) for k, v in self._json(f"{self.netdev} rates").items()}
 
     def get_interfaces_ip(self) -> dict[str, models.InterfacesIPDict]:
         out: dict[str, models.InterfacesIPDict] = {}
@@ -770,13 +789,19 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         return _reload_diff(out)
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
-        if self.has_pending_commit():
-            raise CommitError(
-                f"{self.hostname}: a commit waits for confirmation: confirm_commit() or rollback()"
-            )
         target = self._target()
-        self._stage("rollback.conf", _strip(self._vtysh("show running-config")))
-        path = self._stage("candidate.conf", target)
+        rollback = _strip(self._vtysh("show running-config"))
+        path, pending = f"{self._dir}/candidate.conf", f"{self._dir}/pending"
+        # One round trip (every deploy waits for it): refuse while a commit waits for
+        # confirmation, stage the rollback and the candidate (one stdin, split at a
+        # random mark), start the confirm timer.
+        split = f"--onramp-split-{secrets.token_hex(8)}--"
+        steps = [
+            f"if [ -s {pending} ]; then cat >/dev/null; exit 3; fi",  # stdin read: no broken pipe
+            f"mkdir -p {self._dir} && umask 077 && : >{self._dir}/rollback.conf && : >{path}",
+            f"awk -v m={split} -v a={self._dir}/rollback.conf -v b={path} "
+            "'BEGIN {f = a} $0 == m {f = b; next} {print > f}'",
+        ]
         if revert_in:
             # The timer lives on the router (setsid -f: its own session, no link to this SSH
             # connection or its caller). It writes the `pending` mark itself, with its token
@@ -784,7 +809,6 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             # the two left one that blocked every commit); it reverts unless `pending`
             # still holds that mark when it wakes (confirm_commit removes it).
             token = secrets.token_hex(8)
-            pending = f"{self._dir}/pending"
             revert = (
                 f'echo "{token} $$" >{pending}.new && mv {pending}.new {pending}; '
                 f"sleep {int(revert_in)}; "
@@ -792,14 +816,20 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
                 f"{self._reload_command(self._dir + '/rollback.conf')}; "
                 f"rm -f {pending}"
             )
-            self._run(
-                f"setsid -f sh -c {shlex.quote(revert)} </dev/null >/dev/null 2>&1; "
+            steps.append(
+                f"{{ setsid -f sh -c {shlex.quote(revert)} </dev/null >/dev/null 2>&1; "
                 f"for i in $(seq 100); do grep -qs {token} {pending} && exit 0; sleep 0.05; "
-                "done; exit 1",
-                check=False,
+                "done; exit 4; }"
             )
-            if self._last_status != 0:
-                raise CommitError(f"{self.hostname}: the confirm timer did not start")
+        out = self._run(" && ".join(steps), stdin=f"{rollback}{split}\n{target}", check=False)
+        if self._last_status == 3:
+            raise CommitError(
+                f"{self.hostname}: a commit waits for confirmation: confirm_commit() or rollback()"
+            )
+        if self._last_status == 4:
+            raise CommitError(f"{self.hostname}: the confirm timer did not start")
+        if self._last_status != 0:
+            raise CommitError(f"{self.hostname}: staging the commit failed: {out.strip()[-300:]}")
         try:
             self._reload(path, CommitError)
         except CommitError:
@@ -811,9 +841,11 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         return self._run(f"cat {self._dir}/pending 2>/dev/null", check=False).strip() != ""
 
     def confirm_commit(self) -> None:
-        if not self.has_pending_commit():
+        # one round trip (it is on every deploy's path): the check and the removal
+        pending = f"{self._dir}/pending"
+        self._run(f"test -s {pending} && rm -f {pending}", check=False)
+        if self._last_status != 0:
             raise CommitError(f"{self.hostname}: no commit waits for confirmation")
-        self._run(f"rm -f {self._dir}/pending")
 
     def rollback(self) -> None:
         """Back to the config before the last commit (confirmed or not)."""
@@ -824,19 +856,35 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         self._reload(f"{self._dir}/rollback.conf", CommitError)
 
 
-def has_orphaned_commit(dev: FRRDriver) -> bool:
-    """A commit waits for confirmation but no timer will ever revert it: its timer
-    process is gone (killed, the router restarted) or never started (a mark of an
-    older driver, written before its timer). Only a rollback ends it. A function, not a
+def shaped_rates(dev: FRRDriver) -> dict[str, int]:
+    """onramp's read-back of guaranteed rates (no NAPALM getter has one): "<vrf> <device>"
+    -> the Mb/s it is shaped to now, as the router's `netdev` tool reads the kernel's
+    qdiscs (`<netdev> rates`); {} without one (nothing is shaped then). A function, as
+    has_orphaned_commit: napalm's driver contract allows no public method of its own."""
+    if not dev.netdev:
+        return {}
+    return {str(k): int(v) for k, v in dev._json(f"{dev.netdev} rates").items()}
+
+
+def commit_state(dev: FRRDriver) -> Literal["none", "pending", "orphaned"]:
+    """Whether a commit waits for confirmation, read once ("none" costs one round trip):
+    "pending", under its live timer; "orphaned", no timer will ever revert it (its timer
+    process is gone: killed, the router restarted; or never started: a mark of an older
+    driver, written before its timer), only a rollback ends it. A function, not a
     method: napalm's driver contract (BaseTestGetters) allows no public method of its own."""
     mark = dev._run(f"cat {dev._dir}/pending 2>/dev/null", check=False).split()
     if not mark:
-        return False
+        return "none"
     if len(mark) != 2 or not mark[1].isdigit():
-        return True
+        return "orphaned"
     # the pid alone could be reused: its command line holds the token
     dev._run(f"grep -qs {shlex.quote(mark[0])} /proc/{mark[1]}/cmdline", check=False)
-    return dev._last_status != 0
+    return "orphaned" if dev._last_status != 0 else "pending"
+
+
+def has_orphaned_commit(dev: FRRDriver) -> bool:
+    """A commit waits for confirmation but no timer will ever revert it (`commit_state`)."""
+    return commit_state(dev) == "orphaned"
 
 
 def _strip(running: str) -> str:

@@ -173,10 +173,12 @@ class Client:
         bandwidth_mbps: int | None = None,
         description: str | None = None,
         if_match: str | None = None,
+        prefixes: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Change a live Connector's bandwidth in place (it answers `modifying`: `wait` for
-        `active`, then `bandwidth_mbps` says which rate it ended at) and/or its description."""
-        return self._update("connector", ident, bandwidth_mbps, description, if_match)
+        """Change a live Connector's bandwidth and/or prefixes (the whole new list) in place
+        (it answers `modifying`: `wait` for `active`, then `change.outcome` says whether it
+        was done or rolled back, and why) and/or its description."""
+        return self._update("connector", ident, bandwidth_mbps, description, if_match, prefixes)
 
     def update_link(
         self,
@@ -189,9 +191,9 @@ class Client:
         return self._update("link", ident, bandwidth_mbps, description, if_match)
 
     def _update(self, kind: str, ident: str, bandwidth_mbps: int | None, description: str | None,
-                if_match: str | None) -> dict[str, Any]:  # fmt: skip
-        body = {k: v for k, v in (("bandwidth_mbps", bandwidth_mbps),
-                                  ("description", description)) if v is not None}  # fmt: skip
+                if_match: str | None, prefixes: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+        body = {k: v for k, v in (("bandwidth_mbps", bandwidth_mbps), ("description", description),
+                                  ("prefixes", prefixes)) if v is not None}  # fmt: skip
         headers = {"If-Match": if_match} if if_match else {}
         return dict(self._call("PATCH", f"/v1/{kind}s/{ident}", json=body, headers=headers))
 

@@ -76,6 +76,7 @@ class Change:
         default_factory=dict
     )  # create: the order; change: {f: [was, to]}
     result: str | None = None  # apply: created, changed, deleted, active, or what went wrong
+    in_place: bool = False  # a change the workers carry out (modifying): it may roll back
 
     def line(self) -> str:
         mark = {"create": "+", "change": "~", "delete": "-"}[self.action]
@@ -259,6 +260,7 @@ def apply(api: Client, changes: list[Change], have: dict[Kind, dict[str, dict[st
                 settle(api, c, "deleted", timeout)
             elif c.result in ("created", "changed"):
                 settle(api, c, "active", timeout)
+                ok = ok and c.result == "active"
             say(c.line())
     return ok
 
@@ -269,11 +271,17 @@ def ends(have: dict[Kind, dict[str, dict[str, Any]]], link: str) -> set[str]:
 
 def settle(api: Client, c: Change, until: str, timeout: float) -> None:
     try:
-        api.wait(c.kind, str(c.id), until=until, timeout=timeout, poll=2)
+        item = api.wait(c.kind, str(c.id), until=until, timeout=timeout, poll=2)
     except ApiError as exc:
         if not (until == "deleted" and exc.status == 404):  # gone from the lists already
             c.result = exc.reason
             raise
+        item = {}
+    # a change in place that failed ends active too, as it was: the file is not what it holds
+    last = item.get("change") or {}
+    if c.in_place and last.get("outcome") == "rolled_back":
+        c.result = f"rolled back: {last.get('reason')}"
+        return
     c.result = until
 
 
@@ -285,7 +293,7 @@ def update(api: Client, c: Change) -> str:
     fields = {f: (tagged(c.name, to) if f == "description" else to)
               for f, (_, to) in c.fields.items()}  # fmt: skip
     try:
-        call(c.id, **fields)
+        c.in_place = call(c.id, **fields).get("state") == "modifying"
     except TypeError:  # the client's update takes fewer fields than the file changes
         return f"this client cannot update {', '.join(sorted(fields))}"
     except ApiError as exc:

@@ -1,9 +1,9 @@
-"""Workers: Celery tasks that advance Connectors and Links, one step per message.
+"""Workers: Celery tasks that advance Connectors and Links, a step (or a few) per message.
 
 A message only says "advance <kind> <id>"; the database is the truth (onramp.flow.orchestrate).
 An order is handed to the workers as soon as it is stored (`submit`, wired into the
-Service by every entry point). A step that changed the state queues the next at once; a
-waiting one asks again after `worker.poll_s`; a failed one after its backoff. `sweep` (a
+Service by every entry point). A step that changed the state runs the next at once, in
+the same message (up to `CHAIN` steps, then it queues the next); a waiting one asks again after `worker.poll_s`; a failed one after its backoff. `sweep` (a
 `sweeper` thread: `onramp worker --beat`, the embedded runner; or `celery -A onramp.worker
 beat`) is the safety net: it re-queues whatever is unfinished, not leased and not backing
 off, so work a dead worker held resumes once its lease (seconds: a heartbeat renews it
@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -85,6 +86,7 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
             "schedule": settings.compliance.interval_s,
         },
         "webhooks": {"task": "onramp.webhooks", "schedule": settings.webhooks.interval_s},
+        "topology": {"task": "onramp.topology", "schedule": settings.topology.refresh_s},
     }
     return app
 
@@ -112,17 +114,29 @@ def _orchestrator() -> Orchestrator:
     return orch
 
 
+# steps one message may run back to back (then the next goes through the broker, so a
+# long chain, e.g. a rollback retrying, leaves room for other orders)
+CHAIN = 8
+
+
 @app.task(name="onramp.advance")
 def advance(kind: str, ident: str) -> str | None:
     orch = _orchestrator()
-    before = orch.state(kind, ident)
-    state = orch.advance(kind, ident)
-    if state is not None and State(state) in SETTLED:
-        return state  # done
-    due = orch.due_in(kind, ident)  # a failed step backing off
-    if state is None and not due:
-        return None  # another worker has it (and queues its next step)
-    waiting = state is None or state == before or State(state) in WAITING
+    for _ in range(CHAIN):
+        before = orch.state(kind, ident)
+        state = orch.advance(kind, ident)
+        if state is not None and State(state) in SETTLED:
+            return state  # done
+        due = orch.due_in(kind, ident)  # a failed step backing off
+        if state is None and not due:
+            return None  # another worker has it (and queues its next step)
+        waiting = state is None or state == before or State(state) in WAITING
+        if waiting or due:
+            break
+        # moved on and ready (configuring -> verifying, rolling_back -> ...): its next
+        # step at once, here; a trip through the broker costs its polling interval
+    else:
+        due, waiting = 0.0, False
     countdown = due or (poll_in(orch.in_state_for(kind, ident)) if waiting else 0)
     advance.apply_async((kind, ident), countdown=countdown)
     return state
@@ -164,16 +178,36 @@ def sweep() -> int:
 @app.task(name="onramp.kpis", expires=60)
 def kpis() -> int:
     """One monitoring round (onramp.flow.monitor.poll); a round older than a minute is dropped
-    (`expires`): the next one measures the same Links."""
+    (`expires`): the next one measures the same Links. With `monitor.parts` > 1 the Links
+    go out as that many `onramp.kpis.part` tasks, for the other workers to share."""
 
     settings: Settings = _current["settings"]
     orch = _orchestrator()
     nr = init_nornir(settings)
     try:
-        done = monitor.round_(orch.svc, nr, settings.monitor.probes)
+        if settings.monitor.parts == 1:
+            return len(monitor.round_(orch.svc, nr, settings.monitor.probes)["links"])
+        at = now()
+        shares = monitor.parts(orch.svc, settings.monitor.parts)
+        for share in shares:  # one window time for the whole round
+            kpis_part.delay(share, at.isoformat())
+        monitor.poll_connectors(orch.svc, nr, at)
+        return sum(map(len, shares))
     finally:
         nr.close_connections()
-    return len(done["links"])
+
+
+@app.task(name="onramp.kpis.part", expires=60)
+def kpis_part(links: list[str], at: str) -> int:
+    """A part of a monitoring round: these Links' windows, at the round's time."""
+    settings: Settings = _current["settings"]
+    nr = init_nornir(settings)
+    try:
+        when = datetime.fromisoformat(at)
+        return len(monitor.poll(_orchestrator().svc, nr, settings.monitor.probes, when,
+                                links=links))  # fmt: skip
+    finally:
+        nr.close_connections()
 
 
 @app.task(name="onramp.recheck", bind=True, max_retries=150)
@@ -205,6 +239,24 @@ def deliver_webhooks() -> int:
     svc = _orchestrator().svc
     cfg = svc.settings.webhooks
     return webhooks.deliver_due(svc.store, svc.vault, cfg, budget_s=max(1.0, 5 * cfg.interval_s))
+
+
+@app.task(name="onramp.topology", expires=60)
+def topology_read() -> int:
+    """Read the backbone from the network into the cache the edge choice uses
+    (onramp.flow.topology); a read older than a minute is dropped. Returns its routers."""
+
+    from onramp.flow import topology
+
+    settings: Settings = _current["settings"]
+    if settings.topology.source == "off":
+        return 0
+    svc = _orchestrator().svc
+    nr = init_nornir(settings)
+    try:
+        return len(topology.read(settings, svc.store, svc.backbone, nr)["nodes"])
+    finally:
+        nr.close_connections()
 
 
 def submit(kind: str, ident: str) -> None:
@@ -242,7 +294,8 @@ def sweeper(settings: Settings, stop: threading.Event) -> threading.Thread:
 
     every = {sweep: settings.worker.sweep_s, kpis: settings.monitor.interval_s,
              compliance_run: settings.compliance.interval_s,
-             deliver_webhooks: settings.webhooks.interval_s}  # fmt: skip
+             deliver_webhooks: settings.webhooks.interval_s,
+             topology_read: settings.topology.refresh_s if settings.topology.source != "off" else 0}  # fmt: skip
     every = {task: s for task, s in every.items() if s > 0}
     due = {task: time.monotonic() + s for task, s in every.items()}
 

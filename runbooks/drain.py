@@ -16,7 +16,9 @@ so nothing is dropped on the way; a step that fails stops that Connector's move 
 Every step is idempotent: run the drain again after a crash and it goes on where it was.
 The router is marked drained in the store first (no new Connector lands there) and stays
 so until `--undrain`. A dry run (the default) changes nothing and shows, per Connector,
-where it would go or why it cannot move (no other port of its on-ramp in service, ...).
+where it would go or why it cannot move (no other port of its on-ramp in service, ...),
+chosen as the move will choose: with topology.source on, by the network's state
+(onramp.flow.edges: a PE overloaded, isolated or unhealthy is no destination), explained.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from onramp.core.errors import OnrampError
 from onramp.core.model import State
 from onramp.core.shapes import ConnectorView, DrainMove, DrainReport
 from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow, RouterStateRow
-from onramp.flow.allocate import connector_view, plan_connector_off
+from onramp.flow.allocate import EdgeContext, connector_view, plan_connector_off
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service
 from onramp.runbooks.lifecycle import drive
@@ -48,7 +50,9 @@ def drain_pe(
     reason: str = "drained",
 ) -> DrainReport:
     _check_pe(svc, router)
-    moves = [_plan(svc, router, c) for c in _on(svc, router)]
+    on = _on(svc, router)
+    edge = svc.edge_context() if on else None  # read once: every move judged on one state
+    moves = [_plan(svc, router, c, edge) for c in on]
     if not apply:
         return {"dry_run": True, "router": router, "moves": moves}
     _set_state(svc, router, "drained", reason)
@@ -104,7 +108,7 @@ def _order(c: ConnectorView) -> dict[str, Any]:
     return {**c["request"], "idempotency_key": f"drain:{c['id']}"}
 
 
-def _plan(svc: Service, router: str, c: ConnectorView) -> DrainMove:
+def _plan(svc: Service, router: str, c: ConnectorView, edge: EdgeContext | None) -> DrainMove:
     move: DrainMove = {
         "connector": c["id"],
         "onramp": c["onramp"],
@@ -119,11 +123,13 @@ def _plan(svc: Service, router: str, c: ConnectorView) -> DrainMove:
         return move
     try:
         new = plan_connector_off(svc.store, svc.backbone, svc.connector_request(_order(c)),
-                                 svc.vault, router)  # fmt: skip
+                                 svc.vault, router, edge)  # fmt: skip
     except OnrampError as exc:
         move["blocked"] = f"{exc.code}: {exc.reason}"
         return move
     move["to"] = _legs(new)
+    if "explain" in new:
+        move["explain"] = new["explain"]
     if any(a["router"] == router for a in new["attachments"]):
         # a replacement already made by an earlier run but placed here: cannot be
         move["blocked"] = "its replacement is on the same router"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from napalm.base import NetworkDriver
 from nornir.core.task import Result, Task
 
-from napalm_frr import FRRDriver, HostKeyError, has_orphaned_commit
+from napalm_frr import FRRDriver, HostKeyError, commit_state
 from onramp.core.errors import Code, OnrampError
 from onramp.core.secrets import mask
 from onramp.network.platforms import PLATFORMS
@@ -94,7 +94,8 @@ def deploy_config(
     """
     host = task.host.name
     dev = device(task)
-    note = _end_orphan(dev)  # before the check: rolled back, the router may match the plan
+    # before the check: rolled back, the router may match the plan
+    note, pending = _end_orphan(dev)
     before = dev.get_config(retrieve="running")["running"]
     if fingerprint(before) != expected_sha256[host]:
         raise OnrampError(
@@ -103,7 +104,7 @@ def deploy_config(
             f"(sha256 {expected_sha256[host][:12]} then, {fingerprint(before)[:12]} now)"
             + (f"; {note}" if note else ""),
         )
-    if dev.has_pending_commit():
+    if pending:
         raise OnrampError("ONR-DEPLOY-006", "a commit of another apply waits for confirmation",
                           "wait until it is confirmed or its router timer reverts it (its "
                           "--revert-in), then make a new plan")  # fmt: skip
@@ -130,15 +131,20 @@ ORPHAN = "a commit was left unconfirmed by an interrupted apply (its timer was g
          "rolled back to the last confirmed config"  # fmt: skip
 
 
-def _end_orphan(dev: NetworkDriver) -> str:
+def _end_orphan(dev: NetworkDriver) -> tuple[str, bool]:
     """Roll back a commit whose revert timer is gone (only napalm_frr can tell):
-    nothing else would ever end it. Returns what happened, for the user, or ""."""
-    if not isinstance(dev, FRRDriver) or not has_orphaned_commit(dev):
-        return ""
+    nothing else would ever end it. Returns what happened, for the user, or "", and
+    whether a commit (under its timer) still waits for confirmation: napalm_frr tells
+    both from one read of its mark, on every deploy's path."""
+    if not isinstance(dev, FRRDriver):
+        return "", dev.has_pending_commit()
+    state = commit_state(dev)
+    if state != "orphaned":
+        return "", state == "pending"
     dev.rollback()
     if dev.has_pending_commit():
         raise OnrampError("ONR-DEPLOY-004", "an orphaned unconfirmed commit stayed after rollback")
-    return ORPHAN
+    return ORPHAN, False
 
 
 def _restore(dev: NetworkDriver, before: str, host: str) -> None:
@@ -175,13 +181,24 @@ def rollback(task: Task) -> Result:
     )
 
 
+def refresh_filters(task: Task, vrfs: dict[str, list[str]]) -> Result:
+    """Make the sessions of the router's VRFs `vrfs[host]` apply their changed prefix
+    filters (the platform's `filter_refresh`: a route refresh, no reset)."""
+    commands = [c.format(vrf=vrf) for vrf in vrfs.get(task.host.name, [])
+                for c in PLATFORMS[str(task.host.platform)].filter_refresh]  # fmt: skip
+    if commands:
+        device(task).cli(commands)
+    return Result(host=task.host, changed=False, result=commands)
+
+
 def discard_unconfirmed(task: Task) -> Result:
     """Roll back a commit still waiting for confirmation (left by a worker that died
     between commit and confirm) instead of waiting for the router's own timer."""
     dev = device(task)
-    if note := _end_orphan(dev):
+    note, pending = _end_orphan(dev)
+    if note:
         return Result(host=task.host, changed=True, result=note)
-    if not dev.has_pending_commit():
+    if not pending:
         return Result(host=task.host, changed=False, result="none pending")
     dev.rollback()
     return Result(host=task.host, changed=True, result="rolled back an unconfirmed commit")

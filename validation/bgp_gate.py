@@ -8,6 +8,10 @@ Checks, each a pair (collect -> assert):
 - no other BGP session on the touched routers changed state or dropped meanwhile.
 - a bandwidth change: each changed device is shaped to its new rate, read back from the
   router (`rates`; its own sessions are judged as the others: up, never dropped).
+- a prefix change: each of its sessions accepts only routes inside the new list
+  (`filters`: a prefix taken out is withdrawn), and each prefix let in that the customer
+  announces has a route with a valid best path in its VRF and in its Links' far VRFs
+  (`covered`).
 
 In the deploy (`onramp.flow.plan`) `run()` is called with a collector that polls the routers
 until the new sessions are up (or the time is up). Standalone, on data collected before
@@ -55,6 +59,10 @@ class Evidence:
         default_factory=dict
     )  # router -> "<vrf> <device>" -> the Mb/s it must be shaped to
     rates_seen: dict[str, dict[str, int]] = field(default_factory=dict)  # read back, same keys
+    filters: dict[str, dict[str, dict[str, list[str]]]] = field(
+        default_factory=dict
+    )  # router -> vrf -> nbr -> the prefixes its accepted routes must lie inside
+    covered: Present = field(default_factory=dict)  # router -> vrf -> [prefix] covered by a route
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -150,6 +158,42 @@ class RatesApplied(aetest.Testcase):
                 if seen.get(dev) != mbps:
                     now = f"{seen[dev]} Mb/s" if dev in seen else "not shaped"
                     bad.append(f"{router} {dev}: {now}, not {mbps} Mb/s")
+        _verdict(self, bad, findings)
+
+
+def outside(routes: Routes, allowed: list[str]) -> list[str]:
+    """The routes not inside any allowed prefix."""
+    nets = [IPv4Network(p) for p in allowed]
+    return [p for p in routes if not any(IPv4Network(p).subnet_of(a) for a in nets)]
+
+
+def uncovered(table: Routes, prefixes: list[str]) -> list[str]:
+    """The prefixes no route of the table with a valid best path lies inside."""
+    best = [IPv4Network(p) for p, r in table.items() if r["best"]]
+    return [p for p in prefixes if not any(b.subnet_of(IPv4Network(p)) for b in best)]
+
+
+class FiltersApplied(aetest.Testcase):
+    @aetest.test
+    def allowed_only(self, evidence: Evidence, findings: list[str]) -> None:
+        bad = []
+        for router, vrfs in evidence.filters.items():
+            for vrf, nbrs in vrfs.items():
+                for nbr, allowed in nbrs.items():
+                    got = evidence.accepted.get(router, {}).get(vrf, {}).get(nbr, {})
+                    if out := outside(got, allowed):
+                        bad.append(f"{router} vrf {vrf} {nbr}: accepts {out}, "
+                                   f"not in {allowed or 'nothing'}")  # fmt: skip
+        _verdict(self, bad, findings)
+
+    @aetest.test
+    def let_in(self, evidence: Evidence, findings: list[str]) -> None:
+        bad = [
+            f"{router} vrf {vrf}: no route inside {missing}"
+            for router, vrfs in evidence.covered.items()
+            for vrf, prefixes in vrfs.items()
+            if (missing := uncovered(evidence.tables.get(router, {}).get(vrf, {}), prefixes))
+        ]
         _verdict(self, bad, findings)
 
 

@@ -13,12 +13,13 @@ from napalm.base import NetworkDriver
 from nornir.core import Nornir
 from nornir.core.task import Result, Task
 
+from napalm_frr import FRRDriver, shaped_rates
 from onramp.core.errors import OnrampError
 from onramp.core.shapes import BgpSession
 from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import device
 from onramp.tasks.failure import failure
-from onramp.validation.bgp_gate import Evidence, by_peer, received
+from onramp.validation.bgp_gate import Evidence, by_peer, outside, received, uncovered
 
 
 class NapalmDevice:
@@ -67,13 +68,13 @@ def bgp_routes(task: Task, accepted: dict[str, list[str]], tables: list[str]) ->
 
 def shaper_rates(task: Task) -> Result:
     """What each device of the router is shaped to now ("<vrf> <device>" -> Mb/s), read by
-    its driver's `get_rates` (napalm_frr: the router's netdev tool); a driver without one
-    cannot prove a rate (ONR-DEPLOY-005)."""
+    napalm_frr's `shaped_rates` (the router's netdev tool); another driver cannot prove a
+    rate (ONR-CHG-007)."""
     driver = device(task)
-    if not hasattr(driver, "get_rates"):
-        raise OnrampError("ONR-DEPLOY-005", f"{task.host.name}: its driver reads no rates",
-                          "give its NAPALM driver get_rates() (napalm_frr's reads tc)")  # fmt: skip
-    return Result(host=task.host, result=driver.get_rates())
+    if not isinstance(driver, FRRDriver):
+        raise OnrampError("ONR-CHG-007", f"{task.host.name}: its driver reads no rates",
+                          "only napalm_frr reads shaped rates back (tc, through netdev)")  # fmt: skip
+    return Result(host=task.host, result=shaped_rates(driver))
 
 
 def snapshot(nr: Nornir) -> dict[str, list[BgpSession]]:
@@ -81,35 +82,60 @@ def snapshot(nr: Nornir) -> dict[str, list[BgpSession]]:
     return _gather(nr.run(task=bgp_summary))
 
 
-def poller(nr: Nornir, timeout: float, interval: float = 0.3) -> Callable[[Evidence], None]:
+def poll_after(elapsed: float, cap: float = 1.0) -> float:
+    """Seconds until the gate polls again, `elapsed` seconds after it began: every 0.1 s
+    for the first 5 s (a session comes up in 1-3 s after a commit: seen within a tenth of
+    a second, at one `show bgp` per router per poll), then a tenth of the time waited so
+    far, at most `cap` (a peer slow to answer is not asked 10 times a second for a minute).
+
+    >>> [poll_after(t) for t in (0.0, 4.9, 8.0, 30.0)]
+    [0.1, 0.1, 0.8, 1.0]
+    """
+    return 0.1 if elapsed < 5 else round(min(cap, elapsed / 10), 3)
+
+
+def poller(nr: Nornir, timeout: float, cap: float = 1.0) -> Callable[[Evidence], None]:
     """A collector: poll until every new session is Established with at least its minimum
-    of prefixes and every route that must be present has a valid best path, or `timeout` passes."""
+    of prefixes and every route that must be present has a valid best path, or `timeout`
+    passes (`poll_after` says how often). Routes and rates are read once the new sessions
+    are up (before, the gate cannot pass), and on the last poll (its findings need them)."""
 
     def collect(ev: Evidence) -> None:
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
         while True:
+            last = time.monotonic() - start > timeout
             ev.after = _gather(nr.run(task=bgp_summary))
-            _routes(nr, ev)
-            if ev.rates:
-                on = nr.filter(filter_func=lambda h: h.name in ev.rates)
-                ev.rates_seen = _gather(on.run(task=shaper_rates))
-            if _settled(ev) or time.monotonic() > deadline:
-                return
-            time.sleep(interval)
+            if last or _sessions_up(ev):
+                _routes(nr, ev)
+                if ev.rates:
+                    on = nr.filter(filter_func=lambda h: h.name in ev.rates)
+                    ev.rates_seen = _gather(on.run(task=shaper_rates))
+                if last or _settled(ev):
+                    return
+            time.sleep(poll_after(time.monotonic() - start, cap))
 
     return collect
 
 
 def _routes(nr: Nornir, ev: Evidence) -> None:
-    routers = set(ev.expected) | set(ev.present)
+    routers = set(ev.expected) | set(ev.present) | set(ev.filters) | set(ev.covered)
     if not routers:  # a removal: only the other sessions are judged
         ev.accepted, ev.tables = {}, {}
         return
+
+    def neighbors(router: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for source in (ev.expected, ev.filters):
+            for vrf, nbrs in source.get(router, {}).items():
+                have = out.setdefault(vrf, [])
+                have.extend(n for n in nbrs if n not in have)
+        return out
+
     result = nr.filter(filter_func=lambda h: h.name in routers).run(
         task=lambda task: bgp_routes(
             task,
-            {vrf: list(nbrs) for vrf, nbrs in ev.expected.get(task.host.name, {}).items()},
-            list(ev.present.get(task.host.name, {})),
+            neighbors(task.host.name),
+            sorted({*ev.present.get(task.host.name, {}), *ev.covered.get(task.host.name, {})}),
         )
     )
     gathered = _gather(result)
@@ -117,7 +143,8 @@ def _routes(nr: Nornir, ev: Evidence) -> None:
     ev.tables = {h: r["tables"] for h, r in gathered.items()}
 
 
-def _settled(ev: Evidence) -> bool:
+def _sessions_up(ev: Evidence) -> bool:
+    """Every new session Established with at least its minimum of prefixes."""
     for router, vrfs in ev.expected.items():
         after = by_peer(ev.after.get(router, []))
         for vrf, nbrs in vrfs.items():
@@ -127,10 +154,27 @@ def _settled(ev: Evidence) -> bool:
                     return False
                 if received(s) < want.get("min_prefixes", 1):
                     return False
+    return True
+
+
+def _settled(ev: Evidence) -> bool:
+    if not _sessions_up(ev):
+        return False
     for router, devices in ev.rates.items():
         seen = ev.rates_seen.get(router, {})
         if any(seen.get(dev) != mbps for dev, mbps in devices.items()):
             return False
+    for router, filtered in ev.filters.items():  # a route taken out may take a moment to go
+        for vrf, peers in filtered.items():
+            for peer, allowed in peers.items():
+                if outside(ev.accepted.get(router, {}).get(vrf, {}).get(peer, {}), allowed):
+                    return False
+    if any(
+        uncovered(ev.tables.get(router, {}).get(vrf, {}), prefixes)
+        for router, vrfs in ev.covered.items()
+        for vrf, prefixes in vrfs.items()
+    ):
+        return False
     return all(
         (route := ev.tables.get(router, {}).get(vrf, {}).get(prefix)) is not None and route["best"]
         for router, vrfs in ev.present.items()

@@ -122,6 +122,9 @@ def rendered(bb: Backbone) -> dict[str, str]:
             for remove in (False, True):
                 name = f"{feature}/{platform}{'.remove' if remove else ''}.txt"
                 out[name] = render(feature, platform, case(bb, platform), remove=remove)
+        if PLATFORMS[platform].bgp_ls:  # on a route reflector: the graph's source
+            out[f"bgp_ls/{platform}.txt"] = render("bgp_ls", platform,
+                                                   intent.bgp_ls(bb, "p1", platform))  # fmt: skip
         out[f"onramp_interface/{platform}.qinq.txt"] = render(
             "onramp_interface", platform, case(bb, platform, inner=7)
         )

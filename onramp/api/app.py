@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -37,7 +38,7 @@ from onramp.api.guard import BodyLimit, RateLimit, SecurityHeaders, Throttled, p
 from onramp.api.keys import Principal
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
-    BandwidthChange,
+    Change,
     Connector,
     ConnectorRequest,
     Delegation,
@@ -49,6 +50,7 @@ from onramp.core.model import (
     TicketAnswerText,
 )
 from onramp.core.shapes import (
+    BackboneView,
     ComplianceRun,
     ConnectorView,
     CustomerConfigView,
@@ -56,11 +58,12 @@ from onramp.core.shapes import (
     CustomerStep,
     LinkKpis,
     LinkView,
+    Placement,
     TicketView,
 )
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
-from onramp.flow import compliance, monitor
+from onramp.flow import compliance, monitor, placement, topology
 from onramp.flow.change import etag
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service, Submit
@@ -200,10 +203,11 @@ class TicketAnswer(TicketAnswerText):
     accepted: StrictBool
 
 
-# a delegation as a customer sends it (AWS; the secret is never shown again)
+# a delegation as a customer sends it (AWS; the secret is never shown again). Placeholders,
+# plainly not keys: a credential-shaped string in the published document gets copied
 DELEGATION_EXAMPLE = {"provider": "aws", "account": "123456789012",
-                      "access_key_id": "AKIAIOSFODNN7EXAMPLE",
-                      "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                      "access_key_id": "YOUR-ACCESS-KEY-ID",
+                      "secret_access_key": "your-secret-access-key",
                       "virtual_gateway_id": "vgw-0123456789abcdef0"}  # fmt: skip
 
 
@@ -268,6 +272,8 @@ class ConnectorTraffic(BaseModel):
     connector: UUID
     since: datetime
     until: datetime
+    rate_mbps: int | None  # the configured (guaranteed, shaped) rate
+    at_limit: bool  # bitrate >= 95 % of the rate in each of the last 3 samples, one way
     rates: list[Rate]
     bgp: list[BgpSession]
     events: list[BgpEvent]
@@ -317,7 +323,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                          (422, "invalid request"), (429, "rate limited: see Retry-After")]
 }  # fmt: skip
 
-_STATUS = {"ONR-HOOK-002": 404, "ONR-CHG-006": 412, "ONR-CHG-002": 422, "ONR-REQ-011": 404, "ONR-DELEG-001": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
+_STATUS = {"ONR-HOOK-002": 404, "ONR-TOPO-001": 404, "ONR-CHG-006": 412, "ONR-CHG-002": 422, "ONR-REQ-011": 404, "ONR-DELEG-001": 404, "ONR-CSP-007": 409, "ONR-COMP-002": 404, "ONR-REQ-013": 404, "ONR-REQ-015": 409, "ONR-REQ-016": 409,
            "ONR-API-001": 401, "ONR-API-002": 403, "ONR-API-003": 429, "ONR-API-004": 413, "ONR-API-009": 422, "ONR-STORE-001": 503}  # fmt: skip
 
 
@@ -390,14 +396,25 @@ def create_app(
         x_api_key: Annotated[str | None, Security(API_KEY)] = None,
     ) -> Principal:
         addr = f"addr:{request.client.host if request.client else '-'}"
-        if wait := guesses.wait(svc.store, addr):
-            raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
         key = x_api_key or (bearer.credentials.strip() if bearer else "")
-        who = apikeys.principal(svc.store, key) if key else None
+
+        def check(s: Session) -> tuple[Principal | None, float]:
+            """One transaction for the address's bucket, the key and its bucket: three of
+            their own cost a third of a listing's time."""
+            if wait := guesses.wait_in(s, addr):
+                return None, wait
+            who = apikeys.principal_in(s, key) if key else None
+            if who is None:
+                guesses.take_in(s, addr)
+                return None, 0.0
+            return who, bucket.take_in(s, f"key:{who.key_id}")
+
+        who, wait = svc.store.transact(check)
+        if who is None and wait:
+            raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
         if who is None:
-            guesses.take(svc.store, addr)
             raise OnrampError("ONR-API-001", "no valid API key in the request")
-        if wait := bucket.take(svc.store, f"key:{who.key_id}"):
+        if wait:
             raise Throttled(wait, f"key {who.key_id}")
         return who
 
@@ -439,7 +456,7 @@ def create_app(
 
     def changed_answers(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
         return {200: {"headers": ETAG},
-                202: {"model": model, "headers": ETAG, "description": "bandwidth change under way"},
+                202: {"model": model, "headers": ETAG, "description": "bandwidth or prefixes change under way"},
                 409: {"model": ErrorBody, "description": "refused: the port, a Link, the provider, the state"},
                 412: {"model": ErrorBody, "description": "If-Match: changed since read (ONR-CHG-006)"}}  # fmt: skip
 
@@ -454,8 +471,8 @@ def create_app(
     @v1.get("/connectors", response_model=ConnectorPage, operation_id="listConnectors",
             tags=["connectors"], responses={200: {"links": LISTED_CONNECTORS}})  # fmt: skip
     def connectors(who: Caller, limit: Limit = 50, after: UUID | None = None,
-                   state: State | None = None) -> dict[str, object]:  # fmt: skip
-        return page(svc.connectors(who.tenant, state, limit + 1, _s(after)), limit)
+                   state: State | None = None) -> Response:  # fmt: skip
+        return as_json(page(svc.connectors(who.tenant, state, limit + 1, _s(after)), limit))
 
     @v1.post("/connectors", status_code=202, response_model=Connector,
              operation_id="createConnector", tags=["connectors"],
@@ -464,8 +481,12 @@ def create_app(
         body: ConnectorOrder,  # type: ignore[valid-type]
         who: Caller,
         idempotency_key: IdempotencyKey = None,
-    ) -> ConnectorView:
-        return svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
+    ) -> Response:
+        made = svc.create_connector(svc.connector_request(order(body, who, idempotency_key)))
+        # the choice is shown per key by GET .../placement (scores and router health are
+        # the engineers'); here it would also break the Connector's schema
+        made.pop("explain", None)
+        return as_json(made, 202)
 
     @v1.get("/connectors/{ident}", response_model=ConnectorShown, operation_id="getConnector",
             tags=["connectors"], responses={200: {"links": SHOWN_CONNECTOR, "headers": ETAG}})  # fmt: skip
@@ -476,13 +497,22 @@ def create_app(
 
     @v1.patch("/connectors/{ident}", response_model=Connector, operation_id="updateConnector",
               tags=["connectors"], responses=changed_answers(Connector))  # fmt: skip
-    def change_connector(ident: str, body: BandwidthChange, who: Caller, response: Response,
+    def change_connector(ident: str, body: Change, who: Caller, response: Response,
                          if_match: IfMatch = None) -> ConnectorView | LinkView:  # fmt: skip
-        """`bandwidth_mbps`: changed in place (202, `modifying` until the workers end it
-        `active`: at the new rate, or at the old with `change.reason`); `description`: stored
-        (200). Refused before anything changes when it cannot be done (409, 422); with
+        """`bandwidth_mbps`, `prefixes` (the whole new list): changed in place (202,
+        `modifying` until the workers end it `active`: changed, or at the old values with
+        `change.reason`); `description`: stored (200). Refused before anything changes when it cannot be done (409, 422); with
         `If-Match`, when it changed since read (412)."""
         return changed("connector", ident, body, who, response, if_match)
+
+    @v1.get("/connectors/{ident}/placement", response_model=Placement, operation_id="getPlacement",
+            tags=["connectors"])  # fmt: skip
+    def connector_placement(ident: str, who: Caller) -> Placement:
+        """Why the Connector is on its PE: every candidate port when it was created, which
+        was chosen, why the others were not (an admin key: with scores, their terms and the
+        routers' health as read then)."""
+        found = svc.connector(ident, who.tenant)  # another tenant's: as absent as any
+        return placement.view(svc.store, found, admin=who.admin)
 
     # documented whatever the delete refuses today: a state that cannot be left, Links alive
     REFUSED: dict[int | str, dict[str, Any]] = {409: {"model": ErrorBody, "description":
@@ -497,8 +527,8 @@ def create_app(
 
     @v1.get("/links", response_model=LinkPage, operation_id="listLinks", tags=["links"],
             responses={200: {"links": LISTED_LINKS}})  # fmt: skip
-    def links(who: Caller, limit: Limit = 50, after: UUID | None = None) -> dict[str, object]:
-        return page(svc.links(who.tenant, limit + 1, _s(after)), limit)
+    def links(who: Caller, limit: Limit = 50, after: UUID | None = None) -> Response:
+        return as_json(page(svc.links(who.tenant, limit + 1, _s(after)), limit))
 
     @v1.post("/links", status_code=202, response_model=Link, operation_id="createLink",
              tags=["links"], responses={**CONFLICT, 202: {"links": LINK_LINKS}})  # fmt: skip
@@ -506,11 +536,11 @@ def create_app(
         body: LinkOrder,  # type: ignore[valid-type]
         who: Caller,
         idempotency_key: IdempotencyKey = None,
-    ) -> LinkView:
+    ) -> Response:
         data = order(body, who, idempotency_key)
         for end in ("a", "b"):  # another tenant's Connector is as absent as any
             find("connector", data[end], who)
-        return svc.create_link(svc.link_request(data))
+        return as_json(svc.create_link(svc.link_request(data)), 202)
 
     @v1.get("/links/{ident}", response_model=LinkShown, operation_id="getLink", tags=["links"],
             responses={200: {"links": SHOWN_LINK, "headers": ETAG}})  # fmt: skip
@@ -519,7 +549,7 @@ def create_app(
 
     @v1.patch("/links/{ident}", response_model=Link, operation_id="updateLink", tags=["links"],
               responses=changed_answers(Link))  # fmt: skip
-    def change_link(ident: str, body: BandwidthChange, who: Caller, response: Response,
+    def change_link(ident: str, body: Change, who: Caller, response: Response,
                     if_match: IfMatch = None) -> ConnectorView | LinkView:  # fmt: skip
         """As PATCH /v1/connectors/{ident}: a Link is at most as fast as its slower end."""
         return changed("link", ident, body, who, response, if_match)
@@ -649,6 +679,18 @@ def create_app(
         page = compliance.html(newest())
         return HTMLResponse(page, headers={"Content-Security-Policy": page_policy(page)})
 
+    @v1.get("/topology", response_model=BackboneView, operation_id="getTopology",
+            tags=["engineers"])  # fmt: skip
+    def backbone(who: Caller) -> BackboneView:
+        """The backbone as last read from the network (engineers: an admin key): routers,
+        IS-IS adjacencies and metrics, overload bit, health, load, each router marked."""
+        if not who.admin:
+            raise OnrampError("ONR-API-002", "the backbone is the engineers': use an admin key")
+        topo = topology.cached(svc.settings)  # never read here: the workers keep it fresh
+        if topo is None:
+            raise OnrampError("ONR-TOPO-001", f"no {svc.settings.topology_cache}")
+        return topology.marked(topo, svc.backbone)
+
     @v1.get("/tickets", response_model=list[Ticket], operation_id="listTickets", tags=["tickets"])
     def tickets(who: Caller, everything: Annotated[bool, Query(alias="all")] = False
                 ) -> list[TicketView]:  # fmt: skip
@@ -695,10 +737,10 @@ def create_app(
             shown["customer_step"] = svc.customer_step(item["id"])
         return shown
 
-    def changed(kind: str, ident: str, body: BandwidthChange, who: Principal,
+    def changed(kind: str, ident: str, body: Change, who: Principal,
                 response: Response, if_match: str | None) -> ConnectorView | LinkView:  # fmt: skip
         item = find(kind, ident, who)  # another tenant's is as absent as any
-        done = svc.change(kind, item["id"], body.model_dump(exclude_none=True),
+        done = svc.change(kind, item["id"], body.model_dump(mode="json", exclude_none=True),
                           f"api:{who.tenant or 'admin'}:{who.key_id}", who.tenant, if_match)  # fmt: skip
         response.headers["ETag"] = etag(done)
         if done["state"] == State.MODIFYING:
@@ -713,6 +755,13 @@ def create_app(
     v1.include_router(webhook_routes.router(svc, Caller))
     app.include_router(v1)
     return app
+
+
+def as_json(data: object, status: int = 200) -> JSONResponse:
+    """Views that are their model's JSON already (allocate.connector_view, link_view), sent
+    as they are: through the route's response_model FastAPI would validate and dump them a
+    second time, most of a page's cost (the routes keep the model for the document)."""
+    return JSONResponse(data, status_code=status)
 
 
 def _s(x: UUID | None) -> str | None:

@@ -106,24 +106,27 @@ class RateLimit:
 
     def take(self, store: Store, name: str) -> float:
         """0 if the request may go (a token taken); else the seconds until one is there."""
+        return store.transact(lambda s: self.take_in(s, name))
 
-        def draw(s: Session) -> float:
-            t = time.time()
-            row = s.get(RateBucketRow, name, with_for_update=True)
-            tokens = self._count(row, t)
-            if row is None:
-                row = RateBucketRow(key=name, tokens=tokens, at=t)
-                s.add(row)  # two processes adding it at once: transact retries the loser
-            row.at = max(row.at, t)
-            row.tokens = tokens - 1 if tokens >= 1 else tokens
-            return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
-
-        return store.transact(draw)
+    def take_in(self, s: Session, name: str) -> float:
+        """`take` in the caller's transaction (the API checks a key and draws in one)."""
+        t = time.time()
+        row = s.get(RateBucketRow, name, with_for_update=True)
+        tokens = self._count(row, t)
+        if row is None:
+            row = RateBucketRow(key=name, tokens=tokens, at=t)
+            s.add(row)  # two processes adding it at once: transact retries the loser
+        row.at = max(row.at, t)
+        row.tokens = tokens - 1 if tokens >= 1 else tokens
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
     def wait(self, store: Store, name: str) -> float:
         """What `take` would answer, taking nothing (a read: no write on the way in)."""
         with store.session() as s:
-            tokens = self._count(s.get(RateBucketRow, name), time.time())
+            return self.wait_in(s, name)
+
+    def wait_in(self, s: Session, name: str) -> float:
+        tokens = self._count(s.get(RateBucketRow, name), time.time())
         return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
 

@@ -51,16 +51,23 @@ def issue(store: Store, tenant: str | None, name: str = "") -> str:
 
 def principal(store: Store, key: str) -> Principal | None:
     """Who holds `key`, or None for an unknown, malformed or revoked key."""
+    with store.session() as s:
+        return principal_in(s, key)
+
+
+def principal_in(s: Session, key: str) -> Principal | None:
+    """`principal` in the caller's transaction. Read on every request, never cached: a
+    revoked key stops at once in every API process (the lookup is a primary-key read and
+    one SHA-256, a fraction of a millisecond)."""
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
         return None
-    with store.session() as s:
-        row = s.get(ApiKeyRow, parts[1])
-        if row is None or row.revoked_at is not None:
-            return None
-        if not hmac.compare_digest(row.sha256, _digest(key)):
-            return None
-        return Principal(row.id, row.tenant_id)
+    row = s.get(ApiKeyRow, parts[1])
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.sha256, _digest(key)):
+        return None
+    return Principal(row.id, row.tenant_id)
 
 
 def revoke(store: Store, key_id: str) -> bool:

@@ -3,38 +3,67 @@
 from __future__ import annotations
 
 import gc
-from typing import Annotated
+import os
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out
+from onramp.cli.common import JsonOpt, dump, errors, new_table, out
 from onramp.cli.service import service
 from onramp.core.errors import OnrampError
 
-api_app = typer.Typer(help="The REST API (/v1) the Portal and customers use.", no_args_is_help=True)
-apikey_app = typer.Typer(help="API keys: one per tenant user, or admin.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+api_app = typer.Typer(
+    rich_markup_mode=None,
+    help="The REST API (/v1) the Portal and customers use.",
+    no_args_is_help=True,
+)
+apikey_app = typer.Typer(
+    rich_markup_mode=None, help="API keys: one per tenant user, or admin.", no_args_is_help=True
+)
 
 
 @api_app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes on the one port (uvicorn's workers); they share the store, "
+            "the rate limit and the broker.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve /v1 with uvicorn; orders go to the workers of config.yaml's broker."""
     import uvicorn
 
+    with errors(False):
+        if workers == 1:
+            app = served()
+            uvicorn.run(app, host=host, port=port, log_level="warning")
+            return
+        # each process builds its own app: they find this config through the environment
+        os.environ["ONRAMP_CONFIG"] = str(service().settings.path)  # refused here, not N times
+    uvicorn.run("onramp.cli.api:served", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")  # fmt: skip
+
+
+def served() -> FastAPI:
+    """The app of one API process (`serve`, or each of uvicorn's worker processes)."""
     from onramp import worker
     from onramp.api.app import create_app
 
-    with errors(False):
-        svc = service()
-        worker.configure(svc.settings)
-        app = create_app(svc, worker.submit)
-        # what is loaded by now lives as long as the server: out of the collector's sight,
-        # a full collection scans the requests' objects only (~100 ms pauses otherwise)
-        gc.freeze()
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+    svc = service()
+    worker.configure(svc.settings)
+    app = create_app(svc, worker.submit)
+    # what is loaded by now lives as long as the server: out of the collector's sight,
+    # a full collection scans the requests' objects only (~100 ms pauses otherwise)
+    gc.freeze()
+    return app
 
 
 @apikey_app.command("create")
@@ -69,7 +98,7 @@ def listing(as_json: JsonOpt = False) -> None:
     if as_json:
         dump(keys)
         return
-    table = Table("id", "tenant", "name", "created", "revoked")
+    table = new_table("id", "tenant", "name", "created", "revoked")
     for k in keys:
         table.add_row(k["id"], k["tenant"] or "(admin)", k["name"], k["created_at"],
                       k["revoked_at"] or "")  # fmt: skip

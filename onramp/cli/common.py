@@ -7,19 +7,37 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from onramp.core.errors import OnrampError
 
 if TYPE_CHECKING:  # the settings (pydantic-settings) load with the first command that reads them
+    from rich.console import Console
+    from rich.table import Table
+
     from onramp.core.settings import Settings
 
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+
+class _Console:
+    """A rich Console made when a command first prints through it: rich costs ~40 ms of
+    start-up that `--help` and `--json` runs never use (issue 23: the CLI runs in loops)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+out = cast("Console", _Console(width=None if sys.stdout.isatty() else 160))
+err = cast("Console", _Console(stderr=True))
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 _state: dict[str, Path | None] = {"config": None}
 
@@ -51,6 +69,20 @@ def errors(as_json: bool) -> Iterator[None]:
                 highlight=False,
             )
         raise typer.Exit(2) from None
+
+
+def escape(text: str) -> str:
+    """rich's markup escape, imported when a command prints (not at start-up)."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def new_table(*columns: str, **options: Any) -> Table:
+    """A rich Table, imported when a command draws one (not at start-up)."""
+    from rich.table import Table
+
+    return Table(*columns, **options)
 
 
 def dump(data: Any) -> None:

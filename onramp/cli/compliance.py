@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out
+from onramp.cli.common import JsonOpt, dump, errors, escape, new_table, out
 from onramp.cli.service import service
 from onramp.core.errors import OnrampError
 
@@ -18,6 +16,7 @@ if TYPE_CHECKING:
     from onramp.core.shapes import ComplianceRun
 
 compliance_app = typer.Typer(
+    rich_markup_mode=None,
     help="Compliance: running against intended config, per router and feature.",
     no_args_is_help=True,
 )
@@ -57,7 +56,7 @@ def compliance_run(
 
 
 def _print(report: ComplianceRun) -> None:
-    table = Table("router", "score", "not compliant", "missing", "extra")
+    table = new_table("router", "score", "not compliant", "missing", "extra")
     for name, r in report["routers"].items():
         if "busy" in r:
             table.add_row(name, "-", f"busy: {r['busy']}", "", "")

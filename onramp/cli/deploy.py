@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out
+from onramp.cli.common import JsonOpt, dump, errors, new_table, out
 from onramp.cli.service import service
 
 if TYPE_CHECKING:
     from onramp.core.shapes import PlanView
 
 plan_app = typer.Typer(
+    rich_markup_mode=None,
     help="Plans: per-router diffs of a Connector, a Link or a router's remediation, stored for review and apply.",
     no_args_is_help=True,
 )
@@ -78,7 +78,7 @@ def plan_list(as_json: JsonOpt = False) -> None:
     if as_json:
         dump(plans)
         return
-    table = Table("plan", "target", "action", "state", "routers", "created")
+    table = new_table("plan", "target", "action", "state", "routers", "created")
     for p in plans:
         table.add_row(
             p["id"][:8],

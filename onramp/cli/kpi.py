@@ -7,16 +7,17 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out
+from onramp.cli.common import JsonOpt, dump, errors, new_table, out
 from onramp.cli.service import service
 from onramp.core.errors import OnrampError
 
 if TYPE_CHECKING:
     from onramp.core.shapes import KpiMonth, LinkKpis
 
-kpi_app = typer.Typer(help="Link KPIs against their SLA: show, poll now.", no_args_is_help=True)
+kpi_app = typer.Typer(
+    rich_markup_mode=None, help="Link KPIs against their SLA: show, poll now.", no_args_is_help=True
+)
 
 
 @kpi_app.command("show")
@@ -69,7 +70,7 @@ def _print(got: LinkKpis) -> None:
     out.print(f"[bold]link[/] {got['link']}  SLA {got['sla_class']} ({limits})")
     out.print(f"{got['windows']} windows: availability {_pct(got['availability_pct'])}, "
               f"SLA met {_pct(got['sla_met_pct'])}")  # fmt: skip
-    table = Table("at (UTC)", "sent", "loss %", "avg ms", "p95 ms", "jitter ms", "breaches")
+    table = new_table("at (UTC)", "sent", "loss %", "avg ms", "p95 ms", "jitter ms", "breaches")
     for s in got["samples"][-30:]:
         table.add_row(f"{s['at']:%Y-%m-%d %H:%M:%S}", str(s["sent"]), f"{s['loss_pct']:g}",
                       _ms(s["latency_avg_ms"]), _ms(s["latency_p95_ms"]), _ms(s["jitter_ms"]),
@@ -102,7 +103,9 @@ def kpi_poll(
         dump(done)
         return
     got = done["links"]
-    table = Table("link", "sent", "loss %", "avg ms", "p95 ms", "jitter ms", "breaches", "error")
+    table = new_table(
+        "link", "sent", "loss %", "avg ms", "p95 ms", "jitter ms", "breaches", "error"
+    )
     for w in got:
         table.add_row(w["link"][:8], str(w["sent"]), f"{w['loss_pct']:g}",
                       _ms(w["latency_avg_ms"]), _ms(w["latency_p95_ms"]), _ms(w["jitter_ms"]),

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from onramp.cli.api import api_app, apikey_app
-from onramp.cli.common import JsonOpt, _state, dump, err, errors, out, settings
+from onramp.cli.common import JsonOpt, _state, dump, err, errors, new_table, out, settings
 from onramp.cli.compliance import compliance_app
 from onramp.cli.deploy import apply, plan_app
 from onramp.cli.kpi import kpi_app
@@ -25,17 +24,23 @@ from onramp.cli.runbook import runbook_app
 from onramp.cli.service import catalogue_app, connector_app, link_app, service, tenant_app
 from onramp.cli.sim import sim
 from onramp.cli.ticket import ticket_app
+from onramp.cli.topology import topology_app
 from onramp.cli.webhook import webhook_app
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="onramp: Connectors, Links and verified commits on the interconnect backbone.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-inventory_app = typer.Typer(help="Check and show the backbone inventory.", no_args_is_help=True)
+inventory_app = typer.Typer(
+    rich_markup_mode=None, help="Check and show the backbone inventory.", no_args_is_help=True
+)
 lab_app = typer.Typer(
-    help="The FRR twin of the inventory: one router per network namespace.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="The FRR twin of the inventory: one router per network namespace.",
+    no_args_is_help=True,
 )
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(lab_app, name="lab")
@@ -46,6 +51,7 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(plan_app, name="plan")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(runbook_app, name="runbook")
+app.add_typer(topology_app, name="topology")
 app.add_typer(api_app, name="api")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(kpi_app, name="kpi")
@@ -104,7 +110,7 @@ def inventory_check(
             f"{len(backbone.catalogue.pops)} PoPs, {len(backbone.catalogue.onramps)} on-ramps"
         )
     else:
-        table = Table(
+        table = new_table(
             "code",
             "host",
             "field",
@@ -134,7 +140,7 @@ def inventory_show(as_json: JsonOpt = False) -> None:
             }
         )
         return
-    table = Table(
+    table = new_table(
         "router",
         "pop",
         "role",
@@ -326,7 +332,7 @@ def _show_topology(topo: Any, as_json: bool) -> None:
     if as_json:
         dump(topo.as_dict())
         return
-    table = Table(
+    table = new_table(
         "node",
         "kind",
         "namespace",
@@ -337,14 +343,14 @@ def _show_topology(topo: Any, as_json: bool) -> None:
     for n in topo.nodes.values():
         table.add_row(n.name, n.kind, topo.namespace(n.name), n.mgmt or "-", str(n.asn or "-"))
     out.print(table)
-    links = Table("kind", "a", "b")
+    links = new_table("kind", "a", "b")
     for lk in topo.links:
         links.add_row(lk.kind, f"{lk.a.node}:{lk.a.ifname}", f"{lk.b.node}:{lk.b.ifname}")
     out.print(links)
 
 
 def _status_table(status: Any) -> None:
-    table = Table(
+    table = new_table(
         "node",
         "kind",
         "ASN",
@@ -379,8 +385,9 @@ def _status_table(status: Any) -> None:
 
 
 worker_app = typer.Typer(
+    rich_markup_mode=None,
     help="A worker that advances Connectors and Links (Celery; broker from config.yaml); "
-    "'onramp worker status': who holds what."
+    "'onramp worker status': who holds what.",
 )
 app.add_typer(worker_app, name="worker")
 
@@ -422,7 +429,7 @@ def worker_status(as_json: JsonOpt = False) -> None:
     if as_json:
         dump(found)
         return
-    table = Table("kind", "id", "state", "lease owner", "lease left", "heartbeat", "tries",
+    table = new_table("kind", "id", "state", "lease owner", "lease left", "heartbeat", "tries",
                   "retry in", "reason", title=f"work not settled at {found['at'][:19]}")  # fmt: skip
     for w in found["work"]:
         left = w["lease_left_s"]
@@ -434,7 +441,7 @@ def worker_status(as_json: JsonOpt = False) -> None:
             (w["reason"] or "")[:60],
         )  # fmt: skip
     out.print(table)
-    locks = Table("router", "held by", "left", title="router locks")
+    locks = new_table("router", "held by", "left", title="router locks")
     for lock in found["router_locks"]:
         left = lock["left_s"]
         locks.add_row(lock["router"], lock["owner"], f"{left:g} s" if left > 0 else "ran out")

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out, settings
+from onramp.cli.common import JsonOpt, dump, errors, escape, new_table, out, settings
 
-config_app = typer.Typer(help="The effective configuration.", no_args_is_help=True)
+config_app = typer.Typer(
+    rich_markup_mode=None, help="The effective configuration.", no_args_is_help=True
+)
 
 
 def init(
@@ -44,7 +44,7 @@ def config_show(as_json: JsonOpt = False) -> None:
     if as_json:
         dump({"config": str(s.path), "settings": rows})
         return
-    table = Table(title=f"config: {s.path}")
+    table = new_table(title=f"config: {s.path}")
     for column in ("key", "value", "source"):
         table.add_column(column)
     for row in rows:

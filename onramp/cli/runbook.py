@@ -6,15 +6,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, err, errors, out
+from onramp.cli.common import JsonOpt, dump, err, errors, new_table, out
 from onramp.cli.service import service
 
 if TYPE_CHECKING:
     from onramp.core.shapes import DrainReport
 
 runbook_app = typer.Typer(
+    rich_markup_mode=None,
     help="Runbooks: provision, link, decommission, drain a PE. Dry-run unless --apply.",
     no_args_is_help=True,
 )
@@ -38,7 +38,7 @@ def _show(result: dict[str, Any], as_json: bool) -> None:
             if key != "dry_run":
                 out.print(f"[bold]{key}[/]:", value)
         return
-    table = Table("to", "at", "by", "why", title=f"now {result['state']}")
+    table = new_table("to", "at", "by", "why", title=f"now {result['state']}")
     for h in result["history"]:
         table.add_row(h["to"], f"{h['at']:%H:%M:%S}", h["actor"], h["reason"][:80])
     out.print(table)
@@ -181,7 +181,7 @@ def _show_drain(router: str, result: DrainReport) -> None:
     if not result["moves"]:
         out.print(f"no Connector on {router}: nothing to move")
         return
-    table = Table("Connector", "on-ramp", "from", "to", "links", "result",
+    table = new_table("Connector", "on-ramp", "from", "to", "links", "result",
                   title=f"drain {router}")  # fmt: skip
     for m in result["moves"]:
         to = ", ".join(m["to"] or []) or "-"

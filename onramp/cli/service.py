@@ -5,28 +5,41 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out, settings
+from onramp.cli.common import JsonOpt, dump, errors, new_table, out, settings
 
 if TYPE_CHECKING:
-    from onramp.core.shapes import ConnectorView, CustomerStep, LinkView, TransitionView
+    from onramp.core.shapes import (
+        ConnectorView,
+        CustomerStep,
+        EdgeChoice,
+        LinkView,
+        TransitionView,
+    )
     from onramp.flow.service import Service
 
 tenant_app = typer.Typer(
-    help="Customers: each owns its Connectors and Links.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Customers: each owns its Connectors and Links.",
+    no_args_is_help=True,
 )
 catalogue_app = typer.Typer(
-    help="What can be ordered where, with capacity left.", invoke_without_command=True
+    rich_markup_mode=None,
+    help="What can be ordered where, with capacity left.",
+    invoke_without_command=True,
 )
 connector_app = typer.Typer(
-    help="Connectors: one attachment to a cloud or a site.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Connectors: one attachment to a cloud or a site.",
+    no_args_is_help=True,
 )
 link_app = typer.Typer(
-    help="Links: two Connectors of one tenant joined in their own VPN.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Links: two Connectors of one tenant joined in their own VPN.",
+    no_args_is_help=True,
 )
 
 
@@ -126,7 +139,7 @@ def tenant_list(as_json: JsonOpt = False) -> None:
     if as_json:
         dump(tenants)
         return
-    table = Table("id", "name")
+    table = new_table("id", "name")
     for t in tenants:
         table.add_row(t["id"], t["name"])
     out.print(table)
@@ -143,7 +156,7 @@ def catalogue(as_json: JsonOpt = False) -> None:
     if as_json:
         dump([{**o.model_dump(), "free_mbps": o.free_mbps} for o in onramps])
         return
-    table = Table("on-ramp", "provider", "pop", "kinds", "ports", "capacity Mb/s", "free Mb/s")
+    table = new_table("on-ramp", "provider", "pop", "kinds", "ports", "capacity Mb/s", "free Mb/s")
     for o in onramps:
         table.add_row(
             o.id,
@@ -212,6 +225,9 @@ def connector_order(
     idempotency_key: Annotated[
         str | None, Opt(help="The same key twice makes one Connector.")
     ] = None,
+    explain: Annotated[
+        bool, Opt("--explain", help="Every candidate edge, its score or why it was excluded.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """`plan` shows what a Connector would get and where, writing nothing; `create` allocates it."""
@@ -240,10 +256,29 @@ def connector_order(
             }
         )
         c = svc.create_connector(req) if write else svc.plan_connector(req)
+    if not explain:
+        c.pop("explain", None)
     if as_json:
         dump(c)
     else:
         _show_connector(c, "created" if write else "plan (nothing written)")
+        if explain:
+            show_explain(c.get("explain"))
+
+
+def show_explain(choices: list[EdgeChoice] | None) -> None:
+    """The edge choice as a table: chosen, score (lower wins) and its terms, or the reason."""
+    if choices is None:
+        out.print("edge chosen by inventory and store only: topology.source is off, or the "
+                  "read failed (the warning above says why)")  # fmt: skip
+        return
+    t = new_table("role", "edge", "score", "why")
+    for e in choices:
+        terms = ", ".join(f"{k} {v:g}" for k, v in e["terms"].items())
+        why = e["excluded"] or ("chosen: " if e["chosen"] else "") + terms
+        t.add_row(e["role"], f"{e['router']}:{e['port']}",
+                  "-" if e["score"] is None else f"{e['score']:g}", why)  # fmt: skip
+    out.print(t)
 
 
 connector_app.command(
@@ -264,7 +299,9 @@ def _show_connector(c: ConnectorView, title: str) -> None:
         f"  vrf {c['vrf']}  local AS {c['local_asn']}  peer AS {c['peer_asn']}  mtu {c['mtu']}  "
         f"BGP MD5 key {'set (encrypted)' if c['md5_key'] else 'none'}"
     )
-    table = Table("role", "router", "interface", "vlan", "c-tag", "subnet", "ours", "theirs", "rd")
+    table = new_table(
+        "role", "router", "interface", "vlan", "c-tag", "subnet", "ours", "theirs", "rd"
+    )
     for a in c["attachments"]:
         table.add_row(
             a["role"],
@@ -281,7 +318,7 @@ def _show_connector(c: ConnectorView, title: str) -> None:
 
 
 def _show_history(history: list[TransitionView]) -> None:
-    table = Table("from", "to", "at (UTC)", "by", "why", title="history")
+    table = new_table("from", "to", "at (UTC)", "by", "why", title="history")
     for h in history:
         table.add_row(h["from"] or "-", h["to"], f"{h['at']:%Y-%m-%d %H:%M:%S}", h["actor"],
                       h["reason"][:80] or "-")  # fmt: skip
@@ -302,7 +339,7 @@ def connector_list(
     if as_json:
         dump(conns)
         return
-    table = Table("id", "tenant", "on-ramp", "kind", "Mb/s", "state", "where")
+    table = new_table("id", "tenant", "on-ramp", "kind", "Mb/s", "state", "where")
     for c in conns:
         where = ", ".join(f"{a['router']} {a['interface']}" for a in c["attachments"])
         table.add_row(
@@ -511,7 +548,7 @@ def link_list(
     if as_json:
         dump(links)
         return
-    table = Table("id", "tenant", "a", "b", "Mb/s", "SLA", "RT", "state")
+    table = new_table("id", "tenant", "a", "b", "Mb/s", "SLA", "RT", "state")
     for x in links:
         table.add_row(
             x["id"][:8],
@@ -561,6 +598,11 @@ Bandwidth = Annotated[
     int | None, Opt("--bandwidth", help="New Mb/s: changed in place, through plan, "
                     "commit-confirm and a gate that reads the new rate back.")]  # fmt: skip
 Description = Annotated[str | None, Opt("--description", help="New free text (stored only).")]
+NewPrefixes = Annotated[
+    list[str] | None, Opt("--prefix", help="The whole new list of prefixes the customer may "
+                          "announce (repeat it), changed in place through plan, commit-confirm "
+                          "and a gate that sees the routes come in.")]  # fmt: skip
+NoPrefixes = Annotated[bool, Opt("--no-prefixes", help="Allow no prefix at all (deny all).")]
 ChangeDry = Annotated[
     bool, Opt("--dry-run", help="Check every rule (provider steps, port capacity, Links) and "
               "show the answer; change nothing.")]  # fmt: skip
@@ -571,12 +613,15 @@ def connector_update(
     ident: Annotated[str, typer.Argument(help="Id or its first 4+ characters.")],
     bandwidth: Bandwidth = None,
     description: Description = None,
+    prefix: NewPrefixes = None,
+    no_prefixes: NoPrefixes = False,
     dry_run: ChangeDry = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a live Connector's bandwidth in place (the workers: modifying -> active at the
-    new rate, or at the old one with the reason) and/or its description."""
-    _update("connector", ident, bandwidth, description, dry_run, as_json)
+    """Change a live Connector's bandwidth and/or prefixes in place (the workers: modifying
+    -> active, changed, or as it was with the reason) and/or its description."""
+    prefixes = [] if no_prefixes else prefix
+    _update("connector", ident, bandwidth, description, dry_run, as_json, prefixes)
 
 
 @link_app.command("update")
@@ -592,19 +637,22 @@ def link_update(
 
 
 def _update(kind: str, ident: str, bandwidth: int | None, description: str | None,
-            dry_run: bool, as_json: bool) -> None:  # fmt: skip
+            dry_run: bool, as_json: bool, prefixes: list[str] | None = None) -> None:  # fmt: skip
     import getpass
 
     with errors(as_json):
         item = service().change(kind, ident, {"bandwidth_mbps": bandwidth,
-                                              "description": description},
+                                              "description": description, "prefixes": prefixes},
                                 f"cli:{getpass.getuser()}", dry_run=dry_run)  # fmt: skip
     if as_json:
         dump(item)
         return
     what = "would be" if dry_run else "is"
+    allowed = " ".join(map(str, cast(dict[str, list[str]], item.get("request") or {})
+                           .get("prefixes", []))) or "none"  # fmt: skip
     out.print(f"{kind} {item['id']} {what} [cyan]{item['state']}[/] at {item['bandwidth_mbps']} Mb/s"
+              + (f", prefixes {allowed}" if kind == "connector" else "")
               + (" (nothing written)" if dry_run else ""))  # fmt: skip
     if item["state"] == "modifying" and not dry_run:
-        out.print(f"handed to the workers: plan, commit-confirm, the rate read back, then active "
+        out.print(f"handed to the workers: plan, commit-confirm, the gate, then active "
                   f"('onramp {kind} show {item['id'][:8]}' follows it)")  # fmt: skip

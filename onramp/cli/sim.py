@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from onramp.cli.common import errors, out
-from onramp.csp.simulator import Customer
 
 if TYPE_CHECKING:
     from onramp.csp.constraints import SimulatorRule
@@ -47,8 +46,12 @@ def sim(
         bool, typer.Option("--lab", help="Bring provisioned peerings up in the running lab.")
     ] = False,
     customer: Annotated[
-        Customer, typer.Option(help="What the simulated customer does.")
-    ] = Customer.ACCEPT,
+        str,
+        typer.Option(
+            metavar="accept|reject|never",
+            help="What the simulated customer does (the simulator's Customer).",
+        ),
+    ] = "accept",
     accept_after: Annotated[float, typer.Option(help="Seconds before the customer answers.")] = 5,
     provisioning: Annotated[
         float, typer.Option(help="Seconds the provider spends in its transient states.")
@@ -67,10 +70,12 @@ def sim(
     """Run a provider simulator in the foreground (Ctrl-C stops it)."""
     from onramp.cli.common import settings
     from onramp.csp.registry import simulator
-    from onramp.csp.simulator import Behaviour, provider_ports
+    from onramp.csp.simulator import Behaviour, Customer, provider_ports
     from onramp.network.inventory.source import load_source
 
     simulated = _simulated(provider)
+    if customer not in {c.value for c in Customer}:  # read here: http.server is 14 ms
+        raise typer.BadParameter(f"--customer {customer!r}: accept, reject or never")
     name = provider
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -82,7 +87,7 @@ def sim(
         service = module.from_inventory(bb, configured.account if configured else None)
         ports = [p.connection for p in provider_ports(bb, name)]
         with module.serve(service, port=port) as (url, state):
-            state.behaviour = Behaviour(customer, accept_after, provisioning)
+            state.behaviour = Behaviour(Customer(customer), accept_after, provisioning)
             if lab:
                 state.hook = _lab_hook(bb)
             _ready(name, url, state.account, ports, as_json, simulated[name])

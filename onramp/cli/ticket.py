@@ -6,12 +6,12 @@ import getpass
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out
+from onramp.cli.common import JsonOpt, dump, errors, new_table, out
 from onramp.cli.service import service
 
 ticket_app = typer.Typer(
+    rich_markup_mode=None,
     help="Requests to providers that take tickets: list, show, record the answer.",
     no_args_is_help=True,
 )
@@ -31,7 +31,7 @@ def ticket_list(
     if as_json:
         dump(found)
         return
-    table = Table("id", "provider", "state", "customer", "opened", "key")
+    table = new_table("id", "provider", "state", "customer", "opened", "key")
     for t in found:
         table.add_row(t["id"][:8], t["provider"], t["state"], t["request"]["customer_account"],
                       f"{t['created_at']:%Y-%m-%d %H:%M}", t["idempotency_key"])  # fmt: skip

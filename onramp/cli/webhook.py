@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from onramp.cli.common import JsonOpt, dump, errors, out
+from onramp.cli.common import JsonOpt, dump, errors, new_table, out
 from onramp.cli.service import service
 
 webhook_app = typer.Typer(
-    help="Webhooks: a tenant's state changes POSTed, signed, to its URL.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Webhooks: a tenant's state changes POSTed, signed, to its URL.",
+    no_args_is_help=True,
 )
 Tenant = Annotated[str, typer.Option(help="Tenant id.")]
 
@@ -48,7 +49,7 @@ def listing(tenant: Tenant, as_json: JsonOpt = False) -> None:
     if as_json:
         dump(hooks)
         return
-    table = Table("id", "url", "created")
+    table = new_table("id", "url", "created")
     for h in hooks:
         table.add_row(h["id"][:8], h["url"], h["created_at"])
     out.print(table)
@@ -79,7 +80,7 @@ def deliveries(
     if as_json:
         dump(found)
         return
-    table = Table("delivery", "event", "object", "change", "status", "tries", "last error",
+    table = new_table("delivery", "event", "object", "change", "status", "tries", "last error",
                   "next try")  # fmt: skip
     for d in found:
         table.add_row(d["id"][:8], d["event_id"][:8], d["object_id"][:8],

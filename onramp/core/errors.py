@@ -15,7 +15,7 @@ Code = Literal[
     "ONR-ALLOC-001", "ONR-ALLOC-002", "ONR-ALLOC-003", "ONR-ALLOC-004", "ONR-ALLOC-005", "ONR-ALLOC-006",
     "ONR-API-001", "ONR-API-002", "ONR-API-003", "ONR-API-004", "ONR-API-005", "ONR-API-006", "ONR-API-007", "ONR-API-008", "ONR-API-009",
     "ONR-CFG-001",
-    "ONR-CHG-001", "ONR-CHG-002", "ONR-CHG-003", "ONR-CHG-004", "ONR-CHG-005", "ONR-CHG-006",
+    "ONR-CHG-001", "ONR-CHG-002", "ONR-CHG-003", "ONR-CHG-004", "ONR-CHG-005", "ONR-CHG-006", "ONR-CHG-007",
     "ONR-CFG-002",
     "ONR-CFG-003",
     "ONR-COMP-001", "ONR-COMP-002", "ONR-COMP-003",
@@ -32,6 +32,7 @@ Code = Literal[
     "ONR-STATE-001",
     "ONR-STATE-002",
     "ONR-STORE-001",
+    "ONR-TOPO-001", "ONR-TOPO-002",
     "ONR-TPL-001",
     "ONR-VAL-001", "ONR-VAL-002", "ONR-VAL-003", "ONR-VAL-004",
 ]
@@ -107,6 +108,8 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-API-007", "internal error", "retry (a create with the same Idempotency-Key makes nothing twice); if it persists, tell the operators the time and the route"),
     ErrorSpec("ONR-STATE-001", "state change not allowed", "a Connector or Link moves only along its lifecycle (onramp.core.model.TRANSITIONS): decommission an active one, order a failed one again"),
     ErrorSpec("ONR-STATE-002", "lease lost: another worker took this Connector or Link over", "nothing to do: the worker that holds it now carries on ('onramp worker status' shows who)"),
+    ErrorSpec("ONR-TOPO-001", "no topology read yet", "run 'onramp topology show --fresh', or set topology.source and let the workers read it every topology.refresh_s"),
+    ErrorSpec("ONR-TOPO-002", "no route reflector speaks BGP-LS", "set topology.source to isis-ssh, or run a route reflector of a platform with BGP-LS (iosxr, junos) configured from templates/bgp_ls/<platform>.j2"),
     ErrorSpec("ONR-STORE-001", "database unavailable", "check store_url in config.yaml and that the database is running"),
     ErrorSpec("ONR-CFG-001", "config file unreadable", "fix config.yaml or point ONRAMP_CONFIG at a valid file"),
     ErrorSpec("ONR-CFG-002", "no config.yaml found", "run 'onramp init DIR' and work inside DIR, or pass --config FILE (or set ONRAMP_CONFIG)"),
@@ -143,6 +146,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-CHG-004", "not enough capacity left on the port for the new bandwidth", "choose a lower bandwidth, free capacity on the port, or order a Connector on another on-ramp"),
     ErrorSpec("ONR-CHG-005", "only an active Connector or Link changes its bandwidth", "wait until it is active (a change in progress: 'onramp connector show ID'), then ask again"),
     ErrorSpec("ONR-CHG-006", "changed since you read it (If-Match)", "read it again (GET gives its ETag), check the change still makes sense, and send it with the new ETag"),
+    ErrorSpec("ONR-CHG-007", "this router's driver cannot read a shaped rate back: the change's gate cannot judge it", "only napalm_frr reads rates (tc, through netdev); on other platforms read the policy-map counters by hand"),
     ErrorSpec("ONR-LAB-007", "no traffic between the clouds' hosts", "check the Link's routes ('show bgp vrf all' on its PEs) and the lab ('onramp lab status')"),
     ErrorSpec("ONR-DEPLOY-004", "rollback did not restore the previous config", "compare the router with 'onramp plan' output and fix by hand: the router differs from both plan and backup"),
 ]

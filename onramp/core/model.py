@@ -78,7 +78,7 @@ class State(StrEnum):
     CONFIGURING = "configuring"
     VERIFYING = "verifying"
     ACTIVE = "active"
-    MODIFYING = "modifying"  # an active one changing its bandwidth in place; still carries traffic
+    MODIFYING = "modifying"  # an active one changing in place; still carries traffic
     ROLLING_BACK = "rolling_back"
     FAILED = "failed"
     DECOMMISSIONING = "decommissioning"
@@ -198,28 +198,43 @@ class ConnectorRequest(Strict):
     idempotency_key: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
-class BandwidthChange(Strict):
+class Change(Strict):
     """A change to a live Connector or Link (PATCH, `onramp connector|link update`): its
-    bandwidth, in place through the state machine, and/or its description (stored only)."""
+    bandwidth and (a Connector's) prefixes in place through the state machine, and/or its
+    description (stored only). One shape for every change: one flow (onramp.flow.change)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
-        {"bandwidth_mbps": 200}, {"description": "Paris to our VPC"}]})  # fmt: skip
+        {"bandwidth_mbps": 200}, {"description": "Paris to our VPC"},
+        {"prefixes": ["10.100.0.0/24", "10.101.0.0/24"]}]})  # fmt: skip
 
     bandwidth_mbps: StrictInt | None = Field(default=None, gt=0)
     description: SafeText | None = None
+    # what the customer may announce to us, the whole new list (a Connector's only)
+    prefixes: list[Prefix] | None = None
+
+
+BandwidthChange = Change  # its name before it took prefixes
 
 
 class ChangeRecord(Strict):
-    """The last bandwidth change of a Connector or Link, as stored and shown: from, to, and
-    how it ended (None: under way)."""
+    """The last change in place of a Connector or Link, as stored and shown: its bandwidth
+    and/or its prefixes from, to, and how it ended (None: under way)."""
 
-    from_mbps: int
-    to_mbps: int
+    from_mbps: int | None = None  # None: the bandwidth did not change
+    to_mbps: int | None = None
+    from_prefixes: list[str] | None = None  # None: the prefixes did not change
+    to_prefixes: list[str] | None = None
     at: datetime
     by: str
     outcome: Literal["done", "rolled_back"] | None = None
     reason: str | None = None  # why it was rolled back
     provider: str | None = None  # what the provider's side did (Azure: the circuit raised)
+
+    @property
+    def added(self) -> list[str]:
+        """Prefixes the change lets in that were not allowed before."""
+        was = {IPv4Network(p) for p in self.from_prefixes or []}
+        return [p for p in self.to_prefixes or [] if IPv4Network(p) not in was]
 
 
 ROLE_ORDER = {"primary": 0, "single": 0, "secondary": 1}  # a Connector's legs, first to last
@@ -259,7 +274,7 @@ class Connector(Strict):
     created_at: datetime | None
     csp_resource: str | None = None  # the provider's id for it (VIF, cross-connection, ...)
     reason: str | None = None  # why it failed, or what it is retrying
-    change: ChangeRecord | None = None  # the last bandwidth change
+    change: ChangeRecord | None = None  # the last change in place
 
 
 class LinkRequest(Strict):
@@ -283,7 +298,7 @@ class Link(Strict):
     route_target: str  # imported and exported by both Connectors' VRFs
     description: str
     reason: str | None = None  # what its last change did, when it was rolled back
-    change: ChangeRecord | None = None  # the last bandwidth change
+    change: ChangeRecord | None = None  # the last change in place
 
 
 class TicketAnswerText(Strict):

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -81,6 +81,9 @@ class MonitorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     interval_s: float = 60.0  # one KPI window per Link per interval; 0: not scheduled
     probes: int = Field(default=20, ge=2, le=1000)  # pings per Link per window
+    # a round's Links in this many tasks, each on whichever worker takes it (its own SSH
+    # connections: MaxSessions caps one connection's parallel pings); 1: one task
+    parts: int = Field(default=1, ge=1, le=64)
 
 
 class ComplianceSettings(BaseModel):
@@ -107,6 +110,28 @@ class WebhookSettings(BaseModel):
     allow_private: bool = False
 
 
+class EdgeWeights(BaseModel):
+    """How an edge is scored among the usable ones (lower wins): each term times its weight."""
+
+    igp: float = 1.0  # per unit of IGP cost to the PEs of the tenant's other Connectors
+    load: float = 10.0  # per Connector already on the router (balance across PEs)
+    headroom: float = 100.0  # times the port's used share after this order (0..1)
+    shared_failure: float = 1000.0  # a secondary that fails with the primary's one core router
+
+
+class TopologySettings(BaseModel):
+    """The backbone read from the network (onramp.flow.topology) for the edge choice."""
+
+    source: Literal["isis-ssh", "bgp-ls", "off"] = (
+        "off"  # off: inventory and store only (config.yaml: on)
+    )
+    cache_file: Path = Path("var/topology.json")  # relative: to this file
+    max_age_s: float = 300.0  # older: read again before a plan
+    refresh_s: float = 60.0  # the workers' schedule; 0: not scheduled
+    ms_per_metric: float = 0.1  # latency per IGP metric unit when no KPI calibrates it
+    weights: EdgeWeights = EdgeWeights()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__"
@@ -122,6 +147,7 @@ class Settings(BaseSettings):
     monitor: MonitorSettings = MonitorSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    topology: TopologySettings = TopologySettings()
     # the project's own templates (<feature>/<platform>.j2), looked up before the built-in ones
     templates_dir: Path = Path("templates")
     _file: dict[str, Any] = PrivateAttr(default_factory=dict)  # what the file said: `explain`
@@ -157,6 +183,10 @@ class Settings(BaseSettings):
             db.parent.mkdir(parents=True, exist_ok=True)
             return prefix + str(db)
         return url
+
+    @property
+    def topology_cache(self) -> Path:
+        return self.path.parent / self.topology.cache_file
 
     @property
     def secret_key_path(self) -> Path:

@@ -39,10 +39,12 @@ class AttachmentView(TypedDict):
 
 
 class ChangeView(TypedDict):
-    """A bandwidth change as stored and shown (model.ChangeRecord as JSON)."""
+    """A change in place as stored and shown (model.ChangeRecord as JSON)."""
 
-    from_mbps: int
-    to_mbps: int
+    from_mbps: int | None
+    to_mbps: int | None
+    from_prefixes: list[str] | None
+    to_prefixes: list[str] | None
     at: str
     by: str
     outcome: Literal["done", "rolled_back"] | None
@@ -70,6 +72,13 @@ class ConnectorView(TypedDict):
     csp_resource: str | None
     reason: str | None
     change: ChangeView | None  # the last bandwidth change (model.ChangeRecord)
+
+
+class ConnectorPlan(ConnectorView):
+    """A Connector as planned or created, with its edge choice when the network was read:
+    every candidate, its score or why it was excluded (issue 24)."""
+
+    explain: NotRequired[list[EdgeChoice]]
 
 
 class VifParameters(TypedDict):
@@ -234,6 +243,21 @@ class BackboneIntent(TypedDict):
     bgp: IbgpIntent
 
 
+class BgpLsIntent(TypedDict):
+    """BGP-LS on a route reflector (intent.bgp_ls): its IS-IS database into the BGP-LS
+    table, exchanged with the other route reflectors, read by onramp (topology source
+    `bgp-ls`)."""
+
+    hostname: str
+    asn: int
+    router_id: str  # the loopback: the sessions' source
+    loopback: str  # its interface name on the platform
+    isis_instance: str
+    instance_id: int  # BGP-LS Identifier of this IGP instance (IOS-XR: 32 and up)
+    group: str  # the backbone's iBGP group of the other route reflectors (intent.backbone)
+    peers: list[PeerMember]  # the other route reflectors
+
+
 class VrfIntent(TypedDict):
     name: str
     asn: int
@@ -243,6 +267,7 @@ class VrfIntent(TypedDict):
     description: str
     export_map: str | None
     import_vpn: bool
+    coalesce_ms: int | None  # BGP's wait before a new peer's first UPDATE; None: OS default
 
 
 class SubinterfaceIntent(TypedDict):
@@ -429,6 +454,12 @@ class Expectations(TypedDict):
     present: NotRequired[Present]
     removing: NotRequired[Expected]  # sessions the change takes away
     rates: NotRequired[dict[str, dict[str, int]]]  # router -> "<vrf> <device>" -> Mb/s
+    # a prefix change: {router: {vrf: {neighbor: [allowed prefix]}}}, what each session's
+    # accepted routes must lie inside now (none allowed: none accepted)
+    filters: NotRequired[dict[str, dict[str, dict[str, list[str]]]]]
+    # {router: {vrf: [prefix]}}: each prefix covered by a route (itself or inside it) with a
+    # valid best path (a prefix let in: in its own VRF and in the far VRFs of its Links)
+    covered: NotRequired[Present]
 
 
 # ------------------------------------------------------------------ monitoring
@@ -564,6 +595,7 @@ DrainMove = TypedDict(
         "links": list[str],
         "to": list[str] | None,
         "blocked": str | None,
+        "explain": NotRequired[list["EdgeChoice"]],  # the edge choice, with the network read
         "replacement": NotRequired[str],  # the new Connector, once made
         "result": NotRequired[str],  # moved, or where it stopped
     },
@@ -712,3 +744,139 @@ class DeliveryView(TypedDict):
     next_try_at: str | None  # None once delivered or given up
     created_at: str
     delivered_at: str | None
+
+
+# ------------------------------------------------------------------ topology (issue 24)
+
+
+class IgpNode(TypedDict):
+    """One router of the IGP's link-state database, whatever the source (IS-IS, BGP-LS)."""
+
+    name: str
+    system_id: str
+    router_id: str
+    overload: bool  # IS-IS overload bit: the router asks not to be used for transit
+    seq: int  # the LSP's sequence number: of two copies, the higher is the newer
+    neighbors: dict[str, int]  # neighbor name -> metric this node announces towards it
+
+
+class IgpDatabase(TypedDict):
+    """A link-state database, normalized: what a topology parser returns."""
+
+    nodes: dict[str, IgpNode]
+
+
+class PeHealth(TypedDict):
+    """A PE as read over SSH: could we reach it, which daemons answer, its iBGP sessions
+    to the route reflectors (loopback -> state)."""
+
+    reachable: bool
+    daemons: dict[str, bool]
+    rr_sessions: dict[str, str]
+    error: str
+
+
+class PeLoad(TypedDict):
+    connectors: int  # attachments on the router's on-ramp ports
+    used_mbps: int
+    capacity_mbps: int
+
+
+class TopologyView(TypedDict):
+    """The backbone as the network says it is, with its age (onramp.flow.topology)."""
+
+    source: str  # "isis-ssh", "recorded", ...
+    read_at: str  # ISO time of the read
+    age_s: float
+    read_s: float  # how long the read took
+    nodes: dict[str, IgpNode]
+    health: dict[str, PeHealth]
+    load: dict[str, PeLoad]
+
+
+class EdgeChoice(TypedDict):
+    """One candidate port of one role in an edge choice: its score (lower is better) and
+    its terms, or why it was excluded; `chosen` marks the one taken."""
+
+    role: str
+    router: str
+    port: str
+    score: float | None
+    terms: dict[str, float]
+    excluded: str | None
+    chosen: bool
+
+
+class PlacementCandidate(TypedDict):
+    """One candidate port of a Connector's edge choice as the API shows it. A tenant's key
+    sees where and a reason in a customer's words; an admin key also the score, its terms
+    and the engineers' reason (router health, load: not a customer's to see)."""
+
+    role: str
+    router: str
+    port: str
+    chosen: bool
+    reason: str  # the customer's words: "chosen: ...", "not available now", ...
+    score: NotRequired[float | None]  # admin keys only, as EdgeChoice
+    terms: NotRequired[dict[str, float]]
+    excluded: NotRequired[str | None]
+
+
+class Placement(TypedDict):
+    """Why a Connector is where it is (`GET /v1/connectors/{id}/placement`): the choice as
+    made when it was created, recorded then (the network may have changed since)."""
+
+    connector: str
+    decided_at: str | None  # when the choice was made; None: not recorded
+    basis: Literal["network", "inventory"]  # network: the topology read; inventory: the store only
+    topology_read_at: NotRequired[str | None]  # admin keys only: the age of what was read
+    candidates: list[PlacementCandidate]
+
+
+class RouterMark(TypedDict):
+    """A router on the engineers' backbone page: its role and whether a new leg may land."""
+
+    role: str  # "pe" | "p"
+    pop: str
+    state: Literal["ok", "route reflector", "excluded", "not in IS-IS"]
+    why: str | None  # the exclusion (unreachable, unhealthy, overloaded, isolated)
+
+
+class BackboneView(TopologyView):
+    """`GET /v1/topology` (admin keys): the cached topology with each router marked."""
+
+    routers: dict[str, RouterMark]
+
+
+class Calibration(TypedDict):
+    """Round-trip latency per IGP metric unit: fitted to the Links' KPI probes ("kpi"), or
+    config.yaml's topology.ms_per_metric when no probe can calibrate it ("config")."""
+
+    ms_per_metric: float
+    source: Literal["kpi", "config"]
+    links: int  # Links the fit used
+    samples: int  # KPI windows behind it
+
+
+class LinkImpact(TypedDict):
+    """A Link whose IGP path cost a failure would raise: breached when no path is left or
+    its latency (cost x ms per metric) passes its SLA class's limit."""
+
+    link: str
+    sla_class: str
+    cost_before: float
+    cost_after: float | None  # None: no path left
+    latency_ms: float | None
+    limit_ms: float | None
+    breached: bool
+
+
+class WhatIf(TypedDict):
+    """What failing a router or a link would do (nothing is touched)."""
+
+    fail: str
+    isolated: list[str]  # routers cut off from every route reflector
+    connectors_down: list[str]  # Connectors that lose every leg
+    connectors_degraded: list[str]  # Connectors that lose one leg of a redundant pair
+    links: list[LinkImpact]
+    calibration: Calibration

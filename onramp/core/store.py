@@ -115,6 +115,8 @@ class ConnectorRow(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_connectors_page", "tenant_id", "created_at", "id"),  # keyset pages
+        # the edge choice's far ends: a tenant's live on-ramps, read from the index alone
+        Index("ix_connectors_tenant_onramp", "tenant_id", "onramp", "state"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
@@ -501,8 +503,16 @@ def move(
 def _outbox(s: Session, row: ConnectorRow | LinkRow, kind: Kind, was: str | None,
             reason: str) -> None:  # fmt: skip
     """A delivery owed to each of the tenant's webhooks, in the change's own transaction."""
-    with s.no_autoflush:  # the caller's pending rows flush when it commits, as before
-        hooks = list(s.scalars(select(WebhookRow.id).where(WebhookRow.tenant_id == row.tenant_id)))
+    # read once per transaction and tenant: a create moves its Connector three times
+    tx = s.get_transaction()
+    if s.info.get("webhooks", (None,))[0] is not tx:
+        s.info["webhooks"] = (tx, {})
+    known: dict[str, list[str]] = s.info["webhooks"][1]
+    hooks = known.get(row.tenant_id)
+    if hooks is None:
+        with s.no_autoflush:  # the caller's pending rows flush when it commits, as before
+            q = select(WebhookRow.id).where(WebhookRow.tenant_id == row.tenant_id)
+            hooks = known[row.tenant_id] = list(s.scalars(q))
     if not hooks:
         return
     at = now()

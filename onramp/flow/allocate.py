@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from pydantic_core import to_jsonable_python
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,8 +31,6 @@ from onramp.core.errors import OnrampError
 from onramp.core.model import (
     LEAVING,
     RELEASED_STATES,
-    Attachment,
-    Connector,
     ConnectorRequest,
     Kind,
     Link,
@@ -38,7 +38,15 @@ from onramp.core.model import (
     State,
 )
 from onramp.core.secrets import Vault, new_bgp_key
-from onramp.core.shapes import ConnectorView, LinkView, Released
+from onramp.core.settings import EdgeWeights
+from onramp.core.shapes import (
+    ConnectorPlan,
+    ConnectorView,
+    EdgeChoice,
+    LinkView,
+    Released,
+    TopologyView,
+)
 from onramp.core.store import (
     ROWS,
     AllocationRow,
@@ -54,7 +62,7 @@ from onramp.core.store import (
     move,
 )
 from onramp.csp.constraints import Constraints
-from onramp.flow import request
+from onramp.flow import edges, placement, request
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.schema import Router
 from onramp.network.platforms import refuse_undeployable, undeployable
@@ -100,12 +108,16 @@ def take(
 
 
 def _insert(s: Session, scope: str, value: int, owner: str) -> bool:
-    try:
-        with s.begin_nested():  # a savepoint: a duplicate aborts only this insert
-            s.execute(insert(AllocationRow).values(scope=scope, value=value, owner=owner))
-    except IntegrityError:
-        return False
-    return True
+    """Hold `value` unless another holds it: one statement (ON CONFLICT DO NOTHING; a
+    savepoint around a plain insert cost two more round trips per value)."""
+    dialect = sqlite if s.get_bind().dialect.name == "sqlite" else postgresql
+    held = s.scalar(
+        dialect.insert(AllocationRow)
+        .values(scope=scope, value=value, owner=owner)
+        .on_conflict_do_nothing(index_elements=["scope", "value"])
+        .returning(AllocationRow.value)  # no row back: another holds it
+    )
+    return held is not None
 
 
 def _released(s: Session, scope: str, lo: int, hi: int) -> int | None:
@@ -236,8 +248,65 @@ def _reserve_bandwidth(s: Session, c: Candidate, mbps: int) -> bool:
 # ------------------------------------------------------------------ connectors
 
 
+@dataclass
+class EdgeContext:
+    """The network's state for an edge choice (onramp.flow.topology) and, filled in by the
+    choice, every candidate with its score or the reason it was excluded."""
+
+    topo: TopologyView
+    weights: EdgeWeights
+    rrs: list[str]
+    explain: list[EdgeChoice]
+
+
+def _tenant_routers(s: Session, bb: Backbone, tenant: str, onramp: str) -> list[str]:
+    """The PEs of the on-ramps where the tenant has live Connectors, this one's excepted:
+    the far ends its Links will join, which the new leg wants to be near. Not this
+    on-ramp's: they are the candidates themselves (cost 0 to their own PE), and counting
+    them piled every order of an on-ramp onto its first one's PE (3 to 1 in the ted lab).
+    By on-ramp, not by attachment: a distinct over the tenant's Connectors alone (no join
+    to their legs) keeps a tenant with 10,000 of them at a few ms (bench/allocation.py)."""
+    onramps = s.scalars(
+        select(ConnectorRow.onramp)
+        .distinct()
+        .where(
+            ConnectorRow.tenant_id == tenant,
+            ConnectorRow.onramp != onramp,
+            ConnectorRow.state.not_in([st.value for st in RELEASED_STATES]),
+        )
+    )
+    return sorted({r.name for o in onramps for r, _ in bb.ports_of(o)})
+
+
+def _ranked(
+    s: Session, usable: list[Candidate], role: str, req: ConnectorRequest, edge: EdgeContext,
+    rows: list[AttachmentRow], peers: list[str],
+) -> list[Candidate]:  # fmt: skip
+    """`usable` in the order the network's state says, the excluded left out (explained)."""
+    usage = {(u.router, u.port): u for u in s.scalars(
+        select(PortUsageRow).where(PortUsageRow.router.in_({c.router for c in usable})))}  # fmt: skip
+    load: dict[str, int] = {}
+    for u in usage.values():
+        load[u.router] = load.get(u.router, 0) + u.attachments
+    topo: TopologyView = {**edge.topo, "load": {r: {"connectors": n, "used_mbps": 0, "capacity_mbps": 0}
+                                               for r, n in load.items()}}  # fmt: skip
+    ports = [edges.Port(c.router, c.port, c.speed_mbps,
+                        usage[(c.router, c.port)].used_mbps if (c.router, c.port) in usage else 0)
+             for c in usable]  # fmt: skip
+    ranked = edges.rank(ports, role, req.bandwidth_mbps, topo, edge.weights, edge.rrs, peers,
+                        rows[0].router if rows else None)  # fmt: skip
+    edge.explain.extend(ranked)
+    by_key = {(c.router, c.port): c for c in usable}
+    return [by_key[(r["router"], r["port"])] for r in ranked if r["excluded"] is None]
+
+
 def _attachments(
-    s: Session, bb: Backbone, req: ConnectorRequest, c: Constraints, owner: str
+    s: Session,
+    bb: Backbone,
+    req: ConnectorRequest,
+    c: Constraints,
+    owner: str,
+    edge: EdgeContext | None = None,
 ) -> list[AttachmentRow]:
     pool_len = req.prefix_length or c.peering.default_prefix_length
     pool = c.peering.pools[pool_len]
@@ -249,15 +318,30 @@ def _attachments(
         if of_role and len(undeployable(of_role)) == len(of_role):
             refuse_undeployable(of_role, f"every {role} port of {req.onramp}")
     rows: list[AttachmentRow] = []
+    peers = _tenant_routers(s, bb, req.tenant, req.onramp) if edge else []
     for role in roles:
         usable = [p for p in ports if role == "single" or p.role == role]
+        if edge is not None:
+            usable = _ranked(s, usable, role, req, edge, rows, peers)
         usable = [p for p in usable if p.router not in {r.router for r in rows}]
         chosen = next((p for p in usable if _reserve_bandwidth(s, p, req.bandwidth_mbps)), None)
         if chosen is None:
+            why = ""
+            if edge is not None:
+                why = "; ".join(f"{e['router']}: {e['excluded']}" for e in edge.explain
+                                if e["role"] == role and e["excluded"])  # fmt: skip
             raise OnrampError(
                 "ONR-ALLOC-001",
-                f"no {role} port of {req.onramp} in service with {req.bandwidth_mbps} Mb/s free",
+                f"no {role} port of {req.onramp} in service with {req.bandwidth_mbps} Mb/s free"
+                + (f" ({why})" if why else ""),
             )
+        if edge is not None:
+            for e in edge.explain:
+                e["chosen"] |= (e["role"], e["router"], e["port"]) == (
+                    role,
+                    chosen.router,
+                    chosen.port,
+                )
         lo, hi = max(c.vlan.min, chosen.vlan_lo), min(c.vlan.max, chosen.vlan_hi)
         want = req.s_tag if c.vlan.qinq else req.vlan
         if want is not None and not lo <= want <= hi:
@@ -320,7 +404,12 @@ def _replayed(row: R, req: ConnectorRequest | LinkRequest) -> R:
 
 
 def _new_connector(
-    s: Session, bb: Backbone, req: ConnectorRequest, vault: Vault, actor: str = "onramp"
+    s: Session,
+    bb: Backbone,
+    req: ConnectorRequest,
+    vault: Vault,
+    actor: str = "onramp",
+    edge: EdgeContext | None = None,
 ) -> ConnectorRow:
     if s.get(TenantRow, req.tenant) is None:
         raise OnrampError("ONR-REQ-013", f"tenant '{req.tenant}'", field="tenant")
@@ -335,7 +424,9 @@ def _new_connector(
             return _replayed(same, req)
     c = request.connector(req, bb)
     cid = str(uuid.uuid4())
-    attachments = _attachments(s, bb, req, c, cid)  # first: it locks the chosen port's usage row
+    attachments = _attachments(
+        s, bb, req, c, cid, edge
+    )  # first: it locks the chosen port's usage row
     number = take(s, "vrf", *NUMBERS, cid)
     if number is None:
         raise OnrampError("ONR-ALLOC-005", "no VRF number left")
@@ -371,6 +462,8 @@ def _new_connector(
     _created(s, row, actor)
     s.add(row)
     s.flush()
+    if edge is not None:  # why it is where it is, kept with it (GET .../placement)
+        placement.record(s, cid, edge.topo["read_at"], edge.explain)
     return row
 
 
@@ -381,28 +474,64 @@ def _created(s: Session, row: ConnectorRow | LinkRow, actor: str) -> None:
 
 
 def create_connector(
-    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, actor: str = "onramp"
-) -> ConnectorView:
-    return store.transact(lambda s: connector_view(_new_connector(s, bb, req, vault, actor), bb))
+    store: Store,
+    bb: Backbone,
+    req: ConnectorRequest,
+    vault: Vault,
+    actor: str = "onramp",
+    edge: EdgeContext | None = None,
+) -> ConnectorPlan:
+    def run(s: Session) -> ConnectorPlan:
+        if edge is not None:
+            edge.explain.clear()  # a retried transaction explains its own choice
+        return _explained(connector_view(_new_connector(s, bb, req, vault, actor, edge), bb), edge)
+
+    return store.transact(run)
 
 
 def plan_connector(
-    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault
-) -> ConnectorView:
-    """What create_connector would allocate now, and where; nothing is written."""
-    return _dry(store, lambda s: connector_view(_new_connector(s, bb, req, vault), bb))
+    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, edge: EdgeContext | None = None
+) -> ConnectorPlan:
+    """What create_connector would allocate now, and where; nothing is written. With `edge`:
+    the view's `explain` lists every candidate, its score or why it was excluded."""
+
+    def run(s: Session) -> ConnectorPlan:
+        if edge is not None:
+            edge.explain.clear()
+        return _explained(
+            connector_view(_new_connector(s, bb, req, vault, "onramp", edge), bb), edge
+        )
+
+    return _dry(store, run)
+
+
+def _explained(view: ConnectorView, edge: EdgeContext | None) -> ConnectorPlan:
+    plan = cast(ConnectorPlan, view)
+    if edge is not None:
+        plan["explain"] = list(edge.explain)
+    return plan
 
 
 def plan_connector_off(
-    store: Store, bb: Backbone, req: ConnectorRequest, vault: Vault, router: str
-) -> ConnectorView:
-    """What create_connector would allocate with `router` drained (a drain's dry run);
-    nothing is written."""
+    store: Store,
+    bb: Backbone,
+    req: ConnectorRequest,
+    vault: Vault,
+    router: str,
+    edge: EdgeContext | None = None,
+) -> ConnectorPlan:
+    """What create_connector would allocate with `router` drained (a drain's dry run),
+    by the same edge choice (`edge`: the network's state) as the move will; nothing is
+    written."""
 
-    def off(s: Session) -> ConnectorView:
+    def off(s: Session) -> ConnectorPlan:
         s.merge(RouterStateRow(router=router, state="drained", reason="dry run"))
         s.flush()
-        return connector_view(_new_connector(s, bb, req, vault), bb)
+        if edge is not None:
+            edge.explain.clear()
+        return _explained(
+            connector_view(_new_connector(s, bb, req, vault, "onramp", edge), bb), edge
+        )
 
     return _dry(store, off)
 
@@ -487,44 +616,49 @@ def plan_decommission(store: Store, kind: str, ident: str) -> str:
     return _dry(store, lambda s: decommission_in(s, kind, ident, "dry run"))
 
 
-def connector_view(row: ConnectorRow, bb: Backbone) -> ConnectorView:
-    """A Connector as users see it (model.Connector): no secrets, RD per PE, interface names."""
-    view = Connector(
-        id=row.id,
-        tenant=row.tenant_id,
-        onramp=row.onramp,
-        kind=row.kind,
-        state=row.state,
-        bandwidth_mbps=row.bandwidth_mbps,
-        vrf=vrf_name(row),
-        local_asn=row.local_asn,
-        peer_asn=row.peer_asn,
-        mtu=row.mtu,
-        md5_key="set" if row.md5_key else None,
-        created_at=row.created_at,
-        csp_resource=row.csp_resource,
-        reason=row.reason,
-        change=row.change,
-        request={k: v for k, v in row.request.items() if v not in (None, [], "")},
-        attachments=[
-            Attachment(
-                role=a.role,
-                router=a.router,
-                port=a.port,
-                interface=f"{a.port}.{a.vlan}",
-                vlan=a.vlan,
-                inner_vlan=a.inner_vlan,
-                subnet=a.subnet,
-                local_address=a.local_address,
-                peer_address=a.peer_address,
-                rd=f"{bb.routers[a.router].loopback.ip}:{row.number}"
+def connector_view(
+    row: ConnectorRow, bb: Backbone, legs: Sequence[AttachmentRow] | None = None
+) -> ConnectorView:
+    """A Connector as users see it (model.Connector's JSON): no secrets, RD per PE,
+    interface names. Built straight from the row, which holds only what was validated on
+    the way in: validating it again on the way out cost most of a page's time (the
+    addresses parsed again); tests/store/test_shapes.py holds it equal to the model's JSON.
+    `legs`: its attachments, when `row` is a plain result row (a list's, without the ORM)."""
+    return {
+        "id": row.id,
+        "tenant": row.tenant_id,
+        "onramp": row.onramp,
+        "kind": row.kind,
+        "state": row.state,
+        "bandwidth_mbps": row.bandwidth_mbps,
+        "vrf": vrf_name(row),
+        "local_asn": cast(int, row.local_asn),
+        "peer_asn": row.peer_asn,
+        "mtu": cast(int, row.mtu),
+        "md5_key": "set" if row.md5_key else None,
+        "attachments": [
+            {
+                "role": cast(Any, a.role),
+                "router": a.router,
+                "port": a.port,
+                "interface": f"{a.port}.{a.vlan}",
+                "vlan": a.vlan,
+                "inner_vlan": a.inner_vlan,
+                "rd": f"{bb.routers[a.router].loopback.ip}:{row.number}"
                 if a.router in bb.routers
                 else None,
-            )
-            for a in row.attachments
+                "subnet": a.subnet,
+                "local_address": a.local_address,
+                "peer_address": a.peer_address,
+            }
+            for a in (row.attachments if legs is None else legs)
         ],
-    )
-    return cast(ConnectorView, view.model_dump(mode="json"))  # model.Connector's JSON
+        "request": {k: v for k, v in row.request.items() if v not in (None, [], "")},
+        "created_at": None if row.created_at is None else to_jsonable_python(row.created_at),
+        "csp_resource": row.csp_resource,
+        "reason": row.reason,
+        "change": cast(Any, row.change),  # stored as model.ChangeRecord's JSON
+    }
 
 
 # ------------------------------------------------------------------ links

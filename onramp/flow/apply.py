@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from ipaddress import IPv4Interface
 from typing import Any
 
 from nornir.core import Nornir
 from sqlalchemy import select
 
 from onramp.core.errors import OnrampError
-from onramp.core.model import Connector, State, allowed
+from onramp.core.model import ChangeRecord, Connector, State, allowed
 from onramp.core.shapes import DeviceOutcome, Expectations, Expected, PlanView, Present
 from onramp.core.store import AttachmentRow, ConnectorRow, PlanRow, move, now
 from onramp.csp import constraints
 from onramp.flow import compliance, render
 from onramp.flow.allocate import connector_view, vrf_name
+from onramp.flow.change import far_ends, filters_change
 from onramp.flow.kinds import spec_of
 from onramp.flow.plan import (
     change_of,
@@ -33,7 +35,7 @@ from onramp.flow.plan import (
 )
 from onramp.flow.service import Service, _find
 from onramp.network.platforms import PLATFORMS
-from onramp.tasks.config import confirm, deploy_config, rollback
+from onramp.tasks.config import confirm, deploy_config, refresh_filters, rollback
 from onramp.validation import bgp_gate
 from onramp.validation.bgp_gate import Evidence
 from onramp.validation.collect import poller, snapshot
@@ -85,6 +87,7 @@ def apply_plan(
         per_router = render.services(
             s, svc.backbone, svc.vault, candidates, change_of(p.target_kind, p.target_id, p.action)
         )
+        refresh = _filters_of(s, svc, plan)
     secrets = [k for r in per_router.values() for k in r.secrets]
     expected = {h: d["running_sha256"] for h, d in plan["devices"].items()}
     nr = (nornir or nornir_for(svc)).filter(filter_func=lambda h: h.name in candidates)
@@ -104,6 +107,9 @@ def apply_plan(
         progress(f"{h}: " + {"pending": f"committed (reverts by itself in {revert_in}s)",
                              "unchanged": "no change"}.get(o["state"], f"failed: {o.get('reason')}")
                  + (f"; {o['note']}" if o.get("note") else ""))  # fmt: skip
+    if not failed and committed and refresh:
+        raise_failed(nr.filter(filter_func=lambda h: h.name in committed)
+                     .run(task=refresh_filters, vrfs=refresh), secrets, "ONR-DEPLOY-001")  # fmt: skip
     if not failed and committed:
         # the gate judges every touched router at once; only a pass confirms
         progress(f"gate: waiting up to {check_timeout:.0f}s for BGP on {', '.join(committed)}")
@@ -127,6 +133,9 @@ def apply_plan(
     if failed:
         # the routers that did commit go back too: a service is all or nothing
         _undo(nr, committed, outcome, expected)
+        if refresh:  # the old filters applied again, as the new ones were
+            nr.filter(filter_func=lambda h: h.name in committed).run(
+                task=refresh_filters, vrfs=refresh)  # fmt: skip
         for h in committed:
             progress(f"{h}: {outcome[h]['state'].replace('_', ' ')}")
 
@@ -198,6 +207,8 @@ def _expectations(svc: Service, plan: PlanView) -> Expectations:
     sessions: Expected = {}
     present: Present = {}
     rates: dict[str, dict[str, int]] = {}
+    filters: dict[str, dict[str, dict[str, list[str]]]] = {}
+    covered: Present = {}
     segments: dict[str, dict[str, list[str]]] = {}
     own_sessions = True  # a router's remediation: the sessions of the Connectors it carries
     with svc.store.session() as s:
@@ -213,14 +224,16 @@ def _expectations(svc: Service, plan: PlanView) -> Expectations:
             row = _find(s, spec.row, plan["target_id"], plan["target_kind"])
             ends, own_sessions = spec.ends(s, row), spec.has_sessions
             segments = spec.segments(s, svc.backbone, row)
-            rates = _rates(svc, s, plan["target_kind"], row)
+            if plan["action"] == "change":
+                rates, filters, covered = _changed(svc, s, plan["target_kind"], row)
         views = [Connector.model_validate(connector_view(e, svc.backbone)) for e in ends if e]
     if plan["action"] == "quiesce":
         return {"expected": {}}  # every session, its own included, stays as it was
     if plan["action"] == "change":
         # every session, its own included, stays up and never drops; each shaped device of
-        # it is read back at the new rate
-        return {"expected": {}, "rates": rates}
+        # it is read back at the new rate; each of its sessions accepts only its new
+        # prefixes, and those let in reach its VRF and its Links' far VRFs
+        return {"expected": {}, "rates": rates, "filters": filters, "covered": covered}
     if not own_sessions and plan["action"] != "deploy":
         # a Link taken away takes its segment sessions (if any); the clouds' stay up
         gone: Expected = {
@@ -247,6 +260,48 @@ def _expectations(svc: Service, plan: PlanView) -> Expectations:
     if plan["action"] == "deploy":
         return {"expected": sessions}
     return {"expected": {}, "removing": sessions}
+
+
+def _changed(svc: Service, s: Any, kind: str, row: Any) -> tuple[
+    dict[str, dict[str, int]], dict[str, dict[str, dict[str, list[str]]]], Present
+]:  # fmt: skip
+    """What a change in place must show (its record says what moved): the rates, read back;
+    each session's filter; the prefixes let in, covered in its VRF and the far VRFs (going
+    forward only: back, what the old list let in need not be announced any more)."""
+    record = ChangeRecord.model_validate(row.change) if row.change else None
+    rates = _rates(svc, s, kind, row) if record is None or record.to_mbps is not None else {}
+    filters: dict[str, dict[str, dict[str, list[str]]]] = {}
+    covered: Present = {}
+    if kind != "connector" or record is None or record.to_prefixes is None:
+        return rates, filters, covered
+    allowed = [str(p) for p in row.request.get("prefixes", [])]
+    vrf = vrf_name(row)
+    for a in row.attachments:
+        peer = str(IPv4Interface(a.peer_address).ip)
+        filters.setdefault(a.router, {}).setdefault(vrf, {})[peer] = allowed
+    added = record.added if record.outcome is None else []
+    if added:
+        for a in row.attachments:
+            covered.setdefault(a.router, {})[vrf] = added
+        for far in far_ends(s, row):
+            for a in far.attachments:
+                covered.setdefault(a.router, {})[vrf_name(far)] = added
+    return rates, filters, covered
+
+
+def _filters_of(s: Any, svc: Service, plan: PlanView) -> dict[str, list[str]]:
+    """router -> the VRFs whose prefix filters a prefix change moves: its own VRF on its PEs,
+    its Links' far VRFs on theirs (what they send their clouds, and take on the segments)."""
+    if plan["action"] != "change" or plan["target_kind"] != "connector":
+        return {}
+    row = _find(s, ConnectorRow, plan["target_id"], "connector")
+    if not filters_change(row):
+        return {}
+    out: dict[str, list[str]] = {}
+    for end in [row, *far_ends(s, row)]:
+        for a in end.attachments:
+            out.setdefault(a.router, []).append(vrf_name(end))
+    return out
 
 
 def _rates(svc: Service, s: Any, kind: str, row: Any) -> dict[str, dict[str, int]]:

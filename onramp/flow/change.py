@@ -1,14 +1,16 @@
 """A change to a live Connector or Link (PATCH, `onramp connector|link update`): its
-description (stored, no router changes) and its bandwidth, in place.
+description (stored, no router changes), its bandwidth and a Connector's prefixes, in place.
 
 Every rule is checked, and the port's capacity taken, in one transaction that locks the row
 (and a Link's ends, or a Connector's Links) before anything is touched: the provider's
 steps and what its API allows in place (csp/<p>/constraints.yaml, `kinds.<kind>.change`),
 the ports' capacity, a Link at most as fast as its slower end, a Connector at least as fast
-as its Links. It then moves `active -> modifying` with the change recorded; the workers'
-step (onramp.flow.orchestrate) changes the provider's side if it must, plans and applies
-the one-line diff with commit-confirm and a gate reading the new rate back, and ends
-`active`: at the new rate, or rolled back to the old with the reason recorded.
+as its Links; prefixes as at order time (onramp.flow.request.check_prefixes). It then moves
+`active -> modifying` with the change recorded; the workers' step (onramp.flow.orchestrate)
+changes the provider's side if it must, plans and applies the diff (the rate's line, the
+prefix-list lines) with commit-confirm and a gate reading the result back (the rate; the
+routes the filters let in), and ends `active`: changed, or rolled back to the old values
+with the reason recorded.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 from onramp.core.errors import OnrampError
 from onramp.core.model import (
     RELEASED_STATES,
-    BandwidthChange,
+    Change,
     ChangeRecord,
     State,
 )
@@ -33,6 +35,7 @@ from onramp.core.store import ConnectorRow, LinkRow, PortUsageRow, Store, by_pre
 from onramp.csp.constraints import for_provider
 from onramp.flow.allocate import _dry
 from onramp.flow.kinds import spec_of
+from onramp.flow.request import check_prefixes
 from onramp.network.inventory import Backbone
 
 View = ConnectorView | LinkView
@@ -50,7 +53,7 @@ def change(
     bb: Backbone,
     kind: str,
     ident: str,
-    req: BandwidthChange,
+    req: Change,
     actor: str,
     tenant: str | None = None,
     if_match: str | None = None,
@@ -72,7 +75,7 @@ def change_in(
     bb: Backbone,
     kind: str,
     ident: str,
-    req: BandwidthChange,
+    req: Change,
     actor: str,
     tenant: str | None = None,
     if_match: str | None = None,
@@ -90,23 +93,74 @@ def change_in(
         raise OnrampError("ONR-REQ-011", f"{kind} {row.id} is {row.state}", field="id")
     if req.description is not None and req.description != row.request.get("description", ""):
         row.request = {**row.request, "description": req.description}  # a new dict: stored
-    new = req.bandwidth_mbps
-    if new is not None and new != row.bandwidth_mbps:
+    new = req.bandwidth_mbps if req.bandwidth_mbps != row.bandwidth_mbps else None
+    prefixes = _new_prefixes(bb, row, req)
+    if new is not None or prefixes is not None:
         if row.state != State.ACTIVE:
-            raise OnrampError("ONR-CHG-005", f"{kind} {row.id} is {row.state}",
-                              field="bandwidth_mbps")  # fmt: skip
-        old = row.bandwidth_mbps
-        if isinstance(row, ConnectorRow):
-            _connector_rules(s, bb, row, new)
-            _reserve(s, bb, row, new - old)
-        else:
-            _link_rules(s, row, new)
-        row.bandwidth_mbps = new
-        record = ChangeRecord(from_mbps=old, to_mbps=new, at=now(), by=actor[:80])
+            field = "bandwidth_mbps" if new is not None else "prefixes"
+            raise OnrampError("ONR-CHG-005", f"{kind} {row.id} is {row.state}", field=field)
+        record = ChangeRecord(at=now(), by=actor[:80])
+        what = []
+        if new is not None:
+            old = row.bandwidth_mbps
+            if isinstance(row, ConnectorRow):
+                _connector_rules(s, bb, row, new)
+                _reserve(s, bb, row, new - old)
+            else:
+                _link_rules(s, row, new)
+            row.bandwidth_mbps = new
+            record = record.model_copy(update={"from_mbps": old, "to_mbps": new})
+            what.append(f"bandwidth {old} -> {new} Mb/s")
+        if prefixes is not None:
+            was = [str(p) for p in row.request.get("prefixes", [])]
+            row.request = {**row.request, "prefixes": prefixes}
+            record = record.model_copy(update={"from_prefixes": was, "to_prefixes": prefixes})
+            what.append(f"prefixes {' '.join(was) or 'none'} -> {' '.join(prefixes) or 'none'}")
         row.change = record.model_dump(mode="json")
-        move(s, row, State.MODIFYING.value, actor, f"bandwidth {old} -> {new} Mb/s")
+        move(s, row, State.MODIFYING.value, actor, "; ".join(what)[:1000])
     s.flush()
     return spec.view(row, bb)
+
+
+def _new_prefixes(bb: Backbone, row: ConnectorRow | LinkRow, req: Change) -> list[str] | None:
+    """The Connector's new prefix list as stored (text), checked as at order time; None when
+    the request leaves them as they are (the same set, in any order)."""
+    if req.prefixes is None:
+        return None
+    if not isinstance(row, ConnectorRow):
+        raise OnrampError("ONR-REQ-008", "prefixes: a Link has none of its own (its "
+                          "Connectors' prefixes cross it)", field="prefixes")  # fmt: skip
+    if {str(p) for p in req.prefixes} == {str(p) for p in row.request.get("prefixes", [])}:
+        return None
+    c = for_provider(bb.catalogue.onramps[row.onramp].provider)
+    if not req.prefixes and "prefixes" in c.kinds[row.kind].requires:
+        raise OnrampError("ONR-REQ-003", f"{row.kind} needs prefixes", field="prefixes")
+    check_prefixes(req.prefixes, c)
+    return [str(p) for p in req.prefixes]
+
+
+def far_ends(s: Session, row: ConnectorRow) -> list[ConnectorRow]:
+    """The other ends of a Connector's Links that are not released."""
+    links = s.scalars(select(LinkRow).where(
+        or_(LinkRow.a_id == row.id, LinkRow.b_id == row.id),
+        LinkRow.state.not_in([x.value for x in RELEASED_STATES]))).all()  # fmt: skip
+    ends = [s.get(ConnectorRow, lk.b_id if lk.a_id == row.id else lk.a_id) for lk in links]
+    return [end for end in ends if end is not None]
+
+
+def far_routers(s: Session, row: ConnectorRow) -> set[str]:
+    """The PEs of the other ends of a Connector's Links: their filters toward their clouds
+    (and their segments) carry this Connector's prefixes, so a prefix change is theirs too."""
+    return {a.router for end in far_ends(s, row) for a in end.attachments}
+
+
+def filters_change(row: ConnectorRow | LinkRow) -> bool:
+    """Whether a change under way (or going back) moves a Connector's prefixes."""
+    return (
+        row.state == State.MODIFYING.value
+        and row.change is not None
+        and ChangeRecord.model_validate(row.change).to_prefixes is not None
+    )
 
 
 def _matches(if_match: str, current: str) -> bool:
@@ -174,16 +228,23 @@ def _reserve(s: Session, bb: Backbone, row: ConnectorRow, delta: int) -> None:
 
 
 def undo_in(s: Session, bb: Backbone, kind: str, row: ConnectorRow | LinkRow, why: str) -> None:
-    """A change that failed, in the store: the old bandwidth back, the ports' capacity given
-    back, the failure recorded (`outcome` rolled_back, the row's reason). The routers are
-    put back by the step that follows (plan + apply at the old rate) and only then `active`."""
+    """A change that failed, in the store: the old bandwidth (the ports' capacity given back)
+    and the old prefixes back, the failure recorded (`outcome` rolled_back, the row's
+    reason). The routers are put back by the step that follows (plan + apply of the old
+    values) and only then `active`."""
     record = ChangeRecord.model_validate(row.change)
     if record.outcome == "rolled_back":
         return  # done before a crash
-    if isinstance(row, ConnectorRow):
-        _reserve(s, bb, row, record.from_mbps - record.to_mbps)
-    row.bandwidth_mbps = record.from_mbps
-    reason = f"bandwidth change to {record.to_mbps} Mb/s rolled back: {why}"[:1000]
+    what = []
+    if record.from_mbps is not None and record.to_mbps is not None:
+        if isinstance(row, ConnectorRow):
+            _reserve(s, bb, row, record.from_mbps - record.to_mbps)
+        row.bandwidth_mbps = record.from_mbps
+        what.append(f"bandwidth change to {record.to_mbps} Mb/s")
+    if record.from_prefixes is not None:
+        row.request = {**row.request, "prefixes": record.from_prefixes}
+        what.append(f"prefixes {' '.join(record.to_prefixes or []) or 'none'}")
+    reason = f"{' and '.join(what) or 'change'} rolled back: {why}"[:1000]
     row.change = record.model_copy(update={"outcome": "rolled_back", "reason": why[:900]}
                                    ).model_dump(mode="json")  # fmt: skip
     row.reason = reason

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +34,7 @@ from typing import Any, cast
 from nornir.core import Nornir
 from nornir.core.task import Result, Task
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from onramp.core.errors import OnrampError
 from onramp.core.model import State
@@ -154,11 +154,14 @@ def ping_links(task: Task, probes: list[Probe], count: int, parallel: int = 8) -
         return Result(host=task.host, result=dict(pool.map(one, mine)))
 
 
-def probes(svc: Service) -> list[Probe]:
-    """Every active Link's probe."""
+def probes(svc: Service, links: Collection[str] | None = None) -> list[Probe]:
+    """Every active Link's probe (`links`: of these Links only)."""
     out = []
     with svc.store.session() as s:
-        for lk in s.scalars(select(LinkRow).where(LinkRow.state == State.ACTIVE.value)):
+        q = select(LinkRow).where(LinkRow.state == State.ACTIVE.value)
+        if links is not None:
+            q = q.where(LinkRow.id.in_(links))
+        for lk in s.scalars(q):
             try:
                 out.append(Probe(lk.id, *render.probe_path(s, svc.backbone, lk)))
             except OnrampError as exc:  # one Link that cannot be measured stops no other
@@ -167,11 +170,17 @@ def probes(svc: Service) -> list[Probe]:
 
 
 def poll(
-    svc: Service, nr: Nornir, count: int, at: datetime | None = None, parallel: int = 8
+    svc: Service,
+    nr: Nornir,
+    count: int,
+    at: datetime | None = None,
+    parallel: int = 8,
+    links: Collection[str] | None = None,
 ) -> list[KpiWindow]:
-    """One round: probe every active Link, store the windows, open and close breaches.
-    Returns what each Link measured with the SLA metrics it broke."""
-    todo = probes(svc)
+    """One round: probe every active Link (`links`: these, a part of a round), store the
+    windows, open and close breaches. Returns what each Link measured with the SLA metrics
+    it broke."""
+    todo = probes(svc, links)
     if not todo:
         return []
     routers = {p.router for p in todo}
@@ -260,15 +269,21 @@ def edge_state(task: Task) -> Result:
     states: dict[str, dict[str, str]] = {}
     for s in sessions(task):
         states.setdefault(s["vrf"], {})[s["neighbor"]] = s["state"]
-    return Result(host=task.host, result={"counters": dev.get_interfaces_counters(),
-                                          "bgp": states})  # fmt: skip
+    before = now()
+    counters = dev.get_interfaces_counters()
+    # when the counters were read, not when the round began: the SSH round trips before
+    # it vary by a tenth of a second, 5 % of a 2 s interval's bitrate
+    read_at = before + (now() - before) / 2
+    return Result(host=task.host, result={"counters": counters, "bgp": states,
+                                          "read_at": read_at})  # fmt: skip
 
 
 def poll_connectors(svc: Service, nr: Nornir, at: datetime | None = None) -> list[BgpChange]:
     """Every active Connector's counters and BGP session states, stored; a session that
-    leaves Established opens a "bgp" event, its return closes it. Returns what changed."""
+    leaves Established opens a "bgp" event, its return closes it. Returns what changed.
+    The counters are stamped with when each router read them (`at`, if given, for all)."""
     todo = legs(svc)
-    at = at or now()
+    given, at = at, at or now()
     routers = {leg.router for leg in todo}
     if not todo:
         return []
@@ -286,7 +301,8 @@ def poll_connectors(svc: Service, nr: Nornir, at: datetime | None = None) -> lis
             got = host[0].result
             counters = got["counters"].get(leg.interface)
             if counters is not None:
-                s.merge(TrafficSampleRow(connector_id=leg.connector, at=at, router=leg.router,
+                read_at = given or got.get("read_at", at)
+                s.merge(TrafficSampleRow(connector_id=leg.connector, at=read_at, router=leg.router,
                                          interface=leg.interface, rx_octets=counters["rx_octets"],
                                          tx_octets=counters["tx_octets"]))  # fmt: skip
             state = got["bgp"].get(leg.vrf, {}).get(leg.neighbor, "absent")
@@ -323,11 +339,54 @@ def _bgp_state(s: Session, leg: Leg, state: str, at: datetime) -> BgpChange | No
     return {"connector": leg.connector, "session": what, "from": before, "to": state}
 
 
+# a Connector "at its limit": its measured bitrate, one way, >= this share of its configured
+# rate in each of the last samples (one sample alone is a burst, not a Connector held back)
+AT_LIMIT_SHARE = 0.95
+AT_LIMIT_SAMPLES = 3
+
+
+def at_limit(bps: Iterable[float], mbps: int, samples: int = AT_LIMIT_SAMPLES) -> bool:
+    """Whether each of the last `samples` bitrates (bit/s) is >= 95 % of `mbps` (Mb/s).
+
+    >>> at_limit([10e6, 96e6, 97e6, 99e6], 100)
+    True
+    >>> at_limit([96e6, 50e6, 97e6], 100), at_limit([97e6, 98e6], 100)
+    (False, False)
+    """
+    last = list(bps)[-samples:]
+    return len(last) == samples and all(r >= AT_LIMIT_SHARE * mbps * 1e6 for r in last)
+
+
+def _rates(rows: Iterable[TrafficSampleRow]) -> list[dict[str, Any]]:
+    """Bitrates in and out from successive samples of one attachment (rows ordered by
+    router, interface, time); a counter that went back, a reset, gives no rate."""
+    rates = []
+    for prev, cur in pairwise(rows):
+        same = (prev.router, prev.interface) == (cur.router, cur.interface)
+        dt = (cur.at - prev.at).total_seconds()
+        drx, dtx = cur.rx_octets - prev.rx_octets, cur.tx_octets - prev.tx_octets
+        if same and dt > 0 and drx >= 0 and dtx >= 0:
+            rates.append({"at": cur.at, "router": cur.router, "interface": cur.interface,
+                          "in_bps": round(drx * 8 / dt, 1), "out_bps": round(dtx * 8 / dt, 1)})  # fmt: skip
+    return rates
+
+
+def limited(rates: list[dict[str, Any]], mbps: int) -> bool:
+    """Any attachment at its limit, either way (`rates` as `_rates` gives them)."""
+    legs = {(r["router"], r["interface"]) for r in rates}
+    return any(
+        at_limit([r[way] for r in rates if (r["router"], r["interface"]) == leg], mbps)
+        for leg in legs
+        for way in ("in_bps", "out_bps")
+    )
+
+
 def traffic(
     svc: Service, connector_id: str, since: datetime, until: datetime | None = None
 ) -> dict[str, Any]:
     """A Connector's bitrates in and out per attachment (from successive counter samples;
-    a counter that went back, a reset, gives no rate), its BGP sessions and their events."""
+    a counter that went back, a reset, gives no rate), its configured rate and whether it
+    runs at it (`at_limit`), its BGP sessions and their events."""
     until = until or now()
     with svc.store.session() as s:
         rows = list(s.scalars(select(TrafficSampleRow).where(
@@ -340,18 +399,14 @@ def traffic(
             EventRow.kind == "bgp", EventRow.target_id == connector_id,
             (EventRow.ended_at.is_(None)) | (EventRow.ended_at >= since),
         ).order_by(EventRow.started_at)))  # fmt: skip
-    rates = []
-    for prev, cur in pairwise(rows):
-        same = (prev.router, prev.interface) == (cur.router, cur.interface)
-        dt = (cur.at - prev.at).total_seconds()
-        drx, dtx = cur.rx_octets - prev.rx_octets, cur.tx_octets - prev.tx_octets
-        if same and dt > 0 and drx >= 0 and dtx >= 0:
-            rates.append({"at": cur.at, "router": cur.router, "interface": cur.interface,
-                          "in_bps": round(drx * 8 / dt, 1), "out_bps": round(dtx * 8 / dt, 1)})  # fmt: skip
+        mbps = s.scalar(select(ConnectorRow.bandwidth_mbps).where(ConnectorRow.id == connector_id))
+    rates = _rates(rows)
     return {
         "connector": connector_id,
         "since": since,
         "until": until,
+        "rate_mbps": mbps,
+        "at_limit": mbps is not None and limited(rates, mbps),
         "rates": sorted(rates, key=lambda r: r["at"]),
         "bgp": [
             {
@@ -377,10 +432,19 @@ def traffic(
     }
 
 
+def parts(svc: Service, n: int) -> list[list[str]]:
+    """The active Links in `n` parts (or fewer) for as many workers, each part's Links
+    spread over the PEs (a part's pings then run on every PE at once)."""
+    with svc.store.session() as s:
+        ids = list(s.scalars(select(LinkRow.id).where(LinkRow.state == State.ACTIVE.value)
+                             .order_by(LinkRow.a_id, LinkRow.id)))  # fmt: skip
+    return [p for p in (ids[k::n] for k in range(n)) if p]
+
+
 def round_(svc: Service, nr: Nornir, count: int) -> MonitorRound:
     """One monitoring round: the Links' windows and the Connectors' traffic and sessions."""
-    at = now()
-    return {"links": poll(svc, nr, count, at), "bgp_changes": poll_connectors(svc, nr, at)}
+    # the Connectors' counters carry their own read times: a bitrate is only as exact as them
+    return {"links": poll(svc, nr, count, now()), "bgp_changes": poll_connectors(svc, nr)}
 
 
 # ------------------------------------------------------------------ reading
@@ -463,8 +527,10 @@ def month(svc: Service, link_id: str, year: int, mon: int) -> KpiMonth:
 # ------------------------------------------------------------------ Prometheus
 def exposition(svc: Service) -> tuple[bytes, str]:
     """The latest figures in Prometheus' text format: per Link its last window (loss as a
-    ratio, latency and jitter in seconds) and open breaches; per Connector attachment its
-    interface octet counters (Prometheus' rate() makes the bitrates) and BGP session up."""
+    ratio, latency and jitter in seconds), open breaches and configured rate; per Connector
+    attachment its interface octet counters (Prometheus' rate() makes the bitrates) and the
+    bitrate between its last two samples, beside the Connector's configured rate and
+    whether it runs at it (`at_limit`); BGP sessions up."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
     from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
 
@@ -492,6 +558,25 @@ def exposition(svc: Service) -> tuple[bytes, str]:
         "onramp_connector_octets",
         "Octets through the attachment",
         labels=[*leg_labels, "direction"],
+    )
+    rate = GaugeMetricFamily(
+        "onramp_connector_rate_bps",
+        "The Connector's configured (guaranteed and shaped) rate",
+        labels=["connector", "tenant"],
+    )
+    bitrate = GaugeMetricFamily(
+        "onramp_connector_bitrate_bps",
+        "Measured through the attachment between its last two counter samples",
+        labels=[*leg_labels, "direction"],
+    )
+    limit = GaugeMetricFamily(
+        "onramp_connector_at_limit",
+        f"1 while the Connector's bitrate is >= {AT_LIMIT_SHARE:.0%} of its rate in each of"
+        f" its last {AT_LIMIT_SAMPLES} samples, one way",
+        labels=["connector", "tenant"],
+    )
+    link_rate = GaugeMetricFamily(
+        "onramp_link_rate_bps", "The Link's configured (shaped) rate", labels=link_labels
     )
     bgp_up = GaugeMetricFamily(
         "onramp_connector_bgp_up",
@@ -548,13 +633,43 @@ def exposition(svc: Service) -> tuple[bytes, str]:
             labels = [t.connector_id, tenants.get(t.connector_id, ""), t.router, t.interface]
             octets.add_metric([*labels, "in"], t.rx_octets)
             octets.add_metric([*labels, "out"], t.tx_octets)
+        live = State.ACTIVE.value
+        for link in s.scalars(select(LinkRow).where(LinkRow.state == live)):
+            link_rate.add_metric([link.id, link.tenant_id, link.sla_class],
+                                 link.bandwidth_mbps * 1e6)  # fmt: skip
+        # the last few samples of each attachment: enough for its bitrate and at_limit
+        newest = (
+            func.row_number()
+            .over(
+                partition_by=(TrafficSampleRow.connector_id, TrafficSampleRow.router,
+                              TrafficSampleRow.interface),
+                order_by=TrafficSampleRow.at.desc(),
+            )
+            .label("newest")
+        )  # fmt: skip
+        recent = select(TrafficSampleRow, newest).subquery()
+        kept = aliased(TrafficSampleRow, recent)
+        samples: dict[str, list[TrafficSampleRow]] = {}
+        for t in s.scalars(
+            select(kept).where(recent.c.newest <= AT_LIMIT_SAMPLES + 1)
+            .order_by(kept.connector_id, kept.router, kept.interface, kept.at)
+        ):  # fmt: skip
+            samples.setdefault(t.connector_id, []).append(t)
+        for c in s.scalars(select(ConnectorRow).where(ConnectorRow.state == live)):
+            rate.add_metric([c.id, c.tenant_id], c.bandwidth_mbps * 1e6)
+            rates = _rates(samples.get(c.id, []))
+            for leg in {(r["router"], r["interface"]): r for r in rates}.values():
+                labels = [c.id, c.tenant_id, leg["router"], leg["interface"]]
+                bitrate.add_metric([*labels, "in"], leg["in_bps"])
+                bitrate.add_metric([*labels, "out"], leg["out_bps"])
+            limit.add_metric([c.id, c.tenant_id], 1.0 if limited(rates, c.bandwidth_mbps) else 0.0)
         for b in s.scalars(select(BgpSessionRow)):
             bgp_up.add_metric(
                 [b.connector_id, tenants.get(b.connector_id, ""), b.router, b.vrf, b.neighbor],
                 1.0 if b.state == ESTABLISHED else 0.0,
             )
 
-    families = [loss, latency, jitter, breached, octets, bgp_up]
+    families = [loss, latency, jitter, breached, link_rate, octets, bitrate, rate, limit, bgp_up]
 
     class Snapshot:
         def collect(self) -> Iterable[Any]:

@@ -79,6 +79,7 @@ SETTLED = frozenset({S.ACTIVE, S.FAILED, S.DELETED})
 TRANSIENT = frozenset(
     {"ONR-CSP-002", "ONR-DEPLOY-001", "ONR-DEPLOY-006", "ONR-ALLOC-004", "ONR-STORE-001"}
 )
+BUSY = "ONR-DEPLOY-006"  # a router held by another change: wait, it is no failure
 CSP_STATE = {
     CspState.AWAITING_CUSTOMER: S.AWAITING_CUSTOMER,
     CspState.AWAITING_TICKET: S.AWAITING_TICKET,
@@ -127,6 +128,8 @@ class Orchestrator:
     # an applied plan's compliance re-check: None, at once (the caller waits); else handed
     # the plan's id (the workers queue it, so a customer's order does not wait for it)
     audit: Callable[[str], None] | None = None
+    # each thread's Nornir: its SSH connections kept from one step to the next (`_nornir`)
+    _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @classmethod
     def from_settings(
@@ -271,6 +274,7 @@ class Orchestrator:
         try:
             step(kind, ident)
         except OnrampError as exc:
+            self._forget_connections()  # a router may have failed mid-session: fresh ones
             if exc.code == LOST:  # another worker has it now: leave everything to it
                 log.warning("%s %s: %s", kind, ident, exc.reason)
                 return self.state(kind, ident)
@@ -284,6 +288,9 @@ class Orchestrator:
             if state == S.MODIFYING:
                 return self._change_failed(kind, ident, exc.code, why)
             cleaning = state in (S.ROLLING_BACK, S.DECOMMISSIONING)
+            if exc.code == BUSY:
+                self._wait_for_router(kind, ident, why)
+                return self.state(kind, ident)
             if exc.code in TRANSIENT or cleaning:
                 # undoing never gives up (what it holds would leak): it keeps retrying, at
                 # the cap; building gives up after retry_max tries and rolls back
@@ -293,6 +300,28 @@ class Orchestrator:
                 why = f"{why} (gave up after {self.timings.retry_max} tries)"
             self._go(kind, ident, S.ROLLING_BACK, why, keep=True)
         return self.state(kind, ident)
+
+    def _wait_for_router(self, kind: str, ident: str, why: str) -> None:
+        """Another change holds a router this one needs: a queue, not a failed try (50
+        orders on one PE gave up after retry_max tries of waiting, the router healthy
+        all along). Asked again after a short, jittered wait, never given up; the other
+        change's router lock is a lease, so a dead holder's runs out."""
+        me = self._me()
+
+        def run(s: Db) -> None:
+            row = _row(s, kind, ident, lock=True)
+            if row.lease_owner != me:
+                raise OnrampError(LOST, f"{kind} {ident}: {me} no longer holds it")
+            delay = self.timings.backoff(1)  # the first try's wait, every time
+            row.retry_at = now() + timedelta(seconds=delay)
+            row.reason = f"waiting {delay:.1f} s for the router: {why}"[:1000]
+
+        try:
+            self.svc.store.transact(run)
+        except OnrampError as exc:
+            if exc.code != LOST:
+                raise
+            log.warning("%s %s: %s", kind, ident, exc.reason)
 
     def _failed(self, kind: str, ident: str, why: str, give_up: bool) -> int | None:
         """Count a failed try durably and set when the next may run (backoff); returns the
@@ -369,7 +398,7 @@ class Orchestrator:
         no other change can move those routers in between."""
 
         self._lock_routers(kind, ident)
-        plan = make_plan(self.svc, kind, ident)
+        plan = make_plan(self.svc, kind, ident, nornir=self._nornir())
         self._go(kind, ident, S.VERIFYING, f"plan {plan['id']}")
 
     def _verify(self, kind: str, ident: str) -> None:
@@ -390,16 +419,19 @@ class Orchestrator:
             self._unlock_routers(kind, ident)
 
     def _modify(self, kind: str, ident: str) -> None:
-        """A bandwidth change (onramp.flow.change) carried out: the provider's side first
-        where it changes too, then the routers: plan (the rate's one-line diff), commit-confirm,
-        the gate (the new rate read back, no session dropped), confirm -> active. Going back
-        (the change failed: the store holds the old rate again), the same at the old rate.
+        """A change in place (onramp.flow.change) carried out: the provider's side first
+        where a rate changes there too, then the routers: plan (the rate's line, the
+        prefix-list lines, on the far PEs of its Links too), commit-confirm, the gate (the
+        new rate read back, the new prefixes' routes in, no session dropped), confirm ->
+        active. Going back (the change failed: the store holds the old values again), the
+        same with the old values.
         Resumable: a dead worker's unconfirmed commit is discarded and the plan made again."""
         with self.svc.store.session() as s:
             row = _row(s, kind, ident)
             record = ChangeRecord.model_validate(row.change)
         back = record.outcome == "rolled_back"
-        if not back and record.provider is None and spec_of(kind).calls_provider:
+        if (not back and record.provider is None and record.to_mbps is not None
+                and spec_of(kind).calls_provider):  # fmt: skip
             done = self._provider_change(ident, record.to_mbps)
             if done is not None:  # kept: a retry does not ask the provider again
                 self._keep(kind, ident, change=record.model_copy(update={"provider": done})
@@ -410,8 +442,10 @@ class Orchestrator:
             plan = make_plan(self.svc, kind, ident, "change", nornir=nr)
             if any(d["diff"].strip() for d in plan["devices"].values()):
                 self._apply(plan["id"], nr, S.ACTIVE)
-            else:  # the routers are at this rate already (rolled back by the gate, or done)
-                self._go(kind, ident, S.ACTIVE, f"routers at {self._mbps(kind, ident)} Mb/s")
+            else:  # the routers are so already (rolled back by the gate, or done)
+                self._go(
+                    kind, ident, S.ACTIVE, f"routers as stored ({self._mbps(kind, ident)} Mb/s)"
+                )
         finally:
             self._unlock_routers(kind, ident)
         if not back:
@@ -710,7 +744,7 @@ class Orchestrator:
         Returns the Nornir on those routers, connected, for the plan and apply that follow."""
 
         routers = self._touched(kind, ident)
-        nr = nornir_for(self.svc).filter(filter_func=lambda h: h.name in routers)
+        nr = self._nornir().filter(filter_func=lambda h: h.name in routers)
         result = nr.run(task=discard_unconfirmed)
         failed = {
             h: failure(r[0].exception, "ONR-DEPLOY-001") for h, r in result.items() if r.failed
@@ -719,6 +753,33 @@ class Orchestrator:
             raise OnrampError(next(iter(failed.values()))[0], "cannot check for unconfirmed "
                               "commits: " + "; ".join(f"{h}: {w}" for h, (_, w) in failed.items()))  # fmt: skip
         return nr
+
+    def _nornir(self) -> Nornir:
+        """This thread's Nornir, connected routers included: the plan's SSH sessions serve
+        the apply that follows, and the next order's steps (an SSH handshake per router
+        per step saved). A session that died (a router restarted) is opened again on use;
+        a failed step drops them all (`_forget_connections`)."""
+        nr: Nornir | None = getattr(self._local, "nr", None)
+        if nr is None:
+            nr = self._local.nr = nornir_for(self.svc)
+        for host in nr.inventory.hosts.values():
+            conn = host.connections.get("napalm")
+            if conn is not None and not conn.connection.is_alive().get("is_alive"):
+                self._close(host)
+        return nr
+
+    def _forget_connections(self) -> None:
+        nr: Nornir | None = getattr(self._local, "nr", None)
+        self._local.nr = None
+        for host in nr.inventory.hosts.values() if nr is not None else []:
+            self._close(host)
+
+    @staticmethod
+    def _close(host: Any) -> None:
+        try:
+            host.close_connection("napalm")
+        except Exception:  # closing a dead session may fail too: it is gone either way
+            host.connections.pop("napalm", None)
 
     def _adapter(self, c: ConnectorView) -> Adapter | None:
         provider = self.svc.backbone.catalogue.onramps[c["onramp"]].provider

@@ -18,8 +18,9 @@ from onramp.core.errors import Code, OnrampError
 from onramp.core.model import RELEASED_STATES, State
 from onramp.core.secrets import mask
 from onramp.core.shapes import DeviceDiff, DeviceOutcome, PlanTarget, PlanView, RouterTarget
-from onramp.core.store import PlanRow
+from onramp.core.store import ConnectorRow, PlanRow
 from onramp.flow import render
+from onramp.flow.change import far_routers, filters_change
 from onramp.flow.kinds import spec_of
 from onramp.flow.service import Service, _find
 from onramp.network.inventory.plugin import init_nornir
@@ -47,7 +48,8 @@ def change_of(kind: str, ident: str, action: str) -> render.Change:
 
 def target_of(s: Any, svc: Service, kind: str, ident: str) -> tuple[Any, PlanTarget, set[str]]:
     """The row, its view, and the routers it touches (a Link: both Connectors' PEs; a
-    router's remediation: that router)."""
+    Connector whose prefixes change: also its Links' far PEs; a router's remediation: that
+    router)."""
     if kind == "router":
         if ident not in svc.backbone.routers:
             raise OnrampError("ONR-PLAN-001", f"router {ident} is not in the inventory")
@@ -56,6 +58,8 @@ def target_of(s: Any, svc: Service, kind: str, ident: str) -> tuple[Any, PlanTar
     row = _find(s, spec.row, ident, kind)
     view: PlanTarget = spec.view(row, svc.backbone)
     routers = spec.routers(s, row)
+    if isinstance(row, ConnectorRow) and filters_change(row):
+        routers |= far_routers(s, row)
     if State(row.state) in RELEASED_STATES:
         raise OnrampError("ONR-PLAN-004", f"{kind} {row.id} is {row.state}")
     return row, view, routers

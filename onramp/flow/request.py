@@ -74,7 +74,7 @@ def connector(req: ConnectorRequest, bb: Backbone) -> Constraints:
         raise OnrampError(
             "ONR-REQ-009", f"MTU {req.mtu}; {c.provider} accepts {c.mtu}", field="mtu"
         )
-    _prefixes(req.prefixes, c)
+    check_prefixes(req.prefixes, c)
     return c
 
 
@@ -121,7 +121,9 @@ def _asn(req: ConnectorRequest, bb: Backbone, c: Constraints) -> None:
         )
 
 
-def _prefixes(prefixes: list[IPv4Network], c: Constraints) -> None:
+def check_prefixes(prefixes: list[IPv4Network], c: Constraints) -> None:
+    """What a customer may announce: the provider's limit, unicast, outside our address
+    space, none overlapping another (ONR-REQ-012). At order time and on a change alike."""
     if len(prefixes) > c.max_prefixes:
         raise OnrampError(
             "ONR-REQ-012",

@@ -11,16 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.orm import selectinload
 
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
     AwsDelegation,
     AzureDelegation,
-    BandwidthChange,
+    Change,
     ConnectorRequest,
     DelegationView,
     LinkRequest,
@@ -30,6 +29,7 @@ from onramp.core.model import (
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
 from onramp.core.shapes import (
+    ConnectorPlan,
     ConnectorView,
     CustomerConfigView,
     CustomerStep,
@@ -38,6 +38,7 @@ from onramp.core.shapes import (
     TransitionView,
 )
 from onramp.core.store import (
+    AttachmentRow,
     ConnectorRow,
     EventRow,
     LinkRow,
@@ -138,15 +139,36 @@ class Service:
     def connector_request(self, data: dict[str, Any]) -> ConnectorRequest:
         return parse(ConnectorRequest, {k: v for k, v in data.items() if v not in (None, [], ())})
 
-    def plan_connector(self, req: ConnectorRequest) -> ConnectorView:
-        return allocate.plan_connector(self.store, self.backbone, req, self.vault)
+    def edge_context(self) -> allocate.EdgeContext | None:
+        """The network's state for an edge choice (read again when older than
+        topology.max_age_s); None when topology.source is off or nothing answered."""
+        from onramp.flow import topology  # reads the routers: only when a choice needs it
 
-    def create_connector(self, req: ConnectorRequest) -> ConnectorView:
+        try:
+            topo = topology.current(self.settings, self.store, self.backbone)
+        except Exception as exc:  # any failure of the read: the store-only choice, said why
+            log.warning("edge choice by inventory and store: the topology read failed: %s", exc)
+            return None
+        if topo is None or not topo["nodes"]:
+            if topo is not None:
+                down = {h["error"] for h in topo["health"].values() if h["error"]}
+                log.warning("edge choice by inventory and store: no router gave its IS-IS "
+                            "database (%s)", "; ".join(sorted(down)) or "none read")  # fmt: skip
+            return None
+        return allocate.EdgeContext(topo, self.settings.topology.weights,
+                                    topology.route_reflectors(self.backbone), [])  # fmt: skip
+
+    def plan_connector(self, req: ConnectorRequest) -> ConnectorPlan:
+        return allocate.plan_connector(self.store, self.backbone, req, self.vault,
+                                       self.edge_context())  # fmt: skip
+
+    def create_connector(self, req: ConnectorRequest) -> ConnectorPlan:
         self._not_anothers_account(req)
         filled = self._delegated(req)
         try:
             order = parse(ConnectorRequest, req.model_dump(mode="json") | filled) if filled else req
-            made = allocate.create_connector(self.store, self.backbone, order, self.vault)
+            made = allocate.create_connector(self.store, self.backbone, order, self.vault,
+                                             edge=self.edge_context())  # fmt: skip
         except Exception:
             if filled:  # refused: what was made in the customer's account for it goes too
                 self._undo_delegated(req, filled)
@@ -265,14 +287,28 @@ class Service:
         after: str | None = None,
     ) -> list[ConnectorView]:
         """Oldest first; `limit` and `after` (the last id of the previous page) page them."""
+        # plain rows, not ORM objects: building 50 objects and their attachments' cost
+        # most of an API page (identity map, relationship loading)
         with self.store.session() as s:
-            q = select(ConnectorRow).options(selectinload(ConnectorRow.attachments))
+            c = ConnectorRow
+            # what a view shows, no more: each datetime and JSON column costs a parse per row
+            q = select(c.id, c.tenant_id, c.onramp, c.kind, c.state, c.bandwidth_mbps, c.number,
+                       c.local_asn, c.peer_asn, c.mtu, c.md5_key.is_not(None).label("md5_key"),
+                       c.request, c.created_at, c.csp_resource, c.reason, c.change)  # fmt: skip
             if tenant:
                 q = q.where(ConnectorRow.tenant_id == tenant)
             if state:
                 q = q.where(ConnectorRow.state == state)
-            rows = s.scalars(_page(s, q, ConnectorRow, limit, after))
-            return [allocate.connector_view(r, self.backbone) for r in rows]
+            rows = s.execute(_page(s, q, ConnectorRow, limit, after)).all()
+            legs: dict[str, list[Any]] = {r.id: [] for r in rows}
+            if legs:
+                table = AttachmentRow.__table__
+                for a in s.execute(select(table).where(table.c.connector_id.in_(legs))
+                                   .order_by(table.c.id)):  # fmt: skip
+                    legs[a.connector_id].append(a)
+            # a result row has the table's columns as attributes, as the mapped class does
+            return [allocate.connector_view(cast(ConnectorRow, r), self.backbone, legs[r.id])
+                    for r in rows]  # fmt: skip
 
     def connector(self, ident: str, tenant: str | None = None) -> ConnectorView:
         with self.store.session() as s:
@@ -381,10 +417,11 @@ class Service:
         if_match: str | None = None,
         dry_run: bool = False,
     ) -> ConnectorView | LinkView:
-        """A Connector's or Link's bandwidth and/or description changed (onramp.flow.change):
-        refused with a code before anything is touched, else stored and, for a bandwidth,
-        handed to the workers (`modifying` until they end it `active`)."""
-        req = parse(BandwidthChange, {k: v for k, v in data.items() if v is not None})
+        """A Connector's or Link's bandwidth, prefixes and/or description changed
+        (onramp.flow.change): refused with a code before anything is touched, else stored
+        and, for a bandwidth or prefixes, handed to the workers (`modifying` until they end
+        it `active`)."""
+        req = parse(Change, {k: v for k, v in data.items() if v is not None})
         done = change.change(self.store, self.backbone, kind, ident, req, actor, tenant,
                              if_match, dry_run)  # fmt: skip
         if not dry_run and done["state"] == "modifying":

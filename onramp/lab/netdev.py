@@ -18,7 +18,8 @@ The kernel here has no 802.1Q and no VRF device (../shared/design/LAB.md). So:
 - a guaranteed rate is zebra's `bandwidth N` (Mb/s) on a subinterface's or segment's
   stanza (onramp's `qos` feature): a tc htb shaper on the device's egress, N Mbit/s rate
   and ceiling, changed in place (`tc class replace`, no queue reset) when N changes. The
-  kernel here has htb and tbf, not the police action: the cloud-bound side is shaped.
+  kernel here has htb and tbf, not the police action: a subinterface is shaped both ways,
+  what comes in from the cloud through an ifb device it is redirected to (u32 + mirred).
 
 On a router, `frr-netdev prepare|finish CONFIG` (installed on its PATH by the lab) makes
 the kernel match the FRR config being loaded: what a real router's OS (or ifupdown) does for
@@ -59,6 +60,7 @@ SHAPER = "1:1"  # the one htb class every packet of a shaped device goes through
 _HTB_RATE = re.compile(r"^class htb 1:1 .*? rate (\d+)(bit|Kbit|Mbit|Gbit) ", re.M)
 _UNIT = {"bit": 1, "Kbit": 1_000, "Mbit": 1_000_000, "Gbit": 1_000_000_000}
 FREEZE = Path("/var/tmp/frr-netdev.freeze")  # lab fault: shapers stay as they are
+IFB_QUEUE = "1000"  # packets
 BURST_S = 0.005  # 5 ms at the rate: htb's default burst (one MTU) undershoots a fast rate
 
 
@@ -164,6 +166,45 @@ def shape(name: str, netns: str | None, mbps: int | None) -> str | None:
     return f"shaper {name} {mbps}M"
 
 
+def _ifb(name: str, netns: str | None) -> str:
+    """The ifb device that carries what comes in on `name`: named by its ifindex, so a
+    15-character subinterface name still fits and a stale one can be told apart."""
+    (link,) = json.loads(ip("-j", "link", "show", name, netns=netns))
+    return f"ifb{link['ifindex']}"
+
+
+def shape_inbound(name: str, netns: str | None, mbps: int | None) -> str | None:
+    """What comes in on device `name` (from the cloud or site) shaped to `mbps` too (None:
+    not); what changed, or None. The kernel here has no police action: the ingress is
+    redirected (u32 + mirred) to an ifb device, shaped on its egress like `shape`."""
+    ifb = _ifb(name, netns)
+    exists = bool(ip("link", "show", ifb, netns=netns, check=False))
+    if mbps is None:
+        if not exists:
+            return None
+        tc("qdisc", "del", "dev", name, "ingress", netns=netns)
+        ip("link", "del", ifb, netns=netns)
+        return f"-inbound shaper {name}"
+    if not exists:
+        ip("link", "add", ifb, "type", "ifb", netns=netns)
+        # ifb's default queue is 32 packets, htb's leaf takes it: too short to ride out a
+        # burst at the rate (measured 93 of 100 delivered); 1000 as a veth's
+        ip("link", "set", ifb, "txqueuelen", IFB_QUEUE, "up", netns=netns)
+    changed = shape(ifb, netns, mbps)
+    if not exists:
+        tc("qdisc", "add", "dev", name, "handle", "ffff:", "ingress", netns=netns)
+        tc("filter", "add", "dev", name, "parent", "ffff:", "protocol", "all", "u32",
+           "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", ifb,
+           netns=netns)  # fmt: skip
+    return f"inbound shaper {name} {mbps}M" if changed else None
+
+
+def _stale_ifbs(netns: str) -> list[str]:
+    """ifb devices in `netns` whose subinterface is gone (deleted with its stanza)."""
+    indexes = {str(x["ifindex"]) for x in json.loads(ip("-j", "link", "show", netns=netns))}
+    return [n for n in _links("ifb", netns) if n[3:] not in indexes]
+
+
 def _root_end(name: str, vrf: str) -> str:
     """The router-side end of VRF `vrf`'s veth on segment `name`: c12-s7 for vpn7 in c12."""
     return f"{vrf}-s{name[3:]}"
@@ -254,11 +295,21 @@ def prepare(config: str) -> list[str]:
             done.append(f"+{name}" + (f" vrf {in_vrf}" if in_vrf else ""))
     for (name, vrf), vteps in sorted(segments.items()):
         done += ensure_segment(name, vrf, vteps)
+    for ns in sorted(have & vrfs):
+        for ifb in _stale_ifbs(ns):
+            ip("link", "del", ifb, netns=ns)
+            done.append(f"-{ifb} vrf {ns}")
     wanted_rates = rates(config)
     frozen = FREEZE.exists()  # the lab's fault: the device ignores its rates
     for name, in_vrf in () if frozen else sorted(wanted.items()):
-        if in_vrf and (change := shape(name, in_vrf, wanted_rates.get((name, in_vrf)))):
-            done.append(change)
+        if not in_vrf:
+            continue
+        # both ways: toward the cloud (egress) and from it (a Connector with several Links
+        # would otherwise send each Link's rate out of its cloud, not its own)
+        mbps = wanted_rates.get((name, in_vrf))
+        for change in (shape(name, in_vrf, mbps), shape_inbound(name, in_vrf, mbps)):
+            if change:
+                done.append(change)
     for name, vrf in () if frozen else sorted(segments):
         if change := shape(name, vrf, wanted_rates.get((name, vrf))):
             done.append(change)

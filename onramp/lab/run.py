@@ -27,7 +27,14 @@ from typing import Any
 from onramp.core.errors import OnrampError
 from onramp.core.shapes import BgpSession
 from onramp.lab import netdev
-from onramp.lab.topology import EDGE_PORT, HOST_BRIDGE, LAB_TEMPLATES, Topology
+from onramp.lab.topology import (
+    EDGE_LAN,
+    EDGE_PORT,
+    HOST_BRIDGE,
+    HOST_OFFSET,
+    LAB_TEMPLATES,
+    Topology,
+)
 from onramp.network.templates import render
 from onramp.validation.sessions import bgp_sessions
 
@@ -416,6 +423,26 @@ class Lab:
             sh("vtysh", "-N", ns, "-c", "configure terminal", "-c", f"no interface {subif}", ns=ns)
         return subifs
 
+    def announce(self, onramp: str, prefix: str, withdraw: bool = False) -> str:
+        """The cloud (or site) behind `onramp` announces one more prefix, as a customer who
+        adds a subnet: its host takes an address in it (.100, as on its LAN), each edge
+        one (.1, .2, ...) beside its LAN address and `network PREFIX` in its BGP. Returns
+        the host's address there. `withdraw`: all of it taken away again."""
+        net = IPv4Network(prefix)
+        edge = re.compile(rf"^{re.escape(onramp)}-e\d+$")
+        edges = sorted(n for n, node in self.topo.nodes.items()
+                       if node.kind == "edge" and edge.match(n))  # fmt: skip
+        op, no = ("del", "no ") if withdraw else ("add", "")
+        host = f"{net[HOST_OFFSET]}/{net.prefixlen}"
+        sh("ip", "addr", op, host, "dev", HOST_BRIDGE, ns=self.ns(f"{onramp}-host"))
+        for k, name in enumerate(edges, start=1):
+            ns = self.ns(name)
+            sh("ip", "addr", op, f"{net[k]}/{net.prefixlen}", "dev", EDGE_LAN, ns=ns)
+            sh("vtysh", "-N", ns, "-c", "configure terminal", "-c",
+               f"router bgp {self.topo.nodes[name].asn}", "-c", "address-family ipv4 unicast",
+               "-c", f"{no}network {net}", ns=ns)  # fmt: skip
+        return str(net[HOST_OFFSET])
+
     # inspect -------------------------------------------------------------
     def vtysh(self, node: str, command: str | list[str]) -> str:
         """A command's output (several: one vtysh, their outputs one after the other)."""
@@ -427,11 +454,15 @@ class Lab:
         out = self.vtysh(node, command).strip()
         return json.loads(out) if out else {}
 
-    def ping(self, node: str, target: str, count: int = 5, size: int = 56) -> Ping:
+    def ping(
+        self, node: str, target: str, count: int = 5, size: int = 56, source: str | None = None
+    ) -> Ping:
         """`count` pings of `size` bytes from `node` to `target`, 0.2 s apart, never
-        fragmented (a path with a smaller MTU answers nothing)."""
+        fragmented (a path with a smaller MTU answers nothing); `source`: from this address
+        of the node's."""
         out = sh("ping", "-q", "-n", "-c", str(count), "-i", "0.2", "-W", "1", "-M", "do",
-                 "-s", str(size), target, ns=self.ns(node), check=False)  # fmt: skip
+                 *(["-I", source] if source else []), "-s", str(size), target,
+                 ns=self.ns(node), check=False)  # fmt: skip
         counts = re.search(r"(\d+) packets transmitted, (\d+) received", out)
         rtt = re.search(r"= [\d.]+/([\d.]+)/", out)
         return Ping(

@@ -15,6 +15,7 @@ from onramp.core.errors import OnrampError
 from onramp.core.model import ROLE_ORDER, Connector
 from onramp.core.shapes import (
     BackboneIntent,
+    BgpLsIntent,
     ConnectorIntent,
     PeerGroup,
     PeerMember,
@@ -81,6 +82,26 @@ def backbone(
             "cluster_id": str(r.loopback.ip) if r.role == "p" else None,
             "peer_groups": [g for g in groups if g["members"]],
         },
+    }
+
+
+BGP_LS_INSTANCE_ID = 32  # the IGP instance's BGP-LS Identifier: IOS-XR reserves 0-31
+
+
+def bgp_ls(bb: Backbone, name: str, platform: str | None = None) -> BgpLsIntent:
+    """BGP-LS on route reflector `name`: its IS-IS database distributed into BGP-LS and
+    exchanged with the other route reflectors, so each holds the whole graph (topology
+    source `bgp-ls` reads it there). The PEs need nothing: every router floods to it."""
+    r = bb.routers[name]
+    return {
+        "hostname": r.name,
+        "asn": bb.asn,
+        "router_id": str(r.loopback.ip),
+        "loopback": PLATFORMS[platform or r.platform].loopback,
+        "isis_instance": ISIS_INSTANCE,
+        "instance_id": BGP_LS_INSTANCE_ID,
+        "group": "RR",  # backbone()'s non-client group: the route reflectors among themselves
+        "peers": [_member(x) for x in bb.routers.values() if x.role == "p" and x.name != name],
     }
 
 
@@ -152,6 +173,7 @@ def connector(
             # imports none (unlabelled, they could not forward; the segment brings them)
             "export_map": f"{vrf}-vpn-export" if plat.vpn_segments else None,
             "import_vpn": not plat.vpn_segments,
+            "coalesce_ms": plat.vrf_bgp_coalesce_ms,  # the first UPDATE to a new peer
         },
         "interfaces": interfaces,
         "neighbors": [

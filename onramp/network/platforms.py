@@ -44,6 +44,19 @@ class Platform:
     # the `os` of a pyATS testbed device (`onramp inventory testbed`): Genie's name for the
     # OS whose CLI the router answers on; FRR routers are Linux hosts with vtysh
     pyats_os: str = "linux"
+    # it speaks BGP-LS (templates/bgp_ls/<name>.j2; its output read by
+    # onramp.validation.parsers.bgp_ls.PARSERS[name]): topology source `bgp-ls` reads a
+    # route reflector of it; False: FRR has no BGP-LS
+    bgp_ls: bool = False
+    # what makes a VRF's BGP sessions apply their changed prefix filters, without a reset
+    # (`{vrf}` filled in); () where the OS applies a changed filter by itself
+    filter_refresh: tuple[str, ...] = ()
+    # ms a Connector's VRF BGP instance waits before it groups a new peer with others and
+    # sends it its first UPDATE (FRR's `coalesce-time`, default 1000 ms, there to batch
+    # hundreds of peers coming up at once after a restart). A VRF of ours has a handful
+    # (its cloud sessions, a Link's segments): 100 ms batches those as well and sends the
+    # first routes 0.9 s sooner on every new session. None: the OS default, not rendered.
+    vrf_bgp_coalesce_ms: int | None = None
 
     @property
     def deploy_gaps(self) -> list[str]:
@@ -78,6 +91,10 @@ PLATFORMS: dict[str, Platform] = {
             gate_parser="frr",
             lab_native=True,
             commit_confirm=True,  # napalm_frr: a timer process on the router
+            # a neighbor's prefix-list changed is not applied to routes already received
+            # or sent: route refresh in, re-advertise out (sessions stay up)
+            filter_refresh=("clear bgp vrf {vrf} ipv4 unicast * soft",),
+            vrf_bgp_coalesce_ms=100,
         ),
         Platform(
             "iosxr",
@@ -87,6 +104,7 @@ PLATFORMS: dict[str, Platform] = {
             numbered_interface="GigabitEthernet0/0/0/{}",
             hier_config="CISCO_XR",
             pyats_os="iosxr",
+            bgp_ls=True,
             commit_confirm=False,  # NAPALM's iosxr driver: "not implemented on this platform"
         ),
         Platform(
@@ -97,6 +115,7 @@ PLATFORMS: dict[str, Platform] = {
             numbered_interface="ge-0/0/{}",
             hier_config="JUNIPER_JUNOS",
             pyats_os="junos",
+            bgp_ls=True,
             commit_confirm=True,  # `commit confirmed` (whole minutes)
         ),
     )

@@ -4,9 +4,11 @@ what would go to the workers is recorded."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from onramp.api import keys as apikeys
 from onramp.api.app import create_app, serve_in_thread
 from onramp.api.guard import RateLimit
 from onramp.core.settings import load_settings, local_config
+from onramp.core.shapes import TopologyView
 from onramp.flow.service import Service
 
 from ..conftest import copy_default_inventory
@@ -58,3 +61,32 @@ def running_api(
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     with running_api(tmp_path_factory.mktemp("api")) as running:
         yield running
+
+
+ISIS = Path(__file__).parent.parent / "validation" / "recorded" / "isis"
+
+
+def recorded_topology(case: str) -> TopologyView:
+    """A topology read now from the default lab's recorded IS-IS database `case`
+    (tests/validation/recorded/isis/<case>), every router reachable and healthy, iBGP to
+    both route reflectors Established, no load: tests change what they need."""
+    from onramp.validation.parsers.frr import ShowIsisDatabase
+
+    d = ISIS / case
+    nodes = ShowIsisDatabase(device=None).parse(
+        output=(d / "database.txt").read_text(), hostnames=(d / "hostname.txt").read_text()
+    )["nodes"]
+    rr_ids = [nodes[r]["router_id"] for r in ("p1-fra", "p1-par")]
+    return {"source": "isis-ssh", "read_at": datetime.now(UTC).isoformat(), "age_s": 0.0,
+            "read_s": 0.4, "nodes": nodes,
+            "health": {n: {"reachable": True, "daemons": dict.fromkeys(("zebra", "isisd", "bgpd"), True),
+                           "rr_sessions": dict.fromkeys(rr_ids, "Established"), "error": ""}
+                       for n in nodes},
+            "load": {n: {"connectors": 0, "used_mbps": 0, "capacity_mbps": 0} for n in nodes}}  # fmt: skip
+
+
+def keep_topology(api: Api, topo: TopologyView) -> None:
+    """As the workers leave it: the cache file the plans and GET /v1/topology read."""
+    path = api.svc.settings.topology_cache
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(topo))

@@ -150,6 +150,19 @@ def test_lists_page_with_a_cursor(api: Api) -> None:
     assert seen == everything and len(everything) >= 3
 
 
+def test_a_listed_connector_is_the_one_shown(api: Api) -> None:
+    """Lists read plain rows (no ORM objects, for speed): each item is still what the
+    Connector's own read answers (its attachments in order), model.Connector's JSON."""
+    from onramp.core.model import Connector
+
+    api.call("POST", "/v1/connectors", who="globex", json=AWS)
+    listed = api.call("GET", "/v1/connectors", who="globex", params={"limit": 500}).json()
+    assert listed["items"]
+    for item in listed["items"]:
+        one = api.svc.connector(item["id"])
+        assert item == one == Connector.model_validate(one).model_dump(mode="json")
+
+
 def test_catalogue_and_openapi(api: Api) -> None:
     onramps = api.call("GET", "/v1/onramps").json()
     assert {"aws-dx-par", "azure-er-lon", "ent-lon"} <= {o["id"] for o in onramps}
@@ -220,6 +233,7 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
                          ("GET", f"/v1/connectors/{a['id']}/traffic"),
                          ("GET", f"/v1/connectors/{a['id']}/customer-config"),
                          ("GET", f"/v1/connectors/{a['id']}/customer-step"),
+                         ("GET", f"/v1/connectors/{a['id']}/placement"),
                          ("DELETE", f"/v1/connectors/{a['id']}"),
                          ("PATCH", f"/v1/connectors/{a['id']}"),
                          ("GET", f"/v1/links/{lid}"), ("GET", f"/v1/links/{lid}/kpis"),
@@ -242,6 +256,7 @@ def test_every_route_keeps_tenants_apart(api: Api) -> None:
         ("PATCH", "/v1/links/{ident}"),
         ("GET", "/v1/connectors/{ident}/traffic"),
         ("GET", "/v1/connectors/{ident}/customer-config"),
+        ("GET", "/v1/connectors/{ident}/placement"),
         ("GET", "/v1/connectors/{ident}/customer-step"),
         ("DELETE", "/v1/connectors/{ident}"),
         ("GET", "/v1/links/{ident}"),

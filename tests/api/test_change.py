@@ -161,3 +161,91 @@ def test_the_client_updates_with_if_match(api: Api) -> None:
     with pytest.raises(ApiError) as refused:
         client.update_connector(c["id"], description="again", if_match=tag)
     assert (refused.value.status, refused.value.code) == (412, "ONR-CHG-006")
+
+
+# ---------------------------------------------------------------------- prefixes (issue 25)
+def test_prefixes_go_modifying_with_the_old_list_recorded(api: Api) -> None:
+    c = active(api, "connector", {**AWS, "prefixes": ["10.100.0.0/24"]})
+    tag = api.call("GET", f"/v1/connectors/{c['id']}").headers["ETag"]
+    r = patch(api, "connector", c["id"], {"prefixes": ["10.100.0.0/24", "10.101.0.0/16"],
+                                          "description": "two VPCs"}, **{"If-Match": tag})  # fmt: skip
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["state"] == "modifying" and body["bandwidth_mbps"] == 100
+    assert body["request"]["prefixes"] == ["10.100.0.0/24", "10.101.0.0/16"]
+    assert body["request"]["description"] == "two VPCs"
+    change = body["change"]
+    assert (change["from_prefixes"], change["to_prefixes"]) == (
+        ["10.100.0.0/24"], ["10.100.0.0/24", "10.101.0.0/16"])  # fmt: skip
+    assert (change["from_mbps"], change["to_mbps"], change["outcome"]) == (None, None, None)
+    assert api.submitted[-1] == ("connector", c["id"])
+    history = api.call("GET", f"/v1/connectors/{c['id']}").json()["history"]
+    assert history[-1]["reason"] == "prefixes 10.100.0.0/24 -> 10.100.0.0/24 10.101.0.0/16"
+
+
+def test_the_same_prefixes_in_another_order_change_nothing(api: Api) -> None:
+    c = active(api, "connector", {**AWS, "prefixes": ["10.100.0.0/24", "10.101.0.0/24"]})
+    r = patch(api, "connector", c["id"], {"prefixes": ["10.101.0.0/24", "10.100.0.0/24"]})
+    assert (r.status_code, r.json()["state"]) == (200, "active")
+    assert api.submitted.count(("connector", c["id"])) == 1  # only the order
+
+
+@pytest.mark.parametrize(("body", "status", "code", "field"), [
+    ({"prefixes": ["10.100.0.0/24", "10.100.0.128/25"]}, 422, "ONR-REQ-012", "prefixes.1"),
+    ({"prefixes": ["0.0.0.0/0"]}, 422, "ONR-REQ-012", "prefixes.0"),
+    ({"prefixes": ["224.1.0.0/16"]}, 422, "ONR-REQ-012", "prefixes.0"),
+    ({"prefixes": ["169.254.0.0/30"]}, 422, "ONR-REQ-012", "prefixes.0"),  # AWS's peering pool
+    ({"prefixes": [f"10.{i // 256}.{i % 256}.0/24" for i in range(101)]}, 422, "ONR-REQ-012",
+     "prefixes"),  # AWS: at most 100 per VIF
+    ({"prefixes": ["10.1.0.0/33"]}, 422, "ONR-REQ-008", "prefixes.0"),
+    ({"prefixes": [167772160]}, 422, "ONR-REQ-008", "prefixes.0"),  # text, not a number
+    ({"prefixes": ["10.9.0.0/24"], "bandwidth_mbps": 150}, 422, "ONR-CHG-002", "bandwidth_mbps"),
+])  # fmt: skip
+def test_refused_prefixes_touch_nothing(
+    api: Api, body: dict[str, Any], status: int, code: str, field: str
+) -> None:
+    c = active(api, "connector", {**AWS, "prefixes": ["10.100.0.0/24"]})
+    untouched(api, "connector", c["id"], body, status, code, field)
+    assert api.submitted.count(("connector", c["id"])) == 1
+
+
+def test_prefixes_refused_where_they_cannot_change(api: Api) -> None:
+    # an enterprise site's Connector needs prefixes (as at order time)
+    ent = active(api, "connector", {**ENT, "bandwidth_mbps": 100})
+    untouched(api, "connector", ent["id"], {"prefixes": []}, 422, "ONR-REQ-003", "prefixes")
+    # a Link has none of its own
+    two = active(api, "connector", {**ENT, "bandwidth_mbps": 100, "customer_asn": 65202,
+                                    "prefixes": ["10.202.0.0/24"]})  # fmt: skip
+    link = api.call("POST", "/v1/links", json={"a": ent["id"], "b": two["id"],
+                                                "bandwidth_mbps": 100})  # fmt: skip
+    lid = link.json()["id"]
+    api.svc.store.transact(lambda s: move(s, s.get(ROWS[Kind.LINK], lid), "active", "test"))
+    untouched(api, "link", lid, {"prefixes": ["10.9.0.0/24"]}, 422, "ONR-REQ-008", "prefixes")
+    # not while another change is under way
+    assert patch(api, "connector", ent["id"], {"bandwidth_mbps": 200}).status_code == 202
+    untouched(api, "connector", ent["id"], {"prefixes": ["10.9.0.0/24"]}, 409, "ONR-CHG-005",
+              "prefixes")  # fmt: skip
+
+
+def test_prefixes_412_on_a_stale_if_match_and_404_for_another_tenant(api: Api) -> None:
+    c = active(api, "connector", {**AWS, "prefixes": ["10.100.0.0/24"]})
+    stale = api.call("GET", f"/v1/connectors/{c['id']}").headers["ETag"]
+    assert patch(api, "connector", c["id"], {"description": "moved on"}).status_code == 200
+    before = api.call("GET", f"/v1/connectors/{c['id']}")
+    r = patch(api, "connector", c["id"], {"prefixes": ["10.9.0.0/24"]}, **{"If-Match": stale})
+    assert (r.status_code, r.json()["error"]["code"]) == (412, "ONR-CHG-006")
+    assert api.call("GET", f"/v1/connectors/{c['id']}").headers["ETag"] == before.headers["ETag"]
+    r = api.call("PATCH", f"/v1/connectors/{c['id']}", who="globex",
+                 json={"prefixes": ["10.9.0.0/24"]})  # fmt: skip
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "ONR-REQ-011")
+    assert api.call("GET", f"/v1/connectors/{c['id']}").json()["request"]["prefixes"] == [
+        "10.100.0.0/24"]  # fmt: skip
+
+
+def test_the_client_updates_prefixes(api: Api) -> None:
+    c = active(api, "connector", {**AWS, "prefixes": ["10.100.0.0/24"]})
+    client = Client(api.url, api.keys["acme"])
+    done = client.update_connector(c["id"], prefixes=["10.100.0.0/24", "10.101.0.0/24"],
+                                   if_match=client.etag("connector", c["id"]))  # fmt: skip
+    assert (done["state"], done["change"]["to_prefixes"]) == (
+        "modifying", ["10.100.0.0/24", "10.101.0.0/24"])  # fmt: skip

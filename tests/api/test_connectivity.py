@@ -1,7 +1,7 @@
 """`onramp-client plan|apply` against the real API on loopback: the seed's story (an AWS and
 an Azure Connector, a Link) from an empty file to the full one and back to empty, each
 apply's second run finding nothing to do; the workers' part (allocated -> active,
-decommissioning -> deleted) played by a thread, as in test_client.py. The same story on a
+modifying -> active, decommissioning -> deleted) played by a thread, as in test_client.py. The same story on a
 lab through the embedded worker and the simulators: tests/e2e/test_connectivity_lab.py."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import yaml
 
 from onramp import connectivity
 from onramp.client import Client
 from onramp.core.store import ConnectorRow, LinkRow, move
+from onramp.flow import change
 from onramp.flow.allocate import release_connector, release_link
 
 from .conftest import Api
@@ -39,12 +39,30 @@ STORY: dict[str, Any] = {
     "links": {"vpc-to-vnet": {"a": "paris-aws", "b": "london-azure", "bandwidth_mbps": 500,
                               "sla_class": "gold", "description": "VPC to VNet"}},
 }  # fmt: skip
+REFUSED_AT_THE_GATE = "10.100.66.0/24"  # the workers' thread rolls a change to it back
+
+
+def changed(description: str, prefixes: list[str]) -> dict[str, Any]:
+    """The story with paris-aws' description and prefixes changed."""
+    story: dict[str, Any] = yaml.safe_load(yaml.safe_dump(STORY, sort_keys=False))
+    story["connectors"]["paris-aws"].update(description=description, prefixes=prefixes)
+    return story
 
 
 @pytest.fixture(scope="module")
 def workers(api: Api) -> Iterator[None]:
-    """What the workers would do, at once: allocated -> active, decommissioning -> deleted."""
+    """What the workers would do, at once: allocated -> active, decommissioning -> deleted,
+    modifying -> active (changed; or, a change to REFUSED_AT_THE_GATE, rolled back as the
+    gate would)."""
     stop = threading.Event()
+
+    def modified(s: Any, row: Any) -> None:
+        record = dict(row.change)
+        if REFUSED_AT_THE_GATE in (record.get("to_prefixes") or []):
+            change.undo_in(s, api.svc.backbone, "connector", row, "gate: no route inside it")
+        else:
+            row.change = {**record, "outcome": "done"}
+        move(s, row, "active", "test", "changed")
 
     def run() -> None:
         while not stop.wait(0.1):
@@ -54,6 +72,9 @@ def workers(api: Api) -> Iterator[None]:
                     if item["state"] == "allocated":
                         api.svc.store.transact(lambda s, r=row, i=item["id"]: move(
                             s, s.get(r, i), "active", "test", "made"))  # fmt: skip
+                    elif item["state"] == "modifying":
+                        api.svc.store.transact(lambda s, r=row, i=item["id"]: modified(
+                            s, s.get(r, i)))  # fmt: skip
                     elif item["state"] == "decommissioning":  # what it held is free again
                         release = release_connector if kind == "connector" else release_link
                         release(api.svc.store, item["id"], actor="test", reason="removed")
@@ -123,6 +144,24 @@ def test_the_story_from_empty_to_full_to_empty(
         0, "Nothing to do: the API holds what the file says.\n")  # fmt: skip
     assert run(STORY, "plan", "--detailed-exitcode", capsys=capsys)[0] == 0
 
+    # a changed description and prefixes: applied in place (PATCH), the same Connector
+    new = changed("Paris to the new VPC", ["10.100.0.0/24", "10.100.8.0/24"])
+    code, out = run(new, "apply", "--wait", "--json", capsys=capsys)
+    (made,) = json.loads(out)["changes"]
+    assert code == 0 and (made["action"], made["name"], made["result"]) == (
+        "change", "paris-aws", "active"), out  # fmt: skip
+    assert made["fields"] == {
+        "description": ["Paris to our VPC", "Paris to the new VPC"],
+        "prefixes": [["10.100.0.0/24"], ["10.100.0.0/24", "10.100.8.0/24"]]}  # fmt: skip
+    now = Client(api.url, api.keys["acme"]).connector(made["id"])
+    assert now["id"] == ids["@paris-aws Paris to our VPC"] and now["state"] == "active"
+    assert now["request"]["prefixes"] == ["10.100.0.0/24", "10.100.8.0/24"]
+    assert now["request"]["description"] == "@paris-aws Paris to the new VPC"
+    assert [h["to"] for h in now["history"]][-2:] == ["modifying", "active"]
+    assert run(new, "apply", "--wait", capsys=capsys) == (
+        0, "Nothing to do: the API holds what the file says.\n")  # fmt: skip
+    assert run(new, "plan", "--detailed-exitcode", capsys=capsys)[0] == 0
+
     code, out = run({}, "apply", "--wait", capsys=capsys)  # Links go before their Connectors
     assert code == 0, out
     lines = [ln for ln in out.splitlines() if ln.startswith("  - ")]
@@ -134,42 +173,26 @@ def test_the_story_from_empty_to_full_to_empty(
     Client(api.url, api.keys["acme"]).delete("connector", hand["id"])
 
 
-def test_a_change_is_planned_and_made_where_the_server_updates(
+def test_a_change_the_gate_rolls_back_exits_1_and_stays_planned(
     api: Api, workers: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    """description, bandwidth and prefixes are changes in place; where the server has no
-    update route (PATCH), apply says so and exits 1 (the file is not what the API holds)."""
+    """A change in place that the workers roll back ends `active` as it was: apply --wait
+    says so and exits 1, and the next plan still has the change to make."""
     run = client(api, tmp_path, monkeypatch)
     assert (ran := run(STORY, "apply", "--wait", capsys=capsys))[0] == 0, ran
-    changed = yaml.safe_load(yaml.safe_dump(STORY, sort_keys=False))
-    changed["connectors"]["paris-aws"]["description"] = "Paris to the new VPC"
-    changed["connectors"]["paris-aws"]["prefixes"] = ["10.100.0.0/24", "10.100.8.0/24"]
-    code, out = run(changed, "plan", "--detailed-exitcode", "--json", capsys=capsys)
-    (change,) = json.loads(out)["changes"]
-    assert code == 2 and change["action"] == "change" and change["name"] == "paris-aws"
-    assert change["fields"] == {
-        "description": ["Paris to our VPC", "Paris to the new VPC"],
-        "prefixes": [["10.100.0.0/24"], ["10.100.0.0/24", "10.100.8.0/24"]]}  # fmt: skip
-
-    class Patching(Client):  # an update as the client will send it: PATCH with the fields
-        def update_connector(self, ident: str, **fields: Any) -> dict[str, Any]:
-            return dict(self._call("PATCH", f"/v1/connectors/{ident}", json=fields))
-
-    patching = Patching(api.url, api.keys["acme"])
-    have = connectivity.held(patching)
-    want = {"connector": changed["connectors"], "link": changed["links"]}
-    changes = connectivity.plan(want, have)
-    ok = connectivity.apply(patching, changes, have, wait=False, timeout=30, say=lambda _: None)
-    doc = requests.get(api.url + "/v1/openapi.json", timeout=10).json()
-    if "patch" in doc["paths"]["/v1/connectors/{ident}"]:  # the update route exists
-        assert ok and changes[0].result == "changed"
-        assert connectivity.plan(want, connectivity.held(patching)) == []
-    else:
-        assert not ok and changes[0].result == "update not supported by this server"
-    if not hasattr(Client, "update_connector"):  # the customer's client without updates
-        code, out = run(changed, "apply", capsys=capsys)
-        assert code == 1 and "[update not supported by this client" in out, out
+    refused = changed("Paris to our VPC", ["10.100.0.0/24", REFUSED_AT_THE_GATE])
+    code, out = run(refused, "apply", "--wait", capsys=capsys)
+    assert code == 1 and "[rolled back: gate: no route inside it]" in out, out
+    held = connectivity.held(Client(api.url, api.keys["acme"]))["connector"]["paris-aws"]
+    assert (held["state"], held["request"]["prefixes"]) == ("active", ["10.100.0.0/24"])
+    assert run(refused, "plan", "--detailed-exitcode", capsys=capsys)[0] == 2
+    # refused before anything is touched (ONR-REQ-012): the API's code, exit 1, nothing moved
+    code, out = run(changed("x", ["10.100.0.0/24", "10.100.0.128/25"]), "apply", "--json",
+                    capsys=capsys)  # fmt: skip
+    (made,) = json.loads(out)["changes"]
+    assert code == 1 and made["result"].startswith("ONR-REQ-012"), out
+    assert run(STORY, "plan", "--detailed-exitcode", capsys=capsys)[0] == 0
     assert run({}, "apply", "--wait", capsys=capsys)[0] == 0
 
 

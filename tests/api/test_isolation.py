@@ -27,7 +27,7 @@ WILDCARDS = ["%", "%%%%", "_", "____", "%25", "%25%25%25%25", "*", "****", "____
 # a valid body for each request schema a route with an id takes (a new one must be added)
 BODIES = {
     "TicketAnswer": {"accepted": True, "provider_ref": "X-1"},
-    "BandwidthChange": {"description": "a probe"},
+    "Change": {"description": "a probe"},
 }
 
 

@@ -47,3 +47,39 @@ def test_a_wrong_method_names_the_allowed_ones(tmp_path: Path) -> None:
         r = api.call("PUT", "/v1/connectors")
         assert r.status_code == 405 and r.json()["error"]["code"] == "ONR-API-006"
         assert set(r.headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+def test_api_serve_runs_several_processes_on_one_port(tmp_path: Path) -> None:
+    """`onramp api serve --workers 2`: uvicorn's worker processes, each with its own app on
+    the one store, answer on one port; a key and the rate limit work through them."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with running_api(tmp_path) as api:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = [sys.executable, "-m", "onramp.cli", "--config", str(api.svc.settings.path),
+               "api", "serve", "--port", str(port), "--workers", "2"]  # fmt: skip
+        server = subprocess.Popen(cmd)
+        try:
+            url, answered = f"http://127.0.0.1:{port}", None
+            for _ in range(300):
+                assert server.poll() is None, f"onramp api serve exited {server.returncode}"
+                try:
+                    answered = requests.get(url + "/v1/onramps", timeout=5,
+                                            headers={"X-API-Key": api.keys["acme"]})  # fmt: skip
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            assert answered is not None and answered.status_code == 200
+            children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+            assert len(children) >= 2  # the two API processes (and uvicorn's own helper, if any)
+            codes = {requests.get(url + "/v1/links", headers={"Connection": "close",
+                     "X-API-Key": api.keys["acme"]}, timeout=5).status_code for _ in range(10)}  # fmt: skip
+            assert codes == {200}
+        finally:
+            server.terminate()
+            server.wait(timeout=20)

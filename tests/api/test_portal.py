@@ -108,6 +108,40 @@ def test_a_links_kpis_are_plotted_against_its_sla(browser: Any, api: Api) -> Non
     shot(browser, "4-link-kpis")
 
 
+def test_a_connectors_traffic_is_plotted_against_its_rate_and_at_its_limit(
+    browser: Any, api: Api
+) -> None:
+    """Counter samples stored as a monitoring round stores them: a 100 Mb/s Connector at
+    97, 98, 99 Mb/s toward its cloud. Its traffic plot has a line at its rate, and the
+    Portal flags it as running at its limit."""
+    from datetime import timedelta
+
+    from onramp.core.store import TrafficSampleRow
+
+    c = api.call("POST", "/v1/connectors", json=AWS_ORDER).json()
+    api.svc.store.transact(lambda s: move(s, s.get(ConnectorRow, c["id"]), "active", "t", "made"))
+    start, tx = now() - timedelta(minutes=10), 0
+    for n, mbps in enumerate([0, 40, 97, 98, 99]):
+        tx += int(mbps * 1e6 * 60 / 8)
+        api.svc.store.transact(lambda s, n=n, tx=tx: s.add(TrafficSampleRow(
+            connector_id=c["id"], at=start + timedelta(minutes=n), router="pe1-par",
+            interface="eth3.2", rx_octets=0, tx_octets=tx)))  # fmt: skip
+    sign_in(browser, api.url, api.keys["acme"])
+    row = f"#connector-rows tr[data-id='{c['id']}'] button"
+    until(lambda: browser.find_elements(By.CSS_SELECTOR, row))
+    browser.execute_script(
+        "[...document.querySelectorAll(arguments[0])].find(b => b.textContent === 'traffic')"
+        ".click();", row)  # fmt: skip
+    (plot,) = until(lambda: browser.find_elements(By.CSS_SELECTOR, "#charts svg"))
+    assert plot.get_attribute("data-title") == "bitrate pe1-par eth3.2"
+    assert plot.find_elements(By.CSS_SELECTOR, "line.rate")  # the configured rate
+    assert "rate 100 Mb/s" in plot.text
+    facts = browser.find_element(By.ID, "monitor-facts")
+    assert facts.text.startswith("AT ITS LIMIT: rate 100 Mb/s")
+    assert "at-limit" in (facts.get_attribute("class") or "")
+    shot(browser, "7-connector-at-its-limit")
+
+
 def test_engineers_see_compliance_tenants_do_not(browser: Any, api: Api) -> None:
     from onramp.core.store import ComplianceReportRow
 
@@ -187,3 +221,32 @@ def test_delete_in_the_portal_refuses_a_linked_connector_and_decommissions_a_lin
                       for r in rows(browser, "link-rows")))  # fmt: skip
     assert api.submitted[-1] == ("link", link["id"])  # handed to the workers
     shot(browser, "4-decommissioning")
+
+
+def test_a_connectors_prefixes_changed_in_the_portal(browser: Any, api: Api) -> None:
+    """The row's `prefixes` action asks for the whole list and PATCHes it with the ETag
+    it read: the Connector goes modifying with the new list recorded."""
+    made = api.call("POST", "/v1/connectors", json={**AWS_ORDER, "prefixes": ["10.100.0.0/24"]})
+    ident = made.json()["id"]
+    api.svc.store.transact(lambda s: move(s, s.get(ConnectorRow, ident), "active", "test", "made"))
+    browser.get(api.url + "/")
+    sign_in(browser, api.url, api.keys["acme"])
+    until(lambda: any(r.startswith(ident[:8]) and "active" in r for r in rows(browser)))
+    browser.execute_script("document.querySelector(arguments[0]).click();",
+                           f"#connector-rows tr[data-id='{ident}'] button.prefixes")  # fmt: skip
+    ask = until(lambda: _alert(browser))
+    assert ask.text.startswith("Prefixes you announce")
+    ask.send_keys("10.100.0.0/24 10.101.0.0/24")
+    ask.accept()
+    changed = until(lambda: (c := api.svc.connector(ident))["state"] == "modifying" and c)
+    assert changed["change"]["to_prefixes"] == ["10.100.0.0/24", "10.101.0.0/24"]
+    assert ("connector", ident) in api.submitted  # through /v1, handed to the workers
+
+
+def _alert(browser: Any) -> Any:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        return browser.switch_to.alert
+    except NoAlertPresentException:  # no prompt open yet
+        return None

@@ -30,7 +30,7 @@ from onramp.api.app import RateLimit
 from .conftest import AWS, Api, running_api
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
-OPERATIONS = 27  # every /v1 operation of the document
+OPERATIONS = 29  # every /v1 operation of the document
 # Bounds: fuzzing draws MAX_EXAMPLES per operation (valid and invalid mixed); the stateful
 # phase runs scenarios of up to MAX_STEPS calls. Examples and coverage run what they derive.
 MAX_EXAMPLES = 100
@@ -186,6 +186,7 @@ OPERATION_IDS = {
     "POST /v1/webhooks": "createWebhook", "GET /v1/webhooks": "listWebhooks",
     "DELETE /v1/webhooks/{ident}": "deleteWebhook",
     "GET /v1/webhooks/{ident}/deliveries": "listWebhookDeliveries",
+    "GET /v1/connectors/{ident}/placement": "getPlacement", "GET /v1/topology": "getTopology",
 }  # fmt: skip
 
 

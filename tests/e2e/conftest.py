@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,10 +20,11 @@ import yaml
 from onramp.core.settings import LabSettings, load_settings
 from onramp.flow.service import Service
 from onramp.lab.run import FRR_ETC, FRR_RUN, NEEDED, Lab, down, namespaces, root_links
-from onramp.lab.topology import EDGE_PORT, Topology, build
+from onramp.lab.topology import EDGE_PORT, Topology, build, cloud_lans
 from onramp.network.inventory import Backbone, load
 from onramp.tasks.config import canonical
 
+from ..browser import until
 from ..conftest import copy_default_inventory
 
 if os.geteuid() != 0:
@@ -171,3 +175,54 @@ def decommissioned(svc: Service, kind: str, ident: str) -> None:
     orch = Orchestrator(svc, {}, actor="test")
     orch.decommission(kind, ident)
     assert orch.drive(kind, ident, poll_s=0.1, timeout_s=60) == "deleted"
+
+
+SERVING = re.compile(r"serving: Portal (\S+)/ API \S+ key (onr_\S+)")
+AZURE = re.compile(r"Azure ARM (http://\S+)")
+
+
+@dataclass
+class ServedDemo:
+    """`onramp demo --via api --serve` up on a lab of its own: the Portal/API and a key."""
+
+    url: str
+    key: str
+    log: Path  # the demo's stderr: its progress lines, the simulators' URLs
+    lans: dict[str, IPv4Network]  # each cloud's and site's LAN
+    topo: Topology
+    settings: LabSettings
+    process: subprocess.Popen[bytes]
+
+    def azure_url(self) -> str:
+        found = AZURE.search(self.log.read_text())
+        assert found, self.log.read_text()[-2000:]
+        return found.group(1)
+
+
+@contextmanager
+def served_demo(lab: str, tmp: Path, octet: int) -> Iterator[ServedDemo]:
+    """The demo told through the API and left serving, as a customer's tools meet it; stopped
+    (SIGTERM, then killed) and its lab removed when the block ends, even on failure."""
+    settings = lab_settings(lab, tmp, octet)
+    bb = default_inventory_in(octet, tmp / "inventory")
+    config = write_config(tmp / "config.yaml", settings, tmp / "inventory")
+    topo = build(bb, settings)
+    log = tmp / "demo.log"
+    with log.open("w") as sink:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "onramp.cli", "--config", str(config), "demo", "--via",
+             "api", "--serve", "--json"],
+            stdout=subprocess.DEVNULL, stderr=sink, env={**os.environ, "COLUMNS": "200"},
+        )  # fmt: skip
+    try:
+        serving = until(lambda: SERVING.search(log.read_text()) or demo.poll() is not None, 600)
+        assert demo.poll() is None, log.read_text()[-3000:]
+        yield ServedDemo(serving.group(1), serving.group(2), log, cloud_lans(topo), topo,
+                         settings, demo)  # fmt: skip
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        try:
+            demo.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+        down(settings.name, settings.state_dir)

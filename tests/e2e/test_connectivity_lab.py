@@ -2,14 +2,14 @@
 lab, the AWS and Azure simulators, the embedded worker, the API on loopback) tells its
 story and stays up; then a customer's file takes acme's named connectivity (an AWS
 Connector, an Azure ExpressRoute Connector on a circuit made at the Azure simulator, a
-Link) from nothing to active through the pyATS gate, and back to nothing, each second
-apply finding nothing to do; the demo's own (unnamed) Connectors and Link stay active."""
+Link) from nothing to active through the pyATS gate, then a changed description and
+prefixes (the VPC's cloud announcing a new subnet, which then reaches the VNet's host),
+and back to nothing, each second apply finding nothing to do; the demo's own (unnamed)
+Connectors and Link stay active."""
 
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,15 +19,12 @@ import requests
 import yaml
 
 from onramp.client import Client
-from onramp.lab.run import down
-from onramp.lab.topology import build, cloud_lans
+from onramp.lab.run import Lab
 
-from ..browser import until
-from .conftest import default_inventory_in, lab_settings, write_config
+from .conftest import served_demo
 
 LAB, OCTET = "tcf", 77
-SERVING = re.compile(r"serving: Portal (\S+)/ API \S+ key (onr_\S+)")
-AZURE = re.compile(r"Azure ARM (http://\S+)")
+NEW = "10.200.77.0/24"  # the VPC's new subnet
 
 
 def client(url: str, key: str, tmp: Path, file: dict[str, Any], *args: str) -> tuple[int, str]:
@@ -40,27 +37,13 @@ def client(url: str, key: str, tmp: Path, file: dict[str, Any], *args: str) -> t
 
 
 def test_the_story_as_a_file_through_the_workers(tmp_path: Path) -> None:
-    settings = lab_settings(LAB, tmp_path, OCTET)
-    bb = default_inventory_in(OCTET, tmp_path / "inventory")
-    config = write_config(tmp_path / "config.yaml", settings, tmp_path / "inventory")
-    lans = cloud_lans(build(bb, settings))
-    log = tmp_path / "demo.log"
-    with log.open("w") as sink:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "onramp.cli", "--config", str(config), "demo", "--via",
-             "api", "--serve", "--json"],
-            stdout=subprocess.DEVNULL, stderr=sink, env={**os.environ, "COLUMNS": "200"},
-        )  # fmt: skip
-    try:
-        serving = until(lambda: SERVING.search(log.read_text()) or demo.poll() is not None, 600)
-        assert demo.poll() is None, log.read_text()[-3000:]
-        url, key = serving.group(1), serving.group(2)
-        azure = AZURE.search(log.read_text())
-        assert azure, log.read_text()[-2000:]
+    with served_demo(LAB, tmp_path, OCTET) as served:
+        url, key, lans, log = served.url, served.key, served.lans, served.log
+        azure = served.azure_url()
         # the customer's side first: an ExpressRoute circuit, its service key and S-tag
-        made = requests.post(azure.group(1) + "/_sim/circuits", json={"bandwidth_mbps": 1000},
+        made = requests.post(azure + "/_sim/circuits", json={"bandwidth_mbps": 1000},
                              timeout=10).json()["service_key"]  # fmt: skip
-        state = requests.get(azure.group(1) + "/_sim/state", timeout=10).json()
+        state = requests.get(azure + "/_sim/state", timeout=10).json()
         s_tag = state["cross_connections"][made]["properties"]["sTag"]
         story = {
             "connectors": {
@@ -84,6 +67,24 @@ def test_the_story_as_a_file_through_the_workers(tmp_path: Path) -> None:
         assert len(named) == 3 and all(i["state"] == "active" for i in named.values()), named
         assert client(url, key, tmp_path, story, "apply", "--wait")[1].startswith("Nothing to do")
 
+        # a changed description and prefixes: the VPC's new subnet, announced by its cloud
+        lab = Lab(served.topo, served.settings.state_dir)
+        vpc = lab.announce("aws-dx-par", NEW)
+        assert lab.ping("azure-er-lon-host", vpc, count=3).received == 0  # filtered so far
+        changed = yaml.safe_load(yaml.safe_dump(story))
+        changed["connectors"]["paris-aws"].update(description="Paris, two subnets",
+                                                  prefixes=[str(lans["aws-dx-par"]), NEW])  # fmt: skip
+        code, out = client(url, key, tmp_path, changed, "plan", "--detailed-exitcode")
+        assert code == 2 and "Plan: 0 to create, 1 to change, 0 to delete." in out, out
+        code, out = client(url, key, tmp_path, changed, "apply", "--wait", "--timeout", "300")
+        assert code == 0 and "~ connector paris-aws" in out and "[active]" in out, out
+        aws = next(api.connector(i) for i, x in named.items() if x.get("onramp") == "aws-dx-par")
+        assert aws["request"]["prefixes"] == [str(lans["aws-dx-par"]), NEW]
+        assert aws["request"]["description"] == "@paris-aws Paris, two subnets"
+        assert aws["change"]["outcome"] == "done"
+        assert lab.ping("azure-er-lon-host", vpc, count=5).received == 5
+        assert client(url, key, tmp_path, changed, "apply", "--wait")[1].startswith("Nothing to do")
+
         code, out = client(url, key, tmp_path, {}, "apply", "--wait", "--timeout", "300")
         assert code == 0, out + log.read_text()[-3000:]
         assert {api.connector(i)["state"] if "kind" in x else api.link_of(i)["state"]
@@ -93,10 +94,3 @@ def test_the_story_as_a_file_through_the_workers(tmp_path: Path) -> None:
             i["id"]: i["state"] for i in [*api.connectors(), *api.links()] if i["id"] in before
         }
         assert after == before  # the demo's, unnamed: untouched
-    finally:
-        demo.send_signal(signal.SIGTERM)
-        try:
-            demo.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-        down(settings.name, settings.state_dir)

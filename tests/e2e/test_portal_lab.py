@@ -6,11 +6,6 @@ simulator and the pyATS gate on the lab's routers. Screenshots: tests/api/screen
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,11 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from onramp.lab.run import down
-from onramp.lab.topology import build, cloud_lans
-
 from ..browser import HAVE_BROWSER, browser, rows, shot, sign_in, until
-from .conftest import default_inventory_in, lab_settings, leftovers, write_config
+from .conftest import leftovers, served_demo
 
 if not HAVE_BROWSER:
     pytest.skip("needs chromium and chromium-driver: run `make deps`", allow_module_level=True)
@@ -32,25 +24,11 @@ from selenium.webdriver.support.ui import Select
 
 __all__ = ["browser"]  # the fixture, used by name
 LAB, OCTET = "tpl", 55
-SERVING = re.compile(r"serving: Portal (\S+)/ API \S+ key (onr_\S+)")
 
 
 def test_order_in_the_portal_and_watch_it_become_active(browser: Any, tmp_path: Path) -> None:
-    settings = lab_settings(LAB, tmp_path, OCTET)
-    bb = default_inventory_in(OCTET, tmp_path / "inventory")
-    config = write_config(tmp_path / "config.yaml", settings, tmp_path / "inventory")
-    aws_lan = cloud_lans(build(bb, settings))["aws-dx-par"]
-    log = tmp_path / "demo.log"
-    with log.open("w") as sink:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "onramp.cli", "--config", str(config), "demo", "--via",
-             "api", "--serve", "--json"],
-            stdout=subprocess.DEVNULL, stderr=sink, env={**os.environ, "COLUMNS": "200"},
-        )  # fmt: skip
-    try:
-        serving = until(lambda: SERVING.search(log.read_text()) or demo.poll() is not None, 600)
-        assert demo.poll() is None, log.read_text()[-3000:]
-        url, key = serving.group(1), serving.group(2)
+    with served_demo(LAB, tmp_path, OCTET) as served:
+        url, key, aws_lan = served.url, served.key, served.lans["aws-dx-par"]
         sign_in(browser, url, key)
         # the demo's story, as the customer sees it
         until(lambda: len([r for r in rows(browser) if " active" in r]) == 2)
@@ -80,23 +58,16 @@ def test_order_in_the_portal_and_watch_it_become_active(browser: Any, tmp_path: 
 
         # the demo's workers measure every 10 s: the Link's quality, the Connectors' traffic
         click = "document.querySelector(arguments[0]).click();"
-        browser.execute_script(click, "#link-rows tr button")  # the demo's Link: KPIs
+        browser.execute_script(click, "#link-rows tr button.kpis")  # the demo's Link: KPIs
         until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#charts svg")) == 3, 60)
         assert "availability 100 %" in browser.find_element(By.ID, "monitor-facts").text
         browser.execute_script("document.getElementById('monitor').scrollIntoView();")
         shot(browser, "lab-3-link-kpis")
-        browser.execute_script(click, f"#connector-rows tr[data-id='{made['id']}'] button + button")
+        browser.execute_script(click, f"#connector-rows tr[data-id='{made['id']}'] button.traffic")
         until(lambda: "Established" in browser.find_element(By.ID, "monitor-facts").text
               and browser.find_elements(By.CSS_SELECTOR, "#charts svg[data-title^='bitrate']"), 60)  # fmt: skip
         browser.execute_script("document.getElementById('monitor').scrollIntoView();")
         shot(browser, "lab-4-connector-traffic")
         print(f"ordered in the Portal -> shown active: {took:.1f} s")
-    finally:
-        demo.send_signal(signal.SIGTERM)
-        try:
-            demo.wait(60)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-        down(settings.name, settings.state_dir)
-    assert demo.returncode == 0, log.read_text()[-3000:]
-    assert leftovers(settings.name) == []
+    assert served.process.returncode == 0, served.log.read_text()[-3000:]
+    assert leftovers(LAB) == []

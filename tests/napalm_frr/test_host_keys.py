@@ -203,3 +203,27 @@ def test_inventory_names_the_file_and_nornir_refuses_with_a_code(
     known.write_text(sshd.line(keygen(tmp_path / "old").with_suffix(".pub")))
     exc = nr.run(task=device, on_failed=True)["pe1-par"][0].exception
     assert isinstance(exc, OnrampError) and exc.code == "ONR-SSH-002"
+
+
+def test_several_commands_go_in_one_exec_and_a_failure_names_its_command(
+    sshd: Sshd, tmp_path: Path
+) -> None:
+    """cli() with several commands sends them in one SSH exec (the topology read's four);
+    here no FRR daemon runs, so vtysh fails: the error names the command and vtysh's word,
+    as a single command's would (the lab's topology read covers the answers)."""
+    from napalm.base.exceptions import CommandErrorException
+
+    known = tmp_path / "known_hosts"
+    known.write_text(sshd.line())
+    dev = sshd.driver(known)
+    dev.open()
+    try:
+        with pytest.raises(CommandErrorException) as one:
+            dev.cli(["show daemons"])
+        with pytest.raises(CommandErrorException) as many:
+            dev.cli(["show daemons", "show isis hostname"])
+    finally:
+        dev.close()
+    assert "failed to connect to any daemons" in str(one.value)
+    assert str(many.value).startswith("'show daemons' on 127.0.0.1:")
+    assert "failed to connect to any daemons" in str(many.value)

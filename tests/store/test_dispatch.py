@@ -223,7 +223,9 @@ def test_transient_failures_back_off_then_roll_back_with_the_last_error(env: Env
     svc.add_tenant("acme", "ACME")
     dx = client(env.url, attempts=1, region_name="eu-west-3",
                 aws_access_key_id=PARTNER_KEY, aws_secret_access_key="-")  # fmt: skip
-    timings = Timings(retry_max=5, retry_base_s=0.1, retry_cap_s=0.4)
+    # delays of 0.2 s and more: the 'not due yet' try right after a failure must come
+    # before the delay ends, also under load (with 0.05 s it did not, 1 run in a loaded 7)
+    timings = Timings(retry_max=5, retry_base_s=0.4, retry_cap_s=1.6)
     orch = Orchestrator(svc, {"aws": AwsAdapter(dx, {"pe1-par:eth3": "dxcon-onramp01"})},
                         "worker:test", timings)  # fmt: skip
     env.sim.faults.fail_next = 100  # the provider answers 500 every time
@@ -239,7 +241,7 @@ def test_transient_failures_back_off_then_roll_back_with_the_last_error(env: Env
         assert _held(svc, c["id"])["attempts"] == attempt
         time.sleep(delays[-1])
     print("backoff delays:", [f"{d:.2f}" for d in delays])
-    ceilings = [min(0.4, 0.1 * 2**i) for i in range(len(delays))]
+    ceilings = [min(1.6, 0.4 * 2**i) for i in range(len(delays))]
     assert all(c / 2 - 0.05 <= d <= c for d, c in zip(delays, ceilings, strict=True)), delays
     assert delays[-1] > delays[0]  # they grow, up to the cap
 
@@ -335,3 +337,47 @@ def test_a_waiting_connector_asks_again_soon_at_first(tmp_path: Path) -> None:
             c = svc.create_connector(svc.connector_request(AWS))
             # past both waits (the customer's accept, AWS's provisioning): the routers' turn
             until(lambda: "configuring" in [h["to"] for h in history(svc, c["id"])], 20)
+
+
+def test_a_busy_router_is_waited_for_not_counted_as_a_failed_try(env: Env) -> None:
+    """Another change holds the PE (its router lock): the Connector waits, past retry_max
+    of such turns, with no try counted and the router named. (Before: each turn was a
+    failed try, and 50 orders on one PE gave up.)"""
+    from onramp.core.store import RouterLockRow
+
+    svc = Service.open(env.settings("busy"))
+    svc.add_tenant("acme", "ACME")
+    timings = Timings(retry_max=2, retry_base_s=0.05, retry_cap_s=0.1)
+    orch = Orchestrator(svc, {}, "worker:test", timings)
+    site = {"tenant": "acme", "onramp": "ent-par", "kind": "enterprise", "bandwidth_mbps": 10,
+            "customer_asn": 65101, "prefixes": ["192.168.10.0/24"]}  # fmt: skip
+    c = svc.create_connector(svc.connector_request(site))
+    with svc.store.session() as s:
+        s.add(
+            RouterLockRow(
+                router="pe1-par", owner="connector:other", until=now() + timedelta(hours=1)
+            )
+        )
+    assert orch.advance("connector", c["id"]) == "configuring"  # no provider to call
+    for _ in range(2 * timings.retry_max):
+        time.sleep(orch.due_in("connector", c["id"]) or 0)
+        assert orch.advance("connector", c["id"]) == "configuring"
+        row = _held(svc, c["id"])
+        assert row["attempts"] == 0 and "pe1-par is busy" in (row["reason"] or ""), row
+
+
+def test_a_step_that_moves_on_runs_the_next_in_the_same_message(env: Env) -> None:
+    """A refused order: the step that reads the refusal moves it to rolling_back, and the
+    same message rolls it back to failed, with no trip through the broker (whose polling
+    interval each hop would cost). No worker consumes here: a queued step would not run."""
+    env.sim.behaviour = Behaviour(customer=Customer.REJECT)
+    settings = env.settings("chain", sweep_s=0)
+    worker.configure(settings)
+    svc = Service.open(settings)  # nobody told: the test runs the task itself
+    svc.add_tenant("acme", "ACME")
+    c = svc.create_connector(svc.connector_request(AWS))
+    # the task's body, in this process (a Celery task called is a plain call)
+    assert worker.advance("connector", c["id"]) == "awaiting_customer"
+    until(lambda: worker.advance("connector", c["id"]) != "awaiting_customer")
+    assert svc.connector(c["id"])["state"] == "failed"
+    assert [h["to"] for h in history(svc, c["id"])][-2:] == ["rolling_back", "failed"]

@@ -56,6 +56,7 @@ def test_connector_intent_on_its_pe(store: Store, backbone: Backbone, vault: Vau
             "description": f"onramp acme aws-dx-par {c['id'][:8]}",
             "export_map": "c1-vpn-export",  # the lab's FRR: segments stand in for the labels
             "import_vpn": False,
+            "coalesce_ms": 100,  # FRR's first UPDATE to a new peer (platforms.py)
         }
     )
     (iface,) = data["interfaces"]

@@ -121,3 +121,55 @@ def test_kpi_show_on_the_command_line(svc: Service, config: Path) -> None:
         app, ["--config", str(config), "kpi", "show", link, "--month", "11/26"]
     )
     assert bad.exit_code != 0 and "ONR-REQ-008" in bad.output
+
+
+def test_a_round_in_parts_covers_every_active_link_once(svc: Service) -> None:
+    """monitor.parts (monitor.parts > 1: a round shared by the workers): every active Link
+    in exactly one part, at most n parts; a part's poll probes its Links only."""
+    links = [active_link(svc, ENT_FRA) for _ in range(5)]
+    for n in (1, 2, 3, 8):
+        shares = monitor.parts(svc, n)
+        assert len(shares) == min(n, 5) and all(shares)
+        assert sorted(i for p in shares for i in p) == sorted(links)
+    part = monitor.parts(svc, 2)[0]
+    assert sorted(p.link for p in monitor.probes(svc, part)) == sorted(part)
+
+
+def counters(svc: Service, connector: str, mbps: list[float], at: datetime = T0) -> None:
+    """Samples a minute apart on pe1-par eth3.2 whose differences are `mbps` out (toward
+    the cloud) and a tenth of it in, as poll_connectors stores them."""
+    from onramp.core.store import TrafficSampleRow
+
+    tx = rx = 0
+    rows = [TrafficSampleRow(connector_id=connector, at=at, router="pe1-par",
+                             interface="eth3.2", rx_octets=0, tx_octets=0)]  # fmt: skip
+    for n, m in enumerate(mbps, start=1):
+        tx, rx = tx + int(m * 1e6 * 60 / 8), rx + int(m * 1e6 * 6 / 8)
+        rows.append(TrafficSampleRow(connector_id=connector, at=at + timedelta(minutes=n),
+                                     router="pe1-par", interface="eth3.2", rx_octets=rx,
+                                     tx_octets=tx))  # fmt: skip
+    svc.store.transact(lambda s: s.add_all(rows))
+
+
+def test_the_configured_rate_beside_the_measured_bitrate(svc: Service) -> None:
+    """A 100 Mb/s Connector at 97, 98, 99 Mb/s in its last three samples is at its limit
+    (the API's traffic and /metrics say so); one that touched 99 once among 60s is not;
+    each shows its rate and the bitrate of its last interval; a Link shows its rate."""
+    link = active_link(svc, ENT_FRA)
+    a, b = (svc.link(link)[k] for k in ("a", "b"))
+    counters(svc, a, [40, 97, 98, 99])
+    counters(svc, b, [60, 99, 60, 60])
+    busy = monitor.traffic(svc, a, T0, T0 + timedelta(hours=1))
+    assert busy["rate_mbps"] == 100 and busy["at_limit"] is True
+    assert [r["out_bps"] for r in busy["rates"]] == [40e6, 97e6, 98e6, 99e6]
+    calm = monitor.traffic(svc, b, T0, T0 + timedelta(hours=1))
+    assert calm["rate_mbps"] == 100 and calm["at_limit"] is False
+
+    text = monitor.exposition(svc)[0].decode()
+    leg = 'interface="eth3.2",router="pe1-par",tenant="acme"'
+    assert f'onramp_connector_rate_bps{{connector="{a}",tenant="acme"}} 1e+08' in text
+    assert f'onramp_connector_bitrate_bps{{connector="{a}",direction="out",{leg}}} 9.9e+07' in text
+    assert f'onramp_connector_bitrate_bps{{connector="{a}",direction="in",{leg}}} 9.9e+06' in text
+    assert f'onramp_connector_at_limit{{connector="{a}",tenant="acme"}} 1.0' in text
+    assert f'onramp_connector_at_limit{{connector="{b}",tenant="acme"}} 0.0' in text
+    assert f'onramp_link_rate_bps{{link="{link}",sla_class="gold",tenant="acme"}} 1e+08' in text

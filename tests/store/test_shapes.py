@@ -62,3 +62,33 @@ def test_intent_holds_its_shapes() -> None:
         holds(shapes.BackboneIntent, intent.backbone(bb, golden.ROUTER[platform]))
         holds(shapes.ConnectorIntent, golden.case(bb, platform))
         holds(shapes.ConnectorIntent, golden.case(bb, platform, inner=7))
+
+
+def test_a_connector_view_is_the_models_json(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    """connector_view builds the JSON from the row without the model (the API's lists spent
+    most of their time validating it again): it stays exactly model.Connector's JSON, keys in
+    the model's order, for every kind, with a change, a reason and a provider's id."""
+    from sqlalchemy import select
+
+    from onramp.core.model import ChangeRecord
+    from onramp.core.store import ConnectorRow, now
+
+    from .test_allocation import REQUESTS
+
+    for order in REQUESTS.values():
+        allocate.create_connector(store, backbone, ConnectorRequest(tenant="acme", **order), vault)
+    with store.session() as s:
+        rows = list(s.scalars(select(ConnectorRow)))
+        rows[0].change = ChangeRecord(from_mbps=1000, to_mbps=500, at=now(), by="api",
+                                      outcome="rolled_back", reason="x").model_dump(mode="json")  # fmt: skip
+        rows[0].reason, rows[0].csp_resource = "retrying", "dxvif-abc"
+        s.flush()
+        views = [allocate.connector_view(r, backbone) for r in rows]
+    assert len(views) == len(REQUESTS) and any(len(v["attachments"]) == 2 for v in views)
+    for view in views:
+        model = Connector.model_validate(view).model_dump(mode="json")
+        assert view == model
+        assert list(view) == list(model)
+        assert [list(a) for a in view["attachments"]] == [list(a) for a in model["attachments"]]

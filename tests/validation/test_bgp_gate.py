@@ -127,3 +127,40 @@ def test_standalone_testscript_exit_status(tmp_path: Path, after: str, status: i
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == status, done.stdout + done.stderr
     assert ("FAILED: pe1-par vrf c1" in done.stdout) == bool(status)
+
+
+def prefix_change(allowed: list[str], added: list[str], after: str = "established") -> Evidence:
+    """A prefix change on c1's live session: up before and after (judged as any other),
+    its accepted routes against the new list, the prefixes let in against c1's table."""
+    return Evidence(expected={}, before={"pe1-par": summary("established")},
+                    after={"pe1-par": summary(after)},
+                    accepted={"pe1-par": {"c1": {PEER: accepted(after)}}},
+                    tables={"pe1-par": {"c1": accepted(after)}},
+                    filters={"pe1-par": {"c1": {PEER: allowed}}},
+                    covered={"pe1-par": {"c1": added}} if added else {})  # fmt: skip
+
+
+def test_a_prefix_change_passes_when_its_routes_are_in_and_the_session_stayed() -> None:
+    # the route 10.100.0.0/24 lies inside the prefix let in (an aggregate of it)
+    verdict = run(prefix_change(["10.100.0.0/16", "10.9.0.0/24"], ["10.100.0.0/16"]))
+    assert verdict.passed, verdict.findings
+
+
+def test_a_prefix_change_fails_a_prefix_let_in_without_a_route() -> None:
+    verdict = run(prefix_change(["10.100.0.0/24", "10.101.0.0/24"], ["10.101.0.0/24"]))
+    assert verdict.findings == ["pe1-par vrf c1: no route inside ['10.101.0.0/24']"]
+
+
+def test_a_prefix_change_fails_a_route_still_accepted_outside_the_new_list() -> None:
+    # 10.100.0.0/24 taken out, yet its route still accepted: the filter did not take
+    verdict = run(prefix_change(["10.9.0.0/24"], []))
+    assert verdict.findings == [
+        f"pe1-par vrf c1 {PEER}: accepts ['10.100.0.0/24'], not in ['10.9.0.0/24']"]  # fmt: skip
+    verdict = run(prefix_change([], []))  # none allowed: none may be accepted
+    assert verdict.findings == [
+        f"pe1-par vrf c1 {PEER}: accepts ['10.100.0.0/24'], not in nothing"]  # fmt: skip
+
+
+def test_a_prefix_change_that_dropped_its_session_fails() -> None:
+    verdict = run(prefix_change(["10.100.0.0/24"], [], after="peer_down"))
+    assert verdict.findings == [f"pe1-par vrf c1 {PEER}: Established -> Connect"]

@@ -11,13 +11,14 @@ sessions: the gate, monitoring (through ShowBgpVrfAllSummary) and the lab's stat
 
 from __future__ import annotations
 
+import re
 from typing import Any as AnyType
 from typing import ClassVar
 
 from genie.metaparser import MetaParser
 from genie.metaparser.util.schemaengine import Any, ListOf, Optional
 
-from onramp.core.shapes import BgpRoute, BgpSession
+from onramp.core.shapes import BgpRoute, BgpSession, IgpNode
 from onramp.validation.sessions import bgp_sessions
 from onramp.validation.sessions import frr_json as _json
 
@@ -97,3 +98,82 @@ class ShowBgpVrfRoutes(ShowBgpVrfRoutesSchema):
             if best.get("peerId") not in (None, "(unspec)"):
                 routes[prefix]["from"] = str(best["peerId"])
         return {"vrf": {vrf: {"routes": routes}}}
+
+
+class ShowIsisDatabaseSchema(MetaParser):
+    schema: ClassVar[dict[AnyType, AnyType]] = {
+        "nodes": {
+            Any(): {
+                "name": str,
+                "system_id": str,
+                "router_id": str,
+                "overload": bool,
+                "seq": int,
+                "neighbors": {Any(): int},
+            }
+        }
+    }
+
+
+# an LSP's header: "p1.00-00   [*]   292   0x00000003  0x125d    1135    0/0/1"
+_LSP = re.compile(r"^(?P<node>\S+?)\.(?P<pn>[0-9a-f]{2})-(?P<frag>[0-9a-f]{2})\s+(?:\*\s+)?\d+"
+                  r"\s+0x(?P<seq>[0-9a-f]+)\s+0x\S+"
+                  r"\s+\d+\s+\d/\d/(?P<ol>\d)\s*$")  # fmt: skip
+_IS_REACH = re.compile(r"^\s+(?:Extended Reachability|IS Reachability): (\S+) \(Metric: (\d+)\)")
+_ROUTER_ID = re.compile(r"^\s+TE Router ID: (\S+)")
+_SYSID = re.compile(r"(?P<id>[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})\s+(?P<name>\S+)\s*$")
+
+
+class ShowIsisDatabase(ShowIsisDatabaseSchema):
+    """`show isis database detail` (+ `show isis hostname` to name the neighbors): every
+    router's LSP, as onramp.core.shapes.IgpDatabase. FRR 8.4's `... detail json` keeps only
+    the last TLV of each kind per LSP (one neighbor), so the text is what carries the graph.
+    A pseudonode (LAN) LSP becomes a node `<dis>.<n>` whose neighbors it lists at metric 0."""
+
+    cli_command: ClassVar[list[str]] = ["show isis database detail", "show isis hostname"]
+
+    def cli(
+        self, output: str | None = None, hostnames: str | None = None
+    ) -> dict[str, dict[str, IgpNode]]:
+        if output is None or hostnames is None:
+            output = self.device.execute(self.cli_command[0])
+            hostnames = self.device.execute(self.cli_command[1])
+        names = {m["id"]: m["name"] for m in map(_SYSID.search, hostnames.splitlines()) if m}
+        ids = {name: sysid for sysid, name in names.items()}
+
+        def named(neighbor: str) -> str:  # "0000.0000.0003.00" or "p1.00" -> "p1" / "p1.01"
+            base, _, pn = neighbor.rpartition(".")
+            base = names.get(base, base)
+            return base if pn == "00" else f"{base}.{pn}"
+
+        nodes: dict[str, IgpNode] = {}
+        node: IgpNode | None = None
+        for line in output.splitlines():
+            if m := _LSP.match(line):
+                name = m["node"] if m["pn"] == "00" else f"{m['node']}.{m['pn']}"
+                node = nodes.setdefault(name, {"name": name, "system_id": ids.get(m["node"], ""),
+                                               "router_id": "", "overload": False, "seq": 0,
+                                               "neighbors": {}})  # fmt: skip
+                if m["frag"] == "00":  # fragment 0's number: how fresh this copy is
+                    node["seq"] = int(m["seq"], 16)
+                node["overload"] |= m["ol"] == "1"  # fragment 0 carries it; any fragment counts
+            elif node is not None and (m := _IS_REACH.match(line)):
+                node["neighbors"][named(m[1])] = int(m[2])
+            elif node is not None and (m := _ROUTER_ID.match(line)):
+                node["router_id"] = m[1]
+        return {"nodes": nodes}
+
+
+class ShowDaemonsSchema(MetaParser):
+    schema: ClassVar[dict[AnyType, AnyType]] = {"daemons": ListOf(str)}
+
+
+class ShowDaemons(ShowDaemonsSchema):
+    """`show daemons`: the daemons vtysh reaches (a dead one is missing)."""
+
+    cli_command = "show daemons"
+
+    def cli(self, output: str | None = None) -> dict[str, list[str]]:
+        if output is None:
+            output = self.device.execute(self.cli_command)
+        return {"daemons": output.split()}

@@ -1,0 +1,13 @@
+"""How often the gate polls the routers after a commit: fast while a session is expected
+(1-3 s), slower once it is late, never slower than the cap."""
+
+from __future__ import annotations
+
+from onramp.validation.collect import poll_after
+
+
+def test_the_gate_polls_every_tenth_of_a_second_at_first_then_backs_off() -> None:
+    assert [poll_after(t) for t in (0.0, 1.0, 2.5, 4.99)] == [0.1] * 4
+    later = [poll_after(t) for t in (5.0, 7.0, 9.0, 20.0, 60.0)]
+    assert later == sorted(later) and later[0] <= 0.5 and later[-1] == 1.0
+    assert poll_after(60.0, cap=0.5) == 0.5
