@@ -149,6 +149,12 @@ def test_edge_is_in_the_providers_asn(topo: Topology, edge: str, asn: int) -> No
     assert f"\nrouter bgp {asn}\n" in topo.nodes[edge].config
 
 
+def test_edges_run_only_the_daemons_their_config_needs(topo: Topology) -> None:
+    edges = [n for n in topo.nodes.values() if n.kind == "edge"]
+    assert edges and {n.daemons for n in edges} == {("zebra", "bgpd")}
+    assert not [n.name for n in edges if "ip route" in n.config]  # nothing for a staticd
+
+
 def test_edges_stand_behind_their_ports(topo: Topology) -> None:
     ports = {
         lk.b.node: (lk.a.node, lk.a.ifname, lk.b.ifname) for lk in topo.links if lk.kind == "port"
