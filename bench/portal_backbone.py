@@ -40,7 +40,7 @@ def topology_of(bb: Backbone) -> TopologyView:
         nodes[r.name] = {"name": r.name, "system_id": r.isis_net[3:17] if r.isis_net else "",
                          "router_id": str(r.loopback.ip), "overload": False,
                          "neighbors": {c.peer.host: c.isis_metric for c in r.core_interfaces}}  # fmt: skip
-    rrs = [nodes[r.name]["router_id"] for r in bb.routers.values() if r.role == "p"]
+    rrs = [nodes[r.name]["router_id"] for r in bb.routers.values() if r.route_reflector]
     return {"source": "isis-ssh", "read_at": datetime.now(UTC).isoformat(), "age_s": 0.0,
             "read_s": 0.0, "nodes": nodes,
             "health": {n: {"reachable": True, "daemons": dict.fromkeys(("zebra", "isisd", "bgpd"), True),

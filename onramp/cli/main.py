@@ -234,12 +234,15 @@ def inventory_generate(
     platforms: Annotated[
         str, typer.Option(help="Comma-separated platforms to cycle PEs through.")
     ] = "frr",
+    reflectors: Annotated[
+        int, typer.Option(help="How many P routers are iBGP route reflectors.")
+    ] = 2,
 ) -> None:
     """Write a generated backbone (for scale tests and benchmarks)."""
     from onramp.network.inventory.generate import generate, write
 
     with errors(False):
-        write(generate(routers, mgmt_subnet, platforms.split(",")), out_dir)
+        write(generate(routers, mgmt_subnet, platforms.split(","), reflectors), out_dir)
     out.print(f"wrote {routers} routers to {out_dir}")
 
 

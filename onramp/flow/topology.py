@@ -108,8 +108,8 @@ def router_state(task: Task) -> Result:
 
 
 def route_reflectors(bb: Backbone) -> list[str]:
-    """The P routers are the iBGP route reflectors (inventory/groups.yaml)."""
-    return sorted(r.name for r in bb.routers.values() if r.role == "p")
+    """The iBGP route reflectors (`Router.route_reflector`: the P routers unless named)."""
+    return sorted(r.name for r in bb.routers.values() if r.route_reflector)
 
 
 def read_isis_ssh(bb: Backbone, nr: Nornir) -> tuple[IgpDatabase, dict[str, PeHealth]]:

@@ -24,7 +24,9 @@ from onramp.network.templates import render
 
 LAB_TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROUTER_DAEMONS = ("zebra", "isisd", "bgpd", "staticd")
-EDGE_DAEMONS = ("zebra", "bgpd", "staticd")
+# a cloud edge or CE is eBGP and connected routes only (templates/cloud_edge, cloud_peering,
+# customer): no staticd, ~2.5 MiB and a start fewer on each of a large lab's ~30 edges
+EDGE_DAEMONS = ("zebra", "bgpd")
 EDGE_PORT = "eth0"  # the edge's side of an on-ramp port; VLAN subinterfaces hang off it
 EDGE_LAN = "lan0"
 HOST_BRIDGE = "lan"

@@ -36,14 +36,15 @@ def backbone(
 ) -> BackboneIntent:
     """Interfaces, IS-IS and iBGP (IPv4 + VPNv4) for one router.
 
-    P routers reflect routes for the PEs (their clients) and peer with each other as
-    non-clients. `platform`/`ifnames` let the lab render an FRR stand-in for another OS.
+    The route reflectors (`Router.route_reflector`) peer with each other as non-clients and
+    reflect for every other router, a client of each. `platform`/`ifnames` let the lab
+    render an FRR stand-in for another OS.
     """
     r = bb.routers[name]
     plat = PLATFORMS[platform or r.platform]
     rename = ifnames or {}
-    reflectors = [x for x in bb.routers.values() if x.role == "p" and x.name != name]
-    clients = [x for x in bb.routers.values() if x.role == "pe"] if r.role == "p" else []
+    reflectors = [x for x in bb.routers.values() if x.route_reflector and x.name != name]
+    clients = [x for x in bb.routers.values() if not x.route_reflector] if r.route_reflector else []
     groups: list[PeerGroup] = [
         {"name": "RR", "client": False, "members": [_member(x) for x in reflectors]},
         {"name": "RR-CLIENTS", "client": True, "members": [_member(x) for x in clients]},
@@ -79,7 +80,7 @@ def backbone(
             "keepalive": r.timers.bgp_keepalive,
             "hold": r.timers.bgp_hold,
             "connect_retry": r.timers.bgp_connect_retry,
-            "cluster_id": str(r.loopback.ip) if r.role == "p" else None,
+            "cluster_id": str(r.loopback.ip) if r.route_reflector else None,
             "peer_groups": [g for g in groups if g["members"]],
         },
     }
@@ -101,7 +102,7 @@ def bgp_ls(bb: Backbone, name: str, platform: str | None = None) -> BgpLsIntent:
         "isis_instance": ISIS_INSTANCE,
         "instance_id": BGP_LS_INSTANCE_ID,
         "group": "RR",  # backbone()'s non-client group: the route reflectors among themselves
-        "peers": [_member(x) for x in bb.routers.values() if x.role == "p" and x.name != name],
+        "peers": [_member(x) for x in bb.routers.values() if x.route_reflector and x.name != name],
     }
 
 

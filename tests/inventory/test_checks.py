@@ -239,6 +239,11 @@ BAD: list[Any] = [
         id="011-onramp-port-on-a-p",
     ),
     pytest.param(
+        lambda d: [data(d, p).update(route_reflector=False) for p in ("p1-par", "p1-fra")],
+        [("ONR-INV-014", "hosts.yaml", "route_reflector")],
+        id="014-no-route-reflector",
+    ),
+    pytest.param(
         lambda d: rename(data(d, "pe1-par"), "loopback", "lopback"),
         [
             ("ONR-INV-001", "pe1-par", "loopback"),  # missing
@@ -432,6 +437,31 @@ def test_generated_inventory_has_no_findings(tmp_path: Path, count: int) -> None
     assert [str(f) for f in findings] == []
     assert bb is not None
     assert len(bb.routers) == count
+
+
+@pytest.mark.parametrize(("count", "reflectors", "expected"), [
+    (10, 2, ["p1", "p2"]), (100, 2, ["p1", "p11"]), (100, 4, ["p1", "p11", "p16", "p6"]),
+])  # fmt: skip
+def test_a_generated_backbone_names_its_route_reflectors_spread_around_the_ring(
+    tmp_path: Path, count: int, reflectors: int, expected: list[str]
+) -> None:
+    write(generate(count, platforms=["frr", "iosxr", "junos"], reflectors=reflectors), tmp_path)
+    bb = load(tmp_path)
+    assert sorted(r.name for r in bb.routers.values() if r.route_reflector) == expected
+    assert all(r.role == "p" for r in bb.routers.values() if r.route_reflector)
+
+
+def test_a_generated_backbone_refuses_more_reflectors_than_p_routers() -> None:
+    with pytest.raises(ValueError, match="1 to 2 route reflectors"):
+        generate(10, reflectors=3)
+
+
+def test_a_p_router_is_a_route_reflector_unless_it_says_not(
+    inventory_copy: InventoryCopy,
+) -> None:
+    data(inventory_copy.data, "p1-fra").update(route_reflector=False)
+    bb = load(inventory_copy.write())
+    assert {n for n, r in bb.routers.items() if r.route_reflector} == {"p1-par"}
 
 
 def test_generated_inventory_uses_every_platform(tmp_path: Path) -> None:

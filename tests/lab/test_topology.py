@@ -149,6 +149,12 @@ def test_edge_is_in_the_providers_asn(topo: Topology, edge: str, asn: int) -> No
     assert f"\nrouter bgp {asn}\n" in topo.nodes[edge].config
 
 
+def test_edges_run_only_the_daemons_their_config_needs(topo: Topology) -> None:
+    edges = [n for n in topo.nodes.values() if n.kind == "edge"]
+    assert edges and {n.daemons for n in edges} == {("zebra", "bgpd")}
+    assert not [n.name for n in edges if "ip route" in n.config]  # nothing for a staticd
+
+
 def test_edges_stand_behind_their_ports(topo: Topology) -> None:
     ports = {
         lk.b.node: (lk.a.node, lk.a.ifname, lk.b.ifname) for lk in topo.links if lk.kind == "port"
@@ -211,6 +217,32 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Topology:
     directory = tmp_path_factory.mktemp("mixed")
     write(generate(10, platforms=["iosxr", "junos"]), directory)
     return build(load(directory), LabSettings())
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> Topology:
+    """A generated 100-router backbone: 20 P routers, 2 of them the route reflectors."""
+    directory = tmp_path_factory.mktemp("large")
+    write(generate(100, "172.20.0.0/22", ["frr", "iosxr", "junos"]), directory)
+    return build(load(directory), LabSettings(mgmt_subnet=IPv4Network("172.20.0.0/22")))
+
+
+def test_every_router_of_a_large_backbone_is_a_client_of_both_reflectors(
+    large: Topology,
+) -> None:
+    loopback = {n.name: re.search(r"bgp router-id (\S+)", n.config)[1] for n in large.routers()}  # type: ignore[index]
+    rrs = {"p1", "p11"}
+    for node in large.routers():
+        if node.name in rrs:
+            others = {a for n, a in loopback.items() if n != node.name}
+            assert set(node.expect_bgp) == others, node.name
+            assert "\n  neighbor RR-CLIENTS route-reflector-client\n" in node.config
+            assert f"\n bgp cluster-id {loopback[node.name]}\n" in node.config
+        else:  # PEs and the other P routers alike
+            assert set(node.expect_bgp) == {loopback[r] for r in rrs}, node.name
+            assert "RR-CLIENTS" not in node.config and "cluster-id" not in node.config
+    # 98 clients x 2 reflectors + the reflectors' own session (was 80 x 20 + 20 x 19 / 2)
+    assert sum(len(n.expect_bgp) for n in large.routers()) // 2 == 197
 
 
 def first(topo: Topology, platform: str) -> Node:

@@ -456,6 +456,8 @@ def check_raw(
         findings += _references(routers, catalogue, unjudged)
     if not routers and not findings:
         findings.append(Finding("ONR-INV-001", "hosts.yaml", "-", "no routers defined"))
+    elif routers and not invalid and not any(r.route_reflector for r in routers.values()):
+        findings.append(Finding("ONR-INV-014", "hosts.yaml", "route_reflector", "no router is one"))
     if findings or catalogue is None:
         return None, findings
     return Backbone(directory, routers, catalogue), []

@@ -3,6 +3,10 @@
 Shape: one P router per PoP (at least two), P routers in a ring, every PE dual-homed
 to its PoP's P and the next one. Each PoP gets an enterprise on-ramp; the first PoPs
 get AWS, Azure (primary/secondary on two PEs) and Google when they have the PEs for it.
+`reflectors` of the P routers (2 by default, spread around the ring) are the iBGP route
+reflectors and every other router is a client of each: the redundant pair a backbone of a
+few hundred routers runs (RFC 4456's clients of two reflectors), not a full mesh of every P,
+whose sessions grow as P x routers (1,790 at 100 routers against 197).
 """
 
 from __future__ import annotations
@@ -26,12 +30,18 @@ NAPALM_ARGS = {"known_hosts": "known_hosts", "host_key_policy": "strict",
 
 
 def generate(
-    count: int, mgmt_subnet: str = "172.20.20.0/24", platforms: list[str] | None = None
+    count: int,
+    mgmt_subnet: str = "172.20.20.0/24",
+    platforms: list[str] | None = None,
+    reflectors: int = 2,
 ) -> dict[str, Any]:
     if count < 3:
         raise ValueError("a backbone needs at least 3 routers (2 P + 1 PE)")
     platforms = platforms or ["frr"]
     n_p = max(2, count // 5)
+    if not 1 <= reflectors <= n_p:
+        raise ValueError(f"{count} routers have {n_p} P routers: 1 to {n_p} route reflectors")
+    rrs = {f"p{i * n_p // reflectors + 1}" for i in range(reflectors)}
     pes = [f"pe{i + 1}" for i in range(count - n_p)]
     ps = [f"p{i + 1}" for i in range(n_p)]
     pops = [f"pop{i + 1}" for i in range(n_p)]
@@ -54,6 +64,8 @@ def generate(
                 "core_interfaces": [],
             },
         }
+        if role == "p":
+            hosts[name]["data"]["route_reflector"] = name in rrs
     links = [(pe, ps[pops.index(hosts[pe]["data"]["pop"])]) for pe in pes]
     links += [(pe, ps[(pops.index(hosts[pe]["data"]["pop"]) + 1) % n_p]) for pe in pes]
     links += [(ps[i], ps[(i + 1) % n_p]) for i in range(n_p if n_p > 2 else 1)]

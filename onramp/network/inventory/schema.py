@@ -8,9 +8,9 @@ types here on purpose: they get their own error codes from the checks.
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # ISO NET for IS-IS: area 49.xxxx, 6-byte system-id in three groups, selector 00.
 NET_RE = r"^49(\.[0-9a-fA-F]{4})+\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.00$"
@@ -71,6 +71,9 @@ class Router(Strict):
     hostname: IPv4Address  # management address
     platform: str
     role: Literal["pe", "p"]
+    # an iBGP route reflector (every other router is a client of each); unset: a P router
+    # is one, a PE is not (the default inventory's rule). A large backbone names a few.
+    route_reflector: bool = False
     pop: str
     asn: int = ASN
     loopback: IPv4Interface
@@ -81,6 +84,13 @@ class Router(Strict):
     onramp_ports: list[OnrampPort] = []
     # from connection_options.napalm.extras.optional_args, as Nornir resolves them
     host_keys: HostKeys = HostKeys()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reflector_by_role(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("route_reflector") is None:
+            return {**data, "route_reflector": data.get("role") == "p"}
+        return data
 
     @field_validator("loopback")
     @classmethod
