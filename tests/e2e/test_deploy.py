@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -467,6 +468,23 @@ def configure(env: Env, router: str, line: str) -> None:
                     "-c", line], check=True)  # fmt: skip
 
 
+@contextmanager
+def driver_on(env: Env, router: str) -> Iterator[tuple[Any, str]]:
+    """A driver of our own and the router's running config; the router put back as found
+    afterwards, even after a failure with a commit waiting."""
+    dev = env.driver(router)
+    before = dev.get_config(retrieve="running")["running"]
+    try:
+        yield dev, before
+    finally:
+        if dev.has_pending_commit():
+            dev.rollback()
+        dev.load_replace_candidate(config=before)
+        dev.commit_config()
+        dev.close()
+    assert canonical(env.running(router)) == canonical(before)
+
+
 ADDED = "ip route 192.0.2.0/24 Null0\nip prefix-list T23 seq 5 permit 192.0.2.0/24\n"
 
 
@@ -474,9 +492,7 @@ def test_driver_commit_of_additions_applies_exactly_them(env: Env) -> None:
     """A commit whose diff only adds lines applies the dry run's diff (frr-reload --test,
     kept on the router) as it is (vtysh -f): the router ends with the candidate, and
     nothing else changed."""
-    dev = env.driver("pe1-fra")
-    before = dev.get_config(retrieve="running")["running"]
-    try:
+    with driver_on(env, "pe1-fra") as (dev, before):
         dev.load_replace_candidate(config=before + ADDED)
         assert dev.compare_config() == "\n".join(f"+ {line}" for line in ADDED.splitlines())
         dev.get_config(retrieve="running")
@@ -489,13 +505,6 @@ def test_driver_commit_of_additions_applies_exactly_them(env: Env) -> None:
         assert canonical(after) == canonical(before + ADDED)
         dev.load_replace_candidate(config=before + ADDED)
         assert dev.compare_config() == ""
-    finally:  # as found, even after a failure with a commit waiting
-        if dev.has_pending_commit():
-            dev.rollback()
-        dev.load_replace_candidate(config=before)
-        dev.commit_config()
-        dev.close()
-    assert canonical(env.running("pe1-fra")) == canonical(before)
 
 
 def test_driver_commit_with_a_deletion_goes_through_frr_reload(env: Env) -> None:
@@ -503,10 +512,8 @@ def test_driver_commit_with_a_deletion_goes_through_frr_reload(env: Env) -> None
     took with it). Here a route goes and a prefix-list entry is replaced at its sequence
     number (frr-reload lists `no ...seq 5 permit <old>` among the adds: applied after
     the new one, it drops both); the router ends with the candidate, exactly."""
-    dev = env.driver("pe1-fra")
-    before = dev.get_config(retrieve="running")["running"]
-    replaced = before + "ip prefix-list T23 seq 5 permit 198.51.100.0/24\n"
-    try:
+    with driver_on(env, "pe1-fra") as (dev, before):
+        replaced = before + "ip prefix-list T23 seq 5 permit 198.51.100.0/24\n"
         dev.load_merge_candidate(config=ADDED)
         dev.commit_config()
         dev.get_config(retrieve="running")
@@ -516,13 +523,6 @@ def test_driver_commit_with_a_deletion_goes_through_frr_reload(env: Env) -> None
         dev.confirm_commit()
         after = dev.get_config(retrieve="running")["running"]
         assert canonical(after) == canonical(replaced)
-    finally:  # as found, even after a failure with a commit waiting
-        if dev.has_pending_commit():
-            dev.rollback()
-        dev.load_replace_candidate(config=before)
-        dev.commit_config()
-        dev.close()
-    assert canonical(env.running("pe1-fra")) == canonical(before)
 
 
 def test_driver_commit_refuses_a_config_changed_since_it_was_read(env: Env) -> None:
