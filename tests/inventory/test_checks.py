@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from nornir.core import Nornir
 from typer.testing import CliRunner
 
 from onramp.cli.main import app
+from onramp.core.errors import OnrampError
 from onramp.network.inventory import InventoryError, check, load
 from onramp.network.inventory.generate import generate, write
 
@@ -452,8 +455,31 @@ def test_a_generated_backbone_names_its_route_reflectors_spread_around_the_ring(
 
 
 def test_a_generated_backbone_refuses_more_reflectors_than_p_routers() -> None:
-    with pytest.raises(ValueError, match="1 to 2 route reflectors"):
+    with pytest.raises(OnrampError, match="1 to 2 route reflectors") as refused:
         generate(10, reflectors=3)
+    assert (refused.value.code, refused.value.field) == ("ONR-INV-001", "reflectors")
+
+
+@pytest.mark.parametrize(("args", "code", "says"), [
+    (["--routers", "2"], "ONR-INV-001", "at least 3 routers"),
+    (["--routers", "10", "--reflectors", "5"], "ONR-INV-001", "1 to 2 route reflectors"),
+    (["--routers", "10", "--mgmt-subnet", "10.0.0.0/29"], "ONR-INV-001", "too small"),
+    (["--routers", "10", "--mgmt-subnet", "10.0.0.0/33"], "ONR-INV-001", "10.0.0.0/33"),
+    (["--routers", "10", "--platforms", "frr,eos"], "ONR-INV-006", "eos"),
+])  # fmt: skip
+def test_generate_answers_a_wrong_request_with_a_code_not_a_traceback(
+    tmp_path: Path, args: list[str], code: str, says: str
+) -> None:
+    """What a stranger types: each mistake named, with its code and what to do, exit 2."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "onramp.cli", "inventory", "generate", *args,
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert code in proc.stderr and says in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing half-written
 
 
 def test_a_p_router_is_a_route_reflector_unless_it_says_not(

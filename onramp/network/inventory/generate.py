@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from onramp.core.errors import OnrampError
 from onramp.network.platforms import PLATFORMS
 
 # per provider, the (csp_region, csp_location) of a generated on-ramp: values its simulator
@@ -35,19 +36,33 @@ def generate(
     platforms: list[str] | None = None,
     reflectors: int = 2,
 ) -> dict[str, Any]:
+    # a request a person typed (`onramp inventory generate`): each mistake named, coded
     if count < 3:
-        raise ValueError("a backbone needs at least 3 routers (2 P + 1 PE)")
+        raise OnrampError("ONR-INV-001", f"{count} routers: a backbone needs at least 3 "
+                          "routers (2 P + 1 PE)", "ask for 3 routers or more", field="routers")  # fmt: skip
     platforms = platforms or ["frr"]
+    unknown = [p for p in platforms if p not in PLATFORMS]
+    if unknown:
+        raise OnrampError("ONR-INV-006", f"unknown platform {', '.join(unknown)}",
+                          f"use some of {', '.join(sorted(PLATFORMS))}", field="platforms")  # fmt: skip
     n_p = max(2, count // 5)
     if not 1 <= reflectors <= n_p:
-        raise ValueError(f"{count} routers have {n_p} P routers: 1 to {n_p} route reflectors")
+        raise OnrampError("ONR-INV-001", f"{count} routers have {n_p} P routers: 1 to {n_p} "
+                          "route reflectors", f"ask for 1 to {n_p}", field="reflectors")  # fmt: skip
+    try:
+        subnet = IPv4Network(mgmt_subnet)
+    except ValueError as exc:
+        raise OnrampError("ONR-INV-001", f"management subnet {mgmt_subnet}: {exc}",
+                          "give an IPv4 network such as 172.20.20.0/24", field="mgmt_subnet") from exc  # fmt: skip
     rrs = {f"p{i * n_p // reflectors + 1}" for i in range(reflectors)}
     pes = [f"pe{i + 1}" for i in range(count - n_p)]
     ps = [f"p{i + 1}" for i in range(n_p)]
     pops = [f"pop{i + 1}" for i in range(n_p)]
-    mgmt = list(IPv4Network(mgmt_subnet).hosts())[10:]
+    mgmt = list(subnet.hosts())[10:]
     if len(mgmt) < count:
-        raise ValueError(f"{mgmt_subnet} is too small for {count} routers")
+        raise OnrampError("ONR-INV-001", f"{mgmt_subnet} is too small for {count} routers",
+                          f"give a subnet with at least {count + 10} host addresses",
+                          field="mgmt_subnet")  # fmt: skip
     hosts: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(ps + pes):
         role = "p" if name in ps else "pe"
