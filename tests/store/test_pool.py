@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from onramp.core import store as store_module
 from onramp.core.store import Store, TenantRow
 
 
@@ -23,12 +22,9 @@ def test_a_read_takes_no_write_lock(store: Store) -> None:
 
 
 @pytest.mark.postgres
-def test_a_connection_dropped_while_idle_is_replaced(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_connection_dropped_while_idle_is_replaced(store: Store) -> None:
     if store.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no server to drop a connection")
-    monkeypatch.setattr(store_module, "IDLE_PING_S", 0.0)  # every checkout counts as idle
     with store.read() as s:
         pid = s.scalar(text("SELECT pg_backend_pid()"))
     # the server ends the pooled connection (a restart, a firewall's idle cut)
