@@ -18,7 +18,6 @@ and the ratios against the baseline (target: request -> active <= 5 s).
 from __future__ import annotations
 
 import argparse
-import itertools
 import statistics
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit import lab_service
-from report import report
+from report import report, split
 
 from onramp import worker
 from onramp.core.store import ConnectorRow
@@ -53,17 +52,6 @@ def setup(tmp: Path) -> tuple[Lab, Service]:
         worker={"broker_url": f"sqla+sqlite:///{tmp / 'broker.db'}", "poll_s": 0.05,
                 "sweep_s": 30, "revert_in_s": 60, "check_timeout_s": 20},
     )  # fmt: skip
-
-
-def split(orch: Orchestrator, ident: str) -> dict[str, float]:
-    """Seconds spent in each state on the way to active, from the transition rows."""
-    rows = orch.history("connector", ident)
-    out: dict[str, float] = {}
-    for a, b in itertools.pairwise(rows):
-        if a["to"] == "active":
-            break
-        out[a["to"]] = out.get(a["to"], 0.0) + (b["at"] - a["at"]).total_seconds()
-    return out
 
 
 def main() -> None:
@@ -126,7 +114,7 @@ def main() -> None:
                     ident = way()
                     runs[name].append(time.perf_counter() - t)
                     if name == "state machine":
-                        splits.append(split(orch, ident))
+                        splits.append(split(orch.history("connector", ident)))
                     while applied:  # the deploy's re-check, after the clock stopped
                         t = time.perf_counter()
                         recheck_plan(svc, applied.pop())

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import json
 import re
 import statistics
@@ -38,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit import lab_service
-from report import report
+from report import report, split
 
 from onramp import worker
 from onramp.core.settings import CspSettings
@@ -192,17 +191,6 @@ def profile() -> Spans:
 
 
 # ---------------------------------------------------------------- the runs
-def split(orch: Orchestrator, kind: str, ident: str) -> dict[str, float]:
-    """Seconds in each state on the way to active, from the transition rows."""
-    rows = orch.history(kind, ident)
-    out: dict[str, float] = {}
-    for a, b in itertools.pairwise(rows):
-        if a["to"] == "active":
-            break
-        out[a["to"]] = out.get(a["to"], 0.0) + (b["at"] - a["at"]).total_seconds()
-    return out
-
-
 @contextmanager
 def simulators(svc: Service, hook: LabAttachment) -> Iterator[tuple[dict[str, Any], Any]]:
     """AWS and Azure simulators driving the lab, their customers accepting at 0 s; the
@@ -253,7 +241,7 @@ def main() -> None:
                     settle(kind, ident, "active")
                     t1 = time.perf_counter()
                     took[kind].append(t1 - t0)
-                    splits[kind].append(split(orch, kind, ident))
+                    splits[kind].append(split(orch.history(kind, ident)))
                     if spans is not None:
                         parts[kind].append(spans.between(t0, t1))
                         lines[kind] = spans.timeline(t0, t1)
