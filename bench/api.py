@@ -6,8 +6,10 @@ process, called over loopback with one HTTP session:
 - `GET /v1/connectors?limit=50`: the first page and a page deep in the list (keyset);
   p50 and p99 of each, against the bare endpoint (same JSON, no auth, no store);
 - create: `POST /v1/connectors` (enterprise orders: allocation, store, a message to the
-  workers, here recorded) per second, against the bare endpoint's POST; and the SQL
-  statements a create runs (each a round trip on PostgreSQL, and SQLAlchemy's work).
+  workers, here recorded) per second, against the bare endpoint's POST; the CPU each costs
+  (this process's, plus the PostgreSQL server's: a figure the shared machine's load
+  barely moves, unlike time); and the SQL statements a create runs (each a round trip on
+  PostgreSQL, and SQLAlchemy's work).
 API and bare requests take turns (on a shared machine both see the same load). The same
 figures on SQLite and on PostgreSQL (a throw-away server, as the tests start one).
 Prints the figures and the ratios API / bare.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import tempfile
@@ -95,15 +98,43 @@ def counted(svc: Service) -> tuple[list[str], Any]:
     return seen, lambda: event.remove(svc.store.engine, "before_cursor_execute", count)
 
 
-def timed(fns: list[Any], n: int) -> list[list[float]]:
-    """Each of `fns` n times, taking turns: on a shared machine both see the same load."""
+def timed(fns: list[Any], n: int, cpu: list[float] | None = None) -> list[list[float]]:
+    """Each of `fns` n times, taking turns: on a shared machine both see the same load.
+    `cpu`: each fn's CPU seconds in all, this process's (client, server, app), then each
+    one's of the store server (`server_cpu`): unlike time, barely moved by others' load."""
     out: list[list[float]] = [[] for _ in fns]
+    spent, served = [0.0] * len(fns), [0.0] * len(fns)
     for _ in range(n):
-        for fn, times in zip(fns, out, strict=True):
+        for i, (fn, times) in enumerate(zip(fns, out, strict=True)):
+            server = server_cpu()  # read outside the process's own count: it costs CPU too
+            c = time.process_time()
             t = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t)
+            spent[i] += time.process_time() - c
+            served[i] += server_cpu() - server
+    if cpu is not None:
+        cpu[:] = [*spent, *served]
     return out
+
+
+POSTMASTER: list[int] = []  # the PostgreSQL server's pid, when the store is one
+
+
+def server_cpu() -> float:
+    """CPU seconds of the PostgreSQL server's processes so far (the postmaster and its
+    children, the backends doing our statements among them), from /proc; 0 without one."""
+    if not POSTMASTER:
+        return 0.0
+    pm = POSTMASTER[0]
+    ticks = 0
+    for pid in [pm, *map(int, Path(f"/proc/{pm}/task/{pm}/children").read_text().split())]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -144,10 +175,16 @@ def measure(svc: Service, a: argparse.Namespace, label: str) -> dict[str, Any]:
                     f"{pct(api_t, 0.99) / pct(bare_t, 0.99):.1f}"
                 )
             seen, stop = counted(svc)
+            cpu: list[float] = []
             api_c, bare_c = timed(
                 [lambda u=u: http.post(f"{u}/v1/connectors", json=ORDER).raise_for_status()
-                 for u in (url, bare_url)], a.creates)  # fmt: skip
+                 for u in (url, bare_url)], a.creates, cpu)  # fmt: skip
             stop()
+            ms_each = [x / a.creates * 1000 for x in cpu]
+            figures[f"{label} create CPU ms, this process + store server (api / bare)"] = (
+                f"{ms_each[0]:.2f} + {ms_each[2]:.2f} / {ms_each[1]:.2f} + {ms_each[3]:.2f}"
+            )
+            figures[f"{label} create CPU ratio"] = round((cpu[0] + cpu[2]) / (cpu[1] + cpu[3]), 1)
             figures[f"{label} create SQL statements"] = round(len(seen) / a.creates, 1)
             figures[f"{label} create per s"] = round(len(api_c) / sum(api_c), 1)
             figures[f"{label} create bare per s"] = round(len(bare_c) / sum(bare_c), 1)
@@ -175,6 +212,8 @@ def main() -> int:
             from tests.conftest import new_postgres_db, pg_server
 
             with pg_server() as pg:
+                pid = (pg.base / "data" / "postmaster.pid").read_text().split()[0]
+                POSTMASTER[:] = [int(pid)]
                 (Path(d) / "pg").mkdir()
                 url = new_postgres_db(pg.url)
                 figures |= measure(service(Path(d) / "pg", store_url=url), a, "postgresql")

@@ -398,12 +398,12 @@ def create_app(
         key = x_api_key or (bearer.credentials.strip() if bearer else "")
 
         # each statement its own transaction (no BEGIN and COMMIT: two round trips on
-        # PostgreSQL): two reads and an atomic draw; a transaction only to count an unknown
-        # key or for a new or empty bucket
+        # PostgreSQL): the address's bucket with the key in one read, and an atomic draw; a
+        # transaction only to count an unknown key or for a new or empty bucket
         with svc.store.read() as s:
-            if wait := guesses.wait_in(s, addr):
+            who, guessed = apikeys.principal_and_bucket(s, key, addr)
+            if wait := guesses.wait_of(guessed):  # past it, not even a good key gets in
                 raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
-            who = apikeys.principal_in(s, key) if key else None
             drawn = who is not None and bucket.draw(s, f"key:{who.key_id}")
         if who is None:
             guesses.take(svc.store, addr)

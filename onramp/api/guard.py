@@ -139,7 +139,11 @@ class RateLimit:
             return self.wait_in(s, name)
 
     def wait_in(self, s: Session, name: str) -> float:
-        tokens = self._count(s.connection().execute(_BUCKET, {"name": name}).first(), time.time())
+        return self.wait_of(s.connection().execute(_BUCKET, {"name": name}).first())
+
+    def wait_of(self, row: Row[Any, Any] | None) -> float:
+        """`wait` of a bucket read already (its tokens and time; None: no bucket yet)."""
+        tokens = self._count(row, time.time())
         return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
 

@@ -11,13 +11,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, select
+from sqlalchemy import Select, String, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from onramp.core.errors import OnrampError
-from onramp.core.store import ApiKeyRow, Store, TenantRow, now
+from onramp.core.store import ApiKeyRow, RateBucketRow, Store, TenantRow, now
 
 PREFIX = "onr"
 
@@ -71,11 +71,43 @@ def principal_in(s: Session, key: str) -> Principal | None:
     return Principal(row.id, row.tenant_id)
 
 
+def principal_and_bucket(s: Session, key: str, bucket: str) -> tuple[Principal | None, Any]:
+    """`principal_in`, and the rate bucket named `bucket` (its tokens and time, None when it
+    has none: RateLimit.wait_of) read by the same statement: every request checks its
+    address's bucket before its key (issue 23: a round trip less per request)."""
+    parts = key.split("_", 2)
+    well_formed = len(parts) == 3 and parts[0] == PREFIX
+    row = (
+        s.connection()
+        .execute(_KEY_AND_BUCKET, {"id": parts[1] if well_formed else "", "bucket": bucket})
+        .one()
+    )
+    held = None if row.tokens is None else row
+    if not well_formed or row.id is None or row.revoked_at is not None:
+        return None, held
+    if not hmac.compare_digest(row.sha256, _digest(key)):
+        return None, held
+    return Principal(row.id, row.tenant_id), held
+
+
 _KEYS = cast(Table, ApiKeyRow.__table__)
 # a plain row, built once: the ORM's load of an object cost a fifth of the key's check
 _KEY = select(_KEYS.c.id, _KEYS.c.tenant_id, _KEYS.c.sha256, _KEYS.c.revoked_at).where(
     _KEYS.c.id == bindparam("id", type_=String)
 )
+
+
+def _key_and_bucket() -> Select[Any]:
+    """One row whatever is there: the bucket's, then the key's columns (NULL when absent)."""
+    buckets = cast(Table, RateBucketRow.__table__)
+    named = select(bindparam("bucket", type_=String).label("name")).subquery("named")
+    return select(_KEYS.c.id, _KEYS.c.tenant_id, _KEYS.c.sha256, _KEYS.c.revoked_at,
+                  buckets.c.tokens, buckets.c.at).select_from(
+        named.outerjoin(buckets, buckets.c.key == named.c.name)
+        .outerjoin(_KEYS, _KEYS.c.id == bindparam("id", type_=String)))  # fmt: skip
+
+
+_KEY_AND_BUCKET = _key_and_bucket()
 
 
 def revoke(store: Store, key_id: str) -> bool:

@@ -26,11 +26,13 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Select,
     String,
     Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     insert,
@@ -524,15 +526,24 @@ def tenant_webhooks(s: Session, tenant: str) -> list[str] | None:
         s.info["webhooks"] = (tx, {})
     known: dict[str, list[str]] = s.info["webhooks"][1]
     if tenant not in known:
-        q = (select(TenantRow.id, WebhookRow.id)
-             .outerjoin(WebhookRow, WebhookRow.tenant_id == TenantRow.id)
-             .where(TenantRow.id == tenant))  # fmt: skip
-        with s.no_autoflush:  # the caller's pending rows flush when it commits, as before
-            rows = s.execute(q).all()
+        # on the session's connection: no autoflush of the caller's pending rows (they flush
+        # when it commits, as before), and none of the ORM's work per statement
+        rows = s.connection().execute(_TENANT_WEBHOOKS, {"tenant": tenant}).all()
         if not rows:
             return None
         known[tenant] = [hook for _, hook in rows if hook is not None]
     return known[tenant]
+
+
+def _tenant_webhooks() -> Select[str, str | None]:
+    """Built once: building it cost more Python than running it."""
+    tenants, hooks = cast(Table, TenantRow.__table__).c, cast(Table, WebhookRow.__table__).c
+    return (select(tenants.id, hooks.id)
+            .outerjoin(WebhookRow.__table__, hooks.tenant_id == tenants.id)
+            .where(tenants.id == bindparam("tenant", type_=String)))  # fmt: skip
+
+
+_TENANT_WEBHOOKS = _tenant_webhooks()
 
 
 def _outbox(row: ConnectorRow | LinkRow, kind: Kind, was: str | None, reason: str,

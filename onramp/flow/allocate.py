@@ -35,7 +35,9 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -161,6 +163,56 @@ def _next_statement(s: Session) -> Any:
     return _next_one(s.get_bind().dialect.name)
 
 
+Want = tuple[str, int, int]  # a scope and the range of its values: (scope, lo, hi)
+
+
+def take_many(s: Session, wants: Sequence[Want], owner: str) -> list[int | None]:
+    """`take` of each (scope, lo, hi) in turn, for `owner`; None where a scope is full. The
+    common case of every distinct scope (nothing released, room past the highest) in one
+    statement: a create's VLAN, subnet and VRF number were a round trip each (issue 23);
+    what it could not take, and a scope named twice, go through `take` after it."""
+    first = {w[0]: i for i, w in reversed(list(enumerate(wants)))}  # scope -> its first index
+    batch = [wants[i] for i in sorted(first.values())]
+    params: dict[str, Any] = {"owner": owner}
+    for i, (scope, lo, hi) in enumerate(batch):
+        params |= {f"scope{i}": scope, f"lo{i}": lo, f"hi{i}": hi}
+    got: dict[str, int] = {}
+    if batch:
+        stmt = _next_of(s.get_bind().dialect.name, len(batch))
+        got = {scope: int(value) for scope, value in s.execute(stmt, params)}
+    out: list[int | None] = []
+    for i, (scope, lo, hi) in enumerate(wants):
+        out.append(
+            got[scope] if first[scope] == i and scope in got else take(s, scope, lo, hi, owner)
+        )
+    return out
+
+
+@cache
+def _next_of(dialect: str, n: int) -> Any:
+    """`_next_one` for n scopes at once (bind parameters scope<i>, lo<i>, hi<i>, owner); back
+    come the (scope, value) it took. Built once per dialect and count."""
+    rows = [select(bindparam(f"scope{i}", type_=String).label("scope"),
+                   bindparam(f"lo{i}", type_=BigInteger).label("lo"),
+                   bindparam(f"hi{i}", type_=BigInteger).label("hi")) for i in range(n)]  # fmt: skip
+    w = (rows[0] if n == 1 else union_all(*rows)).subquery("w")
+    top = (
+        select(func.coalesce(func.max(_HELD.c.value) + 1, w.c.lo))
+        .where(_HELD.c.scope == w.c.scope, _HELD.c.value.between(w.c.lo, w.c.hi))
+        .scalar_subquery()
+    )
+    given_back = exists().where(
+        _GIVEN_BACK.c.scope == w.c.scope, _GIVEN_BACK.c.value.between(w.c.lo, w.c.hi)
+    )
+    chosen = select(w.c.scope, top, bindparam("owner", type_=String)).where(
+        top <= w.c.hi, ~given_back
+    )
+    insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+    return (insert(_HELD).from_select(["scope", "value", "owner"], chosen)
+            .on_conflict_do_nothing(index_elements=["scope", "value"])
+            .returning(_HELD.c.scope, _HELD.c.value))  # fmt: skip
+
+
 def _insert(s: Session, scope: str, value: int, owner: str) -> bool:
     """Hold `value` unless another holds it: one statement (ON CONFLICT DO NOTHING; a
     savepoint around a plain insert cost two more round trips per value)."""
@@ -243,16 +295,13 @@ def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
     (their platform: onramp.network.platforms), emptiest first."""
     unsafe = undeployable({r.name: r.platform for r, _ in bb.ports_of(onramp)})
     routers = {r.name for r, _ in bb.ports_of(onramp)} - set(unsafe)
-    out_of_service = set(
-        s.scalars(
-            select(RouterStateRow.router).where(
-                RouterStateRow.router.in_(routers), RouterStateRow.state != "in-service"
-            )
-        )
-    )
-    usage = {
-        (u.router, u.port): u for u in s.execute(select(_USAGE).where(_USAGE.c.router.in_(routers)))
-    }
+    out_of_service: set[str] = set()
+    usage: dict[tuple[str, str], Any] = {}
+    for u in s.connection().execute(_STATES_AND_USAGE, {"routers": sorted(routers)}):
+        if u.port is None:
+            out_of_service.add(u.router)
+        else:
+            usage[(u.router, u.port)] = u
     found = []
     for r, name in bb.ports_of(onramp):
         if r.state != "in-service" or r.name in out_of_service or r.name in unsafe:
@@ -272,6 +321,24 @@ def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
         )
 
     return sorted(found, key=load)
+
+
+def _states_and_usage() -> Any:
+    """The routers (:routers) out of service (a row without port), and their ports' usage:
+    one query, built once (two round trips, and building them cost more than running them)."""
+    routers = bindparam("routers", type_=String, expanding=True)
+    states = cast(Table, RouterStateRow.__table__).c
+    out = select(states.router, null().label("port"), null().label("used_mbps"),
+                 null().label("attachments"))  # fmt: skip
+    return union_all(
+        out.where(states.router.in_(routers), states.state != "in-service"),
+        select(_USAGE.c.router, _USAGE.c.port, _USAGE.c.used_mbps, _USAGE.c.attachments).where(
+            _USAGE.c.router.in_(routers)
+        ),
+    )
+
+
+_STATES_AND_USAGE = _states_and_usage()
 
 
 def _role(router: Router, port: str) -> str | None:
@@ -338,7 +405,7 @@ def _tenant_routers(s: Session, bb: Backbone, tenant: str, onramp: str) -> list[
 
 def _ranked(
     s: Session, usable: list[Candidate], role: str, req: ConnectorRequest, edge: EdgeContext,
-    rows: list[AttachmentRow], peers: list[str],
+    first: str | None, peers: list[str],
 ) -> list[Candidate]:  # fmt: skip
     """`usable` in the order the network's state says, the excluded left out (explained)."""
     usage = {(u.router, u.port): u for u in s.execute(
@@ -352,20 +419,32 @@ def _ranked(
                         usage[(c.router, c.port)].used_mbps if (c.router, c.port) in usage else 0)
              for c in usable]  # fmt: skip
     ranked = edges.rank(ports, role, req.bandwidth_mbps, topo, edge.weights, edge.rrs, peers,
-                        rows[0].router if rows else None)  # fmt: skip
+                        first)  # fmt: skip
     edge.explain.extend(ranked)
     by_key = {(c.router, c.port): c for c in usable}
     return [by_key[(r["router"], r["port"])] for r in ranked if r["excluded"] is None]
 
 
-def _attachments(
+@dataclass(frozen=True)
+class _Leg:
+    """An attachment whose port is chosen (its bandwidth reserved), before its VLAN and
+    subnet are taken: the values of every leg and the Connector's are taken together."""
+
+    role: str
+    port: Candidate
+    vlan: Want
+    vlan_asked: int | None  # the customer's VLAN: taken at once, on its own (it may be held)
+    subnet: Want
+
+
+def _legs(
     s: Session,
     bb: Backbone,
     req: ConnectorRequest,
     c: Constraints,
     owner: str,
     edge: EdgeContext | None = None,
-) -> list[AttachmentRow]:
+) -> list[_Leg]:
     pool_len = req.prefix_length or c.peering.default_prefix_length
     pool = c.peering.pools[pool_len]
     ports = candidates(s, bb, req.onramp)
@@ -375,13 +454,14 @@ def _attachments(
                    if role == "single" or _role(r, name) == role}  # fmt: skip
         if of_role and len(undeployable(of_role)) == len(of_role):
             refuse_undeployable(of_role, f"every {role} port of {req.onramp}")
-    rows: list[AttachmentRow] = []
+    legs: list[_Leg] = []
     peers = _tenant_routers(s, bb, req.tenant, req.onramp) if edge else []
     for role in roles:
         usable = [p for p in ports if role == "single" or p.role == role]
         if edge is not None:
-            usable = _ranked(s, usable, role, req, edge, rows, peers)
-        usable = [p for p in usable if p.router not in {r.router for r in rows}]
+            usable = _ranked(s, usable, role, req, edge,
+                             legs[0].port.router if legs else None, peers)  # fmt: skip
+        usable = [p for p in usable if p.router not in {leg.port.router for leg in legs}]
         chosen = next((p for p in usable if _reserve_bandwidth(s, p, req.bandwidth_mbps)), None)
         if chosen is None:
             why = ""
@@ -408,26 +488,42 @@ def _attachments(
                 f"VLAN {want} outside {lo}-{hi} on {chosen.router} {chosen.port}",
                 field="s_tag" if c.vlan.qinq else "vlan",
             )
-        vlan = take(s, f"vlan:{chosen.router}:{chosen.port}", lo, hi, owner, want)
-        if vlan is None:
-            raise OnrampError(
-                "ONR-ALLOC-002", f"{chosen.router} {chosen.port} has no free VLAN in {lo}-{hi}"
-            )
-        inner = (req.vlan or c.vlan.inner_min) if c.vlan.qinq else None
         size = 2 ** (32 - pool_len)
         scope = (
             f"subnet:{pool}" if c.peering.scope == "global" else f"subnet:{chosen.router}:{pool}"
         )
-        n = take(s, scope, 0, pool.num_addresses // size - 1, owner)
+        vlans = (f"vlan:{chosen.router}:{chosen.port}", lo, hi)
+        if want is not None:
+            take(s, *vlans, owner, want)
+        legs.append(_Leg(role, chosen, vlans, want, (scope, 0, pool.num_addresses // size - 1)))
+    return legs
+
+
+def _attachments(
+    req: ConnectorRequest, c: Constraints, legs: list[_Leg], taken: Sequence[int | None]
+) -> list[AttachmentRow]:
+    """The legs' rows, `taken` the values of their `_wants` in turn."""
+    pool_len = req.prefix_length or c.peering.default_prefix_length
+    pool = c.peering.pools[pool_len]
+    rows: list[AttachmentRow] = []
+    values = iter(taken)
+    for leg in legs:
+        chosen = leg.port
+        vlan = leg.vlan_asked if leg.vlan_asked is not None else next(values)
+        n = next(values)
+        if vlan is None:
+            raise OnrampError("ONR-ALLOC-002", f"{chosen.router} {chosen.port} has no free "
+                              f"VLAN in {leg.vlan[1]}-{leg.vlan[2]}")  # fmt: skip
         if n is None:
             raise OnrampError(
                 "ONR-ALLOC-003", f"{chosen.router} has no free /{pool_len} left in {pool}"
             )
-        subnet = IPv4Network((int(pool.network_address) + n * size, pool_len))
+        inner = (req.vlan or c.vlan.inner_min) if c.vlan.qinq else None
+        subnet = IPv4Network((int(pool.network_address) + n * 2 ** (32 - pool_len), pool_len))
         hosts = list(subnet.hosts())
         rows.append(
             AttachmentRow(
-                role=role,
+                role=leg.role,
                 router=chosen.router,
                 port=chosen.port,
                 vlan=vlan,
@@ -438,6 +534,12 @@ def _attachments(
             )
         )
     return rows
+
+
+def _wants(legs: list[_Leg]) -> list[Want]:
+    """What each leg takes: its VLAN (unless the customer's, held already), its subnet."""
+    return [w for leg in legs
+            for w in ([leg.subnet] if leg.vlan_asked is not None else [leg.vlan, leg.subnet])]  # fmt: skip
 
 
 def request_digest(req: ConnectorRequest | LinkRequest) -> str:
@@ -482,18 +584,19 @@ def _new_connector(
             return _replayed(same, req)
     c = request.connector(req, bb)
     cid = str(uuid.uuid4())
-    attachments = _attachments(
-        s, bb, req, c, cid, edge
-    )  # first: it locks the chosen port's usage row
-    number = take(s, "vrf", *NUMBERS, cid)
+    legs = _legs(s, bb, req, c, cid, edge)  # first: it locks the chosen ports' usage rows
+    asns = c.bgp.local_asn_range if c.bgp.local_asn == "allocate" else None
+    own: list[Want] = [("vrf", *NUMBERS)] + ([(f"asn:{c.provider}", *asns)] if asns else [])
+    taken = take_many(s, _wants(legs) + own, cid)  # every value in one statement, as a rule
+    attachments = _attachments(req, c, legs, taken[: -len(own)])
+    number, *asn = taken[-len(own) :]
     if number is None:
         raise OnrampError("ONR-ALLOC-005", "no VRF number left")
     local_asn = bb.asn
-    if c.bgp.local_asn == "allocate" and c.bgp.local_asn_range:
-        allocated = take(s, f"asn:{c.provider}", *c.bgp.local_asn_range, cid)
-        if allocated is None:
+    if asn:
+        if asn[0] is None:
             raise OnrampError("ONR-ALLOC-005", f"no private ASN left for {c.provider}")
-        local_asn = allocated
+        local_asn = asn[0]
     peer_asn = (
         req.customer_asn
         if (c.bgp.peer_asn is None or c.bgp.peer_asn_overridable) and req.customer_asn

@@ -16,11 +16,12 @@ from .conftest import Api, running_api
 
 ORDER = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10, "customer_asn": 65201,
          "prefixes": ["192.168.10.0/24"]}  # fmt: skip
-# auth and rate limit: the address's bucket, the key, a token drawn (3); the create: the
-# tenant with its webhooks (1), the on-ramp's routers and ports (2), the bandwidth (1), VLAN,
-# subnet and VRF number (3), the transitions, the Connector and its attachment (3); a page:
-# its Connectors and their attachments (2), after the row it follows (1)
-CREATE, PAGE = 3 + 10, 3 + 2
+# auth and rate limit: the address's bucket with the key (1), a token drawn (1); the create: the
+# tenant with its webhooks (1), the on-ramp's routers and ports (1), the bandwidth (1), VLAN,
+# subnet and VRF number in one statement (1), the transitions, the Connector and its
+# attachment (3); a page: its Connectors and their attachments (2), after the row it
+# follows (1)
+CREATE, PAGE = 2 + 7, 2 + 2
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

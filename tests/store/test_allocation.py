@@ -19,6 +19,7 @@ from onramp.core.store import (
     ConnectorRow,
     LinkRow,
     PortUsageRow,
+    ReleasedRow,
     RouterStateRow,
     Store,
     move,
@@ -426,3 +427,23 @@ def test_a_provider_wanting_an_asn_per_gateway_gets_a_private_one_of_ours(
         store, bb, ConnectorRequest.model_validate({"tenant": "acme", **body}), vault
     )
     assert three["local_asn"] == 4201000000  # released, then reused
+
+
+def test_values_taken_together_are_those_taken_one_by_one(store: Store) -> None:
+    """`take_many` (a create's VLAN, subnet and VRF number in one statement) answers what
+    `take` would, in turn: a scope named twice gets two values, a released value comes
+    first, a full scope answers None, and a scope's top once held falls back to its gap."""
+
+    def held(s: Any) -> None:
+        for scope, value in (("vlan:pe", 101), ("full", 1), ("gap", 1), ("gap", 3)):
+            s.add(AllocationRow(scope=scope, value=value, owner="x"))
+        s.add(ReleasedRow(scope="vlan:pe", value=100))  # given back by a decommission
+
+    store.transact(held)
+    wants = [("vlan:pe", 100, 200), ("subnet", 0, 3), ("subnet", 0, 3), ("full", 1, 1),
+             ("gap", 1, 3), ("vrf", 1, 999_999)]  # fmt: skip
+    assert store.transact(lambda s: al.take_many(s, wants, "me")) == [100, 0, 1, None, 2, 1]
+    with store.session() as s:
+        rows = s.scalars(select(AllocationRow).where(AllocationRow.owner == "me"))
+        mine = {(r.scope, r.value) for r in rows}
+    assert mine == {("vlan:pe", 100), ("subnet", 0), ("subnet", 1), ("gap", 2), ("vrf", 1)}
