@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 import shutil
@@ -47,8 +48,16 @@ NETDEV = Path(__file__).resolve().parent / "netdev.py"
 # on-ramp ports carry the VXLAN-emulated VLANs, core links the Links' VXLAN segments
 # (lab/netdev.py): jumbo, as a backbone's are, so both carry 1500-byte packets whole
 PORT_MTU = 9100
+# The kernel keeps ONE neighbour (ARP, ND) table for every namespace of the machine: every
+# router, VRF and edge of every lab shares its gc_thresh3, 1,024 by default. Past it a new
+# neighbour is refused while the others are fresh (used in the last 5 s), so a Link's
+# segment never resolves its far end: 500 Links after 100 orders lost every probe of
+# 123-127 Links. A router has a table of its own; the lab raises the machine's limits.
+NEIGH_LIMITS = (("gc_thresh3", 65536), ("gc_thresh2", 32768), ("gc_thresh1", 4096))
+NEIGH_SYSCTL = Path("/proc/sys/net")
 NEEDED = (FRR_BIN / "zebra", FRR_BIN / "isisd", FRR_BIN / "bgpd", Path("/usr/bin/vtysh"), SSHD)
 Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 def _quiet(_: str) -> None:
@@ -151,6 +160,25 @@ def preflight(topo: Topology) -> None:
             )
 
 
+def neighbour_room(sysctl: Path = NEIGH_SYSCTL) -> list[str]:
+    """The machine's neighbour tables (IPv4 and IPv6) raised to NEIGH_LIMITS where they are
+    lower (never lowered: another lab may need more); what changed, `key old -> new`."""
+    changed = []
+    for family in ("ipv4", "ipv6"):
+        for key, want in NEIGH_LIMITS:  # the hard limit first: thresh1 <= 2 <= 3 throughout
+            path = sysctl / family / "neigh" / "default" / key
+            old = int(path.read_text())
+            if old < want:
+                try:
+                    path.write_text(f"{want}\n")
+                except OSError as exc:  # a read-only /proc/sys: small labs still fit
+                    log.warning("neighbour table %s %s stays %d (%s): a lab of more than "
+                                "~%d neighbours loses them", family, key, old, exc, old)  # fmt: skip
+                    continue
+                changed.append(f"{family} {key} {old} -> {want}")
+    return changed
+
+
 class Lab:
     def __init__(self, topo: Topology, state_dir: Path) -> None:
         self.topo = topo
@@ -177,6 +205,8 @@ class Lab:
         On any failure, a convergence timeout, Ctrl-C or SIGTERM, everything built is removed.
         """
         preflight(self.topo)
+        for change in neighbour_room():
+            progress(f"neighbour table: {change}")
         try:
             with _sigterm_as_interrupt():
                 self.dir.mkdir(parents=True, exist_ok=True)

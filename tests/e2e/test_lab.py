@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from onramp.cli.main import app
 from onramp.core.errors import OnrampError
 from onramp.core.settings import load_settings
-from onramp.lab.run import Lab, down, namespaces, record_host_keys
+from onramp.lab.run import Lab, down, namespaces, record_host_keys, sh
 from onramp.lab.topology import build
 from onramp.network.inventory.plugin import init_nornir
 from onramp.tasks.config import running_config
@@ -92,6 +92,42 @@ def test_pe_loopbacks_reach_each_other(shared_lab: SharedLab) -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert " 0% packet loss" in out.stdout
+
+
+def test_a_router_resolves_a_new_neighbour_while_the_machine_holds_2000_others(
+    shared_lab: SharedLab,
+) -> None:
+    """The kernel has one neighbour table for every namespace of the machine (every lab's
+    routers, VRFs and edges; 1,024 entries by default): with it full, 123-127 of 500 Links
+    lost every probe after bench/scale_out.py's 100 orders. Another namespace's 2,000 fresh
+    entries must not keep a router from resolving a new neighbour, as a new Link's segment
+    (a veth into a new VRF namespace) needs."""
+    lab, topo = shared_lab.lab, shared_lab.topo
+    fill, vrf = f"{topo.lab}-fill", f"{topo.lab}-newvrf"  # the lab's down removes them too
+    pe = topo.namespace("pe1-par")
+    try:
+        for ns in (fill, vrf):
+            subprocess.run(["ip", "netns", "add", ns], check=True)
+        sh("ip", "link", "add", "f0", "type", "veth", "peer", "name", "f1", ns=fill)
+        for end in ("f0", "f1"):
+            sh("ip", "link", "set", end, "up", ns=fill)
+        sh("ip", "addr", "add", "10.99.0.1/16", "dev", "f0", ns=fill)
+        entries = "".join(f"neigh replace 10.99.{1 + i // 250}.{1 + i % 250} lladdr "
+                          f"02:00:00:00:{i >> 8:02x}:{i & 255:02x} dev f0 nud reachable\n"
+                          for i in range(2000))  # fmt: skip
+        # fresh (reachable, just made): the kernel's forced GC may not take them for 5 s
+        sh("ip", "-force", "-batch", "-", stdin=entries, ns=fill, check=False)
+        sh("ip", "link", "add", "seg0", "type", "veth", "peer", "name", "kseg0", "netns", pe,
+           ns=vrf)  # fmt: skip
+        sh("ip", "addr", "add", "10.98.0.1/30", "dev", "seg0", ns=vrf)
+        sh("ip", "link", "set", "seg0", "up", ns=vrf)
+        sh("ip", "addr", "add", "10.98.0.2/30", "dev", "kseg0", ns=pe)
+        sh("ip", "link", "set", "kseg0", "up", ns=pe)
+        got = lab.ping("pe1-par", "10.98.0.1", count=3)
+        assert got.received == got.sent, got.text
+    finally:
+        for ns in (fill, vrf):  # takes its veths, and their neighbours, with it
+            subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
 def test_routers_answer_vtysh_over_ssh(shared_lab: SharedLab) -> None:

@@ -13,7 +13,7 @@ from paramiko.hostkeys import HostKeys
 
 from onramp.core.errors import OnrampError
 from onramp.core.settings import LabSettings
-from onramp.lab.run import record_host_keys
+from onramp.lab.run import NEIGH_LIMITS, neighbour_room, record_host_keys
 from onramp.lab.topology import Node, Topology, build, cloud_lans
 from onramp.network.inventory import Backbone, load
 from onramp.network.inventory.generate import generate, write
@@ -388,3 +388,24 @@ def test_lab_replaces_its_routers_old_host_keys_and_keeps_the_rest(tmp_path: Pat
         "172.20.20.11 ssh-ed25519 NEW11\n"
         "172.20.20.12 ssh-ed25519 NEW12\n"
     )
+
+
+def test_the_lab_raises_the_machines_neighbour_tables_and_never_lowers_them(
+    tmp_path: Path,
+) -> None:
+    """One neighbour table serves every namespace of the machine; a lab raises its limits
+    (IPv4 and IPv6) and leaves alone one another lab already raised further."""
+    given = {"gc_thresh1": 128, "gc_thresh2": 512, "gc_thresh3": 1024}
+    for family in ("ipv4", "ipv6"):
+        d = tmp_path / family / "neigh" / "default"
+        d.mkdir(parents=True)
+        for key, value in given.items():
+            (d / key).write_text(f"{value}\n")
+    (tmp_path / "ipv6/neigh/default/gc_thresh3").write_text("1000000\n")
+    changed = neighbour_room(tmp_path)
+    assert "ipv4 gc_thresh3 1024 -> 65536" in changed and len(changed) == 5
+    for family in ("ipv4", "ipv6"):
+        for key, want in NEIGH_LIMITS:
+            got = int((tmp_path / family / "neigh/default" / key).read_text())
+            assert got == (1000000 if (family, key) == ("ipv6", "gc_thresh3") else want)
+    assert neighbour_room(tmp_path) == []  # twice: nothing more to do
