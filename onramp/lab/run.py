@@ -712,20 +712,42 @@ def down(lab: str, state_dir: Path) -> DownReport:
     """Remove every namespace, process, link and file of lab `lab`. Safe to run twice."""
     report = DownReport()
     nss = namespaces(lab)
-    pids = {int(p) for ns in nss for p in sh("ip", "netns", "pids", ns, check=False).split()}
+    pids = _pids_in(nss)
     report.processes = len(pids)
     _kill(pids)
-    for ns in nss:
-        sh("ip", "netns", "del", ns, check=False)
+    # one `ip` for all (-force: go on past one already gone), where 147 namespaces took 294
+    sh("ip", "-force", "-batch", "-", stdin="".join(f"netns del {ns}\n" for ns in nss),
+       check=False)  # fmt: skip
     report.namespaces = len(nss)
-    for link in root_links(lab):  # the mgmt bridge, and any veth left in the root namespace
-        sh("ip", "link", "del", link, check=False)
-        report.links += 1
+    links = root_links(lab)  # the mgmt bridge, and any veth left in the root namespace
+    sh("ip", "-force", "-batch", "-", stdin="".join(f"link del {lk}\n" for lk in links),
+       check=False)  # fmt: skip
+    report.links = len(links)
     for d in [*FRR_ETC.glob(f"{lab}-*"), *FRR_RUN.glob(f"{lab}-*"), state_dir / lab]:
         if d.is_dir():
             shutil.rmtree(d, ignore_errors=True)
             report.dirs += 1
     return report
+
+
+def _pids_in(nss: list[str]) -> set[int]:
+    """The processes in any of the network namespaces `nss`, found as `ip netns pids` finds
+    them (/proc/PID/ns/net is the namespace's file) in one pass over /proc for them all."""
+    wanted = set()
+    for ns in nss:
+        with suppress(OSError):
+            st = os.stat(NETNS_DIR / ns)
+            wanted.add((st.st_dev, st.st_ino))
+    pids = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                st = os.stat(f"/proc/{entry.name}/ns/net")
+            except OSError:  # gone meanwhile
+                continue
+            if (st.st_dev, st.st_ino) in wanted:
+                pids.add(int(entry.name))
+    return pids
 
 
 def _kill(pids: set[int], grace: float = 3.0) -> None:
