@@ -715,7 +715,7 @@ def down(lab: str, state_dir: Path) -> DownReport:
     pids = _pids_in(nss)
     report.processes = len(pids)
     _kill(pids)
-    # one `ip` for all (-force: go on past one already gone), where 147 namespaces took 294
+    # one `ip` for all (-force: go on past one already gone), not one per namespace
     sh("ip", "-force", "-batch", "-", stdin="".join(f"netns del {ns}\n" for ns in nss),
        check=False)  # fmt: skip
     report.namespaces = len(nss)
