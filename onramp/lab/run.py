@@ -589,7 +589,7 @@ def vty(ns: str, daemon: str, command: str, timeout: float = 10.0) -> str:
         conn.settimeout(timeout)
         conn.connect(str(FRR_RUN / ns / f"{daemon}.vty"))
         conn.sendall(command.encode() + b"\0")
-        answer = b""
+        answer = bytearray()
         while answer[-4:-1] != b"\0\0\0":
             chunk = conn.recv(1 << 16)
             if not chunk:
