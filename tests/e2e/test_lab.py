@@ -208,7 +208,7 @@ def test_daemons_reading_their_own_share_run_the_config_vtysh_b_loads(
     node of a generated lab (frr, iosxr and junos stand-ins, the clouds' edges) shows the
     very `show running-config` that the same lab loaded through `vtysh -b` shows."""
     settings = lab_settings("tsp", tmp_path, 41)
-    write(generate(4, str(settings.mgmt_subnet), ["frr", "iosxr", "junos"]), tmp_path / "inv")
+    write(generate(5, str(settings.mgmt_subnet), ["frr", "iosxr", "junos"]), tmp_path / "inv")
     topo = build(load(tmp_path / "inv"), settings)
     assert {r.platform for r in topo.routers()} == {"frr", "iosxr", "junos"}
     frr = [n for n in topo.nodes.values() if n.daemons]
