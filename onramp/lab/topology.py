@@ -27,20 +27,6 @@ ROUTER_DAEMONS = ("zebra", "isisd", "bgpd", "staticd")
 # a cloud edge or CE is eBGP and connected routes only (templates/cloud_edge, cloud_peering,
 # customer): no staticd, ~2.5 MiB and a start fewer on each of a large lab's ~30 edges
 EDGE_DAEMONS = ("zebra", "bgpd")
-# who reads which top-level stanza of a startup config, as FRR 8.4's vtysh hands them out
-# (vtysh.c: the daemons behind each command's DEFSH). A node whose config holds only these
-# starts each daemon on its own share (`-f`), without a `vtysh -b` (~50 ms of CPU a router)
-ALL_DAEMONS = ("zebra", "isisd", "bgpd", "staticd")
-STANZA_DAEMONS: dict[str, tuple[str, ...]] = {
-    "frr defaults": ALL_DAEMONS,
-    "hostname": ALL_DAEMONS,
-    "service integrated-vtysh-config": (),  # vtysh's own
-    "interface": ("zebra", "isisd", "bgpd"),
-    "router isis": ("isisd",),
-    "router bgp": ("bgpd",),
-    "bgp route-map delay-timer": ("bgpd",),
-    "ip route": ("staticd",),
-}
 EDGE_PORT = "eth0"  # the edge's side of an on-ramp port; VLAN subinterfaces hang off it
 EDGE_LAN = "lan0"
 HOST_BRIDGE = "lan"
@@ -67,7 +53,7 @@ class Node:
     name: str
     kind: Kind
     daemons: tuple[str, ...] = ()
-    config: str = ""  # FRR integrated config (lab/run.py: each daemon's share, or vtysh -b)
+    config: str = ""  # FRR integrated config, loaded with vtysh -b
     mgmt: str | None = None  # "172.20.20.11/24" on mgmt0, routers only
     known_hosts: str | None = None  # routers: the file their inventory names; the lab fills it
     platform: str | None = None  # the inventory's platform (routers)
@@ -107,33 +93,6 @@ class Topology:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def startup_configs(config: str, daemons: tuple[str, ...]) -> dict[str, str] | None:
-    """Each daemon's share of an integrated config: the top-level stanzas it reads, in the
-    config's order, as vtysh -b would send them. None when a stanza is not in STANZA_DAEMONS
-    (then vtysh -b, which knows every daemon's commands, loads the whole config).
-
-    A daemon reading the whole file itself would not do: a stanza it does not know leaves
-    it where it was, and that stanza's `exit` then takes it out of config mode.
-    """
-    shares: dict[str, list[str]] = {d: [] for d in daemons}
-    readers: tuple[str, ...] = ()
-    for line in config.splitlines(keepends=True):
-        if line.strip() in ("", "!"):
-            continue
-        if line[:1].strip() and line.rstrip() not in ("exit", "end"):  # a stanza begins
-            words = line.split()
-            known = [k for k in STANZA_DAEMONS if words[: len(k.split())] == k.split()]
-            if not known:
-                return None
-            readers = STANZA_DAEMONS[max(known, key=len)]
-            if readers and not set(readers) & set(daemons):
-                return None  # its daemon does not run here: vtysh -b says so
-        for d in readers:
-            if d in shares:
-                shares[d].append(line)
-    return {d: "".join(lines) for d, lines in shares.items()}
 
 
 def provider_asn(provider: str, settings: LabSettings) -> int:

@@ -16,11 +16,8 @@ from typer.testing import CliRunner
 from onramp.cli.main import app
 from onramp.core.errors import OnrampError
 from onramp.core.settings import load_settings
-from onramp.lab import run
-from onramp.lab.run import FRR_RUN, Lab, down, namespaces, record_host_keys
+from onramp.lab.run import Lab, down, namespaces, record_host_keys
 from onramp.lab.topology import build
-from onramp.network.inventory import load
-from onramp.network.inventory.generate import generate, write
 from onramp.network.inventory.plugin import init_nornir
 from onramp.tasks.config import running_config
 
@@ -199,40 +196,6 @@ def test_up_down_leaves_nothing(tmp_path: Path) -> None:
     assert first.namespaces == len(lab.topo.nodes)
     assert leftovers(settings.name) == []
     assert down(settings.name, settings.state_dir).nothing  # safe to run twice
-
-
-def test_daemons_reading_their_own_share_run_the_config_vtysh_b_loads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each daemon reads its share of the startup config itself (`-f`, no `vtysh -b`): every
-    node of a generated lab (frr, iosxr and junos stand-ins, the clouds' edges) shows the
-    very `show running-config` that the same lab loaded through `vtysh -b` shows."""
-    settings = lab_settings("tsp", tmp_path, 41)
-    write(generate(5, str(settings.mgmt_subnet), ["frr", "iosxr", "junos"]), tmp_path / "inv")
-    topo = build(load(tmp_path / "inv"), settings)
-    assert {r.platform for r in topo.routers()} == {"frr", "iosxr", "junos"}
-    frr = [n for n in topo.nodes.values() if n.daemons]
-
-    def running_configs(own_share: bool) -> dict[str, str]:
-        lab = Lab(topo, settings.state_dir)
-        try:
-            status = lab.up(converge_timeout=60)
-            assert status is not None and status.converged
-            for n in frr:  # the way each node was started
-                read_own = (FRR_RUN / lab.ns(n.name) / "bgpd.startup.conf").exists()
-                assert read_own == own_share, n.name
-            return {n.name: lab.vtysh(n.name, "show running-config") for n in frr}
-        finally:
-            down(settings.name, settings.state_dir)
-
-    down(settings.name, settings.state_dir)
-    new = running_configs(own_share=True)
-    with monkeypatch.context() as m:
-        m.setattr(run, "startup_configs", lambda config, daemons: None)  # all through vtysh -b
-        old = running_configs(own_share=False)
-    assert new == old
-    assert "router bgp" in new[topo.routers()[0].name]
-    assert leftovers(settings.name) == []
 
 
 def test_failed_up_removes_what_it_built(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from paramiko.hostkeys import HostKeys
 from onramp.core.errors import OnrampError
 from onramp.core.settings import LabSettings
 from onramp.lab.run import record_host_keys
-from onramp.lab.topology import Node, Topology, build, cloud_lans, startup_configs
+from onramp.lab.topology import Node, Topology, build, cloud_lans
 from onramp.network.inventory import Backbone, load
 from onramp.network.inventory.generate import generate, write
 
@@ -153,47 +153,6 @@ def test_edges_run_only_the_daemons_their_config_needs(topo: Topology) -> None:
     edges = [n for n in topo.nodes.values() if n.kind == "edge"]
     assert edges and {n.daemons for n in edges} == {("zebra", "bgpd")}
     assert not [n.name for n in edges if "ip route" in n.config]  # nothing for a staticd
-
-
-# ------------------------------------------------------------------ startup configs
-
-
-def test_each_daemon_gets_the_stanzas_it_reads_in_order_with_their_exits() -> None:
-    config = (
-        "frr defaults traditional\nhostname r\nservice integrated-vtysh-config\n"
-        "bgp route-map delay-timer 0\n!\ninterface lo\n ip address 10.0.0.1/32\n"
-        " ip router isis core\nexit\n!\nrouter isis core\n net 49.0001.0000.0000.0001.00\n"
-        "exit\n!\nrouter bgp 65000\n bgp router-id 10.0.0.1\n !\n address-family ipv4 "
-        "unicast\n  network 10.0.0.1/32\n exit-address-family\nexit\n!\n"
-        "ip route 10.9.0.0/16 Null0\n"
-    )
-    shares = startup_configs(config, ("zebra", "isisd", "bgpd", "staticd"))
-    head = "frr defaults traditional\nhostname r\n"
-    lo = "interface lo\n ip address 10.0.0.1/32\n ip router isis core\nexit\n"
-    assert shares == {
-        "zebra": head + lo,
-        "isisd": head + lo + "router isis core\n net 49.0001.0000.0000.0001.00\nexit\n",
-        "bgpd": head + "bgp route-map delay-timer 0\n" + lo + "router bgp 65000\n"
-        " bgp router-id 10.0.0.1\n address-family ipv4 unicast\n  network 10.0.0.1/32\n"
-        " exit-address-family\nexit\n",
-        "staticd": head + "ip route 10.9.0.0/16 Null0\n",
-    }
-
-
-@pytest.mark.parametrize(
-    "config",
-    [
-        "vrf red\n vni 100\nexit-vrf\n",  # a stanza the split does not know
-        "ip route 10.9.0.0/16 Null0\n",  # its daemon (staticd) does not run on an edge
-    ],
-)
-def test_a_config_the_split_cannot_place_goes_through_vtysh(config: str) -> None:
-    assert startup_configs("hostname e\n" + config, ("zebra", "bgpd")) is None
-
-
-def test_every_lab_config_splits(topo: Topology) -> None:
-    """Every node of the default inventory starts without vtysh -b."""
-    assert all(startup_configs(n.config, n.daemons) for n in topo.nodes.values() if n.config)
 
 
 def test_edges_stand_behind_their_ports(topo: Topology) -> None:
