@@ -33,6 +33,7 @@ including the revert timer's. The cloud-side edges use `ensure` from the lab cod
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -40,6 +41,7 @@ import time
 from pathlib import Path
 
 NETNS_DIR = Path("/run/netns")
+STAGE = Path("/var/tmp/frr-netdev/vrf")  # where add_vrf makes a VRF's namespace (router's disk)
 GROUP = "ff02::4242"  # link-local multicast: reaches exactly the other end of the port
 DSTPORT = "4789"
 DEFAULT_MTU = 1500
@@ -302,16 +304,9 @@ def prepare(config: str) -> list[str]:
     have = _vrfs()
     done: list[str] = []
     gone: list[tuple[str, str | None]] = []
-    new = sorted(vrfs - have)
-    for vrf in new:
-        ip("netns", "add", vrf)
-        ip("link", "set", "lo", "up", netns=vrf)
-        # a new namespace does not forward: a VRF must, between its cloud and its segments
-        subprocess.run(["ip", "netns", "exec", vrf, "sysctl", "-qw", "net.ipv4.ip_forward=1"],
-                       check=True)  # fmt: skip
+    for vrf in sorted(vrfs - have):
+        add_vrf(vrf)
         done.append(f"+vrf {vrf}")
-    if new:
-        attach(new)
     # each namespace's devices read once (a process per device and per kind, for every
     # VRF of the router, was most of what a commit of one new Connector spent here)
     listed = {ns: _devices(ns) for ns in [None, *sorted(have)]}
@@ -394,21 +389,37 @@ def finish(config: str) -> list[str]:
     done = []
     for vrf in sorted(_vrfs() - vrfs):
         if not _subifs(vrf):
-            ip("netns", "del", vrf)
+            ip("netns", "del", vrf)  # unmounts what the link points to, removes the link
+            (STAGE / vrf).unlink(missing_ok=True)
             done.append(f"-vrf {vrf}")
     return done
 
 
-def attach(vrfs: list[str]) -> None:
-    """zebra takes the new VRF namespaces `vrfs` now, as a router's OS tells its routing
-    stack of a new VRF at once. Left to its inotify watch, zebra looks at a new file of
-    /run/netns at once, before `ip netns add` has mounted the namespace on it (the file
-    comes first), fails, and looks again only 1000 ms later (FRR 8.4
-    zebra_netns_notify.c): a second of every commit that adds a VRF. The same VRF as
-    the watch makes (`vrf X` / ` netns /run/netns/X` in the running config); when the watch
-    looks again it finds the namespace taken and leaves it."""
-    lines = [c for vrf in vrfs for c in (f"vrf {vrf}", f"netns {vrf}", "exit-vrf")]
-    vtysh("configure terminal", *lines)
+def add_vrf(vrf: str) -> None:
+    """VRF namespace `vrf`, up and forwarding, there for zebra at its first look.
+
+    zebra (FRR 8.4 zebra_netns_notify.c) looks at a new file of /run/netns at once, and
+    if it is not a namespace yet, again only 1000 ms later. `ip netns add` creates the
+    file before it mounts the namespace on it, so zebra's first look failed and every
+    commit that adds a VRF waited a second. The namespace is made on a file of its own
+    (STAGE), then linked into /run/netns: what appears there is a namespace already.
+    zebra shows the VRF with the staged path (`netns /var/tmp/...`); `ip -n`, `ip netns
+    exec|del` follow the link."""
+    STAGE.mkdir(parents=True, exist_ok=True)
+    staged = STAGE / vrf
+    if os.path.ismount(staged):  # left by a prepare that died before linking it
+        subprocess.run(["umount", str(staged)], check=True)
+    staged.touch()
+    for cmd in (
+        ["unshare", f"--net={staged}", "true"],
+        ["nsenter", f"--net={staged}", "ip", "link", "set", "lo", "up"],
+        # a new namespace does not forward: a VRF must, between its cloud and its segments
+        ["nsenter", f"--net={staged}", "sysctl", "-qw", "net.ipv4.ip_forward=1"],
+    ):
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: {proc.stderr.strip()}")
+    (NETNS_DIR / vrf).symlink_to(staged)
 
 
 def wait_zebra(vrfs: set[str], gone: list[tuple[str, str | None]], timeout: float = 10.0) -> None:
