@@ -6,12 +6,12 @@ the state machine.
 - a Connector 100 -> 200 Mb/s with a ping every 50 ms between the two sites' hosts: none
   lost, the BGP sessions' uptime not reset, the tc class read back at 200; then the far
   Connector and the Link raised to 200 too (a Link is at most its slower end, so only
-  then is 200 the path's limit): iperf3 delivers within 5 % of 200;
+  then is 200 the path's limit): iperf3 shows 200 (more than 100 lets through);
 - refusals (the port full, a provider step, a Link faster than its slower end) leave the
   routers' config and the store as they were;
 - the new rate not taking effect (frr-netdev frozen: a lab fault) fails the gate: rolled
   back to the old rate, active, the failure recorded; for the Link (100 -> 200 between
-  two 200 Mb/s Connectors, so 200 would show) iperf3 delivers within 5 % of 100;
+  two 200 Mb/s Connectors, so 200 would show) iperf3 shows 100 (no more, more than 50);
 - a worker killed mid-change (its commit unconfirmed on the router) is resumed by another.
 
 Each iperf3 figure is written to $ONRAMP_FIGURES when set (bench/bandwidth.py prints them
@@ -189,8 +189,8 @@ def test_live_connector_100_to_200_no_loss_no_reset_rate_read_back(env: Env) -> 
     got = delivered(env)
     print(f"after the change to 200, {OFFERED} offered: {got}")
     env.figures["lab_change_100_to_200"] = got.received_mbps
-    # iperf3 counts UDP payload (~97 % of the rate on the wire)
-    assert abs(got.received_mbps / 200 - 1) <= 0.05, got
+    # more than a 100 Mb/s shaper lets through: 200 among the steps (iperf.ceiling)
+    assert iperf.ceiling(100) < got.received_mbps <= iperf.ceiling(200), got
 
 
 def test_refusals_touch_neither_routers_nor_store(env: Env) -> None:
@@ -248,7 +248,7 @@ def test_gate_failure_rolls_back_to_the_old_rate(env: Env) -> None:
     got = delivered(env)
     print(f"the Link's 100 -> 200 rolled back, {OFFERED} offered: {got}")
     env.figures["lab_rolled_back_to_100_gate_failed"] = got.received_mbps
-    assert abs(got.received_mbps / 100 - 1) <= 0.05, got  # 100, not 200
+    assert iperf.ceiling(50) < got.received_mbps <= iperf.ceiling(100), got  # 100, not 200
 
 
 CHILD = """
