@@ -134,7 +134,10 @@ def test_a_connector_with_two_links_sends_at_most_its_rate_from_its_cloud(net: N
     total = fra.received_mbps + par.received_mbps
     print(f"A1 (100) with two Links, its cloud offering 300 to each: {fra} + {par} = {total:.1f}")
     net.figures |= {"two_links_of_one_100_total": round(total, 1)}
-    assert total <= iperf.ceiling(100), (fra, par)
+    # 100 in all, not 100 per Link (194): each flow's figure is over its own 4 s, and a flow
+    # that starts before the other runs alone meanwhile, so the sum exceeds the one shaper's
+    # ceiling by the starts' gap / 4 s (a gap under 1 s: at most 25 %)
+    assert total < 1.25 * iperf.ceiling(100), (fra, par)
 
 
 def test_a_saturated_connector_shows_at_its_limit(net: Net) -> None:
