@@ -452,8 +452,11 @@ class Service:
         return done
 
     def history(self, kind: str, ident: str) -> list[TransitionView]:
-        """Every state change of a Connector or Link (by its full id), oldest first."""
-        with self.store.session() as s:
+        """Every state change of a Connector or Link (by its full id), oldest first. One
+        statement, read without a transaction: on SQLite a BEGIN IMMEDIATE here queued every
+        poll of a state behind the writers, and behind a paused one failed after the busy
+        timeout with an uncoded "database is locked"."""
+        with self.store.read() as s:
             rows = s.scalars(
                 select(TransitionRow)
                 .where(TransitionRow.kind == kind, TransitionRow.target_id == ident)

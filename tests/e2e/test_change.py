@@ -6,12 +6,12 @@ the state machine.
 - a Connector 100 -> 200 Mb/s with a ping every 50 ms between the two sites' hosts: none
   lost, the BGP sessions' uptime not reset, the tc class read back at 200; then the far
   Connector and the Link raised to 200 too (a Link is at most its slower end, so only
-  then is 200 the path's limit): iperf3 delivers within 5 % of 200;
+  then is 200 the path's limit): iperf3 shows 200 (more than 100 lets through);
 - refusals (the port full, a provider step, a Link faster than its slower end) leave the
   routers' config and the store as they were;
 - the new rate not taking effect (frr-netdev frozen: a lab fault) fails the gate: rolled
   back to the old rate, active, the failure recorded; for the Link (100 -> 200 between
-  two 200 Mb/s Connectors, so 200 would show) iperf3 delivers within 5 % of 100;
+  two 200 Mb/s Connectors, so 200 would show) iperf3 shows 100 (no more, more than 50);
 - a worker killed mid-change (its commit unconfirmed on the router) is resumed by another.
 
 Each iperf3 figure is written to $ONRAMP_FIGURES when set (bench/bandwidth.py prints them
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -51,7 +50,7 @@ from onramp.lab.topology import HOST_OFFSET, cloud_lans
 from onramp.validation.collect import shaper_rates
 
 from .conftest import AWS_ORDER as AWS
-from .conftest import ce_side, module_lab, running
+from .conftest import ce_side, module_lab, running, unanswered
 
 OCTET = 73
 OFFERED = 300  # Mb/s of UDP: more than any rate here, as test_tbw offers 3x
@@ -132,12 +131,11 @@ def pinging(env: Env) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, text=True)  # fmt: skip
 
 
-def stopped(ping: subprocess.Popen[str]) -> tuple[int, int]:
+def stopped(ping: subprocess.Popen[str]) -> tuple[int, list[int]]:
+    """(probes sent, those lost), the one in flight at the signal not counted (unanswered)."""
     ping.send_signal(signal.SIGINT)
     out, _ = ping.communicate(timeout=10)
-    m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
-    assert m, out
-    return int(m[1]), int(m[2])
+    return unanswered(out)
 
 
 def delivered(env: Env) -> iperf.Measured:
@@ -171,10 +169,10 @@ def test_live_connector_100_to_200_no_loss_no_reset_rate_read_back(env: Env) -> 
     assert done["state"] == "modifying"
     assert env.drive("connector", c["id"]) == "active"
     time.sleep(1)
-    sent, received = stopped(ping)
+    sent, lost = stopped(ping)
     after = env.svc.connector(c["id"])
     assert (after["bandwidth_mbps"], after["change"]["outcome"]) == (200, "done")
-    assert sent > 20 and received == sent, (sent, received)
+    assert sent > 20 and lost == [], (sent, lost)
     assert env.rates(router)[dev] == 200  # the tc class, through the driver's read-back
     assert " bandwidth 200" in running(env.lab, router)
     now = env.bgp(router)
@@ -189,8 +187,8 @@ def test_live_connector_100_to_200_no_loss_no_reset_rate_read_back(env: Env) -> 
     got = delivered(env)
     print(f"after the change to 200, {OFFERED} offered: {got}")
     env.figures["lab_change_100_to_200"] = got.received_mbps
-    # iperf3 counts UDP payload (~97 % of the rate on the wire)
-    assert abs(got.received_mbps / 200 - 1) <= 0.05, got
+    # more than a 100 Mb/s shaper lets through: 200 among the steps (iperf.ceiling)
+    assert iperf.ceiling(100) < got.received_mbps <= iperf.ceiling(200), got
 
 
 def test_refusals_touch_neither_routers_nor_store(env: Env) -> None:
@@ -248,7 +246,7 @@ def test_gate_failure_rolls_back_to_the_old_rate(env: Env) -> None:
     got = delivered(env)
     print(f"the Link's 100 -> 200 rolled back, {OFFERED} offered: {got}")
     env.figures["lab_rolled_back_to_100_gate_failed"] = got.received_mbps
-    assert abs(got.received_mbps / 100 - 1) <= 0.05, got  # 100, not 200
+    assert iperf.ceiling(50) < got.received_mbps <= iperf.ceiling(100), got  # 100, not 200
 
 
 CHILD = """

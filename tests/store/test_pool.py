@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from onramp.core.secrets import Vault
+from onramp.core.settings import load_settings
 from onramp.core.store import Store, TenantRow
+from onramp.flow.service import Service
+from onramp.network.inventory import Backbone
 
 
 def test_a_read_takes_no_write_lock(store: Store) -> None:
@@ -19,6 +23,23 @@ def test_a_read_takes_no_write_lock(store: Store) -> None:
         writing.flush()
         with store.read() as s:  # another connection of the pool
             assert set(s.scalars(select(TenantRow.id))) == {"acme", "globex"}
+
+
+def test_a_history_is_read_while_a_writer_holds_its_transaction(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    """What every poll of a state reads goes on beside a writer (a worker's heartbeat, or
+    one paused inside it: the old read waited the 30 s busy timeout, then "database is
+    locked", a raw OperationalError)."""
+    svc = Service(load_settings(), store, backbone, vault)
+    c = svc.create_connector(svc.connector_request(
+        {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
+         "bandwidth_mbps": 100, "aws_account": "123456789012"}))  # fmt: skip
+    with store.session() as writing:
+        writing.add(TenantRow(id="initech", name="Initech"))
+        writing.flush()
+        steps = [h["to"] for h in svc.history("connector", c["id"])]
+    assert steps == ["requested", "validated", "allocated"]
 
 
 @pytest.mark.postgres
