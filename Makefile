@@ -76,7 +76,7 @@ lint: venv
 	$(BIN)/lint-imports
 
 unit: venv
-	$(BIN)/pytest -n 2 --dist loadfile  # a module and its lab stay on one worker
+	$(BIN)/pytest -n 2 --dist loadfile --durations=30  # a module and its lab on one worker; the 30 slowest steps in every CI log
 
 bench: deps venv
 	$(BIN)/python bench/lab_up.py
