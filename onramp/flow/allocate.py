@@ -115,9 +115,10 @@ def take(
             )
         return want
     # the common case in one statement: nothing released, room past the highest
-    held = s.scalar(_next_statement(s), {"scope": scope, "lo": lo, "hi": hi, "owner": owner})
+    stmt = _next_of(s.get_bind().dialect.name, 1)
+    held = s.execute(stmt, {"scope0": scope, "lo0": lo, "hi0": hi, "owner": owner}).first()
     if held is not None:
-        return int(held)
+        return int(held.value)
     for _ in range(ATTEMPTS):
         # each statement sees what concurrent transactions committed meanwhile (READ
         # COMMITTED; SQLite serializes writers), so a lost race moves on to the next value
@@ -131,36 +132,6 @@ def take(
         if _insert(s, scope, candidate, owner):
             return candidate
     raise Conflict(f"{scope}: {ATTEMPTS} values taken under us")
-
-
-@cache
-def _next_one(dialect: str) -> Any:
-    """INSERT one past the highest held value of the scope, when no value of it was given
-    back (those come first: `take`'s loop) and the top is not reached; nothing back when
-    it cannot (then the loop decides: released, a gap, full, or a lost race). Built once:
-    constructing it cost more Python than running it."""
-    scope, lo, hi = (
-        bindparam("scope", type_=String),
-        bindparam("lo", type_=BigInteger),
-        bindparam("hi", type_=BigInteger),
-    )
-    in_range = (_HELD.c.scope == scope) & _HELD.c.value.between(lo, hi)
-    top = (
-        select(func.coalesce(func.max(_HELD.c.value) + 1, lo).label("value"))
-        .where(in_range)
-        .subquery()
-    )
-    given_back = exists().where(_GIVEN_BACK.c.scope == scope, _GIVEN_BACK.c.value.between(lo, hi))
-    chosen = select(scope, top.c.value, bindparam("owner", type_=String)).where(
-        top.c.value <= hi, ~given_back
-    )
-    insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
-    return (insert(_HELD).from_select(["scope", "value", "owner"], chosen)
-            .on_conflict_do_nothing(index_elements=["scope", "value"]).returning(_HELD.c.value))  # fmt: skip
-
-
-def _next_statement(s: Session) -> Any:
-    return _next_one(s.get_bind().dialect.name)
 
 
 Want = tuple[str, int, int]  # a scope and the range of its values: (scope, lo, hi)
@@ -190,8 +161,11 @@ def take_many(s: Session, wants: Sequence[Want], owner: str) -> list[int | None]
 
 @cache
 def _next_of(dialect: str, n: int) -> Any:
-    """`_next_one` for n scopes at once (bind parameters scope<i>, lo<i>, hi<i>, owner); back
-    come the (scope, value) it took. Built once per dialect and count."""
+    """INSERT one past the highest held value of each of n scopes (bind parameters scope<i>,
+    lo<i>, hi<i>, owner), where no value of it was given back (those come first: `take`'s
+    loop) and the top is not reached; back come the (scope, value) it took, nothing for a
+    scope it could not (then `take`'s loop decides: released, a gap, full, or a lost race).
+    Built once per dialect and count: constructing it cost more Python than running it."""
     rows = [select(bindparam(f"scope{i}", type_=String).label("scope"),
                    bindparam(f"lo{i}", type_=BigInteger).label("lo"),
                    bindparam(f"hi{i}", type_=BigInteger).label("hi")) for i in range(n)]  # fmt: skip
