@@ -16,6 +16,7 @@ many machines as wanted, one of them with `--beat`, PostgreSQL as the store.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import time
@@ -23,10 +24,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import or_, select
+from sqlalchemy import make_url, or_, select
 
 from onramp.core.model import SETTLED, State
 from onramp.core.settings import Settings, load_settings
@@ -77,6 +79,7 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
         # the SQLite broker polls its table, once a second by default: a second per step.
         # (kombu hands this transport's options to create_engine, so not via the options)
         sqla.Transport.polling_interval = 0.1
+        _declare_queue(app.conf.broker_url)
     app.conf.beat_schedule = {
         "sweep": {"task": "onramp.sweep", "schedule": settings.worker.sweep_s},
         "kpis": {"task": "onramp.kpis", "schedule": settings.monitor.interval_s},
@@ -88,6 +91,28 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
         "topology": {"task": "onramp.topology", "schedule": settings.topology.refresh_s},
     }
     return app
+
+
+def _declare_queue(url: str) -> None:
+    """Make the task queue on a SQL broker once, before any worker or publisher uses it.
+
+    kombu's SQL transport makes a queue's row on first use, by a read then an insert. A
+    worker starting while `connector create` publishes, both on a new broker file, can both
+    insert: the loser's IntegrityError is "unrecoverable" to Celery, and that worker never
+    consumes (CI of stop 30: every order stayed `allocated`). Made here under a file lock
+    beside the SQLite file, the row exists before either reads. A server database (sqla+
+    postgresql) gets no lock: scale-out uses RabbitMQ, whose queues are declared safely."""
+    database = make_url(url.removeprefix("sqla+")).database
+    if not database or database == ":memory:":
+        return _declare()
+    with Path(f"{database}.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # released when closed
+        _declare()
+
+
+def _declare() -> None:
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_declare(queue=app.conf.task_default_queue)
 
 
 def configure_once(settings: Settings) -> None:

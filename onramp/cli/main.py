@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import sys
 import threading
 import time
@@ -411,13 +412,16 @@ def worker(
     s = settings()
     w.configure(s)
     # a node name of its own: several workers on one machine share a broker
-    args = ["worker", "--pool", "threads", "--concurrency", str(concurrency), "--loglevel",
-            "WARNING", "--without-gossip", "--without-mingle", "--hostname",
-            f"onramp{os.getpid()}@%h"]  # fmt: skip
+    celery = w.app.Worker(hostname=f"onramp{os.getpid()}@{socket.gethostname()}",
+                          pool_cls="threads", concurrency=concurrency, loglevel="WARNING",
+                          without_gossip=True, without_mingle=True)  # fmt: skip
     if beat:  # a thread of this process (w.sweeper says why not Celery's beat)
         w.sweeper(s, threading.Event())
     gc.freeze()  # as `onramp api serve`: the loaded modules stay out of full collections
-    w.app.worker_main(args)
+    celery.start()
+    # not `app.worker_main`, which drops the exit code: a worker whose consumer could not
+    # start ("Unrecoverable error") must not exit 0, or a supervisor never restarts it
+    raise typer.Exit(celery.exitcode or 0)
 
 
 @worker_app.command("status")
