@@ -66,7 +66,7 @@ class Node:
     name: str
     kind: Kind
     daemons: tuple[str, ...] = ()
-    template: Template | None = None  # None: no FRR (a host)
+    template: Template | str | None = None  # or the config itself; None: no FRR (a host)
     mgmt: str | None = None  # "172.20.20.11/24" on mgmt0, routers only
     known_hosts: str | None = None  # routers: the file their inventory names; the lab fills it
     platform: str | None = None  # the inventory's platform (routers)
@@ -81,7 +81,9 @@ class Node:
     def config(self) -> str:
         """FRR integrated config, loaded with vtysh -b."""
         t = self.template
-        return "" if t is None else render(t.feature, "frr", t.data, root=t.root)
+        if t is None or isinstance(t, str):
+            return t or ""
+        return render(t.feature, "frr", t.data, root=t.root)
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class Topology:
         """Each node with its rendered config, as before configs were rendered on demand."""
         out = asdict(self)
         for name, node in out["nodes"].items():
-            del node["template"]
+            del node["template"]  # a config, not what made it
             node["config"] = self.nodes[name].config
         return out
 
