@@ -14,8 +14,9 @@ import gc
 import sys
 import threading
 
-# a command that lasts longer than this has its cyclic garbage collected again
-GC_AFTER_S = 1.0
+# a command that lasts longer than this has its cyclic garbage collected again: long enough
+# for a read-only command on a busy machine (1-2 s at load 10 here), short for a worker's life
+GC_AFTER_S = 5.0
 
 
 def run() -> None:
@@ -24,7 +25,7 @@ def run() -> None:
     Start-up builds some 500,000 objects (the libraries' classes, the ORM, the models) that
     all live until exit. The cyclic collector would walk them again and again while they
     load, and once more at exit: ~25 % of a read-only command's CPU (issue 23: the CLI runs
-    in loops). So it waits for the first second (a daemon timer turns it back on: a worker,
+    in loops). So it waits for the first seconds (a daemon timer turns it back on: a worker,
     the API or `lab up` runs as any process does) and exit freezes what is left, which the
     process's end frees anyway. Only the invoked group's commands are built (`main.only`)."""
     gc.disable()

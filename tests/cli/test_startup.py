@@ -19,9 +19,10 @@ from onramp.cli.main import only
 from onramp.core import project
 
 # what none of these commands uses: the routers' stack, the API, the workers, the
-# migrations, the renderer, rich's output (--json), PostgreSQL's dialect on a SQLite store
-HEAVY = {"alembic", "celery", "fastapi", "genie", "jinja2", "napalm", "networkx", "nornir",
-         "paramiko", "pyats", "rich", "sqlalchemy.dialects.postgresql"}  # fmt: skip
+# migrations, the renderer, rich's output (--json), PostgreSQL's dialect on a SQLite store,
+# the vault's cipher (a list shows no key)
+HEAVY = {"alembic", "celery", "cryptography", "fastapi", "genie", "jinja2", "napalm",
+         "networkx", "nornir", "paramiko", "pyats", "rich", "sqlalchemy.dialects.postgresql"}  # fmt: skip
 READS_THE_STORE = [
     ["catalogue", "--json"],
     ["connector", "list", "--json"],
@@ -45,11 +46,12 @@ import atexit, gc, json, sys
 out = sys.argv.pop(1)
 ran = lambda: sum(g["collections"] for g in gc.get_stats())
 sys.argv[0] = "onramp"
-from onramp.cli import run
+import onramp.cli
+onramp.cli.GC_AFTER_S = 3600  # the collector's return is not raced on a busy machine
 before = ran()  # the interpreter's own start, not the command's
 atexit.register(lambda: open(out, "w").write(json.dumps(
     {"modules": sorted(sys.modules), "collections": ran() - before})))
-run()
+onramp.cli.run()
 """
 
 
@@ -110,26 +112,28 @@ def test_a_short_command_runs_no_cyclic_collection(workdir: Path, argv: list[str
 
 
 def test_a_long_command_collects_again(workdir: Path) -> None:
-    """A worker, the API or `lab up` outlives the first second: its collector is back on.
+    """A worker, the API or `lab up` outlives the first seconds: its collector is back on.
     The timer is joined, not waited for with a sleep."""
     script = """
 import gc, sys, threading
 import onramp.cli
+onramp.cli.GC_AFTER_S = 0.1
 sys.argv = ["onramp", "config", "show", "--json"]
 try:
     onramp.cli.run()
 except SystemExit:
     pass
-off = not gc.isenabled()
-for t in threading.enumerate():
-    if isinstance(t, threading.Timer):
-        t.join()
-print(off, gc.isenabled())
+timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+for t in timers:
+    t.join()
+print(len(timers), gc.isenabled())
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONRAMP_")}
     done = subprocess.run([sys.executable, "-c", script], cwd=workdir, env=env,
                           capture_output=True, text=True, check=True)  # fmt: skip
-    assert done.stdout.split()[-2:] == ["True", "True"]  # off while it started, then on
+    timers, enabled = done.stdout.split()[-2:]
+    # the timer may have fired already on a busy machine (then none is left to join)
+    assert timers in {"0", "1"} and enabled == "True"
 
 
 def test_only_the_invoked_group_is_built() -> None:
