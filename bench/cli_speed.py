@@ -38,6 +38,7 @@ COMMANDS = {
     "link_list_json": ["link", "list", "--json"],
     "tenant_list_json": ["tenant", "list", "--json"],
     "worker_status_json": ["worker", "status", "--json"],
+    "lab_status_json": ["lab", "status", "--json"],
     "ticket_list_json": ["ticket", "list", "--json"],
     "inventory_check": ["inventory", "check"],
     "inventory_show_json": ["inventory", "show", "--json"],
@@ -49,10 +50,19 @@ def run_s(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float
     """One run's wall and CPU seconds (the child's user + system time)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, env=env, check=True, capture_output=True)
+    answered(argv, cwd, env)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+def answered(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+    """Run it; a failure stops the bench. `lab status` answers 1 while no lab has converged
+    (its answer, not a failure: a traceback's 1 would show in stderr)."""
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode != 0 and not (argv[-3:-1] == ["lab", "status"] and done.returncode == 1
+                                     and not done.stderr):  # fmt: skip
+        raise SystemExit(f"{' '.join(argv)}: exit {done.returncode}\n{done.stderr}")
 
 
 def main() -> None:
@@ -71,7 +81,7 @@ def main() -> None:
         """Median (wall, CPU) seconds per tree, the trees' runs alternating."""
         envs = [env | {"PYTHONPATH": str(tree)} for tree in trees]
         for tree, here in zip(trees, envs, strict=True):  # warm-up
-            subprocess.run(argv, cwd=tree, env=here, check=True, capture_output=True)
+            answered(argv, tree, here)
         took: list[list[tuple[float, float]]] = [[] for _ in trees]
         for _ in range(args.runs):
             for i, (tree, here) in enumerate(zip(trees, envs, strict=True)):

@@ -1,5 +1,5 @@
 """`python -m onramp.cli`: the same commands as the `onramp` script."""
 
-from onramp.cli.main import app
+from onramp.cli import run
 
-app()
+run()

@@ -10,9 +10,12 @@ import os
 import re
 import secrets
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet
+if TYPE_CHECKING:  # cryptography loads with the first encrypt or decrypt
+    from cryptography.fernet import Fernet
 
 
 class Vault:
@@ -22,7 +25,15 @@ class Vault:
             if not key_file.exists():
                 _create_key(key_file)
             key = key_file.read_text().strip()
-        self._fernet = Fernet(key.encode())
+        self._key = key
+
+    @cached_property
+    def _fernet(self) -> Fernet:
+        """Made on first use: a command that lists (no key shown, none stored) never loads
+        cryptography (~10 ms of a read-only command's start-up; issue 23)."""
+        from cryptography.fernet import Fernet
+
+        return Fernet(self._key.encode())
 
     def encrypt(self, text: str) -> bytes:
         return self._fernet.encrypt(text.encode())
@@ -37,6 +48,8 @@ def _create_key(key_file: Path) -> None:
     key_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    from cryptography.fernet import Fernet
+
     with os.fdopen(fd, "wb") as f:
         f.write(Fernet.generate_key())
     try:

@@ -10,15 +10,19 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 
+from onramp.cli.main import only
 from onramp.core import project
 
 # what none of these commands uses: the routers' stack, the API, the workers, the
-# migrations, the renderer, rich's output (--json), PostgreSQL's dialect on a SQLite store
-HEAVY = {"alembic", "celery", "fastapi", "genie", "jinja2", "napalm", "networkx", "nornir",
-         "paramiko", "pyats", "rich", "sqlalchemy.dialects.postgresql"}  # fmt: skip
+# migrations, the renderer, rich's output (--json), PostgreSQL's dialect on a SQLite store,
+# the vault's cipher (a list shows no key)
+HEAVY = {"alembic", "celery", "cryptography", "fastapi", "genie", "jinja2", "napalm",
+         "networkx", "nornir", "paramiko", "pyats", "rich", "sqlalchemy.dialects.postgresql"}  # fmt: skip
 READS_THE_STORE = [
     ["catalogue", "--json"],
     ["connector", "list", "--json"],
@@ -33,15 +37,21 @@ NO_STORE = [
     ["inventory", "check", "--json"],
     ["inventory", "show", "--json"],
     ["config", "show", "--json"],
+    ["lab", "status", "--json"],  # no lab here: it answers "not running" and exits 1
 ]
-# the process's modules, written when it exits (the command ends in SystemExit)
+# the process's modules and the cyclic collections it ran, written when it exits (the
+# command ends in SystemExit), through the script's own entry point
 PROBE = """
-import atexit, json, sys
+import atexit, gc, json, sys
 out = sys.argv.pop(1)
-atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+ran = lambda: sum(g["collections"] for g in gc.get_stats())
 sys.argv[0] = "onramp"
-from onramp.cli.main import app
-app()
+import onramp.cli
+onramp.cli.GC_AFTER_S = 3600  # the collector's return is not raced on a busy machine
+before = ran()  # the interpreter's own start, not the command's
+atexit.register(lambda: open(out, "w").write(json.dumps(
+    {"modules": sorted(sys.modules), "collections": ran() - before})))
+onramp.cli.run()
 """
 
 
@@ -58,13 +68,20 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def loaded(folder: Path, argv: list[str]) -> set[str]:
+def probed(folder: Path, argv: list[str]) -> dict[str, Any]:
     out = folder / "modules.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONRAMP_")}
     done = subprocess.run([sys.executable, "-c", PROBE, str(out), *argv], cwd=folder, env=env,
                           capture_output=True, text=True)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return set(json.loads(out.read_text()))
+    # `lab status` answers 1 while no lab has converged; a traceback would show in stderr
+    assert done.returncode == 0 or (argv[:2] == ["lab", "status"] and done.returncode == 1
+                                    and not done.stderr), done.stderr  # fmt: skip
+    found: dict[str, Any] = json.loads(out.read_text())
+    return found
+
+
+def loaded(folder: Path, argv: list[str]) -> set[str]:
+    return set(probed(folder, argv)["modules"])
 
 
 def heavy_in(modules: set[str]) -> set[str]:
@@ -85,3 +102,60 @@ def test_help_and_the_inventory_load_no_store(workdir: Path, argv: list[str]) ->
     modules = loaded(workdir, argv)
     assert heavy_in(modules) == set()
     assert "sqlalchemy" not in modules
+
+
+@pytest.mark.parametrize("argv", [["catalogue", "--json"], ["--help"]], ids=" ".join)
+def test_a_short_command_runs_no_cyclic_collection(workdir: Path, argv: list[str]) -> None:
+    """Start-up's ~500,000 objects all live until exit: walking them (while they load, and
+    at exit) was ~25 % of a read-only command's CPU."""
+    assert probed(workdir, argv)["collections"] == 0
+
+
+def test_a_long_command_collects_again(workdir: Path) -> None:
+    """A worker, the API or `lab up` outlives the first seconds: its collector is back on.
+    The timer is joined, not waited for with a sleep."""
+    script = """
+import gc, sys, threading
+import onramp.cli
+onramp.cli.GC_AFTER_S = 0.1
+sys.argv = ["onramp", "config", "show", "--json"]
+try:
+    onramp.cli.run()
+except SystemExit:
+    pass
+timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+for t in timers:
+    t.join()
+print(len(timers), gc.isenabled())
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONRAMP_")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=workdir, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    timers, enabled = done.stdout.split()[-2:]
+    # the timer may have fired already on a busy machine (then none is left to join)
+    assert timers in {"0", "1"} and enabled == "True"
+
+
+def test_only_the_invoked_group_is_built() -> None:
+    def app_of_three() -> typer.Typer:
+        root, group = typer.Typer(), typer.Typer()
+        group.command("list")(lambda: None)
+        root.add_typer(group, name="tenant")
+        root.add_typer(typer.Typer(), name="link")
+        root.command("init")(lambda: None)
+        return root
+
+    def names(root: typer.Typer) -> list[str | None]:
+        return [g.name for g in root.registered_groups] + [c.name for c in root.registered_commands]
+
+    for argv, kept in [
+        (["tenant", "list"], ["tenant"]),
+        (["init"], ["init"]),
+        (["--help"], ["tenant", "link", "init"]),  # help lists them all
+        (["--config", "x.yaml", "tenant", "list"], ["tenant", "link", "init"]),  # not guessed
+        (["tenat"], ["tenant", "link", "init"]),  # Click's "no such command" as before
+        ([], ["tenant", "link", "init"]),
+    ]:
+        root = app_of_three()
+        only(root, argv)
+        assert names(root) == kept, argv

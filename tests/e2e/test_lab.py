@@ -239,7 +239,7 @@ def test_failed_up_removes_what_it_built(tmp_path: Path) -> None:
     settings = lab_settings("tbad", tmp_path, 43)
     topo = build(default_inventory_in(43, tmp_path / "inventory"), settings)
     broken = dataclasses.replace(
-        topo.nodes["pe1-par"], config="router bgp 65000\n no-such-command\n"
+        topo.nodes["pe1-par"], template="router bgp 65000\n no-such-command\n"
     )
     topo = dataclasses.replace(topo, nodes={**topo.nodes, "pe1-par": broken})
     with pytest.raises(OnrampError) as exc:
