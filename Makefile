@@ -13,7 +13,7 @@ SYSTEM_DEPS := /usr/lib/frr/zebra:frr /usr/lib/frr/frr-reload.py:frr-pythontools
 	/usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver \
 	/usr/sbin/traceroute:traceroute
 
-.PHONY: demo test deps venv nautobot gen lint unit bench clean ansible-sanity ansible-collection
+.PHONY: demo test deps venv nautobot nautobot-fixture gen lint unit bench clean ansible-sanity ansible-collection
 
 # make demo VIA=api: the same story ordered through the REST API with onramp.client;
 # make demo SERVE=1: then the API, the Portal and the workers stay up (Ctrl-C stops)
@@ -28,6 +28,11 @@ test: deps venv nautobot gen lint unit
 # stay out of .venv); the release is pinned in tests/nautobot_server.py
 nautobot: venv
 	$(BIN)/python -c 'from tests.nautobot_server import ensure_venv; ensure_venv()'
+
+# tests/fixtures/nautobot-<version>.dump again, from `migrate` on an empty database (after a
+# Nautobot upgrade, or when test_the_shipped_schema_is_all_this_nautobot_migrates says so)
+nautobot-fixture: venv
+	$(BIN)/python -c 'from tests.nautobot_server import make_fixture; print(make_fixture())'
 
 # openapi-python-client for tests/api/test_generated_client.py, in a venv of its own (it
 # pins an older Typer than onramp's); the release is pinned in that test

@@ -1,8 +1,14 @@
 """A real Nautobot for the tests: its own venv, a PostgreSQL of the session, a Redis.
 
 Nautobot pins its own Django stack, so it lives in `.venv-nautobot` (made here or by
-`make nautobot`), never in onramp's venv. A migrate takes minutes: the migrated database is
-kept as a pg_dump under `var/`, named by the Nautobot version, and restored in later runs.
+`make nautobot`), never in onramp's venv. A migrate from empty takes minutes (358 s of a
+fresh clone's `make test`), so the migrated database ships in the repository as a pg_dump,
+`tests/fixtures/nautobot-<version>.dump` (`make nautobot-fixture` makes it again). It is
+restored, then `showmigrations` must find nothing left to apply (a test says so). If this
+PostgreSQL's pg_restore cannot read it (an older major), `migrate` runs from empty and its
+result is kept as `var/nautobot-<version>.dump` for later runs; if migrations are missing
+(Nautobot's Django apps moved on), `migrate` applies just those. Nautobot's own migrations
+stay Nautobot's concern: the server is real either way.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = "3.2.7"  # the Nautobot release tested; the cached dump is keyed by it
 VENV = Path(os.environ.get("ONRAMP_NAUTOBOT_VENV", ROOT / ".venv-nautobot"))
-DUMP = ROOT / "var" / f"nautobot-{VERSION}.dump"
+FIXTURE = ROOT / "tests" / "fixtures" / f"nautobot-{VERSION}.dump"  # in the repository
+DUMP = ROOT / "var" / f"nautobot-{VERSION}.dump"  # made here when the fixture did not do
 # the whole config: nautobot.core.settings reads everything else from NAUTOBOT_* variables
 CONFIG = "from nautobot.core.settings import *  # noqa: F403\n"
 
@@ -65,10 +72,79 @@ def _install(stamp: Path) -> None:
         stamp.touch()
 
 
+def make_fixture() -> Path:
+    """`make nautobot-fixture`: FIXTURE again, migrated from empty by this Nautobot release
+    (the dump is taken before the tests' user and token exist)."""
+    from tests.conftest import pg_server
+
+    with pg_server() as pg, nautobot_server(pg.base / "sock", dumps=()):
+        pass
+    FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(DUMP, FIXTURE)
+    return FIXTURE
+
+
 @dataclass
 class Nautobot:
     url: str
     token: str
+    schema: Schema | None = None  # None for one the tests did not start
+
+
+@dataclass
+class Schema:
+    """How the database got Nautobot's schema: for the test that the fixture is current."""
+
+    source: Path | None  # the dump restored, None when migrated from empty
+    unapplied: list[str]  # migrations `migrate` still had to apply after the restore
+    restore_error: str = ""  # why the fixture could not be restored, if it could not
+
+
+def restore(dump: Path, pg_host: Path) -> str:
+    """pg_restore into the empty database `nautobot`: "" or why not. One transaction, so a
+    failure (another PostgreSQL's archive format, a statement this server refuses) leaves the
+    database empty for `migrate`."""
+    done = subprocess.run(["pg_restore", "-h", str(pg_host), "-U", "postgres", "-d", "nautobot",
+                           "--no-owner", "--single-transaction", "--exit-on-error", str(dump)],
+                          capture_output=True, text=True)  # fmt: skip
+    return "" if done.returncode == 0 else done.stderr.strip()[-1000:] or "pg_restore failed"
+
+
+def _unapplied(server: Path, env: dict[str, str]) -> list[str]:
+    """The migrations Nautobot's code has and the database lacks (`showmigrations --plan`)."""
+    out = subprocess.run([str(server), "showmigrations", "--plan"], env=env, check=True,
+                         capture_output=True, text=True).stdout  # fmt: skip
+    return [line[4:].strip() for line in out.splitlines() if line.startswith("[ ]")]
+
+
+def migrated(server: Path, env: dict[str, str], pg_host: Path, dumps: tuple[Path, ...]) -> Schema:
+    """Nautobot's schema in the empty database `nautobot`, restored when a dump allows."""
+    failed = ""
+    for dump in dumps:
+        if not dump.exists():
+            continue
+        error = restore(dump, pg_host)
+        if error:
+            failed = failed or error
+            continue
+        missing = _unapplied(server, env)
+        if missing:  # Django applies only these; the fixture's test says to make it again
+            subprocess.run([str(server), "migrate", "--no-input"], env=env, check=True,
+                           capture_output=True)  # fmt: skip
+        return Schema(dump, missing, failed)
+    subprocess.run([str(server), "migrate", "--no-input"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    _keep(pg_host)
+    return Schema(None, [], failed)
+
+
+def _keep(pg_host: Path) -> None:
+    """The migrated database as a dump, so later runs restore it."""
+    DUMP.parent.mkdir(parents=True, exist_ok=True)
+    part = DUMP.with_suffix(f".{os.getpid()}.part")
+    subprocess.run(["pg_dump", "-h", str(pg_host), "-U", "postgres", "-Fc", "-f", str(part),
+                    "nautobot"], check=True, capture_output=True)  # fmt: skip
+    part.replace(DUMP)  # only a whole dump is ever restored
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
@@ -84,8 +160,9 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, what: str) -> None
 
 
 @contextmanager
-def nautobot_server(pg_host: Path) -> Iterator[Nautobot]:
-    """Nautobot on 127.0.0.1 against the PostgreSQL at the socket dir `pg_host`."""
+def nautobot_server(pg_host: Path, dumps: tuple[Path, ...] = (FIXTURE, DUMP)) -> Iterator[Nautobot]:
+    """Nautobot on 127.0.0.1 against the PostgreSQL at the socket dir `pg_host`, its schema
+    restored from the first of `dumps` that serves, else migrated."""
     server = ensure_venv()
     redis = shutil.which("redis-server")
     if redis is None:
@@ -117,17 +194,7 @@ def nautobot_server(pg_host: Path) -> Iterator[Nautobot]:
         pg = ["psql", "-h", str(pg_host), "-U", "postgres", "-q"]
         subprocess.run([*pg, "-c", "CREATE DATABASE nautobot"], check=True, capture_output=True)
         with _locked(".nautobot-dump.lock"):  # one migrates, the other restores its dump
-            if DUMP.exists():
-                subprocess.run(["pg_restore", "-h", str(pg_host), "-U", "postgres", "-d",
-                                "nautobot", "--no-owner", str(DUMP)],
-                               check=True, capture_output=True)  # fmt: skip
-            else:
-                subprocess.run([str(server), "migrate", "--no-input"], env=env, check=True,
-                               capture_output=True)  # fmt: skip
-                part = DUMP.with_suffix(f".{os.getpid()}.part")
-                subprocess.run(["pg_dump", "-h", str(pg_host), "-U", "postgres", "-Fc", "-f",
-                                str(part), "nautobot"], check=True, capture_output=True)  # fmt: skip
-                part.replace(DUMP)  # only a whole dump is ever restored
+            schema = migrated(server, env, pg_host, dumps)
         token = secrets.token_hex(20)
         subprocess.run([str(server), "shell", "-c",
                         "from nautobot.users.models import Token, User\n"
@@ -140,7 +207,7 @@ def nautobot_server(pg_host: Path) -> Iterator[Nautobot]:
                                           stderr=out))  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         _wait(f"{url}/api/", procs[-1], base / "nautobot.log", "nautobot-server")
-        yield Nautobot(url, token)
+        yield Nautobot(url, token, schema)
     finally:
         for proc in reversed(procs):
             proc.terminate()

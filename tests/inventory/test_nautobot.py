@@ -5,6 +5,8 @@ inventory's checks; the same routers, the same rendered configs, byte for byte."
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from onramp.network.inventory.plugin import init_nornir
 from onramp.network.inventory.source import load_source
 from onramp.network.templates import RouterServices, router_config
 from tests.conftest import pg_server
-from tests.nautobot_server import Nautobot, nautobot_server
+from tests.nautobot_server import FIXTURE, Nautobot, nautobot_server, restore
 
 YAML_INVENTORY = ROOT / "inventory"
 
@@ -168,3 +170,46 @@ def test_an_unreachable_nautobot_is_one_coded_error_without_the_token(
     assert json.loads(result.output)["error"]["code"] == "ONR-INV-013"
     assert "ONR-INV-013" in result.output and "127.0.0.1:9" in result.output
     assert "secret" not in result.output
+
+
+def test_the_shipped_schema_is_all_this_nautobot_migrates(nautobot: Nautobot) -> None:
+    """The fixture restored leaves `migrate` nothing to do: a fresh clone skips the minutes
+    of migrating, and Nautobot's server runs on exactly what its migrations make."""
+    schema = nautobot.schema
+    assert schema is not None
+    if schema.restore_error:
+        pytest.skip(f"this PostgreSQL cannot restore {FIXTURE.name}: {schema.restore_error}")
+    assert schema.source == FIXTURE
+    assert schema.unapplied == [], f"run `make nautobot-fixture`: {FIXTURE.name} lacks these"
+
+
+def _tables(sock: Path) -> int:
+    sql = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+    out = subprocess.run(["psql", "-h", str(sock), "-U", "postgres", "-d", "nautobot", "-tAc", sql],
+                         check=True, capture_output=True, text=True).stdout  # fmt: skip
+    return int(out)
+
+
+@pytest.mark.parametrize("case", ["newer archive", "a table in the way"])
+def test_a_dump_that_cannot_be_restored_leaves_the_database_empty_for_migrate(
+    case: str, tmp_path: Path
+) -> None:
+    with pg_server() as pg:
+        sock = pg.base / "sock"
+        psql = ["psql", "-h", str(sock), "-U", "postgres", "-q"]
+        subprocess.run([*psql, "-c", "CREATE DATABASE nautobot"], check=True, capture_output=True)
+        dump = tmp_path / FIXTURE.name
+        shutil.copyfile(FIXTURE, dump)
+        if case == "newer archive":  # what an older PostgreSQL's pg_restore meets
+            data = bytearray(dump.read_bytes())
+            assert data[:5] == b"PGDMP"
+            data[6] = 99  # the archive format's minor version (1.14 from PostgreSQL 15)
+            dump.write_bytes(bytes(data))
+            expected = "unsupported version"
+        else:  # a statement failing half-way: the tables made before it go too
+            subprocess.run([*psql, "-d", "nautobot", "-c", "CREATE TABLE users_token (id int)"],
+                           check=True)  # fmt: skip
+            expected = "users_token"
+        error = restore(dump, sock)
+        assert expected in error
+        assert _tables(sock) == (0 if case == "newer archive" else 1)
