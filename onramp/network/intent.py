@@ -123,7 +123,7 @@ def connector(
     *,
     md5_key: str | None,
     route_targets: list[str],
-    remote_prefixes: list[str],
+    remote_prefixes: Mapping[int, Sequence[str]],
     max_prefixes: int,
     segments: Sequence[SegmentIntent] = (),
 ) -> ConnectorIntent:
@@ -131,7 +131,8 @@ def connector(
 
     `route_targets` are the Links' RTs (both imported and exported: each Link is one
     segment shared by its Connectors); `remote_prefixes` what those Links bring from the
-    other clouds, the only routes we announce to this one. No prefixes allowed: deny all.
+    other clouds, by Link number: the only routes we announce to this one (each Link's
+    entries in a block of its own, `link_entries`). No prefixes allowed: deny all.
     `segments`: `segment()` of each Link, on platforms with `vpn_segments` only.
     """
     r = bb.routers[router]
@@ -195,8 +196,8 @@ def connector(
             for a, i in zip(atts, interfaces, strict=True)
         ],
         "prefix_lists": [
-            _prefix_list(f"{vrf}-in", allowed),
-            _prefix_list(f"{vrf}-out", remote_prefixes),
+            _prefix_list(f"{vrf}-in", prefix_entries(allowed)),
+            _prefix_list(f"{vrf}-out", link_entries(remote_prefixes)),
         ],
         "segments": list(segments),
     }
@@ -306,29 +307,72 @@ def qos(policy: str, mbps: int) -> QosIntent:
     }
 
 
-def _prefix_list(name: str, prefixes: list[str]) -> PrefixListIntent:
-    """FRR's prefix-list (entries, deny-all when empty); `permits` for the platforms that
+def _prefix_list(name: str, entries: list[PrefixEntry]) -> PrefixListIntent:
+    """FRR's prefix-list (entries, ending in deny-all); `permits` for the platforms that
     match a set and decide in a policy (IOS-XR prefix-set + route-policy, Junos
-    route-filters): no permits there means drop everything."""
-    entries = prefix_entries(prefixes)
-    return {
-        "name": name,
-        "entries": entries,
-        "permits": [e for e in entries if e["action"] == "permit"],
-    }
+    route-filters), by prefix: no permits there means drop everything."""
+    return {"name": name, "entries": entries, "permits": permits(entries)}
 
 
-def prefix_entries(prefixes: list[str]) -> list[PrefixEntry]:
-    """Each allowed prefix and its more-specifics; nothing allowed: one deny-all entry."""
+# Prefix-list sequence numbers run 1-4294967294 on IOS (FRR takes one more). The deny-all
+# sits at the top in every list, whatever it permits: a permit added or removed below it is
+# one line, never the deny-all replaced at its number (a deletion, which costs frr-reload's
+# two passes and is not what the change means). The same routes pass as with FRR's
+# implicit deny at the end; the explicit one also makes an empty list deny (FRR lets
+# everything through a list that does not exist).
+DENY_ALL_SEQ = 4_294_967_294
+# A Link's entries in `<vrf>-out` are numbered from LINK_SEQ_BLOCK x its number, so that no
+# Link added or removed renumbers another's (Link numbers <= 999,999: the top block still
+# ends below DENY_ALL_SEQ). Wider than any provider's max_prefixes (Azure: 4,000).
+LINK_SEQ_BLOCK = 4096
+
+
+def prefix_entries(prefixes: Sequence[str]) -> list[PrefixEntry]:
+    """Each allowed prefix and its more-specifics, then the deny-all.
+
+    >>> [(e["seq"], e["action"], e["prefix"]) for e in prefix_entries(["10.2.0.0/16"])]
+    [(10, 'permit', '10.2.0.0/16'), (4294967294, 'deny', '0.0.0.0/0')]
+    """
     nets = sorted({IPv4Network(p) for p in prefixes})
-    if not nets:
-        return [{"seq": 10, "action": "deny", "prefix": "0.0.0.0/0", "le": 32}]
-    return [
-        {
-            "seq": 10 * k,
-            "action": "permit",
-            "prefix": str(n),
-            "le": 32 if n.prefixlen < 32 else None,
-        }
-        for k, n in enumerate(nets, start=1)
-    ]
+    return [*(_permit(10 * k, n) for k, n in enumerate(nets, start=1)), _deny_all()]
+
+
+def link_entries(by_link: Mapping[int, Sequence[str]]) -> list[PrefixEntry]:
+    """The prefixes each Link brings (by Link number), each Link in its own block of
+    sequence numbers, then the deny-all. A prefix two Links bring is permitted once, in the
+    lower Link's block (FRR refuses a list holding one prefix twice).
+
+    >>> [(e["seq"], e["prefix"]) for e in link_entries({2: ["10.9.0.0/16"], 1: ["10.1.0.0/16"]})]
+    [(4097, '10.1.0.0/16'), (8193, '10.9.0.0/16'), (4294967294, '0.0.0.0/0')]
+    """
+    seen: set[IPv4Network] = set()
+    out: list[PrefixEntry] = []
+    for number in sorted(by_link):
+        nets = sorted({IPv4Network(p) for p in by_link[number]} - seen)
+        fits = number > 0 and (number + 1) * LINK_SEQ_BLOCK <= DENY_ALL_SEQ
+        if not fits or len(nets) >= LINK_SEQ_BLOCK:
+            raise OnrampError(
+                "ONR-ALLOC-005", f"Link {number}'s {len(nets)} prefixes beyond its sequence numbers"
+            )
+        seen.update(nets)
+        out += [_permit(number * LINK_SEQ_BLOCK + k, n) for k, n in enumerate(nets, start=1)]
+    return [*out, _deny_all()]
+
+
+def permits(entries: list[PrefixEntry]) -> list[PrefixEntry]:
+    """The permits of a list, by prefix (what a prefix-set or route-filter holds)."""
+    return sorted((e for e in entries if e["action"] == "permit"),
+                  key=lambda e: IPv4Network(e["prefix"]))  # fmt: skip
+
+
+def _deny_all() -> PrefixEntry:
+    return {"seq": DENY_ALL_SEQ, "action": "deny", "prefix": "0.0.0.0/0", "le": 32}
+
+
+def _permit(seq: int, net: IPv4Network) -> PrefixEntry:
+    return {
+        "seq": seq,
+        "action": "permit",
+        "prefix": str(net),
+        "le": 32 if net.prefixlen < 32 else None,
+    }
