@@ -64,7 +64,7 @@ def connectors(bb: Any, router: str, n: int) -> list[dict[str, Any]]:
                                               subnet=subnet, local_address=f"{hosts[0]}/30",
                                               peer_address=f"{hosts[1]}/30")])  # fmt: skip
         out.append(intent.connector(bb, c, router, md5_key=KEY, route_targets=[f"{bb.asn}:{k + 1}"],
-                                    remote_prefixes={k + 1: ["192.168.0.0/16"]}, max_prefixes=100))  # fmt: skip
+                                    remote_prefixes=["192.168.0.0/16"], max_prefixes=100))  # fmt: skip
     return out
 
 

@@ -94,7 +94,7 @@ def main() -> None:
                 "pe1-par",
                 md5_key="Abcdefghijkmnopqrstuvwx",
                 route_targets=[f"65000:{c.vrf[1:]}"],
-                remote_prefixes={int(c.vrf[1:]): ["192.168.0.0/16"]},
+                remote_prefixes=["192.168.0.0/16"],
                 max_prefixes=100,
             )
             for c in conns

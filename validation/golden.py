@@ -78,7 +78,7 @@ def case(bb: Backbone, platform: str, inner: int | None = None) -> ConnectorInte
         router.name,
         md5_key=KEY,
         route_targets=["65000:7", "65000:9"],
-        remote_prefixes={7: ["172.16.0.0/12"]},  # what Link 7 brings
+        remote_prefixes=["172.16.0.0/12"],
         max_prefixes=100,
         segments=segments if PLATFORMS[platform].vpn_segments else [],
     )

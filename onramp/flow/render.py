@@ -98,13 +98,9 @@ def services(
                 router,
                 md5_key=key,
                 route_targets=[link_view(lk, bb)["route_target"] for lk in mine],
-                remote_prefixes={}
+                remote_prefixes=[]
                 if quiet
-                else {
-                    lk.number or 0: o.request.get("prefixes", [])
-                    for lk, o in zip(mine, others, strict=True)
-                    if o
-                },
+                else [p for o in others if o for p in o.request.get("prefixes", [])],
                 max_prefixes=constraints.for_provider(
                     bb.catalogue.onramps[row.onramp].provider
                 ).max_prefixes,

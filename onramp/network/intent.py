@@ -123,7 +123,7 @@ def connector(
     *,
     md5_key: str | None,
     route_targets: list[str],
-    remote_prefixes: Mapping[int, Sequence[str]],
+    remote_prefixes: Sequence[str],
     max_prefixes: int,
     segments: Sequence[SegmentIntent] = (),
 ) -> ConnectorIntent:
@@ -131,8 +131,8 @@ def connector(
 
     `route_targets` are the Links' RTs (both imported and exported: each Link is one
     segment shared by its Connectors); `remote_prefixes` what those Links bring from the
-    other clouds, by Link number: the only routes we announce to this one (each Link's
-    entries in a block of its own, `link_entries`). No prefixes allowed: deny all.
+    other clouds: the only routes we announce to this one (each numbered by the prefix
+    alone, `link_entries`). No prefixes allowed: deny all.
     `segments`: `segment()` of each Link, on platforms with `vpn_segments` only.
     """
     r = bb.routers[router]
@@ -321,10 +321,6 @@ def _prefix_list(name: str, entries: list[PrefixEntry]) -> PrefixListIntent:
 # implicit deny at the end; the explicit one also makes an empty list deny (FRR lets
 # everything through a list that does not exist).
 DENY_ALL_SEQ = 4_294_967_294
-# A Link's entries in `<vrf>-out` are numbered from LINK_SEQ_BLOCK x its number, so that no
-# Link added or removed renumbers another's (Link numbers <= 999,999: the top block still
-# ends below DENY_ALL_SEQ). Wider than any provider's max_prefixes (Azure: 4,000).
-LINK_SEQ_BLOCK = 4096
 
 
 def prefix_entries(prefixes: Sequence[str]) -> list[PrefixEntry]:
@@ -337,26 +333,35 @@ def prefix_entries(prefixes: Sequence[str]) -> list[PrefixEntry]:
     return [*(_permit(10 * k, n) for k, n in enumerate(nets, start=1)), _deny_all()]
 
 
-def link_entries(by_link: Mapping[int, Sequence[str]]) -> list[PrefixEntry]:
-    """The prefixes each Link brings (by Link number), each Link in its own block of
-    sequence numbers, then the deny-all. A prefix two Links bring is permitted once, in the
-    lower Link's block (FRR refuses a list holding one prefix twice).
+def prefix_seq(net: IPv4Network) -> int:
+    """The sequence number of a permit of `net` in a `<vrf>-out` list: the prefix's node
+    number in the binary tree of IPv4 prefixes, 2^length + its top `length` bits (heap
+    numbering: /1 -> 2-3, /2 -> 4-7, ... /31 -> 2^31..2^32-1, each length in a band of its
+    own, inside which the number grows with the address). It depends on the prefix alone,
+    so no Link's arrival or removal ever renumbers a permit another Link still brings (a
+    renumbered permit is a deletion then an addition on the router: the route is gone in
+    between), and no two prefixes share one. A /32 has no room below the deny-all (2^32
+    hosts and 2^32 shorter prefixes for 2^32 numbers): customer prefixes stop at /31
+    (ONR-REQ-012); /0 never is one.
 
-    >>> [(e["seq"], e["prefix"]) for e in link_entries({2: ["10.9.0.0/16"], 1: ["10.1.0.0/16"]})]
-    [(4097, '10.1.0.0/16'), (8193, '10.9.0.0/16'), (4294967294, '0.0.0.0/0')]
+    >>> prefix_seq(IPv4Network("10.0.0.0/8")), prefix_seq(IPv4Network("10.1.0.0/16"))
+    (266, 68097)
     """
-    seen: set[IPv4Network] = set()
-    out: list[PrefixEntry] = []
-    for number in sorted(by_link):
-        nets = sorted({IPv4Network(p) for p in by_link[number]} - seen)
-        fits = number > 0 and (number + 1) * LINK_SEQ_BLOCK <= DENY_ALL_SEQ
-        if not fits or len(nets) >= LINK_SEQ_BLOCK:
-            raise OnrampError(
-                "ONR-ALLOC-005", f"Link {number}'s {len(nets)} prefixes beyond its sequence numbers"
-            )
-        seen.update(nets)
-        out += [_permit(number * LINK_SEQ_BLOCK + k, n) for k, n in enumerate(nets, start=1)]
-    return [*out, _deny_all()]
+    seq = (1 << net.prefixlen) + (int(net.network_address) >> (32 - net.prefixlen))
+    if not 0 < net.prefixlen < 32 or seq >= DENY_ALL_SEQ:
+        raise OnrampError("ONR-REQ-012", f"{net} has no prefix-list sequence number")
+    return seq
+
+
+def link_entries(prefixes: Sequence[str]) -> list[PrefixEntry]:
+    """What the Links bring, each prefix once (FRR refuses a list holding one twice, and
+    two Links may bring the same one) at its own `prefix_seq`, then the deny-all.
+
+    >>> [(e["seq"], e["prefix"]) for e in link_entries(["10.9.0.0/16", "10.1.0.0/16", "10.1.0.0/16"])]
+    [(68097, '10.1.0.0/16'), (68105, '10.9.0.0/16'), (4294967294, '0.0.0.0/0')]
+    """
+    nets = {IPv4Network(p) for p in prefixes}
+    return [*sorted((_permit(prefix_seq(n), n) for n in nets), key=lambda e: e["seq"]), _deny_all()]
 
 
 def permits(entries: list[PrefixEntry]) -> list[PrefixEntry]:

@@ -3,6 +3,7 @@ route targets, prefix filters and keys (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
 from typing import Any
 
 from onramp.core.model import LinkRequest, State
@@ -10,6 +11,7 @@ from onramp.core.secrets import MASK, Vault, mask
 from onramp.core.store import ConnectorRow, LinkRow, Store, move
 from onramp.flow import allocate as al
 from onramp.flow.render import Change, services
+from onramp.network.intent import prefix_seq
 from onramp.network.inventory import Backbone
 from onramp.network.templates import router_config
 
@@ -122,8 +124,8 @@ def test_a_link_brings_its_route_target_and_the_other_sides_prefixes(
         assert d["vrf"]["route_targets"] == [link["route_target"]]
         out = next(p for p in d["prefix_lists"] if p["name"].endswith("-out"))
         assert [e["prefix"] for e in out["entries"]] == [other, "0.0.0.0/0"]
-        number = int(link["route_target"].split(":")[1])
-        assert out["entries"][0]["seq"] == number * 4096 + 1  # the Link's own block
+        # numbered by the prefix alone, whichever Link brings it
+        assert out["entries"][0]["seq"] == prefix_seq(IPv4Network(other))
         # both ends on pe1-par: one segment, each VRF peering with the other's address on it
         (seg,) = d["segments"]
         assert seg["name"] == f"vpn{link['route_target'].split(':')[1]}"

@@ -2,7 +2,8 @@
 diffs it (`--test --input`, the dry run's diff; it needs no daemon): adding a Link only adds
 lines, so the commit takes the one-pass way (napalm_frr: no "Lines To Delete", no `no ...`
 among the additions); adding a second Link leaves the first one's lines alone; removing
-them puts the router back exactly as it was."""
+them puts the router back exactly as it was; a prefix two Links bring (a drain's old and
+new Link) keeps its line, at its number, whichever of them goes."""
 
 from __future__ import annotations
 
@@ -103,3 +104,36 @@ def test_adding_links_only_adds_and_removing_them_restores_the_router(
     assert not any("172.16.0.0" in line for line in deleted + added), (deleted, added)
     both = Change(remove_links=frozenset({first, second}))
     assert config(store, backbone, vault, both) == alone
+
+
+def test_a_prefix_two_links_bring_stays_where_it_is_when_either_goes(
+    store: Store, backbone: Backbone, vault: Vault, tmp_path: Path
+) -> None:
+    """A drain's make-before-break: the site's replacement Connector announces the same
+    prefix, linked to the same AWS Connector, before the old Link goes. Removing either
+    Link must not touch the AWS side's line for that prefix: a line moved to another
+    number is deleted, then added, and the cloud loses the route in between."""
+    aws = al.create_connector(store, backbone, req("aws", prefixes=["10.1.0.0/16"]), vault)
+    site = al.create_connector(store, backbone, req("ent"), vault)  # 192.168.10.0/24
+    again = al.create_connector(store, backbone, req("ent", customer_asn=65202), vault)
+    for c in (aws, site, again):
+        set_state(store, ConnectorRow, c["id"], State.ACTIVE)
+    links = []
+    for other in (site, again):
+        lk = al.create_link(
+            store,
+            backbone,
+            LinkRequest(tenant="acme", a=aws["id"], b=other["id"], bandwidth_mbps=50),
+        )
+        set_state(store, LinkRow, lk["id"], State.ACTIVE)
+        links.append(str(lk["id"]))
+    both = config(store, backbone, vault)
+    (line,) = [ln for ln in both.splitlines() if f"{aws['vrf']}-out" in ln and "192.168.10.0" in ln]
+    for going in links:
+        without = config(store, backbone, vault, Change(remove_links=frozenset({going})))
+        assert line in without.splitlines()
+        deleted, added = diff(tmp_path, both, without)
+        assert not [ln for ln in deleted + added if "192.168.10.0" in ln], (deleted, added)
+    # the last Link that brings it gone: its line goes too
+    gone = config(store, backbone, vault, Change(remove_links=frozenset(links)))
+    assert line not in gone.splitlines()

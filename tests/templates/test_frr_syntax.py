@@ -84,7 +84,7 @@ def test_router_config_with_a_connector_and_its_removal_parse(
             router.name,
             md5_key="Abcdefghijkmnopq23456789",
             route_targets=rts,
-            remote_prefixes={1: ["10.2.0.0/16"]},
+            remote_prefixes=["10.2.0.0/16"],
             max_prefixes=100,
         )
         whole = router_config(bb, router.name, RouterServices(router.name, [data]))
