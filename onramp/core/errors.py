@@ -80,7 +80,7 @@ _SPECS = [  # code, title, what to do
     ErrorSpec("ONR-REQ-009", "MTU refused", "use one of the provider's MTUs"),
     ErrorSpec("ONR-REQ-010", "Connectors of another tenant", "link two Connectors of the same tenant"),
     ErrorSpec("ONR-REQ-011", "unknown or unusable Connector or Link", "check the id ('onramp connector list', 'onramp link list') and that it is not deleted"),
-    ErrorSpec("ONR-REQ-012", "customer prefixes refused", "announce unicast IPv4 prefixes, not a default route or our peering space, within the provider's limit"),
+    ErrorSpec("ONR-REQ-012", "customer prefixes refused", "announce unicast IPv4 prefixes of /31 or shorter, not a default route or our peering space, within the provider's limit"),
     ErrorSpec("ONR-REQ-013", "unknown tenant", "create it first: onramp tenant add ID NAME"),
     ErrorSpec("ONR-REQ-014", "no router of the customer's to configure for this Connector", "the provider configures its own side (through its API or a ticket): customer-config is for Connectors whose peer is the customer's router (enterprise)"),
     ErrorSpec("ONR-REQ-015", "Connector still in live Links", "delete its Links first ('onramp link delete ID'), then the Connector"),

@@ -122,8 +122,8 @@ def _asn(req: ConnectorRequest, bb: Backbone, c: Constraints) -> None:
 
 
 def check_prefixes(prefixes: list[IPv4Network], c: Constraints) -> None:
-    """What a customer may announce: the provider's limit, unicast, outside our address
-    space, none overlapping another (ONR-REQ-012). At order time and on a change alike."""
+    """What a customer may announce: the provider's limit, unicast, /31 or shorter, outside
+    our address space, none overlapping another (ONR-REQ-012). At order time and on a change alike."""
     if len(prefixes) > c.max_prefixes:
         raise OnrampError(
             "ONR-REQ-012",
@@ -134,6 +134,10 @@ def check_prefixes(prefixes: list[IPv4Network], c: Constraints) -> None:
         bad = (
             "the default route"
             if p.prefixlen == 0
+            # a permit's sequence number is its prefix's own (intent.prefix_seq): 32 bits
+            # hold every prefix up to /31 but not the 2^32 host routes besides
+            else "a host route: announce /31 or shorter"
+            if p.prefixlen == 32
             else "not unicast"
             if p.is_multicast or p.is_reserved or p.is_loopback or p.is_link_local
             else "inside our peering space"

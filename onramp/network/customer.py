@@ -113,7 +113,7 @@ def customer_config(
         "max_prefixes": max_prefixes,
         "password": password,
         "prefixes": entries,
-        "permits": [e for e in entries if e["action"] == "permit"],
+        "permits": intent.permits(entries),
         "attachments": attachments,
     }
 

@@ -123,7 +123,7 @@ def connector(
     *,
     md5_key: str | None,
     route_targets: list[str],
-    remote_prefixes: list[str],
+    remote_prefixes: Sequence[str],
     max_prefixes: int,
     segments: Sequence[SegmentIntent] = (),
 ) -> ConnectorIntent:
@@ -131,7 +131,8 @@ def connector(
 
     `route_targets` are the Links' RTs (both imported and exported: each Link is one
     segment shared by its Connectors); `remote_prefixes` what those Links bring from the
-    other clouds, the only routes we announce to this one. No prefixes allowed: deny all.
+    other clouds: the only routes we announce to this one (each numbered by the prefix
+    alone, `link_entries`). No prefixes allowed: deny all.
     `segments`: `segment()` of each Link, on platforms with `vpn_segments` only.
     """
     r = bb.routers[router]
@@ -195,8 +196,8 @@ def connector(
             for a, i in zip(atts, interfaces, strict=True)
         ],
         "prefix_lists": [
-            _prefix_list(f"{vrf}-in", allowed),
-            _prefix_list(f"{vrf}-out", remote_prefixes),
+            _prefix_list(f"{vrf}-in", prefix_entries(allowed)),
+            _prefix_list(f"{vrf}-out", link_entries(remote_prefixes)),
         ],
         "segments": list(segments),
     }
@@ -306,29 +307,77 @@ def qos(policy: str, mbps: int) -> QosIntent:
     }
 
 
-def _prefix_list(name: str, prefixes: list[str]) -> PrefixListIntent:
-    """FRR's prefix-list (entries, deny-all when empty); `permits` for the platforms that
+def _prefix_list(name: str, entries: list[PrefixEntry]) -> PrefixListIntent:
+    """FRR's prefix-list (entries, ending in deny-all); `permits` for the platforms that
     match a set and decide in a policy (IOS-XR prefix-set + route-policy, Junos
-    route-filters): no permits there means drop everything."""
-    entries = prefix_entries(prefixes)
-    return {
-        "name": name,
-        "entries": entries,
-        "permits": [e for e in entries if e["action"] == "permit"],
-    }
+    route-filters), by prefix: no permits there means drop everything."""
+    return {"name": name, "entries": entries, "permits": permits(entries)}
 
 
-def prefix_entries(prefixes: list[str]) -> list[PrefixEntry]:
-    """Each allowed prefix and its more-specifics; nothing allowed: one deny-all entry."""
+# Prefix-list sequence numbers run 1-4294967294 on IOS (FRR takes one more). The deny-all
+# sits at the top in every list, whatever it permits: a permit added or removed below it is
+# one line, never the deny-all replaced at its number (a deletion, which costs frr-reload's
+# two passes and is not what the change means). The same routes pass as with FRR's
+# implicit deny at the end; the explicit one also makes an empty list deny (FRR lets
+# everything through a list that does not exist).
+DENY_ALL_SEQ = 4_294_967_294
+
+
+def prefix_entries(prefixes: Sequence[str]) -> list[PrefixEntry]:
+    """Each allowed prefix and its more-specifics, then the deny-all.
+
+    >>> [(e["seq"], e["action"], e["prefix"]) for e in prefix_entries(["10.2.0.0/16"])]
+    [(10, 'permit', '10.2.0.0/16'), (4294967294, 'deny', '0.0.0.0/0')]
+    """
     nets = sorted({IPv4Network(p) for p in prefixes})
-    if not nets:
-        return [{"seq": 10, "action": "deny", "prefix": "0.0.0.0/0", "le": 32}]
-    return [
-        {
-            "seq": 10 * k,
-            "action": "permit",
-            "prefix": str(n),
-            "le": 32 if n.prefixlen < 32 else None,
-        }
-        for k, n in enumerate(nets, start=1)
-    ]
+    return [*(_permit(10 * k, n) for k, n in enumerate(nets, start=1)), _deny_all()]
+
+
+def prefix_seq(net: IPv4Network) -> int:
+    """The sequence number of a permit of `net` in a `<vrf>-out` list: the prefix's node
+    number in the binary tree of IPv4 prefixes, 2^length + its top `length` bits (heap
+    numbering: /1 -> 2-3, /2 -> 4-7, ... /31 -> 2^31..2^32-1, each length in a band of its
+    own, inside which the number grows with the address). It depends on the prefix alone,
+    so no Link's arrival or removal ever renumbers a permit another Link still brings (a
+    renumbered permit is a deletion then an addition on the router: the route is gone in
+    between), and no two prefixes share one. A /32 has no room below the deny-all (2^32
+    hosts and 2^32 shorter prefixes for 2^32 numbers): customer prefixes stop at /31
+    (ONR-REQ-012); /0 never is one.
+
+    >>> prefix_seq(IPv4Network("10.0.0.0/8")), prefix_seq(IPv4Network("10.1.0.0/16"))
+    (266, 68097)
+    """
+    seq = (1 << net.prefixlen) + (int(net.network_address) >> (32 - net.prefixlen))
+    if not 0 < net.prefixlen < 32 or seq >= DENY_ALL_SEQ:
+        raise OnrampError("ONR-REQ-012", f"{net} has no prefix-list sequence number")
+    return seq
+
+
+def link_entries(prefixes: Sequence[str]) -> list[PrefixEntry]:
+    """What the Links bring, each prefix once (FRR refuses a list holding one twice, and
+    two Links may bring the same one) at its own `prefix_seq`, then the deny-all.
+
+    >>> [(e["seq"], e["prefix"]) for e in link_entries(["10.9.0.0/16", "10.1.0.0/16", "10.1.0.0/16"])]
+    [(68097, '10.1.0.0/16'), (68105, '10.9.0.0/16'), (4294967294, '0.0.0.0/0')]
+    """
+    nets = {IPv4Network(p) for p in prefixes}
+    return [*sorted((_permit(prefix_seq(n), n) for n in nets), key=lambda e: e["seq"]), _deny_all()]
+
+
+def permits(entries: list[PrefixEntry]) -> list[PrefixEntry]:
+    """The permits of a list, by prefix (what a prefix-set or route-filter holds)."""
+    return sorted((e for e in entries if e["action"] == "permit"),
+                  key=lambda e: IPv4Network(e["prefix"]))  # fmt: skip
+
+
+def _deny_all() -> PrefixEntry:
+    return {"seq": DENY_ALL_SEQ, "action": "deny", "prefix": "0.0.0.0/0", "le": 32}
+
+
+def _permit(seq: int, net: IPv4Network) -> PrefixEntry:
+    return {
+        "seq": seq,
+        "action": "permit",
+        "prefix": str(net),
+        "le": 32 if net.prefixlen < 32 else None,
+    }

@@ -359,6 +359,15 @@ def test_link_plan_joins_two_vrfs_and_routes_cross(env: Env) -> None:
     assert f"permit {lans['aws-dx-par']} le 32" in diff
     apply_plan(env.svc, plan["id"], revert_in=60, check_timeout=30)
     assert env.svc.link(link["id"])["state"] == "active"
+    # on a router holding Connectors a Link only adds lines: frr-reload's own diff applied
+    # in one pass, not --reload's two (the deny-all is no longer replaced at its number)
+    dev = env.driver("pe1-par")
+    try:
+        assert "apply: its additions (vtysh -f)" in reload_log(dev)
+    finally:
+        dev.close()
+    again = make_plan(env.svc, "link", link["id"])  # re-planning the active Link: nothing
+    assert {r: d["diff"] for r, d in again["devices"].items()} == {"pe1-par": ""}
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         routes = env.lab.vtysh_json("pe1-par", f"show ip route vrf {aws['vrf']} json")
@@ -374,6 +383,7 @@ def test_link_plan_joins_two_vrfs_and_routes_cross(env: Env) -> None:
     # take it all down again: the Link, then the Connectors
     apply_plan(env.svc, make_plan(env.svc, "link", link["id"], "remove")["id"], 60, 5)
     decommissioned(env.svc, "link", link["id"])
+    assert env.running("pe1-par") == before  # exactly as before the Link
     for c in (aws, ent):
         take_off(env, c)
 

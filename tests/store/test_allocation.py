@@ -292,6 +292,8 @@ BAD = [
     ("prefix length", "azure", {"prefix_length": 31}, "ONR-REQ-007", "prefix_length"),
     ("mtu", "azure", {"mtu": 9000}, "ONR-REQ-009", "mtu"),
     ("default route", "ent", {"prefixes": ["0.0.0.0/0"]}, "ONR-REQ-012", "prefixes.0"),
+    # a host route has no prefix-list sequence number of its own (intent.prefix_seq)
+    ("host route", "ent", {"prefixes": ["192.0.2.1/32"]}, "ONR-REQ-012", "prefixes.0"),
     ("peering space", "ent", {"prefixes": ["100.64.0.0/24"]}, "ONR-REQ-012", "prefixes.0"),
     ("segment space", "aws", {"prefixes": ["100.100.0.0/16"]}, "ONR-REQ-012", "prefixes.0"),
     (

@@ -3,6 +3,7 @@ route targets, prefix filters and keys (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
 from typing import Any
 
 from onramp.core.model import LinkRequest, State
@@ -10,6 +11,7 @@ from onramp.core.secrets import MASK, Vault, mask
 from onramp.core.store import ConnectorRow, LinkRow, Store, move
 from onramp.flow import allocate as al
 from onramp.flow.render import Change, services
+from onramp.network.intent import prefix_seq
 from onramp.network.inventory import Backbone
 from onramp.network.templates import router_config
 
@@ -73,11 +75,15 @@ def test_connector_intent_on_its_pe(store: Store, backbone: Backbone, vault: Vau
     )
     assert n["password"] and svc.secrets == [n["password"]]
     pl = {p["name"]: p["entries"] for p in data["prefix_lists"]}
+    # every list ends in a deny-all at the top sequence number: a permit added below it
+    # later is one line added, never the deny-all replaced (a deletion on the router)
+    deny_all = {"seq": 4_294_967_294, "action": "deny", "prefix": "0.0.0.0/0", "le": 32}
     assert pl[f"{c['vrf']}-in"] == [
-        {"seq": 10, "action": "permit", "prefix": "10.1.0.0/16", "le": 32}
+        {"seq": 10, "action": "permit", "prefix": "10.1.0.0/16", "le": 32},
+        deny_all,
     ]
     # linked to nothing: nothing is announced to this cloud
-    assert pl[f"{c['vrf']}-out"] == [{"seq": 10, "action": "deny", "prefix": "0.0.0.0/0", "le": 32}]
+    assert pl[f"{c['vrf']}-out"] == [deny_all]
 
 
 def test_azure_qinq_subinterfaces_on_both_pes(
@@ -117,7 +123,9 @@ def test_a_link_brings_its_route_target_and_the_other_sides_prefixes(
         d = after[c["vrf"]]
         assert d["vrf"]["route_targets"] == [link["route_target"]]
         out = next(p for p in d["prefix_lists"] if p["name"].endswith("-out"))
-        assert [e["prefix"] for e in out["entries"]] == [other]
+        assert [e["prefix"] for e in out["entries"]] == [other, "0.0.0.0/0"]
+        # numbered by the prefix alone, whichever Link brings it
+        assert out["entries"][0]["seq"] == prefix_seq(IPv4Network(other))
         # both ends on pe1-par: one segment, each VRF peering with the other's address on it
         (seg,) = d["segments"]
         assert seg["name"] == f"vpn{link['route_target'].split(':')[1]}"
