@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from itertools import groupby
 from operator import attrgetter
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, String, Table, bindparam, select, tuple_
+from sqlalchemy import Integer, Select, String, Table, bindparam, func, literal, select, tuple_
 
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
@@ -308,9 +309,8 @@ class Service:
     ) -> list[ConnectorView]:
         """Oldest first; `limit` and `after` (the last id of the previous page) page them."""
         with self.store.read() as s:
-            values = {"tenant": tenant, "state": state, "limit": limit,
-                      **_after(s, ConnectorRow, after)}  # fmt: skip
-            shape = (bool(tenant), bool(state), bool(limit), "after_id" in values)
+            values = {"tenant": tenant, "state": state, "limit": limit, "after": after}
+            shape = (bool(tenant), bool(state), bool(limit), after is not None)
             # through the connection: the ORM's execution adds nothing to plain rows
             rows = s.connection().execute(_connector_page(*shape), values).all()
             # a Connector's rows are consecutive, one per attachment (one with none, `role`
@@ -399,8 +399,8 @@ class Service:
             q = select(LinkRow)
             if tenant:
                 q = q.where(LinkRow.tenant_id == tenant)
-            keys = _after(s, LinkRow, after)
-            rows = s.scalars(_page(q, LinkRow, bool(limit), bool(keys)), {"limit": limit, **keys})
+            paged = _page(q, LinkRow, bool(limit), after is not None)
+            rows = s.scalars(paged, {"limit": limit, "after": after})
             return [allocate.link_view(r, self.backbone) for r in rows]
 
     def link(self, ident: str, tenant: str | None = None) -> LinkView:
@@ -501,32 +501,25 @@ class Service:
 
 
 def _page(q: Select[Any], table: Any, limit: bool, after: bool) -> Select[Any]:
-    """Keyset paging: oldest first by (created_at, id), from just after the row whose keys
-    are bound as `after_at` and `after_id` (`_after`), at most `limit` rows (bound as
-    `limit`); the database does the work (an offset would read every row before the page).
-    Values are bound, never written in: one statement text for every page, which
-    PostgreSQL's driver prepares once."""
+    """Keyset paging: oldest first by (created_at, id), from just after the row whose id
+    is bound as `after` (from the first when there is no such row), at most `limit` rows
+    (bound as `limit`); the database does the work (an offset would read every row before
+    the page). Values are bound, never written in: one statement text for every page,
+    which PostgreSQL's driver prepares once."""
     if after:
-        # a row value: both SQLite and PostgreSQL walk the page index from there
         keys = table.__table__.c
-        q = q.where(tuple_(keys.created_at, keys.id) > tuple_(
-            bindparam("after_at", type_=keys.created_at.type), bindparam("after_id", type_=String)))  # fmt: skip
+        last = bindparam("after", type_=String)
+        # the row it follows, read by the same statement (a round trip less): its time
+        # when it is there, else one before every row's
+        at = select(keys.created_at).where(keys.id == last).scalar_subquery()
+        since = func.coalesce(at, literal(BEFORE_ALL, keys.created_at.type))
+        # a row value: both SQLite and PostgreSQL walk the page index from there
+        q = q.where(tuple_(keys.created_at, keys.id) > tuple_(since, last))
     q = q.order_by(table.created_at, table.id)
     return q.limit(bindparam("limit", type_=Integer)) if limit else q
 
 
-def _after(s: Any, table: Any, after: str | None) -> dict[str, Any]:
-    """`_page`'s values for the page after row `after`; none (the first page) when there
-    is no such row."""
-    if after is None:
-        return {}
-    # its two keys only: a whole row (JSON columns parsed, an ORM object) cost more
-    last = s.connection().execute(_KEYS_OF[table], {"id": after}).first()
-    return {} if last is None else {"after_at": last.created_at, "after_id": last.id}
-
-
-_KEYS_OF = {t: select(t.created_at, t.id).where(t.id == bindparam("id", type_=String))
-            for t in (ConnectorRow, LinkRow)}  # fmt: skip
+BEFORE_ALL = datetime(1, 1, 1, tzinfo=UTC)
 
 
 @cache

@@ -15,8 +15,8 @@ ORDER = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10, "custo
 # auth and rate limit: the address's bucket with the key (1), a token drawn (1); the create: the
 # tenant with its webhooks (1), the on-ramp's routers and ports (1), the bandwidth (1), VLAN,
 # subnet and VRF number in one statement (1), the transitions, the Connector and its
-# attachment (3); a page: its Connectors joined with their attachments (1), after the row
-# it follows (1)
+# attachment (3); a page: its Connectors joined with their attachments, after the row it
+# follows (1)
 CREATE, PAGE = 2 + 7, 2 + 1
 
 
@@ -42,9 +42,9 @@ def test_a_create_and_a_page_stay_within_their_statements(stored_api: Api) -> No
     made = statements(api, "POST", "/v1/connectors", json=ORDER)
     assert len(made) <= CREATE, "\n".join(made)
     after = api.call("GET", "/v1/connectors", params={"limit": 2}).json()["next"]
-    for params, most in (({"limit": 2}, PAGE), ({"limit": 2, "after": after}, PAGE + 1)):
+    for params in ({"limit": 2}, {"limit": 2, "after": after}):
         page = statements(api, "GET", "/v1/connectors", params=params)
-        assert len(page) <= most, "\n".join(page)
+        assert len(page) <= PAGE, "\n".join(page)
 
 
 def test_every_page_runs_the_same_statements(stored_api: Api) -> None:
