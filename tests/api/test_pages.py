@@ -58,4 +58,5 @@ def test_a_page_is_its_connectors_as_each_is_shown(stored_api: Api) -> None:
         # the API's own rendering (as_json) of what each Connector's read answers
         wanted = JSONResponse({"items": items, "next": listed[-1] if more else None}).body
         assert page.content == wanted, params
+        assert page.headers["content-type"] == "application/json"
     assert [len(c["attachments"]) for c in api.svc.connectors()] == [2, 1, 1, 2, 0]
