@@ -4,7 +4,8 @@ A SQLite store with 10,000 Connectors of one tenant (one made by allocation, the
 copies of its rows with their own ids and numbers); both apps on uvicorn in this
 process, called over loopback with one HTTP session:
 - `GET /v1/connectors?limit=50`: the first page and a page deep in the list (keyset);
-  p50 and p99 of each, against the bare endpoint (same JSON, no auth, no store);
+  p50 and p99 of each, against the bare endpoint (same JSON, no auth, no store), and the
+  CPU each costs (as a create's, below);
 - create: `POST /v1/connectors` (enterprise orders: allocation, store, a message to the
   workers, here recorded) per second, against the bare endpoint's POST; the CPU each costs
   (this process's, plus the PostgreSQL server's: a figure the shared machine's load
@@ -165,9 +166,17 @@ def measure(svc: Service, a: argparse.Namespace, label: str) -> dict[str, Any]:
             figures[f"{label} connectors"] = len(ids)
             for name, params in (("first page", {"limit": 50}),
                                  ("page at 90 %", {"limit": 50, "after": deep})):  # fmt: skip
+                spent: list[float] = []
                 api_t, bare_t = timed(
                     [lambda p=params, u=u: http.get(f"{u}/v1/connectors", params=p).raise_for_status()
-                     for u in (url, bare_url)], a.requests)  # fmt: skip
+                     for u in (url, bare_url)], a.requests, spent)  # fmt: skip
+                each = [x / a.requests * 1000 for x in spent]
+                figures[f"{label} GET {name} CPU ms, this process + store server (api / bare)"] = (
+                    f"{each[0]:.2f} + {each[2]:.2f} / {each[1]:.2f} + {each[3]:.2f}"
+                )
+                figures[f"{label} GET {name} CPU ratio"] = round(
+                    sum(spent[::2]) / sum(spent[1::2]), 1
+                )
                 figures[f"{label} GET {name} p50/p99 ms"] = ms(api_t)
                 figures[f"{label} GET {name} bare p50/p99 ms"] = ms(bare_t)
                 figures[f"{label} GET {name} ratio p50/p99"] = (

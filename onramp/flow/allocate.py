@@ -791,8 +791,8 @@ def connector_view(
                 "interface": f"{a.port}.{a.vlan}",
                 "vlan": a.vlan,
                 "inner_vlan": a.inner_vlan,
-                "rd": f"{bb.routers[a.router].loopback.ip}:{row.number}"
-                if a.router in bb.routers
+                "rd": f"{bb.loopbacks[a.router]}:{row.number}"
+                if a.router in bb.loopbacks
                 else None,
                 "subnet": a.subnet,
                 "local_address": a.local_address,

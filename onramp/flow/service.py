@@ -11,9 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from itertools import groupby
+from operator import attrgetter
 from typing import Any, cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Integer, Select, String, Table, bindparam, func, literal, select, tuple_
 
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
@@ -304,28 +308,21 @@ class Service:
         after: str | None = None,
     ) -> list[ConnectorView]:
         """Oldest first; `limit` and `after` (the last id of the previous page) page them."""
-        # plain rows, not ORM objects: building 50 objects and their attachments' cost
-        # most of an API page (identity map, relationship loading)
         with self.store.read() as s:
-            c = ConnectorRow
-            # what a view shows, no more: each datetime and JSON column costs a parse per row
-            q = select(c.id, c.tenant_id, c.onramp, c.kind, c.state, c.bandwidth_mbps, c.number,
-                       c.local_asn, c.peer_asn, c.mtu, c.md5_key.is_not(None).label("md5_key"),
-                       c.request, c.created_at, c.csp_resource, c.reason, c.change)  # fmt: skip
-            if tenant:
-                q = q.where(ConnectorRow.tenant_id == tenant)
-            if state:
-                q = q.where(ConnectorRow.state == state)
-            rows = s.execute(_page(s, q, ConnectorRow, limit, after)).all()
-            legs: dict[str, list[Any]] = {r.id: [] for r in rows}
-            if legs:
-                table = AttachmentRow.__table__
-                for a in s.execute(select(table).where(table.c.connector_id.in_(legs))
-                                   .order_by(table.c.id)):  # fmt: skip
-                    legs[a.connector_id].append(a)
-            # a result row has the table's columns as attributes, as the mapped class does
-            return [allocate.connector_view(cast(ConnectorRow, r), self.backbone, legs[r.id])
-                    for r in rows]  # fmt: skip
+            values = {"tenant": tenant, "state": state, "limit": limit, "after": after}
+            shape = (bool(tenant), bool(state), bool(limit), after is not None)
+            # through the connection: the ORM's execution adds nothing to plain rows
+            rows = s.connection().execute(_connector_page(*shape), values).all()
+            # a Connector's rows are consecutive, one per attachment (one with none, `role`
+            # NULL, for one that holds none); a joined row has the attachment's columns
+            # under their own names, as the mapped class does
+            views: list[ConnectorView] = []
+            for _, group in groupby(rows, attrgetter("id")):
+                first, *more = group
+                legs = [first, *more] if first.role is not None else []
+                views.append(allocate.connector_view(cast(ConnectorRow, first), self.backbone,
+                                                     cast(list[AttachmentRow], legs)))  # fmt: skip
+            return views
 
     def connector(self, ident: str, tenant: str | None = None) -> ConnectorView:
         with self.store.session() as s:
@@ -402,7 +399,8 @@ class Service:
             q = select(LinkRow)
             if tenant:
                 q = q.where(LinkRow.tenant_id == tenant)
-            rows = s.scalars(_page(s, q, LinkRow, limit, after))
+            paged = _page(q, LinkRow, bool(limit), after is not None)
+            rows = s.scalars(paged, {"limit": limit, "after": after})
             return [allocate.link_view(r, self.backbone) for r in rows]
 
     def link(self, ident: str, tenant: str | None = None) -> LinkView:
@@ -502,17 +500,50 @@ class Service:
         return {"at": at.isoformat(), "work": work, "router_locks": locks}
 
 
-def _page(s: Any, q: Any, table: Any, limit: int | None, after: str | None) -> Any:
-    """Keyset paging: oldest first by (created_at, id), from just after row `after`; the
-    database does the work (an offset would read every row before the page)."""
-    if after is not None:
-        # its two keys only: a whole row (JSON columns parsed, an ORM object) cost more
-        last = s.execute(select(table.created_at, table.id).where(table.id == after)).first()
-        if last is not None:
-            # a row value: both SQLite and PostgreSQL walk the page index from there
-            q = q.where(tuple_(table.created_at, table.id) > tuple_(last.created_at, last.id))
+def _page(q: Select[Any], table: Any, limit: bool, after: bool) -> Select[Any]:
+    """Keyset paging: oldest first by (created_at, id), from just after the row whose id
+    is bound as `after` (from the first when there is no such row), at most `limit` rows
+    (bound as `limit`); the database does the work (an offset would read every row before
+    the page). Values are bound, never written in: one statement text for every page,
+    which PostgreSQL's driver prepares once."""
+    if after:
+        keys = table.__table__.c
+        last = bindparam("after", type_=String)
+        # the row it follows, read by the same statement (a round trip less): its time
+        # when it is there, else one before every row's
+        at = select(keys.created_at).where(keys.id == last).scalar_subquery()
+        since = func.coalesce(at, literal(BEFORE_ALL, keys.created_at.type))
+        # a row value: both SQLite and PostgreSQL walk the page index from there
+        q = q.where(tuple_(keys.created_at, keys.id) > tuple_(since, last))
     q = q.order_by(table.created_at, table.id)
-    return q.limit(limit) if limit else q
+    return q.limit(bindparam("limit", type_=Integer)) if limit else q
+
+
+BEFORE_ALL = datetime(1, 1, 1, tzinfo=UTC)
+
+
+@cache
+def _connector_page(tenant: bool, state: bool, limit: bool, after: bool) -> Select[Any]:
+    """A page of Connectors with their attachments, one row per attachment (one for a
+    Connector with none), in one statement built once per shape: building it cost a fifth
+    of a page. Values bound: `tenant`, `state`, and `_page`'s."""
+    c = cast(Table, ConnectorRow.__table__).c
+    # what a view shows, no more: each datetime and JSON column costs a parse per row
+    q = select(c.id, c.tenant_id, c.onramp, c.kind, c.state, c.bandwidth_mbps, c.number,
+               c.local_asn, c.peer_asn, c.mtu, c.md5_key.is_not(None).label("md5_key"),
+               c.request, c.created_at, c.csp_resource, c.reason, c.change)  # fmt: skip
+    if tenant:
+        q = q.where(c.tenant_id == bindparam("tenant", type_=String))
+    if state:
+        q = q.where(c.state == bindparam("state", type_=String))
+    # the attachments joined, not read by a list of the page's ids: that was a second
+    # round trip and a statement of 51 parameters, past what psycopg caches
+    paged = _page(q, ConnectorRow, limit, after).subquery("paged")
+    a = cast(Table, AttachmentRow.__table__).c
+    return (select(paged, a.role, a.router, a.port, a.vlan, a.inner_vlan, a.subnet,
+                   a.local_address, a.peer_address)
+            .select_from(paged.outerjoin(AttachmentRow.__table__, a.connector_id == paged.c.id))
+            .order_by(paged.c.created_at, paged.c.id, a.id))  # fmt: skip
 
 
 def _find(

@@ -22,7 +22,7 @@ from onramp.core.settings import load_settings, local_config
 from onramp.core.shapes import TopologyView
 from onramp.flow.service import Service
 
-from ..conftest import copy_default_inventory
+from ..conftest import copy_default_inventory, new_postgres_db
 
 AWS = {"onramp": "aws-dx-par", "kind": "aws-hosted-vif", "bandwidth_mbps": 100,
        "aws_account": "123456789012", "prefixes": ["10.100.0.0/24"]}  # fmt: skip
@@ -60,6 +60,16 @@ def running_api(
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     with running_api(tmp_path_factory.mktemp("api")) as running:
+        yield running
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def stored_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
+    """The API on each store, SQLite and PostgreSQL (a database of its own), empty."""
+    more: dict[str, Any] = {}
+    if request.param == "postgresql":
+        more["store_url"] = new_postgres_db(request.getfixturevalue("postgres"))
+    with running_api(tmp_path, **more) as running:
         yield running
 
 

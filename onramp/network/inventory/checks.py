@@ -11,6 +11,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,12 @@ class Backbone:
     @property
     def asn(self) -> int:
         return next(iter(self.routers.values())).asn
+
+    @cached_property
+    def loopbacks(self) -> dict[str, str]:
+        """Each router's loopback address as text (its router ID, the first half of its
+        RDs), written once: every attachment of an API page shows one (issue 23)."""
+        return {name: str(r.loopback.ip) for name, r in self.routers.items()}
 
     def known_hosts(self, router: str) -> Path | None:
         """The known_hosts file a router's inventory names, relative paths resolved against
