@@ -404,8 +404,15 @@ def add_vrf(vrf: str) -> None:
     commit that adds a VRF waited a second. The namespace is made on a file of its own
     (STAGE), then linked into /run/netns: what appears there is a namespace already.
     zebra shows the VRF with the staged path (`netns /var/tmp/...`); `ip -n`, `ip netns
-    exec|del` follow the link."""
-    STAGE.mkdir(parents=True, exist_ok=True)
+    exec|del` follow the link.
+
+    zebra and bgpd run as user frr and resolve the link themselves: if they cannot search
+    every directory on its way, zebra logs `Invalid pathname` and never looks again. So
+    the staging directories are 0755 whatever the caller's umask (the driver's commit
+    runs this under umask 077: the VRF never came up, its BGP session stayed Idle)."""
+    for d in (STAGE.parent, STAGE):
+        d.mkdir(exist_ok=True)
+        d.chmod(0o755)  # mkdir's mode is masked by the umask; chmod's is not
     staged = STAGE / vrf
     if os.path.ismount(staged):  # left by a prepare that died before linking it
         subprocess.run(["umount", str(staged)], check=True)
@@ -426,17 +433,26 @@ def wait_zebra(vrfs: set[str], gone: list[tuple[str, str | None]], timeout: floa
     """Until zebra has seen the change: every VRF namespace picked up (it watches
     /run/netns), every deleted subinterface down (FRR refuses to drop an up one)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         active = set(re.findall(r"^vrf (\S+) id \d+", vtysh("show vrf"), re.M))
-        down = all(
-            re.search(
+        up = [
+            n + (f" vrf {v}" if v else "")
+            for n, v in gone
+            if not re.search(
                 r"is down|Can't find", vtysh(f"show interface {n}" + (f" vrf {v}" if v else ""))
             )
-            for n, v in gone
-        )
-        if vrfs <= active and down:
+        ]
+        if vrfs <= active and not up:
             return
+        if time.monotonic() >= deadline:
+            break
         time.sleep(0.1)
+    # loading on would leave the VRF inactive in FRR, and the Connector would fail at its
+    # gate with an Idle session 20 s later, far from the cause
+    raise RuntimeError(
+        f"zebra has not taken VRF {sorted(vrfs - active)} nor seen {up} go down in"
+        f" {timeout:.0f} s -> read zebra's log (`log file`): it says why"
+    )
 
 
 def vtysh(*commands: str) -> str:

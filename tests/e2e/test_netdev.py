@@ -19,9 +19,11 @@ from onramp.lab.run import NETDEV, Lab
 from .conftest import module_lab
 
 OCTET, PE, VRF, VLAN = 92, "pe1-par", "c901", 3901
-# frr-netdev run as the router runs it, with the seconds it slept (its waits on zebra) last
+# frr-netdev run as the router runs it, with the seconds it slept (its waits on zebra) last;
+# under umask 077, as the NAPALM driver's commit runs it (what it makes, zebra must still read)
 SLEEPS = """
-import runpy, sys, time
+import os, runpy, sys, time
+os.umask(0o077)
 slept, sleep = [], time.sleep
 time.sleep = lambda s: (slept.append(s), sleep(s))[1]
 sys.argv = sys.argv[1:]
@@ -67,7 +69,8 @@ def test_a_new_connector_is_made_and_zebra_holds_its_vrf_without_waiting(pe: Pe)
     """zebra's own watch of /run/netns took a namespace made by `ip netns add` only at its
     second look, 1 s after the file appeared (the file comes before its mount): `prepare`
     links in a namespace made already, so zebra has it at its first look and `prepare`
-    never sleeps waiting for it."""
+    never sleeps waiting for it. zebra (user frr) must be able to follow that link whatever
+    the umask of the caller: with the staging directories 0700 it never took the VRF."""
     changes, slept = pe.netdev("prepare", pe.added)
     assert changes[:2] == [f"+vrf {VRF}", f"+{pe.subif} vrf {VRF}"], changes
     assert re.search(rf"^vrf {VRF} id \d+", pe.lab.vtysh(PE, "show vrf"), re.M)
