@@ -66,8 +66,10 @@ print("PROFILE " + json.dumps(calls))
 def timed(lab: Lab, tool: Path, verb: str, config: Path, profile: bool) -> tuple[float, Any]:
     head = [sys.executable, "-c", PROFILER] if profile else [sys.executable]
     t = time.perf_counter()
-    # the profile comes last, on stdout after what the tool printed
-    out = lab.inside(PE, *head, str(tool), verb, str(config))
+    # the profile comes last, on stdout after what the tool printed; umask 077 as the
+    # NAPALM driver's commit runs the tool (its staged VRFs must stay readable to zebra)
+    out = lab.inside(PE, "sh", "-c", 'umask 077 && exec "$@"', "-", *head, str(tool), verb,
+                     str(config))  # fmt: skip
     took = time.perf_counter() - t
     calls = None
     for line in out.splitlines():
