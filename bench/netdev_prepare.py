@@ -30,9 +30,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from labkit import moved_inventory
 from report import report
 
-from onramp.core.settings import ROOT, LabSettings
+from onramp.core.settings import LabSettings
 from onramp.lab import netdev
 from onramp.lab.run import Lab, down
 from onramp.lab.topology import build
@@ -94,7 +95,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         settings = LabSettings(name=LAB, mgmt_subnet=f"172.20.{OCTET}.0/24", state_dir=tmp)
-        inv = load(ROOT / "inventory")
+        inv = load(moved_inventory(tmp, OCTET))
         lab = Lab(build(inv, settings), tmp)
         try:
             down(LAB, tmp)
