@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from onramp.core.errors import OnrampError
 from onramp.lab import netdev
 from onramp.lab.run import NETDEV, Lab
 
@@ -96,3 +97,22 @@ def test_the_revert_leaves_nothing_of_it(pe: Pe) -> None:
     assert VRF not in pe.lab.vtysh(PE, "show running-config")
     assert pe.subif not in pe.lab.vtysh(PE, "show interface brief")
     assert VRF not in pe.lab.inside(PE, "ls", str(netdev.STAGE))
+
+
+def test_a_vrf_zebra_cannot_take_fails_prepare_naming_it(pe: Pe) -> None:
+    """zebra gives up on a namespace it cannot resolve at its first look and never looks
+    again: loading the config then left the VRF inactive and its BGP session Idle, which
+    only the gate found, 20 s later. `prepare` fails instead, naming the VRF. Here zebra
+    (user frr) may not search the router's /var/tmp, where the VRF is staged."""
+    mode = pe.lab.inside(PE, "stat", "-c", "%a", "/var/tmp").strip()
+    pe.lab.inside(PE, "chmod", "700", "/var/tmp")
+    try:
+        with pytest.raises(OnrampError, match=rf"zebra has not taken VRF \['{VRF}'\]"):
+            pe.netdev("prepare", pe.added)
+    finally:
+        pe.lab.inside(PE, "chmod", mode, "/var/tmp")
+        # what finish does, for a VRF zebra never had (its subinterface goes with it)
+        pe.lab.inside(PE, "ip", "netns", "del", VRF)
+        pe.lab.inside(PE, "rm", "-f", str(netdev.STAGE / VRF))
+    assert VRF not in pe.lab.inside(PE, "ip", "netns", "list")
+    assert VRF not in pe.lab.vtysh(PE, "show vrf")
