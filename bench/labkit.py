@@ -16,10 +16,9 @@ from onramp.lab.topology import build
 from onramp.network.inventory import load
 
 
-def lab_service(tmp: Path, name: str, octet: int, **config: Any) -> tuple[Lab, Service]:
-    """Copy the default inventory moved to 172.20.<octet>.0/24, bring the lab up, open a
-    Service on it (`config`: extra config.yaml keys). The caller runs `down(name, tmp /
-    "state")` when done, even on failure."""
+def moved_inventory(tmp: Path, octet: int) -> Path:
+    """The default inventory copied to `tmp`/inventory, its routers moved to
+    172.20.<octet>.0/24 (a lab's hostnames must lie in its management subnet)."""
     inv = tmp / "inventory"
     inv.mkdir()
     for f in (ROOT / "inventory").glob("*.yaml"):
@@ -27,6 +26,14 @@ def lab_service(tmp: Path, name: str, octet: int, **config: Any) -> tuple[Lab, S
         if f.name == "hosts.yaml":
             text = text.replace("172.20.20.", f"172.20.{octet}.")
         (inv / f.name).write_text(text)
+    return inv
+
+
+def lab_service(tmp: Path, name: str, octet: int, **config: Any) -> tuple[Lab, Service]:
+    """Copy the default inventory moved to 172.20.<octet>.0/24, bring the lab up, open a
+    Service on it (`config`: extra config.yaml keys). The caller runs `down(name, tmp /
+    "state")` when done, even on failure."""
+    inv = moved_inventory(tmp, octet)
     settings = LabSettings(
         name=name, mgmt_subnet=IPv4Network(f"172.20.{octet}.0/24"), state_dir=tmp / "state"
     )

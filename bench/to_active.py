@@ -6,7 +6,10 @@ failure).
   and the AWS cloud edge cabled to it, in the PE's default VRF on a VLAN of its own): the
   edge first (a provider's side is up before ours), then the PE; the time from the PE's
   config returning to the session Established with its first prefix received, read with
-  `vtysh` inside the PE every few milliseconds;
+  `vtysh` inside the PE every few milliseconds. Its subinterface is made and its config
+  loaded before that clock, while a Connector's time includes its own (its commit makes
+  its VRF, subinterface and shapers): `floor_with_setup_s` adds the PE's setup to the
+  floor, and each ratio is given to it as well (the goal's ratio stays to the floor);
 - connector: an AWS hosted VIF (the simulator's customer accepts at 0 s) from
   `create_connector` to `active`, the embedded worker doing every step;
 - link: a Link between two active Connectors (that AWS one and an Azure ExpressRoute
@@ -66,8 +69,10 @@ def setup(tmp: Path) -> tuple[Lab, Service]:
 
 
 # ---------------------------------------------------------------- the floor
-def floor_once(lab: Lab, svc: Service) -> tuple[float, float]:
-    """Seconds from both ends configured to Established, and to a prefix received."""
+def floor_once(lab: Lab, svc: Service) -> tuple[float, float, float]:
+    """Seconds from both ends configured to Established, and to a prefix received; and
+    the PE's own setup before that clock (its subinterface made, its config loaded), which
+    a Connector's time includes (its commit makes its VRF and subinterface)."""
     pe = "pe1-par"
     port = next(p for p in svc.backbone.routers[pe].onramp_ports if p.onramp == "aws-dx-par")
     ifname = lab.topo.nodes[pe].ifnames.get(port.name, port.name)
@@ -77,6 +82,7 @@ def floor_once(lab: Lab, svc: Service) -> tuple[float, float]:
     lab.cloud_peering(edge, vlan=FLOOR_VLAN, inner_vlan=None, address=f"{peer}/30",
                       neighbor=f"{FLOOR_NET}1", remote_as=svc.backbone.asn,
                       password=FLOOR_KEY)  # fmt: skip
+    t_setup = time.perf_counter()
     netdev.ensure(subif, base=ns)
     config = f"""interface {subif}
  ip address {FLOOR_NET}1/30
@@ -98,7 +104,7 @@ exit
     path.write_text(config)
     sh("vtysh", "-N", ns, "-f", str(path), ns=ns)
     t0 = time.perf_counter()
-    up = None
+    setup, up = t0 - t_setup, None
     try:
         while True:
             peers = json.loads(lab.vtysh(pe, "show bgp summary json") or "{}")
@@ -106,7 +112,7 @@ exit
             if s.get("state") == "Established" and up is None:
                 up = time.perf_counter() - t0
             if up is not None and s.get("pfxRcd", 0) >= 1:
-                return up, time.perf_counter() - t0
+                return up, time.perf_counter() - t0, setup
             if time.perf_counter() - t0 > 60:
                 raise RuntimeError(f"floor session {pe} {peer}: {s}")
             time.sleep(0.005)
@@ -216,6 +222,7 @@ def main() -> None:
     args = parser.parse_args()
     took: dict[str, list[float]] = {"floor": [], "connector": [], "link": []}
     established: list[float] = []  # the floor's first part
+    setups: list[float] = []  # the floor's PE setup, before its clock
     splits: dict[str, list[dict[str, float]]] = {"connector": [], "link": []}
     parts: dict[str, list[dict[str, float]]] = {"connector": [], "link": []}
     lines: dict[str, list[str]] = {}  # the last run's calls, in order
@@ -270,9 +277,10 @@ def main() -> None:
                         "prefixes": [str(lans["azure-er-lon"])]}))  # fmt: skip
                     settle("connector", er["id"], "active")
                     for _ in range(args.runs):
-                        up, first = floor_once(lab, svc)
+                        up, first, own = floor_once(lab, svc)
                         established.append(up)
                         took["floor"].append(first)
+                        setups.append(own)
                         a = timed("connector", aws)
                         link = svc.create_link(svc.link_request(
                             {"tenant": "bench", "a": a, "b": er["id"], "bandwidth_mbps": 50}))  # fmt: skip
@@ -289,11 +297,24 @@ def main() -> None:
         "floor_s (hand-configured eBGP+MD5: Established + 1st prefix)": round(med["floor"], 2),
         "floor_runs_s": [round(x, 2) for x in took["floor"]],
         "floor_established_s (its first part)": round(statistics.median(established), 2),
+        # what each side's time includes: the goal's floor starts once the PE is configured
+        "includes": {
+            "floor": "PE config returned -> Established + 1st prefix (its VLAN subinterface "
+            "made and its BGP config loaded before the clock starts)",
+            "floor_with_setup": "the floor + the PE's own setup: its subinterface made "
+            "(netdev.ensure) and its config loaded (vtysh -f)",
+            "connector": "create_connector -> active: every step, its commit included (which "
+            "makes its VRF, subinterface and shapers: frr-netdev prepare)",
+        },
+        "floor_pe_setup_s (before the floor's clock)": round(statistics.median(setups), 3),
     }
+    with_setup = statistics.median(f + s for f, s in zip(took["floor"], setups, strict=True))
+    figures["floor_with_setup_s"] = round(with_setup, 2)
     for kind in ("connector", "link"):
         figures[f"{kind}_request_to_active_s"] = round(med[kind], 2)
         figures[f"{kind}_runs_s"] = [round(x, 2) for x in took[kind]]
         figures[f"{kind}_ratio_to_floor (goal <= 1.3)"] = round(med[kind] / med["floor"], 2)
+        figures[f"{kind}_ratio_to_floor_with_setup"] = round(med[kind] / with_setup, 2)
         figures[f"{kind}_ratio_to_2s (goal <= 1)"] = round(med[kind] / 2.0, 2)
         steps = {s for sp in splits[kind] for s in sp}
         figures[f"{kind}_per_state_s"] = {

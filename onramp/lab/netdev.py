@@ -33,6 +33,7 @@ including the revert timer's. The cloud-side edges use `ensure` from the lab cod
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -40,6 +41,7 @@ import time
 from pathlib import Path
 
 NETNS_DIR = Path("/run/netns")
+STAGE = Path("/var/tmp/frr-netdev/vrf")  # where add_vrf makes a VRF's namespace (router's disk)
 GROUP = "ff02::4242"  # link-local multicast: reaches exactly the other end of the port
 DSTPORT = "4789"
 DEFAULT_MTU = 1500
@@ -132,9 +134,9 @@ def rates(config: str) -> dict[tuple[str, str], int]:
     return out
 
 
-def tc(*args: str, netns: str | None = None) -> str:
+def tc(*args: str, netns: str | None = None, stdin: str | None = None) -> str:
     cmd = ["tc", *(["-n", netns] if netns else []), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}: {proc.stderr.strip()}")
     return proc.stdout
@@ -147,9 +149,39 @@ def shaped_mbps(name: str, netns: str | None) -> int | None:
     return None if m is None else int(m[1]) * _UNIT[m[2]] // 1_000_000
 
 
+def shaped_now(names: list[str], netns: str | None) -> dict[str, int | None]:
+    """The rate each of devices `names` is shaped to now, in two tc processes whatever
+    their number (a process per device, for every Connector of the router, on every
+    commit, before): which have an htb root (one JSON read), then their classes in one
+    batch, one line each; a device with other classes than the one shaper, read alone."""
+    out: dict[str, int | None] = dict.fromkeys(names)
+    qdiscs = json.loads(tc("-j", "qdisc", "show", netns=netns) or "[]")
+    htb = sorted({q["dev"] for q in qdiscs if q.get("kind") == "htb" and q.get("root")} & {*names})
+    if not htb:
+        return out
+    script = "".join(f"class show dev {d}\n" for d in htb)
+    lines = [x for x in tc("-batch", "-", netns=netns, stdin=script).splitlines() if x.strip()]
+    found = [_HTB_RATE.match(x) for x in lines]
+    if len(lines) != len(htb):  # tc names no device in its lines: each must have one
+        return out | {d: shaped_mbps(d, netns) for d in htb}
+    for device, m in zip(htb, found, strict=True):
+        out[device] = None if m is None else int(m[1]) * _UNIT[m[2]] // 1_000_000
+    return out
+
+
+def _devices(netns: str | None) -> dict[str, tuple[str, int]]:
+    """Every device of `netns`: name -> (kind, ifindex), read by one process."""
+    links = json.loads(ip("-d", "-j", "link", "show", netns=netns) or "[]")
+    return {x["ifname"]: (x.get("linkinfo", {}).get("info_kind", ""), x["ifindex"]) for x in links}
+
+
 def shape(name: str, netns: str | None, mbps: int | None) -> str | None:
     """Device `name` shaped to `mbps` (None: unshaped); what changed, or None."""
-    now = shaped_mbps(name, netns)
+    return _shape(name, netns, mbps, shaped_mbps(name, netns))
+
+
+def _shape(name: str, netns: str | None, mbps: int | None, now: int | None) -> str | None:
+    """`shape`, the device's rate now (`now`) read already."""
     if now == mbps:
         return None
     if mbps is None:
@@ -166,19 +198,32 @@ def shape(name: str, netns: str | None, mbps: int | None) -> str | None:
     return f"shaper {name} {mbps}M"
 
 
-def _ifb(name: str, netns: str | None) -> str:
-    """The ifb device that carries what comes in on `name`: named by its ifindex, so a
-    15-character subinterface name still fits and a stale one can be told apart."""
-    (link,) = json.loads(ip("-j", "link", "show", name, netns=netns))
-    return f"ifb{link['ifindex']}"
-
-
 def shape_inbound(name: str, netns: str | None, mbps: int | None) -> str | None:
     """What comes in on device `name` (from the cloud or site) shaped to `mbps` too (None:
     not); what changed, or None. The kernel here has no police action: the ingress is
     redirected (u32 + mirred) to an ifb device, shaped on its egress like `shape`."""
-    ifb = _ifb(name, netns)
-    exists = bool(ip("link", "show", ifb, netns=netns, check=False))
+    devices = _devices(netns)
+    ifb = _ifb(name, devices)
+    now = shaped_mbps(ifb, netns) if ifb in devices else None
+    return _shape_inbound(name, netns, mbps, ifb in devices, now, devices)
+
+
+def _ifb(name: str, devices: dict[str, tuple[str, int]]) -> str:
+    """The ifb device that carries what comes in on `name`: named by its ifindex, so a
+    15-character subinterface name still fits and a stale one can be told apart."""
+    return f"ifb{devices[name][1]}"
+
+
+def _shape_inbound(
+    name: str,
+    netns: str | None,
+    mbps: int | None,
+    exists: bool,
+    now: int | None,
+    devices: dict[str, tuple[str, int]],
+) -> str | None:
+    """`shape_inbound`, with whether its ifb `exists` and the ifb's rate `now` read already."""
+    ifb = _ifb(name, devices)
     if mbps is None:
         if not exists:
             return None
@@ -190,19 +235,13 @@ def shape_inbound(name: str, netns: str | None, mbps: int | None) -> str | None:
         # ifb's default queue is 32 packets, htb's leaf takes it: too short to ride out a
         # burst at the rate (measured 93 of 100 delivered); 1000 as a veth's
         ip("link", "set", ifb, "txqueuelen", IFB_QUEUE, "up", netns=netns)
-    changed = shape(ifb, netns, mbps)
+    changed = _shape(ifb, netns, mbps, now if exists else None)
     if not exists:
         tc("qdisc", "add", "dev", name, "handle", "ffff:", "ingress", netns=netns)
         tc("filter", "add", "dev", name, "parent", "ffff:", "protocol", "all", "u32",
            "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", ifb,
            netns=netns)  # fmt: skip
     return f"inbound shaper {name} {mbps}M" if changed else None
-
-
-def _stale_ifbs(netns: str) -> list[str]:
-    """ifb devices in `netns` whose subinterface is gone (deleted with its stanza)."""
-    indexes = {str(x["ifindex"]) for x in json.loads(ip("-j", "link", "show", netns=netns))}
-    return [n for n in _links("ifb", netns) if n[3:] not in indexes]
 
 
 def _root_end(name: str, vrf: str) -> str:
@@ -266,53 +305,65 @@ def prepare(config: str) -> list[str]:
     done: list[str] = []
     gone: list[tuple[str, str | None]] = []
     for vrf in sorted(vrfs - have):
-        ip("netns", "add", vrf)
-        ip("link", "set", "lo", "up", netns=vrf)
-        # a new namespace does not forward: a VRF must, between its cloud and its segments
-        subprocess.run(["ip", "netns", "exec", vrf, "sysctl", "-qw", "net.ipv4.ip_forward=1"],
-                       check=True)  # fmt: skip
+        add_vrf(vrf)
         done.append(f"+vrf {vrf}")
-    for ns in [None, *sorted(have)]:
-        for name in _subifs(ns):
-            if wanted.get(name, "-") != ns:
+    # each namespace's devices read once (a process per device and per kind, for every
+    # VRF of the router, was most of what a commit of one new Connector spent here)
+    listed = {ns: _devices(ns) for ns in [None, *sorted(have)]}
+    for ns, devices in listed.items():
+        for name, (kind, _) in devices.items():
+            if kind == "vxlan" and SUBIF.match(name) and wanted.get(name, "-") != ns:
                 ip("link", "del", name, netns=ns)
                 gone.append((name, ns))
                 done.append(f"-{name}")
     for ns in sorted(have):
-        for name in _links("veth", ns):
-            if SEGMENT.match(name) and (name, ns) not in segments:
+        for name, (kind, _) in listed[ns].items():
+            if kind == "veth" and SEGMENT.match(name) and (name, ns) not in segments:
                 ip("link", "del", name, netns=ns)  # takes its router-side end with it
                 gone.append((name, ns))
                 done.append(f"-{name} vrf {ns}")
     used = {name[3:] for name, _ in segments}
-    for bridge in _links("bridge"):
-        if bridge.startswith("seg") and bridge[3:] not in used:
+    for bridge, (kind, _) in listed[None].items():
+        if kind == "bridge" and bridge.startswith("seg") and bridge[3:] not in used:
             ip("link", "del", f"vxs{bridge[3:]}", check=False)
             ip("link", "del", bridge)
             done.append(f"-{bridge}")
+    there = {(name, ns) for ns, devices in listed.items() for name in devices} - set(gone)
     for name, in_vrf in sorted(wanted.items()):
-        if ensure(name, in_vrf):
+        if (name, in_vrf) not in there and ensure(name, in_vrf):
             done.append(f"+{name}" + (f" vrf {in_vrf}" if in_vrf else ""))
     for (name, vrf), vteps in sorted(segments.items()):
         done += ensure_segment(name, vrf, vteps)
-    for ns in sorted(have & vrfs):
-        for ifb in _stale_ifbs(ns):
-            ip("link", "del", ifb, netns=ns)
-            done.append(f"-{ifb} vrf {ns}")
     wanted_rates = rates(config)
     frozen = FREEZE.exists()  # the lab's fault: the device ignores its rates
-    for name, in_vrf in () if frozen else sorted(wanted.items()):
-        if not in_vrf:
+    for ns in sorted(vrfs | {vrf for _, vrf in segments}):
+        devices = _devices(ns)  # as they are now: made, deleted
+        if ns in have:
+            indexes = {str(index) for _, index in devices.values()}
+            # an ifb whose subinterface is gone (deleted with its stanza)
+            for ifb, (kind, _) in devices.items():
+                if kind == "ifb" and ifb[3:] not in indexes:
+                    ip("link", "del", ifb, netns=ns)
+                    done.append(f"-{ifb} vrf {ns}")
+        if frozen:
             continue
-        # both ways: toward the cloud (egress) and from it (a Connector with several Links
-        # would otherwise send each Link's rate out of its cloud, not its own)
-        mbps = wanted_rates.get((name, in_vrf))
-        for change in (shape(name, in_vrf, mbps), shape_inbound(name, in_vrf, mbps)):
-            if change:
+        subifs = sorted(name for name, in_vrf in wanted.items() if in_vrf == ns)
+        segs = sorted(name for name, vrf in segments if vrf == ns)
+        ifbs = [i for i in (_ifb(name, devices) for name in subifs) if i in devices]
+        now = shaped_now([*subifs, *segs, *ifbs], ns)
+        for name in subifs:
+            # both ways: toward the cloud (egress) and from it (a Connector with several
+            # Links would otherwise send each Link's rate out of its cloud, not its own)
+            mbps, ifb = wanted_rates.get((name, ns)), _ifb(name, devices)
+            for change in (
+                _shape(name, ns, mbps, now[name]),
+                _shape_inbound(name, ns, mbps, ifb in devices, now.get(ifb), devices),
+            ):
+                if change:
+                    done.append(change)
+        for name in segs:
+            if change := _shape(name, ns, wanted_rates.get((name, ns)), now[name]):
                 done.append(change)
-    for name, vrf in () if frozen else sorted(segments):
-        if change := shape(name, vrf, wanted_rates.get((name, vrf))):
-            done.append(change)
     wait_zebra(vrfs, gone)
     # FRR can neither drop the address of a device that is gone nor delete a device that
     # is there: the stanza of a gone one goes whole, before frr-reload walks it line by line
@@ -338,26 +389,70 @@ def finish(config: str) -> list[str]:
     done = []
     for vrf in sorted(_vrfs() - vrfs):
         if not _subifs(vrf):
-            ip("netns", "del", vrf)
+            ip("netns", "del", vrf)  # unmounts what the link points to, removes the link
+            (STAGE / vrf).unlink(missing_ok=True)
             done.append(f"-vrf {vrf}")
     return done
+
+
+def add_vrf(vrf: str) -> None:
+    """VRF namespace `vrf`, up and forwarding, there for zebra at its first look.
+
+    zebra (FRR 8.4 zebra_netns_notify.c) looks at a new file of /run/netns at once, and
+    if it is not a namespace yet, again only 1000 ms later. `ip netns add` creates the
+    file before it mounts the namespace on it, so zebra's first look failed and every
+    commit that adds a VRF waited a second. The namespace is made on a file of its own
+    (STAGE), then linked into /run/netns: what appears there is a namespace already.
+    zebra shows the VRF with the staged path (`netns /var/tmp/...`); `ip -n`, `ip netns
+    exec|del` follow the link.
+
+    zebra and bgpd run as user frr and resolve the link themselves: if they cannot search
+    every directory on its way, zebra logs `Invalid pathname` and never looks again. So
+    the staging directories are 0755 whatever the caller's umask (the driver's commit
+    runs this under umask 077: the VRF never came up, its BGP session stayed Idle)."""
+    for d in (STAGE.parent, STAGE):
+        d.mkdir(exist_ok=True)
+        d.chmod(0o755)  # mkdir's mode is masked by the umask; chmod's is not
+    staged = STAGE / vrf
+    if os.path.ismount(staged):  # left by a prepare that died before linking it
+        subprocess.run(["umount", str(staged)], check=True)
+    staged.touch()
+    for cmd in (
+        ["unshare", f"--net={staged}", "true"],
+        ["nsenter", f"--net={staged}", "ip", "link", "set", "lo", "up"],
+        # a new namespace does not forward: a VRF must, between its cloud and its segments
+        ["nsenter", f"--net={staged}", "sysctl", "-qw", "net.ipv4.ip_forward=1"],
+    ):
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: {proc.stderr.strip()}")
+    (NETNS_DIR / vrf).symlink_to(staged)
 
 
 def wait_zebra(vrfs: set[str], gone: list[tuple[str, str | None]], timeout: float = 10.0) -> None:
     """Until zebra has seen the change: every VRF namespace picked up (it watches
     /run/netns), every deleted subinterface down (FRR refuses to drop an up one)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         active = set(re.findall(r"^vrf (\S+) id \d+", vtysh("show vrf"), re.M))
-        down = all(
-            re.search(
+        up = [
+            n + (f" vrf {v}" if v else "")
+            for n, v in gone
+            if not re.search(
                 r"is down|Can't find", vtysh(f"show interface {n}" + (f" vrf {v}" if v else ""))
             )
-            for n, v in gone
-        )
-        if vrfs <= active and down:
+        ]
+        if vrfs <= active and not up:
             return
+        if time.monotonic() >= deadline:
+            break
         time.sleep(0.1)
+    # loading on would leave the VRF inactive in FRR, and the Connector would fail at its
+    # gate with an Idle session 20 s later, far from the cause
+    raise RuntimeError(
+        f"zebra has not taken VRF {sorted(vrfs - active)} nor seen {up} go down in"
+        f" {timeout:.0f} s -> read zebra's log (`log file`): it says why"
+    )
 
 
 def vtysh(*commands: str) -> str:

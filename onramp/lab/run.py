@@ -197,6 +197,13 @@ class Lab:
     def ns(self, node: str) -> str:
         return self.topo.namespace(node)
 
+    def inside(self, router: str, *args: str) -> str:
+        """A command's output, run inside `router` as its SSH sessions run it: its network,
+        UTS and mount namespaces (its VRFs live under its own /run/netns), its PATH."""
+        sshd = (self.node_dir(router) / "sshd.pid").read_text().split()[0]
+        path = f"{self.node_dir(router) / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin"
+        return sh("nsenter", "-t", sshd, "-n", "-u", "-m", "env", f"PATH={path}", *args)
+
     # build ---------------------------------------------------------------
     def up(
         self, progress: Progress = _quiet, converge_timeout: float | None = None
