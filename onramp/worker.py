@@ -32,7 +32,7 @@ from sqlalchemy import make_url, or_, select
 
 from onramp.core.model import SETTLED, State
 from onramp.core.settings import Settings, load_settings
-from onramp.core.store import ROWS, now
+from onramp.core.store import BUSY_TIMEOUT_S, ROWS, now
 from onramp.flow import compliance, monitor, webhooks
 from onramp.flow.orchestrate import WAITING, Orchestrator
 from onramp.flow.service import Service
@@ -73,6 +73,12 @@ def configure(settings: Settings, adapters: dict[str, Any] | None = None) -> Cel
         app._pool = None
         app.amqp._producer_pool = None
     app.conf.broker_url = url
+    # kombu hands these to create_engine (and keeps the engine for the process). SQLite's
+    # default wait for a lock is 5 s: a publish or a consumer's read behind a busy writer
+    # failed with "database is locked" where the store's own engine waits BUSY_TIMEOUT_S
+    app.conf.broker_transport_options = (
+        {"connect_args": {"timeout": BUSY_TIMEOUT_S}} if url.startswith("sqla+sqlite") else {}
+    )
     if app.conf.broker_url.startswith("sqla+"):
         from kombu.transport import sqlalchemy as sqla
 

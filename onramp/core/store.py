@@ -608,13 +608,18 @@ class Conflict(Exception):
 AUTOCOMMIT_SQLITE = "onramp_autocommit"  # an execution option: no BEGIN on SQLite
 
 
+# how long a SQLite connection waits for another's write lock before "database is locked"
+# (the store's and the embedded broker's: onramp.worker)
+BUSY_TIMEOUT_S = 30
+
+
 def make_engine(url: str) -> Engine:
     # JSON columns read by pydantic's parser (Rust): the standard library's cost a sixth of
     # an API page on PostgreSQL, two columns a row (issue 23); written as before
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"timeout": 30, "check_same_thread": False},
+            connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
             json_deserializer=from_json,
         )
 

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from onramp.core.settings import local_config
@@ -63,3 +64,41 @@ def test_a_worker_that_cannot_consume_exits_with_an_error(tmp_path: Path) -> Non
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode != 0, done.stderr[-2000:]
     assert "kombu_queue" in done.stderr
+
+
+def test_a_publish_waits_for_a_writer_as_long_as_the_store_does(tmp_path: Path) -> None:
+    """Another connection holds the broker file's write lock for 12 s (a busy moment of the
+    embedded default): the order's hand-over waits for it, as the store's own engine does
+    (BUSY_TIMEOUT_S), instead of failing after SQLite's default 5 s twice (kombu retries
+    once) with "database is locked"."""
+    config, flag = _config(tmp_path), tmp_path / "flag"
+    code = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from onramp import worker
+        from onramp.core.settings import load_settings
+        worker.configure(load_settings(Path({str(config)!r})))  # the queue made, no lock
+        flag = Path({str(flag)!r})
+        flag.write_text("configured")
+        while flag.read_text() != "locked":
+            time.sleep(0.01)
+        worker.submit("connector", "c-1")
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (flag.exists() and flag.read_text() == "configured"):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+            time.sleep(0.01)
+        db = sqlite3.connect(tmp_path / "broker.db", isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")  # the write lock, held
+        flag.write_text("locked")
+        time.sleep(12)
+        db.execute("ROLLBACK")
+        db.close()
+        err = proc.communicate(timeout=60)[1]
+        assert proc.returncode == 0, err[-1500:]
+    finally:
+        proc.kill()
+    with sqlite3.connect(tmp_path / "broker.db") as check:
+        assert check.execute("SELECT count(*) FROM kombu_message").fetchone() == (1,)
