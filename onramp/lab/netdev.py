@@ -204,8 +204,9 @@ def shape_inbound(name: str, netns: str | None, mbps: int | None) -> str | None:
     redirected (u32 + mirred) to an ifb device, shaped on its egress like `shape`."""
     devices = _devices(netns)
     ifb = _ifb(name, devices)
-    now = shaped_mbps(ifb, netns) if ifb in devices else None
-    return _shape_inbound(name, netns, mbps, ifb in devices, now, devices)
+    return _shape_inbound(
+        name, netns, mbps, devices, shaped_mbps(ifb, netns) if ifb in devices else None
+    )
 
 
 def _ifb(name: str, devices: dict[str, tuple[str, int]]) -> str:
@@ -218,12 +219,12 @@ def _shape_inbound(
     name: str,
     netns: str | None,
     mbps: int | None,
-    exists: bool,
-    now: int | None,
     devices: dict[str, tuple[str, int]],
+    now: int | None,
 ) -> str | None:
-    """`shape_inbound`, with whether its ifb `exists` and the ifb's rate `now` read already."""
+    """`shape_inbound`, with the namespace's `devices` and its ifb's rate `now` read already."""
     ifb = _ifb(name, devices)
+    exists = ifb in devices
     if mbps is None:
         if not exists:
             return None
@@ -235,7 +236,7 @@ def _shape_inbound(
         # ifb's default queue is 32 packets, htb's leaf takes it: too short to ride out a
         # burst at the rate (measured 93 of 100 delivered); 1000 as a veth's
         ip("link", "set", ifb, "txqueuelen", IFB_QUEUE, "up", netns=netns)
-    changed = _shape(ifb, netns, mbps, now if exists else None)
+    changed = _shape(ifb, netns, mbps, now)
     if not exists:
         tc("qdisc", "add", "dev", name, "handle", "ffff:", "ingress", netns=netns)
         tc("filter", "add", "dev", name, "parent", "ffff:", "protocol", "all", "u32",
@@ -357,7 +358,7 @@ def prepare(config: str) -> list[str]:
             mbps, ifb = wanted_rates.get((name, ns)), _ifb(name, devices)
             for change in (
                 _shape(name, ns, mbps, now[name]),
-                _shape_inbound(name, ns, mbps, ifb in devices, now.get(ifb), devices),
+                _shape_inbound(name, ns, mbps, devices, now.get(ifb)),
             ):
                 if change:
                     done.append(change)
