@@ -442,7 +442,7 @@ def test_a_step_cut_at_the_interpreters_exit_leaves_its_order_to_the_sweep(env: 
     orch = Orchestrator.from_settings(svc)
     aws = orch.adapters["aws"]
 
-    def at_exit(*_: Any) -> Any:  # what concurrent.futures raises once the interpreter exits
+    def at_exit(req: object) -> Any:  # what concurrent.futures raises once the interpreter exits
         raise RuntimeError("cannot schedule new futures after interpreter shutdown")
 
     aws.request = at_exit  # type: ignore[method-assign]
