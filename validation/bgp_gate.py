@@ -34,11 +34,27 @@ from pathlib import Path
 from typing import Any
 
 from pyats import aetest
-from pyats.log import managed_handlers
+from pyats.log import ScreenHandler, managed_handlers
 
 from onramp.core.shapes import BgpRoute, BgpSession, Expected, Present
 
 Routes = dict[str, BgpRoute]  # prefix -> its best path
+
+
+def _screens_to_stderr() -> None:
+    """pyATS's screen handlers write to stdout: `managed_handlers.screen`, which
+    `aetest.main` puts on the root logger, and those its imports put on loggers (unicon's).
+    On the root logger, every record of the process went to stdout, and `onramp demo --json`
+    printed a Celery worker's error after its JSON (CI, stop 31). onramp keeps stdout for its
+    own output, so they write to stderr, as Python's own last-resort handler does."""
+    loggers = [logging.root, *(lg for lg in logging.root.manager.loggerDict.values()
+                               if isinstance(lg, logging.Logger))]  # fmt: skip
+    for handler in [managed_handlers.screen, *(h for lg in loggers for h in lg.handlers)]:
+        if isinstance(handler, ScreenHandler):
+            handler.setStream(sys.stderr)
+
+
+_screens_to_stderr()  # once, here: the one module of onramp that imports pyATS
 
 
 @dataclass
@@ -249,12 +265,16 @@ def _quiet(quiet: bool) -> Iterator[None]:
     levels = [(lg, lg.level) for lg in loggers]
     screen = managed_handlers.screen
     screen_level = screen.level
+    root_handlers = list(logging.root.handlers)
     screen.setLevel(logging.CRITICAL + 1)
     for lg in loggers:
         lg.setLevel(logging.WARNING)
     try:
         yield
     finally:
+        # aetest.main left its screen handler on the root logger: the host's logging is its own
+        for handler in set(logging.root.handlers) - set(root_handlers):
+            logging.root.removeHandler(handler)
         screen.setLevel(screen_level)
         for lg, level in levels:
             lg.setLevel(level)

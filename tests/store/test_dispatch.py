@@ -429,3 +429,28 @@ def test_a_step_that_moves_on_runs_the_next_in_the_same_message(env: Env) -> Non
     until(lambda: worker.advance("connector", c["id"]) != "awaiting_customer")
     assert svc.connector(c["id"])["state"] == "failed"
     assert [h["to"] for h in history(svc, c["id"])][-2:] == ["rolling_back", "failed"]
+
+
+def test_a_step_cut_at_the_interpreters_exit_leaves_its_order_to_the_sweep(env: Env) -> None:
+    """An embedded worker's task still running when its process exits (past the stop's
+    bound) fails at its next thread pool with RuntimeError, not an OnrampError: the row is
+    unleased at once, its state unchanged, and the sweep of the next worker takes it."""
+    settings = env.settings("cut", sweep_s=0)
+    svc = Service.open(settings, lambda *_: None)  # not handed over: the step is run here
+    svc.add_tenant("acme", "ACME")
+    c = svc.create_connector(svc.connector_request(AWS))
+    orch = Orchestrator.from_settings(svc)
+    aws = orch.adapters["aws"]
+
+    def at_exit(req: object) -> Any:  # what concurrent.futures raises once the interpreter exits
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    aws.request = at_exit  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="cannot schedule new futures"):
+        orch.advance("connector", c["id"])
+    with svc.store.session() as s:
+        row = s.get(ConnectorRow, c["id"])
+        assert row is not None
+        assert (row.state, row.lease_owner) == ("allocated", None)
+    with worker.embedded(env.settings("next", sweep_s=0.5)):
+        until(lambda: moved(svc, c["id"]))
