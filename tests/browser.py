@@ -50,6 +50,8 @@ def sign_in(browser: Any, url: str, key: str) -> None:
     browser.find_element(By.ID, "key").send_keys(key)
     browser.find_element(By.ID, "signin").click()
     until(lambda: browser.find_element(By.ID, "connectors").is_displayed())
+    # every call of the sign-in has answered: a check that something is absent means it
+    until(lambda: browser.execute_script("return document.body.dataset.ready === '1';"))
 
 
 def rows(browser: Any, table: str = "connector-rows") -> list[str]:

@@ -1,4 +1,4 @@
-"""`onramp init DIR` (a project folder) and `onramp config show` (the effective settings)."""
+"""`onramp init [DIR]` (a project folder) and `onramp config show` (the effective settings)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ config_app = typer.Typer(
 
 
 def init(
-    directory: Annotated[Path, typer.Argument(help="The project folder (made if missing).")],
+    directory: Annotated[
+        Path, typer.Argument(help="The project folder (made if missing); default: this one.")
+    ] = Path("."),
     as_json: JsonOpt = False,
 ) -> None:
     """Write a working project: config.yaml, inventory/ (the example backbone), an empty

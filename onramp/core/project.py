@@ -1,4 +1,4 @@
-"""A provider's project folder, as `onramp init DIR` writes it.
+"""A provider's project folder, as `onramp init [DIR]` writes it.
 
 config.yaml   the example project's settings (relative paths: to this folder)
 inventory/    the example backbone, to edit into the provider's own
@@ -28,19 +28,44 @@ The provider's own runbooks. onramp's built-in ones: `onramp runbook --help`.
 
 def init(directory: Path) -> list[Path]:
     """Write a working project into `directory` (made if missing); the paths written.
-    A folder that already has a config.yaml is left alone (ONR-CFG-003)."""
+    The folder may already be the provider's repository, so nothing in it is overwritten:
+    a file init would write that exists already (config.yaml included) is refused with
+    ONR-CFG-003 before anything is written; an existing .gitignore gets `var/` appended."""
+    inventory = EXAMPLE / "inventory"
+    ours = [
+        Path(CONFIG_NAME),
+        *(
+            Path("inventory") / f.relative_to(inventory)
+            for f in inventory.rglob("*")
+            if f.is_file()
+        ),
+        Path("templates", "README"),
+        Path("runbooks", "README"),
+    ]
+    taken = sorted(str(f) for f in ours if (directory / f).exists())
+    if taken:
+        raise OnrampError(
+            "ONR-CFG-003", f"{directory} already has {', '.join(taken)}", field="directory"
+        )
     config = directory / CONFIG_NAME
-    if config.exists():
-        raise OnrampError("ONR-CFG-003", f"{config} exists", field="directory")
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(EXAMPLE / CONFIG_NAME, config)
     # copytree follows the checkout's links: the project gets files, never links into onramp
-    shutil.copytree(EXAMPLE / "inventory", directory / "inventory", dirs_exist_ok=True)
+    shutil.copytree(inventory, directory / "inventory", dirs_exist_ok=True)
     (directory / "templates").mkdir(exist_ok=True)
     (directory / "templates" / "README").write_text(
         _TEMPLATES_README.format(builtin=PACKAGE / "templates")
     )
     (directory / "runbooks").mkdir(exist_ok=True)
     (directory / "runbooks" / "README").write_text(_RUNBOOKS_README)
-    (directory / ".gitignore").write_text("var/\n")
+    _ignore_var(directory / ".gitignore")
     return [config, directory / "inventory", directory / "templates", directory / "runbooks"]
+
+
+def _ignore_var(gitignore: Path) -> None:
+    """var/ (the store, the key file) is kept out of version control, in the folder's own
+    .gitignore when it has one."""
+    kept = gitignore.read_text() if gitignore.exists() else ""
+    if "var/" in kept.splitlines():
+        return
+    gitignore.write_text(kept + ("" if not kept or kept.endswith("\n") else "\n") + "var/\n")

@@ -6,7 +6,6 @@ tells why it is on pe2-lon when its PE is hovered. Screenshots go to tests/api/s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,7 +61,6 @@ def test_engineers_see_the_backbone_drawn(browser: Any, api: Api) -> None:
 
 def test_a_tenant_key_cannot_open_it(browser: Any, api: Api) -> None:
     sign_in(browser, api.url, api.keys["acme"])
-    time.sleep(1)  # the sign-in's calls have answered
     assert not browser.find_element(By.ID, "backbone").is_displayed()
     assert not browser.find_elements(By.CSS_SELECTOR, "#backbone-map")
     got = api.call("GET", "/v1/topology", who="acme")

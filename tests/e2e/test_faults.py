@@ -269,7 +269,9 @@ def test_confirmed_config_survives_an_frr_restart(
     worker.submit("connector", c["id"])
     assert settled_cleanly(env, c, allocated, before) == "active"
     restart_frr(env.lab, PE)
-    assert until(lambda: f"vrf {c['vrf']}" in running(env.lab, PE), 10), running(env.lab, PE)
+    # zebra and bgpd start in a few seconds alone, but CI runs lab modules side by side on 2
+    # cores: a bound, not a wait (until() returns as soon as the VRF is there)
+    assert until(lambda: f"vrf {c['vrf']}" in running(env.lab, PE), 60), running(env.lab, PE)
     again = make_plan(env.svc, "connector", c["id"])
     assert all(d["diff"] == "" for d in again["devices"].values()), again["devices"]
 

@@ -122,3 +122,44 @@ def test_init_writes_a_project_that_works_and_refuses_a_second_time(
     code, output = onramp("inventory", "check", "--json")
     assert code == 0 and json.loads(output)["ok"], output
     assert onramp("init", str(project))[0] == 2  # ONR-CFG-003: a project is never overwritten
+
+
+def test_init_without_a_folder_makes_the_project_where_the_engineer_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`onramp init`, like `git init`, takes the current folder when given none."""
+    here = tmp_path / "repo"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    code, output = onramp("init", "--json")
+    assert code == 0, output
+    assert json.loads(output)["project"] == str(here)
+    assert (here / "config.yaml").is_file() and (here / "inventory" / "hosts.yaml").is_file()
+
+
+@pytest.mark.parametrize("existing", ["inventory/hosts.yaml", "config.yaml", "runbooks/README"])
+def test_init_overwrites_nothing_an_engineer_already_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing: str
+) -> None:
+    """A folder without config.yaml may still be someone's repository: `onramp init` there
+    refuses (ONR-CFG-003, naming the file) and leaves every file as it was."""
+    theirs = tmp_path / existing
+    theirs.parent.mkdir(parents=True, exist_ok=True)
+    theirs.write_text("mine\n")
+    monkeypatch.chdir(tmp_path)
+    code, output = onramp("init", ".", "--json")
+    assert code == 2, output
+    error = json.loads(output)["error"]
+    assert error["code"] == "ONR-CFG-003" and existing in error["reason"]
+    assert theirs.read_text() == "mine\n"
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert written == {existing}  # nothing half-written
+
+
+def test_init_keeps_the_folders_gitignore_and_adds_var_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".gitignore").write_text("*.pyc")  # no final newline
+    monkeypatch.chdir(tmp_path)
+    assert onramp("init")[0] == 0
+    assert (tmp_path / ".gitignore").read_text() == "*.pyc\nvar/\n"
