@@ -441,10 +441,10 @@ def worker(
 def worker_status(as_json: JsonOpt = False) -> None:
     """Who holds what: unfinished Connectors and Links with their lease (owner, time left,
     last heartbeat), failed tries and backoff; the routers' locks."""
-    from onramp.cli.service import service
+    from onramp.cli.service import reader
 
     with errors(as_json):
-        found = service().worker_status()
+        found = reader().worker_status()
     if as_json:
         dump(found)
         return
