@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, cast
 from pydantic_core import to_jsonable_python
 
 from onramp.core.model import Link
-from onramp.core.shapes import ConnectorView, LinkView
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the shapes cost ~5 ms of import
+    from onramp.core.shapes import ConnectorView, LinkView
     from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow
     from onramp.network.inventory import Backbone
 
