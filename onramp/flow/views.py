@@ -83,4 +83,4 @@ def link_view(row: LinkRow, bb: Backbone) -> LinkView:
         reason=row.reason,
         change=row.change,
     )
-    return cast(LinkView, view.model_dump(mode="json"))  # model.Link's JSON
+    return cast("LinkView", view.model_dump(mode="json"))  # model.Link's JSON
