@@ -21,7 +21,6 @@ from sqlalchemy import Integer, Select, String, Table, bindparam, func, literal,
 
 from onramp.core import tables
 from onramp.core.engine import Store
-from onramp.core.model import SETTLED, Kind, Onramp, State
 from onramp.core.secrets import Vault
 from onramp.core.settings import Settings
 from onramp.core.tables import now
@@ -30,13 +29,12 @@ from onramp.network import templates
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.source import load_source
 
-if TYPE_CHECKING:  # annotations only: the shapes cost ~5 ms of import
+if TYPE_CHECKING:
+    from onramp.core.model import Onramp  # annotations only: the shapes cost ~5 ms of import
     from onramp.core.shapes import ConnectorView, LeaseHeld, LinkView, RouterLockHeld, WorkerStatus
     from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow
 
 Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
-# the table of each kind the state machine moves
-KIND_TABLES: dict[Kind, Table] = {Kind.CONNECTOR: tables.connectors, Kind.LINK: tables.links}
 
 
 @dataclass
@@ -62,7 +60,9 @@ class Reader:
                     for r in conn.execute(select(t.id, t.name).order_by(t.id))]  # fmt: skip
 
     def catalogue(self) -> list[Onramp]:
-        from onramp.csp.constraints import for_provider  # the providers' data: this read only
+        # the providers' data and the models (~0.01 s of import): the reads that show them
+        from onramp.core.model import Onramp
+        from onramp.csp.constraints import for_provider
 
         u = tables.port_usage.c
         with self.store.rows() as conn:
@@ -126,6 +126,8 @@ class Reader:
         """Who holds what: every unfinished Connector and Link (its lease, last heartbeat,
         failed tries, backoff) and every router lock. Here, not beside the workers: a read
         of the store that `onramp worker status` runs without loading Nornir (issue 23)."""
+        from onramp.core.model import SETTLED, Kind, State  # the models: the reads that use them
+
         at = now()
 
         def left(until: Any) -> float | None:
@@ -135,7 +137,7 @@ class Reader:
         unfinished = [x.value for x in State if x not in SETTLED]
         locks = tables.router_locks.c
         with self.store.rows() as conn:
-            for kind, table in KIND_TABLES.items():
+            for kind, table in ((Kind.CONNECTOR, tables.connectors), (Kind.LINK, tables.links)):
                 c = table.c
                 q = select(table).where(c.state.in_(unfinished)).order_by(c.created_at)
                 for row in conn.execute(q):

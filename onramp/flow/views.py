@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pydantic_core import to_jsonable_python
 
-from onramp.core.model import Link
-
 if TYPE_CHECKING:  # annotations only: the shapes cost ~5 ms of import
     from onramp.core.shapes import ConnectorView, LinkView
     from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow
@@ -70,6 +68,8 @@ def vrf_name(row: ConnectorRow) -> str:
 
 def link_view(row: LinkRow, bb: Backbone) -> LinkView:
     """A Link as users see it (model.Link)."""
+    from onramp.core.model import Link  # the models (~0.01 s of import): the reads that show them
+
     view = Link(
         id=row.id,
         tenant=row.tenant_id,

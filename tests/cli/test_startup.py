@@ -112,6 +112,15 @@ def test_a_command_that_reads_the_store_loads_no_orm(workdir: Path, argv: list[s
     assert modules & UNREAD == set()
 
 
+@pytest.mark.parametrize("argv", READS_THE_STORE[1:], ids=" ".join)
+def test_a_list_that_shows_no_model_loads_none(workdir: Path, argv: list[str]) -> None:
+    """The requests' and views' pydantic models (~0.01 s) load with a read that builds one:
+    the catalogue's on-ramps, a Link, the states of `worker status`; not for the rest (this
+    project's store holds no Link)."""
+    modules = loaded(workdir, argv)
+    assert ("onramp.core.model" in modules) == (argv[:2] == ["worker", "status"])
+
+
 @pytest.mark.parametrize("argv", NO_STORE, ids=" ".join)
 def test_help_and_the_inventory_load_no_store(workdir: Path, argv: list[str]) -> None:
     modules = loaded(workdir, argv)
