@@ -30,9 +30,10 @@ from typing import Any
 from celery import Celery
 from sqlalchemy import make_url, or_, select
 
+from onramp.core.engine import BUSY_TIMEOUT_S
 from onramp.core.model import SETTLED, State
 from onramp.core.settings import Settings, load_settings
-from onramp.core.store import BUSY_TIMEOUT_S, ROWS, now
+from onramp.core.store import ROWS, now
 from onramp.flow import compliance, monitor, webhooks
 from onramp.flow.orchestrate import WAITING, Orchestrator
 from onramp.flow.service import Service

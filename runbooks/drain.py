@@ -32,9 +32,10 @@ from onramp.core.errors import OnrampError
 from onramp.core.model import State
 from onramp.core.shapes import ConnectorView, DrainMove, DrainReport
 from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow, RouterStateRow
-from onramp.flow.allocate import EdgeContext, connector_view, plan_connector_off
+from onramp.flow.allocate import EdgeContext, plan_connector_off
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service
+from onramp.flow.views import connector_view
 from onramp.runbooks.lifecycle import drive
 
 Progress = Callable[[str], None]

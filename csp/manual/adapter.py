@@ -25,8 +25,9 @@ from onramp.core.errors import OnrampError
 from onramp.core.model import TicketAnswerText
 from onramp.core.secrets import Vault
 from onramp.core.shapes import TicketAnswerRecord, TicketView
-from onramp.core.store import ConnectorRow, Store, TicketRow, by_prefix, now
+from onramp.core.store import Store, TicketRow, by_prefix, now
 from onramp.csp.adapter import CspResource, CspState, PeeringRequest, ResourceDetails
+from onramp.csp.tickets import view
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -140,26 +141,6 @@ def answer(
     return store.transact(record)
 
 
-def tickets(
-    store: Store, open_only: bool = True, tenant: str | None = None, prefix: str = ""
-) -> list[TicketView]:
-    """Oldest first; `tenant`: only those for its Connectors (the key names the Connector);
-    `prefix`: only those whose id starts so."""
-    with store.session() as db:
-        query = (
-            select(TicketRow)
-            .where(TicketRow.id.startswith(prefix, autoescape=True))  # `%`, `_`: themselves
-            .order_by(TicketRow.created_at)
-        )
-        if open_only:
-            query = query.where(TicketRow.state.in_(("open", "removal_open")))
-        if tenant is not None:
-            query = query.join(
-                ConnectorRow, TicketRow.idempotency_key.like(ConnectorRow.id + ":%")
-            ).where(ConnectorRow.tenant_id == tenant)
-        return [view(t) for t in db.scalars(query)]
-
-
 def ticket(store: Store, ident: str) -> TicketView:
     with store.session() as db:
         return view(_ticket(db, ident))
@@ -170,21 +151,6 @@ def reveal_key(store: Store, vault: Vault, ident: str) -> str | None:
     with store.session() as db:
         row = _ticket(db, ident)
         return vault.decrypt(row.md5_key) if row.md5_key else None
-
-
-def view(ticket: TicketRow) -> TicketView:
-    return {
-        "id": ticket.id,
-        "provider": ticket.provider,
-        "idempotency_key": ticket.idempotency_key,
-        "connector": ticket.idempotency_key.split(":", 1)[0],  # "<connector id>:<step>"
-        "state": ticket.state,
-        "request": ticket.request,
-        "text": ticket.text,
-        "answer": ticket.answer,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
-    }
 
 
 def render(ticket: TicketRow, removal: bool = False) -> str:

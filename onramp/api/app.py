@@ -63,10 +63,12 @@ from onramp.core.shapes import (
 )
 from onramp.core.store import now
 from onramp.csp.manual import adapter as manual
+from onramp.csp.tickets import tickets as stored_tickets
 from onramp.flow import compliance, monitor, placement, topology
 from onramp.flow.change import etag
 from onramp.flow.orchestrate import Orchestrator
-from onramp.flow.service import Service, Submit
+from onramp.flow.reads import Submit
+from onramp.flow.service import Service
 from onramp.network import customer
 
 View = TypeVar("View", ConnectorView, LinkView)
@@ -691,7 +693,7 @@ def create_app(
                 ) -> list[TicketView]:  # fmt: skip
         """Requests to providers that take tickets, waiting for their answer (all: answered
         ones too); a tenant's key sees those made for its Connectors."""
-        return manual.tickets(svc.store, open_only=not everything, tenant=who.tenant)
+        return stored_tickets(svc.store, open_only=not everything, tenant=who.tenant)
 
     @v1.get("/tickets/{ident}", response_model=Ticket, operation_id="getTicket", tags=["tickets"])
     def ticket(ident: str, who: Caller) -> TicketView:
@@ -708,7 +710,7 @@ def create_app(
                              body.note, by=f"api:{who.key_id}")  # fmt: skip
 
     def ticket_of(ident: str, who: Principal) -> TicketView:
-        found = (manual.tickets(svc.store, open_only=False, tenant=who.tenant, prefix=ident)
+        found = (stored_tickets(svc.store, open_only=False, tenant=who.tenant, prefix=ident)
                  if len(ident) >= 4 else [])  # fmt: skip
         if len(found) != 1:  # another tenant's is as absent as any
             raise OnrampError("ONR-REQ-011", f"ticket {ident}")
@@ -753,7 +755,7 @@ def create_app(
 
 
 def as_json(data: object, status: int = 200) -> Response:
-    """Views that are their model's JSON already (allocate.connector_view, link_view), sent
+    """Views that are their model's JSON already (views.connector_view, link_view), sent
     as they are: through the route's response_model FastAPI would validate and dump them a
     second time, most of a page's cost (the routes keep the model for the document).
     Written by pydantic_core: JSONResponse's json.dumps cost 0.5 ms of a page, 4 times as

@@ -14,9 +14,9 @@ import json
 import math
 import re
 import time
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Float, Row, String, Table, Update, bindparam, case, select, update
+from sqlalchemy import Float, Row, String, Update, bindparam, case, select, update
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -152,7 +152,7 @@ def _draw() -> Update:
     it holds one; no row back otherwise. One UPDATE: PostgreSQL locks the row and checks
     the condition on its newest version, SQLite serializes writers, so the limit stays exact
     across API processes. `RateLimit._count` in SQL (CASE: both stores' min and max differ)."""
-    table = cast(Table, RateBucketRow.__table__)
+    table = RateBucketRow.__table__
     b = table.c
     t, rate, burst = (bindparam(n, type_=Float) for n in ("t", "rate", "burst"))
     refilled = b.tokens + case((t > b.at, t - b.at), else_=0.0) * rate
@@ -163,7 +163,7 @@ def _draw() -> Update:
             .returning(b.key))  # fmt: skip
 
 
-_BUCKETS = cast(Table, RateBucketRow.__table__)
+_BUCKETS = RateBucketRow.__table__
 _BUCKET = select(_BUCKETS.c.tokens, _BUCKETS.c.at).where(
     _BUCKETS.c.key == bindparam("name", type_=String)
 )  # a plain row, built once (the ORM's load of an object cost more than the query)

@@ -11,9 +11,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, String, Table, bindparam, select
+from sqlalchemy import Select, String, bindparam, select
 from sqlalchemy.orm import Session
 
 from onramp.core.errors import OnrampError
@@ -90,7 +90,7 @@ def principal_and_bucket(s: Session, key: str, bucket: str) -> tuple[Principal |
     return Principal(row.id, row.tenant_id), held
 
 
-_KEYS = cast(Table, ApiKeyRow.__table__)
+_KEYS = ApiKeyRow.__table__
 # a plain row, built once: the ORM's load of an object cost a fifth of the key's check
 _KEY = select(_KEYS.c.id, _KEYS.c.tenant_id, _KEYS.c.sha256, _KEYS.c.revoked_at).where(
     _KEYS.c.id == bindparam("id", type_=String)
@@ -99,7 +99,7 @@ _KEY = select(_KEYS.c.id, _KEYS.c.tenant_id, _KEYS.c.sha256, _KEYS.c.revoked_at)
 
 def _key_and_bucket() -> Select[Any]:
     """One row whatever is there: the bucket's, then the key's columns (NULL when absent)."""
-    buckets = cast(Table, RateBucketRow.__table__)
+    buckets = RateBucketRow.__table__
     named = select(bindparam("bucket", type_=String).label("name")).subquery("named")
     return select(_KEYS.c.id, _KEYS.c.tenant_id, _KEYS.c.sha256, _KEYS.c.revoked_at,
                   buckets.c.tokens, buckets.c.at).select_from(

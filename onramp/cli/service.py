@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         LinkView,
         TransitionView,
     )
+    from onramp.flow.reads import Reader
     from onramp.flow.service import Service
 
 tenant_app = typer.Typer(
@@ -48,6 +49,14 @@ def service() -> Service:
     from onramp.flow.service import Service  # imported here: `onramp --help` stays fast
 
     return Service.open(settings(), submit=_submit)
+
+
+def reader() -> Reader:
+    """The service core's reads alone, for the commands that only read: neither the ORM nor
+    what allocates and renders is imported (issue 23 item 6: they run in loops)."""
+    from onramp.flow.reads import Reader
+
+    return Reader.open(settings())
 
 
 def _submit(kind: str, ident: str) -> None:
@@ -135,7 +144,7 @@ def tenant_revoke(tenant_id: str, provider: str, as_json: JsonOpt = False) -> No
 def tenant_list(as_json: JsonOpt = False) -> None:
     """List tenants."""
     with errors(as_json):
-        tenants = service().tenants()
+        tenants = reader().tenants()
     if as_json:
         dump(tenants)
         return
@@ -152,7 +161,7 @@ def tenant_list(as_json: JsonOpt = False) -> None:
 def catalogue(as_json: JsonOpt = False) -> None:
     """On-ramps, the Connector kinds they offer, their ports and capacity left."""
     with errors(as_json):
-        onramps = service().catalogue()
+        onramps = reader().catalogue()
     if as_json:
         dump([{**o.model_dump(), "free_mbps": o.free_mbps} for o in onramps])
         return
@@ -335,7 +344,7 @@ def connector_list(
 ) -> None:
     """Connectors with their state and where they sit."""
     with errors(as_json):
-        conns = service().connectors(tenant, state)
+        conns = reader().connectors(tenant, state)
     if as_json:
         dump(conns)
         return
@@ -544,7 +553,7 @@ def link_list(
 ) -> None:
     """Links with their Connectors, SLA and state."""
     with errors(as_json):
-        links = service().links(tenant)
+        links = reader().links(tenant)
     if as_json:
         dump(links)
         return

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from onramp.cli.common import JsonOpt, dump, errors, new_table, out
-from onramp.cli.service import service
+from onramp.cli.service import reader, service
 
 ticket_app = typer.Typer(
     rich_markup_mode=None,
@@ -24,10 +24,10 @@ def ticket_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Tickets waiting for the provider's answer (or all with --all)."""
-    from onramp.csp.manual.adapter import tickets
+    from onramp.csp.tickets import tickets
 
     with errors(as_json):
-        found = tickets(service().store, open_only=not everything)
+        found = tickets(reader().store, open_only=not everything)
     if as_json:
         dump(found)
         return

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import cache
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from onramp.core.errors import OnrampError
+
+if TYPE_CHECKING:
+    from pydantic_settings import PydanticBaseSettingsSource
 
 PACKAGE = Path(__file__).resolve().parent.parent  # onramp/: the built-in data ships inside it
 EXAMPLE = PACKAGE / "example"  # the example project `onramp init` copies: config + inventory
@@ -132,10 +135,12 @@ class TopologySettings(BaseModel):
     weights: EdgeWeights = EdgeWeights()
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__"
-    )
+class Settings(BaseModel):
+    """The settings, validated as pydantic-settings' BaseSettings validates them (its
+    config); `load_settings` reads the environment over the file through pydantic-settings
+    itself (`_environment`) when a variable names a setting, and only then imports it."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, arbitrary_types_allowed=True)
 
     path: Path
     nornir: dict[str, Any]
@@ -151,17 +156,6 @@ class Settings(BaseSettings):
     # the project's own templates (<feature>/<platform>.j2), looked up before the built-in ones
     templates_dir: Path = Path("templates")
     _file: dict[str, Any] = PrivateAttr(default_factory=dict)  # what the file said: `explain`
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return env_settings, init_settings  # the file comes in as init: the environment wins
 
     @property
     def template_overrides(self) -> Path | None:
@@ -254,7 +248,7 @@ def load_settings(path: Path | None = None) -> Settings:
         data = yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or {}
         if not isinstance(data, dict):
             raise ValueError("the file holds no mapping of settings")
-        settings = Settings(**{**data, "path": path})
+        settings = validated({**data, "path": path})
     except (OSError, ValueError, yaml.YAMLError, ValidationError) as exc:
         raise OnrampError("ONR-CFG-001", f"{path}: {exc}".replace("\n", " ")) from exc
     settings.path = path  # whatever the environment says, paths are relative to this file
@@ -265,6 +259,45 @@ def load_settings(path: Path | None = None) -> Settings:
     if not settings.lab.state_dir.is_absolute():
         settings.lab.state_dir = path.parent / settings.lab.state_dir
     return settings
+
+
+def validated(values: dict[str, Any]) -> Settings:
+    """The file's `values` with the environment over them, validated (ValidationError)."""
+    return _environment()(**values) if _from_environment() else Settings(**values)
+
+
+def _from_environment() -> bool:
+    """Whether a variable may name a setting (ONRAMP_<FIELD>..., in any case, as
+    pydantic-settings matches them): when none does, its environment source answers nothing
+    and the file's values alone are the settings."""
+    names = tuple(ENV_PREFIX + field.upper() for field in Settings.model_fields)
+    return any(k.upper().startswith(names) for k in os.environ)
+
+
+@cache
+def _environment() -> type[Settings]:
+    """Settings read by pydantic-settings (~20 ms of import, for a command that runs in
+    loops: issue 23 item 6): the environment's ONRAMP_<SECTION>__<KEY> over the file's
+    values, nested sections merged, complex values as JSON."""
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class FromEnvironment(Settings, BaseSettings):
+        model_config = SettingsConfigDict(
+            extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__"
+        )
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return env_settings, init_settings  # the file comes in as init: the environment wins
+
+    return FromEnvironment
 
 
 def _leaves(data: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

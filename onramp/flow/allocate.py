@@ -23,12 +23,10 @@ from functools import cache
 from ipaddress import IPv4Network
 from typing import Any, TypeVar, cast
 
-from pydantic_core import to_jsonable_python
 from sqlalchemy import (
     BigInteger,
     Integer,
     String,
-    Table,
     bindparam,
     delete,
     exists,
@@ -48,7 +46,6 @@ from onramp.core.model import (
     RELEASED_STATES,
     ConnectorRequest,
     Kind,
-    Link,
     LinkRequest,
     State,
 )
@@ -79,6 +76,7 @@ from onramp.core.store import (
 )
 from onramp.csp.constraints import Constraints
 from onramp.flow import edges, placement, request
+from onramp.flow.views import connector_view, link_view
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.schema import Router
 from onramp.network.platforms import refuse_undeployable, undeployable
@@ -88,8 +86,8 @@ NUMBERS = (1, 999_999)
 # tables for Core statements: plain rows, no ORM identity map kept in step
 _HELD, _GIVEN_BACK, _USAGE = AllocationRow.__table__, ReleasedRow.__table__, PortUsageRow.__table__
 _CONNECTORS, _ATTACHMENTS = (
-    cast(Table, ConnectorRow.__table__),
-    cast(Table, AttachmentRow.__table__),
+    ConnectorRow.__table__,
+    AttachmentRow.__table__,
 )
 ATTEMPTS = 64  # values tried within one transaction before starting it again  # VRF numbers (RD <loopback>:n) and Link numbers (RT <asn>:n)
 
@@ -301,7 +299,7 @@ def _states_and_usage() -> Any:
     """The routers (:routers) out of service (a row without port), and their ports' usage:
     one query, built once (two round trips, and building them cost more than running them)."""
     routers = bindparam("routers", type_=String, expanding=True)
-    states = cast(Table, RouterStateRow.__table__).c
+    states = RouterStateRow.__table__.c
     out = select(states.router, null().label("port"), null().label("used_mbps"),
                  null().label("attachments"))  # fmt: skip
     return union_all(
@@ -610,7 +608,7 @@ def _new_connector(
 
 def _written(row: ConnectorRow | AttachmentRow) -> dict[str, Any]:
     """A new row's columns as set here (an id still None: the database numbers it)."""
-    table = cast(Table, type(row).__table__)
+    table = type(row).__table__
     return {c.key: v for c in table.columns
             if (v := getattr(row, c.key)) is not None or not c.primary_key}  # fmt: skip
 
@@ -763,51 +761,6 @@ def plan_decommission(store: Store, kind: str, ident: str) -> str:
     return _dry(store, lambda s: decommission_in(s, kind, ident, "dry run"))
 
 
-def connector_view(
-    row: ConnectorRow, bb: Backbone, legs: Sequence[AttachmentRow] | None = None
-) -> ConnectorView:
-    """A Connector as users see it (model.Connector's JSON): no secrets, RD per PE,
-    interface names. Built straight from the row, which holds only what was validated on
-    the way in: validating it again on the way out cost most of a page's time (the
-    addresses parsed again); tests/store/test_shapes.py holds it equal to the model's JSON.
-    `legs`: its attachments, when `row` is a plain result row (a list's, without the ORM)."""
-    return {
-        "id": row.id,
-        "tenant": row.tenant_id,
-        "onramp": row.onramp,
-        "kind": row.kind,
-        "state": row.state,
-        "bandwidth_mbps": row.bandwidth_mbps,
-        "vrf": vrf_name(row),
-        "local_asn": cast(int, row.local_asn),
-        "peer_asn": row.peer_asn,
-        "mtu": cast(int, row.mtu),
-        "md5_key": "set" if row.md5_key else None,
-        "attachments": [
-            {
-                "role": cast(Any, a.role),
-                "router": a.router,
-                "port": a.port,
-                "interface": f"{a.port}.{a.vlan}",
-                "vlan": a.vlan,
-                "inner_vlan": a.inner_vlan,
-                "rd": f"{bb.loopbacks[a.router]}:{row.number}"
-                if a.router in bb.loopbacks
-                else None,
-                "subnet": a.subnet,
-                "local_address": a.local_address,
-                "peer_address": a.peer_address,
-            }
-            for a in (row.attachments if legs is None else legs)
-        ],
-        "request": {k: v for k, v in row.request.items() if v not in (None, [], "")},
-        "created_at": None if row.created_at is None else to_jsonable_python(row.created_at),
-        "csp_resource": row.csp_resource,
-        "reason": row.reason,
-        "change": cast(Any, row.change),  # stored as model.ChangeRecord's JSON
-    }
-
-
 # ------------------------------------------------------------------ links
 
 
@@ -861,29 +814,6 @@ def _new_link(s: Session, bb: Backbone, req: LinkRequest, actor: str = "onramp")
     s.add(row)
     s.flush()
     return row
-
-
-def vrf_name(row: ConnectorRow) -> str:
-    """A Connector's VRF: one per Connector, named by its number."""
-    return f"c{row.number}"
-
-
-def link_view(row: LinkRow, bb: Backbone) -> LinkView:
-    """A Link as users see it (model.Link)."""
-    view = Link(
-        id=row.id,
-        tenant=row.tenant_id,
-        a=row.a_id,
-        b=row.b_id,
-        state=row.state,
-        bandwidth_mbps=row.bandwidth_mbps,
-        sla_class=row.sla_class,
-        route_target=f"{bb.asn}:{row.number}",
-        description=row.request.get("description", ""),
-        reason=row.reason,
-        change=row.change,
-    )
-    return cast(LinkView, view.model_dump(mode="json"))  # model.Link's JSON
 
 
 def create_link(store: Store, bb: Backbone, req: LinkRequest, actor: str = "onramp") -> LinkView:

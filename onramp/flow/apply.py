@@ -20,7 +20,6 @@ from onramp.core.shapes import DeviceOutcome, Expectations, Expected, PlanView, 
 from onramp.core.store import AttachmentRow, ConnectorRow, PlanRow, move, now
 from onramp.csp import constraints
 from onramp.flow import compliance, render
-from onramp.flow.allocate import connector_view, vrf_name
 from onramp.flow.change import far_ends, filters_change
 from onramp.flow.kinds import spec_of
 from onramp.flow.plan import (
@@ -34,6 +33,7 @@ from onramp.flow.plan import (
     view_of,
 )
 from onramp.flow.service import Service, _find
+from onramp.flow.views import connector_view, vrf_name
 from onramp.network.platforms import PLATFORMS
 from onramp.tasks.config import confirm, deploy_config, refresh_filters, rollback
 from onramp.validation import bgp_gate

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from onramp.core.model import Kind, State
 from onramp.core.shapes import ConnectorView, LinkView, Released
 from onramp.core.store import ROWS, ConnectorRow, LinkRow, Store
-from onramp.flow import allocate, render
+from onramp.flow import allocate, render, views
 from onramp.network.inventory import Backbone
 
 # (store, id, final state, actor, reason, the worker's lease or None)
@@ -51,7 +51,7 @@ KINDS: dict[Kind, KindSpec] = {
         KindSpec(
             Kind.CONNECTOR,
             ROWS[Kind.CONNECTOR],
-            view=allocate.connector_view,
+            view=views.connector_view,
             release=allocate.release_connector,
             calls_provider=True,
             has_sessions=True,
@@ -63,7 +63,7 @@ KINDS: dict[Kind, KindSpec] = {
         KindSpec(
             Kind.LINK,
             ROWS[Kind.LINK],
-            view=allocate.link_view,
+            view=views.link_view,
             release=allocate.release_link,
             calls_provider=False,
             has_sessions=False,

@@ -59,8 +59,8 @@ from onramp.core.store import (
     now,
 )
 from onramp.flow import render
-from onramp.flow.allocate import vrf_name
 from onramp.flow.service import Service
+from onramp.flow.views import vrf_name
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.schema import Sla
 from onramp.tasks.config import device

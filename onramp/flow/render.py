@@ -20,7 +20,7 @@ from onramp.core.secrets import Vault
 from onramp.core.shapes import SegmentIntent
 from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow
 from onramp.csp import constraints
-from onramp.flow.allocate import connector_view, link_view, vrf_name
+from onramp.flow.views import connector_view, link_view, vrf_name
 from onramp.network import intent
 from onramp.network.inventory import Backbone
 from onramp.network.platforms import PLATFORMS

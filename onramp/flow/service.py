@@ -1,4 +1,5 @@
 """The service core as one object: settings, store, inventory and vault, opened once.
+Its reads are onramp.flow.reads' `Reader` (Core only, for the read-only commands).
 
 CLI commands, the API, runbooks and the workers call these methods; they never open
 the store or read the inventory themselves. Whatever stores work for the workers (an
@@ -9,86 +10,54 @@ points wire `onramp.worker.submit` (this layer cannot import the workers).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import cache
-from itertools import groupby
-from operator import attrgetter
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Integer, Select, String, Table, bindparam, func, literal, select, tuple_
+from sqlalchemy import select
 
 from onramp.core.errors import Code, OnrampError
 from onramp.core.model import (
-    SETTLED,
     AwsDelegation,
     AzureDelegation,
     Change,
     ConnectorRequest,
     DelegationView,
     LinkRequest,
-    Onramp,
-    State,
     Tenant,
 )
-from onramp.core.secrets import Vault
-from onramp.core.settings import Settings
 from onramp.core.shapes import (
     ConnectorPlan,
     ConnectorView,
     CustomerConfigView,
     CustomerStep,
     KeyReveal,
-    LeaseHeld,
     LinkView,
-    RouterLockHeld,
     TransitionView,
-    WorkerStatus,
 )
 from onramp.core.store import (
-    ROWS,
-    AttachmentRow,
     ConnectorRow,
     EventRow,
     LinkRow,
-    PortUsageRow,
-    RouterLockRow,
-    Store,
     TenantRow,
     TransitionRow,
     by_prefix,
     now,
 )
-from onramp.csp.constraints import for_kind, for_provider
+from onramp.csp.constraints import for_kind
 from onramp.flow import allocate
+from onramp.flow.reads import Reader
 from onramp.flow.request import parse
-from onramp.network import templates
-from onramp.network.inventory import Backbone
-from onramp.network.inventory.source import load_source
+from onramp.flow.views import connector_view, link_view
 
 # who saw a BGP key, when, of which Connector: the record is a row (`events`, kind "reveal");
 # this log line tells the operators' log collection too (never the key itself)
 audit = logging.getLogger("onramp.audit")
 log = logging.getLogger(__name__)
-Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
 
 
 @dataclass
-class Service:
-    settings: Settings
-    store: Store
-    backbone: Backbone
-    vault: Vault
-    submit: Submit | None = None  # None: nobody to tell (tests, dry runs); the sweep finds it
-
-    @classmethod
-    def open(cls, settings: Settings, submit: Submit | None = None) -> Service:
-        templates.use_overrides(settings.template_overrides)  # the project's, then built-in
-        store = Store(settings.resolved_store_url())
-        store.migrate()  # idempotent: a new database gets its schema, an old one its upgrades
-        return cls(settings, store, load_source(settings), Vault(settings.secret_key_path),
-                   submit)  # fmt: skip
+class Service(Reader):
+    """The service core: its reads (Reader) and everything that writes."""
 
     def publish(self, kind: str, ident: str) -> bool:
         """Hand committed work to the workers. A broker that is down loses nothing: the
@@ -111,38 +80,6 @@ class Service:
             if s.get(TenantRow, t.id) is None:
                 s.add(TenantRow(id=t.id, name=t.name))
         return {"id": t.id, "name": t.name}
-
-    def tenants(self) -> list[dict[str, str]]:
-        with self.store.session() as s:
-            return [
-                {"id": t.id, "name": t.name}
-                for t in s.scalars(select(TenantRow).order_by(TenantRow.id))
-            ]
-
-    # catalogue ---------------------------------------------------------
-    def catalogue(self) -> list[Onramp]:
-
-        with self.store.session() as s:
-            usage = {(u.router, u.port): u.used_mbps for u in s.scalars(select(PortUsageRow))}
-        out = []
-        for oid, o in self.backbone.catalogue.onramps.items():
-            ports = [
-                (r, next(p for p in r.onramp_ports if p.name == n))
-                for r, n in self.backbone.ports_of(oid)
-            ]
-            out.append(
-                Onramp(
-                    id=oid,
-                    provider=o.provider,
-                    pop=o.pop,
-                    description=o.description,
-                    kinds=list(for_provider(o.provider).kinds),
-                    ports=[f"{r.name}:{p.name}" for r, p in ports],
-                    capacity_mbps=sum(p.speed_mbps for _, p in ports),
-                    used_mbps=sum(usage.get((r.name, p.name), 0) for r, p in ports),
-                )
-            )
-        return out
 
     # connectors ----------------------------------------------------------
     def connector_request(self, data: dict[str, Any]) -> ConnectorRequest:
@@ -300,33 +237,9 @@ class Service:
                 step["vif"]["authKey"] = key
         return step
 
-    def connectors(
-        self,
-        tenant: str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
-        after: str | None = None,
-    ) -> list[ConnectorView]:
-        """Oldest first; `limit` and `after` (the last id of the previous page) page them."""
-        with self.store.read() as s:
-            values = {"tenant": tenant, "state": state, "limit": limit, "after": after}
-            shape = (bool(tenant), bool(state), bool(limit), after is not None)
-            # through the connection: the ORM's execution adds nothing to plain rows
-            rows = s.connection().execute(_connector_page(*shape), values).all()
-            # a Connector's rows are consecutive, one per attachment (one with none, `role`
-            # NULL, for one that holds none); a joined row has the attachment's columns
-            # under their own names, as the mapped class does
-            views: list[ConnectorView] = []
-            for _, group in groupby(rows, attrgetter("id")):
-                first, *more = group
-                legs = [first, *more] if first.role is not None else []
-                views.append(allocate.connector_view(cast(ConnectorRow, first), self.backbone,
-                                                     cast(list[AttachmentRow], legs)))  # fmt: skip
-            return views
-
     def connector(self, ident: str, tenant: str | None = None) -> ConnectorView:
         with self.store.session() as s:
-            return allocate.connector_view(
+            return connector_view(
                 _find(s, ConnectorRow, ident, "connector", tenant=tenant), self.backbone
             )
 
@@ -349,7 +262,7 @@ class Service:
             if row.state in ("deleted", "failed") or not row.attachments:
                 raise OnrampError("ONR-REQ-011", f"connector {row.id} is {row.state}: "
                                   "nothing of it is left to configure")  # fmt: skip
-            view = allocate.connector_view(row, self.backbone)
+            view = connector_view(row, self.backbone)
             key = self.vault.decrypt(row.md5_key) if row.md5_key else None
             at = now()
             s.add(EventRow(kind="reveal", target_id=row.id, what=actor[:120], started_at=at,
@@ -392,22 +305,9 @@ class Service:
         self.publish("link", made["id"])
         return made
 
-    def links(
-        self, tenant: str | None = None, limit: int | None = None, after: str | None = None
-    ) -> list[LinkView]:
-        with self.store.read() as s:
-            q = select(LinkRow)
-            if tenant:
-                q = q.where(LinkRow.tenant_id == tenant)
-            paged = _page(q, LinkRow, bool(limit), after is not None)
-            rows = s.scalars(paged, {"limit": limit, "after": after})
-            return [allocate.link_view(r, self.backbone) for r in rows]
-
     def link(self, ident: str, tenant: str | None = None) -> LinkView:
         with self.store.session() as s:
-            return allocate.link_view(
-                _find(s, LinkRow, ident, "link", tenant=tenant), self.backbone
-            )
+            return link_view(_find(s, LinkRow, ident, "link", tenant=tenant), self.backbone)
 
     def delete_link(self, ident: str, actor: str = "onramp") -> LinkView:
         """Mark it decommissioning, as `delete_connector`."""
@@ -465,85 +365,6 @@ class Service:
                  "reason": t.reason}
                 for t in rows
             ]  # fmt: skip
-
-    def worker_status(self) -> WorkerStatus:
-        """Who holds what: every unfinished Connector and Link (its lease, last heartbeat,
-        failed tries, backoff) and every router lock. Here, not beside the workers: a read
-        of the store that `onramp worker status` runs without loading Nornir (issue 23)."""
-        at = now()
-
-        def left(until: Any) -> float | None:
-            return None if until is None else round((until - at).total_seconds(), 1)
-
-        work: list[LeaseHeld] = []
-        unfinished = [x.value for x in State if x not in SETTLED]
-        with self.store.session() as s:
-            for kind, table in ROWS.items():
-                rows: list[Any] = list(
-                    s.scalars(
-                        select(table).where(table.state.in_(unfinished)).order_by(table.created_at)
-                    )
-                )
-                for row in rows:
-                    work.append({
-                        "kind": kind.value, "id": row.id, "state": row.state,
-                        "owner": row.lease_owner, "lease_left_s": left(row.lease_until),
-                        "heartbeat_at": row.heartbeat_at.isoformat() if row.heartbeat_at else None,
-                        "attempts": row.attempts,
-                        "retry_in_s": left(row.retry_at) if row.retry_at and row.retry_at > at
-                        else None,
-                        "reason": row.reason})  # fmt: skip
-            locks: list[RouterLockHeld] = [
-                {"router": r.router, "owner": r.owner, "left_s": left(r.until) or 0.0}
-                for r in s.scalars(select(RouterLockRow).order_by(RouterLockRow.router))
-            ]
-        return {"at": at.isoformat(), "work": work, "router_locks": locks}
-
-
-def _page(q: Select[Any], table: Any, limit: bool, after: bool) -> Select[Any]:
-    """Keyset paging: oldest first by (created_at, id), from just after the row whose id
-    is bound as `after` (from the first when there is no such row), at most `limit` rows
-    (bound as `limit`); the database does the work (an offset would read every row before
-    the page). Values are bound, never written in: one statement text for every page,
-    which PostgreSQL's driver prepares once."""
-    if after:
-        keys = table.__table__.c
-        last = bindparam("after", type_=String)
-        # the row it follows, read by the same statement (a round trip less): its time
-        # when it is there, else one before every row's
-        at = select(keys.created_at).where(keys.id == last).scalar_subquery()
-        since = func.coalesce(at, literal(BEFORE_ALL, keys.created_at.type))
-        # a row value: both SQLite and PostgreSQL walk the page index from there
-        q = q.where(tuple_(keys.created_at, keys.id) > tuple_(since, last))
-    q = q.order_by(table.created_at, table.id)
-    return q.limit(bindparam("limit", type_=Integer)) if limit else q
-
-
-BEFORE_ALL = datetime(1, 1, 1, tzinfo=UTC)
-
-
-@cache
-def _connector_page(tenant: bool, state: bool, limit: bool, after: bool) -> Select[Any]:
-    """A page of Connectors with their attachments, one row per attachment (one for a
-    Connector with none), in one statement built once per shape: building it cost a fifth
-    of a page. Values bound: `tenant`, `state`, and `_page`'s."""
-    c = cast(Table, ConnectorRow.__table__).c
-    # what a view shows, no more: each datetime and JSON column costs a parse per row
-    q = select(c.id, c.tenant_id, c.onramp, c.kind, c.state, c.bandwidth_mbps, c.number,
-               c.local_asn, c.peer_asn, c.mtu, c.md5_key.is_not(None).label("md5_key"),
-               c.request, c.created_at, c.csp_resource, c.reason, c.change)  # fmt: skip
-    if tenant:
-        q = q.where(c.tenant_id == bindparam("tenant", type_=String))
-    if state:
-        q = q.where(c.state == bindparam("state", type_=String))
-    # the attachments joined, not read by a list of the page's ids: that was a second
-    # round trip and a statement of 51 parameters, past what psycopg caches
-    paged = _page(q, ConnectorRow, limit, after).subquery("paged")
-    a = cast(Table, AttachmentRow.__table__).c
-    return (select(paged, a.role, a.router, a.port, a.vlan, a.inner_vlan, a.subnet,
-                   a.local_address, a.peer_address)
-            .select_from(paged.outerjoin(AttachmentRow.__table__, a.connector_id == paged.c.id))
-            .order_by(paged.c.created_at, paged.c.id, a.id))  # fmt: skip
 
 
 def _find(

@@ -24,8 +24,9 @@ from onramp.csp.azure.adapter import AzureAdapter
 from onramp.csp.constraints import CSP_DIR
 from onramp.csp.gcp.adapter import GcpAdapter
 from onramp.csp.ibm.adapter import IbmAdapter
-from onramp.csp.manual.adapter import ManualAdapter, tickets
+from onramp.csp.manual.adapter import ManualAdapter
 from onramp.csp.registry import adapter, connections, peering_request
+from onramp.csp.tickets import tickets
 from onramp.flow import allocate
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -163,3 +164,54 @@ def test_init_keeps_the_folders_gitignore_and_adds_var_to_it(
     monkeypatch.chdir(tmp_path)
     assert onramp("init")[0] == 0
     assert (tmp_path / ".gitignore").read_text() == "*.pyc\nvar/\n"
+
+
+# environments as engineers' and containers' shells have them; the file sets some of them too
+ENVIRONMENTS = [
+    {},
+    {"ONRAMP_LAB__NAME": "x", "ONRAMP_WORKER__RETRY_MAX": "3", "ONRAMP_STORE_URL": "sqlite:///x"},
+    {"onramp_lab__enterprise_asn": "65200"},  # any case
+    {"ONRAMP_CSP": '{"aws": {"endpoint_url": "http://h:1", "region": "r"}}'},  # JSON
+    {"ONRAMP_CSP__AZURE__ACCOUNT": "sub", "ONRAMP_TOPOLOGY__WEIGHTS__LOAD": "2"},
+    {"ONRAMP_LAB": '{"name": 5}'},  # refused by both
+    {"ONRAMP_WORKER__RETRY_MAX": "many"},
+    {"ONRAMP_CONFIG": "elsewhere.yaml", "ONRAMP_INVENTORY": "inv", "ONRAMP_NOT_A_SETTING": "1"},
+]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda env: ",".join(env) or "none")
+def test_settings_are_what_pydantic_settings_makes_of_the_file_and_environment(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pydantic-settings is imported only when a variable names a setting (~20 ms of every
+    read-only command otherwise): whatever the environment, the settings are those of a
+    BaseSettings of the same fields, config and sources (as they were), or the same refusal."""
+    from pydantic import ValidationError
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+    from onramp.core.settings import ENV_PREFIX, Settings, validated
+
+    class AsBefore(Settings, BaseSettings):
+        model_config = SettingsConfigDict(
+            extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__"
+        )
+
+        @classmethod
+        def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, **_: PydanticBaseSettingsSource
+        ) -> tuple[PydanticBaseSettingsSource, ...]:  # fmt: skip
+            return env_settings, init_settings
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    values = yaml.safe_load((EXAMPLE / "config.yaml").read_text())
+    values |= {"path": tmp_path / "config.yaml", "lab": {"name": "file", "enterprise_asn": 65100}}
+
+    def made(make: Any) -> Any:
+        try:
+            return make().model_dump()
+        except ValidationError as exc:
+            return [(e["type"], e["loc"]) for e in exc.errors()]
+
+    assert made(lambda: validated(values)) == made(lambda: AsBefore(**values))

@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from onramp.core.store import MIGRATIONS, Store, head_revision
+from onramp.core.engine import MIGRATIONS, Store, head_revision
 
 
 def alembic_head() -> str:

@@ -16,6 +16,7 @@ from onramp.core.model import ConnectorRequest
 from onramp.core.secrets import Vault
 from onramp.core.store import AllocationRow, ConnectorRow, Store, TenantRow
 from onramp.flow import allocate as al
+from onramp.flow import views
 from onramp.network.inventory import Backbone
 
 from .test_allocation import REQUESTS, gone
@@ -66,7 +67,7 @@ def test_no_double_holding_after_any_sequence(
             released.append(gone(store, "connector", cid)["released"])  # type: ignore[arg-type]
     with store.session() as s:
         rows = [
-            al.connector_view(r, backbone)
+            views.connector_view(r, backbone)
             for r in s.scalars(select(ConnectorRow).where(ConnectorRow.state == "allocated"))
         ]
         held = {(a.scope, a.value): a.owner for a in s.scalars(select(AllocationRow))}

@@ -14,6 +14,7 @@ from onramp.core.model import Attachment, Connector, ConnectorRequest, Link, Lin
 from onramp.core.secrets import Vault
 from onramp.core.store import Store
 from onramp.flow import allocate
+from onramp.flow.views import connector_view
 from onramp.network import intent
 from onramp.network.inventory import Backbone
 from onramp.validation import golden
@@ -85,7 +86,7 @@ def test_a_connector_view_is_the_models_json(
                                       outcome="rolled_back", reason="x").model_dump(mode="json")  # fmt: skip
         rows[0].reason, rows[0].csp_resource = "retrying", "dxvif-abc"
         s.flush()
-        views = [allocate.connector_view(r, backbone) for r in rows]
+        views = [connector_view(r, backbone) for r in rows]
     assert len(views) == len(REQUESTS) and any(len(v["attachments"]) == 2 for v in views)
     for view in views:
         model = Connector.model_validate(view).model_dump(mode="json")
