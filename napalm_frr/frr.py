@@ -822,8 +822,8 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             f"&& sed -e '/^Building configuration\\.\\.\\.$/d' "
             f"-e '/^Current configuration:$/d' {running} > {given} && {make} "
             f"&& cat {running} && echo {split} "
-            f"&& {{ {self.frr_reload} --test --input {given} {load} >$d/compared.out "
-            f"2>$d/compared.err; rc=$?; cat $d/compared.err $d/compared.out; "
+            f"&& {{ {self.frr_reload} {_premarked(given, load, split)} --test --input {given} "
+            f"{load} >$d/compared.out 2>$d/compared.err; rc=$?; cat $d/compared.err $d/compared.out; "
             f"[ $rc = 0 ] || exit $rc; "
             f"{{ {_key(running, path)}; cat $d/compared.out; }} >$d/compared.new "
             f"&& mv $d/compared.new $d/compared; }}",
@@ -996,6 +996,38 @@ def commit_state(dev: FRRDriver) -> Literal["none", "pending", "orphaned"]:
 def has_orphaned_commit(dev: FRRDriver) -> bool:
     """A commit waits for confirmation but no timer will ever revert it (`commit_state`)."""
     return commit_state(dev) == "orphaned"
+
+
+# frr-reload's `vtysh` (--bindir) when both its inputs were marked already: the marked copy
+# of the file it is asked to mark (`vtysh [-N ns] -m -f FILE`: FILE is the last argument)
+_PREMARKED = "$d/premarked-1"
+_PREMARKED_VTYSH = '#!/bin/sh\\nfor f; do :; done\\nexec cat "$f.marked"\\n'
+
+
+def _premarked(running: str, candidate: str, split: str) -> str:
+    """Shell: mark frr-reload's two inputs with one `vtysh -m` and print the `--bindir`
+    option that has frr-reload read them (or nothing: frr-reload marks them itself).
+
+    frr-reload --test runs `vtysh -m -f` once per input, and each vtysh start costs the
+    router ~25 ms of CPU (it builds every daemon's command tree): with every PE diffed at
+    once on shared cores, that CPU is what a dry run waits for. One vtysh marks both,
+    split at a comment line (vtysh -m passes comments through); the running config ends
+    at the top level (FRR closes every section with `exit`), so the candidate is marked
+    exactly as alone. frr-reload's own --bindir then points at a `vtysh` that answers
+    with those marked copies: frr-reload's diff, unchanged. If the marking fails (a line
+    vtysh rejects), frr-reload marks them itself and reports the error as it always did."""
+    mark, both = f"! {split}", "$d/premarked.conf"
+    return (
+        f"$([ -x {_PREMARKED}/vtysh ] || {{ mkdir -p {_PREMARKED} "
+        f"&& printf '{_PREMARKED_VTYSH}' >{_PREMARKED}/vtysh && chmod 700 {_PREMARKED}/vtysh; }} "
+        f"&& awk -v m='{mark}' 'FNR == 1 && NR > 1 {{print m}} {{print}}' {running} {candidate} "
+        f">{both} && vtysh -m -f {both} >{both}.marked 2>/dev/null "
+        # vtysh -m ends its lines with CR; a part's own end is the `end` vtysh adds at EOF
+        f"&& awk -v m='{mark}' -v a={running}.marked -v b={candidate}.marked "
+        '\'BEGIN {f = a; printf "" >a; printf "" >b} '
+        '{sub(/\\r$/, "")} $0 == m {print "end" >f; f = b; next} {print >f}\' '
+        f"{both}.marked && echo --bindir {_PREMARKED})"
+    )
 
 
 def _key(running: str, candidate: str) -> str:
