@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 import shlex
+import socket
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -110,6 +111,17 @@ def known_keys(known_hosts: Path, name: str) -> list[paramiko.PKey]:
         if is_for(line, [name])
     )  # fmt: skip
     return [e.key for e in entries if e is not None]
+
+
+def _socket(hostname: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection for SSH that sends every write at once (TCP_NODELAY), as OpenSSH's
+    client does. paramiko leaves Nagle on: a command with stdin (the dry run's candidate)
+    or SSH's own handshake writes a few small packets in a row, and each one after the
+    first waited for the router's delayed ACK, ~40 ms (on the lab: an exec with stdin 53 ms
+    wall -> 6 ms, a connection 78 -> 28 ms)."""
+    sock = socket.create_connection((hostname, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def known_hosts_name(hostname: str, port: int) -> str:
@@ -224,6 +236,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             client.connect(
                 self.hostname,
                 port=self.port,
+                sock=_socket(self.hostname, self.port, self.timeout),
                 username=self.username,
                 password=self.password or None,
                 key_filename=self.key_file,
