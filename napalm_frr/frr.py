@@ -41,6 +41,7 @@ _HEADER = re.compile(r"^(Building configuration\.\.\.|Current configuration:|!\s
 _OS_VRF = re.compile(r"^vrf \S+\n netns \S+\nexit-vrf\n?", re.M)
 # `rd vpn export` inside `router bgp N vrf V`: the VRF's route distinguisher
 _VRF_RD = re.compile(r"^router bgp \d+ vrf (\S+)\n(?:[ !].*\n)*?\s+rd vpn export (\S+)", re.M)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # frr-reload colours its log's level names
 _PING = re.compile(r"(\d+) packets transmitted, (\d+) received")
 _RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms")
 # strict: only keys already in known_hosts; accept-new: also record unknown hosts' keys on
@@ -848,7 +849,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         if self._last_status != 0 or not shown:
             # the report only: what came before the mark is the running config (secrets)
             raise CommandErrorException(
-                f"{self.hostname}: frr-reload --test: {(report or out).strip()[-800:]}"
+                f"{self.hostname}: frr-reload --test: {_reload_error(report or out)}"
             )
         self.compared_running = _strip(shown)
         return _reload_diff(report)
@@ -1062,6 +1063,16 @@ def _read(filename: str | None, config: str | None, error: type[Exception]) -> s
         with open(str(filename)) as f:
             config = f.read()
     return _strip(config)
+
+
+def _reload_error(report: str) -> str:
+    """What frr-reload said went wrong: each ERROR it logged with the line after it
+    (vtysh's word: `line N: % Unknown command: ...`). Not the diff it prints anyway: with
+    the candidate rejected that diff deletes every running line, secrets too, and its
+    last 800 characters hid vtysh's word. The report's end if it logged no ERROR."""
+    lines = _ANSI.sub("", report).splitlines()
+    said = [x for i, line in enumerate(lines) if "ERROR" in line for x in lines[i : i + 2]]
+    return ("\n".join(said) if said else report).strip()[-800:]
 
 
 def _reload_diff(out: str) -> str:
