@@ -583,3 +583,51 @@ def test_cli_plan_apply_json_and_errors(env: Env) -> None:
     rc, err = run("apply", plan["id"], "--revert-in", "20", "--check-timeout", "30")
     assert rc == 2 and err["error"]["code"] == "ONR-PLAN-005"
     take_off(env, c)
+
+
+# a route-map a change can edit (committed first: a bare PE has none)
+ROUTE_MAP = """ip prefix-list T23-lan seq 10 permit 192.0.2.0/24
+route-map T23-out permit 10
+ match ip address prefix-list T23-lan
+ set metric 50
+exit
+"""
+
+
+def test_a_dry_runs_diff_is_frr_reloads_own(env: Env) -> None:
+    """A dry run has one vtysh mark both of frr-reload's inputs (napalm_frr._premarked);
+    its diff must stay the one frr-reload gives when it marks them and reads the router
+    itself: for an added VRF, a removed neighbor, a changed route-map, all three at once;
+    and a line vtysh rejects fails the dry run with vtysh's word, as before."""
+    from napalm.base.exceptions import CommandErrorException
+
+    from napalm_frr.frr import _reload_diff
+
+    with driver_on(env, "pe1-fra") as (dev, _):
+        dev.load_merge_candidate(config=ROUTE_MAP)
+        dev.commit_config()
+        base = dev.get_config(retrieve="running")["running"]
+        lines = base.splitlines()
+        peer = [x.split()[1] for x in lines if x.startswith(" neighbor ") and "peer-group RR" in x]
+        gone = peer[-1]
+        vrf = "vrf t23\nexit-vrf\nrouter bgp 65000 vrf t23\n bgp router-id 10.9.9.9\nexit\n"
+        without = "\n".join(x for x in lines if not x.startswith(f" neighbor {gone} ")) + "\n"
+        metric = (" set metric 50", " set metric 60")
+        changes = {
+            "added VRF": (base + vrf, "+ router bgp 65000 vrf t23"),
+            # frr-reload removes a peer-group member as `no neighbor X peer-group RR`
+            "removed neighbor": (without, f"-  no neighbor {gone} peer-group RR"),
+            "changed route-map": (base.replace(*metric), "+  set metric 60"),
+            "all three": (without.replace(*metric) + vrf, "+ router bgp 65000 vrf t23"),
+        }
+        for name, (candidate, shows) in changes.items():
+            dev.load_replace_candidate(config=candidate)
+            ours = dev.compare_config()
+            # frr-reload alone: it marks both itself and reads the running config itself
+            own = dev._run(f"frr-reload.py --test {dev._dir}/candidate.conf.load 2>/dev/null")
+            assert ours == _reload_diff(own), name
+            assert shows in ours, (name, ours)
+        dev.load_replace_candidate(config=base + "router bgp 65000\n no-such-command 1\n")
+        with pytest.raises(CommandErrorException, match=r"Unknown command.*no-such-command") as err:
+            dev.compare_config()
+        assert "Lines To Delete" not in str(err.value)  # a diff made against nothing: not one

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from napalm.base.exceptions import ConnectionException
 from nornir import InitNornir
 
 from napalm_frr import FRRDriver, HostKeyError
@@ -230,3 +231,24 @@ def test_several_commands_go_in_one_exec_and_a_failure_names_its_command(
     assert "failed to connect to any daemons" in str(one.value)
     assert str(many.value).startswith("'show daemons' on 127.0.0.1:")
     assert "failed to connect to any daemons" in str(many.value)
+
+
+def test_the_connection_sends_each_write_at_once(sshd: Sshd, tmp_path: Path) -> None:
+    """TCP_NODELAY on the driver's connection, as OpenSSH's client sets it: with Nagle
+    (paramiko's default) every small write after the first, in the handshake or a
+    command's stdin, waited for the router's delayed ACK (~40 ms each on the lab)."""
+    known = tmp_path / "known_hosts"
+    known.write_text(sshd.line())
+    dev = sshd.driver(known)
+    dev.open()
+    try:
+        transport = dev.client.get_transport() if dev.client else None
+        assert transport is not None
+        assert transport.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert dev._run("cat", stdin="x" * 100_000) == "x" * 100_000  # stdin still whole
+    finally:
+        dev.close()
+    closed = _free_port()
+    with pytest.raises(ConnectionException, match=f"127.0.0.1: .*{closed}|refused"):
+        FRRDriver("127.0.0.1", "root", "", timeout=5,
+                  optional_args={"port": closed, "known_hosts": str(known)}).open()  # fmt: skip
