@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 import shlex
+import socket
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -240,6 +241,13 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         except HostKeyError:
             client.close()
             raise
+        # Every command is a few small packets each way (exec request, stdin, EOF, exit
+        # status); with Nagle's algorithm on (paramiko leaves it on) each exec waited for
+        # the router's delayed ACK: ~40 ms per command here, where `true` takes 2 ms.
+        # (OpenSSH turns it off for its interactive sessions, for the same reason)
+        sock = client.get_transport().sock  # type: ignore[union-attr]
+        if isinstance(sock, socket.socket):  # not through a ProxyCommand
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.client = client
 
     def close(self) -> None:

@@ -230,3 +230,21 @@ def test_several_commands_go_in_one_exec_and_a_failure_names_its_command(
     assert "failed to connect to any daemons" in str(one.value)
     assert str(many.value).startswith("'show daemons' on 127.0.0.1:")
     assert "failed to connect to any daemons" in str(many.value)
+
+
+def test_commands_are_not_held_back_by_nagle(sshd: Sshd, tmp_path: Path) -> None:
+    """The driver's SSH socket sends at once (TCP_NODELAY): a command is a few small
+    packets each way, and with Nagle's algorithm on each exec waited for the router's
+    delayed ACK, ~40 ms per command on the lab where `true` takes 2 ms (bench/to_active.py
+    measures what that costs a Connector)."""
+    known = tmp_path / "known_hosts"
+    known.write_text(sshd.line())
+    dev = sshd.driver(known)
+    dev.open()
+    try:
+        assert dev.client is not None
+        sock = dev.client.get_transport().sock  # type: ignore[union-attr]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert dev._run("echo answered").strip() == "answered"
+    finally:
+        dev.close()
