@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from napalm.base import NetworkDriver
 from nornir.core.task import Result, Task
 
-from napalm_frr import ConfigChanged, FRRDriver, HostKeyError, commit_state
+from napalm_frr import ConfigChanged, FRRDriver, HostKeyError, applies_against, commit_state
 from onramp.core.errors import Code, OnrampError
 from onramp.core.secrets import mask
 from onramp.network.platforms import PLATFORMS
@@ -100,7 +100,15 @@ def deploy_config(
     dev = device(task)
     # before the check: rolled back, the router may match the plan
     note, pending = _end_orphan(dev)
-    before = dev.get_config(retrieve="running")["running"]
+    # The plan's dry run read the running config on this connection (a worker keeps its
+    # connections from plan to apply): when that text is the plan's, the commit applies
+    # against it, and its script refuses if the router's moved since (ConfigChanged below).
+    # No third read of the whole config, on the way to every commit; else read it now
+    seen = applies_against(dev) if isinstance(dev, FRRDriver) else None
+    if seen is not None and fingerprint(seen) == expected_sha256[host]:
+        before = seen
+    else:
+        before = dev.get_config(retrieve="running")["running"]
     if fingerprint(before) != expected_sha256[host]:
         raise OnrampError(
             "ONR-PLAN-002",

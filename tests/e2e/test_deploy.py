@@ -517,6 +517,83 @@ def test_driver_commit_of_additions_applies_exactly_them(env: Env) -> None:
         assert dev.compare_config() == ""
 
 
+def test_a_deploy_after_its_dry_run_reads_the_running_config_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan's dry run, then its deploy on the same connection (a worker keeps its
+    connections from plan to apply): the deploy is two SSH commands, the commit-confirm
+    mark's read and the commit; the commit reads the running config once (to refuse if
+    it moved since the dry run) and, its diff of additions kept from the dry run, builds
+    no input for frr-reload (a `show running-config` more). It was four reads of the
+    whole config from plan to commit, each ~30 ms of the router's CPU and a round trip,
+    all on the way to a new Connector's BGP."""
+    from onramp.tasks.config import deploy_config, diff_config
+
+    nr = init_nornir(env.svc.settings).filter(filter_func=lambda h: h.name == "pe1-fra")
+    dev = nr.inventory.hosts["pe1-fra"].get_connection("napalm", nr.config)
+    before = dev.get_config(retrieve="running")["running"]
+    try:
+        candidates = {"pe1-fra": before + ADDED}
+        planned = nr.run(task=diff_config, candidates=candidates)["pe1-fra"][0].result
+        load = f"{dev._dir}/candidate.conf.load"
+        dev._run(f"rm -f {load}")
+        commands: list[str] = []
+        run = dev._run
+
+        def counted(command: str, *args: Any, **kwargs: Any) -> Any:
+            commands.append(command)
+            return run(command, *args, **kwargs)
+
+        monkeypatch.setattr(dev, "_run", counted)
+        result = nr.run(task=deploy_config, candidates=candidates, revert_in=60,
+                        expected_sha256={"pe1-fra": planned["running_sha256"]},
+                        diffs={"pe1-fra": planned["diff"]})["pe1-fra"]  # fmt: skip
+        assert not result.failed, result[0].exception
+        assert result[0].result["state"] == "pending"
+        assert len(commands) == 2, commands  # the mark's read, the commit
+        monkeypatch.undo()
+        done = reload_log(dev)
+        assert "diff: kept from the dry run" in done and "apply: its additions (vtysh -f)" in done
+        assert dev._run(f"test -e {load} && echo made || echo none").strip() == "none"
+        dev.confirm_commit()
+        assert canonical(dev.get_config(retrieve="running")["running"]) == canonical(before + ADDED)
+    finally:
+        if dev.has_pending_commit():
+            dev.rollback()
+        dev.load_replace_candidate(config=before)
+        dev.commit_config()
+        nr.close_connections()
+    assert canonical(env.running("pe1-fra")) == canonical(before)
+
+
+def test_a_deploy_after_a_dry_run_refuses_a_config_changed_since(env: Env) -> None:
+    """The dry run's read stands for the deploy's only while the router keeps that
+    config: changed by hand in between, the commit applies nothing (their change stays),
+    arms no timer, and says the plan's config moved (ONR-PLAN-002)."""
+    from onramp.tasks.config import deploy_config, diff_config
+
+    nr = init_nornir(env.svc.settings).filter(filter_func=lambda h: h.name == "pe1-fra")
+    dev = nr.inventory.hosts["pe1-fra"].get_connection("napalm", nr.config)
+    before = dev.get_config(retrieve="running")["running"]
+    theirs = "ip route 198.51.100.0/24 Null0"
+    try:
+        candidates = {"pe1-fra": before + ADDED}
+        planned = nr.run(task=diff_config, candidates=candidates)["pe1-fra"][0].result
+        configure(env, "pe1-fra", theirs)
+        result = nr.run(task=deploy_config, candidates=candidates, revert_in=60,
+                        expected_sha256={"pe1-fra": planned["running_sha256"]},
+                        diffs={"pe1-fra": planned["diff"]})["pe1-fra"]  # fmt: skip
+        assert result.failed and isinstance(result[0].exception, OnrampError)
+        assert result[0].exception.code == "ONR-PLAN-002"
+        assert not dev.has_pending_commit()
+        running = env.running("pe1-fra")
+        assert theirs in running and "192.0.2.0/24" not in running
+    finally:
+        configure(env, "pe1-fra", f"no {theirs}")
+        nr.close_connections()
+    assert canonical(env.running("pe1-fra")) == canonical(before)
+
+
 def test_driver_commit_with_a_deletion_goes_through_frr_reload(env: Env) -> None:
     """Any line to delete: frr-reload --reload (its second pass puts back what a `no`
     took with it). Here a route goes and a prefix-list entry is replaced at its sequence
