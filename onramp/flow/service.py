@@ -238,7 +238,8 @@ class Service(Reader):
         return step
 
     def connector(self, ident: str, tenant: str | None = None) -> ConnectorView:
-        with self.store.session() as s:
+        # reads (this, link, view, reveals) run without a transaction, as `history` says why
+        with self.store.read() as s:
             return connector_view(
                 _find(s, ConnectorRow, ident, "connector", tenant=tenant), self.backbone
             )
@@ -277,7 +278,7 @@ class Service(Reader):
 
     def reveals(self, ident: str) -> list[KeyReveal]:
         """Every customer-config of a Connector (each showed its key), oldest first."""
-        with self.store.session() as s:
+        with self.store.read() as s:
             cid = _find(s, ConnectorRow, ident, "connector").id
             rows = s.scalars(select(EventRow).where(EventRow.kind == "reveal",
                              EventRow.target_id == cid).order_by(EventRow.id))  # fmt: skip
@@ -306,7 +307,7 @@ class Service(Reader):
         return made
 
     def link(self, ident: str, tenant: str | None = None) -> LinkView:
-        with self.store.session() as s:
+        with self.store.read() as s:
             return link_view(_find(s, LinkRow, ident, "link", tenant=tenant), self.backbone)
 
     def delete_link(self, ident: str, actor: str = "onramp") -> LinkView:
@@ -323,7 +324,7 @@ class Service(Reader):
         from onramp.flow.kinds import spec_of  # the renderer behind it: not for list or show
 
         spec = spec_of(kind)
-        with self.store.session() as s:
+        with self.store.read() as s:
             return spec.view(_find(s, spec.row, ident, kind, tenant=tenant), self.backbone)
 
     def change(

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from onramp.core.secrets import Vault
 from onramp.core.settings import load_settings
-from onramp.core.store import Store, TenantRow
+from onramp.core.store import ConnectorRow, Store, TenantRow, move
 from onramp.flow.service import Service
 from onramp.network.inventory import Backbone
 
@@ -40,6 +40,29 @@ def test_a_history_is_read_while_a_writer_holds_its_transaction(
         writing.flush()
         steps = [h["to"] for h in svc.history("connector", c["id"])]
     assert steps == ["requested", "validated", "allocated"]
+
+
+def test_a_connector_or_link_is_shown_while_a_writer_holds_its_transaction(
+    store: Store, backbone: Backbone, vault: Vault
+) -> None:
+    """`connector show`, `GET /v1/connectors/{id}`, a Link's, and the key reveals read
+    beside a writer (they took SQLite's write lock with BEGIN IMMEDIATE: behind a worker
+    paused inside a heartbeat they waited the 30 s busy timeout, then failed)."""
+    svc = Service(load_settings(), store, backbone, vault)
+    order = {"tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
+             "bandwidth_mbps": 100, "aws_account": "123456789012"}  # fmt: skip
+    a, b = (svc.create_connector(svc.connector_request(order)) for _ in range(2))
+    for c in (a, b):
+        store.transact(lambda s, i=c["id"]: move(s, s.get(ConnectorRow, i), "active", "t", "t"))
+    link = svc.create_link(svc.link_request({"tenant": "acme", "a": a["id"], "b": b["id"],
+                                             "bandwidth_mbps": 10}))  # fmt: skip
+    with store.session() as writing:
+        writing.add(TenantRow(id="initech", name="Initech"))
+        writing.flush()
+        assert svc.connector(a["id"][:8], tenant="acme")["id"] == a["id"]
+        assert svc.link(link["id"])["a"] == a["id"]
+        assert svc.view("connector", b["id"])["id"] == b["id"]
+        assert svc.reveals(a["id"]) == []
 
 
 @pytest.mark.postgres
