@@ -3,6 +3,7 @@ dropped while it sat idle replaced before anything is sent on it."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from onramp.core.settings import load_settings
 from onramp.core.store import Store, TenantRow
 from onramp.flow.service import Service
 from onramp.network.inventory import Backbone
+
+from ..conftest import new_postgres_db, pg_server
 
 
 def test_a_read_takes_no_write_lock(store: Store) -> None:
@@ -57,6 +60,39 @@ def test_a_connection_dropped_while_idle_is_replaced(store: Store) -> None:
         with reading() as s:
             assert s.scalar(text("SELECT pg_backend_pid()")) != pid
             assert set(s.scalars(select(TenantRow.id))) == {"acme", "globex"}
+
+
+@pytest.mark.postgres
+def test_every_pooled_connection_is_replaced_after_a_restart_or_their_end() -> None:
+    """The server restarted, then every pooled connection ended by pg_terminate_backend:
+    the next reads and transactions still succeed, on new connections (the pool checks a
+    connection at checkout without a round trip: what the server sent before ending it)."""
+    with pg_server() as pg:  # its own server: the session's stays up for the others
+        st = Store(new_postgres_db(pg.url))
+        st.migrate()
+        with st.session() as s:
+            s.add(TenantRow(id="acme", name="ACME"))
+
+        def several() -> set[int]:
+            """Four connections checked out at once, so the pool keeps four."""
+            with ExitStack() as held:
+                readers = [held.enter_context(st.read()) for _ in range(4)]
+                return {int(r.scalar(text("SELECT pg_backend_pid()"))) for r in readers}
+
+        before = several()
+        pg.restart()
+        assert set(st.transact(lambda s: list(s.scalars(select(TenantRow.id))))) == {"acme"}
+        pids = several()
+        assert not pids & before
+        with Store(st.url).engine.begin() as admin:
+            for pid in pids:
+                assert admin.scalar(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        for _ in range(4):
+            with st.read() as s:
+                assert s.scalar(select(TenantRow.id)) == "acme"
+            assert st.transact(lambda s: s.scalar(select(TenantRow.id))) == "acme"
+        assert not several() & pids
+        st.engine.dispose()
 
 
 def test_a_read_leaves_the_sqlite_driver_without_its_own_transactions(tmp_path: Path) -> None:
