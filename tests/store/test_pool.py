@@ -54,7 +54,8 @@ def test_a_connection_dropped_while_idle_is_replaced(store: Store) -> None:
     # the server ends the pooled connection (a restart, a firewall's idle cut)
     other = Store(store.url)
     with other.engine.begin() as admin:
-        assert admin.scalar(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        # waits until that backend has ended (up to 10 s): the drop happened while idle
+        assert admin.scalar(text("SELECT pg_terminate_backend(:p, 10000)"), {"p": pid})
     other.engine.dispose()
     for reading in (store.read, store.session):
         with reading() as s:
@@ -86,7 +87,7 @@ def test_every_pooled_connection_is_replaced_after_a_restart_or_their_end() -> N
         assert not pids & before
         with Store(st.url).engine.begin() as admin:
             for pid in pids:
-                assert admin.scalar(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+                assert admin.scalar(text("SELECT pg_terminate_backend(:p, 10000)"), {"p": pid})
         for _ in range(4):
             with st.read() as s:
                 assert s.scalar(select(TenantRow.id)) == "acme"
