@@ -49,6 +49,22 @@ def test_a_create_and_a_page_stay_within_their_statements(stored_api: Api) -> No
         assert len(page) <= PAGE, "\n".join(page)
 
 
+@pytest.mark.postgres
+def test_a_create_writes_its_rows_in_one_statement_on_postgresql(stored_api: Api) -> None:
+    """The Connector, its attachments and its three transitions: one INSERT with the others
+    as its CTEs on PostgreSQL (three statements, three round trips, before; issue 23)."""
+    api = stored_api
+    if api.svc.store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no INSERT in a WITH")
+    for _ in range(3):
+        api.call("POST", "/v1/connectors", json=ORDER).raise_for_status()
+    made = statements(api, "POST", "/v1/connectors", json=ORDER)
+    assert len(made) <= CREATE - 2, "\n".join(made)
+    assert [c["state"] for c in api.svc.connectors()] == ["allocated"] * 4
+    history = api.svc.history("connector", api.svc.connectors()[-1]["id"])
+    assert [h["to"] for h in history] == ["requested", "validated", "allocated"]
+
+
 def test_every_page_runs_the_same_statements(stored_api: Api) -> None:
     """Values are bound, never written into a page's SQL, so PostgreSQL's driver prepares
     each statement once (psycopg: after 5 runs of one text), whatever the page's place or
