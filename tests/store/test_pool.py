@@ -3,6 +3,8 @@ dropped while it sat idle replaced before anything is sent on it."""
 
 from __future__ import annotations
 
+import os
+import resource
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -94,6 +96,30 @@ def test_every_pooled_connection_is_replaced_after_a_restart_or_their_end() -> N
             assert st.transact(lambda s: s.scalar(select(TenantRow.id))) == "acme"
         assert not several() & pids
         st.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_past_the_first_1024_descriptors_is_checked_out(store: Store) -> None:
+    """A busy API process holds many sockets: a pooled connection's descriptor can be past
+    1023, where select() refuses it (the check at checkout must not take that for a dead
+    connection and refuse every one)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no socket")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 1200:
+        pytest.skip(f"{hard} descriptors at most")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    store.engine.dispose()  # the next connection's socket comes after every descriptor below
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with store.read() as s:
+            assert s.scalar(select(TenantRow.id).where(TenantRow.id == "acme")) == "acme"
+            fd = s.connection().connection.dbapi_connection.pgconn.socket  # type: ignore[union-attr]
+        assert fd > 1023
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_a_read_leaves_the_sqlite_driver_without_its_own_transactions(tmp_path: Path) -> None:
