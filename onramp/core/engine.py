@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from select import POLLIN, poll
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic_core import from_json
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 
 from onramp.core.errors import OnrampError
 
@@ -84,12 +85,36 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    # every checkout pings the server (one round trip): a server restarted, or a
-    # connection cut by a firewall, shows there before any work is sent. Pinging only
-    # connections idle for a while (tried for issue 23's list p99) let a restart within
-    # that while reach a worker's statement: tests/e2e/test_faults.py's PostgreSQL
-    # restarted while verifying failed with AdminShutdown
-    return create_engine(url, pool_pre_ping=True, json_deserializer=from_json)
+    # a connection the server ended (a restart, pg_terminate_backend, a crash) is replaced
+    # at checkout, before any work is sent on it, without the round trip of pool_pre_ping
+    # (a ping on every checkout, two a request: issue 23's list p99). Pinging only
+    # connections idle for a while was tried before and let a restart within that while
+    # reach a worker's statement (tests/e2e/test_faults.py); this test has no such while
+    engine = create_engine(
+        url,
+        json_deserializer=from_json,
+        # over TCP, the kernel probes an idle connection: a peer gone without a word (a
+        # firewall's cut, a host lost) then shows at checkout too (libpq: ignored on a socket)
+        connect_args={"keepalives_idle": 60, "keepalives_interval": 10, "keepalives_count": 3},
+    )
+    event.listen(engine, "checkout", _drop_if_ended)
+    return engine
+
+
+def _drop_if_ended(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection idles outside any transaction: the server sends it
+    nothing unless it ends it (the error it sends then, or the socket's end). Anything to
+    read on it, or a broken connection, and the pool takes a new one (DisconnectionError:
+    SQLAlchemy's documented way for a checkout listener to refuse a connection)."""
+    if dbapi_conn.closed or dbapi_conn.broken:
+        raise DisconnectionError("the connection is closed")
+    waiting = poll()  # not select(): it refuses a descriptor past 1023, a busy API's
+    try:
+        waiting.register(dbapi_conn.pgconn.socket, POLLIN)
+    except Exception as exc:  # whatever the driver raises for a socket it no longer has
+        raise DisconnectionError(str(exc)) from exc
+    if waiting.poll(0):  # readable, closed or in error
+        raise DisconnectionError("the server sent something to an idle connection")
 
 
 class Store:

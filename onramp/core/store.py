@@ -15,9 +15,21 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Select, String, bindparam, insert, select
+from sqlalchemy import (
+    ColumnDefault,
+    Select,
+    String,
+    Table,
+    TextClause,
+    bindparam,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import BindTyping, Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, relationship
 
 from onramp.core import tables
@@ -390,11 +402,14 @@ def move(
     actor: str,
     reason: str = "",
     holder: str | None = None,
+    new: Sequence[Rows] | None = None,
 ) -> None:
     """The one way a Connector or Link changes state (a new row: its first state), with its
     transition row, in the caller's transaction; refused unless TRANSITIONS allows it.
     `to`: a state, or states passed through in turn (a create: requested, validated,
     allocated), their transition rows and webhook deliveries written by one INSERT each.
+    `new`: the row is new, written here (Core: nothing read back) in its first state, with
+    these rows that need it (its attachments): all in one statement where the store can.
     `holder`: the worker's lease; refused (ONR-STATE-002) unless it still holds the row, so
     a worker whose lease another took over cannot commit what it was doing (fencing). The
     caller reads the row FOR UPDATE then: no takeover between the check and the commit."""
@@ -418,10 +433,72 @@ def move(
     row.attempts, row.retry_at = 0, None
     # Core inserts on the session's connection: no autoflush of the caller's pending rows
     # (they flush when it commits, as before) and no ORM unit of work for append-only rows
-    conn = s.connection()
-    conn.execute(insert(TransitionRow.__table__), steps)
-    if deliveries:
-        conn.execute(insert(WebhookDeliveryRow.__table__), deliveries)
+    writes: list[Rows] = []
+    if new is not None:
+        writes += [(type(row).__table__, [values_of(row)]), *new]
+    writes += [(TransitionRow.__table__, steps), (WebhookDeliveryRow.__table__, deliveries)]
+    insert_all(s.connection(), writes)
+
+
+Rows = tuple[Table, list[dict[str, Any]]]  # rows to insert into a table
+
+
+def values_of(row: Base) -> dict[str, Any]:
+    """A new row's columns as set (an id still None left out: the database numbers it)."""
+    table = cast(Table, type(row).__table__)
+    return {c.key: v for c in table.columns
+            if (v := getattr(row, c.key)) is not None or not c.primary_key}  # fmt: skip
+
+
+def insert_all(conn: Connection, writes: Sequence[Rows]) -> None:
+    """Rows of several tables, parents first, nothing read back. PostgreSQL: one statement,
+    the first tables' INSERTs as its CTEs (one round trip and one execution where a create
+    made three: issue 23); their foreign keys are checked at the statement's end. SQLite
+    (no INSERT in a WITH; it checks each key at once): one INSERT a table, in turn."""
+    writes = [(table, _defaulted(table, rows)) for table, rows in writes if rows]
+    if conn.dialect.name != "postgresql" or len(writes) < 2:
+        for table, rows in writes:
+            conn.execute(insert(table), rows)
+        return
+    shape = tuple((table.name, len(rows), tuple(rows[0])) for table, rows in writes)
+    values = {f"w{t}_{n}_{key}": value for t, (_, rows) in enumerate(writes)
+              for n, row in enumerate(rows) for key, value in row.items()}  # fmt: skip
+    conn.execute(_inserts(shape), values)
+
+
+@cache
+def _inserts(shape: tuple[tuple[str, int, tuple[str, ...]], ...]) -> TextClause:
+    """`insert_all`'s statement for tables (name, rows, columns), built once per shape as
+    text with typed values (w<table>_<row>_<key>): SQLAlchemy caches no multi-row VALUES,
+    and compiling one on each call cost more than the round trips it saves."""
+    from sqlalchemy.dialects import postgresql  # only here: a store's writes on PostgreSQL
+
+    inserts, typed = [], []
+    for t, (name, count, keys) in enumerate(shape):
+        table = tables.metadata.tables[name]
+        rows = [{key: bindparam(f"w{t}_{n}_{key}", type_=table.c[key].type) for key in keys}
+                for n in range(count)]  # fmt: skip
+        typed += [value for row in rows for value in row.values()]
+        inserts.append(insert(table).values(rows))
+    *first, statement = inserts
+    for t, parent in enumerate(first):
+        statement = statement.add_cte(parent.cte(f"w{t}"))
+    # written as text's :name, without the casts the driver's dialect adds to each (text
+    # would not see a name followed by ::); the driver's dialect renders them when it runs
+    plain = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
+    plain.bind_typing = BindTyping.NONE
+    return text(str(statement.compile(dialect=plain))).bindparams(*typed)
+
+
+def _defaulted(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` with the columns' Python defaults (`default=now`) for the keys they lack:
+    `_inserts` binds only the keys given, where SQLAlchemy would apply them."""
+    defaults = [(c.key, c.default) for c in table.columns
+                if isinstance(c.default, ColumnDefault) and c.key not in rows[0]]  # fmt: skip
+    if not defaults:
+        return rows
+    return [row | {key: d.arg(None) if d.is_callable else d.arg for key, d in defaults}
+            for row in rows]  # fmt: skip
 
 
 def tenant_webhooks(s: Session, tenant: str) -> list[str] | None:

@@ -31,7 +31,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     literal,
     null,
     select,
@@ -69,10 +68,12 @@ from onramp.core.store import (
     PortUsageRow,
     ReleasedRow,
     RouterStateRow,
+    Rows,
     Store,
     move,
     now,
     tenant_webhooks,
+    values_of,
 )
 from onramp.csp.constraints import Constraints
 from onramp.flow import edges, placement, request
@@ -594,28 +595,23 @@ def _new_connector(
         created_at=now(),
     )
     row.updated_at = row.created_at
-    row.attachments = attachments  # for the view: the row itself is written below
-    _created(s, row, actor)
-    # one INSERT for the Connector, one for its attachments, of what is here: nothing is
-    # read back, and the ORM's unit of work cost more than both statements (issue 23)
-    conn = s.connection()
-    conn.execute(insert(_CONNECTORS), [_written(row)])
-    conn.execute(insert(_ATTACHMENTS), [_written(a) | {"connector_id": cid} for a in attachments])
+    row.attachments = attachments  # for the view: the row itself is written by `move`
+    # the Connector and its attachments written with its transitions, by Core: nothing is
+    # read back, and the ORM's unit of work cost more than the statements (issue 23)
+    legs_written = [values_of(a) | {"connector_id": cid} for a in attachments]
+    _created(s, row, actor, [(_ATTACHMENTS, legs_written)])
     if edge is not None:  # why it is where it is, kept with it (GET .../placement)
         placement.record(s, cid, edge.topo["read_at"], edge.explain)
     return row
 
 
-def _written(row: ConnectorRow | AttachmentRow) -> dict[str, Any]:
-    """A new row's columns as set here (an id still None: the database numbers it)."""
-    table = type(row).__table__
-    return {c.key: v for c in table.columns
-            if (v := getattr(row, c.key)) is not None or not c.primary_key}  # fmt: skip
-
-
-def _created(s: Session, row: ConnectorRow | LinkRow, actor: str) -> None:
-    """Requested, validated and allocated happen in one transaction: three rows."""
-    move(s, row, [State.REQUESTED.value, State.VALIDATED.value, State.ALLOCATED.value], actor)
+def _created(
+    s: Session, row: ConnectorRow | LinkRow, actor: str, new: Sequence[Rows] | None = None
+) -> None:
+    """Requested, validated and allocated happen in one transaction: three rows. `new`:
+    `move`'s (the row is written there)."""
+    path = [State.REQUESTED.value, State.VALIDATED.value, State.ALLOCATED.value]
+    move(s, row, path, actor, new=new)
 
 
 def create_connector(

@@ -17,7 +17,18 @@ from itertools import groupby
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Self, cast
 
-from sqlalchemy import Integer, Select, String, Table, bindparam, func, literal, select, tuple_
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+)
 
 from onramp.core import tables
 from onramp.core.engine import Store
@@ -98,7 +109,8 @@ class Reader:
         """Oldest first; `limit` and `after` (the last id of the previous page) page them."""
         with self.store.rows() as conn:
             values = {"tenant": tenant, "state": state, "limit": limit, "after": after}
-            shape = (bool(tenant), bool(state), bool(limit), after is not None)
+            lateral = self.store.engine.dialect.name != "sqlite"  # SQLite has no LATERAL
+            shape = (bool(tenant), bool(state), bool(limit), after is not None, lateral)
             rows = conn.execute(_connector_page(*shape), values).all()
         # a Connector's rows are consecutive, one per attachment (one with none, `role`
         # NULL, for one that holds none); a joined row has the attachment's columns under
@@ -179,10 +191,14 @@ BEFORE_ALL = datetime(1, 1, 1, tzinfo=UTC)
 
 
 @cache
-def _connector_page(tenant: bool, state: bool, limit: bool, after: bool) -> Select[Any]:
+def _connector_page(
+    tenant: bool, state: bool, limit: bool, after: bool, lateral: bool
+) -> Select[Any]:
     """A page of Connectors with their attachments, one row per attachment (one for a
     Connector with none), in one statement built once per shape: building it cost a fifth
-    of a page. Values bound: `tenant`, `state`, and `_page`'s."""
+    of a page. Values bound: `tenant`, `state`, and `_page`'s. `lateral`: the store reads
+    a Connector's attachments by its own lookup (PostgreSQL; SQLite has no LATERAL, and its
+    planner looks them up so anyway)."""
     c = tables.connectors.c
     # what a view shows, no more: each datetime and JSON column costs a parse per row
     q = select(c.id, c.tenant_id, c.onramp, c.kind, c.state, c.bandwidth_mbps, c.number,
@@ -196,7 +212,18 @@ def _connector_page(tenant: bool, state: bool, limit: bool, after: bool) -> Sele
     # round trip and a statement of 51 parameters, past what psycopg caches
     paged = _page(q, tables.connectors, limit, after).subquery("paged")
     a = tables.attachments.c
-    return (select(paged, a.role, a.router, a.port, a.vlan, a.inner_vlan, a.subnet,
-                   a.local_address, a.peer_address)
-            .select_from(paged.outerjoin(tables.attachments, a.connector_id == paged.c.id))
-            .order_by(paged.c.created_at, paged.c.id, a.id))  # fmt: skip
+    if lateral:
+        # PostgreSQL, with the tables' statistics, hashed every attachment to join a page
+        # (a scan of the table: 1.1 ms of 1.45 at 10,000, growing with it) where 51 index
+        # lookups take 0.1 ms; a LATERAL with an ORDER BY is never flattened into a join:
+        # one lookup per Connector, whatever the statistics or the limit
+        each = (select(a.id, a.role, a.router, a.port, a.vlan, a.inner_vlan, a.subnet,
+                       a.local_address, a.peer_address)
+                .where(a.connector_id == paged.c.id).order_by(a.id).lateral("legs"))  # fmt: skip
+        legs, joined = each.c, paged.outerjoin(each, true())
+    else:
+        legs, joined = a, paged.outerjoin(tables.attachments, a.connector_id == paged.c.id)
+    return (select(paged, legs.role, legs.router, legs.port, legs.vlan, legs.inner_vlan,
+                   legs.subnet, legs.local_address, legs.peer_address)
+            .select_from(joined)
+            .order_by(paged.c.created_at, paged.c.id, legs.id))  # fmt: skip

@@ -4,8 +4,10 @@ their budget on SQLite and PostgreSQL, whatever the number of Connectors."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from .conftest import Api
@@ -47,6 +49,22 @@ def test_a_create_and_a_page_stay_within_their_statements(stored_api: Api) -> No
         assert len(page) <= PAGE, "\n".join(page)
 
 
+@pytest.mark.postgres
+def test_a_create_writes_its_rows_in_one_statement_on_postgresql(stored_api: Api) -> None:
+    """The Connector, its attachments and its three transitions: one INSERT with the others
+    as its CTEs on PostgreSQL (three statements, three round trips, before; issue 23)."""
+    api = stored_api
+    if api.svc.store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no INSERT in a WITH")
+    for _ in range(3):
+        api.call("POST", "/v1/connectors", json=ORDER).raise_for_status()
+    made = statements(api, "POST", "/v1/connectors", json=ORDER)
+    assert len(made) <= CREATE - 2, "\n".join(made)
+    assert [c["state"] for c in api.svc.connectors()] == ["allocated"] * 4
+    history = api.svc.history("connector", api.svc.connectors()[-1]["id"])
+    assert [h["to"] for h in history] == ["requested", "validated", "allocated"]
+
+
 def test_every_page_runs_the_same_statements(stored_api: Api) -> None:
     """Values are bound, never written into a page's SQL, so PostgreSQL's driver prepares
     each statement once (psycopg: after 5 runs of one text), whatever the page's place or
@@ -60,3 +78,37 @@ def test_every_page_runs_the_same_statements(stored_api: Api) -> None:
     texts = {tuple(statements(api, "GET", "/v1/connectors", params={"limit": 2, "after": after}))
              for after in (ids[0], ids[1], ids[3])}  # fmt: skip
     assert len(texts) == 1, texts
+
+
+@pytest.mark.postgres
+def test_a_page_goes_to_the_server_for_its_statements_alone(
+    stored_api: Api, tmp_path: Path
+) -> None:
+    """Every round trip to PostgreSQL is a wait and the server's work: a page makes one per
+    statement, no more. A ping on each pooled connection's checkout (pool_pre_ping) made
+    two more a page, one for the key's check and one for the page (issue 23). Counted on
+    the wire (libpq's trace of what the client sends), not by SQLAlchemy's events."""
+    api = stored_api
+    if api.svc.store.engine.dialect.name != "postgresql":
+        pytest.skip("round trips to a server")
+    api.call("POST", "/v1/connectors", json=ORDER).raise_for_status()
+    api.call("GET", "/v1/connectors").raise_for_status()  # the key's bucket exists after
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as out:
+
+        def traced(dbapi_conn: Any, _: Any) -> None:
+            dbapi_conn.pgconn.trace(out.fileno())
+
+        api.svc.store.engine.dispose()  # connections made from here on are traced
+        event.listen(api.svc.store.engine, "connect", traced)
+        try:
+            for _ in range(2):  # new connections, then pooled ones
+                page = statements(api, "GET", "/v1/connectors", params={"limit": 2})
+        finally:
+            event.remove(api.svc.store.engine, "connect", traced)
+            api.svc.store.engine.dispose()  # no traced connection outlives the file
+    sent = [line.split("\t")[3] for line in trace.read_text().splitlines()
+            if line.split("\t")[1:2] == ["F"]]  # fmt: skip
+    # a statement is a Sync (parse, bind, execute) or a simple Query: one round trip each
+    trips = sum(kind in ("Sync", "Query") for kind in sent)
+    assert trips == 2 * len(page), "\n".join(sent)
