@@ -120,9 +120,17 @@ def _socket(hostname: str, port: int, timeout: float) -> socket.socket:
     or SSH's own handshake writes a few small packets in a row, and each one after the
     first waited for the router's delayed ACK, ~40 ms (on the lab: an exec with stdin 53 ms
     wall -> 6 ms, a connection 78 -> 28 ms)."""
-    sock = socket.create_connection((hostname, port), timeout=timeout)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+    try:
+        sock = socket.create_connection((hostname, port), timeout=timeout)
+    except OSError as exc:
+        failed = exc
+    else:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    # which address and port did not answer, as paramiko's own connect said it; raised
+    # outside the handler, so the one-line reason (tasks/failure.py) is this one's
+    where = f"{failed.strerror or failed}: {hostname} port {port}"
+    raise type(failed)(failed.errno, where) if failed.errno else type(failed)(where)
 
 
 def known_hosts_name(hostname: str, port: int) -> str:
