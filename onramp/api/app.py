@@ -402,8 +402,8 @@ def create_app(
         # each statement its own transaction (no BEGIN and COMMIT: two round trips on
         # PostgreSQL): the address's bucket with the key and an atomic draw (one statement
         # on PostgreSQL); a transaction only to count an unknown key or for a new or empty bucket
-        with svc.store.read() as s:
-            who, guessed, drawn = bucket.admit(s, key, addr, guesses)
+        with svc.store.rows() as conn:
+            who, guessed, drawn = bucket.admit(conn, key, addr, guesses)
         if wait := guesses.wait_of(guessed):  # past it, not even a good key gets in
             raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
         if who is None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, String, bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from onramp.core.errors import OnrampError
@@ -78,11 +79,11 @@ def key_id(key: str) -> str:
     return parts[1] if len(parts) == 3 and parts[0] == PREFIX else ""
 
 
-def principal_and_bucket(s: Session, key: str, bucket: str) -> tuple[Principal | None, Any]:
+def principal_and_bucket(conn: Connection, key: str, bucket: str) -> tuple[Principal | None, Any]:
     """`principal_in`, and the rate bucket named `bucket` (its tokens and time, None when it
     has none: RateLimit.wait_of) read by the same statement: every request checks its
     address's bucket before its key (issue 23: a round trip less per request)."""
-    row = s.connection().execute(_KEY_AND_BUCKET, {"id": key_id(key), "bucket": bucket}).one()
+    row = conn.execute(_KEY_AND_BUCKET, {"id": key_id(key), "bucket": bucket}).one()
     return principal_of(row, key)
 
 
