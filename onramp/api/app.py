@@ -32,7 +32,6 @@ from pydantic_core import to_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from onramp.api import keys as apikeys
 from onramp.api import webhooks as webhook_routes
 from onramp.api.guard import BodyLimit, RateLimit, SecurityHeaders, Throttled, page_policy
 from onramp.api.keys import Principal
@@ -401,13 +400,12 @@ def create_app(
         key = x_api_key or (bearer.credentials.strip() if bearer else "")
 
         # each statement its own transaction (no BEGIN and COMMIT: two round trips on
-        # PostgreSQL): the address's bucket with the key in one read, and an atomic draw; a
-        # transaction only to count an unknown key or for a new or empty bucket
-        with svc.store.read() as s:
-            who, guessed = apikeys.principal_and_bucket(s, key, addr)
-            if wait := guesses.wait_of(guessed):  # past it, not even a good key gets in
-                raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
-            drawn = who is not None and bucket.draw(s, f"key:{who.key_id}")
+        # PostgreSQL): the address's bucket with the key and an atomic draw (one statement
+        # on PostgreSQL); a transaction only to count an unknown key or for a new or empty bucket
+        with svc.store.rows() as conn:
+            who, guessed, drawn = bucket.admit(conn, key, addr, guesses)
+        if wait := guesses.wait_of(guessed):  # past it, not even a good key gets in
+            raise Throttled(wait, f"too many unknown keys from {addr[5:]}")
         if who is None:
             guesses.take(svc.store, addr)
             raise OnrampError("ONR-API-001", "no valid API key in the request")

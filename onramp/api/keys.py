@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, String, bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from onramp.core.errors import OnrampError
@@ -32,7 +33,8 @@ class Principal:
         return self.tenant is None
 
 
-def _digest(key: str) -> str:
+def digest(key: str) -> str:
+    """What the store keeps of `key` (RateLimit.admit's SQL compares it too)."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -44,7 +46,7 @@ def issue(store: Store, tenant: str | None, name: str = "") -> str:
     def add(s: Session) -> None:
         if tenant is not None and s.get(TenantRow, tenant) is None:
             raise OnrampError("ONR-REQ-013", f"tenant '{tenant}'", field="tenant")
-        s.add(ApiKeyRow(id=key_id, tenant_id=tenant, sha256=_digest(key), name=name))
+        s.add(ApiKeyRow(id=key_id, tenant_id=tenant, sha256=digest(key), name=name))
 
     store.transact(add)
     return key
@@ -66,26 +68,32 @@ def principal_in(s: Session, key: str) -> Principal | None:
     row = s.connection().execute(_KEY, {"id": parts[1]}).first()
     if row is None or row.revoked_at is not None:
         return None
-    if not hmac.compare_digest(row.sha256, _digest(key)):
+    if not hmac.compare_digest(row.sha256, digest(key)):
         return None
     return Principal(row.id, row.tenant_id)
 
 
-def principal_and_bucket(s: Session, key: str, bucket: str) -> tuple[Principal | None, Any]:
+def key_id(key: str) -> str:
+    """The public id of a well-formed key, "" (no key has it) for anything else."""
+    parts = key.split("_", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == PREFIX else ""
+
+
+def principal_and_bucket(conn: Connection, key: str, bucket: str) -> tuple[Principal | None, Any]:
     """`principal_in`, and the rate bucket named `bucket` (its tokens and time, None when it
     has none: RateLimit.wait_of) read by the same statement: every request checks its
     address's bucket before its key (issue 23: a round trip less per request)."""
-    parts = key.split("_", 2)
-    well_formed = len(parts) == 3 and parts[0] == PREFIX
-    row = (
-        s.connection()
-        .execute(_KEY_AND_BUCKET, {"id": parts[1] if well_formed else "", "bucket": bucket})
-        .one()
-    )
+    row = conn.execute(_KEY_AND_BUCKET, {"id": key_id(key), "bucket": bucket}).one()
+    return principal_of(row, key)
+
+
+def principal_of(row: Any, key: str) -> tuple[Principal | None, Any]:
+    """Who holds `key` and the address's bucket, from a row of `key_and_bucket`'s columns."""
     held = None if row.tokens is None else row
+    well_formed = key_id(key) != ""
     if not well_formed or row.id is None or row.revoked_at is not None:
         return None, held
-    if not hmac.compare_digest(row.sha256, _digest(key)):
+    if not hmac.compare_digest(row.sha256, digest(key)):
         return None, held
     return Principal(row.id, row.tenant_id), held
 
@@ -97,17 +105,18 @@ _KEY = select(_KEYS.c.id, _KEYS.c.tenant_id, _KEYS.c.sha256, _KEYS.c.revoked_at)
 )
 
 
-def _key_and_bucket() -> Select[Any]:
-    """One row whatever is there: the bucket's, then the key's columns (NULL when absent)."""
+def key_and_bucket(*more: Any) -> Select[Any]:
+    """One row whatever is there: the bucket's, then the key's columns (NULL when absent);
+    `more` columns after them (RateLimit.admit's draw)."""
     buckets = RateBucketRow.__table__
     named = select(bindparam("bucket", type_=String).label("name")).subquery("named")
     return select(_KEYS.c.id, _KEYS.c.tenant_id, _KEYS.c.sha256, _KEYS.c.revoked_at,
-                  buckets.c.tokens, buckets.c.at).select_from(
+                  buckets.c.tokens, buckets.c.at, *more).select_from(
         named.outerjoin(buckets, buckets.c.key == named.c.name)
         .outerjoin(_KEYS, _KEYS.c.id == bindparam("id", type_=String)))  # fmt: skip
 
 
-_KEY_AND_BUCKET = _key_and_bucket()
+_KEY_AND_BUCKET = key_and_bucket()
 
 
 def revoke(store: Store, key_id: str) -> bool:

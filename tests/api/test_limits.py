@@ -3,15 +3,72 @@ limited per client address, a Retry-After that says the real wait, 405 with its 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 import requests
+from sqlalchemy import select
 
+from onramp.api import keys as apikeys
 from onramp.api.app import create_app, serve_in_thread
 from onramp.api.guard import RateLimit
+from onramp.core.store import RateBucketRow
 from onramp.flow.service import Service
 
-from .conftest import running_api
+from ..conftest import new_postgres_db
+from .conftest import Api, running_api
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """running_api's settings for each store (PostgreSQL: its own database)."""
+    if request.param == "postgresql":
+        yield {"store_url": new_postgres_db(request.getfixturevalue("postgres"))}
+    else:
+        yield {}
+
+
+def tokens(api: Api, name: str) -> float | None:
+    with api.svc.store.session() as s:
+        return s.scalar(select(RateBucketRow.tokens).where(RateBucketRow.key == name))
+
+
+def test_only_a_valid_key_from_an_open_address_takes_its_token(
+    tmp_path: Path, store: dict[str, Any]
+) -> None:
+    """The key's token is drawn for a good key alone: a wrong secret under its id, a revoked
+    key, or any key from an address shut for guessing leave its bucket as it was (on
+    PostgreSQL the check and the draw are one statement: issue 23)."""
+    with running_api(tmp_path, RateLimit(rate=0.001, burst=5),
+                     RateLimit(rate=0.001, burst=2), **store) as api:  # fmt: skip
+        key_id = api.keys["acme"].split("_")[1]
+        name = f"key:{key_id}"
+        for _ in range(2):  # the bucket made (a transaction), then drawn from (the statement)
+            assert api.call("GET", "/v1/onramps").status_code == 200
+        other = f"key:{api.keys['globex'].split('_')[1]}"
+        assert api.call("GET", "/v1/onramps", who="globex").status_code == 200  # 4 left
+        held = tokens(api, name)
+        assert held is not None and 2.9 < held < 3.1
+        wrong = {"X-API-Key": f"onr_{key_id}_guess"}
+        got = requests.get(api.url + "/v1/onramps", headers=wrong, timeout=10)
+        assert got.status_code == 401
+        assert tokens(api, name) == pytest.approx(held, abs=0.01)
+        apikeys.revoke(api.svc.store, key_id)
+        assert api.call("GET", "/v1/onramps").status_code == 401
+        assert tokens(api, name) == pytest.approx(held, abs=0.01)
+        # two unknown keys: the address is shut, even for a good key, whose token stays
+        assert api.call("GET", "/v1/onramps", who="globex").status_code == 429
+        assert tokens(api, other) == pytest.approx(4, abs=0.01)
+
+
+def test_a_key_past_its_burst_waits(tmp_path: Path, store: dict[str, Any]) -> None:
+    with running_api(tmp_path, RateLimit(rate=0.01, burst=3), **store) as api:
+        codes = [api.call("GET", "/v1/onramps") for _ in range(5)]
+        assert [r.status_code for r in codes] == [200] * 3 + [429] * 2
+        assert 90 <= int(codes[-1].headers["Retry-After"]) <= 100
+        assert api.call("GET", "/v1/onramps", who="globex").status_code == 200  # its own bucket
 
 
 def test_two_api_processes_limit_a_key_as_one(tmp_path: Path) -> None:
