@@ -64,6 +64,22 @@ tenants = Table(
     Column("created_at", UtcDateTime(), nullable=False, default=now),
 )
 
+
+def _worked() -> list[Column[Any]]:
+    """The columns of what the workers take through its states (a Connector, a Link): the
+    lease, its heartbeat and the tries, then when it was made and last changed. New ones for
+    each table: a Core column belongs to one table."""
+    return [
+        Column("lease_owner", String(80)),
+        Column("lease_until", UtcDateTime()),
+        Column("heartbeat_at", UtcDateTime()),
+        Column("attempts", Integer(), nullable=False, default=0, server_default="0"),
+        Column("retry_at", UtcDateTime()),
+        Column("created_at", UtcDateTime(), nullable=False, default=now),
+        Column("updated_at", UtcDateTime(), nullable=False, default=now, onupdate=now),
+    ]
+
+
 connectors = Table(
     "connectors",
     metadata,
@@ -85,13 +101,7 @@ connectors = Table(
     Column("csp_resource", String(300)),
     Column("reason", String(1000)),
     Column("change", JSON()),
-    Column("lease_owner", String(80)),
-    Column("lease_until", UtcDateTime()),
-    Column("heartbeat_at", UtcDateTime()),
-    Column("attempts", Integer(), nullable=False, default=0, server_default="0"),
-    Column("retry_at", UtcDateTime()),
-    Column("created_at", UtcDateTime(), nullable=False, default=now),
-    Column("updated_at", UtcDateTime(), nullable=False, default=now, onupdate=now),
+    *_worked(),
     Index("ix_connectors_page", "tenant_id", "created_at", "id"),
     Index("ix_connectors_tenant_onramp", "tenant_id", "onramp", "state"),
     UniqueConstraint("tenant_id", "idempotency_key"),
@@ -128,13 +138,7 @@ links = Table(
     Column("number", INT),
     Column("reason", String(1000)),
     Column("change", JSON()),
-    Column("lease_owner", String(80)),
-    Column("lease_until", UtcDateTime()),
-    Column("heartbeat_at", UtcDateTime()),
-    Column("attempts", Integer(), nullable=False, default=0, server_default="0"),
-    Column("retry_at", UtcDateTime()),
-    Column("created_at", UtcDateTime(), nullable=False, default=now),
-    Column("updated_at", UtcDateTime(), nullable=False, default=now, onupdate=now),
+    *_worked(),
     Index("ix_links_page", "tenant_id", "created_at", "id"),
     UniqueConstraint("tenant_id", "idempotency_key"),
 )
