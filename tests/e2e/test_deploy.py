@@ -413,14 +413,7 @@ def test_a_dry_run_reads_the_running_config_once(env: Env, monkeypatch: pytest.M
     try:
         dev = nr.inventory.hosts["pe1-fra"].get_connection("napalm", nr.config)
         before = dev.get_config(retrieve="running")["running"]
-        commands: list[str] = []
-        run = dev._run
-
-        def counted(command: str, *args: Any, **kwargs: Any) -> Any:
-            commands.append(command)
-            return run(command, *args, **kwargs)
-
-        monkeypatch.setattr(dev, "_run", counted)
+        commands = sent(dev, monkeypatch)
         candidate = {"pe1-fra": before + "ip route 192.0.2.0/24 Null0\n"}
         result = nr.run(task=diff_config, candidates=candidate)["pe1-fra"]
         assert not result.failed, result[0].exception
@@ -430,6 +423,19 @@ def test_a_dry_run_reads_the_running_config_once(env: Env, monkeypatch: pytest.M
         assert result[0].result["running_sha256"] == read["sha256"]
     finally:
         nr.close_connections()
+
+
+def sent(dev: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every shell command the driver `dev` runs from now on, in order (it still runs them)."""
+    commands: list[str] = []
+    run = dev._run
+
+    def counted(command: str, *args: Any, **kwargs: Any) -> Any:
+        commands.append(command)
+        return run(command, *args, **kwargs)
+
+    monkeypatch.setattr(dev, "_run", counted)
+    return commands
 
 
 def test_driver_merge_diff_discard_and_refusals(env: Env) -> None:
@@ -537,14 +543,7 @@ def test_a_deploy_after_its_dry_run_reads_the_running_config_once(
         planned = nr.run(task=diff_config, candidates=candidates)["pe1-fra"][0].result
         load = f"{dev._dir}/candidate.conf.load"
         dev._run(f"rm -f {load}")
-        commands: list[str] = []
-        run = dev._run
-
-        def counted(command: str, *args: Any, **kwargs: Any) -> Any:
-            commands.append(command)
-            return run(command, *args, **kwargs)
-
-        monkeypatch.setattr(dev, "_run", counted)
+        commands = sent(dev, monkeypatch)
         result = nr.run(task=deploy_config, candidates=candidates, revert_in=60,
                         expected_sha256={"pe1-fra": planned["running_sha256"]},
                         diffs={"pe1-fra": planned["diff"]})["pe1-fra"]  # fmt: skip
