@@ -21,6 +21,35 @@ from onramp.core.settings import ROOT
 
 FILES = ("hosts", "groups", "defaults", "backbone")
 DEFAULT_INVENTORY = ROOT / "inventory"
+_TRACKED = pytest.StashKey[dict[str, int]]()
+
+
+def _tracked() -> dict[str, int]:
+    """Each file git tracks, with its modification time."""
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False)
+    files = [f for f in out.stdout.decode().split("\0") if f] if out.returncode == 0 else []
+    return {f: p.stat().st_mtime_ns for f in files if (p := ROOT / f).exists()}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the run's controller, not each worker
+        session.config.stash[_TRACKED] = _tracked()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A test run writes no file of the tree: a lab test that re-recorded the parsers' cases
+    in place changed what unit tests read in the same run (CI, stop 32)."""
+    before = session.config.stash.get(_TRACKED, None)
+    if before is None:
+        return
+    now = _tracked()
+    if written := sorted(f for f, t in before.items() if now.get(f, t) != t):
+        tw = session.config.get_terminal_writer()
+        tw.line()
+        tw.line(
+            f"a test run wrote tracked files (write under tmp_path): {', '.join(written)}", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def read_yaml(path: Path) -> Any:

@@ -5,6 +5,7 @@ an Azure pair never lands both legs on one PE. A lab of its own ("ted", 172.20.6
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,11 +16,16 @@ from typing import Any
 import pytest
 
 from onramp.core.errors import OnrampError
+from onramp.core.shapes import IgpDatabase
+from onramp.flow.edges import graph, reaches
 from onramp.flow.service import Service
 from onramp.lab.run import FRR_RUN, Lab, sh
+from onramp.validation.parsers.frr import ShowIsisDatabase
 
+from ..flow.recorded import database
 from .conftest import module_lab
 
+RRS = ["p1-par", "p1-fra"]  # the route reflectors
 ENT_LON = {"tenant": "acme", "onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 100,
            "customer_asn": 65101, "prefixes": ["10.100.5.0/24"]}  # fmt: skip
 AZURE = {"tenant": "acme", "onramp": "azure-er-lon", "kind": "azure-expressroute",
@@ -103,7 +109,7 @@ def until(what: str, ok: Callable[[], bool], timeout_s: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def test_core_links_down_isolate_pe1_lon(ted: tuple[Lab, Service]) -> None:
+def test_core_links_down_isolate_pe1_lon(ted: tuple[Lab, Service], tmp_path: Path) -> None:
     """pe1-lon's core links go down while the route reflectors still hold an LSP of it with
     the overload bit (set, then cleared after the links went: the clearing cannot flood).
     Excluded as isolated, not as overloaded: the route reflectors' SPF no longer reaches
@@ -124,7 +130,15 @@ def test_core_links_down_isolate_pe1_lon(ted: tuple[Lab, Service]) -> None:
             and "pe1-lon" not in lab.vtysh("p1-par", "show isis neighbor")
             and "pe1-lon" not in lab.vtysh("p1-fra", "show isis neighbor")))  # fmt: skip
         assert lsp_line(lab, "p1-par", "pe1-lon").endswith("0/0/1")  # the stale copy stays
-        record(lab, "isolated", "p1-par", "pe1-lon")
+        # p1-par drops pe1-lon from its own LSP only at its next one (lsp-gen-interval):
+        # until then its copy still joins pe1-lon both ways, which is not the case recorded
+        until("p1-par's copy no longer joins pe1-lon to a route reflector", lambda: not reaches(
+            graph(copy_of(lab, "p1-par")["nodes"]), "pe1-lon", RRS))  # fmt: skip
+        got = record(lab, tmp_path, "isolated", "p1-par", "pe1-lon")
+        # what tests/flow/test_edges.py reads in the recorded case holds in this recording
+        stale = got["p1-par"]["nodes"]
+        assert stale["pe1-lon"]["overload"] and not reaches(graph(stale), "pe1-lon", RRS)
+        assert not got["pe1-lon"]["nodes"]["pe1-lon"]["overload"]
         view = plan(svc, ENT_LON)
         assert view["attachments"][0]["router"] == "pe2-lon"
         assert edges_of(view)["pe1-lon"] == "isolated: no IGP path to a route reflector"
@@ -209,28 +223,42 @@ def test_topology_show_and_what_if_read_the_lab(ted: tuple[Lab, Service]) -> Non
 RECORDED = Path(__file__).parent.parent / "validation" / "recorded"
 
 
-def record(lab: Lab, case: str, *copies: str) -> None:
-    """Keep the parser's recorded cases true to this FRR: each router's copy of the IS-IS
-    database (tests/validation/test_isis.py and tests/flow/test_edges.py read them);
-    several copies go to recorded/isis-copies/<case>/<router>/."""
+def copy_of(lab: Lab, node: str) -> IgpDatabase:
+    """`node`'s copy of the IS-IS database, parsed as the edge choice reads it."""
+    db: IgpDatabase = ShowIsisDatabase(device=None).parse(
+        output=lab.vtysh(node, "show isis database detail"),
+        hostnames=lab.vtysh(node, "show isis hostname"),
+    )
+    return db
+
+
+def record(lab: Lab, tmp: Path, case: str, *copies: str) -> dict[str, IgpDatabase]:
+    """Each router's copy of the IS-IS database, as tests/validation/test_isis.py and
+    tests/flow/test_edges.py read them (several copies: isis-copies/<case>/<router>/).
+    Into `tmp`, parsed back there: the recorded cases in the tree change only when an
+    engineer asks (ONRAMP_RECORD=1), never under a test run whose unit tests read them."""
+    root = RECORDED if os.environ.get("ONRAMP_RECORD") == "1" else tmp
+    out = {}
     for node in copies:
-        d = RECORDED / "isis" / case if len(copies) == 1 else RECORDED / "isis-copies" / case / node
+        d = root / "isis" / case if len(copies) == 1 else root / "isis-copies" / case / node
         d.mkdir(parents=True, exist_ok=True)
         (d / "database.txt").write_text(lab.vtysh(node, "show isis database detail"))
         (d / "hostname.txt").write_text(lab.vtysh(node, "show isis hostname"))
+        out[node] = database(d)
+    return out
 
 
-def test_record_outputs(ted: tuple[Lab, Service]) -> None:
+def test_record_outputs(ted: tuple[Lab, Service], tmp_path: Path) -> None:
     """The default lab, healthy and with pe1-lon's overload bit set, as p1-par sees it."""
     lab, _ = ted
-    record(lab, "default", "p1-par")
+    record(lab, tmp_path, "default", "p1-par")
     vtysh_conf(lab, "pe1-lon", "router isis core", "set-overload-bit")
     try:
         until(
             "p1-par holds pe1-lon's LSP with OL",
             lambda: lsp_line(lab, "p1-par", "pe1-lon").endswith("0/0/1"),
         )
-        record(lab, "overload", "p1-par")
+        record(lab, tmp_path, "overload", "p1-par")
     finally:
         vtysh_conf(lab, "pe1-lon", "router isis core", "no set-overload-bit")
         until(
