@@ -121,6 +121,17 @@ def test_a_list_that_shows_no_model_loads_none(workdir: Path, argv: list[str]) -
     assert ("onramp.core.model" in modules) == (argv[:2] == ["worker", "status"])
 
 
+@pytest.mark.parametrize("argv", READS_THE_STORE[1:], ids=" ".join)
+def test_a_read_that_shows_no_router_reads_no_inventory(workdir: Path, argv: list[str]) -> None:
+    """The inventory (its models, its files or Nautobot: ~0.02 s) is read when a read first
+    needs it (onramp.flow.reads `Reader.backbone`): the catalogue, a Connector's or a Link's
+    view; not for tenants, tickets or the workers' leases, nor a list with no row (this
+    project's store holds none)."""
+    modules = loaded(workdir, argv)
+    assert "onramp.core.tables" in modules  # it did read the store
+    assert {m for m in modules if m.startswith("onramp.network.inventory")} == set()
+
+
 @pytest.mark.parametrize("argv", NO_STORE, ids=" ".join)
 def test_help_and_the_inventory_load_no_store(workdir: Path, argv: list[str]) -> None:
     modules = loaded(workdir, argv)
