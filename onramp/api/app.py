@@ -461,7 +461,7 @@ def create_app(
             responses={200: {"links": ORDER_HERE}})  # fmt: skip
     def onramps(who: Caller) -> list[Onramp]:
         """What can be ordered where, with the capacity left."""
-        return svc.catalogue()
+        return [Onramp(**o) for o in svc.catalogue()]
 
     @v1.get("/connectors", response_model=ConnectorPage, operation_id="listConnectors",
             tags=["connectors"], responses={200: {"links": LISTED_CONNECTORS}})  # fmt: skip

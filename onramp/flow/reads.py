@@ -39,8 +39,14 @@ from onramp.flow.views import connector_view, link_view
 from onramp.network import templates
 
 if TYPE_CHECKING:
-    from onramp.core.model import Onramp  # annotations only: the shapes cost ~5 ms of import
-    from onramp.core.shapes import ConnectorView, LeaseHeld, LinkView, RouterLockHeld, WorkerStatus
+    from onramp.core.shapes import (
+        ConnectorView,
+        LeaseHeld,
+        LinkView,
+        OnrampView,
+        RouterLockHeld,
+        WorkerStatus,
+    )
     from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow
     from onramp.network.inventory import Backbone
 
@@ -83,32 +89,30 @@ class Reader:
             return [{"id": r.id, "name": r.name}
                     for r in conn.execute(select(t.id, t.name).order_by(t.id))]  # fmt: skip
 
-    def catalogue(self) -> list[Onramp]:
-        # the providers' data and the models (~0.01 s of import): the reads that show them
-        from onramp.core.model import Onramp
-        from onramp.csp.constraints import for_provider
+    def catalogue(self) -> list[OnrampView]:
+        from onramp.csp.constraints import for_provider  # the providers' data: this read's
 
         u = tables.port_usage.c
         with self.store.rows() as conn:
             usage = {(r.router, r.port): r.used_mbps
                      for r in conn.execute(select(u.router, u.port, u.used_mbps))}  # fmt: skip
-        out = []
+        out: list[OnrampView] = []
         for oid, o in self.backbone.catalogue.onramps.items():
             ports = [
                 (r, next(p for p in r.onramp_ports if p.name == n))
                 for r, n in self.backbone.ports_of(oid)
             ]
             out.append(
-                Onramp(
-                    id=oid,
-                    provider=o.provider,
-                    pop=o.pop,
-                    description=o.description,
-                    kinds=list(for_provider(o.provider).kinds),
-                    ports=[f"{r.name}:{p.name}" for r, p in ports],
-                    capacity_mbps=sum(p.speed_mbps for _, p in ports),
-                    used_mbps=sum(usage.get((r.name, p.name), 0) for r, p in ports),
-                )
+                {
+                    "id": oid,
+                    "provider": o.provider,
+                    "pop": o.pop,
+                    "description": o.description,
+                    "kinds": list(for_provider(o.provider).kinds),
+                    "ports": [f"{r.name}:{p.name}" for r, p in ports],
+                    "capacity_mbps": sum(p.speed_mbps for _, p in ports),
+                    "used_mbps": sum(usage.get((r.name, p.name), 0) for r, p in ports),
+                }
             )
         return out
 

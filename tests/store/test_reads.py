@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from onramp.core import engine
-from onramp.core.model import SETTLED, ChangeRecord, LinkRequest, State
+from onramp.core.model import SETTLED, ChangeRecord, LinkRequest, Onramp, State
 from onramp.core.secrets import Vault
 from onramp.core.settings import ROOT, load_settings, local_config
 from onramp.core.store import (
@@ -92,10 +92,13 @@ def test_the_core_reads_answer_what_the_orm_rows_give(
         tenants = s.scalars(select(TenantRow).order_by(TenantRow.id))
         same(reader.tenants(), [{"id": t.id, "name": t.name} for t in tenants])
         usage = {(u.router, u.port): u.used_mbps for u in s.scalars(select(PortUsageRow))}
-        assert [o.used_mbps for o in reader.catalogue()] == [
+        onramps = reader.catalogue()
+        assert [o["used_mbps"] for o in onramps] == [
             sum(usage.get((r.name, p), 0) for r, p in backbone.ports_of(o))
             for o in backbone.catalogue.onramps
         ]
+        # the view is model.Onramp's JSON (what the API answers): fields, order and types
+        same(onramps, [Onramp.model_validate(o, strict=True).model_dump() for o in onramps])
         for open_only in (True, False):
             q = select(TicketRow).order_by(TicketRow.created_at)
             if open_only:
