@@ -25,10 +25,12 @@ _TRACKED = pytest.StashKey[dict[str, int]]()
 
 
 def _tracked() -> dict[str, int]:
-    """Each file git tracks, with its modification time."""
+    """Each file git tracks, with its modification time. A tracked symlink is the link
+    itself (lstat): `onramp/validation` -> `validation/` is a folder whose time moves when
+    Python writes its __pycache__ there, which is not a tracked file written."""
     out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False)
     files = [f for f in out.stdout.decode().split("\0") if f] if out.returncode == 0 else []
-    return {f: p.stat().st_mtime_ns for f in files if (p := ROOT / f).exists()}
+    return {f: p.lstat().st_mtime_ns for f in files if (p := ROOT / f).exists()}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -345,7 +345,7 @@ def create_app(
     app = FastAPI(title="onramp", version="1", docs_url="/v1/docs", openapi_url="/v1/openapi.json",
                   openapi_tags=TAGS, generate_unique_id_function=operation_id)  # fmt: skip
     # the service hands what it stores to the workers (creates, decommissions), once committed
-    svc = replace(svc, submit=submit)
+    svc = replace(svc, inventory=svc.backbone, submit=submit)  # the inventory already read
     orch = Orchestrator(svc, {}, actor="api")  # marks decommissioning; workers do the rest
     bucket = limit or RateLimit()
     guesses = failures or RateLimit(rate=0.2, burst=20)  # a person mistyping, not a script
@@ -461,7 +461,7 @@ def create_app(
             responses={200: {"links": ORDER_HERE}})  # fmt: skip
     def onramps(who: Caller) -> list[Onramp]:
         """What can be ordered where, with the capacity left."""
-        return svc.catalogue()
+        return [Onramp(**o) for o in svc.catalogue()]
 
     @v1.get("/connectors", response_model=ConnectorPage, operation_id="listConnectors",
             tags=["connectors"], responses={200: {"links": LISTED_CONNECTORS}})  # fmt: skip

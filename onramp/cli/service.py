@@ -163,18 +163,18 @@ def catalogue(as_json: JsonOpt = False) -> None:
     with errors(as_json):
         onramps = reader().catalogue()
     if as_json:
-        dump([{**o.model_dump(), "free_mbps": o.free_mbps} for o in onramps])
+        dump([{**o, "free_mbps": o["capacity_mbps"] - o["used_mbps"]} for o in onramps])
         return
     table = new_table("on-ramp", "provider", "pop", "kinds", "ports", "capacity Mb/s", "free Mb/s")
     for o in onramps:
         table.add_row(
-            o.id,
-            o.provider,
-            o.pop,
-            ", ".join(o.kinds),
-            ", ".join(o.ports),
-            str(o.capacity_mbps),
-            str(o.free_mbps),
+            o["id"],
+            o["provider"],
+            o["pop"],
+            ", ".join(o["kinds"]),
+            ", ".join(o["ports"]),
+            str(o["capacity_mbps"]),
+            str(o["capacity_mbps"] - o["used_mbps"]),
         )
     out.print(table)
 

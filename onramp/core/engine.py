@@ -158,8 +158,11 @@ class Store:
             command.upgrade(cfg, "head")
 
     def revision(self) -> str | None:
-        """The store's schema revision, None when it has none yet (a new database)."""
-        with self.engine.connect() as conn:
+        """The store's schema revision, None when it has none yet (a new database). Read
+        in autocommit: a plain connection's BEGIN on SQLite is IMMEDIATE (the "begin"
+        listener), so every command's start queued behind the workers' writes for the lock,
+        and with a writer past the busy timeout took the store for a new one."""
+        with self.autocommit.connect() as conn:
             try:
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             except DBAPIError:  # no table yet: a new store

@@ -52,6 +52,20 @@ class ChangeView(TypedDict):
     provider: str | None
 
 
+class OnrampView(TypedDict):
+    """An on-ramp as the catalogue shows it: model.Onramp's JSON, built without the models'
+    import (a read-only command's ~0.01 s); the API validates it into that model."""
+
+    id: str
+    provider: str
+    pop: str
+    description: str
+    kinds: list[str]
+    ports: list[str]  # "router:interface"
+    capacity_mbps: int
+    used_mbps: int
+
+
 class ConnectorView(TypedDict):
     """A Connector as users see it (model.Connector as JSON): never a secret."""
 

@@ -10,9 +10,9 @@ the ORM's import and mapping were a quarter of such a command's CPU).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from itertools import groupby
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Self, cast
@@ -37,13 +37,18 @@ from onramp.core.settings import Settings
 from onramp.core.tables import now
 from onramp.flow.views import connector_view, link_view
 from onramp.network import templates
-from onramp.network.inventory import Backbone
-from onramp.network.inventory.source import load_source
 
 if TYPE_CHECKING:
-    from onramp.core.model import Onramp  # annotations only: the shapes cost ~5 ms of import
-    from onramp.core.shapes import ConnectorView, LeaseHeld, LinkView, RouterLockHeld, WorkerStatus
+    from onramp.core.shapes import (
+        ConnectorView,
+        LeaseHeld,
+        LinkView,
+        OnrampView,
+        RouterLockHeld,
+        WorkerStatus,
+    )
     from onramp.core.store import AttachmentRow, ConnectorRow, LinkRow
+    from onramp.network.inventory import Backbone
 
 Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the workers
 
@@ -52,17 +57,31 @@ Submit = Callable[[str, str], None]  # ("connector" | "link", id): ask the worke
 class Reader:
     settings: Settings
     store: Store
-    backbone: Backbone
+    # the inventory when the caller has read it (tests, a dry run); None: read on first use
+    inventory: InitVar[Backbone | None]
     vault: Vault
     submit: Submit | None = None  # None: nobody to tell (tests, dry runs); the sweep finds it
+
+    def __post_init__(self, inventory: Backbone | None) -> None:
+        if inventory is not None:
+            self.__dict__["backbone"] = inventory  # what `backbone` would have read
+
+    @cached_property
+    def backbone(self) -> Backbone:
+        """The inventory, read and checked when a method first needs it: a read that shows
+        none of it (tenants, tickets, the workers' leases, a list with no row) neither
+        imports its models nor reads its files or Nautobot (~0.02 s of a read-only command's
+        ~0.28: issue 23 item 6). A broken inventory fails there, with its findings."""
+        from onramp.network.inventory.source import load_source
+
+        return load_source(self.settings)
 
     @classmethod
     def open(cls, settings: Settings, submit: Submit | None = None) -> Self:
         templates.use_overrides(settings.template_overrides)  # the project's, then built-in
         store = Store(settings.resolved_store_url())
         store.migrate()  # idempotent: a new database gets its schema, an old one its upgrades
-        return cls(settings, store, load_source(settings), Vault(settings.secret_key_path),
-                   submit)  # fmt: skip
+        return cls(settings, store, None, Vault(settings.secret_key_path), submit)
 
     def tenants(self) -> list[dict[str, str]]:
         t = tables.tenants.c
@@ -70,32 +89,30 @@ class Reader:
             return [{"id": r.id, "name": r.name}
                     for r in conn.execute(select(t.id, t.name).order_by(t.id))]  # fmt: skip
 
-    def catalogue(self) -> list[Onramp]:
-        # the providers' data and the models (~0.01 s of import): the reads that show them
-        from onramp.core.model import Onramp
-        from onramp.csp.constraints import for_provider
+    def catalogue(self) -> list[OnrampView]:
+        from onramp.csp.constraints import for_provider  # the providers' data: this read's
 
         u = tables.port_usage.c
         with self.store.rows() as conn:
             usage = {(r.router, r.port): r.used_mbps
                      for r in conn.execute(select(u.router, u.port, u.used_mbps))}  # fmt: skip
-        out = []
+        out: list[OnrampView] = []
         for oid, o in self.backbone.catalogue.onramps.items():
             ports = [
                 (r, next(p for p in r.onramp_ports if p.name == n))
                 for r, n in self.backbone.ports_of(oid)
             ]
             out.append(
-                Onramp(
-                    id=oid,
-                    provider=o.provider,
-                    pop=o.pop,
-                    description=o.description,
-                    kinds=list(for_provider(o.provider).kinds),
-                    ports=[f"{r.name}:{p.name}" for r, p in ports],
-                    capacity_mbps=sum(p.speed_mbps for _, p in ports),
-                    used_mbps=sum(usage.get((r.name, p.name), 0) for r, p in ports),
-                )
+                {
+                    "id": oid,
+                    "provider": o.provider,
+                    "pop": o.pop,
+                    "description": o.description,
+                    "kinds": list(for_provider(o.provider).kinds),
+                    "ports": [f"{r.name}:{p.name}" for r, p in ports],
+                    "capacity_mbps": sum(p.speed_mbps for _, p in ports),
+                    "used_mbps": sum(usage.get((r.name, p.name), 0) for r, p in ports),
+                }
             )
         return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import select
 
@@ -25,6 +25,7 @@ from onramp.core.model import (
     LinkRequest,
     Tenant,
 )
+from onramp.core.settings import Settings
 from onramp.core.shapes import (
     ConnectorPlan,
     ConnectorView,
@@ -45,7 +46,7 @@ from onramp.core.store import (
 )
 from onramp.csp.constraints import for_kind
 from onramp.flow import allocate
-from onramp.flow.reads import Reader
+from onramp.flow.reads import Reader, Submit
 from onramp.flow.request import parse
 from onramp.flow.views import connector_view, link_view
 
@@ -58,6 +59,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class Service(Reader):
     """The service core: its reads (Reader) and everything that writes."""
+
+    @classmethod
+    def open(cls, settings: Settings, submit: Submit | None = None) -> Self:
+        """As Reader's, with the inventory read and checked now: the API, the workers and a
+        command that writes fail at start on a broken one, not at their first use of it."""
+        svc = super().open(settings, submit)
+        _ = svc.backbone
+        return svc
 
     def publish(self, kind: str, ident: str) -> bool:
         """Hand committed work to the workers. A broker that is down loses nothing: the

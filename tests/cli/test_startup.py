@@ -49,8 +49,10 @@ sys.argv[0] = "onramp"
 import onramp.cli
 onramp.cli.GC_AFTER_S = 3600  # the collector's return is not raced on a busy machine
 before = ran()  # the interpreter's own start, not the command's
+plugins = lambda: getattr(sys.modules.get("pydantic.plugin._loader"), "_plugins", None)
 atexit.register(lambda: open(out, "w").write(json.dumps(
-    {"modules": sorted(sys.modules), "collections": ran() - before})))
+    {"modules": sorted(sys.modules), "collections": ran() - before,
+     "plugins_looked_up": plugins() is not None})))
 onramp.cli.run()
 """
 
@@ -68,9 +70,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def probed(folder: Path, argv: list[str]) -> dict[str, Any]:
+def probed(folder: Path, argv: list[str], **more_env: str) -> dict[str, Any]:
     out = folder / "modules.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONRAMP_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ONRAMP_") and k != "PYDANTIC_DISABLE_PLUGINS"}  # fmt: skip
+    env.update(more_env)
     done = subprocess.run([sys.executable, "-c", PROBE, str(out), *argv], cwd=folder, env=env,
                           capture_output=True, text=True)  # fmt: skip
     # `lab status` answers 1 while no lab has converged; a traceback would show in stderr
@@ -112,13 +116,24 @@ def test_a_command_that_reads_the_store_loads_no_orm(workdir: Path, argv: list[s
     assert modules & UNREAD == set()
 
 
-@pytest.mark.parametrize("argv", READS_THE_STORE[1:], ids=" ".join)
+@pytest.mark.parametrize("argv", READS_THE_STORE, ids=" ".join)
 def test_a_list_that_shows_no_model_loads_none(workdir: Path, argv: list[str]) -> None:
     """The requests' and views' pydantic models (~0.01 s) load with a read that builds one:
-    the catalogue's on-ramps, a Link, the states of `worker status`; not for the rest (this
-    project's store holds no Link)."""
+    a Link, the states of `worker status`; not for the rest (this project's store holds no
+    Link; the catalogue's on-ramps are a shape, shapes.OnrampView)."""
     modules = loaded(workdir, argv)
     assert ("onramp.core.model" in modules) == (argv[:2] == ["worker", "status"])
+
+
+@pytest.mark.parametrize("argv", READS_THE_STORE[1:], ids=" ".join)
+def test_a_read_that_shows_no_router_reads_no_inventory(workdir: Path, argv: list[str]) -> None:
+    """The inventory (its models, its files or Nautobot: ~0.02 s) is read when a read first
+    needs it (onramp.flow.reads `Reader.backbone`): the catalogue, a Connector's or a Link's
+    view; not for tenants, tickets or the workers' leases, nor a list with no row (this
+    project's store holds none)."""
+    modules = loaded(workdir, argv)
+    assert "onramp.core.tables" in modules  # it did read the store
+    assert {m for m in modules if m.startswith("onramp.network.inventory")} == set()
 
 
 @pytest.mark.parametrize("argv", NO_STORE, ids=" ".join)
@@ -134,6 +149,15 @@ def test_a_short_command_runs_no_cyclic_collection(workdir: Path, argv: list[str
     """Start-up's ~500,000 objects all live until exit: walking them (while they load, and
     at exit) was ~25 % of a read-only command's CPU."""
     assert probed(workdir, argv)["collections"] == 0
+
+
+@pytest.mark.parametrize("argv", [READS_THE_STORE[0], ["lab", "status", "--json"]], ids=" ".join)
+def test_a_command_looks_up_no_pydantic_plugin(workdir: Path, argv: list[str]) -> None:
+    """pydantic looks for its plugins in every installed package's metadata (~6 ms of each
+    start) when it builds the first model; onramp uses none, so the CLI turns them off,
+    unless the variable is set (empty: have them)."""
+    assert probed(workdir, argv)["plugins_looked_up"] is False
+    assert probed(workdir, argv, PYDANTIC_DISABLE_PLUGINS="")["plugins_looked_up"] is True
 
 
 def test_a_long_command_collects_again(workdir: Path) -> None:

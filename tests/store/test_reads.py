@@ -7,15 +7,20 @@ a lease, a lock and tickets."""
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from onramp.core.model import SETTLED, ChangeRecord, LinkRequest, State
+from onramp.core import engine
+from onramp.core.model import SETTLED, ChangeRecord, LinkRequest, Onramp, State
 from onramp.core.secrets import Vault
-from onramp.core.settings import load_settings
+from onramp.core.settings import ROOT, load_settings, local_config
 from onramp.core.store import (
     ROWS,
     ConnectorRow,
@@ -30,8 +35,9 @@ from onramp.core.store import (
 from onramp.csp.tickets import tickets, view
 from onramp.flow import allocate
 from onramp.flow.reads import Reader
+from onramp.flow.service import Service
 from onramp.flow.views import connector_view, link_view
-from onramp.network.inventory import Backbone
+from onramp.network.inventory import Backbone, InventoryError
 
 from .test_allocation import REQUESTS, gone, req
 
@@ -86,10 +92,13 @@ def test_the_core_reads_answer_what_the_orm_rows_give(
         tenants = s.scalars(select(TenantRow).order_by(TenantRow.id))
         same(reader.tenants(), [{"id": t.id, "name": t.name} for t in tenants])
         usage = {(u.router, u.port): u.used_mbps for u in s.scalars(select(PortUsageRow))}
-        assert [o.used_mbps for o in reader.catalogue()] == [
+        onramps = reader.catalogue()
+        assert [o["used_mbps"] for o in onramps] == [
             sum(usage.get((r.name, p), 0) for r, p in backbone.ports_of(o))
             for o in backbone.catalogue.onramps
         ]
+        # the view is model.Onramp's JSON (what the API answers): fields, order and types
+        same(onramps, [Onramp.model_validate(o, strict=True).model_dump() for o in onramps])
         for open_only in (True, False):
             q = select(TicketRow).order_by(TicketRow.created_at)
             if open_only:
@@ -115,3 +124,34 @@ def test_the_core_reads_answer_what_the_orm_rows_give(
         locks = [{"router": r.router, "owner": r.owner, "left_s": left(r.until) or 0.0}
                  for r in s.scalars(select(RouterLockRow).order_by(RouterLockRow.router))]  # fmt: skip
         same(status, {"at": status["at"], "work": work, "router_locks": locks})
+
+
+def test_a_read_opens_beside_a_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening a store checks its schema revision without SQLite's write lock: a command
+    that only reads neither waits for a worker's write nor, past the busy timeout, takes a
+    store being written for a new one (its revision read as None: Alembic then ran)."""
+    url = f"sqlite:///{tmp_path / 'onramp.db'}"
+    Store(url).migrate()
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_S", 0)  # a lock waited for fails at once
+    writer = sqlite3.connect(tmp_path / "onramp.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a worker's transaction, under way
+        assert Store(url).revision() == engine.head_revision()
+    finally:
+        writer.close()
+
+
+def test_the_inventory_is_read_when_a_read_needs_it(tmp_path: Path) -> None:
+    """A Reader reads the inventory on its first use (a tenant list needs none of it); the
+    Service, which the API, the workers and the writing commands open, still checks it at
+    open, so they fail at start on a broken inventory as before."""
+    broken = tmp_path / "inventory"
+    shutil.copytree(ROOT / "inventory", broken)
+    (broken / "hosts.yaml").write_text("pe1: [not, a, host]\n")
+    settings = load_settings(local_config(tmp_path, inventory=broken))
+    reader = Reader.open(settings)
+    assert reader.tenants() == []
+    with pytest.raises(InventoryError):
+        reader.catalogue()
+    with pytest.raises(InventoryError):
+        Service.open(settings)
