@@ -15,11 +15,13 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnDefault,
+    Insert,
     Select,
     String,
     Table,
@@ -460,25 +462,45 @@ def insert_all(conn: Connection, writes: Sequence[Rows]) -> None:
         for table, rows in writes:
             conn.execute(insert(table), rows)
         return
-    shape = tuple((table.name, len(rows), tuple(rows[0])) for table, rows in writes)
-    values = {f"w{t}_{n}_{key}": value for t, (_, rows) in enumerate(writes)
-              for n, row in enumerate(rows) for key, value in row.items()}  # fmt: skip
+    shape = tuple((table.name, len(rows), tuple(rows[0]), _repeats(rows)) for table, rows in writes)
+    values = {f"w{t}_{n}_{key}": value
+              for t, (_, rows) in enumerate(writes) for n, row in enumerate(rows)
+              for key, value in row.items() if not (n and key in shape[t][3][n - 1])}  # fmt: skip
     conn.execute(_inserts(shape), values)
 
 
-@cache
-def _inserts(shape: tuple[tuple[str, int, tuple[str, ...]], ...]) -> TextClause:
-    """`insert_all`'s statement for tables (name, rows, columns), built once per shape as
-    text with typed values (w<table>_<row>_<key>): SQLAlchemy caches no multi-row VALUES,
-    and compiling one on each call cost more than the round trips it saves."""
+def _repeats(rows: list[dict[str, Any]]) -> tuple[frozenset[str], ...]:
+    """For each row after the first, the keys whose value is the first row's (a create's
+    transitions share their kind, target, actor and reason): bound once. Past 50 values
+    psycopg converts the statement's text again on every run (85 us of a create: issue 23)."""
+    first = rows[0]
+    return tuple(frozenset(k for k, v in row.items()
+                           if type(v) is type(first[k]) and v == first[k])
+                 for row in rows[1:])  # fmt: skip
+
+
+@lru_cache(maxsize=256)  # shapes differ by which values repeat: bounded all the same
+def _inserts(
+    shape: tuple[tuple[str, int, tuple[str, ...], tuple[frozenset[str], ...]], ...],
+) -> TextClause:
+    """`insert_all`'s statement for tables (name, rows, columns, each later row's keys bound
+    to the first row's value), built once per shape as text with typed values
+    (w<table>_<row>_<key>): SQLAlchemy caches no multi-row VALUES, and compiling one on each
+    call cost more than the round trips it saves."""
     from sqlalchemy.dialects import postgresql  # only here: a store's writes on PostgreSQL
 
-    inserts, typed = [], []
-    for t, (name, count, keys) in enumerate(shape):
+    inserts: list[Insert] = []
+    typed: list[BindParameter[Any]] = []
+    for t, (name, count, keys, repeats) in enumerate(shape):
         table = tables.metadata.tables[name]
-        rows = [{key: bindparam(f"w{t}_{n}_{key}", type_=table.c[key].type) for key in keys}
-                for n in range(count)]  # fmt: skip
-        typed += [value for row in rows for value in row.values()]
+        firsts = {key: bindparam(f"w{t}_0_{key}", type_=table.c[key].type) for key in keys}
+        typed += firsts.values()
+        rows = [firsts]
+        for n in range(1, count):
+            own = {key: bindparam(f"w{t}_{n}_{key}", type_=table.c[key].type)
+                   for key in keys if key not in repeats[n - 1]}  # fmt: skip
+            typed += own.values()
+            rows.append({key: own.get(key, firsts[key]) for key in keys})
         inserts.append(insert(table).values(rows))
     *first, statement = inserts
     for t, parent in enumerate(first):
