@@ -526,10 +526,7 @@ def _defaulted(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]
 def tenant_webhooks(s: Session, tenant: str) -> list[str] | None:
     """The ids of the tenant's webhooks, None when there is no such tenant: one query, read
     once per transaction (a create checks the tenant and moves its Connector three times)."""
-    tx = s.get_transaction()
-    if s.info.get("webhooks", (None,))[0] is not tx:
-        s.info["webhooks"] = (tx, {})
-    known: dict[str, list[str]] = s.info["webhooks"][1]
+    known = _webhooks(s)
     if tenant not in known:
         # on the session's connection: no autoflush of the caller's pending rows (they flush
         # when it commits, as before), and none of the ORM's work per statement
@@ -538,6 +535,21 @@ def tenant_webhooks(s: Session, tenant: str) -> list[str] | None:
             return None
         known[tenant] = [hook for _, hook in rows if hook is not None]
     return known[tenant]
+
+
+def keep_webhooks(s: Session, tenant: str, hooks: list[str]) -> None:
+    """`tenant_webhooks`' answer for this transaction, read by the caller with more (a
+    create's first statement: onramp.flow.allocate.tenant_and_usage)."""
+    _webhooks(s)[tenant] = hooks
+
+
+def _webhooks(s: Session) -> dict[str, list[str]]:
+    """The transaction's tenants' webhooks read so far (a new transaction: none)."""
+    tx = s.get_transaction()
+    if s.info.get("webhooks", (None,))[0] is not tx:
+        s.info["webhooks"] = (tx, {})
+    known: dict[str, list[str]] = s.info["webhooks"][1]
+    return known
 
 
 def _tenant_webhooks() -> Select[str, str | None]:

@@ -15,11 +15,11 @@ from .conftest import Api
 ORDER = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10, "customer_asn": 65201,
          "prefixes": ["192.168.10.0/24"]}  # fmt: skip
 # auth and rate limit: the address's bucket with the key (1), a token drawn (1); the create: the
-# tenant with its webhooks (1), the on-ramp's routers and ports (1), the bandwidth (1), VLAN,
+# tenant with its webhooks and the on-ramp's routers and ports (1), the bandwidth (1), VLAN,
 # subnet and VRF number in one statement (1), the transitions, the Connector and its
 # attachment (3); a page: its Connectors joined with their attachments, after the row it
 # follows (1)
-CREATE, PAGE = 2 + 7, 2 + 1
+CREATE, PAGE = 2 + 6, 2 + 1
 
 
 def statements(api: Api, method: str, path: str, **kw: Any) -> list[str]:
@@ -118,7 +118,7 @@ def test_a_page_goes_to_the_server_for_its_statements_alone(
 def test_the_key_check_and_its_token_are_one_statement_on_postgresql(stored_api: Api) -> None:
     """The key, the address's bucket and the key's token drawn: one statement on PostgreSQL
     (the draw an UPDATE in its WITH), a round trip and a statement less on every request
-    than a read then a draw (issue 23). A page then runs two statements, a create six."""
+    than a read then a draw (issue 23). A page then runs two statements, a create five."""
     api = stored_api
     if api.svc.store.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no UPDATE in a WITH")
