@@ -460,13 +460,20 @@ def insert_all(conn: Connection, writes: Sequence[Rows]) -> None:
     writes = [(table, _defaulted(table, rows)) for table, rows in writes if rows]
     if conn.dialect.name != "postgresql" or len(writes) < 2:
         for table, rows in writes:
-            conn.execute(insert(table), rows)
+            conn.execute(_insert(table), rows)
         return
     shape = tuple((table.name, len(rows), tuple(rows[0]), _repeats(rows)) for table, rows in writes)
     values = {f"w{t}_{n}_{key}": value
               for t, (_, rows) in enumerate(writes) for n, row in enumerate(rows)
               for key, value in row.items() if not (n and key in shape[t][3][n - 1])}  # fmt: skip
     conn.execute(_inserts(shape), values)
+
+
+@lru_cache(maxsize=64)
+def _insert(table: Table) -> Insert:
+    """A table's INSERT, built once: SQLAlchemy then finds its compiled form by a key it
+    keeps on the statement, instead of making and hashing a new one on every write."""
+    return insert(table)
 
 
 def _repeats(rows: list[dict[str, Any]]) -> tuple[frozenset[str], ...]:
