@@ -15,11 +15,13 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnDefault,
+    Insert,
     Select,
     String,
     Table,
@@ -458,27 +460,54 @@ def insert_all(conn: Connection, writes: Sequence[Rows]) -> None:
     writes = [(table, _defaulted(table, rows)) for table, rows in writes if rows]
     if conn.dialect.name != "postgresql" or len(writes) < 2:
         for table, rows in writes:
-            conn.execute(insert(table), rows)
+            conn.execute(_insert(table), rows)
         return
-    shape = tuple((table.name, len(rows), tuple(rows[0])) for table, rows in writes)
-    values = {f"w{t}_{n}_{key}": value for t, (_, rows) in enumerate(writes)
-              for n, row in enumerate(rows) for key, value in row.items()}  # fmt: skip
+    shape = tuple((table.name, len(rows), tuple(rows[0]), _repeats(rows)) for table, rows in writes)
+    values = {f"w{t}_{n}_{key}": value
+              for t, (_, rows) in enumerate(writes) for n, row in enumerate(rows)
+              for key, value in row.items() if not (n and key in shape[t][3][n - 1])}  # fmt: skip
     conn.execute(_inserts(shape), values)
 
 
-@cache
-def _inserts(shape: tuple[tuple[str, int, tuple[str, ...]], ...]) -> TextClause:
-    """`insert_all`'s statement for tables (name, rows, columns), built once per shape as
-    text with typed values (w<table>_<row>_<key>): SQLAlchemy caches no multi-row VALUES,
-    and compiling one on each call cost more than the round trips it saves."""
+@lru_cache(maxsize=64)
+def _insert(table: Table) -> Insert:
+    """A table's INSERT, built once: SQLAlchemy then finds its compiled form by a key it
+    keeps on the statement, instead of making and hashing a new one on every write."""
+    return insert(table)
+
+
+def _repeats(rows: list[dict[str, Any]]) -> tuple[frozenset[str], ...]:
+    """For each row after the first, the keys whose value is the first row's (a create's
+    transitions share their kind, target, actor and reason): bound once. Past 50 values
+    psycopg converts the statement's text again on every run (85 us of a create: issue 23)."""
+    first = rows[0]
+    return tuple(frozenset(k for k, v in row.items()
+                           if type(v) is type(first[k]) and v == first[k])
+                 for row in rows[1:])  # fmt: skip
+
+
+@lru_cache(maxsize=256)  # shapes differ by which values repeat: bounded all the same
+def _inserts(
+    shape: tuple[tuple[str, int, tuple[str, ...], tuple[frozenset[str], ...]], ...],
+) -> TextClause:
+    """`insert_all`'s statement for tables (name, rows, columns, each later row's keys bound
+    to the first row's value), built once per shape as text with typed values
+    (w<table>_<row>_<key>): SQLAlchemy caches no multi-row VALUES, and compiling one on each
+    call cost more than the round trips it saves."""
     from sqlalchemy.dialects import postgresql  # only here: a store's writes on PostgreSQL
 
-    inserts, typed = [], []
-    for t, (name, count, keys) in enumerate(shape):
+    inserts: list[Insert] = []
+    typed: list[BindParameter[Any]] = []
+    for t, (name, count, keys, repeats) in enumerate(shape):
         table = tables.metadata.tables[name]
-        rows = [{key: bindparam(f"w{t}_{n}_{key}", type_=table.c[key].type) for key in keys}
-                for n in range(count)]  # fmt: skip
-        typed += [value for row in rows for value in row.values()]
+        firsts = {key: bindparam(f"w{t}_0_{key}", type_=table.c[key].type) for key in keys}
+        typed += firsts.values()
+        rows = [firsts]
+        for n in range(1, count):
+            own = {key: bindparam(f"w{t}_{n}_{key}", type_=table.c[key].type)
+                   for key in keys if key not in repeats[n - 1]}  # fmt: skip
+            typed += own.values()
+            rows.append({key: own.get(key, firsts[key]) for key in keys})
         inserts.append(insert(table).values(rows))
     *first, statement = inserts
     for t, parent in enumerate(first):
@@ -504,10 +533,7 @@ def _defaulted(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]
 def tenant_webhooks(s: Session, tenant: str) -> list[str] | None:
     """The ids of the tenant's webhooks, None when there is no such tenant: one query, read
     once per transaction (a create checks the tenant and moves its Connector three times)."""
-    tx = s.get_transaction()
-    if s.info.get("webhooks", (None,))[0] is not tx:
-        s.info["webhooks"] = (tx, {})
-    known: dict[str, list[str]] = s.info["webhooks"][1]
+    known = _webhooks(s)
     if tenant not in known:
         # on the session's connection: no autoflush of the caller's pending rows (they flush
         # when it commits, as before), and none of the ORM's work per statement
@@ -516,6 +542,21 @@ def tenant_webhooks(s: Session, tenant: str) -> list[str] | None:
             return None
         known[tenant] = [hook for _, hook in rows if hook is not None]
     return known[tenant]
+
+
+def keep_webhooks(s: Session, tenant: str, hooks: list[str]) -> None:
+    """`tenant_webhooks`' answer for this transaction, read by the caller with more (a
+    create's first statement: onramp.flow.allocate.tenant_and_usage)."""
+    _webhooks(s)[tenant] = hooks
+
+
+def _webhooks(s: Session) -> dict[str, list[str]]:
+    """The transaction's tenants' webhooks read so far (a new transaction: none)."""
+    tx = s.get_transaction()
+    if s.info.get("webhooks", (None,))[0] is not tx:
+        s.info["webhooks"] = (tx, {})
+    known: dict[str, list[str]] = s.info["webhooks"][1]
+    return known
 
 
 def _tenant_webhooks() -> Select[str, str | None]:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     null,
     select,
     union_all,
@@ -70,9 +71,11 @@ from onramp.core.store import (
     RouterStateRow,
     Rows,
     Store,
+    TenantRow,
+    WebhookRow,
+    keep_webhooks,
     move,
     now,
-    tenant_webhooks,
     values_of,
 )
 from onramp.csp.constraints import Constraints
@@ -263,21 +266,41 @@ class Candidate:
     role: str | None
 
 
-def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
+@dataclass(frozen=True)
+class Usage:
+    """What `candidates` reads of the store: routers out of service, ports' usage rows."""
+
+    out_of_service: frozenset[str]
+    ports: dict[tuple[str, str], Any]
+
+
+def tenant_and_usage(s: Session, bb: Backbone, tenant: str, onramp: str) -> tuple[bool, Usage]:
+    """Whether `tenant` is there (its webhooks kept for the transaction's moves:
+    store.tenant_webhooks), and the usage of `onramp`'s routers: a create's first
+    statement, one round trip where it made two (issue 23)."""
+    routers = sorted({r.name for r, _ in bb.ports_of(onramp)})
+    found, hooks, out = False, [], set()
+    ports: dict[tuple[str, str], Any] = {}
+    for u in s.connection().execute(_FIRST_READ, {"tenant": tenant, "routers": routers}):
+        if u.what == "tenant":
+            found = True
+            hooks += [u.port] if u.port is not None else []  # its webhooks, in that column
+        elif u.port is None:
+            out.add(u.router)
+        else:
+            ports[(u.router, u.port)] = u
+    if found:
+        keep_webhooks(s, tenant, hooks)
+    return found, Usage(frozenset(out), ports)
+
+
+def candidates(bb: Backbone, onramp: str, usage: Usage) -> list[Candidate]:
     """The on-ramp's ports on routers that are in service and can be deployed to safely
     (their platform: onramp.network.platforms), emptiest first."""
     unsafe = undeployable({r.name: r.platform for r, _ in bb.ports_of(onramp)})
-    routers = {r.name for r, _ in bb.ports_of(onramp)} - set(unsafe)
-    out_of_service: set[str] = set()
-    usage: dict[tuple[str, str], Any] = {}
-    for u in s.connection().execute(_STATES_AND_USAGE, {"routers": sorted(routers)}):
-        if u.port is None:
-            out_of_service.add(u.router)
-        else:
-            usage[(u.router, u.port)] = u
     found = []
     for r, name in bb.ports_of(onramp):
-        if r.state != "in-service" or r.name in out_of_service or r.name in unsafe:
+        if r.state != "in-service" or r.name in usage.out_of_service or r.name in unsafe:
             continue
         port = next(p for p in r.onramp_ports if p.name == name)
         found.append(
@@ -285,7 +308,7 @@ def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
         )
 
     def load(c: Candidate) -> tuple[float, int, str, str]:
-        u = usage.get((c.router, c.port))
+        u = usage.ports.get((c.router, c.port))
         return (
             (u.used_mbps / c.speed_mbps) if u else 0.0,
             u.attachments if u else 0,
@@ -296,22 +319,29 @@ def candidates(s: Session, bb: Backbone, onramp: str) -> list[Candidate]:
     return sorted(found, key=load)
 
 
-def _states_and_usage() -> Any:
-    """The routers (:routers) out of service (a row without port), and their ports' usage:
-    one query, built once (two round trips, and building them cost more than running them)."""
+def _first_read() -> Any:
+    """The tenant (:tenant) with its webhooks (in `port`; none: NULL), the routers
+    (:routers) out of service (a row without port), and their ports' usage: one query,
+    built once (three round trips, and building them cost more than running them)."""
     routers = bindparam("routers", type_=String, expanding=True)
     states = RouterStateRow.__table__.c
-    out = select(states.router, null().label("port"), null().label("used_mbps"),
-                 null().label("attachments"))  # fmt: skip
+    tenants, hooks = TenantRow.__table__, WebhookRow.__table__
+    # typed: PostgreSQL takes a UNION's column type from its first branch
+    nothing = (null().cast(_USAGE.c.used_mbps.type).label("used_mbps"),
+               null().cast(_USAGE.c.attachments.type).label("attachments"))  # fmt: skip
     return union_all(
-        out.where(states.router.in_(routers), states.state != "in-service"),
-        select(_USAGE.c.router, _USAGE.c.port, _USAGE.c.used_mbps, _USAGE.c.attachments).where(
-            _USAGE.c.router.in_(routers)
-        ),
-    )
+        select(literal_column("'tenant'").label("what"), tenants.c.id.label("router"),
+               hooks.c.id.label("port"), *nothing)
+        .select_from(tenants.outerjoin(hooks, hooks.c.tenant_id == tenants.c.id))
+        .where(tenants.c.id == bindparam("tenant", type_=String)),
+        select(literal_column("'down'"), states.router, null(), *nothing)
+        .where(states.router.in_(routers), states.state != "in-service"),
+        select(literal_column("'usage'"), _USAGE.c.router, _USAGE.c.port, _USAGE.c.used_mbps,
+               _USAGE.c.attachments).where(_USAGE.c.router.in_(routers)),
+    )  # fmt: skip
 
 
-_STATES_AND_USAGE = _states_and_usage()
+_FIRST_READ = _first_read()
 
 
 def _role(router: Router, port: str) -> str | None:
@@ -416,11 +446,12 @@ def _legs(
     req: ConnectorRequest,
     c: Constraints,
     owner: str,
+    usage: Usage,
     edge: EdgeContext | None = None,
 ) -> list[_Leg]:
     pool_len = req.prefix_length or c.peering.default_prefix_length
     pool = c.peering.pools[pool_len]
-    ports = candidates(s, bb, req.onramp)
+    ports = candidates(bb, req.onramp, usage)
     roles = ["primary", "secondary"] if c.peering.sessions == 2 else ["single"]
     for role in roles:  # before anything is taken: a role only on unsafe platforms refuses
         of_role = {r.name: r.platform for r, name in bb.ports_of(req.onramp)
@@ -544,7 +575,8 @@ def _new_connector(
     actor: str = "onramp",
     edge: EdgeContext | None = None,
 ) -> ConnectorRow:
-    if tenant_webhooks(s, req.tenant) is None:  # read with its webhooks: the moves want them
+    there, usage = tenant_and_usage(s, bb, req.tenant, req.onramp)  # with its webhooks
+    if not there:
         raise OnrampError("ONR-REQ-013", f"tenant '{req.tenant}'", field="tenant")
     if req.idempotency_key:
         same = s.scalar(
@@ -557,7 +589,7 @@ def _new_connector(
             return _replayed(same, req)
     c = request.connector(req, bb)
     cid = str(uuid.uuid4())
-    legs = _legs(s, bb, req, c, cid, edge)  # first: it locks the chosen ports' usage rows
+    legs = _legs(s, bb, req, c, cid, usage, edge)  # first: it locks the chosen ports' usage rows
     asns = c.bgp.local_asn_range if c.bgp.local_asn == "allocate" else None
     own: list[Want] = [("vrf", *NUMBERS)] + ([(f"asn:{c.provider}", *asns)] if asns else [])
     taken = take_many(s, _wants(legs) + own, cid)  # every value in one statement, as a rule
