@@ -3,7 +3,9 @@
 A message only says "advance <kind> <id>"; the database is the truth (onramp.flow.orchestrate).
 An order is handed to the workers as soon as it is stored (`submit`, wired into the
 Service by every entry point). A step that changed the state runs the next at once, in
-the same message (up to `CHAIN` steps, then it queues the next); a waiting one asks again after `worker.poll_s`; a failed one after its backoff. `sweep` (a
+the same message (up to `CHAIN` steps, then it queues the next); a wait just begun is asked once
+more at once, in the same message, then again after `poll_in` (at most `worker.poll_s`); a failed
+one after its backoff. `sweep` (a
 `sweeper` thread: `onramp worker --beat`, the embedded runner; or `celery -A onramp.worker
 beat`) is the safety net: it re-queues whatever is unfinished, not leased and not backing
 off, so work a dead worker held resumes once its lease (seconds: a heartbeat renews it
@@ -153,6 +155,7 @@ CHAIN = 8
 @app.task(name="onramp.advance")
 def advance(kind: str, ident: str) -> str | None:
     orch = _orchestrator()
+    asked_again = False
     for _ in range(CHAIN):
         before = orch.state(kind, ident)
         state = orch.advance(kind, ident)
@@ -161,6 +164,18 @@ def advance(kind: str, ident: str) -> str | None:
         due = orch.due_in(kind, ident)  # a failed step backing off
         if state is None and not due:
             return None  # another worker has it (and queues its next step)
+        if (
+            state is not None
+            and state != before
+            and State(state) in WAITING
+            and not (due or asked_again)
+        ):
+            # a wait just begun (the provider has the request): asked once more at once,
+            # here. A customer who accepts by automation (the simulator's at 0 s) is seen
+            # without a broker trip and poll_in's tenth of a second; one call more per
+            # order to a provider whose customer takes longer, then poll_in's schedule
+            asked_again = True
+            continue
         waiting = state is None or state == before or State(state) in WAITING
         if waiting or due:
             break
