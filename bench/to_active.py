@@ -193,6 +193,13 @@ def profile() -> Spans:
     spans.wrap(collect, "_gather", "gate: one poll round (nornir run)")
     spans.wrap(bgp_gate.aetest, "main", "gate: aetest")
     spans.wrap(config, "deploy_config", "deploy task (per router)")
+    # the provider's side: its calls, and the lab's cloud edge the simulator configures
+    # inside the call that sees the VIF ready (a real provider's side comes up on its own)
+    from onramp.csp.aws.adapter import AwsAdapter
+
+    spans.wrap(AwsAdapter, "request", "provider: request")
+    spans.wrap(AwsAdapter, "status", "provider: status")
+    spans.wrap(LabAttachment, "_configure", "simulator: cloud edge configured (lab)")
     return spans
 
 

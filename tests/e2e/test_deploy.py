@@ -156,6 +156,32 @@ def test_plan_apply_brings_bgp_up_in_the_customer_vrf(env: Env) -> None:
     assert env.bgp_state("pe1-par", c["vrf"], peer) == "absent"
 
 
+def test_the_gate_reads_a_new_sessions_routes_with_the_poll_that_sees_it_up(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate's route read (what the new session accepted) goes in the same exec as the
+    session poll once the session is Established: the poll that sees its first prefix
+    has its routes, where a round trip more followed it (~40 ms on the way to active).
+    The gate still judges them: the Connector is active with its prefix accepted."""
+    c = new_connector(env)
+    peer = c["attachments"][0]["peer_address"].split("/")[0]
+    plan = make_plan(env.svc, "connector", c["id"])
+    env.cloud_side(c)
+    nr = init_nornir(env.svc.settings).filter(filter_func=lambda h: h.name == "pe1-par")
+    try:
+        dev = nr.inventory.hosts["pe1-par"].get_connection("napalm", nr.config)
+        commands = sent(dev, monkeypatch)
+        done = apply_plan(env.svc, plan["id"], revert_in=60, check_timeout=30, nornir=nr)
+        monkeypatch.undo()
+    finally:
+        nr.close_connections()
+    assert done["state"] == "applied"
+    routes = [x for x in commands if f"neighbors {peer} routes json" in x]
+    assert routes, commands
+    assert all("show bgp vrf all summary json" in x for x in routes), routes
+    take_off(env, c)
+
+
 def test_unconfirmed_broken_commit_reverts_by_itself(env: Env) -> None:
     """Wrong peer ASN committed with revert_in=30; the caller goes away without confirming:
     the router returns to its previous config on its own."""

@@ -387,6 +387,32 @@ def test_a_waiting_connector_asks_again_soon_at_first(tmp_path: Path) -> None:
             until(lambda: "configuring" in [h["to"] for h in history(svc, c["id"])], 20)
 
 
+def test_a_wait_just_begun_asks_the_provider_once_more_in_the_same_message(env: Env) -> None:
+    """The provider has the request and its customer accepts at once (by automation; the
+    simulator's at 0 s): the message that asked sees the accept, with no broker trip and
+    no wait (poll_in's first is 0.1 s), for one read more. AWS's own side then takes its
+    time (60 s): that wait is asked by poll_in's schedule, not at once again. No worker
+    consumes here: a queued step would not run."""
+    env.sim.behaviour = Behaviour(accept_after_s=0, provisioning_s=60)
+    settings = env.settings("at-once", sweep_s=0)
+    worker.configure(settings)
+    svc = Service.open(settings)  # nobody told: the test runs the task itself
+    svc.add_tenant("acme", "ACME")
+    c = svc.create_connector(svc.connector_request(AWS))
+    asked = len(env.sim.calls)
+    assert worker.advance("connector", c["id"]) == "csp_requested"
+    assert [h["to"] for h in history(svc, c["id"])][3:] == [
+        "csp_requested", "awaiting_customer", "csp_requested"]  # fmt: skip
+    # the request (its look-up first), then one step's reads: the status, and the request's
+    # look-up again (the provider's side is ours to finish: `_csp_wait`)
+    assert env.sim.calls[asked:] == [
+        "DescribeVirtualInterfaces",
+        ASKED,
+        "DescribeVirtualInterfaces",
+        "DescribeVirtualInterfaces",
+    ]
+
+
 def test_a_busy_router_is_waited_for_not_counted_as_a_failed_try(env: Env) -> None:
     """Another change holds the PE (its router lock): the Connector waits, past retry_max
     of such turns, with no try counted and the router named. (Before: each turn was a
@@ -424,10 +450,9 @@ def test_a_step_that_moves_on_runs_the_next_in_the_same_message(env: Env) -> Non
     svc = Service.open(settings)  # nobody told: the test runs the task itself
     svc.add_tenant("acme", "ACME")
     c = svc.create_connector(svc.connector_request(AWS))
-    # the task's body, in this process (a Celery task called is a plain call)
-    assert worker.advance("connector", c["id"]) == "awaiting_customer"
-    until(lambda: worker.advance("connector", c["id"]) != "awaiting_customer")
-    assert svc.connector(c["id"])["state"] == "failed"
+    # the task's body, in this process (a Celery task called is a plain call): the wait
+    # just begun is asked again at once, which reads the refusal
+    assert worker.advance("connector", c["id"]) == "failed"
     assert [h["to"] for h in history(svc, c["id"])][-2:] == ["rolling_back", "failed"]
 
 

@@ -79,12 +79,16 @@ class ShowBgpVrfRoutes(ShowBgpVrfRoutesSchema):
         "show bgp vrf {vrf} ipv4 unicast neighbors {neighbor} routes json",
     ]
 
+    @classmethod
+    def command(cls, vrf: str, neighbor: str | None = None) -> str:
+        """The command this parser runs (a caller sends several in one exec)."""
+        return cls.cli_command[0 if neighbor is None else 1].format(vrf=vrf, neighbor=neighbor)
+
     def cli(
         self, vrf: str, neighbor: str | None = None, output: str | None = None
     ) -> dict[str, dict[str, dict[str, dict[str, BgpRoute]]]]:
         if output is None:
-            command = self.cli_command[0 if neighbor is None else 1]
-            output = self.device.execute(command.format(vrf=vrf, neighbor=neighbor))
+            output = self.device.execute(self.command(vrf, neighbor))
         routes: dict[str, BgpRoute] = {}
         for prefix, paths in _json(output).get("routes", {}).items():
             best = next((p for p in paths if p.get("bestpath")), paths[0])
