@@ -75,6 +75,8 @@ def test_pe_loopbacks_reach_each_other(shared_lab: SharedLab) -> None:
     out = sh("ping", "-n", "-c", "3", "-i", "0.2", "-w", "10", "-I", str(src.loopback.ip),
              str(dst.loopback.ip), ns=ns, check=False)  # fmt: skip
     if " 0% packet loss" not in out:  # the path as each hop saw it, for the report
+        limit = Path("/proc/sys/net/ipv4/neigh/default/gc_thresh3")
+        out += f"machine's gc_thresh3: {limit.read_text() if limit.exists() else 'unreadable'}"
         out += sh("ip", "route", "get", str(dst.loopback.ip), "from", str(src.loopback.ip),
                   ns=ns, check=False)  # fmt: skip
         for node in ("pe1-par", "p1-par", "p1-fra", "pe1-fra"):
