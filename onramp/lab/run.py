@@ -538,6 +538,10 @@ class Lab:
             st.isis = _isis_adjacencies(_vty_json(st.namespace, "isisd", _SHOW_ISIS))
             up = {a["interface"] for a in st.isis if a["state"] == "Up"}
             st.problems += [f"no IS-IS adjacency on {i}" for i in node.expect_isis if i not in up]
+            if node.expect_routes and not st.problems:  # asked once its adjacencies are up
+                rib = _vty_json(st.namespace, "zebra", _SHOW_ISIS_ROUTES)
+                st.problems += [f"no IS-IS route to {p}" for p in node.expect_routes
+                                if not any(r.get("installed") for r in rib.get(p, []))]  # fmt: skip
         if bgp:
             st.bgp = bgp_sessions(json.dumps(_vty_json(st.namespace, "bgpd", _SHOW_BGP)))
             established = {s["neighbor"] for s in st.bgp if s["state"] == "Established"}
@@ -549,9 +553,10 @@ class Lab:
     def wait_converged(self, timeout: float, progress: Progress = _quiet) -> LabStatus:
         """Poll until every expected adjacency and session is up; raise ONR-LAB-004 on timeout.
 
-        Converged: on every router an IS-IS adjacency Up on each core interface and every
-        iBGP session to (or, on a reflector, from) its peer groups Established; on every
-        other node its daemons running (and sshd on routers). Only the nodes not
+        Converged: on every router an IS-IS adjacency Up on each core interface, an IS-IS
+        route installed to every other router's loopback, and every iBGP session to (or, on
+        a reflector, from) its peer groups Established; on every other node its daemons
+        running (and sshd on routers). Only the nodes not
         there yet are asked again (a 100-router lab converges on the cores its polling
         uses); the answer is one status of every node, taken once all looked converged."""
         deadline = time.monotonic() + timeout
@@ -578,6 +583,7 @@ class Lab:
 
 
 _SHOW_ISIS = "show isis neighbor json"
+_SHOW_ISIS_ROUTES = "show ip route isis json"
 _SHOW_BGP = "show bgp vrf all summary json"
 
 

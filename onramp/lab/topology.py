@@ -76,6 +76,10 @@ class Node:
     routes: tuple[str, ...] = ()  # hosts: `ip route add` arguments
     expect_isis: tuple[str, ...] = ()  # interfaces that must carry an Up adjacency
     expect_bgp: tuple[str, ...] = ()  # neighbor addresses that must be Established
+    # every other router's loopback, which IS-IS must have put in the routing table: the
+    # adjacencies and the sessions to the reflectors can all be up while an SPF (at most
+    # one a second by default) has yet to take in a far router's LSP
+    expect_routes: tuple[str, ...] = ()
 
     @cached_property
     def config(self) -> str:
@@ -176,6 +180,9 @@ def build(bb: Backbone, settings: LabSettings) -> Topology:
             expect_isis=tuple(ifn[c.name] for c in r.core_interfaces),
             expect_bgp=tuple(
                 m["address"] for g in data["bgp"]["peer_groups"] for m in g["members"]
+            ),
+            expect_routes=tuple(
+                f"{o.loopback.ip}/32" for o in bb.routers.values() if o.name != r.name
             ),
         )
         for c in r.core_interfaces:

@@ -209,6 +209,33 @@ def test_cloud_side_hosts_reach_their_edges(shared_lab: SharedLab) -> None:
         assert out.returncode == 0, f"{edge} {gateway}: {out.stdout}"
 
 
+def test_a_router_without_a_route_to_every_loopback_is_not_converged(tmp_path: Path) -> None:
+    """Adjacencies and iBGP sessions up are not enough: a router whose routing table lacks
+    another router's loopback (an SPF yet to take in that router's LSP; here pe1-fra's
+    loopback taken out of IS-IS, the sessions to it still up within their hold time) is
+    not converged, and says which. Was "converged" (CI, stop 32: a ping between two PE
+    loopbacks right after `up` got no answer)."""
+    settings = lab_settings("trt", tmp_path, 45)
+    lab = Lab(build(default_inventory_in(45, tmp_path / "inventory"), settings), settings.state_dir)
+    try:
+        assert lab.up(converge_timeout=30).converged
+        ns = lab.ns("pe1-fra")
+        sh("vtysh", "-N", ns, "-c", "configure terminal", "-c", "interface lo", "-c",
+           "no ip router isis core", ns=ns)  # fmt: skip
+        deadline = time.monotonic() + 30
+        while "10.255.0.4/32" in lab.vtysh_json("pe1-par", "show ip route isis json"):
+            assert time.monotonic() < deadline, "pe1-par kept its route to pe1-fra's loopback"
+            time.sleep(0.1)
+        status = lab.status()
+        assert not status.converged
+        problems = {n.name: n.problems for n in status.nodes if n.problems}
+        assert problems["pe1-par"] == ["no IS-IS route to 10.255.0.4/32"]
+        assert "pe1-fra" not in problems  # its own loopback is no route it needs
+    finally:
+        down(settings.name, settings.state_dir)
+    assert leftovers(settings.name) == []
+
+
 def test_up_down_leaves_nothing(tmp_path: Path) -> None:
     settings = lab_settings("tupd", tmp_path, 42)
     lab = Lab(build(default_inventory_in(42, tmp_path / "inventory"), settings), settings.state_dir)
