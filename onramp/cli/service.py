@@ -162,11 +162,12 @@ def catalogue(as_json: JsonOpt = False) -> None:
     """On-ramps, the Connector kinds they offer, their ports and capacity left."""
     with errors(as_json):
         onramps = reader().catalogue()
+    free = [o["capacity_mbps"] - o["used_mbps"] for o in onramps]  # model.Onramp.free_mbps
     if as_json:
-        dump([{**o, "free_mbps": o["capacity_mbps"] - o["used_mbps"]} for o in onramps])
+        dump([{**o, "free_mbps": f} for o, f in zip(onramps, free, strict=True)])
         return
     table = new_table("on-ramp", "provider", "pop", "kinds", "ports", "capacity Mb/s", "free Mb/s")
-    for o in onramps:
+    for o, f in zip(onramps, free, strict=True):
         table.add_row(
             o["id"],
             o["provider"],
@@ -174,7 +175,7 @@ def catalogue(as_json: JsonOpt = False) -> None:
             ", ".join(o["kinds"]),
             ", ".join(o["ports"]),
             str(o["capacity_mbps"]),
-            str(o["capacity_mbps"] - o["used_mbps"]),
+            str(f),
         )
     out.print(table)
 
