@@ -22,6 +22,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,62 @@ def cpu_s(namespaces: list[str]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def profile(svc: Service, lab: Lab, candidates: dict[str, str], runs: int) -> dict[str, Any]:
+    """{step: {router_cpu_ms, own_cpu_ms}}, medians of `runs`, for one PE's dry run (the
+    router's CPU in ticks of 10 ms: the kernel's clock, per process)."""
+    pe = "pe1-par"
+    nr = init_nornir(svc.settings).filter(filter_func=lambda h: h.name == pe)
+    host = nr.inventory.hosts[pe]
+    ns = [lab.ns(pe)]
+
+    def spent(step: Callable[[], object]) -> tuple[float, float]:
+        cpu, own = cpu_s(ns), time.process_time()
+        step()
+        own = time.process_time() - own
+        time.sleep(0.2)  # reaped: counted
+        return (cpu_s(ns) - cpu) * 1000, own * 1000
+
+    # a Nornir of its own for the session step: `dev`'s connection stays open
+    fresh = init_nornir(svc.settings).filter(filter_func=lambda h: h.name == pe)
+
+    def session() -> None:
+        fresh.inventory.hosts[pe].get_connection("napalm", fresh.config)._run("true")
+        fresh.close_connections()
+
+    def dry_run() -> None:
+        dev.load_replace_candidate(config=candidates[pe])
+        dev.compare_config()
+        dev.discard_config()
+
+    dev = host.get_connection("napalm", nr.config)
+    dry_run()  # leaves the staged inputs that the steps below run on
+    # the dry run's own paths (napalm_frr.compare_config): $d/premarked-1 answers
+    # frr-reload's vtysh calls with the inputs marked by the one `vtysh -m`
+    d = f"d={dev._dir} && "
+    steps: dict[str, Callable[[], object]] = {
+        "ssh_session_open_true_close": session,
+        "exec_true": lambda: dev._run("true"),
+        "show_running_config": lambda: dev._run(d + "vtysh -c 'show running-config' >/dev/null"),
+        "vtysh_mark_both_inputs": lambda: dev._run(d + "vtysh -m -f $d/premarked.conf >/dev/null"),
+        "frr_reload_help": lambda: dev._run(f"{dev.frr_reload} --help >/dev/null"),
+        "frr_reload_test": lambda: dev._run(
+            d + f"{dev.frr_reload} --bindir $d/premarked-1 --test --input $d/compared.input "
+            "$d/candidate.conf.load >/dev/null"
+        ),
+        "whole_dry_run_one_exec": dry_run,
+    }
+    took: dict[str, list[tuple[float, float]]] = {k: [] for k in steps}
+    for _ in range(runs):
+        for name, step in steps.items():
+            took[name].append(spent(step))
+    nr.close_connections()
+    return {
+        k: {"router_cpu_ms": round(statistics.median(r for r, _ in v), 1),
+            "own_cpu_ms": round(statistics.median(o for _, o in v), 1)}
+        for k, v in took.items()
+    }  # fmt: skip
+
+
 def setup(tmp: Path, name: str, octet: int) -> tuple[Lab, Service]:
     lab, svc = lab_service(tmp, name, octet)
     for r in REQUESTS:
@@ -81,6 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="one PE's CPU, step by step")
     parser.add_argument("--lab", default=LAB, help=f"lab name (default {LAB})")
     parser.add_argument("--octet", type=int, default=OCTET, help="management 172.20.<octet>.0/24")
     args = parser.parse_args()
@@ -124,6 +182,7 @@ def main() -> None:
                     wall[case].append(took)
                     cpu[case].append(spent)
                     own[case].append(ours)
+            steps = profile(svc, lab, candidates, args.runs) if args.profile else None
         finally:
             down(args.lab, tmp / "state")
     cores = os.cpu_count() or 1
@@ -152,6 +211,8 @@ def main() -> None:
         "ratio_if_idle": round(max(1, (c["all"] + o["all"]) / cores / (c["one"] + o["one"])), 3),
         "load_avg_1m": round(os.getloadavg()[0], 2),  # other work sharing the cores
     }
+    if steps is not None:
+        figures["profile_one_pe"] = steps
     report(figures, args.json)
 
 
