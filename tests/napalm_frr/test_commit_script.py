@@ -1,0 +1,47 @@
+"""The commit's one round trip against a real sshd, FRR's tools stood in for: the router's
+state directory is named once (each `$(hostname)` is a process, and the script named it
+33 times before the router had the new config), and the confirm timer, started by the
+same script, marks its commit where confirm_commit looks."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from napalm_frr import FRRDriver
+
+from .test_host_keys import Sshd, sshd  # noqa: F401 (the fixture)
+
+
+def test_a_commit_names_its_state_directory_once_and_its_timer_marks_there(
+    sshd: Sshd,  # noqa: F811
+) -> None:
+    bin_, state, named = sshd.tmp / "bin", sshd.tmp / "state", sshd.tmp / "hostname.calls"
+    for tool, body in (
+        ("vtysh", "echo 'hostname r1'"),  # the running config, the same at every read
+        ("hostname", f'echo >>{named}; exec /bin/hostname "$@"'),  # counts its calls
+    ):
+        (bin_ / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_ / tool).chmod(0o755)
+    known = sshd.tmp / "known_hosts"
+    known.write_text(sshd.line())
+    # frr-reload --test stood in by `echo`: its "diff" adds nothing
+    args = {"port": sshd.port, "key_file": str(sshd.client_key), "known_hosts": str(known),
+            "state_dir": str(state), "frr_reload": "echo"}  # fmt: skip
+    dev = FRRDriver("127.0.0.1", os.environ.get("USER", "root"), "", timeout=10,
+                    optional_args=args)  # fmt: skip
+    dev.open()
+    try:
+        dev.load_replace_candidate(config="hostname r1\n")
+        named.write_text("")
+        dev.commit_config(revert_in=60)
+        calls = len(named.read_text().splitlines())
+        (mark,) = state.glob("*/pending")
+        timer = int(mark.read_text().split()[1])
+        assert dev.has_pending_commit()
+        dev.confirm_commit()
+        assert not dev.has_pending_commit()
+    finally:
+        dev.close()
+    os.killpg(timer, signal.SIGTERM)  # its own session (setsid): no sleep left behind
+    assert calls == 1, f"the commit's script ran hostname {calls} times"
