@@ -39,6 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from onramp.core.errors import OnrampError
 from onramp.core.model import (
@@ -139,20 +140,38 @@ def take(
 Want = tuple[str, int, int]  # a scope and the range of its values: (scope, lo, hi)
 
 
-def take_many(s: Session, wants: Sequence[Want], owner: str) -> list[int | None]:
+def take_many(
+    s: Session, wants: Sequence[Want], owner: str, port: tuple[Candidate, int] | None = None
+) -> list[int | None] | None:
     """`take` of each (scope, lo, hi) in turn, for `owner`; None where a scope is full. The
     common case of every distinct scope (nothing released, room past the highest) in one
     statement: a create's VLAN, subnet and VRF number were a round trip each (issue 23);
-    what it could not take, and a scope named twice, go through `take` after it."""
+    what it could not take, and a scope named twice, go through `take` after it.
+    `port`: (a candidate, Mb/s) reserved first (`_reserve_bandwidth`), the values taken only
+    if it was; None back if it was not. On PostgreSQL in the same statement, the
+    reservation an INSERT in its WITH: a create's round trip less (issue 23)."""
+    dialect = s.get_bind().dialect.name
     first = {w[0]: i for i, w in reversed(list(enumerate(wants)))}  # scope -> its first index
     batch = [wants[i] for i in sorted(first.values())]
-    params: dict[str, Any] = {"owner": owner}
-    for i, (scope, lo, hi) in enumerate(batch):
-        params |= {f"scope{i}": scope, f"lo{i}": lo, f"hi{i}": hi}
+    if port is not None and (dialect != "postgresql" or not batch):  # SQLite: no INSERT in a WITH
+        if not _reserve_bandwidth(s, *port):
+            return None
+        port = None
+    params = _bound(batch, owner)
+    if port is not None:
+        params |= _reserving(*port)
     got: dict[str, int] = {}
     if batch:
-        stmt = _next_of(s.get_bind().dialect.name, len(batch))
-        got = {scope: int(value) for scope, value in s.execute(stmt, params)}
+        rows = s.execute(_next_of(dialect, len(batch), port is not None), params).all()
+        if port is not None and all(value is not None for _, value in rows):
+            return None  # no row without a value: the port was not reserved, nothing taken
+        got = {scope: int(value) for scope, value in rows if value is not None}
+        missed = [w for w in batch if w[0] not in got]
+        if port is not None and missed:
+            # read as of the statement's start: a create that held the port until then took
+            # values it could not see. Once more now, as a reservation on its own was followed
+            got |= {scope: int(value) for scope, value in s.execute(
+                _next_of(dialect, len(missed)), _bound(missed, owner))}  # fmt: skip
     out: list[int | None] = []
     for i, (scope, lo, hi) in enumerate(wants):
         out.append(
@@ -161,13 +180,23 @@ def take_many(s: Session, wants: Sequence[Want], owner: str) -> list[int | None]
     return out
 
 
+def _bound(batch: Sequence[Want], owner: str) -> dict[str, Any]:
+    """`_next_of`'s parameters."""
+    params: dict[str, Any] = {"owner": owner}
+    for i, (scope, lo, hi) in enumerate(batch):
+        params |= {f"scope{i}": scope, f"lo{i}": lo, f"hi{i}": hi}
+    return params
+
+
 @cache
-def _next_of(dialect: str, n: int) -> Any:
+def _next_of(dialect: str, n: int, reserving: bool = False) -> Any:
     """INSERT one past the highest held value of each of n scopes (bind parameters scope<i>,
     lo<i>, hi<i>, owner), where no value of it was given back (those come first: `take`'s
     loop) and the top is not reached; back come the (scope, value) it took, nothing for a
     scope it could not (then `take`'s loop decides: released, a gap, full, or a lost race).
-    Built once per dialect and count: constructing it cost more Python than running it."""
+    `reserving` (PostgreSQL): `_reserve`'s INSERT (its parameters) in the WITH, the values
+    taken only if it reserved, and then a row (scope and value NULL) saying it did.
+    Built once per dialect, count and kind: constructing it cost more Python than running it."""
     rows = [select(bindparam(f"scope{i}", type_=String).label("scope"),
                    bindparam(f"lo{i}", type_=BigInteger).label("lo"),
                    bindparam(f"hi{i}", type_=BigInteger).label("hi")) for i in range(n)]  # fmt: skip
@@ -180,13 +209,25 @@ def _next_of(dialect: str, n: int) -> Any:
     given_back = exists().where(
         _GIVEN_BACK.c.scope == w.c.scope, _GIVEN_BACK.c.value.between(w.c.lo, w.c.hi)
     )
-    chosen = select(w.c.scope, top, bindparam("owner", type_=String)).where(
-        top <= w.c.hi, ~given_back
+    free = select(w.c.scope, w.c.hi, top.label("value")).where(~given_back)
+    reserved = _reserve(dialect).cte("reserved") if reserving else None
+    if reserved is not None:
+        free = free.where(exists().select_from(reserved))
+    # each scope's top read once: written twice (the value and its bound) the planner read
+    # it twice, as an inlined CTE would (EXPLAIN: two SubPlans a scope, each a scan)
+    tops = free.cte("tops").prefix_with("MATERIALIZED")
+    chosen = select(tops.c.scope, tops.c.value, bindparam("owner", type_=String)).where(
+        tops.c.value <= tops.c.hi
     )
     insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
-    return (insert(_HELD).from_select(["scope", "value", "owner"], chosen)
-            .on_conflict_do_nothing(index_elements=["scope", "value"])
-            .returning(_HELD.c.scope, _HELD.c.value))  # fmt: skip
+    taking = (insert(_HELD).from_select(["scope", "value", "owner"], chosen)
+              .on_conflict_do_nothing(index_elements=["scope", "value"])
+              .returning(_HELD.c.scope, _HELD.c.value))  # fmt: skip
+    if reserved is None:
+        return taking
+    taken = taking.cte("taken")
+    said = select(null().cast(String), null().cast(_HELD.c.value.type)).select_from(reserved)
+    return select(taken.c.scope, taken.c.value).union_all(said)
 
 
 def _insert(s: Session, scope: str, value: int, owner: str) -> bool:
@@ -352,8 +393,12 @@ def _reserve_bandwidth(s: Session, c: Candidate, mbps: int) -> bool:
     """Add `mbps` and one attachment to the port's usage (made at its first use) unless that
     passes its speed: one statement, atomic on both stores (PostgreSQL locks the row and
     checks the condition on its newest version; SQLite serializes writers)."""
-    return s.execute(_reserve_statement(s), {"router": c.router, "port": c.port, "mbps": mbps,
-                                             "speed": c.speed_mbps}).first() is not None  # fmt: skip
+    return s.execute(_reserve_statement(s), _reserving(c, mbps)).first() is not None
+
+
+def _reserving(c: Candidate, mbps: int) -> dict[str, Any]:
+    """`_reserve`'s parameters."""
+    return {"router": c.router, "port": c.port, "mbps": mbps, "speed": c.speed_mbps}
 
 
 @cache
@@ -447,10 +492,12 @@ def _legs(
     c: Constraints,
     owner: str,
     usage: Usage,
+    own: list[Want],
     edge: EdgeContext | None = None,
-) -> list[_Leg]:
+) -> tuple[list[_Leg], list[int | None]]:
+    """Each leg's port chosen, its bandwidth reserved; and the values of `_wants(legs) +
+    own`, taken with the last leg's reservation when no VLAN was asked (take_many)."""
     pool_len = req.prefix_length or c.peering.default_prefix_length
-    pool = c.peering.pools[pool_len]
     ports = candidates(bb, req.onramp, usage)
     roles = ["primary", "secondary"] if c.peering.sessions == 2 else ["single"]
     for role in roles:  # before anything is taken: a role only on unsafe platforms refuses
@@ -459,6 +506,8 @@ def _legs(
         if of_role and len(undeployable(of_role)) == len(of_role):
             refuse_undeployable(of_role, f"every {role} port of {req.onramp}")
     legs: list[_Leg] = []
+    taken: list[int | None] | None = None
+    want = req.s_tag if c.vlan.qinq else req.vlan
     peers = _tenant_routers(s, bb, req.tenant, req.onramp) if edge else []
     for role in roles:
         usable = [p for p in ports if role == "single" or p.role == role]
@@ -466,7 +515,15 @@ def _legs(
             usable = _ranked(s, usable, role, req, edge,
                              legs[0].port.router if legs else None, peers)  # fmt: skip
         usable = [p for p in usable if p.router not in {leg.port.router for leg in legs}]
-        chosen = next((p for p in usable if _reserve_bandwidth(s, p, req.bandwidth_mbps)), None)
+        last = role == roles[-1] and want is None  # an asked VLAN is taken alone, first
+        chosen: Candidate | None = None
+        for p in usable:
+            leg = _leg(role, p, c, want, pool_len)
+            if last:
+                taken = take_many(s, _wants([*legs, leg]) + own, owner, (p, req.bandwidth_mbps))
+            if taken is not None or (not last and _reserve_bandwidth(s, p, req.bandwidth_mbps)):
+                chosen = p
+                break
         if chosen is None:
             why = ""
             if edge is not None:
@@ -484,23 +541,28 @@ def _legs(
                     chosen.router,
                     chosen.port,
                 )
-        lo, hi = max(c.vlan.min, chosen.vlan_lo), min(c.vlan.max, chosen.vlan_hi)
-        want = req.s_tag if c.vlan.qinq else req.vlan
+        _, lo, hi = leg.vlan
         if want is not None and not lo <= want <= hi:
             raise OnrampError(
                 "ONR-REQ-006",
                 f"VLAN {want} outside {lo}-{hi} on {chosen.router} {chosen.port}",
                 field="s_tag" if c.vlan.qinq else "vlan",
             )
-        size = 2 ** (32 - pool_len)
-        scope = (
-            f"subnet:{pool}" if c.peering.scope == "global" else f"subnet:{chosen.router}:{pool}"
-        )
-        vlans = (f"vlan:{chosen.router}:{chosen.port}", lo, hi)
         if want is not None:
-            take(s, *vlans, owner, want)
-        legs.append(_Leg(role, chosen, vlans, want, (scope, 0, pool.num_addresses // size - 1)))
-    return legs
+            take(s, *leg.vlan, owner, want)
+        legs.append(leg)
+    if taken is None:  # a VLAN was asked: the other values after it
+        taken = cast(list[int | None], take_many(s, _wants(legs) + own, owner))
+    return legs, taken
+
+
+def _leg(role: str, p: Candidate, c: Constraints, want: int | None, pool_len: int) -> _Leg:
+    """The leg on port `p`: its VLAN range, the asked VLAN, its subnet's scope and range."""
+    pool = c.peering.pools[pool_len]
+    lo, hi = max(c.vlan.min, p.vlan_lo), min(c.vlan.max, p.vlan_hi)
+    scope = f"subnet:{pool}" if c.peering.scope == "global" else f"subnet:{p.router}:{pool}"
+    subnets = (scope, 0, pool.num_addresses // 2 ** (32 - pool_len) - 1)
+    return _Leg(role, p, (f"vlan:{p.router}:{p.port}", lo, hi), want, subnets)
 
 
 def _attachments(
@@ -589,10 +651,10 @@ def _new_connector(
             return _replayed(same, req)
     c = request.connector(req, bb)
     cid = str(uuid.uuid4())
-    legs = _legs(s, bb, req, c, cid, usage, edge)  # first: it locks the chosen ports' usage rows
     asns = c.bgp.local_asn_range if c.bgp.local_asn == "allocate" else None
     own: list[Want] = [("vrf", *NUMBERS)] + ([(f"asn:{c.provider}", *asns)] if asns else [])
-    taken = take_many(s, _wants(legs) + own, cid)  # every value in one statement, as a rule
+    # the ports first (it locks their usage rows), every value with the last, as a rule
+    legs, taken = _legs(s, bb, req, c, cid, usage, own, edge)
     attachments = _attachments(req, c, legs, taken[: -len(own)])
     number, *asn = taken[-len(own) :]
     if number is None:
@@ -627,7 +689,9 @@ def _new_connector(
         created_at=now(),
     )
     row.updated_at = row.created_at
-    row.attachments = attachments  # for the view: the row itself is written by `move`
+    # for the view, as if loaded: the row itself is written by `move`; an assignment would
+    # fire the backref's and the collection's events for nothing
+    set_committed_value(row, "attachments", attachments)
     # the Connector and its attachments written with its transitions, by Core: nothing is
     # read back, and the ORM's unit of work cost more than the statements (issue 23)
     legs_written = [values_of(a) | {"connector_id": cid} for a in attachments]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from .conftest import Api
 
@@ -17,7 +17,8 @@ ORDER = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10, "custo
 # auth and rate limit: the address's bucket with the key (1), a token drawn (1); the create: the
 # tenant with its webhooks and the on-ramp's routers and ports (1), the bandwidth (1), VLAN,
 # subnet and VRF number in one statement (1), the transitions, the Connector and its
-# attachment (3); a page: its Connectors joined with their attachments, after the row it
+# attachment (3) (PostgreSQL: the key and token 1, the bandwidth with the values 1, the rows
+# 1: four); a page: its Connectors joined with their attachments, after the row it
 # follows (1)
 CREATE, PAGE = 2 + 6, 2 + 1
 
@@ -118,7 +119,7 @@ def test_a_page_goes_to_the_server_for_its_statements_alone(
 def test_the_key_check_and_its_token_are_one_statement_on_postgresql(stored_api: Api) -> None:
     """The key, the address's bucket and the key's token drawn: one statement on PostgreSQL
     (the draw an UPDATE in its WITH), a round trip and a statement less on every request
-    than a read then a draw (issue 23). A page then runs two statements, a create five."""
+    than a read then a draw (issue 23). A page then runs two statements."""
     api = stored_api
     if api.svc.store.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no UPDATE in a WITH")
@@ -127,8 +128,29 @@ def test_the_key_check_and_its_token_are_one_statement_on_postgresql(stored_api:
     page = statements(api, "GET", "/v1/connectors", params={"limit": 2})
     assert len(page) == PAGE - 1, "\n".join(page)
     assert "UPDATE rate_buckets" in page[0] and "api_keys" in page[0]
+
+
+@pytest.mark.postgres
+def test_a_create_reserves_its_port_with_its_values_on_postgresql(stored_api: Api) -> None:
+    """The port's bandwidth reserved and the VLAN, subnet and VRF number taken: one
+    statement on PostgreSQL (the reservation an INSERT in its WITH, the values taken only
+    if it reserved), a round trip less a create (issue 23). A create then runs four: the
+    key, the tenant and usage, the port and values, the rows; and commits."""
+    api = stored_api
+    if api.svc.store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no INSERT in a WITH")
+    for _ in range(3):
+        api.call("POST", "/v1/connectors", json=ORDER).raise_for_status()
     made = statements(api, "POST", "/v1/connectors", json=ORDER)
-    assert len(made) <= CREATE - 3, "\n".join(made)
+    assert len(made) == CREATE - 4, "\n".join(made)
+    reserving = [m for m in made if "INSERT INTO port_usage" in m]
+    assert len(reserving) == 1 and "INSERT INTO allocations" in reserving[0], "\n".join(made)
+    legs = [c["attachments"][0] for c in api.svc.connectors()]
+    assert len({(a["router"], a["port"], a["vlan"]) for a in legs}) == 4
+    assert len({(a["router"], a["subnet"]) for a in legs}) == 4
+    with api.svc.store.rows() as conn:
+        used = conn.execute(text("SELECT sum(used_mbps), sum(attachments) FROM port_usage")).one()
+    assert tuple(used) == (4 * ORDER["bandwidth_mbps"], 4)
 
 
 def test_a_page_opens_no_orm_session(stored_api: Api) -> None:

@@ -449,3 +449,85 @@ def test_values_taken_together_are_those_taken_one_by_one(store: Store) -> None:
         rows = s.scalars(select(AllocationRow).where(AllocationRow.owner == "me"))
         mine = {(r.scope, r.value) for r in rows}
     assert mine == {("vlan:pe", 100), ("subnet", 0), ("subnet", 1), ("gap", 2), ("vrf", 1)}
+
+
+def test_values_taken_with_a_port_only_if_its_bandwidth_is_reserved(store: Store) -> None:
+    """`take_many` with a port (a create's last leg): the port's bandwidth reserved and the
+    values taken (one statement on PostgreSQL), or, the port full, nothing taken and None;
+    a reserved port whose scopes all fall back (a released value, a full scope) still
+    answers their values, by `take`."""
+    port = al.Candidate("pe1", "eth4", 100, 100, 200, None)
+
+    def given_back(s: Any) -> None:
+        s.add_all([ReleasedRow(scope="vlan:pe1", value=v) for v in (120, 150)])
+        s.add(AllocationRow(scope="full", value=1, owner="x"))
+
+    store.transact(given_back)
+    wants = [("vlan:pe1", 100, 200), ("vrf", 1, 999_999)]
+    assert store.transact(lambda s: al.take_many(s, wants, "a", (port, 60))) == [120, 1]
+    assert store.transact(lambda s: al.take_many(s, wants, "b", (port, 60))) is None
+    only_fallbacks = [("vlan:pe1", 100, 200), ("full", 1, 1)]
+    assert store.transact(lambda s: al.take_many(s, only_fallbacks, "c", (port, 40))) == [
+        150, None]  # fmt: skip
+    with store.session() as s:
+        held = {(r.owner, r.scope, r.value) for r in s.scalars(select(AllocationRow))}
+        usage = s.get(PortUsageRow, ("pe1", "eth4"))
+        assert usage is not None and (usage.used_mbps, usage.attachments) == (100, 2)
+    assert held == {("x", "full", 1), ("a", "vlan:pe1", 120), ("a", "vrf", 1),
+                    ("c", "vlan:pe1", 150)}  # fmt: skip
+
+
+def test_a_scopes_highest_value_is_read_once_on_postgresql(store: Store) -> None:
+    """The statement that takes a create's values reads each scope's highest held value
+    once: named in its value and in its bound, the planner read it twice (two SubPlans
+    a scope, each an index probe or, on a table PostgreSQL thinks small, a scan)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan")
+    params: dict[str, Any] = {"owner": "me"}
+    for i, scope in enumerate(("vlan:pe1", "subnet:pe1", "vrf")):
+        params |= {f"scope{i}": scope, f"lo{i}": 1, f"hi{i}": 999}
+
+    def reads(plan: dict[str, Any]) -> int:
+        own = plan.get("Relation Name") == "allocations" and plan["Node Type"] != "ModifyTable"
+        return own + sum(reads(p) for p in plan.get("Plans", []))
+
+    for reserving in (False, True):
+        stmt = al._next_of("postgresql", 3, reserving)
+        compiled = stmt.compile(dialect=store.engine.dialect)
+        bound = params | ({"router": "pe1", "port": "eth4", "mbps": 10, "speed": 100}
+                          if reserving else {})  # fmt: skip
+        with store.engine.connect() as conn:
+            (plan,) = conn.exec_driver_sql(
+                f"EXPLAIN (FORMAT JSON) {compiled}", compiled.construct_params(bound)
+            ).scalar_one()
+        assert reads(plan["Plan"]) == 1, plan
+
+
+def test_a_reservation_that_waited_for_its_port_takes_the_next_values(store: Store) -> None:
+    """Reserved with its values in one statement (PostgreSQL), a create that waited for the
+    port's row (another create held it) read the values as of its start, without those the
+    other took: it takes the next ones in one statement more, as it did with the reservation
+    on its own, not value by value (`take`: three statements a scope)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serializes writers: no create waits inside a statement")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import event, text
+
+    port = al.Candidate("pe1", "eth4", 1000, 100, 200, None)
+    wants = [("vlan:pe1:eth4", 100, 200), ("vrf", 1, 999)]
+    other = Store(store.url)
+    seen: list[str] = []
+    event.listen(other.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    first = store.sessions()
+    with ThreadPoolExecutor(1) as pool:
+        with first.begin():  # the first create holds the port until it commits
+            assert al.take_many(first, wants, "a", (port, 10)) == [100, 1]
+            second = pool.submit(other.transact, lambda s: al.take_many(s, wants, "b", (port, 10)))
+            with store.rows() as conn:  # until the second waits for the port's row
+                while not second.done() and not conn.execute(text(
+                        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).first():  # fmt: skip
+                    pass
+        assert second.result() == [101, 2]
+    assert len(seen) == 2, seen
+    other.engine.dispose()
