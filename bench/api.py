@@ -41,7 +41,7 @@ from sqlalchemy import event, text
 from onramp.api import keys as apikeys
 from onramp.api.app import create_app, serve_in_thread
 from onramp.core.settings import load_settings, local_config
-from onramp.core.store import AttachmentRow, ConnectorRow, TransitionRow
+from onramp.core.store import AllocationRow, AttachmentRow, ConnectorRow, TransitionRow
 from onramp.flow.service import Service
 
 ORDER = {"onramp": "ent-lon", "kind": "enterprise", "bandwidth_mbps": 10, "customer_asn": 65201,
@@ -55,7 +55,8 @@ def service(tmp: Path, **more: Any) -> Service:
 
 
 def fill(svc: Service, n: int) -> None:
-    """n Connectors: one allocated for real, n - 1 copies of its rows."""
+    """n Connectors: one allocated for real, n - 1 copies of its rows, each with its own
+    VRF number."""
     first = svc.create_connector(svc.connector_request({**ORDER, "tenant": "acme"}))
 
     def copy(s: Any) -> None:
@@ -68,6 +69,11 @@ def fill(svc: Service, n: int) -> None:
             s.add(ConnectorRow(**{**cols, "id": cid, "number": 100_000 + k, "idempotency_key": None,
                                   "created_at": cols["created_at"] + timedelta(milliseconds=k)}))  # fmt: skip
             s.add(AttachmentRow(**{**acols, "id": None, "connector_id": cid}))
+            # its VRF number held, as a real Connector's is: the allocations table then
+            # has the rows of 10,000 Connectors, and its statistics (the planner's choice
+            # of an index for a create's highest-value reads) are those of such a store,
+            # not of an empty table that grows under the creates (seq scans, pg34)
+            s.add(AllocationRow(scope="vrf", value=100_000 + k, owner=cid))
             s.add(TransitionRow(kind="connector", target_id=cid, from_state=None,
                                 to_state=row.state, actor="bench", reason=""))  # fmt: skip
 
