@@ -346,7 +346,7 @@ def create_app(
                   openapi_tags=TAGS, generate_unique_id_function=operation_id)  # fmt: skip
     # the service hands what it stores to the workers (creates, decommissions), once committed
     svc = replace(svc, inventory=svc.backbone, submit=submit)  # the inventory already read
-    orch = Orchestrator(svc, {}, actor="api")  # marks decommissioning; workers do the rest
+    orch = Orchestrator(svc, {}, actor="api")  # the history it reads
     bucket = limit or RateLimit()
     guesses = failures or RateLimit(rate=0.2, burst=20)  # a person mistyping, not a script
     app.add_middleware(BodyLimit)  # bytes counted as they arrive, before any route reads them
@@ -743,9 +743,10 @@ def create_app(
         return done
 
     def taken_away(kind: str, ident: str, who: Principal) -> ConnectorView | LinkView:
-        item = find(kind, ident, who)
-        orch.decommission(kind, item["id"])  # and handed to the workers
-        return find(kind, item["id"], who)
+        item = find(kind, ident, who)  # another tenant's: absent
+        # marked, and handed to the workers; answered with the state it was left in
+        delete = svc.delete_connector if kind == "connector" else svc.delete_link
+        return delete(item["id"], "api")
 
     v1.include_router(webhook_routes.router(svc, Caller))
     app.include_router(v1)

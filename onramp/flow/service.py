@@ -299,8 +299,11 @@ class Service(Reader):
         routers and the provider, then release it. Refused while a live Link holds it."""
         full = self.connector(ident)["id"]
         allocate.decommission(self.store, "connector", full, actor)
+        # the answer is the state this delete left it in, read before the workers have it:
+        # read after, a fast worker had it deleted already (a CI run's answer, not the 202)
+        left = self.connector(full)
         self.publish("connector", full)  # committed: the workers take it from here
-        return self.connector(full)
+        return left
 
     # links ---------------------------------------------------------------
     def link_request(self, data: dict[str, Any]) -> LinkRequest:
@@ -323,8 +326,9 @@ class Service(Reader):
         """Mark it decommissioning, as `delete_connector`."""
         full = self.link(ident)["id"]
         allocate.decommission(self.store, "link", full, actor)
+        left = self.link(full)
         self.publish("link", full)
-        return self.link(full)
+        return left
 
     # either ------------------------------------------------------------
     def view(self, kind: str, ident: str, tenant: str | None = None) -> ConnectorView | LinkView:

@@ -4,6 +4,8 @@ asynchronous create with Idempotency-Key, the one error shape, pagination."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -12,9 +14,12 @@ import requests
 from sqlalchemy import func, select
 
 from onramp.api import keys as apikeys
+from onramp.api.app import create_app, serve_in_thread
 from onramp.core.store import AllocationRow, ConnectorRow, move
+from onramp.flow import allocate as al
+from onramp.flow.service import Service
 
-from .conftest import AWS, Api
+from .conftest import AWS, Api, running_api
 
 
 def test_no_key_or_a_wrong_one_is_401_in_the_error_shape(api: Api) -> None:
@@ -466,3 +471,32 @@ def test_every_answer_carries_the_security_headers(api: Api) -> None:
         assert r.headers["X-Frame-Options"] == "DENY"
         assert r.headers["Referrer-Policy"] == "no-referrer"
         assert "Content-Security-Policy" in r.headers
+
+
+def test_a_delete_answers_decommissioning_even_when_the_workers_finish_at_once(
+    tmp_path: Path,
+) -> None:
+    """The answer is the state the delete left it in: read after handing it to the workers,
+    a fast worker had it deleted already (a CI run's `connector delete` said `deleted`)."""
+    instant: list[Service] = []
+
+    def worker(kind: str, ident: str) -> None:  # the decommission step's end, at once
+        if kind == "connector" and instant:
+            al.release_connector(instant[0].store, ident)
+
+    with running_api(tmp_path) as api:
+        instant.append(api.svc)
+        c = api.call("POST", "/v1/connectors", json=AWS).json()
+        active(api, c["id"])
+        app = create_app(api.svc, worker)
+        with serve_in_thread(app) as url:
+            headers = {"Authorization": f"Bearer {api.keys['acme']}"}
+            r = requests.delete(f"{url}/v1/connectors/{c['id']}", headers=headers, timeout=10)
+        assert r.status_code == 202 and r.json()["state"] == "decommissioning"
+        assert api.svc.connector(c["id"])["state"] == "deleted"  # the worker did finish
+        b = api.call("POST", "/v1/connectors", json=AWS).json()
+        active(api, b["id"])
+        # the CLI's way: Service.delete_connector
+        cli = replace(api.svc, inventory=api.svc.backbone, submit=worker)
+        assert cli.delete_connector(b["id"])["state"] == "decommissioning"
+        assert api.svc.connector(b["id"])["state"] == "deleted"
