@@ -26,7 +26,7 @@ from onramp.network.inventory.plugin import init_nornir
 from onramp.network.inventory.source import load_source
 from onramp.network.templates import RouterServices, router_config
 from tests.conftest import pg_server
-from tests.nautobot_server import FIXTURE, Nautobot, nautobot_server, restore
+from tests.nautobot_server import FIXTURE, Nautobot, nautobot_server, restore, unapplied_apps
 
 YAML_INVENTORY = ROOT / "inventory"
 
@@ -213,3 +213,15 @@ def test_a_dump_that_cannot_be_restored_leaves_the_database_empty_for_migrate(
         error = restore(dump, sock)
         assert expected in error
         assert _tables(sock) == (0 if case == "newer archive" else 1)
+
+
+def test_the_apps_runserver_finds_unmigrated_are_the_ones_migrate_is_run_for() -> None:
+    """nautobot_server learns what the restored dump lacks from runserver's own start-up
+    check (no `showmigrations` start): its words, as Nautobot 3.2.7's Django prints them
+    (a dump with vpn's last migration row deleted)."""
+    log = ("System check identified no issues (0 silenced).\n\nYou have 3 unapplied "
+           "migration(s). Your project may not work properly until you apply the migrations "
+           "for app(s): dcim, vpn.\nRun 'python manage.py migrate' to apply them.\n"
+           "16:35:35.322 INFO    nautobot :\n  Nautobot 3.2.7 initialized!\n")  # fmt: skip
+    assert unapplied_apps(log) == ["dcim", "vpn"]
+    assert unapplied_apps(log.split("\n\n")[0]) == []
