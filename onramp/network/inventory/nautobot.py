@@ -27,7 +27,7 @@ inventory's checks and codes judge it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Interface, ip_interface
 from pathlib import Path
@@ -78,8 +78,8 @@ def answers(url: str | None) -> Iterator[None]:
 
 
 def _id(ref: Any) -> str:
-    """A related object's id, whether pynautobot nested it (depth 1) or not."""
-    return str(getattr(ref, "id", ref))
+    """A related object's id, whether nested (a pynautobot Record, or a dict) or not."""
+    return str(ref["id"] if isinstance(ref, dict) else getattr(ref, "id", ref))
 
 
 def read(nb: NautobotInventory) -> Raw:
@@ -180,29 +180,49 @@ class OnrampNautobotInventory:
 
 # ------------------------------------------------------------------ the loader
 
+Obj = dict[str, Any]  # an object as Nautobot's API answers it (a pynautobot Record, as a dict)
+Want = dict[Any, tuple[Obj, Obj]]  # key -> (the fields that make it, the fields kept equal)
+PAGE = 1000  # objects a list request asks for (Nautobot's default MAX_PAGE_SIZE)
+URL_BYTES = 2000  # of filter values in one request: uWSGI refuses headers over 4096 bytes
 
-def _ensure(
-    tally: Counter[str],
-    endpoint: Any,
-    key: dict[str, Any],
-    fields: dict[str, Any],
-    listed: bool = False,
-) -> Any:
-    """The object with `key`, made or brought to `fields` (what makes the load idempotent).
-    `listed`: the endpoint cannot filter on `key`; compare the whole (short) list."""
-    if listed:
-        obj = next((o for o in endpoint.all() if all(o[k] == v for k, v in key.items())), None)
-    else:
-        obj = endpoint.get(**key)
-    if obj is None:
-        tally["created"] += 1
-        return endpoint.create(**key, **fields)
-    current = dict(obj)
-    changed = {k: v for k, v in fields.items() if not _same(current.get(k), v)}
-    if changed:
-        tally["updated"] += 1
-        obj.update(changed)
-    return obj
+
+def _listed(endpoint: Any, by: str = "", values: Iterable[str] = (), **filters: Any) -> list[Obj]:
+    """The objects matching `filters` and, when `by` names a filter, one of `values`: one
+    request a page, `values` split so that no URL outgrows URL_BYTES (none, none asked)."""
+    if not by:
+        return [dict(o) for o in endpoint.filter(limit=PAGE, **filters)]
+    runs: list[list[str]] = [[]]
+    for value in dict.fromkeys(values):
+        if runs[-1] and sum(len(by) + len(v) + 2 for v in [*runs[-1], value]) > URL_BYTES:
+            runs.append([])
+        runs[-1].append(value)
+    return [
+        dict(o) for run in runs if run for o in endpoint.filter(limit=PAGE, **filters, **{by: run})
+    ]
+
+
+def _named(endpoint: Any, field: str, values: Iterable[str], **filters: Any) -> dict[str, Obj]:
+    """The objects whose `field` (a filter of the same name) is one of `values`, by it."""
+    return {str(o[field]): o for o in _listed(endpoint, field, values, **filters)}
+
+
+def _sync(tally: Counter[str], endpoint: Any, have: dict[Any, Obj], want: Want) -> dict[Any, Obj]:
+    """The wanted objects by key, once the missing ones are made (one bulk POST) and those
+    that differ (`_same`) brought to `want` (one bulk PATCH): what makes a load idempotent."""
+    missing = [k for k in want if k not in have]
+    changes = []
+    for k, (_, fields) in want.items():
+        diff = {f: v for f, v in fields.items() if k in have and not _same(have[k].get(f), v)}
+        if diff:
+            changes.append({"id": have[k]["id"], **diff})
+    if missing:
+        made = endpoint.create([want[k][0] | want[k][1] for k in missing])
+        have = have | {k: dict(o) for k, o in zip(missing, made, strict=True)}
+    if changes:
+        endpoint.update(changes)
+    tally["created"] += len(missing)
+    tally["updated"] += len(changes)
+    return {k: have[k] for k in want}
 
 
 def _same(have: Any, want: Any) -> bool:
@@ -220,103 +240,107 @@ def _same(have: Any, want: Any) -> bool:
 
 def export(raw: Raw, api: Any, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
     """Load a checked inventory into Nautobot (pynautobot `api`); running it again changes
-    nothing. Returns how many routers, interfaces and cables it holds."""
+    nothing. Returns how many routers, interfaces and cables it holds. Each collection is
+    read once and written in bulk, so the requests do not grow with the routers."""
     with answers(api.base_url):
         return _export(raw, api, progress)
 
 
+def _parent(address: str) -> str:
+    """The prefix that holds `address`: its /24, or its own network when wider (Nautobot
+    keeps every address inside a prefix of its namespace)."""
+    ip = IPv4Interface(address)
+    return str(ip.network if ip.network.prefixlen < 24 else IPv4Interface(f"{ip.ip}/24").network)
+
+
 def _export(raw: Raw, api: Any, progress: Callable[[str], None]) -> dict[str, int]:
     tally: Counter[str] = Counter()  # objects created and updated: 0 and 0 when run again
-    for key, (kind, model) in CUSTOM_FIELDS.items():
-        _ensure(tally, api.extras.custom_fields, {"key": key},
-                {"label": key, "type": kind, "content_types": [model]}, listed=True)  # fmt: skip
-    _ensure(tally, api.extras.config_contexts, {"name": CONTEXT}, {"weight": 1000, "data": {CONTEXT: {
-        "backbone": raw["backbone"], "groups": raw["groups"], "defaults": raw["defaults"],
-        "order": {"hosts": list(raw["hosts"]),
-                  **{k: list(raw["backbone"].get(k) or {}) for k in ORDERED}}}}})  # fmt: skip
-    active = api.extras.statuses.get(name="Active").id
-    connected = api.extras.statuses.get(name="Connected").id
-    pop_type = _ensure(
-        tally, api.dcim.location_types, {"name": "PoP"}, {"content_types": ["dcim.device"]}
-    )
-    maker = _ensure(tally, api.dcim.manufacturers, {"name": "onramp"}, {})
-    namespace = api.ipam.namespaces.get(name="Global").id
-    roles, platforms, types, pops = {}, {}, {}, {}
-    ifaces: dict[tuple[str, str], Any] = {}
-    cables: list[tuple[str, str, str, str]] = []
+    extras, dcim, ipam = api.extras, api.dcim, api.ipam
+    _sync(tally, extras.custom_fields, {o["key"]: o for o in _listed(extras.custom_fields)}, {
+        key: ({"key": key}, {"label": key, "type": kind, "content_types": [model]})
+        for key, (kind, model) in CUSTOM_FIELDS.items()})  # fmt: skip
+    _sync(tally, extras.config_contexts, _named(extras.config_contexts, "name", [CONTEXT]), {
+        CONTEXT: ({"name": CONTEXT}, {"weight": 1000, "data": {CONTEXT: {
+            "backbone": raw["backbone"], "groups": raw["groups"], "defaults": raw["defaults"],
+            "order": {"hosts": list(raw["hosts"]),
+                      **{k: list(raw["backbone"].get(k) or {}) for k in ORDERED}}}}})})  # fmt: skip
+    statuses = _named(extras.statuses, "name", ["Active", "Connected"])
+    active, connected = statuses["Active"]["id"], statuses["Connected"]["id"]
+    namespace = _named(ipam.namespaces, "name", ["Global"])["Global"]["id"]
+    pop_type = _sync(tally, dcim.location_types, _named(dcim.location_types, "name", ["PoP"]),
+                     {"PoP": ({"name": "PoP"}, {"content_types": ["dcim.device"]})})["PoP"]  # fmt: skip
+    maker = _sync(tally, dcim.manufacturers, _named(dcim.manufacturers, "name", ["onramp"]),
+                  {"onramp": ({"name": "onramp"}, {})})["onramp"]  # fmt: skip
+    data = {name: dict(host.get("data") or {}) for name, host in raw["hosts"].items()}
+    role = {name: (host.get("groups") or ["-"])[0] for name, host in raw["hosts"].items()}
+    platform = {name: host["platform"] for name, host in raw["hosts"].items()}
+    pop = {name: d.pop("pop") for name, d in data.items()}
+    roles = _sync(tally, extras.roles, _named(extras.roles, "name", role.values()), {
+        r: ({"name": r}, {"content_types": ["dcim.device"]}) for r in role.values()})  # fmt: skip
+    platforms = _sync(tally, dcim.platforms, _named(dcim.platforms, "name", platform.values()), {
+        p: ({"name": p}, {"network_driver": p}) for p in platform.values()})  # fmt: skip
+    models = {p: f"{p}-router" for p in platform.values()}
+    types = _sync(tally, dcim.device_types, _named(dcim.device_types, "model", models.values()), {
+        m: ({"model": m}, {"manufacturer": maker["id"]}) for m in models.values()})  # fmt: skip
+    pops = _sync(tally, dcim.locations, _named(dcim.locations, "name", pop.values()), {
+        p: ({"name": p}, {"location_type": pop_type["id"], "status": active})
+        for p in pop.values()})  # fmt: skip
+    local = {n: {k: v for k, v in d.items() if k not in NATIVE} for n, d in data.items()}
+    devices = _sync(tally, dcim.devices, _named(dcim.devices, "name", raw["hosts"]), {
+        n: ({"name": n}, {
+            "role": roles[role[n]]["id"], "platform": platforms[platform[n]]["id"],
+            "device_type": types[models[platform[n]]]["id"], "location": pops[pop[n]]["id"],
+            "status": active, "custom_fields": {"isis_net": d.get("isis_net")},
+            "local_config_context_data": {CONTEXT: local[n]} if local[n] else None})
+        for n, d in data.items()})  # fmt: skip
+    progress(f"{len(devices)} routers")
+    # (router, interface) -> its address (or None) and custom fields
+    wanted: dict[tuple[str, str], tuple[str | None, dict[str, Any]]] = {}
+    cables: list[tuple[tuple[str, str], tuple[str, str]]] = []
     for name, host in raw["hosts"].items():
-        data = dict(host.get("data") or {})
-        role = (host.get("groups") or ["-"])[0]
-        platform = host["platform"]
-        if role not in roles:
-            roles[role] = _ensure(
-                tally, api.extras.roles, {"name": role}, {"content_types": ["dcim.device"]}
-            ).id
-        if platform not in platforms:
-            platforms[platform] = _ensure(tally, api.dcim.platforms, {"name": platform},
-                                          {"network_driver": platform}).id  # fmt: skip
-            types[platform] = _ensure(tally, api.dcim.device_types, {"model": f"{platform}-router"},
-                                      {"manufacturer": maker.id}).id  # fmt: skip
-        pop = data.pop("pop")
-        if pop not in pops:
-            pops[pop] = _ensure(tally, api.dcim.locations, {"name": pop},
-                                {"location_type": pop_type.id, "status": active}).id  # fmt: skip
-        local = {k: v for k, v in data.items() if k not in NATIVE}
-        dev = _ensure(tally, api.dcim.devices, {"name": name}, {
-            "role": roles[role], "platform": platforms[platform], "device_type": types[platform],
-            "location": pops[pop], "status": active,
-            "custom_fields": {"isis_net": data.get("isis_net")},
-            "local_config_context_data": {CONTEXT: local} if local else None})  # fmt: skip
-        wanted: list[tuple[str, str | None, dict[str, Any]]] = [
-            (MGMT, f"{host['hostname']}/32", {}),
-            (LOOPBACK, data.get("loopback"), {}),
-        ]
-        for c in data.get("core_interfaces") or []:
-            wanted.append((c["name"], c.get("ip"), {k: c.get(k) for k in CORE_FIELDS}))
-            cables.append((name, c["name"], c["peer"]["host"], c["peer"]["interface"]))
-        for p in data.get("onramp_ports") or []:
-            wanted.append((p["name"], None, {k: p.get(k) for k in PORT_FIELDS}))
-        for ifname, address, cf in wanted:
-            virtual = ifname in (MGMT, LOOPBACK)
-            iface = _ensure(tally, api.dcim.interfaces, {"device_id": dev.id, "name": ifname}, {
-                "device": dev.id, "type": "virtual" if virtual else "other", "status": active,
-                "custom_fields": dict.fromkeys(INTERFACE_FIELDS) | cf})  # fmt: skip
-            ifaces[(name, ifname)] = iface
-            if address:
-                ip = _address(tally, api, address, namespace, active)
-                _ensure(tally, api.ipam.ip_address_to_interface,
-                        {"ip_address": ip.id, "interface": iface.id}, {})  # fmt: skip
-                if ifname == MGMT and _id(dev.primary_ip4) != str(ip.id):
-                    tally["updated"] += 1
-                    dev.update({"primary_ip4": ip.id})
-        progress(f"{name}: {len(wanted)} interfaces")
-    made = 0
-    for a_host, a_if, b_host, b_if in cables:
-        a, b = ifaces[(a_host, a_if)], ifaces[(b_host, b_if)]
-        if (a_host, a_if) > (b_host, b_if):
-            continue  # each link once, from the end that sorts first
-        if api.dcim.cables.get(termination_a_id=a.id) or api.dcim.cables.get(termination_b_id=a.id):
-            continue
-        tally["created"] += 1
-        api.dcim.cables.create(termination_a_type="dcim.interface", termination_a_id=a.id,
-                               termination_b_type="dcim.interface", termination_b_id=b.id,
-                               status=connected)  # fmt: skip
-        made += 1
+        wanted[(name, MGMT)] = (f"{host['hostname']}/32", {})
+        wanted[(name, LOOPBACK)] = (data[name].get("loopback"), {})
+        for c in data[name].get("core_interfaces") or []:
+            wanted[(name, c["name"])] = (c.get("ip"), {k: c.get(k) for k in CORE_FIELDS})
+            cables.append(((name, c["name"]), (c["peer"]["host"], c["peer"]["interface"])))
+        for p in data[name].get("onramp_ports") or []:
+            wanted[(name, p["name"])] = (None, {k: p.get(k) for k in PORT_FIELDS})
+    dev_ids = {n: str(d["id"]) for n, d in devices.items()}
+    by_id = {i: n for n, i in dev_ids.items()}
+    ifaces = _sync(tally, dcim.interfaces, {
+        (by_id[_id(o["device"])], o["name"]): o
+        for o in _listed(dcim.interfaces, "device_id", dev_ids.values())}, {
+        (n, i): ({"name": i}, {
+            "device": dev_ids[n], "type": "virtual" if i in (MGMT, LOOPBACK) else "other",
+            "status": active, "custom_fields": dict.fromkeys(INTERFACE_FIELDS) | cf})
+        for (n, i), (_, cf) in wanted.items()})  # fmt: skip
+    progress(f"{len(ifaces)} interfaces")
+    addresses = {key: a for key, (a, _) in wanted.items() if a}
+    parents = {_parent(a) for a in addresses.values()}
+    _sync(tally, ipam.prefixes, _named(ipam.prefixes, "prefix", parents, namespace=namespace), {
+        p: ({"prefix": p, "namespace": namespace}, {"status": active}) for p in parents})  # fmt: skip
+    # with their interfaces (exclude_m2m: an api may leave them out), the mappings' state
+    held = {o["address"]: o for o in _listed(ipam.ip_addresses, "prefix", parents,
+                                             namespace=namespace, exclude_m2m=False)}  # fmt: skip
+    ips = _sync(tally, ipam.ip_addresses, held, {
+        a: ({"address": a, "namespace": namespace}, {"status": active})
+        for a in addresses.values()})  # fmt: skip
+    mapped = {(str(o["id"]), _id(i)) for o in ips.values() for i in o.get("interfaces") or []}
+    pairs = {(str(ips[a]["id"]), str(ifaces[key]["id"])) for key, a in addresses.items()}
+    _sync(tally, ipam.ip_address_to_interface, {pair: {} for pair in mapped},
+          {(ip, i): ({"ip_address": ip, "interface": i}, {}) for ip, i in pairs})  # fmt: skip
+    _sync(tally, dcim.devices, devices, {
+        n: ({}, {"primary_ip4": ips[addresses[(n, MGMT)]]["id"]}) for n in devices})  # fmt: skip
+    made = [
+        {"termination_a_type": "dcim.interface", "termination_a_id": ifaces[a]["id"],
+         "termination_b_type": "dcim.interface", "termination_b_id": ifaces[b]["id"],
+         "status": connected}
+        for a, b in cables
+        if a < b and not ifaces[a].get("cable")  # each link once, from the end that sorts first
+    ]  # fmt: skip
+    if made:
+        dcim.cables.create(made)
+    tally["created"] += len(made)
     return {"routers": len(raw["hosts"]), "interfaces": len(ifaces),
-            "cables": len(api.dcim.cables.all()), "cables_made": made,
+            "cables": dcim.cables.count(), "cables_made": len(made),
             "created": tally["created"], "updated": tally["updated"]}  # fmt: skip
-
-
-def _address(tally: Counter[str], api: Any, address: str, namespace: str, status: str) -> Any:
-    """The IP address, and a /24 (or its own network, when wider) to hold it: Nautobot
-    keeps every address inside a prefix of its namespace."""
-    ip = IPv4Interface(address)
-    parent = ip.network if ip.network.prefixlen < 24 else IPv4Interface(f"{ip.ip}/24").network
-    _ensure(
-        tally,
-        api.ipam.prefixes,
-        {"prefix": str(parent), "namespace": namespace},
-        {"status": status},
-    )
-    return _ensure(tally, api.ipam.ip_addresses, {"address": address, "namespace": namespace},
-                   {"status": status})  # fmt: skip
