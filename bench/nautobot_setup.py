@@ -2,7 +2,7 @@
 
 Each way starts what `tests/inventory/test_nautobot.py` starts (a PostgreSQL, a Redis,
 `nautobot-server runserver` answering `/api/` with a token): once restoring
-`tests/fixtures/nautobot-<version>.dump` then asking `showmigrations` what is left, once
+`tests/fixtures/nautobot-<version>.dump`, runserver's start-up check saying what is left, once
 migrating the empty database as a fresh clone did before the fixture. Prints each way's
 seconds, the ratio, and the load average around the run (the machine is shared: compare
 only figures of one run). The migrate takes minutes; it also leaves its dump in `var/`.
