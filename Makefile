@@ -26,17 +26,18 @@ SERVE ?=
 demo: deps venv
 	$(BIN)/onramp demo --via $(VIA) $(if $(SERVE),--serve)
 
-# nautobot, gen and lint side by side (pip waits on the disk and the network, mypy on a
-# core): one after another they were minutes of a fresh clone's run. The tests that need
-# Nautobot's or the generator's venv make it themselves, under a lock, if it is not there.
-test: deps venv
+# venv and nautobot side by side, then gen and lint beside nautobot's (pip waits on the disk
+# and the network, mypy on a core): one after another they were minutes of a fresh clone's
+# run. The tests that need Nautobot's or the generator's venv make it themselves, under a
+# lock, if it is not there.
+test: deps
 	$(MAKE) -j3 --output-sync=target --no-print-directory nautobot gen lint
 	$(MAKE) --no-print-directory unit
 
 # Nautobot for tests/inventory/test_nautobot.py, in a venv of its own (its Django pins
 # stay out of .venv); the release is pinned in tests/nautobot_server.py
-nautobot: venv
-	$(BIN)/python -c 'from tests.nautobot_server import ensure_venv; ensure_venv()'
+nautobot:  # on the system Python: Nautobot's venv is not .venv's, so it need not wait for it
+	$(PYTHON) -c 'from tests.nautobot_server import ensure_venv; ensure_venv()'
 
 # tests/fixtures/nautobot-<version>.dump again, from `migrate` on an empty database (after a
 # Nautobot upgrade, or when test_the_shipped_schema_is_all_this_nautobot_migrates says so)

@@ -34,8 +34,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = "3.2.7"  # the Nautobot release tested; the cached dump is keyed by it
 VENV = Path(os.environ.get("ONRAMP_NAUTOBOT_VENV", ROOT / ".venv-nautobot"))
@@ -173,6 +171,8 @@ def _keep(pg_host: Path) -> None:
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    import requests  # here: `make nautobot` runs this module on the system Python (no .venv yet)
+
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
