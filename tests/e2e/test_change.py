@@ -185,6 +185,10 @@ def test_live_connector_100_to_200_no_loss_no_reset_rate_read_back(env: Env) -> 
     changed(env, "connector", env.ends["ent-fra"]["id"], 200)
     changed(env, "link", env.link["id"], 200)
     got = delivered(env)
+    for _ in range(2):  # a sender that got no more than the old ceiling out proves nothing
+        if got.sent_mbps > iperf.ceiling(100):  # (a CPU-starved iperf: 97.3 sent, CI stop 35)
+            break
+        got = delivered(env)
     print(f"after the change to 200, {OFFERED} offered: {got}")
     env.figures["lab_change_100_to_200"] = got.received_mbps
     # more than a 100 Mb/s shaper lets through: 200 among the steps (iperf.ceiling)
