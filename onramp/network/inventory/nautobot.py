@@ -192,10 +192,14 @@ def _listed(endpoint: Any, by: str = "", values: Iterable[str] = (), **filters: 
     if not by:
         return [dict(o) for o in endpoint.filter(limit=PAGE, **filters)]
     runs: list[list[str]] = [[]]
+    size = 0  # of the last run's `by=value&` parts
     for value in dict.fromkeys(values):
-        if runs[-1] and sum(len(by) + len(v) + 2 for v in [*runs[-1], value]) > URL_BYTES:
+        part = len(by) + len(value) + 2
+        if runs[-1] and size + part > URL_BYTES:
             runs.append([])
+            size = 0
         runs[-1].append(value)
+        size += part
     return [
         dict(o) for run in runs if run for o in endpoint.filter(limit=PAGE, **filters, **{by: run})
     ]
