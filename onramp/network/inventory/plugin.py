@@ -24,6 +24,24 @@ from onramp.network.inventory.checks import inventory_path, load
 logging.getLogger("nornir").addHandler(logging.NullHandler())
 
 
+class _ArgumentNames(logging.Filter):
+    """Nornir logs each run as "Running task %r with args %s on %d hosts": the keyword
+    arguments whole, and onramp's carry rendered candidates (BGP keys in clear) and the
+    secrets to mask. The record keeps the task, the arguments' names and the host count."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        running = isinstance(record.msg, str) and record.msg.startswith("Running task")
+        if running and isinstance(args, tuple) and len(args) == 3:
+            name, kwargs, hosts = args
+            if isinstance(kwargs, dict):
+                record.args = (name, "{" + ", ".join(f"{k}=..." for k in kwargs) + "}", hosts)
+        return True
+
+
+logging.getLogger("nornir.core").addFilter(_ArgumentNames())
+
+
 class OnrampInventory:
     def __init__(self, directory: str = "inventory") -> None:
         self.directory = Path(directory)
