@@ -916,7 +916,9 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
                 f"i=0; until grep -qs {token} {pending}; do i=$((i+1)); "
                 "[ $i -le 2500 ] || exit 4; sleep 0.002; done",
             ]
-        script += [f"{self._commit_command(path)}; rc=$?; cat {d}/reload.log; exit $rc"]
+        script += [
+            f"{self._commit_command(path, save=not revert_in)}; rc=$?; cat {d}/reload.log; exit $rc"
+        ]
         # awk ends every line it writes with a newline: so must `seen`, to compare equal
         seen += "" if seen.endswith("\n") else "\n"
         stdin = f"{seen}{split}\n{_strip(seen)}{split}\n{target}"
@@ -939,7 +941,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             self.rollback()  # a half-applied change must not stay
             raise CommitError(f"{self.hostname}: frr-reload failed: {out.strip()[-800:]}")
 
-    def _commit_command(self, path: str) -> str:
+    def _commit_command(self, path: str, save: bool) -> str:
         """Apply the config in `path` as frr-reload would, cheaper when it only adds:
         frr-reload's own diff (`--test`, against the running config) applied as it is
         (`vtysh -f` of its "Lines To Add", then `write`: frr-reload's first pass). Any
@@ -947,8 +949,16 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         what a `no` took with it (`no ip prefix-list L seq 10 ...` after `ip prefix-list L
         seq 10 permit ...` drops both): a line to delete, or a `no` line among the adds
         that is not a line of the candidate (frr-reload moves some deletions there). The
-        reload log names the way taken."""
+        reload log names the way taken.
+
+        `save`: the result becomes the startup config too (`write`). Not while it waits
+        for confirmation: a router (or FRR) restarted before then must start from the
+        config last confirmed, as the timer would have left it; confirm_commit saves it."""
         make, load = self._loadable(path)
+        write = " && vtysh -c write >/dev/null" if save else ""
+        reload = (
+            f"{self.frr_reload} --reload {load}" if save else _unsaved_reload(self.frr_reload, load)
+        )
         d = "$d"  # set by commit_config's script
         # the dry run's diff if it was made from this candidate and this running config
         # (now.conf: read before `prepare`, which only adds the OS's VRF stanzas to both
@@ -976,9 +986,9 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             "made=0",
             f"{diff} && {adds} {d}/delta >{d}/adds",
             f"if grep -q '^Lines To Delete' {d}/delta || ! {deletes} {path} {d}/adds; then "
-            f"echo 'apply: frr-reload --reload'; {made} && {self.frr_reload} --reload {load}; "
+            f"echo 'apply: frr-reload --reload'; {made} && {reload}; "
             "else echo 'apply: its additions (vtysh -f)'; "
-            f"[ ! -s {d}/adds ] || {{ vtysh -f {d}/adds && vtysh -c write >/dev/null; }}; fi",
+            f"[ ! -s {d}/adds ] || {{ vtysh -f {d}/adds{write}; }}; fi",
         ]
         if self.netdev:
             steps = [f"{self.netdev} prepare {path}", *steps, f"{self.netdev} finish {path}"]
@@ -989,9 +999,11 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         return self._run(f"cat {self._dir}/pending 2>/dev/null", check=False).strip() != ""
 
     def confirm_commit(self) -> None:
-        # one round trip (it is on every deploy's path): the check and the removal
+        # one round trip (it is on every deploy's path): the check, the save (the commit
+        # left the startup config as it was: _commit_command) and the removal. Saved
+        # before the mark goes: a failed save leaves the commit unconfirmed, to revert
         pending = f"{self._dir}/pending"
-        self._run(f"test -s {pending} && rm -f {pending}", check=False)
+        self._run(f"test -s {pending} && vtysh -c write >/dev/null && rm -f {pending}", check=False)
         if self._last_status != 0:
             raise CommitError(f"{self.hostname}: no commit waits for confirmation")
 
@@ -1074,6 +1086,25 @@ def _premarked(running: str, candidate: str, split: str) -> str:
         '\'BEGIN {f = a; printf "" >a; printf "" >b} '
         '{sub(/\\r$/, "")} $0 == m {print "end" >f; f = b; next} {print >f}\' '
         f"{both}.marked && echo --bindir {_PREMARKED})"
+    )
+
+
+# frr-reload's `vtysh` (--bindir) for a commit that waits for confirmation: the one it runs
+# by default (its --bindir is /usr/bin), every call but its closing `write`
+_UNSAVED = "$d/unsaved-1"
+_UNSAVED_VTYSH = (
+    '#!/bin/sh\\nfor a; do :; done\\n[ "$a" = write ] && exit 0\\nexec /usr/bin/vtysh "$@"\\n'
+)
+
+
+def _unsaved_reload(frr_reload: str, load: str) -> str:
+    """Shell: frr-reload --reload of `load` that leaves the startup config as it is.
+    frr-reload ends a reload with `vtysh -c write` (unless it loaded frr.conf itself) and
+    has no option against it: its --bindir points at a `vtysh` that skips that one call."""
+    return (
+        f"{{ [ -x {_UNSAVED}/vtysh ] || {{ mkdir -p {_UNSAVED} "
+        f"&& printf '{_UNSAVED_VTYSH}' >{_UNSAVED}/vtysh && chmod 700 {_UNSAVED}/vtysh; }}; }} "
+        f"&& {frr_reload} --bindir {_UNSAVED} --reload {load}"
     )
 
 

@@ -23,7 +23,7 @@ import pytest
 
 from napalm_frr import has_orphaned_commit
 from onramp.core.settings import load_settings
-from onramp.lab.run import Lab, down
+from onramp.lab.run import FRR_ETC, Lab, down
 from onramp.lab.topology import build
 from onramp.network.inventory import load
 from onramp.network.inventory.generate import generate, write
@@ -150,4 +150,41 @@ def test_the_next_apply_recovers_and_says_what_happened(env: Env) -> None:
         assert ROUTE.strip() in dev.get_config(retrieve="running")["running"]
     finally:
         dev.rollback()
+        dev.close()
+
+
+def saved(env: Env) -> str:
+    """pe1's startup config: what its daemons load when they start (the lab's frr.conf)."""
+    return (FRR_ETC / env.lab.ns(PE) / "frr.conf").read_text()
+
+
+def test_a_commit_is_saved_only_once_confirmed(env: Env) -> None:
+    """An unconfirmed commit is the running config only: a router (or FRR) restarted before
+    the confirmation starts from the config last confirmed, as the timer would have left
+    it. Both ways a commit applies: its additions (vtysh -f), frr-reload --reload (a
+    deletion). Confirmed, it is saved; rolled back, the config before it is."""
+    dev = env.driver()
+    route = ROUTE.strip()
+    try:
+        assert route not in saved(env)
+        dev.load_merge_candidate(config=ROUTE)
+        dev.commit_config(revert_in=60)
+        assert route in dev.get_config(retrieve="running")["running"]
+        assert route not in saved(env)  # unconfirmed: not saved
+        dev.confirm_commit()
+        assert route in saved(env)
+        # a deletion goes through frr-reload --reload, which writes what it loads
+        running = dev.get_config(retrieve="running")["running"]
+        dev.load_replace_candidate(config=running.replace(ROUTE, ""))
+        dev.commit_config(revert_in=60)
+        assert route not in dev.get_config(retrieve="running")["running"]
+        assert route in saved(env)  # unconfirmed: the confirmed config stays saved
+        dev.rollback()
+        assert route in dev.get_config(retrieve="running")["running"] and route in saved(env)
+        dev.load_replace_candidate(config=running.replace(ROUTE, ""))
+        dev.commit_config()  # no confirmation asked: saved at once
+        assert route not in saved(env)
+    finally:
+        if dev.has_pending_commit():
+            dev.rollback()
         dev.close()

@@ -184,6 +184,15 @@ Obj = dict[str, Any]  # an object as Nautobot's API answers it (a pynautobot Rec
 Want = dict[Any, tuple[Obj, Obj]]  # key -> (the fields that make it, the fields kept equal)
 PAGE = 1000  # objects a list request asks for (Nautobot's default MAX_PAGE_SIZE)
 URL_BYTES = 2000  # of filter values in one request: uWSGI refuses headers over 4096 bytes
+# objects in one bulk write: Nautobot makes a bulk POST or PATCH in one database
+# transaction, and a whole inventory's interfaces in one request would run as long as a
+# proxy in front of it lets a request run (often 60 s); a batch is a few seconds at most
+BATCH = 500
+
+
+def _batches(items: list[Obj]) -> list[list[Obj]]:
+    """`items` in runs of BATCH, in order."""
+    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
 
 
 def _listed(endpoint: Any, by: str = "", values: Iterable[str] = (), **filters: Any) -> list[Obj]:
@@ -211,8 +220,9 @@ def _named(endpoint: Any, field: str, values: Iterable[str], **filters: Any) -> 
 
 
 def _sync(tally: Counter[str], endpoint: Any, have: dict[Any, Obj], want: Want) -> dict[Any, Obj]:
-    """The wanted objects by key, once the missing ones are made (one bulk POST) and those
-    that differ (`_same`) brought to `want` (one bulk PATCH): what makes a load idempotent."""
+    """The wanted objects by key, once the missing ones are made (bulk POSTs of BATCH) and
+    those that differ (`_same`) brought to `want` (bulk PATCHes): what makes a load
+    idempotent."""
     missing = [k for k in want if k not in have]
     changes = []
     for k, (_, fields) in want.items():
@@ -220,10 +230,11 @@ def _sync(tally: Counter[str], endpoint: Any, have: dict[Any, Obj], want: Want) 
         if diff:
             changes.append({"id": have[k]["id"], **diff})
     if missing:
-        made = endpoint.create([want[k][0] | want[k][1] for k in missing])
+        wanted = [want[k][0] | want[k][1] for k in missing]
+        made = [o for batch in _batches(wanted) for o in endpoint.create(batch)]
         have = have | {k: dict(o) for k, o in zip(missing, made, strict=True)}
-    if changes:
-        endpoint.update(changes)
+    for batch in _batches(changes):
+        endpoint.update(batch)
     tally["created"] += len(missing)
     tally["updated"] += len(changes)
     return {k: have[k] for k in want}
@@ -342,8 +353,8 @@ def _export(raw: Raw, api: Any, progress: Callable[[str], None]) -> dict[str, in
         for a, b in cables
         if a < b and not ifaces[a].get("cable")  # each link once, from the end that sorts first
     ]  # fmt: skip
-    if made:
-        dcim.cables.create(made)
+    for batch in _batches(made):
+        dcim.cables.create(batch)
     tally["created"] += len(made)
     return {"routers": len(raw["hosts"]), "interfaces": len(ifaces),
             "cables": dcim.cables.count(), "cables_made": len(made),
