@@ -67,6 +67,7 @@ from onramp.flow import compliance, monitor, placement, topology
 from onramp.flow.change import etag
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.reads import Submit
+from onramp.flow.request import refused
 from onramp.flow.service import Service
 from onramp.network import customer
 
@@ -387,8 +388,8 @@ def create_app(
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ())[1:])
-        err = OnrampError("ONR-REQ-008", str(first.get("msg", "invalid request")),
-                          field=where or None)  # fmt: skip
+        msg = str(first.get("msg", "invalid request"))
+        err = refused(where, msg) if where else OnrampError("ONR-REQ-008", msg)
         return JSONResponse({"error": err.as_dict()}, status_code=422)
 
     def caller(

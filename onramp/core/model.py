@@ -178,15 +178,35 @@ class ConnectorRequest(Strict):
     # numbers are numbers: `true`, "65_201" and 65201.0 are refused, not read as 1 and 65201
     bandwidth_mbps: StrictInt = Field(gt=0)
     description: SafeText = ""
-    aws_account: Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")] | None = None
-    azure_service_key: UUID | None = None
+    # the providers' ids, each described in its own terms: the description is also the hint
+    # of a refusal (flow.request.refused) and the API schema's word on the field
+    aws_account: Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")] | None = Field(
+        default=None,
+        description="the 12 digits of the AWS account that receives the VIF or connection "
+        "(e.g. 123456789012, no dashes)",
+    )
+    azure_service_key: UUID | None = Field(
+        default=None,
+        description="the ExpressRoute circuit's service key, a UUID, as the Azure portal "
+        "shows it (e.g. 6f1c2b9e-8a4d-4f2e-9b7a-1c2d3e4f5a6b)",
+    )
     gcp_pairing_key: (
         Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}/[a-z0-9-]+/[12]$")] | None
-    ) = None
-    # IBM Cloud account id that receives the Direct Link gateway (32 hex digits)
-    ibm_account: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
-    # Alibaba Cloud account UID that receives the hosted connection (16 digits)
-    alibaba_uid: Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")] | None = None
+    ) = Field(
+        default=None,
+        description="the Partner Interconnect attachment's pairing key, <uuid>/<region>/<1|2>, "
+        "as Google Cloud shows it",
+    )
+    ibm_account: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = Field(
+        default=None,
+        description="the 32 hex digits of the IBM Cloud account that receives the Direct "
+        "Link gateway",
+    )
+    alibaba_uid: Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")] | None = Field(
+        default=None,
+        description="the 16 digits of the Alibaba Cloud account UID that receives the hosted "
+        "connection",
+    )
     customer_asn: StrictInt | None = Field(default=None, ge=1, le=4294967294)
     prefixes: list[Prefix] = []  # what the customer may announce to us
     mtu: StrictInt | None = None  # default: the provider's first MTU

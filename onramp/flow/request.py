@@ -34,7 +34,18 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
             msg = (
                 f"{first['input']!r} holds a newline or characters a router config would interpret"
             )
-        raise OnrampError("ONR-REQ-008", f"{field}: {msg}", field=field) from exc
+        raise refused(field, msg) from exc
+
+
+def refused(field: str, msg: str) -> OnrampError:
+    """ONR-REQ-008 for `field`, its hint the field's own description where the request
+    models give one (a provider's id: its digits and where to read it), else the
+    catalogue's (text that reaches a router). The API's body errors say the same."""
+    described = ConnectorRequest.model_fields.get(field)
+    hint = (
+        f"give {field} as {described.description}" if described and described.description else None
+    )
+    return OnrampError("ONR-REQ-008", f"{field}: {msg}", hint=hint, field=field)
 
 
 def connector(req: ConnectorRequest, bb: Backbone) -> Constraints:

@@ -95,6 +95,10 @@ def test_refusals_carry_code_and_field(api: Api) -> None:
     assert r.status_code == 422 and r.json()["error"]["code"] == "ONR-REQ-008"
     r = api.call("POST", "/v1/connectors", who="admin", json=AWS)
     assert r.status_code == 422 and r.json()["error"]["field"] == "tenant"
+    # a provider's id says its own form, not the generic word on text that reaches routers
+    r = api.call("POST", "/v1/connectors", json={**AWS, "aws_account": "1234-5678-9012"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "aws_account"
+    assert "12 digits of the AWS account" in r.json()["error"]["hint"]
 
 
 def active(api: Api, ident: str) -> None:

@@ -339,6 +339,21 @@ def test_descriptions_that_a_router_would_interpret_are_refused(description: str
     assert (exc.value.code, exc.value.field) == ("ONR-REQ-008", "description")
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "form"),
+    [("aws_account", "1234-5678-9012", "12 digits"), ("azure_service_key", "key", "UUID"),
+     ("gcp_pairing_key", "abc", "<uuid>/<region>/<1|2>"), ("ibm_account", "x", "32 hex digits"),
+     ("alibaba_uid", "12", "16 digits")],
+)  # fmt: skip
+def test_a_providers_id_refused_says_its_form(field: str, value: str, form: str) -> None:
+    from onramp.flow.request import parse
+
+    with pytest.raises(OnrampError) as exc:
+        parse(ConnectorRequest, {"tenant": "acme", **REQUESTS["aws"], field: value})
+    assert (exc.value.code, exc.value.field) == ("ONR-REQ-008", field)
+    assert form in exc.value.hint and "router" not in exc.value.hint, exc.value.hint
+
+
 def test_link_joins_two_connectors_of_one_tenant(
     store: Store, backbone: Backbone, vault: Vault
 ) -> None:
