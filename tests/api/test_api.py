@@ -191,15 +191,19 @@ def test_a_revoked_key_stops_at_once(api: Api) -> None:
 
 
 def test_a_key_that_floods_is_slowed_with_429(api: Api) -> None:
+    """The default limit (20 a second, bursts of 40): a key's burst goes through whole, then
+    a flood faster than the rate meets 429. Requests are sent until the first 429 (500 at
+    most): a fixed count was timing-dependent, as a loaded machine's slower requests let
+    the bucket refill (60 in over 1 s at 20 a second: no 429)."""
     key = apikeys.issue(api.svc.store, "globex", "flood")
-    codes = [
-        requests.get(api.url + "/v1/onramps", headers={"X-API-Key": key}, timeout=10)
-        for _ in range(60)
-    ]
-    limited = [r for r in codes if r.status_code == 429]
-    assert limited and len(limited) < 60 - 30  # a burst of 40 goes through, then it limits
-    assert limited[0].json()["error"]["code"] == "ONR-API-003"
-    assert limited[0].headers["Retry-After"] == "1"
+    codes: list[requests.Response] = []
+    while len(codes) < 500 and (not codes or codes[-1].status_code != 429):
+        codes.append(requests.get(api.url + "/v1/onramps", headers={"X-API-Key": key}, timeout=10))
+    assert [r.status_code for r in codes[:40]] == [200] * 40  # the burst, whole
+    limited = codes[-1]
+    assert limited.status_code == 429, f"{len(codes)} requests, none limited"
+    assert limited.json()["error"]["code"] == "ONR-API-003"
+    assert limited.headers["Retry-After"] == "1"  # a token comes back in 1/20 s
     # other keys are not slowed by this one
     assert api.call("GET", "/v1/onramps", who="globex").status_code == 200
 
