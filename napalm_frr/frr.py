@@ -1003,9 +1003,16 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         # left the startup config as it was: _commit_command) and the removal. Saved
         # before the mark goes: a failed save leaves the commit unconfirmed, to revert
         pending = f"{self._dir}/pending"
-        self._run(f"test -s {pending} && vtysh -c write >/dev/null && rm -f {pending}", check=False)
-        if self._last_status != 0:
+        out = self._run(
+            f"test -s {pending} || exit 3; vtysh -c write || exit 4; rm -f {pending}", check=False
+        )
+        if self._last_status == 3:
             raise CommitError(f"{self.hostname}: no commit waits for confirmation")
+        if self._last_status != 0:
+            raise CommitError(
+                f"{self.hostname}: could not save the config (vtysh write: {out.strip()[-300:]}): "
+                "the commit stays unconfirmed and its timer reverts it"
+            )
 
     def rollback(self) -> None:
         """Back to the config before the last commit (confirmed or not)."""

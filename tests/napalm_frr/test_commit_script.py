@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+from napalm.base.exceptions import CommitError
+
 from napalm_frr import FRRDriver
 
 from .test_host_keys import Sshd, sshd  # noqa: F401 (the fixture)
@@ -45,3 +48,35 @@ def test_a_commit_names_its_state_directory_once_and_its_timer_marks_there(
         dev.close()
     os.killpg(timer, signal.SIGTERM)  # its own session (setsid): no sleep left behind
     assert calls == 1, f"the commit's script ran hostname {calls} times"
+
+
+def test_a_confirm_that_cannot_save_leaves_the_commit_to_its_timer(
+    sshd: Sshd,  # noqa: F811
+) -> None:
+    """confirm_commit saves the config (a commit waiting for confirmation is not the
+    startup config) before it removes the mark: a save that fails says so, and the commit
+    stays unconfirmed, for its timer to revert."""
+    bin_, state = sshd.tmp / "bin", sshd.tmp / "state"
+    # FRR's `write` refused (a full disk, a read-only /etc); every read answers
+    (bin_ / "vtysh").write_text(
+        '#!/bin/sh\nfor a; do :; done\n[ "$a" = write ] && exit 1\necho "hostname r1"\n'
+    )
+    (bin_ / "vtysh").chmod(0o755)
+    known = sshd.tmp / "known_hosts"
+    known.write_text(sshd.line())
+    args = {"port": sshd.port, "key_file": str(sshd.client_key), "known_hosts": str(known),
+            "state_dir": str(state), "frr_reload": "echo"}  # fmt: skip
+    dev = FRRDriver("127.0.0.1", os.environ.get("USER", "root"), "", timeout=10,
+                    optional_args=args)  # fmt: skip
+    dev.open()
+    try:
+        dev.load_replace_candidate(config="hostname r1\n")
+        dev.commit_config(revert_in=60)
+        (mark,) = state.glob("*/pending")
+        timer = int(mark.read_text().split()[1])
+        with pytest.raises(CommitError, match="could not save"):
+            dev.confirm_commit()
+        assert dev.has_pending_commit()  # still its timer's to revert
+    finally:
+        dev.close()
+    os.killpg(timer, signal.SIGTERM)
