@@ -294,3 +294,30 @@ def test_each_party_does_only_its_own_part(dx: tuple[Any, Any, DirectConnect]) -
     assert made["ownerAccount"] == OWNER
     assert [op for op in state.calls if not op.startswith("Describe")] == [
         "AllocateHostedConnection", "ConfirmConnection", "CreatePrivateVirtualInterface"]  # fmt: skip
+
+
+def test_a_client_gone_before_its_answer_leaves_no_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A client that went away (a timeout, a killed worker) printed socketserver's traceback
+    on stderr, into the output of a CLI run beside the simulator (test_dispatch read its
+    JSON with the traceback after it); any other error still prints."""
+    from http.server import BaseHTTPRequestHandler
+
+    from onramp.csp.simulator import Server
+
+    server = Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    try:
+        for gone in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise gone
+            except OSError:
+                server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise ValueError("a bug of the simulator")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError: a bug of the simulator" in capsys.readouterr().err
+    finally:
+        server.server_close()

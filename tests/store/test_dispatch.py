@@ -318,7 +318,7 @@ def test_worker_status_shows_who_holds_what(env: Env) -> None:
 
     done = CliRunner().invoke(cli, ["--config", str(config), "worker", "status", "--json"])
     assert done.exit_code == 0, done.output
-    found = json.loads(done.output)
+    found = json.loads(done.stdout)  # the JSON alone: `output` has stderr mixed in
     [held] = [w for w in found["work"] if w["id"] == c["id"]]
     assert held["owner"].startswith("worker:here/") and held["state"] == "allocated"
     assert 0 < held["lease_left_s"] <= settings.worker.lease_s and held["heartbeat_at"]
