@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 from napalm.base.exceptions import CommitError
@@ -14,6 +15,19 @@ from napalm.base.exceptions import CommitError
 from napalm_frr import FRRDriver
 
 from .test_host_keys import Sshd, sshd  # noqa: F401 (the fixture)
+
+
+def driver(sshd: Sshd, state: Path) -> FRRDriver:  # noqa: F811
+    """The driver, open, on the test sshd; its state directory `state`. frr-reload stood
+    in by `echo`: its "diff" adds nothing."""
+    known = sshd.tmp / "known_hosts"
+    known.write_text(sshd.line())
+    args = {"port": sshd.port, "key_file": str(sshd.client_key), "known_hosts": str(known),
+            "state_dir": str(state), "frr_reload": "echo"}  # fmt: skip
+    dev = FRRDriver("127.0.0.1", os.environ.get("USER", "root"), "", timeout=10,
+                    optional_args=args)  # fmt: skip
+    dev.open()
+    return dev
 
 
 def test_a_commit_names_its_state_directory_once_and_its_timer_marks_there(
@@ -26,14 +40,7 @@ def test_a_commit_names_its_state_directory_once_and_its_timer_marks_there(
     ):
         (bin_ / tool).write_text(f"#!/bin/sh\n{body}\n")
         (bin_ / tool).chmod(0o755)
-    known = sshd.tmp / "known_hosts"
-    known.write_text(sshd.line())
-    # frr-reload --test stood in by `echo`: its "diff" adds nothing
-    args = {"port": sshd.port, "key_file": str(sshd.client_key), "known_hosts": str(known),
-            "state_dir": str(state), "frr_reload": "echo"}  # fmt: skip
-    dev = FRRDriver("127.0.0.1", os.environ.get("USER", "root"), "", timeout=10,
-                    optional_args=args)  # fmt: skip
-    dev.open()
+    dev = driver(sshd, state)
     try:
         dev.load_replace_candidate(config="hostname r1\n")
         named.write_text("")
@@ -62,13 +69,7 @@ def test_a_confirm_that_cannot_save_leaves_the_commit_to_its_timer(
         '#!/bin/sh\nfor a; do :; done\n[ "$a" = write ] && exit 1\necho "hostname r1"\n'
     )
     (bin_ / "vtysh").chmod(0o755)
-    known = sshd.tmp / "known_hosts"
-    known.write_text(sshd.line())
-    args = {"port": sshd.port, "key_file": str(sshd.client_key), "known_hosts": str(known),
-            "state_dir": str(state), "frr_reload": "echo"}  # fmt: skip
-    dev = FRRDriver("127.0.0.1", os.environ.get("USER", "root"), "", timeout=10,
-                    optional_args=args)  # fmt: skip
-    dev.open()
+    dev = driver(sshd, state)
     try:
         dev.load_replace_candidate(config="hostname r1\n")
         dev.commit_config(revert_in=60)
