@@ -1070,6 +1070,15 @@ _PREMARKED = "$d/premarked-1"
 _PREMARKED_VTYSH = '#!/bin/sh\\nfor f; do :; done\\nexec cat "$f.marked"\\n'
 
 
+def _vtysh_shim(bindir: str, script: str) -> str:
+    """Shell: make `bindir`/vtysh from `script` (printf's format) unless it is there: a
+    `vtysh` that frr-reload's --bindir points at."""
+    return (
+        f"[ -x {bindir}/vtysh ] || {{ mkdir -p {bindir} "
+        f"&& printf '{script}' >{bindir}/vtysh && chmod 700 {bindir}/vtysh; }}"
+    )
+
+
 def _premarked(running: str, candidate: str, split: str) -> str:
     """Shell: mark frr-reload's two inputs with one `vtysh -m` and print the `--bindir`
     option that has frr-reload read them (or nothing: frr-reload marks them itself).
@@ -1084,8 +1093,7 @@ def _premarked(running: str, candidate: str, split: str) -> str:
     vtysh rejects), frr-reload marks them itself and reports the error as it always did."""
     mark, both = f"! {split}", "$d/premarked.conf"
     return (
-        f"$([ -x {_PREMARKED}/vtysh ] || {{ mkdir -p {_PREMARKED} "
-        f"&& printf '{_PREMARKED_VTYSH}' >{_PREMARKED}/vtysh && chmod 700 {_PREMARKED}/vtysh; }} "
+        f"$({_vtysh_shim(_PREMARKED, _PREMARKED_VTYSH)} "
         f"&& awk -v m='{mark}' 'FNR == 1 && NR > 1 {{print m}} {{print}}' {running} {candidate} "
         f">{both} && vtysh -m -f {both} >{both}.marked 2>/dev/null "
         # vtysh -m ends its lines with CR; a part's own end is the `end` vtysh adds at EOF
@@ -1109,8 +1117,7 @@ def _unsaved_reload(frr_reload: str, load: str) -> str:
     frr-reload ends a reload with `vtysh -c write` (unless it loaded frr.conf itself) and
     has no option against it: its --bindir points at a `vtysh` that skips that one call."""
     return (
-        f"{{ [ -x {_UNSAVED}/vtysh ] || {{ mkdir -p {_UNSAVED} "
-        f"&& printf '{_UNSAVED_VTYSH}' >{_UNSAVED}/vtysh && chmod 700 {_UNSAVED}/vtysh; }}; }} "
+        f"{{ {_vtysh_shim(_UNSAVED, _UNSAVED_VTYSH)}; }} "
         f"&& {frr_reload} --bindir {_UNSAVED} --reload {load}"
     )
 
