@@ -2,6 +2,7 @@
 
 from napalm_frr.frr import (
     HOST_KEY_POLICIES,
+    CommitPending,
     ConfigChanged,
     FRRDriver,
     HostKeyError,
@@ -14,6 +15,7 @@ from napalm_frr.frr import (
 
 __all__ = [
     "HOST_KEY_POLICIES",
+    "CommitPending",
     "ConfigChanged",
     "FRRDriver",
     "HostKeyError",

@@ -57,6 +57,11 @@ class ConfigChanged(CommitError):  # type: ignore[misc]
     applied, and nothing must be rolled back either (that would undo the other change)."""
 
 
+class CommitPending(CommitError):  # type: ignore[misc]
+    """Another commit waits for confirmation: nothing was applied, and nothing must be
+    rolled back either (that would end the other commit)."""
+
+
 class HostKeyError(ConnectionException):  # type: ignore[misc]
     """The router's SSH host key is not in known_hosts (`changed` False) or differs from the
     one there (`changed` True). Raised before any credential or command is sent."""
@@ -925,7 +930,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         out = self._run("\n".join(script), stdin=stdin, check=False)
         self.candidate, self.merge = None, False
         if self._last_status == 3:
-            raise CommitError(
+            raise CommitPending(
                 f"{self.hostname}: a commit waits for confirmation: confirm_commit() or rollback()"
             )
         if self._last_status == 5:

@@ -15,7 +15,14 @@ from collections.abc import Iterable
 from napalm.base import NetworkDriver
 from nornir.core.task import Result, Task
 
-from napalm_frr import ConfigChanged, FRRDriver, HostKeyError, applies_against, commit_state
+from napalm_frr import (
+    CommitPending,
+    ConfigChanged,
+    FRRDriver,
+    HostKeyError,
+    applies_against,
+    commit_state,
+)
 from onramp.core.errors import Code, OnrampError
 from onramp.core.secrets import mask
 from onramp.network.platforms import PLATFORMS
@@ -87,6 +94,7 @@ def deploy_config(
     diffs: dict[str, str],
     revert_in: int,
     secrets: Iterable[str] = (),
+    discarded: bool = False,
 ) -> Result:
     """Replace the running config with the candidate under a confirm timer, unconfirmed:
     the caller confirms (`confirm`) once its checks pass, or rolls back (`rollback`).
@@ -95,11 +103,19 @@ def deploy_config(
     plan's (masked) diff in `diffs` is this commit's diff, and is not computed again. If
     the commit fails the router is put back; if nobody confirms (the caller died), the
     device's own timer reverts the commit after revert_in.
+
+    `discarded`: the caller has just ended any unconfirmed commit on this router
+    (`discard_unconfirmed`, under its lock of the router), so its mark is not read a
+    second time on the way to the commit (a round trip, ~10 ms); the commit itself still
+    refuses while a commit waits for confirmation.
     """
     host = task.host.name
     dev = device(task)
-    # before the check: rolled back, the router may match the plan
-    note, pending = _end_orphan(dev)
+    # before the check: rolled back, the router may match the plan. napalm_frr's commit
+    # refuses by itself while another waits (CommitPending): after the caller's discard
+    # its mark is not read twice
+    skip = discarded and isinstance(dev, FRRDriver)
+    note, pending = ("", False) if skip else _end_orphan(dev)
     # The plan's dry run read the running config on this connection (a worker keeps its
     # connections from plan to apply): when that text is the plan's, the commit applies
     # against it, and its script refuses if the router's moved since (ConfigChanged below).
@@ -117,9 +133,7 @@ def deploy_config(
             + (f"; {note}" if note else ""),
         )
     if pending:
-        raise OnrampError("ONR-DEPLOY-006", "a commit of another apply waits for confirmation",
-                          "wait until it is confirmed or its router timer reverts it (its "
-                          "--revert-in), then make a new plan")  # fmt: skip
+        raise _waiting()
     diff = diffs[host]
     if not diff.strip():
         return Result(host=task.host, changed=False,
@@ -134,11 +148,19 @@ def deploy_config(
         dev.commit_config(revert_in=revert_in)
     except ConfigChanged as exc:  # changed since `before`: nothing applied, nothing to undo
         raise OnrampError("ONR-PLAN-002", f"{host}: {exc}") from exc
+    except CommitPending as exc:  # another's commit: nothing applied, nothing to undo
+        raise _waiting() from exc
     except Exception as exc:
         _restore(dev, before, host)
         raise OnrampError("ONR-DEPLOY-002", f"{host}: {mask(str(exc), secrets)}") from exc
     return Result(host=task.host, changed=True, diff=diff,
                   result={"diff": diff, "state": "pending", "note": note})  # fmt: skip
+
+
+def _waiting() -> OnrampError:
+    return OnrampError("ONR-DEPLOY-006", "a commit of another apply waits for confirmation",
+                       "wait until it is confirmed or its router timer reverts it (its "
+                       "--revert-in), then make a new plan")  # fmt: skip
 
 
 ORPHAN = "a commit was left unconfirmed by an interrupted apply (its timer was gone); " \

@@ -55,6 +55,7 @@ def apply_plan(
     recheck: bool = True,
     progress: Callable[[str], None] = lambda _: None,
     holder: str | None = None,
+    discarded: bool = False,
 ) -> PlanView:
     """Apply exactly the stored candidates on all the plan's routers in parallel.
 
@@ -63,7 +64,8 @@ def apply_plan(
     the new sessions Established with their prefixes, a Link's routes present, no other
     session disturbed. Pass: confirm everywhere; fail: roll every router back and check
     it is as before. The service's state follows (only while `holder`, a worker's lease,
-    still holds it: store.move).
+    still holds it: store.move). `discarded`: the caller ended every unconfirmed commit on
+    these routers just now (tasks/config.py: deploy_config).
     """
     if revert_in < check_timeout + 10:  # the hint: "at least the check timeout + 10 s"
         raise OnrampError(
@@ -99,6 +101,7 @@ def apply_plan(
         diffs={h: d["diff"] for h, d in plan["devices"].items()},
         revert_in=revert_in,
         secrets=secrets,
+        discarded=discarded,
     )
     outcome: dict[str, DeviceOutcome] = {h: outcome_of(r[0], secrets) for h, r in result.items()}
     committed = [h for h, o in outcome.items() if o["state"] == "pending"]

@@ -502,9 +502,11 @@ class Orchestrator:
 
     # ------------------------------------------------------------ parts
     def _apply(self, plan_id: str, nr: Any, success_state: State | None = None) -> None:
+        """Apply on `nr`, the Nornir `_discard_unconfirmed` returned: every caller ended
+        the routers' unconfirmed commits just before, under their lock."""
         apply_plan(self.svc, plan_id, self.timings.revert_in_s, self.timings.check_timeout_s,
                    nornir=nr, actor=self.actor, success_state=success_state,
-                   recheck=self.audit is None, holder=self._me())  # fmt: skip
+                   recheck=self.audit is None, holder=self._me(), discarded=True)  # fmt: skip
         if self.audit is not None:
             self.audit(plan_id)
 

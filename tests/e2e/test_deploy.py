@@ -549,8 +549,9 @@ def test_driver_commit_of_additions_applies_exactly_them(env: Env) -> None:
         assert dev.compare_config() == ""
 
 
+@pytest.mark.parametrize("discarded", [False, True], ids=["alone", "after-discard"])
 def test_a_deploy_after_its_dry_run_reads_the_running_config_once(
-    env: Env, monkeypatch: pytest.MonkeyPatch
+    env: Env, monkeypatch: pytest.MonkeyPatch, discarded: bool
 ) -> None:
     """A plan's dry run, then its deploy on the same connection (a worker keeps its
     connections from plan to apply): the deploy is two SSH commands, the commit-confirm
@@ -558,7 +559,8 @@ def test_a_deploy_after_its_dry_run_reads_the_running_config_once(
     it moved since the dry run) and, its diff of additions kept from the dry run, builds
     no input for frr-reload (a `show running-config` more). It was four reads of the
     whole config from plan to commit, each ~30 ms of the router's CPU and a round trip,
-    all on the way to a new Connector's BGP."""
+    all on the way to a new Connector's BGP. After `discard_unconfirmed` (a worker's
+    way: `discarded`), the mark is not read again: the commit alone."""
     from onramp.tasks.config import deploy_config, diff_config
 
     nr = init_nornir(env.svc.settings).filter(filter_func=lambda h: h.name == "pe1-fra")
@@ -572,10 +574,10 @@ def test_a_deploy_after_its_dry_run_reads_the_running_config_once(
         commands = sent(dev, monkeypatch)
         result = nr.run(task=deploy_config, candidates=candidates, revert_in=60,
                         expected_sha256={"pe1-fra": planned["running_sha256"]},
-                        diffs={"pe1-fra": planned["diff"]})["pe1-fra"]  # fmt: skip
+                        diffs={"pe1-fra": planned["diff"]}, discarded=discarded)["pe1-fra"]  # fmt: skip
         assert not result.failed, result[0].exception
         assert result[0].result["state"] == "pending"
-        assert len(commands) == 2, commands  # the mark's read, the commit
+        assert len(commands) == (1 if discarded else 2), commands  # [the mark's read,] the commit
         monkeypatch.undo()
         done = reload_log(dev)
         assert "diff: kept from the dry run" in done and "apply: its additions (vtysh -f)" in done
@@ -615,6 +617,40 @@ def test_a_deploy_after_a_dry_run_refuses_a_config_changed_since(env: Env) -> No
         assert theirs in running and "192.0.2.0/24" not in running
     finally:
         configure(env, "pe1-fra", f"no {theirs}")
+        nr.close_connections()
+    assert canonical(env.running("pe1-fra")) == canonical(before)
+
+
+def test_a_deploy_told_discarded_still_leaves_anothers_waiting_commit_alone(env: Env) -> None:
+    """`discarded` (the caller ended the router's unconfirmed commits just before) skips
+    the mark's read, not the refusal: a commit of another client's made meanwhile, still
+    waiting for confirmation, stops this one with ONR-DEPLOY-006, nothing applied, and
+    the other commit stays as it was, still waiting. Before, the commit's own refusal
+    was taken for a failed commit and the router "restored": the other commit rolled back."""
+    from onramp.tasks.config import deploy_config, diff_config
+
+    nr = init_nornir(env.svc.settings).filter(filter_func=lambda h: h.name == "pe1-fra")
+    dev = nr.inventory.hosts["pe1-fra"].get_connection("napalm", nr.config)
+    other = env.driver("pe1-fra")
+    before = dev.get_config(retrieve="running")["running"]
+    theirs = "ip route 198.51.100.0/24 Null0\n"
+    try:
+        candidates = {"pe1-fra": before + ADDED}
+        planned = nr.run(task=diff_config, candidates=candidates)["pe1-fra"][0].result
+        other.load_replace_candidate(config=before + theirs)
+        other.commit_config(revert_in=60)
+        result = nr.run(task=deploy_config, candidates=candidates, revert_in=60,
+                        expected_sha256={"pe1-fra": planned["running_sha256"]},
+                        diffs={"pe1-fra": planned["diff"]}, discarded=True)["pe1-fra"]  # fmt: skip
+        assert result.failed and isinstance(result[0].exception, OnrampError)
+        assert result[0].exception.code == "ONR-DEPLOY-006", result[0].exception
+        assert other.has_pending_commit()
+        running = env.running("pe1-fra")
+        assert theirs.strip() in running and "192.0.2.0/24" not in running
+    finally:
+        if other.has_pending_commit():
+            other.rollback()
+        other.close()
         nr.close_connections()
     assert canonical(env.running("pe1-fra")) == canonical(before)
 
