@@ -25,7 +25,7 @@ On a router, `frr-netdev prepare|finish CONFIG` (installed on its PATH by the la
 the kernel match the FRR config being loaded: what a real router's OS (or ifupdown) does for
 its subinterfaces; `frr-netdev rates` prints what every device is shaped to now (JSON,
 "<vrf> <device>" -> Mb/s: the read-back a bandwidth change's gate judges). A lab fault,
-the file FREEZE on the router's disk, makes `prepare` leave the shapers as they are (a
+the file FREEZE on the router's disk, makes `finish` leave the shapers as they are (a
 device that ignored its new rate). The NAPALM FRR driver runs it after every configuration change,
 including the revert timer's. The cloud-side edges use `ensure` from the lab code.
 """
@@ -304,6 +304,8 @@ def _wanted(config: str) -> tuple[set[str], dict[str, str | None]]:
 
 def prepare(config: str) -> list[str]:
     """Before FRR loads `config`: its VRFs and subinterfaces exist, others' are gone.
+    Their shapers are `finish`'s: nothing FRR loads waits for them, and done here they
+    were on the way to every new session (BGP needs a second more before traffic flows).
 
     VRFs first: bgpd sets a neighbor's MD5 key on the VRF's listening socket only if the
     VRF is up when the neighbor is configured. Unused subinterfaces go before FRR drops
@@ -344,17 +346,31 @@ def prepare(config: str) -> list[str]:
             done.append(f"+{name}" + (f" vrf {in_vrf}" if in_vrf else ""))
     for (name, vrf), vteps in sorted(segments.items()):
         done += ensure_segment(name, vrf, vteps)
+    # a VRF made before was waited for then (or zebra read it at its start)
+    wait_zebra(vrfs - have, gone)
+    # FRR can neither drop the address of a device that is gone nor delete a device that
+    # is there: the stanza of a gone one goes whole, before frr-reload walks it line by line
+    for name, ns in gone:
+        vtysh("configure terminal", f"no interface {name}" + (f" vrf {ns}" if ns else ""))
+    return done
+
+
+def _shape_all(config: str) -> list[str]:
+    """Every subinterface and segment of `config`'s VRFs shaped to its `bandwidth` (both
+    ways), unshaped without one; ifb devices whose subinterface is gone removed."""
+    vrfs, wanted = _wanted(config)
+    segments = _segments(config)
+    done: list[str] = []
     wanted_rates = rates(config)
     frozen = FREEZE.exists()  # the lab's fault: the device ignores its rates
     for ns in sorted(vrfs | {vrf for _, vrf in segments}):
         devices = _devices(ns)  # as they are now: made, deleted
-        if ns in have:
-            indexes = {str(index) for _, index in devices.values()}
-            # an ifb whose subinterface is gone (deleted with its stanza)
-            for ifb, (kind, _) in devices.items():
-                if kind == "ifb" and ifb[3:] not in indexes:
-                    ip("link", "del", ifb, netns=ns)
-                    done.append(f"-{ifb} vrf {ns}")
+        indexes = {str(index) for _, index in devices.values()}
+        # an ifb whose subinterface is gone (deleted with its stanza)
+        for ifb, (kind, _) in devices.items():
+            if kind == "ifb" and ifb[3:] not in indexes:
+                ip("link", "del", ifb, netns=ns)
+                done.append(f"-{ifb} vrf {ns}")
         if frozen:
             continue
         subifs = sorted(name for name, in_vrf in wanted.items() if in_vrf == ns)
@@ -374,11 +390,6 @@ def prepare(config: str) -> list[str]:
         for name in segs:
             if change := _shape(name, ns, wanted_rates.get((name, ns)), now[name]):
                 done.append(change)
-    wait_zebra(vrfs, gone)
-    # FRR can neither drop the address of a device that is gone nor delete a device that
-    # is there: the stanza of a gone one goes whole, before frr-reload walks it line by line
-    for name, ns in gone:
-        vtysh("configure terminal", f"no interface {name}" + (f" vrf {ns}" if ns else ""))
     return done
 
 
@@ -394,7 +405,8 @@ def shaped() -> dict[str, int]:
 
 def finish(config: str) -> list[str]:
     """After FRR loaded `config`: VRF namespaces it no longer uses are removed (zebra then
-    forgets the VRF; removing a VRF FRR still has config for can crash zebra 8.4)."""
+    forgets the VRF; removing a VRF FRR still has config for can crash zebra 8.4), and
+    every device shaped to its rate (`_shape_all`)."""
     vrfs, _ = _wanted(config)
     done = []
     for vrf in sorted(_vrfs() - vrfs):
@@ -402,7 +414,7 @@ def finish(config: str) -> list[str]:
             ip("netns", "del", vrf)  # unmounts what the link points to, removes the link
             (STAGE / vrf).unlink(missing_ok=True)
             done.append(f"-vrf {vrf}")
-    return done
+    return done + _shape_all(config)
 
 
 def add_vrf(vrf: str) -> None:
@@ -441,7 +453,10 @@ def add_vrf(vrf: str) -> None:
 
 def wait_zebra(vrfs: set[str], gone: list[tuple[str, str | None]], timeout: float = 10.0) -> None:
     """Until zebra has seen the change: every VRF namespace picked up (it watches
-    /run/netns), every deleted subinterface down (FRR refuses to drop an up one)."""
+    /run/netns), every deleted subinterface down (FRR refuses to drop an up one). Nothing
+    to wait for: no vtysh (~30 ms of a commit's path)."""
+    if not vrfs and not gone:
+        return
     deadline = time.monotonic() + timeout
     while True:
         active = set(re.findall(r"^vrf (\S+) id \d+", vtysh("show vrf"), re.M))

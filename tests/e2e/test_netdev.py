@@ -20,19 +20,21 @@ from onramp.lab.run import NETDEV, Lab
 from .conftest import module_lab
 
 OCTET, PE, VRF, VLAN = 92, "pe1-par", "c901", 3901
-# frr-netdev run as the router runs it, with the seconds it slept (its waits on zebra) last;
-# under umask 077, as the NAPALM driver's commit runs it (what it makes, zebra must still read)
+# frr-netdev run as the router runs it, then how many times it slept (its waits on zebra)
+# and ran vtysh (~30 ms each: its looks at zebra); under umask 077, as the NAPALM driver's
+# commit runs it (what it makes, zebra must still read)
 SLEEPS = """
-import os, runpy, sys, time
+import os, runpy, subprocess, sys, time
 os.umask(0o077)
-slept, sleep = [], time.sleep
+slept, sleep, vtysh, run = [], time.sleep, [], subprocess.run
 time.sleep = lambda s: (slept.append(s), sleep(s))[1]
+subprocess.run = lambda cmd, *a, **k: (vtysh.append(1) if cmd[0] == "vtysh" else 0, run(cmd, *a, **k))[1]
 sys.argv = sys.argv[1:]
 try:
     runpy.run_path(sys.argv[0], run_name="__main__")
 except SystemExit:
     pass
-print(f"SLEPT {len(slept)}")
+print(f"SLEPT {len(slept)} VTYSH {len(vtysh)}")
 """
 
 
@@ -45,9 +47,15 @@ class Pe:
 
     def netdev(self, verb: str, config: Path) -> tuple[list[str], int]:
         """What `frr-netdev <verb> <config>` changed, and how many times it slept."""
+        changes, slept, _ = self.counted(verb, config)
+        return changes, slept
+
+    def counted(self, verb: str, config: Path) -> tuple[list[str], int, int]:
+        """What `frr-netdev <verb> <config>` changed, how many times it slept and ran vtysh."""
         out = self.lab.inside(PE, "python3", "-c", SLEEPS, str(NETDEV), verb, str(config))
         *changes, last = out.splitlines()
-        return changes, int(last.split()[1])
+        words = last.split()
+        return changes, int(words[1]), int(words[3])
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +81,13 @@ def test_a_new_connector_is_made_and_zebra_holds_its_vrf_without_waiting(pe: Pe)
     never sleeps waiting for it. zebra (user frr) must be able to follow that link whatever
     the umask of the caller: with the staging directories 0700 it never took the VRF."""
     changes, slept = pe.netdev("prepare", pe.added)
-    assert changes[:2] == [f"+vrf {VRF}", f"+{pe.subif} vrf {VRF}"], changes
+    # its shapers are finish's: after FRR has the config, off the new session's way
+    assert changes == [f"+vrf {VRF}", f"+{pe.subif} vrf {VRF}"], changes
     assert re.search(rf"^vrf {VRF} id \d+", pe.lab.vtysh(PE, "show vrf"), re.M)
     assert slept == 0
+    assert json.loads(pe.lab.inside(PE, "frr-netdev", "rates")) == {}
+    shaped, _ = pe.netdev("finish", pe.added)
+    assert shaped == [f"shaper {pe.subif} 100M", f"inbound shaper {pe.subif} 100M"], shaped
     rates = json.loads(pe.lab.inside(PE, "frr-netdev", "rates"))
     assert rates[f"{VRF} {pe.subif}"] == 100
     assert sorted(rates.values()) == [100, 100]  # its ifb: what comes in from the cloud
@@ -85,7 +97,10 @@ def test_a_new_connector_is_made_and_zebra_holds_its_vrf_without_waiting(pe: Pe)
 
 
 def test_the_same_config_again_changes_nothing(pe: Pe) -> None:
-    assert pe.netdev("prepare", pe.added) == ([], 0)
+    """Nor does it look at zebra: its VRF was waited for when it was made (a vtysh, ~30 ms
+    of every commit's way, a Link's or a rate's too, before)."""
+    assert pe.counted("prepare", pe.added) == ([], 0, 0)
+    assert pe.counted("finish", pe.added) == ([], 0, 0)
 
 
 def test_the_revert_leaves_nothing_of_it(pe: Pe) -> None:
