@@ -116,6 +116,10 @@ class Behaviour:
     accept_after_s: float = 0.0
     provisioning_s: float = 0.0  # slow state changes: time in the provider's transient states
     down_after_s: float | None = None  # ready, then down this long after (a VIF going down)
+    # provisioned with its BGP reported down, as the real AWS (VIF `down`) and IBM (bgp_status
+    # `idle`) report one until our side's session is up; the simulators watch no BGP, so it
+    # stays so. Off: up at once, as if our side were there already
+    bgp_down: bool = False
 
 
 @dataclass

@@ -88,6 +88,7 @@ class DirectConnect:
     hosted: dict[str, dict[str, Any]] = field(default_factory=dict)  # hosted connections
     _parents: dict[str, str] = field(default_factory=dict)  # hosted connection -> interconnect
     vifs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _edged: set[str] = field(default_factory=set)  # VIFs whose cloud edge the hook configured
     protocols: list[str] = field(default_factory=list)  # the wire protocol of each call
     calls: list[str] = field(default_factory=list)  # operations that did their work
 
@@ -236,11 +237,9 @@ class DirectConnect:
 
     def op_DeleteVirtualInterface(self, body: dict[str, Any], caller: str) -> dict[str, Any]:
         vif = self._vif(body, caller)
-        was = vif["virtualInterfaceState"]
         vif["virtualInterfaceState"] = "deleted"
         self.clock.timeline(vif["virtualInterfaceId"]).clear()
-        if was == "available" and self.hook is not None:
-            self.hook.down(self._peer(vif))
+        self._unedge(vif)
         return {"virtualInterfaceState": "deleting"}
 
     # the customer's operations ------------------------------------------
@@ -372,19 +371,28 @@ class DirectConnect:
             item[key] = now
 
     def _available(self, vif: dict[str, Any]) -> None:
+        """AWS's side provisioned: its edge configured; `available` with BGP up, or (the
+        Behaviour's bgp_down, as AWS shows a VIF whose other side is not up yet) `down`."""
         if vif["virtualInterfaceState"] != "pending":
             return
-        vif["virtualInterfaceState"] = "available"
-        vif["bgpPeers"][0].update(bgpPeerState="available", bgpStatus="up")
+        bgp = "down" if self.behaviour.bgp_down else "up"
+        vif["virtualInterfaceState"] = "down" if self.behaviour.bgp_down else "available"
+        vif["bgpPeers"][0].update(bgpPeerState="available", bgpStatus=bgp)
         if self.hook is not None:
             self.hook.up(self._peer(vif))
+            self._edged.add(vif["virtualInterfaceId"])
 
     def _down(self, vif: dict[str, Any]) -> None:
         if vif["virtualInterfaceState"] != "available":
             return
         vif["virtualInterfaceState"] = "down"
         vif["bgpPeers"][0]["bgpStatus"] = "down"
-        if self.hook is not None:
+        self._unedge(vif)
+
+    def _unedge(self, vif: dict[str, Any]) -> None:
+        """Its cloud edge unconfigured, if the hook configured it."""
+        if vif["virtualInterfaceId"] in self._edged and self.hook is not None:
+            self._edged.discard(vif["virtualInterfaceId"])
             self.hook.down(self._peer(vif))
 
     def _peer(self, vif: dict[str, Any]) -> CloudPeer:

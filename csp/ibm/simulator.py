@@ -104,6 +104,7 @@ class DirectLink:
     customers: set[str] = field(default_factory=set)
     tokens: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)  # operation ids done, in order
+    _edged: set[str] = field(default_factory=set)  # gateways whose cloud edge the hook configured
 
     def __post_init__(self) -> None:
         if not self.ports:
@@ -308,21 +309,30 @@ class DirectLink:
             gateway["operational_status"] = "create_rejected"
 
     def _provisioned(self, gateway: dict[str, Any]) -> None:
+        """IBM's side provisioned: its edge configured; its BGP `established`, or (the
+        Behaviour's bgp_down, as IBM shows a gateway whose other side is not up yet) `idle`."""
         if gateway["operational_status"] == "configuring":
-            gateway.update(operational_status="provisioned", bgp_status="established")
+            bgp = "idle" if self.behaviour.bgp_down else "established"
+            gateway.update(operational_status="provisioned", bgp_status=bgp)
             if self.hook is not None:
                 self.hook.up(self._peer(gateway))
+                self._edged.add(gateway["id"])
 
     def _bgp_down(self, gateway: dict[str, Any]) -> None:
         """The customer's side goes away: IBM's BGP session drops to idle."""
         if gateway["operational_status"] == "provisioned":
             gateway["bgp_status"] = "idle"
-            if self.hook is not None:
-                self.hook.down(self._peer(gateway))
+            self._unedge(gateway)
 
     def _deleted(self, gid: str) -> None:
         gateway = self.gateways.pop(gid, None)
-        if gateway is not None and gateway["bgp_status"] != "idle" and self.hook is not None:
+        if gateway is not None:
+            self._unedge(gateway)
+
+    def _unedge(self, gateway: dict[str, Any]) -> None:
+        """Its cloud edge unconfigured, if the hook configured it."""
+        if gateway["id"] in self._edged and self.hook is not None:
+            self._edged.discard(gateway["id"])
             self.hook.down(self._peer(gateway))
 
     def _cidrs(self, cer: Any, ibm: Any) -> tuple[str, str]:

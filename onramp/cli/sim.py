@@ -56,6 +56,13 @@ def sim(
     provisioning: Annotated[
         float, typer.Option(help="Seconds the provider spends in its transient states.")
     ] = 5,
+    bgp_down: Annotated[
+        bool,
+        typer.Option(
+            help="Report a provisioned resource's BGP down (AWS: VIF `down`; IBM: bgp_status "
+            "`idle`), as the real ones do until our side's session is up."
+        ),
+    ] = False,
     inventory: Annotated[
         Path | None,
         typer.Option(help="Inventory directory whose ports it knows (default: config.yaml's)."),
@@ -87,7 +94,9 @@ def sim(
         service = module.from_inventory(bb, configured.account if configured else None)
         ports = [p.connection for p in provider_ports(bb, name)]
         with module.serve(service, port=port) as (url, state):
-            state.behaviour = Behaviour(Customer(customer), accept_after, provisioning)
+            state.behaviour = Behaviour(
+                Customer(customer), accept_after, provisioning, bgp_down=bgp_down
+            )
             if lab:
                 state.hook = _lab_hook(bb)
             _ready(name, url, state.account, ports, as_json, simulated[name])

@@ -80,6 +80,10 @@ CSP_STATE = {
     CspState.AWAITING_TICKET: S.AWAITING_TICKET,
     CspState.PROVISIONING: S.CSP_REQUESTED,
     CspState.READY: S.CONFIGURING,
+    # provisioned, its BGP down: it waits for our side (AWS shows a new VIF `down`, IBM a
+    # new gateway's BGP `idle`, until the session is up). Seen only while we wait for the
+    # provider (`_csp_wait`): the gate then judges the session
+    CspState.DOWN: S.CONFIGURING,
 }
 
 

@@ -44,6 +44,7 @@ Capability = Literal[
     "lab",  # the provider's side of the BGP session comes up (and goes down) in the lab
     "refuses",  # the provider refuses by its own rules; our port must be one it knows
     "accounts",  # the customer's account exists at the provider before our request
+    "bgp",  # a provisioned resource can report its BGP down, waiting for our side
 ]
 NEVER = Behaviour(customer=Customer.NEVER)
 
@@ -75,6 +76,7 @@ class Case(Protocol):
         after_s: float = 0.0,
         provisioning_s: float = 0.0,
         down_after_s: float | None = None,
+        bgp_down: bool = False,
     ) -> None:
         """What the other side does with the requests made from now on."""
         ...
@@ -124,8 +126,9 @@ class SimulatorControls:
         after_s: float = 0.0,
         provisioning_s: float = 0.0,
         down_after_s: float | None = None,
+        bgp_down: bool = False,
     ) -> None:
-        self.sim.behaviour = Behaviour(answer, after_s, provisioning_s, down_after_s)
+        self.sim.behaviour = Behaviour(answer, after_s, provisioning_s, down_after_s, bgp_down)
 
     def meanwhile(self, resource: CspResource) -> None:
         return None
@@ -156,7 +159,7 @@ def dx(url: str, key: str = aws_sim.PARTNER_KEY) -> Any:
 
 class AwsCase(SimulatorControls):
     sim: aws_sim.DirectConnect
-    can = frozenset({"customer", "faults", "lab", "refuses"})
+    can = frozenset({"customer", "faults", "lab", "refuses", "bgp"})
     first = slow = (CspState.AWAITING_CUSTOMER, "confirming")
     transient = ("pending",)
     ready = "available"
@@ -252,10 +255,11 @@ class AwsHostedDelegatedCase(AwsHostedCase):
         after_s: float = 0.0,
         provisioning_s: float = 0.0,
         down_after_s: float | None = None,
+        bgp_down: bool = False,
     ) -> None:
         """Nobody answers but AWS: the customer's part is ours."""
         slow = after_s + provisioning_s
-        self.sim.behaviour = Behaviour(Customer.NEVER, 0.0, slow, down_after_s)
+        self.sim.behaviour = Behaviour(Customer.NEVER, 0.0, slow, down_after_s, bgp_down)
 
     def adapter(self) -> Adapter:
         ours = Delegation(self.customer_dx, virtual_gateway_id="vgw-1")
@@ -340,6 +344,7 @@ class AzureCase(SimulatorControls):
         after_s: float = 0.0,
         provisioning_s: float = 0.0,
         down_after_s: float | None = None,
+        bgp_down: bool = False,
     ) -> None:
         """The customer answered first (their circuit): what is left is the provider's time;
         an adapter then gives up waiting on each operation and `status` picks it up."""
@@ -446,7 +451,7 @@ def ibm_request(account: str, key: str = "c0ffee02:csp", vlan: int = 201) -> Pee
 
 class IbmCase(SimulatorControls):
     sim: ibm_sim.DirectLink
-    can = frozenset({"customer", "faults", "lab", "refuses", "accounts"})
+    can = frozenset({"customer", "faults", "lab", "refuses", "accounts", "bgp"})
     first = slow = (CspState.AWAITING_CUSTOMER, "create_pending")
     transient = ("configuring",)
     ready = "provisioned"
@@ -593,6 +598,7 @@ class ManualCase:
         after_s: float = 0.0,
         provisioning_s: float = 0.0,
         down_after_s: float | None = None,
+        bgp_down: bool = False,
     ) -> None:
         self.answer = answer  # the engineer answers when the scenario lets time pass
 

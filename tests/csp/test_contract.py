@@ -22,6 +22,7 @@ from tests.csp.cases import CASES, Case, Simulated, having
 from tests.csp.conftest import RecordingHook
 
 ALL = having()
+WAITING = (CspState.AWAITING_CUSTOMER, CspState.PROVISIONING)
 
 
 @pytest.fixture
@@ -104,6 +105,28 @@ def test_the_lab_sees_the_cloud_side_up_until_delete(case: Simulated, hook: Reco
     assert hook.events == []  # nothing up before the customer's answer
     case.meanwhile(made)
     wait(adapter, made.resource_id, timeout_s=5, poll_s=0.05)
+    assert hook.events == [("up", peer) for peer in case.peers]
+    assert removed(adapter, made.resource_id).state == CspState.DELETED
+    assert hook.events[len(case.peers) :] == [("down", peer) for peer in case.peers]
+
+
+@pytest.mark.parametrize("case", having("bgp"), indirect=True)
+def test_provisioned_with_its_bgp_down_reads_down_its_edge_up(
+    case: Simulated, hook: RecordingHook
+) -> None:
+    """AWS shows a VIF whose BGP session is not up `down`, IBM a gateway's BGP `idle`: a
+    new one waiting for our side too. The adapter reads DOWN in the provider's words; the
+    provider's side is there (the lab's cloud edge configured), and the delete takes it
+    away, though its session never came up."""
+    case.customer(Customer.ACCEPT, bgp_down=True)
+    adapter = case.adapter()
+    made = adapter.request(case.req)
+    case.meanwhile(made)
+    deadline = time.monotonic() + 5
+    while (now := adapter.status(made.resource_id)).state in WAITING:
+        assert time.monotonic() < deadline, now
+        time.sleep(0.05)
+    assert (now.state, now.provider_state) == (CspState.DOWN, case.down)
     assert hook.events == [("up", peer) for peer in case.peers]
     assert removed(adapter, made.resource_id).state == CspState.DELETED
     assert hook.events[len(case.peers) :] == [("down", peer) for peer in case.peers]

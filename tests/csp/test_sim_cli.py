@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -21,15 +22,17 @@ from onramp.csp.azure.simulator import PARTNER_SUBSCRIPTION
 
 @pytest.fixture
 def simulator(request: pytest.FixtureRequest) -> Iterator[str]:
+    """`onramp sim <param>`: the provider, then any options of the test's own."""
+    provider, *options = request.param.split()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "onramp.cli", "sim", request.param, "--json",
-         "--accept-after", "0", "--provisioning", "0"],
+        [sys.executable, "-m", "onramp.cli", "sim", provider, "--json",
+         "--accept-after", "0", "--provisioning", "0", *options],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert proc.stdout is not None
         ready = json.loads(proc.stdout.readline())
-        assert ready["provider"] == request.param
+        assert ready["provider"] == provider
         yield str(ready["url"])
     finally:
         proc.terminate()
@@ -97,6 +100,27 @@ def test_ibm_simulator_process(simulator: str) -> None:
         Session("pe1-fra:eth5", 300, None, "10.254.9.2/30", "10.254.9.1/30"),
     ), 4201000005, None)  # fmt: skip
     assert adapter.request(req).provider_state == "create_pending"
+
+
+@pytest.mark.parametrize("simulator", ["ibm --bgp-down"], indirect=True)
+def test_ibm_simulator_process_reports_bgp_down(simulator: str) -> None:
+    """`--bgp-down`: a provisioned gateway's BGP is `idle`, as IBM's is until our side's
+    session is up (the adapter reads DOWN; the Connector goes on to its routers)."""
+    from onramp.csp.ibm.adapter import IbmAdapter
+    from onramp.csp.ibm.adapter import client as ibm_client
+
+    account = post(simulator + "/_sim/customers", {})["account"]
+    port = "3a6d2c4e-8b1f-4d7a-9c0e-5f2b7a1d9e01"  # the default inventory's
+    adapter = IbmAdapter(ibm_client(simulator, retries=1, backoff_s=0), {"pe1-fra:eth5": port})
+    req = PeeringRequest("cafe0006:csp", account, (
+        Session("pe1-fra:eth5", 301, None, "10.254.9.6/30", "10.254.9.5/30"),
+    ), 4201000005, None)  # fmt: skip
+    made = adapter.request(req)
+    deadline = time.monotonic() + 5
+    while (now := adapter.status(made.resource_id)).state != CspState.DOWN:
+        assert time.monotonic() < deadline, now
+        time.sleep(0.05)
+    assert now.provider_state == "provisioned/bgp idle"
 
 
 @pytest.mark.parametrize("simulator", ["alibaba"], indirect=True)

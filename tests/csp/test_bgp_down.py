@@ -1,0 +1,54 @@
+"""A provider that reports a new resource's BGP down (real AWS: a provisioned VIF is `down`
+until its session is up; IBM: the gateway's bgp_status `idle`): that session waits for our
+side, so the Connector goes on to its routers. It waited for the provider instead, never
+to be `available`, until it gave up. No lab: the flow stops at `configuring`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from onramp.core.model import ConnectorRequest
+from onramp.core.secrets import Vault
+from onramp.core.settings import ROOT, load_settings
+from onramp.core.store import Store, TenantRow
+from onramp.csp.aws.adapter import AwsAdapter, client
+from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
+from onramp.csp.registry import connections
+from onramp.csp.simulator import Behaviour
+from onramp.flow import allocate
+from onramp.flow.orchestrate import Orchestrator
+from onramp.flow.service import Service
+from onramp.network.inventory import load
+
+BB = load(ROOT / "inventory")
+
+
+@pytest.fixture
+def svc(tmp_path: Path) -> Service:
+    store = Store(f"sqlite:///{tmp_path / 'o.db'}")
+    store.migrate()
+    with store.session() as s:
+        s.add(TenantRow(id="acme", name="Acme"))
+    return Service(load_settings(), store, BB, Vault(tmp_path / "k"))
+
+
+def test_a_vif_down_for_want_of_our_side_goes_on_to_our_routers(svc: Service) -> None:
+    with serve(DirectConnect(behaviour=Behaviour(bgp_down=True))) as (url, sim):
+        dx = client(url, region_name="eu-west-3", aws_access_key_id=PARTNER_KEY,
+                    aws_secret_access_key="-")  # fmt: skip
+        worker = Orchestrator(svc, {"aws": AwsAdapter(dx, connections(BB, "aws"))}, "worker:w")
+        c = allocate.create_connector(svc.store, BB, ConnectorRequest.model_validate({
+            "tenant": "acme", "onramp": "aws-dx-par", "kind": "aws-hosted-vif",
+            "bandwidth_mbps": 100, "aws_account": "123456789012"}), svc.vault)  # fmt: skip
+        deadline = time.monotonic() + 5  # the customer accepts at once: well within
+        while (now := worker.advance("connector", c["id"])) in (
+            "allocated", "csp_requested", "awaiting_customer"):  # fmt: skip
+            assert time.monotonic() < deadline, worker.history("connector", c["id"])
+            time.sleep(0.05)
+        assert now == "configuring", worker.history("connector", c["id"])
+        (vif,) = sim.vifs.values()
+        assert (vif["virtualInterfaceState"], vif["bgpPeers"][0]["bgpStatus"]) == ("down", "down")
+        assert worker.history("connector", c["id"])[-1]["reason"] == "provider: down"
