@@ -92,16 +92,22 @@ def states(orch: Orchestrator, ident: str) -> list[str]:
     return [h["to"] for h in orch.history("connector", ident)]
 
 
-def test_connector_request_to_active_and_decommission(env: Env) -> None:
+@pytest.mark.parametrize("bgp_down", [False, True], ids=["bgp-up", "bgp-down"])
+def test_connector_request_to_active_and_decommission(env: Env, bgp_down: bool) -> None:
+    """bgp_down: AWS reports the VIF `down` once provisioned, as the real one does until
+    its session is up (the simulator watches no BGP: it stays so); the Connector goes on
+    to its routers all the same, its gate judges the session, and the delete takes the
+    cloud side away."""
     before = env.running("pe1-par")
-    for orch, state in orchestrator(env, env.attach, Behaviour(accept_after_s=0.3)):
+    behaviour = Behaviour(accept_after_s=0.3, bgp_down=bgp_down)
+    for orch, state in orchestrator(env, env.attach, behaviour):
         c = env.svc.create_connector(env.svc.connector_request(AWS))
         assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "active"
         assert states(orch, c["id"]) == [
             "requested", "validated", "allocated", "csp_requested", "awaiting_customer",
             "configuring", "verifying", "active"]  # fmt: skip
         (vif,) = state.vifs.values()
-        assert vif["virtualInterfaceState"] == "available"
+        assert vif["virtualInterfaceState"] == ("down" if bgp_down else "available")
         assert f"vrf {c['vrf']}" in env.running("pe1-par")
         assert orch.decommission("connector", c["id"]) == "decommissioning"
         assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "deleted"
@@ -109,6 +115,7 @@ def test_connector_request_to_active_and_decommission(env: Env) -> None:
     assert env.running("pe1-par") == before
     assert env.held(c["id"]) == 0
     assert env.attach.failed == []
+    assert [event for event, _ in env.attach.applied[-2:]] == ["up", "down"]
 
 
 def test_failing_gate_rolls_back_everything(env: Env) -> None:
