@@ -34,7 +34,10 @@ class CspState(StrEnum):
     AWAITING_TICKET = "awaiting_ticket"  # a provider that takes tickets: an engineer answers
     PROVISIONING = "provisioning"
     READY = "ready"
-    DOWN = "down"
+    # provisioned, its BGP session down (AWS: a VIF `down`; IBM: bgp_status `idle`): a new
+    # one waits for our side, a live one lost its session
+    BGP_DOWN = "bgp_down"
+    DOWN = "down"  # the resource itself is down (a port, a peering disabled, an account locked)
     REJECTED = "rejected"
     DELETING = "deleting"
     DELETED = "deleted"

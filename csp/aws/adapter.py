@@ -29,7 +29,7 @@ STATES = {
     "verifying": CspState.PROVISIONING,
     "pending": CspState.PROVISIONING,
     "available": CspState.READY,
-    "down": CspState.DOWN,
+    "down": CspState.BGP_DOWN,  # "a virtual interface that is BGP down" (the API reference)
     "testing": CspState.READY,
     "deleting": CspState.DELETING,
     "deleted": CspState.DELETED,

@@ -151,7 +151,7 @@ class IbmAdapter:
         state = STATES.get(gw.operational_status, CspState.PROVISIONING)
         word = gw.operational_status
         if state == CspState.READY and gw.bgp_status == BGP_DOWN:
-            state, word = CspState.DOWN, f"{word}/bgp {gw.bgp_status}"
+            state, word = CspState.BGP_DOWN, f"{word}/bgp {gw.bgp_status}"
         return CspResource(
             provider="ibm",
             resource_id=gw.id,

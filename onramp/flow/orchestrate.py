@@ -82,8 +82,9 @@ CSP_STATE = {
     CspState.READY: S.CONFIGURING,
     # provisioned, its BGP down: it waits for our side (AWS shows a new VIF `down`, IBM a
     # new gateway's BGP `idle`, until the session is up). Seen only while we wait for the
-    # provider (`_csp_wait`): the gate then judges the session
-    CspState.DOWN: S.CONFIGURING,
+    # provider (`_csp_wait`): the gate then judges the session. DOWN (the resource itself
+    # down) keeps it waiting
+    CspState.BGP_DOWN: S.CONFIGURING,
 }
 
 

@@ -101,6 +101,7 @@ class Simulated(Case, Protocol):
     throttled: ClassVar[str]  # in the reason of a request throttled beyond the retries
     lose: ClassVar[int]  # answers to lose so that the one of the call that makes it is lost
     down: ClassVar[str]
+    down_state: ClassVar[CspState]  # what the adapter reads `down` as
     down_details: ClassVar[dict[str, Any]]
     peers: ClassVar[tuple[CloudPeer, ...]]  # the cloud side of `req` as the lab sees it
     unknown_accounts: ClassVar[tuple[str, ...]]  # customer accounts the provider refuses
@@ -166,6 +167,7 @@ class AwsCase(SimulatorControls):
     ready_details: ClassVar[dict[str, Any]] = {"bgp_status": "up"}
     rejected = "rejected"
     down = "down"
+    down_state = CspState.BGP_DOWN
     down_details: ClassVar[dict[str, Any]] = {"bgp_status": "down"}
     throttled = "ThrottlingException"
     lose = 2  # the describe before the allocate, and the allocate itself
@@ -215,6 +217,7 @@ class AwsHostedCase(AwsCase):
     ready = "available/available"
     ready_details: ClassVar[dict[str, Any]] = {"vlan": 101, "bandwidth": "100Mbps"}
     down = "available/down"
+    down_state = CspState.BGP_DOWN
     down_details: ClassVar[dict[str, Any]] = {}
     lose = 2  # the describe of our hosted connections, and the allocate
     unknown_id = "dxcon-nothere"
@@ -302,6 +305,7 @@ class AzureCase(SimulatorControls):
     ready_details: ClassVar[dict[str, Any]] = {}
     rejected = ""
     down = "Provisioned/Succeeded/Disabled"
+    down_state = CspState.DOWN
     down_details: ClassVar[dict[str, Any]] = {}
     throttled = "TooManyRequests"
     lose = 2
@@ -388,6 +392,7 @@ class GcpCase(SimulatorControls):
     ready_details: ClassVar[dict[str, Any]] = {}
     rejected = "DEFUNCT"
     down = "DEFUNCT"
+    down_state = CspState.DOWN
     down_details: ClassVar[dict[str, Any]] = {}
     throttled = "429"
     lose = 1  # the get before answers 404 (no answer to lose): the insert's is lost
@@ -458,6 +463,7 @@ class IbmCase(SimulatorControls):
     ready_details: ClassVar[dict[str, Any]] = {"bgp_status": "established"}
     rejected = "create_rejected"
     down = "provisioned/bgp idle"
+    down_state = CspState.BGP_DOWN
     down_details: ClassVar[dict[str, Any]] = {"bgp_status": "idle"}
     throttled = "429"
     lose = 1  # the list before the create: retried by the SDK (test_ibm_simulator: the create's)
@@ -518,6 +524,7 @@ class AlibabaCase(SimulatorControls):
     ready_details: ClassVar[dict[str, Any]] = {}
     rejected = "Rejected"
     down = "Confirmed/Enabled/FinancialLocked"
+    down_state = CspState.DOWN
     down_details: ClassVar[dict[str, Any]] = {}
     throttled = "Throttling.User"
     lose = 1  # the list before the create (test_alibaba_simulator: the create's, by its Token)

@@ -126,7 +126,7 @@ def test_provisioned_with_its_bgp_down_reads_down_its_edge_up(
     while (now := adapter.status(made.resource_id)).state in WAITING:
         assert time.monotonic() < deadline, now
         time.sleep(0.05)
-    assert (now.state, now.provider_state) == (CspState.DOWN, case.down)
+    assert (now.state, now.provider_state) == (CspState.BGP_DOWN, case.down)
     assert hook.events == [("up", peer) for peer in case.peers]
     assert removed(adapter, made.resource_id).state == CspState.DELETED
     assert hook.events[len(case.peers) :] == [("down", peer) for peer in case.peers]
@@ -141,7 +141,7 @@ def test_resource_goes_down_after_ready(case: Simulated, hook: RecordingHook) ->
     assert wait(adapter, made.resource_id, timeout_s=5, poll_s=0.05).state == CspState.READY
     case.time_passes(1)
     down = adapter.status(made.resource_id)
-    assert (down.state, down.provider_state) == (CspState.DOWN, case.down)
+    assert (down.state, down.provider_state) == (case.down_state, case.down)
     assert down.details.items() >= case.down_details.items()
     assert [event for event, _ in hook.events] == ["up"] * len(case.peers) + ["down"] * len(
         case.peers

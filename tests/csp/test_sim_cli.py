@@ -105,7 +105,7 @@ def test_ibm_simulator_process(simulator: str) -> None:
 @pytest.mark.parametrize("simulator", ["ibm --bgp-down"], indirect=True)
 def test_ibm_simulator_process_reports_bgp_down(simulator: str) -> None:
     """`--bgp-down`: a provisioned gateway's BGP is `idle`, as IBM's is until our side's
-    session is up (the adapter reads DOWN; the Connector goes on to its routers)."""
+    session is up (the adapter reads BGP_DOWN; the Connector goes on to its routers)."""
     from onramp.csp.ibm.adapter import IbmAdapter
     from onramp.csp.ibm.adapter import client as ibm_client
 
@@ -117,7 +117,7 @@ def test_ibm_simulator_process_reports_bgp_down(simulator: str) -> None:
     ), 4201000005, None)  # fmt: skip
     made = adapter.request(req)
     deadline = time.monotonic() + 5
-    while (now := adapter.status(made.resource_id)).state != CspState.DOWN:
+    while (now := adapter.status(made.resource_id)).state != CspState.BGP_DOWN:
         assert time.monotonic() < deadline, now
         time.sleep(0.05)
     assert now.provider_state == "provisioned/bgp idle"
