@@ -6,7 +6,10 @@ inside pe1-par's namespaces as its SSH sessions are (network, UTS, mount: its VR
 under its own /run/netns), each round:
 - add: `prepare` of the running config + one Connector (a new VRF, a VLAN subinterface
   in it shaped to 100 Mb/s), the wall time from the command's start to its end, which
-  includes zebra taking the VRF up (the wait bgpd's MD5 socket needs);
+  includes zebra taking the VRF up (the wait bgpd's MD5 socket needs): what a new
+  Connector's commit does before FRR has its config; then `finish` of the same config
+  (`add finish`: its shapers, since they moved there; before, it had nothing to do), after
+  FRR has it, beside the session coming up; `add total`, both;
 - remove: `prepare` of the running config again (the subinterface, its shapers and ifb
   go) then `finish` (the namespace goes);
 each checked against the kernel and zebra afterwards. With `--baseline DIR` the same rounds
@@ -116,6 +119,9 @@ def main() -> None:
                     took[f"{name} add"].append(t)
                     if calls is not None:
                         procs[f"{name} add"].append(tally(calls))
+                    t2, _ = timed(lab, tool, "finish", added, args.profile)
+                    took[f"{name} add finish"].append(t2)
+                    took[f"{name} add total"].append(t + t2)
                     stanzas[name].add(check(lab, vrf, subif, present=True).replace(vrf, "<vrf>"))
                     t1, calls = timed(lab, tool, "prepare", base, args.profile)
                     t2, calls2 = timed(lab, tool, "finish", base, args.profile)
@@ -131,7 +137,7 @@ def main() -> None:
                                                 [round(v, 3) for v in values])  # fmt: skip
     figures["the new VRF in the running config"] = {n: sorted(v) for n, v in stanzas.items()}
     if "old add" in took:
-        for what in ("add", "remove"):
+        for what in ("add", "add total", "remove"):
             old, new = (statistics.median(took[f"{n} {what}"]) for n in ("old", "new"))
             figures[f"{what}_ratio new/old"] = round(new / old, 2)
     for label, rounds in procs.items():
