@@ -57,7 +57,8 @@ def test_a_vif_down_for_want_of_our_side_goes_on_to_our_routers(svc: Service) ->
         assert now == "configuring", worker.history("connector", ident)
         (vif,) = sim.vifs.values()
         assert (vif["virtualInterfaceState"], vif["bgpPeers"][0]["bgpStatus"]) == ("down", "down")
-        assert worker.history("connector", ident)[-1]["reason"] == "provider: down"
+        assert worker.history("connector", ident)[-1]["reason"] == (
+            "provider: down (its side is up; its BGP session waits for ours)")  # fmt: skip
 
 
 def test_a_resource_itself_down_keeps_it_waiting(svc: Service) -> None:
