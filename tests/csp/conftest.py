@@ -1,12 +1,21 @@
-"""What the provider tests share: a lab hook that records what a simulator brought up."""
+"""What the provider tests share: a lab hook that records what a simulator brought up; a
+Service on the default inventory for the orchestration's tests without a lab."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
+from onramp.core.secrets import Vault
+from onramp.core.settings import ROOT, load_settings
+from onramp.core.store import Store, TenantRow
 from onramp.csp.simulator import CloudPeer
+from onramp.flow.service import Service
+from onramp.network.inventory import load
+
+BB = load(ROOT / "inventory")
 
 
 @dataclass
@@ -33,3 +42,13 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     import botocore.endpoint
 
     monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda _: None)
+
+
+@pytest.fixture
+def svc(tmp_path: Path) -> Service:
+    """The default inventory, a new SQLite store, tenant `acme`."""
+    store = Store(f"sqlite:///{tmp_path / 'o.db'}")
+    store.migrate()
+    with store.session() as s:
+        s.add(TenantRow(id="acme", name="Acme"))
+    return Service(load_settings(), store, BB, Vault(tmp_path / "k"))

@@ -14,8 +14,8 @@ import yaml
 from onramp.core.errors import OnrampError
 from onramp.core.model import ConnectorRequest
 from onramp.core.secrets import Vault
-from onramp.core.settings import ROOT, CspSettings, load_settings
-from onramp.core.store import Store, TenantRow
+from onramp.core.settings import CspSettings, load_settings
+from onramp.core.store import Store
 from onramp.csp import constraints, registry
 from onramp.csp.adapter import CspState, PeeringRequest, Session
 from onramp.csp.alibaba.adapter import AlibabaAdapter
@@ -30,10 +30,8 @@ from onramp.csp.tickets import tickets
 from onramp.flow import allocate
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service
-from onramp.network.inventory import load
 from onramp.network.inventory.schema import Onramp
-
-BB = load(ROOT / "inventory")
+from tests.csp.conftest import BB
 
 
 def test_provider_port_names_come_from_the_inventory() -> None:
@@ -47,12 +45,9 @@ def test_provider_port_names_come_from_the_inventory() -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    st = Store(f"sqlite:///{tmp_path / 'o.db'}")
-    st.migrate()
-    with st.session() as s:
-        s.add(TenantRow(id="acme", name="Acme"))
-    return st
+def store(svc: Service) -> Store:
+    """The conftest's: a new SQLite store with tenant `acme`."""
+    return svc.store
 
 
 def test_a_connector_becomes_its_peering_request(store: Store, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from onramp.csp.adapter import CspState, PeeringRequest, Session
+from onramp.csp.adapter import Adapter, CspState, PeeringRequest, Session
 from onramp.csp.aws.adapter import AwsAdapter, client
 from onramp.csp.aws.simulator import PARTNER_KEY
 from onramp.csp.azure.adapter import AzureAdapter, network
@@ -88,17 +88,24 @@ def test_gcp_simulator_process(simulator: str) -> None:
     assert made.details["customer_router_ip"].startswith("169.254.130.2")
 
 
-@pytest.mark.parametrize("simulator", ["ibm"], indirect=True)
-def test_ibm_simulator_process(simulator: str) -> None:
+def ibm(simulator: str, key: str, vlan: int) -> tuple[Adapter, PeeringRequest]:
+    """An IBM adapter on `simulator`, and a gateway's request for a new customer of it."""
     from onramp.csp.ibm.adapter import IbmAdapter
     from onramp.csp.ibm.adapter import client as ibm_client
 
     account = post(simulator + "/_sim/customers", {})["account"]
     port = "3a6d2c4e-8b1f-4d7a-9c0e-5f2b7a1d9e01"  # the default inventory's
     adapter = IbmAdapter(ibm_client(simulator, retries=1, backoff_s=0), {"pe1-fra:eth5": port})
-    req = PeeringRequest("cafe0004:csp", account, (
-        Session("pe1-fra:eth5", 300, None, "10.254.9.2/30", "10.254.9.1/30"),
+    host = 4 * (vlan - 300)  # each VLAN its own /30
+    req = PeeringRequest(key, account, (
+        Session("pe1-fra:eth5", vlan, None, f"10.254.9.{host + 2}/30", f"10.254.9.{host + 1}/30"),
     ), 4201000005, None)  # fmt: skip
+    return adapter, req
+
+
+@pytest.mark.parametrize("simulator", ["ibm"], indirect=True)
+def test_ibm_simulator_process(simulator: str) -> None:
+    adapter, req = ibm(simulator, "cafe0004:csp", 300)
     assert adapter.request(req).provider_state == "create_pending"
 
 
@@ -106,15 +113,7 @@ def test_ibm_simulator_process(simulator: str) -> None:
 def test_ibm_simulator_process_reports_bgp_down(simulator: str) -> None:
     """`--bgp-down`: a provisioned gateway's BGP is `idle`, as IBM's is until our side's
     session is up (the adapter reads BGP_DOWN; the Connector goes on to its routers)."""
-    from onramp.csp.ibm.adapter import IbmAdapter
-    from onramp.csp.ibm.adapter import client as ibm_client
-
-    account = post(simulator + "/_sim/customers", {})["account"]
-    port = "3a6d2c4e-8b1f-4d7a-9c0e-5f2b7a1d9e01"  # the default inventory's
-    adapter = IbmAdapter(ibm_client(simulator, retries=1, backoff_s=0), {"pe1-fra:eth5": port})
-    req = PeeringRequest("cafe0006:csp", account, (
-        Session("pe1-fra:eth5", 301, None, "10.254.9.6/30", "10.254.9.5/30"),
-    ), 4201000005, None)  # fmt: skip
+    adapter, req = ibm(simulator, "cafe0006:csp", 301)
     made = adapter.request(req)
     deadline = time.monotonic() + 5
     while (now := adapter.status(made.resource_id)).state != CspState.BGP_DOWN:

@@ -6,14 +6,8 @@ No lab: the AWS simulator plays the provider, the customer accepting at once."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
-import pytest
 
 from onramp.core.model import ConnectorRequest
-from onramp.core.secrets import Vault
-from onramp.core.settings import ROOT, load_settings
-from onramp.core.store import Store, TenantRow
 from onramp.csp.adapter import CspResource, CspState
 from onramp.csp.aws.adapter import AwsAdapter, client
 from onramp.csp.aws.simulator import PARTNER_KEY, DirectConnect, serve
@@ -22,18 +16,7 @@ from onramp.csp.simulator import Behaviour
 from onramp.flow import allocate
 from onramp.flow.orchestrate import Orchestrator
 from onramp.flow.service import Service
-from onramp.network.inventory import load
-
-BB = load(ROOT / "inventory")
-
-
-@pytest.fixture
-def svc(tmp_path: Path) -> Service:
-    store = Store(f"sqlite:///{tmp_path / 'o.db'}")
-    store.migrate()
-    with store.session() as s:
-        s.add(TenantRow(id="acme", name="Acme"))
-    return Service(load_settings(), store, BB, Vault(tmp_path / "k"))
+from tests.csp.conftest import BB
 
 
 class EngineerDeletes(AwsAdapter):
