@@ -91,6 +91,11 @@ def sim(
         bb = load_source(inventory.resolve() if inventory else s)
         configured = s.csp.get(name)
         module = simulator(name)
+        if bgp_down and not getattr(module, "REPORTS_BGP", False):
+            raise typer.BadParameter(
+                f"--bgp-down: {name}'s API reports no BGP state in what onramp reads "
+                "(AWS and IBM do)"
+            )
         service = module.from_inventory(bb, configured.account if configured else None)
         ports = [p.connection for p in provider_ports(bb, name)]
         with module.serve(service, port=port) as (url, state):

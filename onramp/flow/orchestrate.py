@@ -388,9 +388,10 @@ class Orchestrator:
     def _follow(self, kind: str, ident: str, csp: CspState, word: str) -> None:
         to = CSP_STATE.get(csp)
         if to is not None and to.value != self.state(kind, ident):
-            # a `down` here is the provider's side up, waiting: said so, not read as a fault
-            waits = " (its side is up; its BGP session waits for ours)" * (csp is CspState.BGP_DOWN)
-            self._go(kind, ident, to, f"provider: {word}{waits}")
+            why = f"provider: {word}"
+            if csp is CspState.BGP_DOWN:  # the provider's side up, waiting: not a fault
+                why += " (its side is up; its BGP session waits for ours)"
+            self._go(kind, ident, to, why)
 
     def _to_configuring(self, kind: str, ident: str) -> None:
         self._go(kind, ident, S.CONFIGURING, "ends are active")

@@ -134,3 +134,14 @@ def test_alibaba_simulator_process(simulator: str) -> None:
         Session("pe2-lon:eth5", 300, None, "10.254.137.2/30", "10.254.137.1/30"),
     ), 65000, None)  # fmt: skip
     assert adapter.request(req).state == CspState.READY  # the tenant confirmed at once
+
+
+def test_bgp_down_is_refused_where_the_api_reports_no_bgp() -> None:
+    """Azure's peering, Google's attachment and Alibaba's connection carry no BGP state in
+    what onramp reads: `--bgp-down` would change nothing, so it is refused, not ignored."""
+    done = subprocess.run(
+        [sys.executable, "-m", "onramp.cli", "sim", "azure", "--bgp-down", "--port", "0"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done
+    assert "azure's API reports no BGP state" in done.stderr
