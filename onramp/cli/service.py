@@ -274,6 +274,17 @@ def connector_order(
         _show_connector(c, "created" if write else "plan (nothing written)")
         if explain:
             show_explain(c.get("explain"))
+        if write:
+            _handed("connector", c["id"], c["state"])
+
+
+def _handed(kind: str, ident: str, state: str) -> None:
+    """After a create: who takes it on from `allocated`, how to follow it, what if nobody does
+    (it stays allocated, and nothing said why)."""
+    if state == "allocated":
+        out.print(f"handed to the workers, who take it to active ('onramp {kind} show "
+                  f"{ident[:8]}' follows it; 'onramp worker status' shows who holds it). "
+                  "No worker running? 'onramp worker' starts one.")  # fmt: skip
 
 
 def show_explain(choices: list[EdgeChoice] | None) -> None:
@@ -532,6 +543,8 @@ def link_order(
         dump(link)
     else:
         _show_link(link, "created" if write else "plan (nothing written)")
+        if write:
+            _handed("link", link["id"], link["state"])
 
 
 link_app.command("plan", help="Show what a Link would get (route target); write nothing.")(

@@ -85,6 +85,25 @@ def test_plan_writes_nothing_then_create_list_show(onramp: Any) -> None:
     assert free["aws-dx-par"] == 9000
 
 
+def test_create_says_who_takes_it_on(onramp: Any, tmp_path: Path) -> None:
+    """Created, a Connector or Link stays `allocated` until a worker takes it on: the text
+    says so, how to follow it, and how to start a worker (a stranger's walk found it
+    `allocated`, nothing said why). The same order again, already there, says nothing more."""
+    text = onramp("connector", "create", *AWS, "--idempotency-key", "walk-1")
+    made = onramp("connector", "list", "--json")[0]
+    assert made["state"] == "allocated"
+    assert "handed to the workers" in text and f"onramp connector show {made['id'][:8]}" in text
+    assert "'onramp worker' starts one" in text
+    b = onramp("connector", "create", *AZURE, "--json")["id"]
+    link = onramp("link", "create", "--tenant", "acme", "--a", made["id"], "--b", b,
+                  "--bandwidth", "500")  # fmt: skip
+    assert "handed to the workers" in link and "onramp link show" in link
+    store = Store(f"sqlite:///{tmp_path / 'store' / 'onramp.db'}")
+    store.transact(lambda s: move(s, s.get(ConnectorRow, made["id"]), "active", "test"))
+    again = onramp("connector", "create", *AWS, "--idempotency-key", "walk-1")
+    assert "handed to the workers" not in again
+
+
 def test_link_plan_create_show_delete(onramp: Any) -> None:
     a = onramp("connector", "create", *AWS, "--json")["id"]
     b = onramp("connector", "create", *AZURE, "--json")["id"]
