@@ -35,6 +35,7 @@ from typing import Any
 
 import requests
 from fastapi import FastAPI
+from labkit import unwind_on_sigterm
 from report import report
 from sqlalchemy import event, text
 
@@ -217,6 +218,7 @@ def measure(svc: Service, a: argparse.Namespace, label: str) -> dict[str, Any]:
 
 
 def main() -> int:
+    unwind_on_sigterm()
     ap = argparse.ArgumentParser()
     ap.add_argument("--connectors", type=int, default=10_000)
     ap.add_argument("--requests", type=int, default=1000)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from labkit import lab_service
+from labkit import lab_service, unwind_on_sigterm
 from report import report
 from sqlalchemy import select
 
@@ -135,6 +135,7 @@ def setup(tmp: Path, name: str, octet: int) -> tuple[Lab, Service]:
 
 
 def main() -> None:
+    unwind_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")

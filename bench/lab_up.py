@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from labkit import unwind_on_sigterm
 
 from onramp.core.settings import ROOT, LabSettings
 from onramp.lab.run import FRR_ETC, FRR_RUN, Lab, down, namespaces, root_links, sh
@@ -141,6 +142,7 @@ def run_case(case: str, repeat: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    unwind_on_sigterm()
     global SETTINGS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)

@@ -3,6 +3,8 @@ with a Service on a store in a temporary directory, tenant "bench"."""
 
 from __future__ import annotations
 
+import signal
+import sys
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,13 @@ from onramp.flow.service import Service
 from onramp.lab.run import Lab, down
 from onramp.lab.topology import build
 from onramp.network.inventory import load
+
+
+def unwind_on_sigterm() -> None:
+    """SIGTERM (`kill`, a CI's timeout) unwinds as Ctrl-C does: the bench's `with` blocks
+    run, so its lab, PostgreSQL and RabbitMQ go with it (Python's default for SIGTERM is to
+    die at once: scale_out.py left both servers running)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
 
 def moved_inventory(tmp: Path, octet: int) -> Path:

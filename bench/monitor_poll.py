@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from labkit import lab_service
+from labkit import lab_service, unwind_on_sigterm
 from nornir.core.task import Result, Task
 from report import report
 
@@ -95,6 +95,7 @@ def deploy(svc: Service, nr: Any, timeout_s: int = 60) -> float:
 
 
 def main() -> None:
+    unwind_on_sigterm()
     ap = argparse.ArgumentParser()
     ap.add_argument("--links", type=int, default=100)
     ap.add_argument("--probes", type=int, default=20)

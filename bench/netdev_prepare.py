@@ -33,7 +33,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from labkit import moved_inventory
+from labkit import moved_inventory, unwind_on_sigterm
 from report import report
 
 from onramp.core.settings import LabSettings
@@ -83,6 +83,7 @@ def timed(lab: Lab, tool: Path, verb: str, config: Path, profile: bool) -> tuple
 
 
 def main() -> None:
+    unwind_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--baseline", type=Path, help="an older checkout: its netdev.py too")

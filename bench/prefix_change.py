@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from labkit import lab_service
+from labkit import lab_service, unwind_on_sigterm
 from report import report
 
 from onramp.csp.aws.adapter import AwsAdapter, client
@@ -47,6 +47,7 @@ def timed(orch: Orchestrator, svc: Any, ident: str, body: dict[str, Any]) -> flo
 
 
 def main() -> None:
+    unwind_on_sigterm()
     p = argparse.ArgumentParser()
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--json", action="store_true")

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from labkit import lab_service
+from labkit import lab_service, unwind_on_sigterm
 from report import report, split
 
 from onramp import worker
@@ -55,6 +55,7 @@ def setup(tmp: Path) -> tuple[Lab, Service]:
 
 
 def main() -> None:
+    unwind_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true")

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from labkit import lab_service
+from labkit import lab_service, unwind_on_sigterm
 from report import report
 from sqlalchemy import func, or_, select
 
@@ -404,6 +404,7 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def main() -> int:
+    unwind_on_sigterm()
     ap = argparse.ArgumentParser()
     ap.add_argument("--connectors", type=int, default=100)
     ap.add_argument("--workers", type=int, default=4)

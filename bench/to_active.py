@@ -39,7 +39,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from labkit import lab_service
+from labkit import lab_service, unwind_on_sigterm
 from report import report, split
 
 from onramp import worker
@@ -222,6 +222,7 @@ def simulators(svc: Service, hook: LabAttachment) -> Iterator[tuple[dict[str, An
 
 
 def main() -> None:
+    unwind_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", action="store_true")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from labkit import unwind_on_sigterm
 
 from onramp.core.settings import ROOT, LabSettings, load_settings
 from onramp.core.store import Store
@@ -110,6 +111,7 @@ def run_case(case: str, repeat: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    unwind_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true")
