@@ -111,6 +111,9 @@ class SimulatorRule(Strict):
 
     admin: str  # its admin route that makes a customer, as `onramp sim` shows it
     credentials: str = ""  # what it accepts as our credentials, as `onramp sim` shows it
+    # the provider's API says a resource's BGP state (AWS's VIF `down`, IBM's bgp_status):
+    # `onramp sim --bgp-down` has it reported down until our side is up
+    reports_bgp: bool = False
 
 
 class AdapterRule(Strict):

@@ -72,9 +72,6 @@ class ServerError(ClientError):
         super().__init__(message, "DirectConnectServerException")
 
 
-REPORTS_BGP = True  # a VIF's state says its BGP (`down`): `onramp sim --bgp-down` applies
-
-
 @dataclass
 class DirectConnect:
     """The service's state: our interconnects, the hosted connections and VIFs on them."""

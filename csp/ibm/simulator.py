@@ -90,9 +90,6 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-REPORTS_BGP = True  # a gateway's bgp_status: `onramp sim --bgp-down` applies
-
-
 @dataclass
 class DirectLink:
     """The provider API's state: our ports (by id: the inventory's csp_connection), the

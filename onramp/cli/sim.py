@@ -83,6 +83,10 @@ def sim(
     simulated = _simulated(provider)
     if customer not in {c.value for c in Customer}:  # read here: http.server is 14 ms
         raise typer.BadParameter(f"--customer {customer!r}: accept, reject or never")
+    if bgp_down and not simulated[provider].reports_bgp:
+        reporting = sorted(p for p, rule in simulated.items() if rule.reports_bgp)
+        raise typer.BadParameter(f"--bgp-down: {provider}'s API reports no BGP state in what "
+                                 f"onramp reads ({', '.join(reporting)} do)")  # fmt: skip
     name = provider
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -91,11 +95,6 @@ def sim(
         bb = load_source(inventory.resolve() if inventory else s)
         configured = s.csp.get(name)
         module = simulator(name)
-        if bgp_down and not getattr(module, "REPORTS_BGP", False):
-            raise typer.BadParameter(
-                f"--bgp-down: {name}'s API reports no BGP state in what onramp reads "
-                "(AWS and IBM do)"
-            )
         service = module.from_inventory(bb, configured.account if configured else None)
         ports = [p.connection for p in provider_ports(bb, name)]
         with module.serve(service, port=port) as (url, state):
