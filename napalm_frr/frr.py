@@ -236,6 +236,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         # the running config as last read (get_config): a commit applies against it, and
         # refuses if the router's is no longer that text
         self._seen: str | None = None
+        self._counters_at: float | None = None
 
     # ------------------------------------------------------------ session
     def open(self) -> None:
@@ -388,12 +389,14 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         VRFs each VRF's interfaces live in its own namespace: one `ip -s -j link` each,
         in one SSH command)."""
         vrfs = re.findall(r"^vrf (\S+)", self._vtysh("show vrf"), re.M)
-        parts = ["ip -s -j link show"] + [
+        # the router's clock first, in the same command (counters_read_at)
+        parts = ["date +%s.%N", "ip -s -j link show"] + [
             f"{self.vrf_exec.format(vrf=shlex.quote(v))} ip -s -j link show" for v in vrfs
         ]
-        text = self._run(" ; echo ',' ; ".join(parts))
+        clock, *links = json.loads("[" + self._run(" ; echo ',' ; ".join(parts)) + "]")
+        self._counters_at = float(clock)
         out: dict[str, models.InterfaceCounterDict] = {}
-        for link in json.loads(f"[{text}]") if text.strip() else []:
+        for link in links:
             for one in link:
                 if one["ifname"] in out:
                     continue  # each VRF namespace has its own `lo`: the router's is the one
@@ -1062,6 +1065,14 @@ def applies_against(dev: FRRDriver) -> str | None:
     nothing, if the router's is no longer that text (ConfigChanged). A function, as
     commit_state: napalm's driver contract allows no public method of its own."""
     return None if dev._seen is None else _strip(dev._seen)
+
+
+def counters_read_at(dev: FRRDriver) -> float | None:
+    """The router's clock (Unix seconds) when the last get_interfaces_counters read the
+    kernel's counters, as gNMI's notifications carry the target's timestamp: a rate
+    divides by the time between two reads on the router, not between two SSH round trips
+    coming back. None before the first read. A function, as commit_state."""
+    return dev._counters_at
 
 
 def has_orphaned_commit(dev: FRRDriver) -> bool:

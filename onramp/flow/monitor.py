@@ -64,6 +64,7 @@ from onramp.flow.views import vrf_name
 from onramp.network.inventory import Backbone
 from onramp.network.inventory.schema import Sla
 from onramp.tasks.config import device
+from onramp.tasks.counters import read_counters
 from onramp.tasks.failure import failed
 from onramp.validation.collect import sessions
 
@@ -269,11 +270,9 @@ def edge_state(task: Task) -> Result:
     states: dict[str, dict[str, str]] = {}
     for s in sessions(task):
         states.setdefault(s["vrf"], {})[s["neighbor"]] = s["state"]
-    before = now()
-    counters = dev.get_interfaces_counters()
     # when the counters were read, not when the round began: the SSH round trips before
     # it vary by a tenth of a second, 5 % of a 2 s interval's bitrate
-    read_at = before + (now() - before) / 2
+    counters, read_at = read_counters(dev)
     return Result(host=task.host, result={"counters": counters, "bgp": states,
                                           "read_at": read_at})  # fmt: skip
 

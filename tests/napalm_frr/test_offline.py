@@ -134,3 +134,17 @@ def test_bgp_config_groups_and_reflector_clients() -> None:
     assert not config["RR"]["neighbors"]["10.255.0.12"]["route_reflector_client"]
     only = run("p-demo-rr", "get_bgp_config", neighbor="10.255.0.12")
     assert list(only) == ["RR"] and list(only["RR"]["neighbors"]) == ["10.255.0.12"]
+
+
+def test_counters_carry_the_routers_clock_at_the_read() -> None:
+    """The counters and the router's clock come from one command: a rate between two
+    samples divides by the time between the reads on the router, not by when each SSH
+    round trip happened to come back here (a tenth of a second apart under load)."""
+    from datetime import UTC, datetime
+
+    from onramp.tasks.counters import read_counters
+
+    dev = RecordedFRR(case=DATA / "pe-linked-traffic")
+    counters, at = read_counters(dev)
+    assert counters["eth3.2"]["tx_octets"] > 0
+    assert at == datetime.fromtimestamp(1796138491, UTC)  # `date` in the recording
