@@ -907,11 +907,13 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             # connection or its caller). It writes the `pending` mark itself, with its token
             # and pid, so a mark never exists without its timer (a caller killed between
             # the two left one that blocked every commit); it reverts unless `pending`
-            # still holds that mark when it wakes (confirm_commit removes it).
+            # still holds that mark when it wakes (confirm_commit removes it). It looks
+            # and reverts holding the lock a confirm takes too (_CLAIM): at the window's
+            # very end one of them has the commit, and the other finds it gone.
             token = secrets.token_hex(8)
             revert = (
                 f'echo "{token} $$" >{pending}.new && mv {pending}.new {pending}; '
-                f"sleep {int(revert_in)}; "
+                f"sleep {int(revert_in)}; {_CLAIM.format(d=d)}; "
                 f'[ "$(cat {pending} 2>/dev/null)" = "{token} $$" ] || exit 0; '
                 f"{self._reload_command(self._dir + '/rollback.conf')}; "
                 f"rm -f {pending}"
@@ -1009,13 +1011,20 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
     def confirm_commit(self) -> None:
         # one round trip (it is on every deploy's path): the check, the save (the commit
         # left the startup config as it was: _commit_command) and the removal. Saved
-        # before the mark goes: a failed save leaves the commit unconfirmed, to revert
+        # before the mark goes: a failed save leaves the commit unconfirmed, to revert.
+        # Checked again under the timer's lock (_CLAIM): a timer that woke first reverts
+        # and removes the mark before this looks, and the caller learns it came too late
         pending = f"{self._dir}/pending"
         out = self._run(
-            f"test -s {pending} || exit 3; vtysh -c write || exit 4; rm -f {pending}", check=False
+            f"test -s {pending} || exit 3; {_CLAIM.format(d=self._dir)}; "
+            f"test -s {pending} || exit 3; vtysh -c write || exit 4; rm -f {pending}",
+            check=False,
         )
         if self._last_status == 3:
-            raise CommitError(f"{self.hostname}: no commit waits for confirmation")
+            raise CommitError(
+                f"{self.hostname}: no commit waits for confirmation (a commit of ours was "
+                "reverted by its timer: the confirm came after its window)"
+            )
         if self._last_status != 0:
             raise CommitError(
                 f"{self.hostname}: could not save the config (vtysh write: {out.strip()[-300:]}): "
@@ -1028,7 +1037,8 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         if self._last_status != 0:
             raise CommitError(f"{self.hostname}: nothing to roll back to")
         self._seen = None
-        self._run(f"rm -f {self._dir}/pending")  # disarm the timer: we roll back now
+        # disarm the timer (we roll back now); after its revert if it has begun one
+        self._run(f"{_CLAIM.format(d=self._dir)}; rm -f {self._dir}/pending")
         self._reload(f"{self._dir}/rollback.conf", CommitError)
 
 
@@ -1078,6 +1088,12 @@ def counters_read_at(dev: FRRDriver) -> float | None:
 def has_orphaned_commit(dev: FRRDriver) -> bool:
     """A commit waits for confirmation but no timer will ever revert it (`commit_state`)."""
     return commit_state(dev) == "orphaned"
+
+
+# Shell: hold the state directory's lock until the shell ends (flock(1) on an fd the
+# shell keeps: the lock outlives the flock process). The confirm timer takes it to look at
+# its mark and revert, confirm_commit and rollback to end the commit: never two at once.
+_CLAIM = "exec 9>>{d}/lock && flock 9"
 
 
 # frr-reload's `vtysh` (--bindir) when both its inputs were marked already: the marked copy

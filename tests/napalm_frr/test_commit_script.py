@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,13 @@ from napalm_frr import FRRDriver
 from .test_host_keys import Sshd, sshd  # noqa: F401 (the fixture)
 
 
-def driver(sshd: Sshd, state: Path) -> FRRDriver:  # noqa: F811
+def driver(sshd: Sshd, state: Path, frr_reload: str = "echo") -> FRRDriver:  # noqa: F811
     """The driver, open, on the test sshd; its state directory `state`. frr-reload stood
-    in by `echo`: its "diff" adds nothing."""
+    in by `echo` unless told: its "diff" adds nothing."""
     known = sshd.tmp / "known_hosts"
     known.write_text(sshd.line())
     args = {"port": sshd.port, "key_file": str(sshd.client_key), "known_hosts": str(known),
-            "state_dir": str(state), "frr_reload": "echo"}  # fmt: skip
+            "state_dir": str(state), "frr_reload": frr_reload}  # fmt: skip
     dev = FRRDriver("127.0.0.1", os.environ.get("USER", "root"), "", timeout=10,
                     optional_args=args)  # fmt: skip
     dev.open()
@@ -81,3 +82,36 @@ def test_a_confirm_that_cannot_save_leaves_the_commit_to_its_timer(
     finally:
         dev.close()
     os.killpg(timer, signal.SIGTERM)
+
+
+def test_a_confirm_while_the_timer_reverts_says_it_came_too_late(
+    sshd: Sshd,  # noqa: F811
+) -> None:
+    """At the very end of the window the timer and a confirm both find the mark. Each
+    claims the commit under one lock: a confirm that comes while the timer reverts waits
+    for it and says no commit waits. It must not save and report confirmed a commit the
+    timer is taking away (onramp would call the Connector active on a reverted router)."""
+    bin_, state, log = sshd.tmp / "bin", sshd.tmp / "state-race", sshd.tmp / "revert.log"
+    (bin_ / "vtysh").write_text("#!/bin/sh\necho 'hostname r1'\n")
+    # frr-reload: its dry run adds nothing; the timer's revert (of rollback.conf) is slow
+    (bin_ / "frr-reload").write_text(
+        f'#!/bin/sh\ncase "$*" in *rollback.conf*) echo begun >>{log}; sleep 2; '
+        f'echo done >>{log};; esac\necho "$@"\n'
+    )
+    for tool in ("vtysh", "frr-reload"):
+        (bin_ / tool).chmod(0o755)
+    dev = driver(sshd, state, frr_reload=str(bin_ / "frr-reload"))
+    try:
+        dev.load_replace_candidate(config="hostname r1\n")
+        dev.commit_config(revert_in=1)
+        for _ in range(500):  # the timer wakes after 1 s and begins its revert
+            if log.exists():
+                break
+            time.sleep(0.01)
+        assert log.read_text() == "begun\n"
+        with pytest.raises(CommitError, match="no commit waits"):
+            dev.confirm_commit()
+        assert log.read_text() == "begun\ndone\n"  # the confirm waited for the revert
+        assert not dev.has_pending_commit()
+    finally:
+        dev.close()
