@@ -47,6 +47,7 @@ class Measured:
     received_mbps: float
     lost_pct: float
     sender_cpu_pct: float  # iperf3's own figure for the sending host (all its threads)
+    received_per_s: tuple[float, ...] = ()  # what arrived in each second (Mb/s), in order
 
 
 def ceiling(mbps: float) -> float:
@@ -126,6 +127,9 @@ def _run(flows: list[Flow], seconds: int) -> list[Measured]:
                     received_mbps=round(received["bits_per_second"] / 1e6, 1),
                     lost_pct=round(float(got["end"]["sum"].get("lost_percent", 0.0)), 1),
                     sender_cpu_pct=round(sent["end"]["cpu_utilization_percent"]["host_total"], 1),
+                    received_per_s=tuple(
+                        round(i["sum"]["bits_per_second"] / 1e6, 1) for i in got["intervals"]
+                    ),
                 )
             )
     finally:

@@ -144,7 +144,14 @@ def test_a_saturated_connector_shows_at_its_limit(net: Net) -> None:
     """The AWS host offers 300 toward the Frankfurt site for 16 s while the monitoring
     reads the routers' counters (poll_connectors, as the workers' schedule does) four
     times: F1, shaped to 100 toward its site, shows at its limit in the API's traffic and
-    in /metrics; A2, idle, does not."""
+    in /metrics; A2, idle, does not.
+
+    At its limit means at least 95 % of the rate in each sample. On 2 cores shared with
+    another lab's test, the lab may not forward that much for a second (a clean clone saw
+    95.0, 72.7, 98.8), and then the Connector was not at its limit: the monitoring was
+    right. So iperf3's receiver is the judge: a round in which it got less than 95 % of
+    the rate in any second is measured again (up to 3 rounds); in a round where it got the
+    rate throughout, the monitoring must say "at its limit"."""
     import threading
     import time
 
@@ -154,21 +161,31 @@ def test_a_saturated_connector_shows_at_its_limit(net: Net) -> None:
 
     svc, f1, a2 = net.env.svc, net.ids["F1"], net.ids["A2"]
     nr = init_nornir(svc.settings)
-    start = now()
-    load = threading.Thread(target=iperf.udp, args=([net.flow("aws-dx-par", "ent-fra")], 16, 1))
-    load.start()
-    try:
-        time.sleep(1.5)  # the shaper's queue is full: the rate is steady
-        for _ in range(4):
-            monitor.poll_connectors(svc, nr)
-            time.sleep(3)
-    finally:
-        load.join()
-    busy, idle = (monitor.traffic(svc, c, start) for c in (f1, a2))
-    out = [round(r["out_bps"] / 1e6, 1) for r in busy["rates"]]
-    print(f"F1 (100) toward its site while offered 300, Mb/s per interval: {out}")
+    floor = monitor.AT_LIMIT_SHARE * 100 * iperf.PAYLOAD  # 95 % of the rate, as iperf3 counts
+    rounds = []
+    for _ in range(3):
+        start, measured = now(), []
+        flows = [net.flow("aws-dx-par", "ent-fra")]
+        load = threading.Thread(target=lambda m=measured, f=flows: m.extend(iperf.udp(f, 16, 1)))
+        load.start()
+        try:
+            time.sleep(1.5)  # the shaper's queue is full: the rate is steady
+            for _ in range(4):
+                monitor.poll_connectors(svc, nr)
+                time.sleep(3)
+        finally:
+            load.join()
+        busy = monitor.traffic(svc, f1, start)
+        out = [round(r["out_bps"] / 1e6, 1) for r in busy["rates"]]
+        arrived = measured[0].received_per_s[1:-1]  # the first fills the queue; the last, cut
+        rounds.append({"monitored": out, "arrived_per_s": arrived})
+        if min(arrived) >= floor:
+            break
+    print(f"F1 (100) toward its site while offered 300, Mb/s: {rounds}")
     net.figures |= {"monitored_out_mbps_at_100": out}
-    assert busy["rate_mbps"] == 100 and busy["at_limit"] is True, busy["rates"]
+    assert min(arrived) >= floor, f"the lab never held the load for a round: {rounds}"
+    idle = monitor.traffic(svc, a2, start)
+    assert busy["rate_mbps"] == 100 and busy["at_limit"] is True, rounds
     assert idle["at_limit"] is False
     text = monitor.exposition(svc)[0].decode()
     assert f'onramp_connector_at_limit{{connector="{f1}",tenant="acme"}} 1.0' in text
