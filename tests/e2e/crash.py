@@ -96,16 +96,18 @@ def resumes(
     at_provider: Callable[[], None],
     routers: Iterable[str],
     before: dict[str, str],
+    seen: Callable[[], object] = lambda: "",
 ) -> None:
     """A second worker ends the Connector active; `at_provider` checks what the provider
     holds (exactly one of each); nothing leaked or half-configured; then decommissioned to
-    nothing: no allocation and `routers` as `before`."""
+    nothing: no allocation and `routers` as `before`. `seen`: what else a failure shows
+    (the simulator's calls, its lab hook's failures)."""
     from onramp import worker
 
     second = start_worker(svc.settings.path)
     try:
         assert orch.watch("connector", c["id"], poll_s=0.2, timeout_s=150) == "active", (
-            svc.connector(c["id"])["reason"])  # fmt: skip
+            svc.connector(c["id"])["reason"], seen())  # fmt: skip
         at_provider()
         assert held(svc, c["id"]) == allocated  # nothing leaked, nothing taken twice
         again = make_plan(svc, "connector", c["id"])  # nothing half-configured

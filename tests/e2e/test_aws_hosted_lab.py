@@ -171,7 +171,9 @@ def survives(env: Env, orch: Orchestrator, c: dict[str, Any], before: str, alloc
         one_hosted_connection_with_one_vif(env.sim, c)
         assert ("awaiting_customer" in states(orch, c["id"])) is customer
 
-    resumes(env.svc, orch, env.lab, c, allocated, at_aws, ["pe1-par"], {"pe1-par": before})
+    resumes(env.svc, orch, env.lab, c, allocated, at_aws, ["pe1-par"], {"pe1-par": before},
+            lambda: {"lab hook failed": env.attach.failed, "edge": env.attach.applied[-4:],
+                     "aws calls": env.sim.calls[-12:]})  # fmt: skip
     (conn,), (vif,) = env.sim.hosted.values(), env.sim.vifs.values()
     assert (conn["connectionState"], vif["virtualInterfaceState"]) == ("deleted", "deleted")
 
