@@ -183,7 +183,7 @@ def test_the_gate_reads_a_new_sessions_routes_with_the_poll_that_sees_it_up(
 
 
 def test_unconfirmed_broken_commit_reverts_by_itself(env: Env) -> None:
-    """Wrong peer ASN committed with revert_in=30; the caller goes away without confirming:
+    """Wrong peer ASN committed with revert_in=10; the caller goes away without confirming:
     the router returns to its previous config on its own."""
     c = new_connector(env)
     env.cloud_side(c)
@@ -193,10 +193,10 @@ def test_unconfirmed_broken_commit_reverts_by_itself(env: Env) -> None:
     broken = before.replace(f"remote-as {c['peer_asn']}", "remote-as 64999")
     assert broken != before
     dev.load_replace_candidate(config=broken)
-    dev.commit_config(revert_in=30)
+    dev.commit_config(revert_in=10)
     assert "remote-as 64999" in env.running("pe1-par")
     dev.close()  # never confirmed
-    deadline = time.monotonic() + 45
+    deadline = time.monotonic() + 30
     while env.running("pe1-par") != before and time.monotonic() < deadline:
         time.sleep(1)
     assert env.running("pe1-par") == before
@@ -325,9 +325,9 @@ def test_killed_apply_is_reverted_by_the_router(env: Env) -> None:
             "apply",
             plan["id"],
             "--revert-in",
-            "25",
+            "20",
             "--check-timeout",
-            "14",
+            "10",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
