@@ -300,7 +300,7 @@ def poll_connectors(svc: Service, nr: Nornir, at: datetime | None = None) -> lis
             got = host[0].result
             counters = got["counters"].get(leg.interface)
             if counters is not None:
-                read_at = given or got.get("read_at", at)
+                read_at = given or got["read_at"]
                 s.merge(TrafficSampleRow(connector_id=leg.connector, at=read_at, router=leg.router,
                                          interface=leg.interface, rx_octets=counters["rx_octets"],
                                          tx_octets=counters["tx_octets"]))  # fmt: skip

@@ -47,7 +47,7 @@ class Measured:
     received_mbps: float
     lost_pct: float
     sender_cpu_pct: float  # iperf3's own figure for the sending host (all its threads)
-    received_per_s: tuple[float, ...] = ()  # what arrived in each second (Mb/s), in order
+    received_per_s: tuple[float, ...]  # what arrived in each second (Mb/s), in order
 
 
 def ceiling(mbps: float) -> float:
