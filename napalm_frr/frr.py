@@ -236,7 +236,7 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         # the running config as last read (get_config): a commit applies against it, and
         # refuses if the router's is no longer that text
         self._seen: str | None = None
-        self._counters_at: float | None = None
+        self._counters_at: dict[str, float] = {}
 
     # ------------------------------------------------------------ session
     def open(self) -> None:
@@ -389,12 +389,18 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
         VRFs each VRF's interfaces live in its own namespace: one `ip -s -j link` each,
         in one SSH command)."""
         vrfs = re.findall(r"^vrf (\S+)", self._vtysh("show vrf"), re.M)
-        # the router's clock first, in the same command (counters_read_at)
-        parts = ["date +%s.%N", "ip -s -j link show"] + [
-            f"{self.vrf_exec.format(vrf=shlex.quote(v))} ip -s -j link show" for v in vrfs
+        # the router's clock around each namespace's read, inside it: an `ip netns exec`
+        # under load starts a tenth of a second after the first read (counters_read_at)
+        read = "date +%s.%N ; echo , ; ip -s -j link show ; echo , ; date +%s.%N"
+        parts = [read] + [
+            f"{self.vrf_exec.format(vrf=shlex.quote(v))} sh -c {shlex.quote(read)}" for v in vrfs
         ]
-        clock, *links = json.loads("[" + self._run(" ; echo ',' ; ".join(parts)) + "]")
-        self._counters_at = float(clock)
+        got = json.loads("[" + self._run(" ; echo , ; ".join(parts)) + "]")
+        links = got[1::3]
+        self._counters_at = {}
+        for before, link, after in zip(got[::3], links, got[2::3], strict=True):
+            for one in link:
+                self._counters_at.setdefault(one["ifname"], (float(before) + float(after)) / 2)
         out: dict[str, models.InterfaceCounterDict] = {}
         for link in links:
             for one in link:
@@ -1077,12 +1083,14 @@ def applies_against(dev: FRRDriver) -> str | None:
     return None if dev._seen is None else _strip(dev._seen)
 
 
-def counters_read_at(dev: FRRDriver) -> float | None:
-    """The router's clock (Unix seconds) when the last get_interfaces_counters read the
-    kernel's counters, as gNMI's notifications carry the target's timestamp: a rate
+def counters_read_at(dev: FRRDriver) -> dict[str, float]:
+    """The router's clock (Unix seconds) when the last get_interfaces_counters read each
+    interface's counters, as gNMI's notifications carry the target's timestamp: a rate
     divides by the time between two reads on the router, not between two SSH round trips
-    coming back. None before the first read. A function, as commit_state."""
-    return dev._counters_at
+    coming back. Per interface: each VRF's namespace is read after its own `ip netns
+    exec`, the middle of a `date` before and after its `ip`. Empty before the first read.
+    A function, as commit_state."""
+    return dict(dev._counters_at)
 
 
 def has_orphaned_commit(dev: FRRDriver) -> bool:

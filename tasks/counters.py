@@ -11,12 +11,17 @@ from napalm_frr import FRRDriver, counters_read_at
 from onramp.core.tables import now
 
 
-def read_counters(dev: NetworkDriver) -> tuple[dict[str, models.InterfaceCounterDict], datetime]:
-    """Every interface's counters and when they were read: by the router's clock where the
-    driver reads it in the same command (napalm_frr); else the middle of the call on ours,
-    off by at most half its round trip."""
+def read_counters(
+    dev: NetworkDriver,
+) -> tuple[dict[str, models.InterfaceCounterDict], dict[str, datetime]]:
+    """Every interface's counters and when each was read: by the router's clock where the
+    driver reads it in the same command (napalm_frr, per namespace); else the middle of the
+    call on ours, off by at most half its round trip."""
     before = now()
     counters = dev.get_interfaces_counters()
-    clock = counters_read_at(dev) if isinstance(dev, FRRDriver) else None
-    at = before + (now() - before) / 2 if clock is None else datetime.fromtimestamp(clock, UTC)
-    return counters, at
+    middle = before + (now() - before) / 2
+    clock = counters_read_at(dev) if isinstance(dev, FRRDriver) else {}
+    return counters, {
+        name: datetime.fromtimestamp(clock[name], UTC) if name in clock else middle
+        for name in counters
+    }

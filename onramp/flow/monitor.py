@@ -270,8 +270,8 @@ def edge_state(task: Task) -> Result:
     states: dict[str, dict[str, str]] = {}
     for s in sessions(task):
         states.setdefault(s["vrf"], {})[s["neighbor"]] = s["state"]
-    # when the counters were read, not when the round began: the SSH round trips before
-    # it vary by a tenth of a second, 5 % of a 2 s interval's bitrate
+    # when each interface's counters were read, not when the round began: the SSH round
+    # trips before it vary by a tenth of a second, 5 % of a 2 s interval's bitrate
     counters, read_at = read_counters(dev)
     return Result(host=task.host, result={"counters": counters, "bgp": states,
                                           "read_at": read_at})  # fmt: skip
@@ -300,7 +300,7 @@ def poll_connectors(svc: Service, nr: Nornir, at: datetime | None = None) -> lis
             got = host[0].result
             counters = got["counters"].get(leg.interface)
             if counters is not None:
-                read_at = given or got["read_at"]
+                read_at = given or got["read_at"][leg.interface]
                 s.merge(TrafficSampleRow(connector_id=leg.connector, at=read_at, router=leg.router,
                                          interface=leg.interface, rx_octets=counters["rx_octets"],
                                          tx_octets=counters["tx_octets"]))  # fmt: skip

@@ -136,10 +136,13 @@ def test_bgp_config_groups_and_reflector_clients() -> None:
     assert list(only) == ["RR"] and list(only["RR"]["neighbors"]) == ["10.255.0.12"]
 
 
-def test_counters_carry_the_routers_clock_at_the_read() -> None:
+def test_counters_carry_the_routers_clock_at_each_namespaces_read() -> None:
     """The counters and the router's clock come from one command: a rate between two
     samples divides by the time between the reads on the router, not by when each SSH
-    round trip happened to come back here (a tenth of a second apart under load)."""
+    round trip happened to come back here (a tenth of a second apart under load). Each
+    VRF's interfaces are read in its namespace after an `ip netns exec`, which under load
+    starts well after the first read: each interface carries its own namespace's time,
+    the middle of a `date` before and after its `ip` read."""
     from datetime import UTC, datetime
 
     from onramp.tasks.counters import read_counters
@@ -147,4 +150,8 @@ def test_counters_carry_the_routers_clock_at_the_read() -> None:
     dev = RecordedFRR(case=DATA / "pe-linked-traffic")
     counters, at = read_counters(dev)
     assert counters["eth3.2"]["tx_octets"] > 0
-    assert at == datetime.fromtimestamp(1796138491, UTC)  # `date` in the recording
+    # `date`s in the recording: 1796138491.000/.004 around the router's own namespace,
+    # .180/.184 inside VRF c1's (eth3.2, the Connector's interface, lives there)
+    assert at["eth1"] == datetime.fromtimestamp(1796138491.002, UTC)
+    assert at["eth3.2"] == datetime.fromtimestamp(1796138491.182, UTC)
+    assert at["lo"] == at["eth1"]  # each namespace has a `lo`: the router's is the one
