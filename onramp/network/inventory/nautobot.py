@@ -99,7 +99,9 @@ def read(nb: NautobotInventory) -> Raw:
                for a in _listed(api.ipam.ip_addresses, "device_id", devices, **flat)}  # fmt: skip
     addr: dict[str, list[str]] = {}  # interface id -> its addresses
     for link in _listed(api.ipam.ip_address_to_interface, "interface", ifaces, **flat):
-        addr.setdefault(_id(link["interface"]), []).append(address[_id(link["ip_address"])])
+        # an address assigned between these two reads is in the next read
+        if (ip := address.get(_id(link["ip_address"]))) is not None:
+            addr.setdefault(_id(link["interface"]), []).append(ip)
     peer: dict[str, tuple[str, str]] = {}  # interface id -> (router, interface) at the far end
     for cable in _listed(api.dcim.cables, "device_id", devices, **flat):
         a, b = str(cable["termination_a_id"]), str(cable["termination_b_id"])
