@@ -396,16 +396,13 @@ class FRRDriver(NetworkDriver):  # type: ignore[misc]
             f"{self.vrf_exec.format(vrf=shlex.quote(v))} sh -c {shlex.quote(read)}" for v in vrfs
         ]
         got = json.loads("[" + self._run(" ; echo , ; ".join(parts)) + "]")
-        links = got[1::3]
         self._counters_at = {}
-        for before, link, after in zip(got[::3], links, got[2::3], strict=True):
-            for one in link:
-                self._counters_at.setdefault(one["ifname"], (float(before) + float(after)) / 2)
         out: dict[str, models.InterfaceCounterDict] = {}
-        for link in links:
+        for before, link, after in zip(got[::3], got[1::3], got[2::3], strict=True):
             for one in link:
                 if one["ifname"] in out:
                     continue  # each VRF namespace has its own `lo`: the router's is the one
+                self._counters_at[one["ifname"]] = (float(before) + float(after)) / 2
                 stats = one.get("stats64") or one.get("stats") or {}
                 rx, tx = stats.get("rx", {}), stats.get("tx", {})
                 out[one["ifname"]] = {

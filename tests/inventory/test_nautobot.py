@@ -8,7 +8,7 @@ import json
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,17 +49,24 @@ def run(*args: str, code: int = 0, env: dict[str, str] | None = None) -> Any:
 
 
 @contextmanager
-def requests_sent() -> Iterator[Counter[str]]:
-    """Every HTTP request made inside, counted by method and path (what a failure names)."""
-    sent: Counter[str] = Counter()
+def each_request(seen: Callable[[requests.PreparedRequest], object]) -> Iterator[None]:
+    """`seen` called with every HTTP request made inside, before it is sent."""
     send = requests.Session.send
 
-    def counting(self: requests.Session, request: requests.PreparedRequest, **kw: Any) -> Any:
-        sent[f"{request.method} {urlsplit(request.url or '').path}"] += 1
+    def spy(self: requests.Session, request: requests.PreparedRequest, **kw: Any) -> Any:
+        seen(request)
         return send(self, request, **kw)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(requests.Session, "send", counting)
+        patch.setattr(requests.Session, "send", spy)
+        yield
+
+
+@contextmanager
+def requests_sent() -> Iterator[Counter[str]]:
+    """Every HTTP request made inside, counted by method and path (what a failure names)."""
+    sent: Counter[str] = Counter()
+    with each_request(lambda r: sent.update([f"{r.method} {urlsplit(r.url or '').path}"])):
         yield sent
 
 
@@ -108,14 +115,8 @@ def test_the_inventory_read_splits_its_filters_and_asks_no_depth(
     whole = load_source(settings)
     monkeypatch.setattr(loader, "URL_BYTES", 200)  # 4 ids a request
     sent: list[str] = []
-    send = requests.Session.send
-
-    def keep(self: requests.Session, request: requests.PreparedRequest, **kw: Any) -> Any:
-        sent.append(request.url or "")
-        return send(self, request, **kw)
-
-    monkeypatch.setattr(requests.Session, "send", keep)
-    split = load_source(settings)
+    with each_request(lambda r: sent.append(r.url or "")):
+        split = load_source(settings)
     assert split.routers == whole.routers and split.catalogue == whole.catalogue
     by_path = Counter(urlsplit(u).path for u in sent)
     # 6 routers: 2 requests; 40 interfaces: 10
