@@ -274,6 +274,9 @@ def connector_order(
         _show_connector(c, "created" if write else "plan (nothing written)")
         if explain:
             show_explain(c.get("explain"))
+        if not prefix:
+            out.print(f"no --prefix: the router accepts no route from it until 'onramp "
+                      f"connector update {c['id'][:8]} --prefix P' lists them")  # fmt: skip
         if write:
             _handed("connector", c["id"], c["state"])
 

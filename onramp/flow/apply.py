@@ -269,10 +269,12 @@ def _expectations(svc: Service, plan: PlanView) -> Expectations:
         for a in c.attachments:
             if plan["target_kind"] == "router" and a.router != plan["target_id"]:
                 continue  # a remediation judges the router it changes
+            allowed = [str(p) for p in c.request.get("prefixes", [])]
             sessions.setdefault(a.router, {}).setdefault(c.vrf, {})[str(a.peer_address.ip)] = {
-                "min_prefixes": 1,
+                # none declared: the router's filter accepts no route, so none is awaited
+                "min_prefixes": 1 if allowed else 0,
                 "max_prefixes": limit.max_prefixes,
-                "allowed": [str(p) for p in c.request.get("prefixes", [])],
+                "allowed": allowed,
             }
     if not own_sessions and plan["action"] == "deploy":
         for c, other in ((views[0], views[1]), (views[1], views[0])):

@@ -118,6 +118,20 @@ def test_connector_request_to_active_and_decommission(env: Env, bgp_down: bool) 
     assert [event for event, _ in env.attach.applied[-2:]] == ["up", "down"]
 
 
+def test_a_connector_without_prefixes_goes_active_with_its_session_up(env: Env) -> None:
+    """No prefix declared: the router accepts no route from the cloud (its filter denies
+    every one), so the gate asks the session Established with none received, as declared;
+    it waited for a prefix the router could never accept and rolled back after its timeout
+    (a stranger's first order, stop 41: `ONR-DEPLOY-003 ... 0 prefixes, expected 1-100`)."""
+    for orch, _ in orchestrator(env, env.attach, Behaviour(accept_after_s=0.3)):
+        c = env.svc.create_connector(env.svc.connector_request({**AWS, "prefixes": []}))
+        got = orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120)
+        assert got == "active", env.svc.connector(c["id"])["reason"]
+        assert orch.decommission("connector", c["id"]) == "decommissioning"
+        assert orch.drive("connector", c["id"], poll_s=0.1, timeout_s=120) == "deleted"
+    assert env.held(c["id"]) == 0
+
+
 def test_failing_gate_rolls_back_everything(env: Env) -> None:
     before = env.running("pe1-par")
     for orch, state in orchestrator(env, WrongAsn(env.attach), Behaviour()):

@@ -85,6 +85,15 @@ def test_plan_writes_nothing_then_create_list_show(onramp: Any) -> None:
     assert free["aws-dx-par"] == 9000
 
 
+def test_create_without_prefixes_says_how_to_add_them(onramp: Any) -> None:
+    """An order without --prefix goes active with its session up and no route let in (the
+    router's filter denies all): the text says so and how to list them; with one, no word."""
+    text = onramp("connector", "create", *AWS)
+    ident = onramp("connector", "list", "--json")[0]["id"][:8]
+    assert f"no --prefix: the router accepts no route from it until 'onramp connector update {ident} --prefix P'" in " ".join(text.split())  # fmt: skip
+    assert "no --prefix" not in onramp("connector", "create", *AZURE, "--prefix", "10.1.0.0/24")
+
+
 def test_create_says_who_takes_it_on(onramp: Any, tmp_path: Path) -> None:
     """Created, a Connector or Link stays `allocated` until a worker takes it on: the text
     says so, how to follow it, and how to start a worker (a stranger's walk found it
