@@ -274,9 +274,10 @@ def connector_order(
         _show_connector(c, "created" if write else "plan (nothing written)")
         if explain:
             show_explain(c.get("explain"))
-        if not prefix:
-            out.print(f"no --prefix: the router accepts no route from it until 'onramp "
-                      f"connector update {c['id'][:8]} --prefix P' lists them")  # fmt: skip
+        if not prefix:  # the gate then awaits no route either: active, carrying nothing
+            later = f"'onramp connector update {c['id'][:8]} --prefix P'" if write else "--prefix P"
+            out.print(f"no --prefix: the router accepts no route from it until {later} "
+                      "lists them")  # fmt: skip
         if write:
             _handed("connector", c["id"], c["state"])
 

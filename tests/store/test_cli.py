@@ -92,6 +92,8 @@ def test_create_without_prefixes_says_how_to_add_them(onramp: Any) -> None:
     ident = onramp("connector", "list", "--json")[0]["id"][:8]
     assert f"no --prefix: the router accepts no route from it until 'onramp connector update {ident} --prefix P'" in " ".join(text.split())  # fmt: skip
     assert "no --prefix" not in onramp("connector", "create", *AZURE, "--prefix", "10.1.0.0/24")
+    planned = " ".join(onramp("connector", "plan", *AWS).split())  # nothing written to update
+    assert "until --prefix P lists them" in planned and "connector update" not in planned
 
 
 def test_create_says_who_takes_it_on(onramp: Any, tmp_path: Path) -> None:
