@@ -624,7 +624,7 @@ def _kernel_routes(pidfile: Path) -> set[str]:
     `pidfile` names, read from its /proc/<pid>/net/route: no process to start, a 100-router
     lab is asked while it converges. Zebra's RIB is not enough after a link was deleted: the
     kernel flushes every multipath route through the device and tells no one, and zebra
-    calls them installed until the IGP's next SPF (measured with the relay's TAP: 0.6-0.9 s
+    calls them installed until the IGP's next SPF (measured with the relay's TAP: 0.8-0.9 s
     without a route to any far loopback)."""
     try:
         lines = Path(f"/proc/{pidfile.read_text().split()[0]}/net/route").read_text()

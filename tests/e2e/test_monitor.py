@@ -109,9 +109,9 @@ def test_a_restored_link_leaves_every_route_in_the_kernel(env: Env) -> None:
     """delay() gives a link back converged where packets are forwarded, not only in
     zebra's RIB: deleting the relay's TAP flushes every multipath route through it from
     the kernel, which tells no one, and zebra calls them installed until IS-IS's next SPF
-    (measured: pe1-par had no route to any far loopback for 0.6-0.9 s after delay() had
-    returned; the next window's probes were lost, and a clean clone's monitor test failed
-    on a window of 20 probes all lost)."""
+    (measured: pe1-par had no route to any far loopback for 0.8-0.9 s, up to 0.6 s of it
+    after delay() had returned; the next window's probes were lost, and a clean clone's
+    monitor test failed on a window of 20 probes all lost)."""
     first, _ = core_interfaces(env.lab, "pe1-par")
     with delay(env.lab, "pe1-par", 40.0, first) as (a, _, b, _):
         pass
