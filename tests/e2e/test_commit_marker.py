@@ -33,7 +33,7 @@ from onramp.tasks.config import ORPHAN, deploy_config, discard_unconfirmed, fing
 from ..conftest import DEFAULT_INVENTORY
 from .conftest import lab_settings, write_config
 
-OCTET, PE = 62, "pe1"  # 60 + n: the shared labs of the xdist workers
+OCTET, PE = 79, "pe1"  # not 60 + n: the shared labs of the xdist workers
 ROUTE = "ip route 192.0.2.0/24 Null0\n"
 
 
