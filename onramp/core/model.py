@@ -208,7 +208,12 @@ class ConnectorRequest(Strict):
         "connection",
     )
     customer_asn: StrictInt | None = Field(default=None, ge=1, le=4294967294)
-    prefixes: list[Prefix] = []  # what the customer may announce to us
+    prefixes: list[Prefix] = Field(
+        default_factory=list,
+        description="what the customer may announce to us: the router's inbound filter "
+        "accepts these only. None: no route from the cloud is accepted until they are set "
+        "(PATCH the Connector with `prefixes`)",
+    )
     mtu: StrictInt | None = None  # default: the provider's first MTU
     prefix_length: StrictInt | None = None  # peering subnet size; default: the provider's
     vlan: StrictInt | None = Field(

@@ -13,8 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +20,9 @@ import pytest
 import yaml
 
 from onramp.client import Client
-from onramp.core.store import ConnectorRow, LinkRow, move
 
 from .conftest import Api
-from .test_connectivity import STORY, live, workers
+from .test_connectivity import REFUSED_AT_THE_GATE, STORY, live, workers
 
 __all__ = ["workers"]  # the fixture, used by name
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,33 +87,8 @@ def named(api: Api) -> dict[str, str]:
     return {d: s for d, s in live(api).items() if d.startswith("@")}
 
 
-@pytest.fixture(scope="module")
-def changes(api: Api) -> Iterator[None]:
-    """What the workers' change step ends with, at once: modifying -> active."""
-    stop = threading.Event()
-
-    def ended(s: Any, table: Any, ident: str) -> None:
-        row = s.get(table, ident)
-        if row.state == "modifying":  # else `workers` ended it since listed: a lost race
-            move(s, row, "active", "test", "changed")
-
-    def run() -> None:
-        while not stop.wait(0.1):
-            for row, items in ((ConnectorRow, api.svc.connectors("acme")),
-                               (LinkRow, api.svc.links("acme"))):  # fmt: skip
-                for item in items:
-                    if item["state"] == "modifying":
-                        api.svc.store.transact(lambda s, r=row, i=item["id"]: ended(s, r, i))
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    yield
-    stop.set()
-    t.join()
-
-
 def test_the_story_in_check_mode_then_made_then_again_then_changed_then_absent(
-    api: Api, workers: None, changes: None, tmp_path: Path
+    api: Api, workers: None, tmp_path: Path
 ) -> None:
     tasks = story_tasks(STORY)
     code, out, recap = playbook(api, tmp_path, tasks, "--check")
@@ -161,6 +133,20 @@ def test_the_story_in_check_mode_then_made_then_again_then_changed_then_absent(
     assert [h["to"] for h in history][-2:] == ["modifying", "active"]  # waited for its end
     assert playbook(api, tmp_path, story_tasks(changed))[2]["changed"] == 0
 
+    # a Connector's prefixes in place too, as onramp-client and the API change them (an
+    # order made without any accepts no route until they are set)
+    changed["connectors"]["paris-aws"]["prefixes"] = ["10.100.0.0/24", "10.101.0.0/24"]
+    code, out, recap = playbook(api, tmp_path, story_tasks(changed), "--diff")
+    assert code == 0 and recap["changed"] == 1, out
+    assert '+        "10.101.0.0/24"' in out, out
+    (paris,) = (c for c in Client(api.url, api.keys["acme"]).connectors()
+                if c["request"]["description"].startswith("@paris-aws"))  # fmt: skip
+    assert (paris["state"], paris["request"]["prefixes"]) == (
+        "active", ["10.100.0.0/24", "10.101.0.0/24"])  # fmt: skip
+    history = Client(api.url, api.keys["acme"]).connector(paris["id"])["history"]
+    assert [h["to"] for h in history][-2:] == ["modifying", "active"]  # waited for its end
+    assert playbook(api, tmp_path, story_tasks(changed))[2]["changed"] == 0
+
     code, out, recap = playbook(api, tmp_path, story_tasks(changed, "absent"), "--check")
     assert code == 0 and recap["changed"] == 3 and len(named(api)) == 3, out
     code, out, recap = playbook(api, tmp_path, story_tasks(changed, "absent"))
@@ -181,6 +167,16 @@ def test_what_cannot_change_in_place_fails_with_its_code_and_nothing_changes(
     assert code == 2 and recap["failed"] == 1, out
     assert "ONR-CLIENT-003: connector paris-aws: aws_account cannot change in place" in out
     assert named(api) == before
+    # prefixes change in place; one the gate refuses is rolled back, and the play says so
+    refused = yaml.safe_load(yaml.safe_dump(STORY))
+    refused["connectors"]["paris-aws"]["prefixes"] = [REFUSED_AT_THE_GATE]
+    code, out, recap = playbook(api, tmp_path, story_tasks(refused))
+    assert code == 2 and recap["failed"] == 1, out
+    assert "ONR-CLIENT-001: connector paris-aws: the change was rolled back" in out, out
+    (paris,) = (c for c in Client(api.url, api.keys["acme"]).connectors()
+                if c["request"]["description"].startswith("@paris-aws")
+                and c["state"] != "deleted")  # fmt: skip
+    assert (paris["state"], paris["request"]["prefixes"]) == ("active", ["10.100.0.0/24"])
     assert playbook(api, tmp_path, story_tasks(STORY, "absent"))[0] == 0
 
 

@@ -179,6 +179,10 @@ def test_catalogue_and_openapi(api: Api) -> None:
     assert {"/v1/connectors", "/v1/connectors/{ident}", "/v1/links", "/v1/onramps"} <= set(
         spec["paths"]
     )
+    # an order without prefixes is valid, and its consequence is documented where clients
+    # read the field: the router accepts no route from the cloud until they are set
+    told = spec["components"]["schemas"]["ConnectorOrder"]["properties"]["prefixes"]
+    assert "no route" in told["description"] and "PATCH" in told["description"], told
 
 
 def test_a_revoked_key_stops_at_once(api: Api) -> None:

@@ -67,7 +67,7 @@ def workers(api: Api) -> Iterator[None]:
     def step(s: Any, table: Any, ident: str, state: str) -> None:
         row = s.get(table, ident)
         if row.state != state:
-            return  # moved since listed (test_ansible's `changes` ends modifying too)
+            return  # moved since listed
         if state == "allocated":
             move(s, row, "active", "test", "made")
         else:

@@ -250,3 +250,30 @@ def _alert(browser: Any) -> Any:
         return browser.switch_to.alert
     except NoAlertPresentException:  # no prompt open yet
         return None
+
+
+def test_an_order_without_prefixes_says_how_to_add_them(browser: Any, api: Api) -> None:
+    """Prefixes are optional, and none means the router accepts no route from the cloud
+    (its inbound filter lists what was declared): the Portal says so when the order is
+    taken, and says nothing of it when prefixes were given."""
+    sign_in(browser, api.url, api.keys["acme"])
+    note = browser.find_element(By.ID, "order-note")
+    for prefixes, account in (("", "111122223333"), ("10.100.0.0/24", "111122224444")):
+        Select(browser.find_element(By.ID, "onramp")).select_by_value("aws-dx-par")
+        Select(browser.find_element(By.ID, "kind")).select_by_value("aws-hosted-vif")
+        browser.find_element(By.ID, "prefixes").clear()
+        browser.find_element(By.ID, "prefixes").send_keys(prefixes)
+        browser.find_element(By.ID, "fact-aws_account").clear()
+        browser.find_element(By.ID, "fact-aws_account").send_keys(account)
+        before = {c["id"] for c in api.svc.connectors("acme")}
+        browser.find_element(By.ID, "order-button").click()
+        (made,) = until(
+            lambda b=before: [c for c in api.svc.connectors("acme") if c["id"] not in b]
+        )
+        if not prefixes:
+            text = until(lambda: note.text)
+            assert made["id"][:8] in text and "no route" in text and "prefixes" in text, text
+            shot(browser, "4-order-without-prefixes")
+        else:
+            until(lambda: browser.execute_script("return document.body.dataset.ready === '1';"))
+            assert note.text == "", note.text

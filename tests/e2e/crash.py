@@ -59,10 +59,17 @@ def _spawn(config: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
+def no_spare(config: Path) -> None:
+    """Stop the spare warming for `config` (it never ran a worker): what is left of this
+    config's processes after that is what the workers left."""
+    if (proc := _spares.pop(config, None)) is not None:
+        kill(proc)
+
+
 @atexit.register
 def _no_spares() -> None:
-    for proc in _spares.values():
-        proc.kill()
+    for config in list(_spares):
+        no_spare(config)
 
 
 def start_worker(config: Path) -> subprocess.Popen[bytes]:

@@ -30,9 +30,10 @@ WAIT_OPTIONS: dict[str, Any] = {
     "wait": {"type": "bool", "default": False},
     "wait_timeout": {"type": "int", "default": 1800},
 }
-# what the server changes in place (PATCH, `update_connector`/`update_link`); any other
-# field that differs needs a new resource (a new name), as onramp-client says
-IN_PLACE = ("description", "bandwidth_mbps")
+# what the server changes in place (PATCH, `update_connector`/`update_link`) is
+# onramp-client's `connectivity.IN_PLACE`; any other field that differs needs a new
+# resource (a new name). Of those, these go through the workers (modifying -> active):
+THROUGH_THE_WORKERS = ("bandwidth_mbps", "prefixes")
 DESCRIPTION_MAX = 64  # the API's limit, the "@name " head included
 
 
@@ -101,7 +102,7 @@ class Interconnect:
             and {want["a"], want["b"]} == {connectivity.value_of(item, e, names) for e in "ab"}
         ):
             differ.pop("a", None), differ.pop("b", None)  # a Link has no direction
-        if fixed := sorted(set(differ) - set(IN_PLACE)):
+        if fixed := sorted(set(differ) - connectivity.IN_PLACE[kind]):
             self.fail("ONR-CLIENT-003", f"{kind} {name}: {', '.join(fixed)} cannot change in "
                       f"place ({differ[fixed[0]][0]!r} -> {differ[fixed[0]][1]!r})",
                       f"give it a new name: a new {kind} is ordered, then remove the old one",
@@ -117,12 +118,13 @@ class Interconnect:
         etag = self.call(self.api.etag, kind, item["id"])
         done: dict[str, Any] = self.call(getattr(self.api, f"update_{kind}"), item["id"],
                                          if_match=etag, **fields)  # fmt: skip
-        if self.module.params["wait"] and "bandwidth_mbps" in differ:
+        worked = [f for f in THROUGH_THE_WORKERS if f in differ]
+        if self.module.params["wait"] and worked:
             done = self.wait(kind, item["id"], "active") or done
             if (done.get("change") or {}).get("outcome") == "rolled_back":
-                self.fail("ONR-CLIENT-001", f"{kind} {name}: the bandwidth change was rolled "
-                          f"back: {done['change'].get('reason')}", "see its history; it runs "
-                          "at the old rate", "bandwidth_mbps", **{kind: done})  # fmt: skip
+                self.fail("ONR-CLIENT-001", f"{kind} {name}: the change was rolled back: "
+                          f"{done['change'].get('reason')}", "see its history; it runs as "
+                          f"before ({', '.join(worked)})", worked[0], **{kind: done})  # fmt: skip
         return done
 
     def remove(self, kind: str, item: dict[str, Any]) -> dict[str, Any] | None:

@@ -43,7 +43,9 @@ options:
     description: Your text after the name (the two fit in 64 characters); changed in place.
     type: str
   prefixes:
-    description: What you may announce to us (IPv4 prefixes).
+    description:
+      - What you may announce to us (IPv4 prefixes); changed in place (with O(wait), until the change is active or rolled back).
+      - None given, our router accepts no route from you until they are set.
     type: list
     elements: str
   aws_account:
