@@ -89,8 +89,8 @@ class Interconnect:
                       "check the URL and that the API is up")  # fmt: skip
         return None
 
-    def differences(self, kind: str, name: str, item: dict[str, Any], want: dict[str, Any],
-                    names: dict[str, str]) -> dict[str, list[Any]]:  # fmt: skip
+    def differences(self, kind: connectivity.Kind, name: str, item: dict[str, Any],
+                    want: dict[str, Any], names: dict[str, str]) -> dict[str, list[Any]]:  # fmt: skip
         """{field: [held, wanted]} for the given fields that differ (`names`: Connector id ->
         name, for a Link's ends); one that cannot change in place fails the module
         (ONR-CLIENT-003, as onramp-client)."""
