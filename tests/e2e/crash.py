@@ -75,7 +75,9 @@ def _no_spares() -> None:
 def start_worker(config: Path) -> subprocess.Popen[bytes]:
     """A worker process (`onramp worker --concurrency 1 --beat`) on this config.yaml, its
     log beside it: the spare warmed for it if there is one; another warms for next time."""
-    proc = _spares.pop(config, None) or _spawn(config)
+    proc = _spares.pop(config, None)
+    if proc is None or proc.poll() is not None:  # none yet, or it died warming: a new one
+        proc = _spawn(config)
     assert proc.stdin is not None
     proc.stdin.write(b"start\n")
     proc.stdin.flush()
