@@ -23,6 +23,7 @@ from tests.csp.conftest import RecordingHook
 
 ALL = having()
 WAITING = (CspState.AWAITING_CUSTOMER, CspState.PROVISIONING)
+DOWN_AFTER_S = 60.0  # a resource goes down this long after ready, unless time_passes
 
 
 @pytest.fixture
@@ -134,12 +135,14 @@ def test_provisioned_with_its_bgp_down_reads_down_its_edge_up(
 
 @pytest.mark.parametrize("case", having("lab"), indirect=True)
 def test_resource_goes_down_after_ready(case: Simulated, hook: RecordingHook) -> None:
-    case.customer(Customer.ACCEPT, down_after_s=0.3)
+    # down far in the simulator's future, brought forward by time_passes: a poll starved
+    # of CPU must not miss the ready moment (a 0.1 s window failed a loaded full run)
+    case.customer(Customer.ACCEPT, down_after_s=DOWN_AFTER_S)
     adapter = case.adapter()
     made = adapter.request(case.req)
     case.meanwhile(made)
     assert wait(adapter, made.resource_id, timeout_s=5, poll_s=0.05).state == CspState.READY
-    case.time_passes(1)
+    case.time_passes(2 * DOWN_AFTER_S)
     down = adapter.status(made.resource_id)
     assert (down.state, down.provider_state) == (case.down_state, case.down)
     assert down.details.items() >= case.down_details.items()
@@ -242,11 +245,11 @@ def rejected(case: Case, adapter: Adapter) -> CspResource:
 
 
 def gone_down(case: Simulated, adapter: Adapter) -> CspResource:
-    case.customer(Customer.ACCEPT, down_after_s=0.1)
+    case.customer(Customer.ACCEPT, down_after_s=DOWN_AFTER_S)
     made = adapter.request(case.req)
     case.meanwhile(made)
     wait(adapter, made.resource_id, timeout_s=5, poll_s=0.05)
-    case.time_passes(1)
+    case.time_passes(2 * DOWN_AFTER_S)
     return adapter.status(made.resource_id)
 
 
